@@ -1,0 +1,44 @@
+"""ConvLSTM Studio's core: Moving MNIST, a ConvLSTM forecaster, training, metrics, media.
+
+Usable from a notebook (`import core`), the command line (`python -m core`)
+and the Streamlit pages. Modules, one concern each:
+
+    data         the offline generator, the official file, users' arrays, preprocessing
+    model        the ConvLSTM forecaster, presets, checkpoints
+    training     Model.fit with live progress and resumable checkpoints
+    forecasting  closed-loop forecasts
+    metrics      MSE, MAE, SSIM, PSNR and the baselines
+    media        GIFs and frame strips
+    evaluation   a model against the baselines on many sequences
+
+Names load lazily, so `import core.data` does not pay for TensorFlow.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "InputError": "core.errors",
+    "moving_mnist": "core.data",
+    "load_npy": "core.data",
+    "load_official": "core.data",
+    "ModelConfig": "core.model",
+    "build_model": "core.model",
+    "load_checkpoint": "core.model",
+    "save_checkpoint": "core.model",
+    "forecast": "core.forecasting",
+    "TrainConfig": "core.training",
+    "TrainingProgress": "core.training",
+    "train": "core.training",
+    "score": "core.metrics",
+    "evaluate": "core.evaluation",
+    "sequence_gif": "core.media",
+    "comparison_gif": "core.media",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'core' has no attribute {name!r}")

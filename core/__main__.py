@@ -1,0 +1,40 @@
+"""`python -m core`: see core/cli.py."""
+
+import os
+import sys
+import tempfile
+
+
+def _quiet_tensorflow() -> None:
+    """Imports TensorFlow and finds its devices with C++ start-up chatter hidden.
+
+    TensorFlow's native libraries print lines of log (oneDNN notices, a failed
+    CUDA probe on CPU machines) straight to file descriptor 2, before any Python
+    setting can stop them; they would bury the one line a user needs. The text
+    is shown if the import itself fails.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+if len(sys.argv) > 1 and sys.argv[1] in ("train", "forecast", "evaluate", "export"):
+    _quiet_tensorflow()
+
+from core.cli import main  # noqa: E402
+
+sys.exit(main())

@@ -1,0 +1,277 @@
+"""The command line: `python -m core {data export, train, forecast, evaluate}`.
+
+Every bad input ends with a one-line `error: ...` on stderr and exit status 2,
+and no output file is left behind (outputs are written to a temporary file
+and renamed into place).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from core.errors import InputError
+
+EXIT_BAD_INPUT = 2
+
+
+def _atomic_write(path: str, write) -> None:
+    """Calls write(temporary_path), then renames the result to `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.partial{path.suffix}")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _save_npy(path: str, array) -> None:
+    import numpy as np
+
+    if not path.endswith(".npy"):
+        raise InputError(f"output files end in .npy; received {path}")
+    _atomic_write(path, lambda tmp: np.save(tmp, array, allow_pickle=False))
+
+
+def _bar(total: int, unit: str, desc: str):
+    from tqdm import tqdm
+
+    # A log file gets a line every 30 s instead of a redraw every 0.1 s.
+    interval = 0.1 if sys.stderr.isatty() else 30
+    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, dynamic_ncols=True, mininterval=interval)
+
+
+def _progress(bar):
+    def update(done: int, total: int) -> None:
+        bar.update(done - bar.n)
+
+    return update
+
+
+def cmd_data_export(args) -> None:
+    from core.data import moving_mnist
+
+    if args.count < 1:
+        raise InputError(f"--count must be at least 1; received {args.count}")
+    frames = moving_mnist(args.split, args.count, seed=args.seed, num_digits=args.digits)
+    _save_npy(args.out, frames)
+    print(f"wrote {args.out}: {frames.shape} {frames.dtype}")
+
+
+def cmd_train(args) -> None:
+    from core.training import TrainConfig, TrainingProgress, train
+
+    if not args.out.endswith(".keras"):
+        raise InputError(f"--out must end in .keras; received {args.out}")
+    overrides = {
+        name: value
+        for name, value in (("num_layers", args.layers), ("filters", args.filters), ("kernel_size", args.kernel_size))
+        if value is not None
+    }
+    if args.precision:
+        overrides["precision"] = args.precision
+    config = TrainConfig(
+        out=args.out,
+        preset=args.preset,
+        model_overrides=overrides,
+        minutes=args.minutes,
+        epochs=args.epochs,
+        epoch_sequences=args.epoch_sequences,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        num_digits=args.digits,
+        sampling_sequences=args.sampling_sequences,
+        resume=args.resume,
+        init_from=args.init_from,
+        strategy=args.strategy,
+        seed=args.seed,
+    )
+    progress = TrainingProgress()
+    outcome = {}
+
+    def work():
+        try:
+            outcome["model"] = train(config, progress)[0]
+        except BaseException as error:  # re-raised in the main thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    bar = None
+    try:
+        # The bar appears once the model is ready, so a bad checkpoint gets a clean one-line error.
+        while worker.is_alive() and progress.snapshot()["status"] == "starting":
+            worker.join(0.2)
+        bar = _bar(1000, "‰", "training") if worker.is_alive() else None
+        while worker.is_alive():
+            worker.join(0.5)
+            state = progress.snapshot()
+            bar.update(int(state["fraction"] * 1000) - bar.n)
+            speed = state["sequences_per_second"]
+            val = state["val_mse"][-1][1] if state["val_mse"] else float("nan")
+            bar.set_postfix_str(f"seen={state['sequences_seen']} seq/s={speed or 0:.1f} val_mse={val:.1f}", refresh=False)
+    except KeyboardInterrupt:
+        print("\nstopping after this batch; the checkpoint keeps what was learned", file=sys.stderr)
+        progress.request_stop()
+        worker.join()
+    if bar is not None:
+        bar.close()
+    if "error" in outcome:
+        raise outcome["error"]
+    state = progress.snapshot()
+    result = {
+        "out": args.out,
+        "device": state["device"],
+        "sequences_seen": state["sequences_seen"],
+        "sequences_per_second": state["sequences_per_second"],
+        "val_mse": state["val_mse"][-1][1] if state["val_mse"] else None,
+        "seconds": round(state["elapsed"], 1),
+        "status": state["status"],
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"saved {args.out}: {result['sequences_seen']} sequences seen, validation MSE {result['val_mse']:.1f}")
+
+
+def cmd_forecast(args) -> None:
+    from core.data import load_npy, split_context
+    from core.forecasting import MAX_HORIZON, forecast
+    from core.model import load_checkpoint
+
+    if not 1 <= args.horizon <= MAX_HORIZON:
+        raise InputError(f"--horizon must be from 1 to {MAX_HORIZON}; received {args.horizon}")
+    if not args.output.endswith(".npy"):
+        raise InputError(f"--output must end in .npy; received {args.output}")
+    if args.gif and not args.gif.endswith(".gif"):
+        raise InputError(f"--gif must end in .gif; received {args.gif}")
+    frames = load_npy(args.input)
+    if args.context > frames.shape[1]:
+        raise InputError(f"--context is {args.context} but the input has only {frames.shape[1]} frames")
+    model = load_checkpoint(args.checkpoint, compile=False)
+    context = frames[:, : args.context]
+    truth = frames[:, args.context : args.context + args.horizon] if frames.shape[1] > args.context else None
+    with _bar(len(frames), "seq", "forecasting") as bar:
+        predicted = forecast(model, context, args.horizon, progress=_progress(bar))
+    _save_npy(args.output, predicted)
+    if args.gif:
+        from core.media import comparison_gif
+
+        gif = comparison_gif(context[0], truth[0] if truth is not None else None, predicted[0])
+        _atomic_write(args.gif, lambda tmp: Path(tmp).write_bytes(gif))
+    print(f"wrote {args.output}: {predicted.shape} float32" + (f" and {args.gif}" if args.gif else ""))
+
+
+def cmd_evaluate(args) -> None:
+    from core.data import load_npy, moving_mnist
+    from core.evaluation import evaluate
+    from core.model import load_checkpoint
+
+    if args.count < 1:
+        raise InputError(f"--count must be at least 1; received {args.count}")
+    frames = load_npy(args.input) if args.input else moving_mnist("test", args.count)
+    frames = frames[: args.count]
+    if frames.shape[1] <= args.context:
+        raise InputError(f"evaluation needs frames after the {args.context} context frames; the input has {frames.shape[1]}")
+    model = load_checkpoint(args.checkpoint, compile=False)
+    start = time.perf_counter()
+    with _bar(len(frames), "seq", "evaluating") as bar:
+        results = evaluate(model, frames, args.context, progress=_progress(bar))
+    seconds = time.perf_counter() - start
+    if args.json:
+        table = {name: scores.summary() for name, scores in results.items()}
+        print(json.dumps({"sequences": len(frames), "context": args.context, "seconds": round(seconds, 2), **table}))
+        return
+    print(f"{len(frames)} sequences, {args.context} context -> {frames.shape[1] - args.context} predicted frames")
+    print(f"{'':20} {'MSE':>8} {'MAE':>8} {'SSIM':>7} {'PSNR':>7}")
+    for name, scores in results.items():
+        print(f"{name:20} {scores.mse:8.1f} {scores.mae:8.1f} {scores.ssim:7.3f} {scores.psnr:7.2f}")
+
+
+def cmd_export(args) -> None:
+    from core.model import load_checkpoint, save_checkpoint
+
+    if not args.out.endswith(".keras"):
+        raise InputError(f"--out must end in .keras; received {args.out}")
+    model = load_checkpoint(args.checkpoint, compile=False)
+    save_checkpoint(model, args.out, model.studio_info)
+    print(f"wrote {args.out} without optimizer state ({Path(args.out).stat().st_size / 1e6:.1f} MB)")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m core", description="ConvLSTM Studio: Moving MNIST forecasting.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    data = commands.add_parser("data", help="dataset tools").add_subparsers(dest="action", required=True)
+    export = data.add_parser("export", help="write generated Moving MNIST sequences to a .npy file")
+    export.add_argument("--split", choices=["train", "val", "test"], default="test")
+    export.add_argument("--count", type=int, default=100)
+    export.add_argument("--seed", type=int, default=None, help="default: the split's standard set")
+    export.add_argument("--digits", type=int, default=2, choices=[1, 2, 3])
+    export.add_argument("--out", required=True)
+    export.set_defaults(run=cmd_data_export)
+
+    train = commands.add_parser("train", help="train or resume a model")
+    train.add_argument("--out", required=True, help="checkpoint path (.keras)")
+    train.add_argument("--minutes", type=float, default=None, help="time budget")
+    train.add_argument("--epochs", type=int, default=None, help="epoch budget (when no --minutes)")
+    train.add_argument("--epoch-sequences", type=int, default=1024)
+    train.add_argument("--preset", default="convlstm", choices=["convlstm", "keras-io"])
+    train.add_argument("--layers", type=int, default=None)
+    train.add_argument("--filters", type=int, default=None)
+    train.add_argument("--kernel-size", type=int, default=None)
+    train.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default=None)
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--digits", type=int, default=2, choices=[1, 2, 3])
+    train.add_argument("--sampling-sequences", type=int, default=10_000)
+    train.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    train.add_argument("--init-from", default=None, help="start from another checkpoint's weights")
+    train.add_argument("--strategy", choices=["mirrored", "multiworker"], default=None,
+                       help="mirrored: all local GPUs; multiworker: the machines in TF_CONFIG")
+    train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    train.set_defaults(run=cmd_train)
+
+    fc = commands.add_parser("forecast", help="forecast sequences from a .npy file")
+    fc.add_argument("--checkpoint", required=True)
+    fc.add_argument("--input", required=True, help="(N, T, 64, 64) .npy, uint8 or float 0-1")
+    fc.add_argument("--output", required=True, help="(N, H, 64, 64) float32 .npy")
+    fc.add_argument("--horizon", type=int, default=10)
+    fc.add_argument("--context", type=int, default=10)
+    fc.add_argument("--gif", default=None, help="also write the first sequence as a GIF")
+    fc.set_defaults(run=cmd_forecast)
+
+    ev = commands.add_parser("evaluate", help="metrics against the baselines")
+    ev.add_argument("--checkpoint", required=True)
+    ev.add_argument("--input", default=None, help="default: the bundled test set")
+    ev.add_argument("--count", type=int, default=1000)
+    ev.add_argument("--context", type=int, default=10)
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(run=cmd_evaluate)
+    ship = commands.add_parser("export", help="copy a checkpoint for inference (no optimizer state)")
+    ship.add_argument("--checkpoint", required=True)
+    ship.add_argument("--out", required=True)
+    ship.set_defaults(run=cmd_export)
+    return root
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "train" and args.minutes is None and args.epochs is None:
+        args.minutes = 1.0
+    if args.command == "train" and args.epochs is None:
+        args.epochs = 100_000
+    try:
+        args.run(args)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0

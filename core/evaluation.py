@@ -1,0 +1,40 @@
+"""A model against the two trivial baselines on many sequences, with OpenSTL's metrics."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from core.data import CONTEXT_FRAMES, check_frames, split_context, to_unit_float
+from core.forecasting import forecast
+from core.metrics import BASELINES, Scores, score
+
+
+def evaluate(
+    model,
+    frames: np.ndarray,
+    context: int = CONTEXT_FRAMES,
+    batch_size: int = 32,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Scores]:
+    """Forecasts every sequence from its first `context` frames and scores the rest.
+
+    Args:
+        model: from `load_checkpoint` or `build_model`.
+        frames: (N, T, 64, 64) sequences, uint8 or float; T - context frames are predicted.
+        context: frames the model sees.
+        batch_size: sequences per forward pass.
+        progress: called as progress(done, total) while forecasting.
+
+    Returns:
+        {"model": Scores, "black frames": Scores, "repeat last frame": Scores}.
+    """
+    frames = check_frames(frames, "frames")
+    seen, truth = split_context(frames, context)
+    seen, truth = to_unit_float(seen), to_unit_float(truth)
+    horizon = truth.shape[1]
+    results = {"model": score(forecast(model, seen, horizon, batch_size, progress), truth)}
+    for name, baseline in BASELINES.items():
+        results[name] = score(baseline(seen, horizon), truth)
+    return results

@@ -1,0 +1,82 @@
+"""Closed-loop forecasting: context frames in, predicted frames out.
+
+`forecast` is the one entry point for the pages, the CLI and notebooks. It
+never sees the future: only the context frames go in, and each predicted frame
+is fed back to predict the next one.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from core.data import check_frames, pad_context, to_unit_float
+from core.errors import InputError
+from core.model import ConvLSTMForecaster, model_config
+
+MAX_HORIZON = 100
+
+
+def _compiled_rollout(model: ConvLSTMForecaster, context: int, horizon: int):
+    # One traced graph per (context, horizon): re-tracing costs seconds, a
+    # warm call of the traced graph a few milliseconds.
+    cache = model.__dict__.setdefault("_rollouts", {})
+    key = (context, horizon)
+    if key not in cache:
+        signature = [tf.TensorSpec((None, context, 64, 64, 1), tf.float32)]
+        cache[key] = tf.function(lambda x: model.rollout(x, horizon), input_signature=signature)
+    return cache[key]
+
+
+def _keras_io_forecast(model, context: np.ndarray, horizon: int) -> np.ndarray:
+    # The keras.io example's way: re-run the whole growing sequence for every
+    # new frame and keep the last output (its Conv3D looks one step ahead, so
+    # there is no state to carry over).
+    sequence = context
+    for _ in range(horizon):
+        following = model(sequence, training=False)[:, -1:].numpy()
+        sequence = np.concatenate([sequence, following], axis=1)
+    return sequence[:, context.shape[1] :]
+
+
+def forecast(
+    model,
+    frames: np.ndarray,
+    horizon: int = 10,
+    batch_size: int = 32,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Forecasts `horizon` frames after all of `frames`, in closed loop.
+
+    Sequences shorter than the model's trained context are padded by repeating
+    their first frame (see `core.data.pad_context`).
+
+    Args:
+        model: from `build_model` or `load_checkpoint`.
+        frames: (N, T, 64, 64) or (T, 64, 64), uint8 0-255 or float 0-1, T >= 2;
+            all T frames are context.
+        horizon: frames to predict, 1 to 100 (any, not only the trained 10).
+        batch_size: sequences per forward pass (bounds memory).
+        progress: called as progress(done, total) after each batch.
+
+    Returns:
+        float32 (N, horizon, 64, 64) in [0, 1].
+    """
+    if not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= MAX_HORIZON:
+        raise InputError(f"horizon must be an integer from 1 to {MAX_HORIZON}; received {horizon!r}")
+    frames = check_frames(frames, "frames")
+    config = model_config(model)
+    total = len(frames)
+    outputs = []
+    for start in range(0, total, batch_size):
+        chunk = pad_context(to_unit_float(frames[start : start + batch_size]), config.context)[..., None]
+        if isinstance(model, ConvLSTMForecaster):
+            predicted = _compiled_rollout(model, chunk.shape[1], int(horizon))(tf.constant(chunk)).numpy()
+        else:
+            predicted = _keras_io_forecast(model, chunk, int(horizon))
+        outputs.append(predicted[..., 0])
+        if progress:
+            progress(min(start + batch_size, total), total)
+    return np.clip(np.concatenate(outputs), 0.0, 1.0).astype(np.float32)

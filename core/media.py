@@ -1,0 +1,252 @@
+"""Pictures of sequences: animated GIFs (imageio) and numbered frame strips (matplotlib).
+
+Frames are 64x64, too small to see on a projector, so every picture upscales
+them with nearest neighbour (no blur invented). Float frames are converted to
+uint8 safely (clipped, NaN to black) before encoding, which is where GIF
+export usually crashes.
+
+A panel is one labelled column of a GIF: a banner names it and says, frame by
+frame, whether this is a context frame (blue, seen by the model) or a forecast
+frame (orange, predicted in closed loop).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+
+import imageio.v3 as iio
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+CONTEXT_COLOUR = (60, 130, 230)
+FORECAST_COLOUR = (240, 140, 30)
+BANNER = 22  # pixels of label above each panel
+BORDER = 3
+GAP = 6
+
+
+def to_uint8(frames: np.ndarray) -> np.ndarray:
+    """Frames as uint8 0-255: floats are read as [0, 1], clipped, NaN -> 0."""
+    frames = np.asarray(frames)
+    if frames.dtype == np.uint8:
+        return frames
+    if frames.dtype.kind == "f":
+        return np.round(np.clip(np.nan_to_num(frames, nan=0.0), 0.0, 1.0) * 255).astype(np.uint8)
+    return np.clip(frames, 0, 255).astype(np.uint8)
+
+
+def upscale(frames: np.ndarray, scale: int) -> np.ndarray:
+    """Nearest-neighbour upscaling of the last two axes by an integer factor."""
+    return frames.repeat(scale, axis=-2).repeat(scale, axis=-1)
+
+
+@functools.lru_cache(maxsize=4)
+def _font(size: int):
+    # DejaVu Sans ships with matplotlib, so labels look the same everywhere.
+    from matplotlib import font_manager
+
+    return ImageFont.truetype(font_manager.findfont("DejaVu Sans"), size)
+
+
+def _error_colours(error: np.ndarray) -> np.ndarray:
+    from matplotlib import colormaps
+
+    return (colormaps["magma"](np.clip(error, 0, 1))[..., :3] * 255).astype(np.uint8)
+
+
+def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, kind: str = "gray") -> np.ndarray:
+    """One labelled column: (T, 64, 64) frames -> (T, h, w, 3) uint8 RGB.
+
+    Args:
+        frames: the frames to show; None entries are not allowed, use zeros.
+        title: shown in the banner.
+        context: how many of the leading frames are context (blue) rather than
+            forecast (orange) frames.
+        scale: nearest-neighbour upscaling factor (at least 4 is readable).
+        kind: "gray" for frames, "error" for absolute errors (magma colours).
+
+    Returns:
+        uint8 (T, BANNER + 64*scale + 2*BORDER, 64*scale + 2*BORDER, 3).
+    """
+    frames = np.asarray(frames)
+    if kind == "error":
+        rgb = _error_colours(np.asarray(frames, np.float32))
+    else:
+        gray = to_uint8(frames)
+        rgb = np.repeat(gray[..., None], 3, axis=-1)
+    rgb = upscale(rgb.transpose(0, 3, 1, 2), scale).transpose(0, 2, 3, 1)
+    length, height, width, _ = rgb.shape
+    out = np.full((length, BANNER + height + 2 * BORDER, width + 2 * BORDER, 3), 255, np.uint8)
+    font = _font(13)
+    for t in range(length):
+        colour = CONTEXT_COLOUR if t < context else FORECAST_COLOUR
+        out[t, BANNER:] = colour
+        out[t, BANNER + BORDER : BANNER + BORDER + height, BORDER : BORDER + width] = rgb[t]
+        step = f"context {t + 1}/{context}" if t < context else f"forecast +{t - context + 1}"
+        image = Image.fromarray(out[t])
+        draw = ImageDraw.Draw(image)
+        draw.text((3, 3), title, fill=(20, 20, 20), font=font)
+        draw.text((out.shape[2] - 3, 3), step, fill=colour, font=font, anchor="ra")
+        out[t] = np.asarray(image)
+    return out
+
+
+def encode_gif(frames: np.ndarray, fps: float = 4.0) -> bytes:
+    """Encodes (T, H, W) or (T, H, W, 3) uint8 frames as a looping GIF."""
+    return iio.imwrite("<bytes>", to_uint8(frames), extension=".gif", duration=1000 / fps, loop=0)
+
+
+def sequence_gif(frames: np.ndarray, title: str = "", context: int | None = None, scale: int = 4, fps: float = 4.0) -> bytes:
+    """One sequence as a labelled GIF.
+
+    Args:
+        frames: (T, 64, 64), uint8 or float in [0, 1].
+        title: banner text.
+        context: leading frames marked as context; None marks all of them.
+        scale: upscaling factor.
+        fps: frames per second.
+
+    Returns:
+        The GIF's bytes.
+    """
+    frames = np.asarray(frames)
+    return encode_gif(panel(frames, title, len(frames) if context is None else context, scale), fps)
+
+
+def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction: np.ndarray, scale: int = 4) -> dict:
+    """The three in-step panels of a forecast: ground truth, prediction, |error|.
+
+    All panels play the context first, then the forecast, so they stay in step.
+    During the context the prediction panel shows the context (what the model
+    was given) and the error panel is black.
+
+    Args:
+        context: (C, 64, 64) frames the model saw.
+        truth: (H, 64, 64) what really happened, or None for a pure forecast.
+        prediction: (H, 64, 64) the model's closed-loop forecast.
+
+    Returns:
+        {"ground truth": RGB frames, "prediction": ..., "absolute error": ...};
+        without truth only "prediction".
+    """
+    c = len(context)
+    context = to_uint8(context)
+    prediction = to_uint8(prediction)
+    panels = {"prediction": panel(np.concatenate([context, prediction]), "prediction", c, scale)}
+    if truth is not None:
+        truth = to_uint8(truth)[: len(prediction)]
+        error = np.abs(truth.astype(np.float32) - prediction[: len(truth)].astype(np.float32)) / 255
+        panels = {
+            "ground truth": panel(np.concatenate([context, truth]), "ground truth", c, scale),
+            **panels,
+            "absolute error": panel(
+                np.concatenate([np.zeros((c,) + error.shape[1:], np.float32), error]), "|error|", c, scale, kind="error"
+            ),
+        }
+    return panels
+
+
+def comparison_gif(
+    context: np.ndarray, truth: np.ndarray | None, prediction: np.ndarray, scale: int = 4, fps: float = 4.0
+) -> bytes:
+    """Ground truth | prediction | absolute error side by side, as one GIF.
+
+    See `comparison_panels` for the arguments. A truth shorter than the
+    prediction (a forecast past the data) is padded with black frames.
+    """
+    if truth is not None and len(truth) < len(prediction):
+        truth = np.concatenate([to_uint8(truth), np.zeros((len(prediction) - len(truth),) + truth.shape[1:], np.uint8)])
+    panels = list(comparison_panels(context, truth, prediction, scale).values())
+    gap = np.full(panels[0].shape[:2] + (GAP, 3), 255, np.uint8)
+    joined = [panels[0]]
+    for item in panels[1:]:
+        joined += [gap, item]
+    return encode_gif(np.concatenate(joined, axis=2), fps)
+
+
+def frame_strip(rows: dict, context: int | None = None, first_index: int = 0, dpi: int = 100) -> bytes:
+    """Numbered frames in rows, as a PNG made with matplotlib.
+
+    Args:
+        rows: {row label: (T, 64, 64) frames}; rows may differ in length and
+            are right-aligned to the last one's time axis when shorter.
+        context: frames before this index get a blue "context" title, the rest
+            an orange "target"/"forecast" title; None leaves titles plain.
+        first_index: the number of the first frame.
+        dpi: resolution.
+
+    Returns:
+        The PNG's bytes.
+    """
+    from matplotlib.figure import Figure
+
+    length = max(len(frames) for frames in rows.values())
+    figure = Figure(figsize=(1.0 * length + 0.8, 1.1 * len(rows) + 0.3), dpi=dpi)
+    axes = figure.subplots(len(rows), length, squeeze=False)
+    for r, (label, frames) in enumerate(rows.items()):
+        offset = length - len(frames)
+        for t in range(length):
+            ax = axes[r, t]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if t >= offset:
+                ax.imshow(to_uint8(frames[t - offset]), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            else:
+                ax.axis("off")
+            if r == 0:
+                colour = "black"
+                if context is not None:
+                    colour = np.array(CONTEXT_COLOUR if t < context else FORECAST_COLOUR) / 255
+                ax.set_title(str(first_index + t), fontsize=9, color=colour)
+            if t == offset:
+                ax.set_ylabel(label, fontsize=9)
+    figure.subplots_adjust(left=0.06, right=0.99, top=0.85, bottom=0.02, wspace=0.05, hspace=0.1)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def concept_diagram(context: np.ndarray, predicted: np.ndarray, shown: int = 4, dpi: int = 100) -> bytes:
+    """How a ConvLSTM forecasts, as a PNG: context frames in, a recurrent cell, frames out.
+
+    Args:
+        context: (C, 64, 64) frames the model reads; the last `shown` are drawn.
+        predicted: (H, 64, 64) frames it writes; the first `shown` are drawn.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    figure = Figure(figsize=(2 * shown + 3, 2.6), dpi=dpi)
+    width = 1 / (2 * shown + 3)
+
+    def frame(x, image, title, colour):
+        ax = figure.add_axes((x, 0.25, width * 0.9, 0.55))
+        ax.imshow(to_uint8(image), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_color(np.array(colour) / 255)
+            spine.set_linewidth(3)
+        ax.set_title(title, fontsize=9, color=np.array(colour) / 255)
+
+    for i, image in enumerate(context[-shown:]):
+        frame(i * width, image, f"context t={len(context) - shown + i + 1}", CONTEXT_COLOUR)
+    for i, image in enumerate(predicted[:shown]):
+        frame((shown + 3 + i) * width, image, f"forecast +{i + 1}", FORECAST_COLOUR)
+    canvas = figure.add_axes((0, 0, 1, 1), facecolor="none")
+    canvas.set_xlim(0, 1)
+    canvas.set_ylim(0, 1)
+    canvas.axis("off")
+    left, right = shown * width, (shown + 3) * width
+    canvas.add_patch(FancyBboxPatch((left + 0.01, 0.3), right - left - 0.03, 0.45, boxstyle="round,pad=0.01",
+                                    facecolor="#fdf0e2", edgecolor="#e8781e", linewidth=2))
+    canvas.text((left + right) / 2 - 0.005, 0.6, "ConvLSTM", ha="center", fontsize=13, weight="bold")
+    canvas.text((left + right) / 2 - 0.005, 0.42, "memory h, c\nupdated each frame", ha="center", fontsize=9)
+    canvas.add_patch(FancyArrowPatch((right - 0.03, 0.35), (right + 0.005, 0.35), arrowstyle="-|>", mutation_scale=15))
+    canvas.add_patch(FancyArrowPatch((left - 0.01, 0.52), (left + 0.012, 0.52), arrowstyle="-|>", mutation_scale=15))
+    canvas.text(0.5, 0.06, "Each predicted frame is fed back in to predict the next one (closed loop).",
+                ha="center", fontsize=10, color="#444")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

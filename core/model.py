@@ -1,0 +1,363 @@
+"""The ConvLSTM forecaster, its config and presets, and checkpoint loading.
+
+Our model works on 4x4 patches (space-to-depth, 64x64x1 -> 16x16x16, as OpenSTL
+does), which makes every convolution 16x cheaper than on full frames. A stack of
+ConvLSTM cells reads one frame per step; a 1x1 convolution and a sigmoid turn the
+top hidden state into the next frame. After the context frames the model feeds
+back its own prediction (closed loop), in training as in use, so what is trained
+is what is shown. Scheduled sampling eases training in: early on the true frame
+is fed back with probability `teacher_forcing`, which the training loop lowers
+to zero.
+
+The "keras-io" preset rebuilds the keras.io example's full-frame model so users
+can compare the two on the same data.
+
+Both models map next-frame inputs (B, T, 64, 64, 1) to predictions of the frame
+after each input, (B, T, 64, 64, 1) in [0, 1].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+from keras import layers, ops
+
+from core.data import CONTEXT_FRAMES, FRAME_SIZE
+from core.errors import InputError
+
+PACKAGE = "convlstm_studio"
+STUDIO_ENTRY = "studio.json"  # our config inside the .keras archive
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a model; checkpoints carry it.
+
+    Attributes:
+        preset: "convlstm" (ours) or "keras-io" (the keras.io example's model).
+        num_layers: stacked ConvLSTM cells.
+        filters: hidden channels per cell.
+        kernel_size: spatial kernel of the cells' convolutions.
+        patch_size: side of the square patches folded into channels.
+        context: frames fed as truth before the model runs on its own.
+        precision: Keras dtype policy; bfloat16 doubles CPU speed where the
+            CPU has bf16 instructions (AVX512-BF16, AMX) and on GPUs.
+    """
+
+    preset: str = "convlstm"
+    num_layers: int = 3
+    filters: int = 48
+    kernel_size: int = 3
+    patch_size: int = 4
+    context: int = CONTEXT_FRAMES
+    precision: str = "mixed_bfloat16"
+
+    def __post_init__(self):
+        if self.preset not in ("convlstm", "keras-io"):
+            raise InputError(f"preset must be 'convlstm' or 'keras-io'; received {self.preset!r}")
+        if FRAME_SIZE % self.patch_size:
+            raise InputError(f"patch_size must divide {FRAME_SIZE}; received {self.patch_size}")
+        for name in ("num_layers", "filters", "kernel_size", "context"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be at least 1; received {getattr(self, name)}")
+
+
+PRESETS = {
+    # Our default: 3 cells of 48 filters, 3x3 kernels: 40 sequences/s here, 1.5x
+    # faster than 3 x 64 (26/s) at the same depth; see docs/training.md.
+    "convlstm": ModelConfig(),
+    # The keras.io example, on full 64x64 frames (about 747K parameters).
+    "keras-io": ModelConfig(preset="keras-io", num_layers=3, filters=64, kernel_size=5, patch_size=1, precision="float32"),
+}
+
+
+def preset(name: str, **overrides) -> ModelConfig:
+    """A named preset's config, with any fields overridden."""
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return dataclasses.replace(PRESETS[name], **overrides)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ConvLSTMCell(layers.Layer):
+    """One ConvLSTM step (Shi et al. 2015, without peepholes).
+
+    All four gates come from one convolution over [input, hidden], which is one
+    large matrix product instead of eight small ones:
+
+        i, f, o = sigmoid(W_{i,f,o} * [x, h])      g = tanh(W_g * [x, h])
+        c' = f . c + i . g                          h' = o . tanh(c')
+
+    Args:
+        filters: channels of the hidden and cell states.
+        kernel_size: side of the square convolution kernel.
+
+    Call arguments:
+        x: (B, H, W, C) input of this step.
+        state: (h, c), each (B, H, W, filters).
+        return_gates: also return the gate activations, for teaching.
+
+    Returns:
+        (h', c'), or (h', c', {"input", "forget", "output", "candidate"}).
+    """
+
+    def __init__(self, filters: int, kernel_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.conv = layers.Conv2D(4 * filters, kernel_size, padding="same", dtype=self.dtype_policy, name="gates")
+
+    def build(self, input_shape):
+        self.conv.build(input_shape[:-1] + (input_shape[-1] + self.filters,))
+
+    def call(self, x, state, return_gates=False):
+        h, c = state
+        # The casts pin every tensor to this cell's compute dtype: under mixed
+        # precision, Keras' autocasting of the inner convolution was seen to
+        # slip to float32 when Streamlit's script thread ran beside training.
+        z = ops.cast(self.conv(ops.concatenate([x, h], axis=-1)), self.compute_dtype)
+        c = ops.cast(c, self.compute_dtype)
+        i, f, g, o = ops.split(z, 4, axis=-1)
+        # A forget gate that starts near 1 keeps the cell memory from the first steps.
+        i, f, g, o = ops.sigmoid(i), ops.sigmoid(f + 1.0), ops.tanh(g), ops.sigmoid(o)
+        c = f * c + i * g
+        h = o * ops.tanh(c)
+        if return_gates:
+            return h, c, {"input": i, "forget": f, "output": o, "candidate": g}
+        return h, c
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ConvLSTMForecaster(keras.Model):
+    """Patch-based stacked ConvLSTM that forecasts in closed loop.
+
+    Args:
+        config: a `ModelConfig` (or its dict) with preset "convlstm".
+
+    Call arguments:
+        frames: (B, T, 64, 64, 1) in [0, 1]; frames[:, t] is the input of step t.
+        training: in training, a step past the context is fed the true frame
+            with probability `teacher_forcing`, else its own last prediction;
+            otherwise always its own prediction, so only frames[:, :context] matter.
+
+    Returns:
+        (B, T, 64, 64, 1): the prediction of the frame after each step.
+    """
+
+    def __init__(self, config, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config if isinstance(config, ModelConfig) else ModelConfig(**config)
+        cfg = self.config
+        self.cells = [
+            ConvLSTMCell(cfg.filters, cfg.kernel_size, dtype=cfg.precision, name=f"convlstm_{i}")
+            for i in range(cfg.num_layers)
+        ]
+        self.head = layers.Conv2D(cfg.patch_size**2, 1, dtype=cfg.precision, name="head")
+        # Training state that must survive a resume, so it lives in the checkpoint.
+        self.teacher_forcing = self.add_weight(shape=(), initializer="zeros", trainable=False, name="teacher_forcing")
+        self.sequences_seen = self.add_weight(
+            shape=(), initializer="zeros", trainable=False, dtype="int64", name="sequences_seen"
+        )
+        self.seed = keras.random.SeedGenerator(0)
+
+    def build(self, input_shape=None):
+        p, size = self.config.patch_size, FRAME_SIZE // self.config.patch_size
+        channels = p * p
+        for cell in self.cells:
+            cell.build((None, size, size, channels))
+            channels = cell.filters
+        self.head.build((None, size, size, channels))
+        self.built = True
+
+    # Space-to-depth and back: (B, 64, 64, 1) <-> (B, 16, 16, 16) for patch 4.
+    def _to_patches(self, frame):
+        p, n = self.config.patch_size, FRAME_SIZE // self.config.patch_size
+        x = ops.reshape(frame, (-1, n, p, n, p))
+        return ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4)), (-1, n, n, p * p))
+
+    def _from_patches(self, x):
+        p, n = self.config.patch_size, FRAME_SIZE // self.config.patch_size
+        x = ops.transpose(ops.reshape(x, (-1, n, n, p, p)), (0, 1, 3, 2, 4))
+        return ops.reshape(x, (-1, FRAME_SIZE, FRAME_SIZE, 1))
+
+    def initial_state(self, batch):
+        size = FRAME_SIZE // self.config.patch_size
+        zeros = ops.zeros((batch, size, size, self.config.filters), dtype=self.compute_dtype)
+        return [(zeros, zeros) for _ in self.cells]
+
+    def step(self, frame, states, return_gates=False):
+        """One time step. frame: (B, 64, 64, 1) -> prediction (B, 64, 64, 1), new states[, gates]."""
+        x = ops.cast(self._to_patches(frame), self.compute_dtype)
+        new_states, gates = [], []
+        for cell, state in zip(self.cells, states):
+            out = cell(x, state, return_gates=return_gates)
+            new_states.append(out[:2])
+            if return_gates:
+                gates.append(out[2])
+            x = out[0]
+        prediction = self._from_patches(ops.sigmoid(ops.cast(self.head(x), "float32")))
+        return (prediction, new_states, gates) if return_gates else (prediction, new_states)
+
+    def call(self, frames, training=False):
+        steps = frames.shape[1]
+        states = self.initial_state(ops.shape(frames)[0])
+        predictions = []
+        for t in range(steps):
+            frame = frames[:, t]
+            if t >= self.config.context:
+                own = predictions[-1]
+                if training:
+                    coin = keras.random.uniform((ops.shape(frames)[0], 1, 1, 1), seed=self.seed)
+                    frame = ops.where(coin < self.teacher_forcing, frame, own)
+                else:
+                    frame = own
+            prediction, states = self.step(frame, states)
+            predictions.append(prediction)
+        return ops.stack(predictions, axis=1)
+
+    def rollout(self, context, horizon: int):
+        """Closed-loop forecast: reads all context frames, then feeds back its own.
+
+        Args:
+            context: (B, C, 64, 64, 1) in [0, 1], C >= 1.
+            horizon: frames to predict (any number, not only the trained one).
+
+        Returns:
+            (B, horizon, 64, 64, 1).
+        """
+        states = self.initial_state(ops.shape(context)[0])
+        for t in range(context.shape[1]):
+            prediction, states = self.step(context[:, t], states)
+        predictions = [prediction]
+        for _ in range(horizon - 1):
+            prediction, states = self.step(prediction, states)
+            predictions.append(prediction)
+        return ops.stack(predictions, axis=1)
+
+    def get_config(self):
+        return {"config": dataclasses.asdict(self.config), "name": self.name}
+
+
+def build_keras_io(config: ModelConfig) -> keras.Model:
+    """The keras.io example's model (next-frame, full frames, teacher forced).
+
+    ConvLSTM2D(64, 5x5) -> BN -> ConvLSTM2D(64, 3x3) -> BN -> ConvLSTM2D(64, 1x1)
+    -> Conv3D(1, 3x3x3, sigmoid), all "same"-padded and returning sequences. The
+    Conv3D lets the output at step t see step t+1: it is not causal, which is
+    why it can only forecast by re-running the growing sequence.
+    """
+    f = config.filters
+    inputs = keras.Input((None, FRAME_SIZE, FRAME_SIZE, 1))
+    x = layers.ConvLSTM2D(f, 5, padding="same", return_sequences=True, activation="relu")(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.ConvLSTM2D(f, 3, padding="same", return_sequences=True, activation="relu")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ConvLSTM2D(f, 1, padding="same", return_sequences=True, activation="relu")(x)
+    outputs = layers.Conv3D(1, 3, activation="sigmoid", padding="same")(x)
+    return keras.Model(inputs, outputs, name="keras_io")
+
+
+def build_model(config: ModelConfig | str = "convlstm") -> keras.Model:
+    """Builds an untrained model from a config or a preset name."""
+    config = preset(config) if isinstance(config, str) else config
+    if config.preset == "keras-io":
+        model = build_keras_io(config)
+    else:
+        model = ConvLSTMForecaster(config, name="convlstm_forecaster")
+        model.build()
+    model.studio_config, model.studio_info = config, {}
+    return model
+
+
+def model_config(model: keras.Model) -> ModelConfig:
+    """The config a model was built from."""
+    return model.studio_config
+
+
+def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
+    """Writes a single `.keras` file atomically, with our config inside it.
+
+    Keras writes to a temporary file beside the target, `studio.json` (the
+    `ModelConfig` and `info`, e.g. training history) is added to the archive,
+    and `os.replace` swaps it in: a reader, or a crash, sees the old file or
+    the complete new one, never a partial file.
+
+    Args:
+        model: built by `build_model` or `load_checkpoint`.
+        path: destination ending in `.keras`.
+        info: JSON-serialisable facts to keep with the weights.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise InputError(f"checkpoints end in .keras; received {path.name}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.partial.keras")
+    try:
+        model.save(temporary)
+        record = {"config": dataclasses.asdict(model_config(model)), "info": info or {}}
+        with zipfile.ZipFile(temporary, "a") as archive:
+            archive.writestr(STUDIO_ENTRY, json.dumps(record, indent=1))
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
+    """Reads a checkpoint's config and info without loading its weights.
+
+    Raises:
+        InputError: missing, not a Keras archive, or not one of ours.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"no checkpoint at {path}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            record = json.loads(archive.read(STUDIO_ENTRY)) if STUDIO_ENTRY in names else None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise InputError(f"{path.name} is not a Keras checkpoint (corrupted or another file type)") from None
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        raise InputError(f"{path.name} is a Keras file but not a ConvLSTM Studio checkpoint")
+    try:
+        config = ModelConfig(**record["config"])
+    except TypeError:
+        raise InputError(f"{path.name} has a config this version does not know") from None
+    return config, record.get("info", {})
+
+
+def load_checkpoint(path, compile: bool = True) -> keras.Model:
+    """Loads one of our `.keras` checkpoints safely (safe_mode: no Lambda layers).
+
+    Args:
+        path: the `.keras` file.
+        compile: restore the optimizer too (to resume training).
+
+    Returns:
+        The model, with `studio_config` (a `ModelConfig`) and `studio_info`.
+
+    Raises:
+        InputError: missing, corrupted, unsafe, or not a ConvLSTM Studio model.
+    """
+    config, info = read_checkpoint_info(path)
+    try:
+        model = keras.saving.load_model(path, compile=compile, safe_mode=True)
+    except Exception as error:  # Keras raises many types for damaged or unsafe files
+        text = str(error).strip()
+        first = text.splitlines()[0] if text else type(error).__name__
+        raise InputError(f"cannot load {Path(path).name}: {first[:300]}") from None
+    model.studio_config, model.studio_info = config, info
+    return model

@@ -1,0 +1,319 @@
+"""Training: fresh Moving MNIST batches, `Model.fit`, live progress, atomic checkpoints.
+
+`train` runs `Model.fit` on sequences drawn fresh for every batch (nothing large
+is held in memory). A `TrainingProgress` object collects what a UI wants to
+draw (losses, speed, ETA, a sample forecast) and can be read from another
+thread while `fit` runs; `request_stop` ends training within one batch and
+keeps what was learned. Checkpoints are written atomically and carry the
+optimizer state, so `resume=True` continues where a run stopped.
+
+Usage from a notebook:
+
+    model, progress = core.train(TrainConfig(minutes=2, out="runs/demo.keras"))
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from core import data
+from core.errors import InputError
+from core.forecasting import forecast
+from core.metrics import mse
+from core.model import ModelConfig, build_model, load_checkpoint, model_config, preset, save_checkpoint
+
+
+@dataclass
+class TrainConfig:
+    """One training run.
+
+    Attributes:
+        out: where the checkpoint goes (`.keras`); None keeps it in memory.
+        preset: model preset for a new model ("convlstm" or "keras-io").
+        model_overrides: ModelConfig fields to change, e.g. {"filters": 32}.
+        minutes: wall-clock budget; None trains for `epochs`.
+        epochs: upper bound on epochs (an epoch is `epoch_sequences` sequences).
+        epoch_sequences: sequences per epoch; validation runs after each.
+        batch_size: sequences per batch.
+        learning_rate: Adam's step size.
+        num_digits: digits per training sequence (1 is easier, to start).
+        sampling_sequences: sequences over which scheduled sampling fades
+            from teacher forcing to closed loop; 0 trains closed loop at once;
+            None fades over the first half of the budget (short runs).
+        val_count: validation sequences (test digits, fixed seed).
+        resume: continue from `out` (weights, optimizer, schedule) if it exists.
+        init_from: start from another checkpoint's weights (e.g. the shipped one).
+        strategy: None; "mirrored" for all local GPUs (or logical CPUs);
+            "multiworker" for several machines described by TF_CONFIG.
+        seed: fixes the training data stream; None draws a fresh one.
+    """
+
+    out: str | None = None
+    preset: str = "convlstm"
+    model_overrides: dict = field(default_factory=dict)
+    minutes: float | None = 1.0
+    epochs: int = 1000
+    epoch_sequences: int = 1024
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    num_digits: int = 2
+    sampling_sequences: int | None = 10_000
+    val_count: int = 64
+    resume: bool = False
+    init_from: str | None = None
+    strategy: str | None = None
+    seed: int | None = None
+
+    def __post_init__(self):
+        if self.minutes is not None and not 0 < self.minutes <= 24 * 60:
+            raise InputError(f"minutes must be between 0 and 1440; received {self.minutes}")
+        if self.epochs < 1 or self.batch_size < 1 or self.epoch_sequences < self.batch_size:
+            raise InputError("epochs and batch_size must be positive and epoch_sequences at least batch_size")
+        if not 0 < self.learning_rate < 1:
+            raise InputError(f"learning_rate must be between 0 and 1; received {self.learning_rate}")
+        if self.num_digits not in (1, 2, 3):
+            raise InputError(f"num_digits must be 1, 2 or 3; received {self.num_digits}")
+        if self.strategy not in (None, "mirrored", "multiworker"):
+            raise InputError(f"strategy must be 'mirrored', 'multiworker' or none; received {self.strategy!r}")
+
+
+class TrainingSequences(keras.utils.PyDataset):
+    """Fresh training batches: inputs are frames 0..18, targets frames 1..19."""
+
+    def __init__(self, batch_size: int, batches: int, num_digits: int, seed: int | None):
+        super().__init__()
+        self.batch_size, self.batches, self.num_digits = batch_size, batches, num_digits
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        return self.batches
+
+    def __getitem__(self, index):
+        frames = data.generate("train", self.batch_size, self.rng, self.num_digits).frames
+        frames = data.to_unit_float(frames)[..., None]
+        return frames[:, :-1], frames[:, 1:]
+
+
+class TrainingProgress:
+    """What a running training shares with its watchers; safe across threads.
+
+    The training thread writes through `update`; any other thread reads a
+    consistent copy with `snapshot` and asks for a stop with `request_stop`.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._state = {
+            "status": "starting",  # starting, training, stopping, done, stopped, failed
+            "device": None,
+            "epoch": 0,
+            "batch": 0,
+            "sequences_seen": 0,
+            "elapsed": 0.0,
+            "fraction": 0.0,
+            "eta_seconds": None,
+            "sequences_per_second": None,
+            "loss": [],  # (sequences_seen, training loss)
+            "val_mse": [],  # (sequences_seen, validation MSE per frame, OpenSTL units)
+            "sample": None,  # (context, truth, prediction) of one validation sequence
+            "error": None,
+            "checkpoint": None,
+        }
+
+    def update(self, **changes):
+        with self._lock:
+            for key, value in changes.items():
+                if key in ("loss", "val_mse"):
+                    self._state[key] = self._state[key] + [value]
+                else:
+                    self._state[key] = value
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return dict(self._state)
+
+    def request_stop(self):
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+
+def describe_device() -> str:
+    """The device TensorFlow trains on: the GPU's name(s), or "CPU, N cores"."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
+        return ", ".join(names)
+    return f"CPU, {os.cpu_count()} cores"
+
+
+def make_strategy(name: str | None) -> tf.distribute.Strategy:
+    """The default strategy; "mirrored": all local GPUs (else all logical CPUs);
+    "multiworker": MultiWorkerMirroredStrategy over the machines named in TF_CONFIG."""
+    if name is None:
+        return tf.distribute.get_strategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([d.name for d in devices])
+
+
+class _ProgressCallback(keras.callbacks.Callback):
+    """Feeds `TrainingProgress`, runs the schedule, the budget and the checkpoints."""
+
+    # Speed is measured after this many batches: the first one builds the graph.
+    WARMUP_BATCHES = 1
+
+    def __init__(self, config: TrainConfig, progress: TrainingProgress, validation: np.ndarray, info: dict):
+        super().__init__()
+        self.config, self.progress, self.validation, self.info = config, progress, validation, info
+        self.seen = self.validated_at = 0
+        self.warm_start = None
+        self.running_mean = 0.0
+        self.paused = 0.0  # seconds spent validating and saving, left out of the speed
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+        self.seen = int(self.model.sequences_seen.numpy()) if hasattr(self.model, "sequences_seen") else self.seen
+        self.seen_at_start = self.validated_at = self.seen
+        self._schedule(0.0)
+        self.progress.update(status="training", sequences_seen=self.seen)
+
+    def _schedule(self, fraction: float):
+        if not hasattr(self.model, "teacher_forcing"):
+            return
+        length = self.config.sampling_sequences
+        if length is None:
+            teacher = max(0.0, 1.0 - 2 * fraction)
+        else:
+            teacher = max(0.0, 1.0 - self.seen / length) if length else 0.0
+        self.model.teacher_forcing.assign(teacher)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += self.config.batch_size
+        if hasattr(self.model, "sequences_seen"):
+            self.model.sequences_seen.assign(self.seen)
+        elapsed = time.perf_counter() - self.start
+        done_batches = self.seen - self.seen_at_start
+        if done_batches == self.WARMUP_BATCHES * self.config.batch_size:
+            self.warm_start = (time.perf_counter(), self.seen)
+        speed = None
+        if self.warm_start and self.seen > self.warm_start[1]:
+            speed = (self.seen - self.warm_start[1]) / (time.perf_counter() - self.warm_start[0] - self.paused)
+        fraction, eta = self._fraction(elapsed, speed)
+        self._schedule(fraction)
+        self.progress.update(
+            batch=batch + 1,
+            sequences_seen=self.seen,
+            elapsed=elapsed,
+            fraction=fraction,
+            eta_seconds=eta,
+            sequences_per_second=speed,
+            loss=(self.seen, self._batch_loss(batch, float(logs["loss"]))),
+        )
+        if self.progress.stop_requested:
+            self.progress.update(status="stopping")
+            self.model.stop_training = True
+        elif self.config.minutes is not None and elapsed >= self.config.minutes * 60:
+            self.model.stop_training = True
+
+    def _batch_loss(self, batch: int, running_mean: float) -> float:
+        # Keras reports the mean over the epoch so far; undo it to get this batch's loss.
+        previous = self.running_mean if batch > 0 else 0.0
+        self.running_mean = running_mean
+        return running_mean * (batch + 1) - previous * batch
+
+    def _fraction(self, elapsed: float, speed: float | None):
+        if self.config.minutes is not None:
+            budget = self.config.minutes * 60
+            return min(1.0, elapsed / budget), max(0.0, budget - elapsed)
+        total = self.config.epochs * self.config.epoch_sequences
+        done = self.seen - self.seen_at_start
+        return min(1.0, done / total), ((total - done) / speed if speed else None)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.validate(epoch + 1)
+
+    def validate(self, epoch: int):
+        began = time.perf_counter()
+        context, truth = data.split_context(self.validation)
+        predicted = forecast(self.model, context, truth.shape[1])
+        score = float(mse(predicted, data.to_unit_float(truth)))
+        self.validated_at = self.seen
+        self.progress.update(
+            epoch=epoch,
+            val_mse=(self.seen, score),
+            sample=(context[0], truth[0], predicted[0]),
+        )
+        if self.config.out:
+            info = {**self.info, "sequences_seen": self.seen, "val_mse": score}
+            info["train_seconds"] = self.info.get("train_seconds", 0.0) + time.perf_counter() - self.start
+            save_checkpoint(self.model, self.config.out, info)
+            self.progress.update(checkpoint=self.config.out)
+        if self.warm_start:
+            self.paused += time.perf_counter() - began
+
+
+def _prepare_model(config: TrainConfig) -> tuple[keras.Model, dict]:
+    if config.resume and config.out and Path(config.out).is_file():
+        model = load_checkpoint(config.out, compile=True)
+        return model, dict(model.studio_info)
+    model = build_model(preset(config.preset, **config.model_overrides))
+    if config.init_from:
+        source = load_checkpoint(config.init_from, compile=False)
+        if model_config(source) != model_config(model):
+            raise InputError(f"{config.init_from} has another architecture than preset {config.preset!r}")
+        model.set_weights(source.get_weights())
+        model.sequences_seen.assign(0)
+    # Binary cross-entropy: Moving MNIST pixels are nearly binary, and BCE
+    # keeps pushing faint blurred pixels to 0 or 1 where MSE's gradient fades.
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="binary_crossentropy")
+    return model, {"preset": config.preset}
+
+
+def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tuple[keras.Model, TrainingProgress]:
+    """Trains (or resumes) a model with `Model.fit` under a time or epoch budget.
+
+    Args:
+        config: the run's settings.
+        progress: shared with a UI thread; a new one is made if None.
+
+    Returns:
+        (model, progress). With `config.out` set, the checkpoint is written
+        after every epoch and at the end.
+    """
+    progress = progress or TrainingProgress()
+    device = describe_device()
+    progress.update(device=device)
+    try:
+        strategy = make_strategy(config.strategy)
+        with strategy.scope():
+            model, info = _prepare_model(config)
+        if config.resume and model.optimizer is not None:
+            model.optimizer.learning_rate.assign(config.learning_rate)
+        info.update(device=device, num_digits=config.num_digits, batch_size=config.batch_size)
+        validation = data.moving_mnist("val", config.val_count)
+        sequences = TrainingSequences(
+            config.batch_size, math.ceil(config.epoch_sequences / config.batch_size), config.num_digits, config.seed
+        )
+        callback = _ProgressCallback(config, progress, validation, info)
+        model.fit(sequences, epochs=config.epochs, callbacks=[callback], verbose=0)
+        if callback.validated_at != callback.seen:  # stopped mid-epoch: score and save what was learned
+            callback.validate(progress.snapshot()["epoch"])
+        progress.update(status="stopped" if progress.stop_requested else "done", fraction=1.0, eta_seconds=0.0)
+        return model, progress
+    except Exception as error:
+        progress.update(status="failed", error=f"{type(error).__name__}: {error}")
+        raise

@@ -1,0 +1,143 @@
+"""Dataset: browse sequences as GIFs and frame strips, and see how they are prepared."""
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import data, media
+from core.errors import InputError
+from ui.shared import CONTEXT, TEST_COUNT, gif_ui, show_error, test_sequence
+
+BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
+
+
+@st.cache_resource(show_spinner="Opening the official file...")
+def official_frames():
+    return data.load_official()  # memory-mapped: shared, never copied
+
+
+def source_ui():
+    """Returns (frames of all sequences or None, Sequences for bundled data or None)."""
+    source = st.radio("Source", [BUNDLED, OFFICIAL, UPLOAD], horizontal=True, key="dataset_source")
+    if source == BUNDLED:
+        st.caption(
+            "Generated offline by the standard Moving MNIST process from real MNIST digits. "
+            f"These are the {TEST_COUNT} test sequences: they use only digits the model never trained on."
+        )
+        return None, source
+    if source == OFFICIAL:
+        try:
+            return official_frames(), source
+        except InputError as error:
+            st.info(f"{error}.", icon="ℹ️")
+            if st.button("Download the official file (819 MB)", key="dataset_download"):
+                try:
+                    with st.spinner("Downloading 819 MB; this takes a few minutes..."):
+                        data.official_path(download=True)
+                    official_frames.clear()
+                    st.rerun()
+                except InputError as failure:
+                    show_error(failure)
+            return None, None
+    upload = st.file_uploader(
+        "A .npy array of shape (N, T, 64, 64) or (T, 64, 64), uint8 0-255 or float 0-1",
+        type=["npy"], key="dataset_upload",
+    )
+    if upload is None:
+        return None, None
+    try:
+        return data.load_npy(upload.getvalue(), name=upload.name, mmap=False), source
+    except InputError as error:
+        show_error(error)
+        return None, None
+
+
+def pick_ui(count: int) -> int:
+    if st.session_state.get("dataset_index", 0) >= count:
+        st.session_state.dataset_index = 0
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    if right.button("🎲 Random", key="dataset_random", width="stretch"):
+        st.session_state.dataset_index = int(np.random.default_rng().integers(count))
+    return int(left.number_input(f"Sequence (0-{count - 1})", 0, count - 1, step=1, key="dataset_index"))
+
+
+def trajectory_chart(sequences: data.Sequences) -> go.Figure:
+    figure = go.Figure()
+    centre = sequences.positions[0] + data.DIGIT_SIZE / 2  # (T, D, 2) row, col
+    for d, label in enumerate(sequences.labels[0]):
+        for part, frames, dash in (("context", slice(0, CONTEXT), "solid"), ("target", slice(CONTEXT - 1, None), "dot")):
+            figure.add_trace(go.Scatter(
+                x=centre[frames, d, 1], y=centre[frames, d, 0], mode="lines+markers",
+                name=f"digit {label} ({part})", line={"dash": dash, "width": 3},
+            ))
+    figure.update_layout(
+        title="Where each digit's centre goes (bounces flip the direction)",
+        xaxis={"range": [0, 64], "title": "column (px)"},
+        yaxis={"range": [64, 0], "title": "row (px)", "scaleanchor": "x"},
+        height=420, margin={"t": 50, "b": 10},
+    )
+    return figure
+
+
+st.title("🗂️ Dataset")
+frames_all, source = source_ui()
+if source is not None:
+    count = TEST_COUNT if frames_all is None else len(frames_all)
+    index = pick_ui(count)
+    sequences = test_sequence(index) if frames_all is None else None
+    frames = sequences.frames[0] if sequences is not None else np.asarray(frames_all[index])
+    if source == BUNDLED:
+        st.session_state.picked_sequence = index
+    length = len(frames)
+    context = min(CONTEXT, length - 1)
+
+    left, right = st.columns([2, 3])
+    with left:
+        title = f"sequence {index}"
+        if sequences is not None:
+            title += f": digits {', '.join(map(str, sequences.labels[0]))}"
+        gif_ui(media.sequence_gif(frames, title, context=context, scale=5),
+               f"{length} frames; blue = context (what a model sees), orange = target (what it must predict).",
+               f"Animated sequence {index}")
+    with right:
+        if sequences is not None:
+            st.plotly_chart(trajectory_chart(sequences), width="stretch", key="dataset_trajectories")
+        else:
+            st.info("Digit labels and trajectories are known only for generated sequences.")
+    st.image(media.frame_strip({"frames": frames}, context=context),
+             caption=f"Frames 0-{context - 1} are the context, frames {context}-{length - 1} the target.",
+             alt="Numbered strip of all frames of the sequence")
+
+    st.header("How a sequence is prepared")
+    raw = np.asarray(frames)
+    unit = data.to_unit_float(raw)
+    st.markdown(
+        f"""
+1. **Raw frames**: `{raw.dtype}`, shape `{raw.shape}`, values {raw.min()} to {raw.max()}.
+2. **Scaled to [0, 1]**: `float32`, values {unit.min():.3f} to {unit.max():.3f} (uint8 is divided by 255).
+3. **Split**: the first {context} frames are the context `{unit[:context].shape}`, the remaining {length - context} the target `{unit[context:].shape}`.
+4. **Padding**: a sequence shorter than the {CONTEXT} context frames the model was trained with gets copies of its first frame in front, as if the digits stood still before moving.
+"""
+    )
+    known = st.slider("Pretend only this many frames are known", 2, min(CONTEXT, length), 3, key="dataset_known")
+    padded = data.pad_context(unit[None, :known], CONTEXT)[0]
+    st.image(media.frame_strip({"given": unit[:known], "padded": padded}),
+             caption=f"{known} known frames padded to {CONTEXT} by repeating frame 0.",
+             alt="The known frames and the padded context")
+
+    st.header("Statistics")
+    left, right = st.columns(2)
+    values = (unit * 255).round().astype(int).ravel()
+    histogram = np.bincount(values, minlength=256)
+    left.plotly_chart(
+        go.Figure(go.Bar(x=np.arange(1, 256), y=histogram[1:]),
+                  layout={"title": f"Pixel intensities (the {histogram[0]:,} black pixels left out)",
+                          "xaxis_title": "intensity (0-255)", "yaxis_title": "pixels", "yaxis_type": "log", "height": 360}),
+        width="stretch", key="dataset_histogram",
+    )
+    right.plotly_chart(
+        go.Figure(go.Scatter(y=unit.mean(axis=(1, 2)), mode="lines+markers"),
+                  layout={"title": "Mean brightness per frame (drops when digits overlap)",
+                          "xaxis_title": "frame", "yaxis_title": "mean intensity (0-1)", "height": 360}),
+        width="stretch", key="dataset_brightness",
+    )

@@ -1,0 +1,90 @@
+"""Evaluate: a model (or two) on many test sequences, against the baselines."""
+
+import threading
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import data
+from ui.shared import CONTEXT, TEST_COUNT, checkpoint_ui, checkpoints, load_model
+
+
+@st.cache_resource
+def results_cache() -> tuple[dict, threading.Lock]:
+    """Evaluations already run on this server, by (checkpoint, modification time, count)."""
+    return {}, threading.Lock()
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def test_set(count: int) -> np.ndarray:
+    return data.moving_mnist("test", count)
+
+
+def evaluate_ui(path, count: int, name: str) -> dict:
+    from core.evaluation import evaluate
+
+    cache, lock = results_cache()
+    key = (str(path), path.stat().st_mtime, count)
+    with lock:
+        if key in cache:
+            return cache[key]
+    bar = st.progress(0.0, text=f"Evaluating {name} on {count} sequences...")
+    model = load_model(path)
+    results = evaluate(model, test_set(count), CONTEXT,
+                       progress=lambda done, total: bar.progress(done / total, text=f"{name}: {done}/{total} sequences"))
+    bar.empty()
+    with lock:
+        cache[key] = results
+    return results
+
+
+st.title("📏 Evaluate")
+st.markdown(
+    "Forecast many test sequences from their first 10 frames and score the 10 predicted frames. "
+    "**MSE** and **MAE** sum the error over the 64x64 pixels of a frame (lower is better); **SSIM** "
+    "(structure, 1 is perfect) and **PSNR** (dB) are higher-is-better. A model is only useful if it beats "
+    "both baselines: black frames, and the last context frame held still."
+)
+left, middle, right = st.columns([2, 2, 1])
+with left:
+    first = checkpoint_ui("evaluate_checkpoint", "Model")
+with middle:
+    others = ["(none)"] + [name for name in checkpoints() if checkpoints()[name] != first]
+    second_name = st.selectbox("Compare with", others, key="evaluate_compare")
+with right:
+    count = st.slider("Test sequences", 10, TEST_COUNT, 100, step=10, key="evaluate_count")
+
+if first is not None:
+    chosen = {st.session_state.evaluate_checkpoint: first}
+    if second_name != "(none)":
+        chosen[second_name] = checkpoints()[second_name]
+    if st.button("Evaluate", type="primary", key="evaluate_run"):
+        st.session_state.evaluate_request = (tuple(str(p) for p in chosen.values()), count)
+    if st.session_state.get("evaluate_request") == (tuple(str(p) for p in chosen.values()), count):
+        results = {name: evaluate_ui(path, count, name) for name, path in chosen.items()}
+        rows = {}
+        for name, scores in results.items():
+            rows[name] = scores["model"]
+        baselines = next(iter(results.values()))
+        rows.update({f"baseline: {name}": baselines[name] for name in ("black frames", "repeat last frame")})
+        st.dataframe(
+            {"": list(rows), **{metric.upper(): [getattr(s, metric) for s in rows.values()]
+                                 for metric in ("mse", "mae", "ssim", "psnr")}},
+            hide_index=True, width="stretch",
+            column_config={"MSE": st.column_config.NumberColumn(format="%.1f"),
+                           "MAE": st.column_config.NumberColumn(format="%.1f"),
+                           "SSIM": st.column_config.NumberColumn(format="%.3f"),
+                           "PSNR": st.column_config.NumberColumn(format="%.2f")},
+        )
+        left, right = st.columns(2)
+        for column, metric, better in ((left, "mse", "lower"), (right, "ssim", "higher")):
+            figure = go.Figure()
+            for name, scores in rows.items():
+                curve = scores.per_frame[metric]
+                figure.add_trace(go.Scatter(x=np.arange(1, len(curve) + 1), y=curve, mode="lines+markers", name=name,
+                                            line={"dash": "dot" if name.startswith("baseline") else "solid"}))
+            figure.update_layout(title=f"{metric.upper()} over the horizon ({better} is better)",
+                                 xaxis_title="frames ahead", yaxis_title=metric.upper(), height=380)
+            column.plotly_chart(figure, width="stretch", key=f"evaluate_{metric}")
+        st.caption(f"{count} bundled test sequences (test digits only), 10 context -> 10 predicted frames.")

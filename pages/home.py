@@ -1,0 +1,48 @@
+"""Home: what the app does, a picture of forecasting, and a one-click forecast."""
+
+import numpy as np
+import streamlit as st
+
+from core import media
+from ui.shared import SHIPPED, forecast_sequence, gif_ui, test_sequence
+
+
+@st.cache_data(show_spinner=False)
+def concept_picture() -> bytes:
+    frames = test_sequence(3).frames[0]
+    return media.concept_diagram(frames[:10], frames[10:])
+
+
+st.title("🎞️ ConvLSTM Studio")
+st.markdown(
+    """
+Watch a **Convolutional LSTM** learn to predict how handwritten digits move.
+Each *Moving MNIST* sequence is 20 frames of two digits bouncing around a 64x64
+box. The model reads the first **10 frames** (the *context*) and then predicts
+the next 10 **on its own**: every predicted frame is fed back in to predict the
+one after (a *closed-loop* forecast; it never sees the real future).
+
+- **Dataset**: look at sequences as animations and frame by frame, and at how they are prepared.
+- **Train**: train a model for a minute or two and watch its predictions sharpen.
+- **Forecast**: pick a test sequence and compare truth and prediction side by side.
+- **Evaluate**: score a model on many test sequences against two simple baselines.
+"""
+)
+st.image(concept_picture(), caption="How the model forecasts: context frames in, predicted frames out.",
+         alt="Four context frames flow into a ConvLSTM box, which outputs four predicted frames.")
+
+st.subheader("Try it now")
+if not SHIPPED.is_file():
+    st.error("The shipped model checkpoints/convlstm.keras is missing, so this demo cannot run.")
+elif st.button("🔮 Forecast a random test sequence", type="primary", key="home_forecast"):
+    st.session_state.home_index = int(np.random.default_rng().integers(1000))
+if SHIPPED.is_file() and "home_index" in st.session_state:
+    index = st.session_state.home_index
+    with st.spinner("Forecasting..."):
+        context, truth, prediction, seconds = forecast_sequence(str(SHIPPED), SHIPPED.stat().st_mtime, index, 10)
+    gif_ui(
+        media.comparison_gif(context, truth, prediction, scale=4),
+        f"Test sequence {index}: ground truth, closed-loop prediction and error ({seconds * 1000:.0f} ms to forecast).",
+        "Animated comparison of the true and predicted frames of a test sequence.",
+    )
+    st.page_link("pages/forecast.py", label="Explore more forecasts on the Forecast page", icon="🔮")

@@ -1,0 +1,26 @@
+"""ConvLSTM Studio: the entry point. `streamlit run streamlit_app.py`
+
+Builds the navigation over the pages and says, in the sidebar, which model and
+device are in use. Everything a page computes comes from `core/`.
+"""
+
+import streamlit as st
+
+from ui.shared import device_label
+
+st.set_page_config(page_title="ConvLSTM Studio", page_icon="🎞️", layout="wide")
+
+pages = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/dataset.py", title="Dataset", icon="🗂️"),
+    st.Page("pages/train.py", title="Train", icon="🏋️"),
+    st.Page("pages/forecast.py", title="Forecast", icon="🔮"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon="📏"),
+]
+page = st.navigation(pages)
+
+with st.sidebar:
+    st.caption(f"**Model:** {st.session_state.get('chosen_checkpoint', 'Shipped model (checkpoints/convlstm.keras)')}")
+    st.caption(f"**Device:** {device_label()}")
+
+page.run()

@@ -1,0 +1,46 @@
+"""Shared fixtures: a tiny model and a briefly trained checkpoint, built once per run."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(ROOT))
+
+# A model small enough to train in seconds; the tests check behaviour, not quality.
+TINY = {"num_layers": 1, "filters": 8, "precision": "float32"}
+
+
+def run_cli(*args, timeout=300):
+    """Runs `python -m core ARGS` in a fresh process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "core", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """A tiny model trained for two short epochs with the real CLI."""
+    path = tmp_path_factory.mktemp("checkpoints") / "tiny.keras"
+    result = run_cli(
+        "train", "--epochs", 2, "--epoch-sequences", 32, "--batch-size", 8, "--layers", 1, "--filters", 8,
+        "--precision", "float32", "--out", path, "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+@pytest.fixture(scope="session")
+def test_sequences():
+    from core.data import moving_mnist
+
+    return moving_mnist("test", 8)

@@ -1,0 +1,182 @@
+"""Every CLI command, and every bad input: one line, exit status 2, nothing written."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from core.cli import main
+from core.data import moving_mnist
+
+
+def _npy(path, array, allow_pickle=False):
+    np.save(path, array, allow_pickle=allow_pickle)
+    return path
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inputs")
+    frames = moving_mnist("test", 3)
+    good = _npy(folder / "good.npy", frames)
+    buffer = io.BytesIO()
+    np.save(buffer, frames)
+    (folder / "truncated.npy").write_bytes(buffer.getvalue()[:50_000])
+    (folder / "text.npy").write_text("not an array at all")
+    (folder / "image.npy").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    _npy(folder / "pickled.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    _npy(folder / "empty.npy", np.zeros((0, 20, 64, 64), np.uint8))
+    _npy(folder / "rank.npy", np.zeros((64, 64), np.uint8))
+    _npy(folder / "size.npy", np.zeros((2, 20, 32, 32), np.uint8))
+    _npy(folder / "nan.npy", np.full((1, 20, 64, 64), np.nan, np.float32))
+    _npy(folder / "inf.npy", np.full((1, 20, 64, 64), np.inf, np.float32))
+    _npy(folder / "range.npy", np.full((1, 20, 64, 64), 2.0, np.float32))
+    _npy(folder / "one_frame.npy", frames[:, :1])
+    _npy(folder / "strings.npy", np.array(["a"] * 4))
+    (folder / "corrupted.keras").write_bytes(b"PK\x03\x04" + bytes(500))
+    return folder, good
+
+
+def _refused(capsys, argv, message, *unwritten):
+    assert main([str(a) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and message in err, err
+    for path in unwritten:
+        assert not path.exists()
+        assert not list(path.parent.glob(f".{path.name}*"))
+
+
+def test_data_export(tmp_path):
+    out = tmp_path / "test.npy"
+    assert main(["data", "export", "--split", "test", "--count", "4", "--out", str(out)]) == 0
+    frames = np.load(out)
+    assert frames.shape == (4, 20, 64, 64) and frames.dtype == np.uint8
+    assert np.array_equal(frames, moving_mnist("test", 4))
+
+
+def test_data_export_bad_input(tmp_path, capsys):
+    _refused(capsys, ["data", "export", "--count", 0, "--out", tmp_path / "a.npy"], "--count", tmp_path / "a.npy")
+    _refused(capsys, ["data", "export", "--count", 2, "--out", tmp_path / "a.txt"], ".npy", tmp_path / "a.txt")
+
+
+def test_train_json(tiny_checkpoint):
+    assert tiny_checkpoint.is_file()
+
+
+def test_train_json_in_a_real_process(tmp_path):
+    out = tmp_path / "m.keras"
+    result = run_cli("train", "--epochs", 1, "--epoch-sequences", 24, "--batch-size", 8, "--layers", 1,
+                     "--filters", 4, "--precision", "float32", "--out", out, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["sequences_seen"] == 24 and report["sequences_per_second"] > 0
+    assert report["device"].startswith("CPU") and report["val_mse"] > 0
+    assert out.is_file()
+
+
+def test_forecast_writes_npy_and_gif(tiny_checkpoint, inputs, tmp_path):
+    _, good = inputs
+    out, gif = tmp_path / "out.npy", tmp_path / "out.gif"
+    argv = ["forecast", "--checkpoint", tiny_checkpoint, "--input", good, "--output", out, "--horizon", 12, "--gif", gif]
+    assert main([str(a) for a in argv]) == 0
+    predicted = np.load(out)
+    assert predicted.shape == (3, 12, 64, 64) and predicted.dtype == np.float32
+    assert 0 <= predicted.min() and predicted.max() <= 1
+    assert gif.read_bytes()[:6] == b"GIF89a"
+
+
+def test_forecast_with_another_context(tiny_checkpoint, inputs, tmp_path):
+    _, good = inputs
+    out = tmp_path / "out.npy"
+    argv = ["forecast", "--checkpoint", tiny_checkpoint, "--input", good, "--output", out, "--context", 4, "--horizon", 3]
+    assert main([str(a) for a in argv]) == 0
+    assert np.load(out).shape == (3, 3, 64, 64)
+
+
+BAD_FORECAST_INPUTS = {
+    "truncated.npy": "truncated",
+    "text.npy": "not a .npy file",
+    "image.npy": "not a .npy file",
+    "pickled.npy": "Python objects",
+    "empty.npy": "empty",
+    "rank.npy": "shape",
+    "size.npy": "64x64",
+    "nan.npy": "NaN",
+    "inf.npy": "infinite",
+    "range.npy": "[0, 1]",
+    "one_frame.npy": "at least 2 frames",
+    "strings.npy": "dtype",
+    "missing.npy": "cannot read",
+}
+
+
+@pytest.mark.parametrize("name", BAD_FORECAST_INPUTS)
+def test_forecast_refuses_bad_input(name, tiny_checkpoint, inputs, tmp_path, capsys):
+    folder, _ = inputs
+    out = tmp_path / "out.npy"
+    argv = ["forecast", "--checkpoint", tiny_checkpoint, "--input", folder / name, "--output", out]
+    _refused(capsys, argv, BAD_FORECAST_INPUTS[name], out)
+
+
+@pytest.mark.parametrize(
+    "checkpoint,message",
+    [("missing.keras", "no checkpoint"), ("corrupted.keras", "not a Keras checkpoint"), ("good.npy", "not a Keras checkpoint")],
+)
+def test_forecast_refuses_bad_checkpoints(checkpoint, message, inputs, tmp_path, capsys):
+    folder, good = inputs
+    out = tmp_path / "out.npy"
+    _refused(capsys, ["forecast", "--checkpoint", folder / checkpoint, "--input", good, "--output", out], message, out)
+
+
+def test_forecast_refuses_bad_options(tiny_checkpoint, inputs, tmp_path, capsys):
+    _, good = inputs
+    out = tmp_path / "out.npy"
+    base = ["forecast", "--checkpoint", tiny_checkpoint, "--input", good, "--output", out]
+    _refused(capsys, base + ["--horizon", 0], "horizon", out)
+    _refused(capsys, base + ["--context", 25], "--context", out)
+    _refused(capsys, base[:-1] + [tmp_path / "out.csv"], ".npy", tmp_path / "out.csv")
+    _refused(capsys, base + ["--gif", tmp_path / "x.png"], ".gif", out, tmp_path / "x.png")
+
+
+def test_evaluate_table_and_json(tiny_checkpoint, capsys):
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "6", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["sequences"] == 6
+    assert set(report) >= {"model", "black frames", "repeat last frame"}
+    assert 150 < report["black frames"]["mse"] < 220  # the field's ~179 on 6 sequences
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "4"]) == 0
+    table = capsys.readouterr().out
+    assert "MSE" in table and "repeat last frame" in table
+
+
+def test_evaluate_on_a_file(tiny_checkpoint, inputs, capsys):
+    _, good = inputs
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--input", str(good), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sequences"] == 3
+
+
+def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys):
+    folder, _ = inputs
+    _refused(capsys, ["evaluate", "--checkpoint", folder / "corrupted.keras"], "not a Keras checkpoint")
+    _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 0], "--count")
+    _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--input", folder / "nan.npy"], "NaN")
+    _refused(capsys, ["train", "--out", tmp_path / "m.h5"], ".keras", tmp_path / "m.h5")
+    _refused(capsys, ["train", "--out", tmp_path / "m.keras", "--lr", 7], "learning_rate", tmp_path / "m.keras")
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"garbage")
+    _refused(capsys, ["train", "--out", broken, "--resume", "--epochs", 1], "not a Keras checkpoint")
+    assert broken.read_bytes() == b"garbage"  # a failed resume leaves the file alone
+
+
+def test_bad_input_in_a_real_process_has_no_traceback(tiny_checkpoint, inputs, tmp_path):
+    folder, _ = inputs
+    out = tmp_path / "out.npy"
+    result = run_cli("forecast", "--checkpoint", tiny_checkpoint, "--input", folder / "pickled.npy", "--output", out)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: {folder / 'pickled.npy'} holds Python objects (pickled data), which are never loaded"
+    ]
+    assert not out.exists()

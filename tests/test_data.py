@@ -1,0 +1,186 @@
+"""The generator follows the standard Moving MNIST rules; users' files are validated."""
+
+import io
+
+import numpy as np
+import pytest
+
+from core import data
+from core.errors import InputError
+
+
+def test_shape_dtype_and_range():
+    frames = data.moving_mnist("test", 5)
+    assert frames.shape == (5, 20, 64, 64) and frames.dtype == np.uint8
+    assert frames.max() > 200  # real digits, not an empty canvas
+
+
+def test_seeds_fix_the_sets():
+    assert np.array_equal(data.moving_mnist("test", 3), data.moving_mnist("test", 3))
+    assert np.array_equal(data.moving_mnist("val", 3, seed=7), data.moving_mnist("val", 3, seed=7))
+    assert not np.array_equal(data.moving_mnist("val", 3), data.moving_mnist("test", 3))
+    assert not np.array_equal(data.moving_mnist("test", 3, seed=5), data.moving_mnist("test", 3, seed=6))
+
+
+def test_digit_split_is_per_class_and_disjoint():
+    train_images, train_labels = data.mnist_digits("train")
+    test_images, test_labels = data.mnist_digits("test")
+    assert np.bincount(train_labels).tolist() == [400] * 10
+    assert np.bincount(test_labels).tolist() == [100] * 10
+    train_rows = {image.tobytes() for image in train_images}
+    assert not any(image.tobytes() in train_rows for image in test_images)
+
+
+def test_test_sequences_use_only_test_digits():
+    test_set = {image.tobytes() for image in data.mnist_digits("test")[0]}
+    train_set = {image.tobytes() for image in data.mnist_digits("train")[0]}
+    sequences = data.generate("test", 100, np.random.default_rng(0))
+    checked = 0
+    for i in range(100):
+        (r0, c0), (r1, c1) = sequences.positions[i, 0]
+        if abs(r0 - r1) < 28 and abs(c0 - c1) < 28:
+            continue  # overlapping digits cannot be cut out exactly
+        for r, c in ((r0, c0), (r1, c1)):
+            window = sequences.frames[i, 0, r : r + 28, c : c + 28].tobytes()
+            assert window in test_set and window not in train_set
+            checked += 1
+    assert checked >= 20
+
+
+def test_digits_stay_inside_the_canvas_and_are_drawn_whole():
+    sequences = data.generate("train", 30, np.random.default_rng(1))
+    assert sequences.positions.min() >= 0 and sequences.positions.max() <= 36
+    total = sequences.frames.astype(int).sum(axis=(2, 3))
+    assert (total > 0).all()
+
+
+def test_bounce_clamps_and_flips():
+    # Start 0.95 of the range, moving +0.1 per frame: 1.05 -> clamped to 1 (36 px),
+    # then back 0.9 (32.4 -> 32 px), 0.8 (28.8 -> 28 px).
+    path = data.bounce_path(np.array([0.95, 0.5]), np.array([0.1, 0.0]), 3)
+    assert path[:, 0].tolist() == [36, 32, 28]
+    assert path[:, 1].tolist() == [18, 18, 18]
+    path = data.bounce_path(np.array([0.05, 0.5]), np.array([-0.1, 0.0]), 2)
+    assert path[:, 0].tolist() == [0, 3]
+
+
+def test_standard_speed():
+    positions = data.generate("test", 50, np.random.default_rng(2)).positions
+    step = np.abs(np.diff(positions, axis=1)).max()
+    assert step <= 4  # 3.6 px per frame at most on each axis
+    speeds = np.linalg.norm(np.diff(positions, axis=1), axis=-1)
+    assert 2.5 < np.median(speeds) < 4.5
+
+
+def test_digits_combine_by_maximum():
+    digits = np.zeros((1, 2, 28, 28), np.uint8)
+    digits[0, 0, :, :] = 100
+    digits[0, 1, 10:20, 10:20] = 200
+    positions = np.zeros((1, 1, 2, 2), int)
+    frame = data.render(digits, positions)[0, 0]
+    assert frame[0, 0] == 100 and frame[15, 15] == 200 and frame[40, 40] == 0
+
+
+def test_baselines_match_published_scale():
+    # On 2-digit 10 -> 10 sequences from held-out digits the field reports about
+    # 179 (black frames) and 296 (repeat the last frame): our generator agrees.
+    from core.metrics import black_frames, mse, repeat_last
+
+    frames = data.to_unit_float(data.moving_mnist("test", 300))
+    context, truth = data.split_context(frames)
+    assert 160 < mse(black_frames(context, 10), truth) < 200
+    assert 270 < mse(repeat_last(context, 10), truth) < 320
+
+
+def test_preprocessing():
+    frames = data.moving_mnist("test", 2)
+    unit = data.to_unit_float(frames)
+    assert unit.dtype == np.float32 and unit.max() <= 1 and np.isclose(unit.max(), frames.max() / 255)
+    context, target = data.split_context(unit, 10)
+    assert context.shape[1] == 10 and target.shape[1] == 10
+    padded = data.pad_context(unit[:, :3], 10)
+    assert padded.shape[1] == 10
+    assert np.array_equal(padded[:, :8], np.repeat(unit[:, :1], 8, axis=1))
+    assert np.array_equal(padded[:, 7:], unit[:, :3])
+    with pytest.raises(InputError, match="context must be"):
+        data.split_context(unit, 20)
+
+
+def _npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+def test_load_npy_accepts_valid_files(tmp_path):
+    frames = data.moving_mnist("test", 2)
+    path = tmp_path / "ok.npy"
+    np.save(path, frames)
+    assert np.array_equal(data.load_npy(path), frames)
+    assert data.load_npy(_npy_bytes(frames[0])).shape == (1, 20, 64, 64)
+    floats = data.load_npy(_npy_bytes(frames / 255.0))
+    assert floats.dtype == np.float64
+
+
+BAD_ARRAYS = {
+    "object": (np.array([None, 1], dtype=object), "Python objects"),
+    "rank": (np.zeros((64, 64), np.uint8), "shape"),
+    "frame size": (np.zeros((1, 5, 32, 32), np.uint8), "64x64"),
+    "empty": (np.zeros((0, 5, 64, 64), np.uint8), "empty"),
+    "one frame": (np.zeros((2, 1, 64, 64), np.uint8), "at least 2 frames"),
+    "nan": (np.full((1, 3, 64, 64), np.nan, np.float32), "NaN"),
+    "inf": (np.full((1, 3, 64, 64), np.inf), "NaN or infinite"),
+    "float range": (np.full((1, 3, 64, 64), 3.0), r"\[0, 1\]"),
+    "int range": (np.full((1, 3, 64, 64), 300, np.int32), "0-255"),
+    "bool": (np.zeros((1, 3, 64, 64), bool), "dtype bool"),
+    "complex": (np.zeros((1, 3, 64, 64), complex), "dtype complex"),
+    "strings": (np.array(["a", "b"]), "dtype <U1"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_ARRAYS)
+def test_load_npy_refuses_bad_arrays(name):
+    array, message = BAD_ARRAYS[name]
+    with pytest.raises(InputError, match=message):
+        data.load_npy(_npy_bytes(array))
+
+
+def test_load_npy_refuses_bad_files(tmp_path):
+    text = tmp_path / "text.npy"
+    text.write_text("hello, this is not an array\n")
+    with pytest.raises(InputError, match="not a .npy file"):
+        data.load_npy(text)
+    truncated = tmp_path / "truncated.npy"
+    truncated.write_bytes(_npy_bytes(data.moving_mnist("test", 1))[:-1000])
+    with pytest.raises(InputError, match="truncated"):
+        data.load_npy(truncated)
+    huge = io.BytesIO()
+    np.lib.format.write_array_header_1_0(huge, {"descr": "|u1", "fortran_order": False, "shape": (10**9, 20, 64, 64)})
+    with pytest.raises(InputError, match="truncated"):
+        data.load_npy(huge.getvalue())
+    with pytest.raises(InputError, match="cannot read"):
+        data.load_npy(tmp_path / "missing.npy")
+    with pytest.raises(InputError, match="not a .npy file"):
+        data.load_npy(b"")
+
+
+def test_official_file_missing_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(InputError, match="bundled Moving MNIST"):
+        data.load_official()
+    with pytest.raises(InputError, match="no official"):
+        data.load_official(tmp_path / "nope.npy")
+
+
+def test_official_layout_is_time_first(tmp_path):
+    frames = data.moving_mnist("test", 3)
+    path = tmp_path / "mnist_test_seq.npy"
+    np.save(path, frames.swapaxes(0, 1))  # the official file stores (20, N, 64, 64)
+    assert np.array_equal(data.load_official(path), frames)
+
+
+def test_one_sequence_matches_the_set():
+    frames = data.moving_mnist("test", 6)
+    picked = data.sequence("test", 4)
+    assert np.array_equal(picked.frames[0], frames[4])
+    assert picked.labels.shape == (1, 2) and picked.positions.shape == (1, 20, 2, 2)

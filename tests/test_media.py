@@ -1,0 +1,53 @@
+"""GIFs and frame strips: decodable, upscaled, safe with float frames."""
+
+import io
+
+import imageio.v3 as iio
+import numpy as np
+
+from core import media
+from core.data import moving_mnist
+
+
+def test_to_uint8_is_safe_for_floats():
+    frames = np.array([[-1.0, 0.0, 0.5, 1.0, 7.0, np.nan]])
+    assert media.to_uint8(frames).tolist() == [[0, 0, 128, 255, 255, 0]]
+
+
+def test_sequence_gif_loops_all_frames_upscaled():
+    frames = moving_mnist("test", 1)[0]
+    gif = iio.imread(media.sequence_gif(frames, "truth", context=10, scale=4), index=None)
+    assert gif.shape[0] == 20
+    assert gif.shape[2] >= 4 * 64  # at least 4x, so it can be seen
+    # Nearest neighbour: each source pixel becomes a 4x4 block of one value.
+    top = media.BANNER + media.BORDER
+    block = gif[5, top : top + 256, media.BORDER : media.BORDER + 256, 0]
+    assert np.array_equal(block[::4, ::4], frames[5])
+
+
+def test_comparison_gif_has_three_panels_in_step():
+    frames = moving_mnist("test", 1)[0]
+    prediction = frames[10:] / 255.0 * 0.5
+    gif = iio.imread(media.comparison_gif(frames[:10], frames[10:], prediction), index=None)
+    single = media.comparison_panels(frames[:10], frames[10:], prediction)
+    assert list(single) == ["ground truth", "prediction", "absolute error"]
+    width = single["prediction"].shape[2]
+    assert gif.shape == (20, single["prediction"].shape[1], 3 * width + 2 * media.GAP, 3)
+    # Context frames are framed blue, forecast frames orange.
+    assert tuple(single["prediction"][0, media.BANNER, 0]) == media.CONTEXT_COLOUR
+    assert tuple(single["prediction"][12, media.BANNER, 0]) == media.FORECAST_COLOUR
+
+
+def test_forecast_without_truth_and_past_the_data():
+    frames = moving_mnist("test", 1)[0]
+    prediction = np.random.default_rng(0).random((25, 64, 64)).astype(np.float32)
+    assert list(media.comparison_panels(frames[:10], None, prediction)) == ["prediction"]
+    gif = iio.imread(media.comparison_gif(frames[:10], frames[10:], prediction), index=None)
+    assert gif.shape[0] == 35
+
+
+def test_frame_strip_png():
+    frames = moving_mnist("test", 1)[0]
+    png = media.frame_strip({"truth": frames, "forecast": frames[10:]}, context=10)
+    image = iio.imread(io.BytesIO(png))
+    assert image.shape[1] > 1000 and png[:4] == b"\x89PNG"

@@ -1,0 +1,64 @@
+"""Metrics on hand-computed cases, in OpenSTL's units."""
+
+import numpy as np
+import pytest
+
+from core import metrics
+from core.errors import InputError
+
+
+def _pair():
+    # Two sequences of two 64x64 frames. Only sequence 0, frame 0 is wrong:
+    # a 2x2 block predicted 0.5 where the truth is 0.
+    true = np.zeros((2, 2, 64, 64))
+    pred = true.copy()
+    pred[0, 0, :2, :2] = 0.5
+    return pred, true
+
+
+def test_mse_and_mae_sum_over_pixels_and_average_over_frames():
+    pred, true = _pair()
+    # Frame (0, 0): squared errors sum to 4 * 0.25 = 1, absolute to 4 * 0.5 = 2.
+    assert metrics.mse_per_frame(pred, true).tolist() == [0.5, 0.0]
+    assert metrics.mse(pred, true) == pytest.approx(0.25)
+    assert metrics.mae_per_frame(pred, true).tolist() == [1.0, 0.0]
+    assert metrics.mae(pred, true) == pytest.approx(0.5)
+    assert metrics.mse(pred, true) == pytest.approx(((pred - true) ** 2).mean(axis=(0, 1)).sum())
+
+
+def test_psnr_per_frame_and_its_cap():
+    pred, true = _pair()
+    # Per-pixel MSE of the wrong frame: 1 / 4096, so PSNR = 20 log10(64) = 36.12 dB;
+    # the three perfect frames count as 100 dB.
+    wrong = 20 * np.log10(64)
+    assert metrics.psnr_per_frame(pred, true) == pytest.approx([(wrong + 100) / 2, 100.0])
+
+
+def test_ssim_identical_and_different():
+    rng = np.random.default_rng(0)
+    true = rng.random((1, 2, 64, 64))
+    assert metrics.ssim_per_frame(true, true) == pytest.approx([1.0, 1.0])
+    assert metrics.ssim_per_frame(1 - true, true).max() < 0
+    # Predictions are clipped to [0, 1] before SSIM, as OpenSTL does.
+    assert metrics.ssim_per_frame(true + 5 * (true > 2), true) == pytest.approx([1.0, 1.0])
+
+
+def test_score_collects_all_four():
+    pred, true = _pair()
+    scores = metrics.score(pred, true)
+    assert scores.mse == pytest.approx(0.25) and scores.mae == pytest.approx(0.5)
+    assert set(scores.per_frame) == {"mse", "mae", "ssim", "psnr"}
+    assert scores.summary()["psnr"] == pytest.approx(scores.per_frame["psnr"].mean())
+
+
+def test_baselines():
+    context = np.arange(2 * 3 * 64 * 64, dtype=np.float32).reshape(2, 3, 64, 64) / 1e5
+    black = metrics.black_frames(context, 4)
+    assert black.shape == (2, 4, 64, 64) and not black.any()
+    last = metrics.repeat_last(context, 4)
+    assert last.shape == (2, 4, 64, 64) and (last == context[:, -1:]).all()
+
+
+def test_mismatched_shapes_are_refused():
+    with pytest.raises(InputError, match="received"):
+        metrics.mse(np.zeros((1, 2, 64, 64)), np.zeros((1, 3, 64, 64)))

@@ -1,0 +1,139 @@
+"""The forecaster: closed loop, any horizon, safe checkpoints, the keras.io preset."""
+
+import json
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+from conftest import TINY
+
+from core import data
+from core.errors import InputError
+from core.forecasting import forecast
+from core.model import (
+    ModelConfig,
+    build_model,
+    load_checkpoint,
+    preset,
+    read_checkpoint_info,
+    save_checkpoint,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    return build_model(ModelConfig(**TINY))
+
+
+@pytest.mark.parametrize("context_length,horizon", [(10, 1), (10, 10), (10, 30), (2, 10), (15, 5)])
+def test_forecast_shapes(tiny_model, test_sequences, context_length, horizon):
+    predicted = forecast(tiny_model, test_sequences[:3, :context_length], horizon)
+    assert predicted.shape == (3, horizon, 64, 64) and predicted.dtype == np.float32
+    assert 0 <= predicted.min() and predicted.max() <= 1
+
+
+def test_forecast_accepts_one_sequence_and_floats(tiny_model, test_sequences):
+    as_uint8 = forecast(tiny_model, test_sequences[0, :10], 4)
+    as_float = forecast(tiny_model, test_sequences[0, :10] / 255.0, 4)
+    assert as_uint8.shape == (1, 4, 64, 64)
+    np.testing.assert_allclose(as_uint8, as_float, atol=1e-5)
+
+
+def test_forecast_refuses_bad_horizon(tiny_model, test_sequences):
+    for horizon in (0, 101, 2.5):
+        with pytest.raises(InputError, match="horizon"):
+            forecast(tiny_model, test_sequences[:1, :10], horizon)
+
+
+def test_closed_loop_ignores_the_future(tiny_model, test_sequences):
+    # Outside training the model never reads frames after the context: changing
+    # them changes nothing, and the call agrees with the rollout used to forecast.
+    frames = data.to_unit_float(test_sequences[:2])[..., None]
+    scrambled = frames.copy()
+    scrambled[:, 10:] = np.random.default_rng(0).random(scrambled[:, 10:].shape)
+    a = tiny_model(frames[:, :-1]).numpy()
+    b = tiny_model(scrambled[:, :-1]).numpy()
+    np.testing.assert_array_equal(a, b)
+    rolled = tiny_model.rollout(frames[:, :10], 10).numpy()
+    np.testing.assert_allclose(rolled, a[:, 9:], atol=1e-6)
+
+
+def test_predictions_are_causal(tiny_model, test_sequences):
+    # The prediction after step t may not depend on inputs after t.
+    frames = data.to_unit_float(test_sequences[:1])[..., None]
+    changed = frames.copy()
+    changed[:, 6:] = 0
+    a, b = tiny_model(frames[:, :10]).numpy(), tiny_model(changed[:, :10]).numpy()
+    np.testing.assert_array_equal(a[:, :6], b[:, :6])
+    assert not np.array_equal(a[:, 6:], b[:, 6:])
+
+
+def test_default_preset_size():
+    model = build_model("convlstm")
+    assert 100_000 < model.count_params() < 5_000_000
+
+
+def test_keras_io_preset_matches_the_example():
+    model = build_model("keras-io")
+    # The keras.io page's model has about 747K parameters.
+    assert abs(model.count_params() - 747_000) < 5_000
+    predicted = forecast(model, data.moving_mnist("test", 1)[:, :5], 2)
+    assert predicted.shape == (1, 2, 64, 64)
+
+
+def test_config_validation():
+    with pytest.raises(InputError, match="patch_size"):
+        ModelConfig(patch_size=5)
+    with pytest.raises(InputError, match="unknown preset"):
+        preset("resnet")
+
+
+def test_save_load_round_trip(tmp_path, tiny_model, test_sequences):
+    path = save_checkpoint(tiny_model, tmp_path / "m.keras", {"note": "round trip"})
+    loaded = load_checkpoint(path)
+    assert loaded.studio_config == ModelConfig(**TINY)
+    assert loaded.studio_info == {"note": "round trip"}
+    np.testing.assert_allclose(
+        forecast(loaded, test_sequences[:2, :10], 5), forecast(tiny_model, test_sequences[:2, :10], 5), atol=1e-6
+    )
+    assert not list(tmp_path.glob(".*partial*"))  # the temporary file is gone
+
+
+def test_keras_io_round_trip(tmp_path):
+    model = build_model("keras-io")
+    loaded = load_checkpoint(save_checkpoint(model, tmp_path / "k.keras"))
+    assert loaded.count_params() == model.count_params()
+
+
+def test_bad_checkpoints(tmp_path, tiny_model):
+    with pytest.raises(InputError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.keras")
+    corrupted = tmp_path / "corrupted.keras"
+    corrupted.write_bytes(b"PK\x03\x04 not really a zip" * 10)
+    with pytest.raises(InputError, match="not a Keras checkpoint"):
+        load_checkpoint(corrupted)
+    # A healthy archive whose weights were cut short.
+    good = save_checkpoint(tiny_model, tmp_path / "good.keras")
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes(good.read_bytes()[:-2000])
+    with pytest.raises(InputError):
+        load_checkpoint(truncated)
+    # Someone else's Keras model.
+    other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    other.save(tmp_path / "other.keras")
+    with pytest.raises(InputError, match="not a ConvLSTM Studio checkpoint"):
+        load_checkpoint(tmp_path / "other.keras")
+
+
+def test_lambda_layers_are_refused_by_safe_mode(tmp_path):
+    inputs = keras.Input((None, 64, 64, 1))
+    outputs = keras.layers.Lambda(lambda x: x * 2)(inputs)
+    model = keras.Model(inputs, outputs)
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with zipfile.ZipFile(path, "a") as archive:  # disguise it as one of ours
+        archive.writestr("studio.json", json.dumps({"config": {"preset": "keras-io"}, "info": {}}))
+    assert read_checkpoint_info(path)[0].preset == "keras-io"
+    with pytest.raises(InputError, match="cannot load"):
+        load_checkpoint(path)

@@ -1,0 +1,112 @@
+"""Training: the loss falls, stops are honoured within a batch, runs resume."""
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+from conftest import ROOT, TINY
+
+from core.errors import InputError
+from core.model import load_checkpoint
+from core.training import TrainConfig, TrainingProgress, train
+
+
+def _config(**changes):
+    settings = dict(
+        minutes=None, epochs=2, epoch_sequences=32, batch_size=8, model_overrides=TINY, val_count=8, seed=0
+    )
+    return TrainConfig(**{**settings, **changes})
+
+
+def test_short_run_lowers_the_loss():
+    model, progress = train(_config(epochs=6, learning_rate=3e-3, sampling_sequences=0))
+    losses = [loss for _, loss in progress.snapshot()["loss"]]
+    assert len(losses) == 24
+    assert np.mean(losses[-4:]) < 0.75 * np.mean(losses[:2])
+
+
+def test_progress_reports_what_a_ui_draws(tmp_path):
+    out = tmp_path / "run.keras"
+    _, progress = train(_config(out=str(out)))
+    state = progress.snapshot()
+    assert state["status"] == "done" and state["epoch"] == 2
+    assert state["sequences_seen"] == 64 and state["fraction"] == 1.0
+    assert state["sequences_per_second"] > 0 and state["device"].startswith(("CPU", "NVIDIA", "Tesla"))
+    assert [seen for seen, _ in state["val_mse"]] == [32, 64]
+    context, truth, predicted = state["sample"]
+    assert context.shape == (10, 64, 64) and truth.shape == predicted.shape == (10, 64, 64)
+    assert load_checkpoint(out).studio_info["sequences_seen"] == 64
+
+
+def test_stop_is_honoured_within_one_batch(tmp_path):
+    out = tmp_path / "stopped.keras"
+    progress = TrainingProgress()
+    worker = threading.Thread(target=train, args=(_config(out=str(out), epochs=50), progress))
+    worker.start()
+    while progress.snapshot()["sequences_seen"] < 16 and worker.is_alive():
+        worker.join(0.05)
+    asked_at = progress.snapshot()["sequences_seen"]
+    progress.request_stop()
+    worker.join(120)
+    state = progress.snapshot()
+    assert state["status"] == "stopped"
+    assert state["sequences_seen"] <= asked_at + 2 * 8  # the batch in flight, at most one more
+    # What was learned is kept: the checkpoint holds the stopped state.
+    assert load_checkpoint(out).studio_info["sequences_seen"] == state["sequences_seen"]
+
+
+def test_resume_continues_weights_optimizer_and_schedule(tmp_path):
+    out = tmp_path / "resume.keras"
+    first, _ = train(_config(out=str(out), epochs=1, sampling_sequences=64))
+    assert int(first.optimizer.iterations.numpy()) == 4
+    assert float(first.teacher_forcing.numpy()) == pytest.approx(0.5)
+    second, progress = train(_config(out=str(out), epochs=1, sampling_sequences=64, resume=True))
+    assert int(second.optimizer.iterations.numpy()) == 8
+    assert progress.snapshot()["sequences_seen"] == 64
+    assert float(second.teacher_forcing.numpy()) == pytest.approx(0.0)
+    assert load_checkpoint(out).studio_info["sequences_seen"] == 64
+
+
+def test_bad_settings():
+    with pytest.raises(InputError, match="minutes"):
+        TrainConfig(minutes=-1)
+    with pytest.raises(InputError, match="learning_rate"):
+        TrainConfig(learning_rate=5)
+    with pytest.raises(InputError, match="num_digits"):
+        TrainConfig(num_digits=7)
+
+
+def test_init_from_needs_the_same_architecture(tmp_path):
+    source, _ = train(_config(out=str(tmp_path / "tiny.keras"), epochs=1))
+    with pytest.raises(InputError, match="another architecture"):
+        train(_config(init_from=str(tmp_path / "tiny.keras"), model_overrides={**TINY, "filters": 4}))
+    model, _ = train(_config(init_from=str(tmp_path / "tiny.keras"), epochs=1))
+    assert int(model.sequences_seen.numpy()) == 32  # a fresh count, not the source's
+
+
+@pytest.mark.parametrize("strategy", ["mirrored", "multiworker"])
+def test_distributed_strategies_on_two_logical_cpus(strategy):
+    # Two logical CPUs stand in for two GPUs; with no TF_CONFIG the multi-worker
+    # strategy runs as a cluster of one worker, the same code path as many.
+    script = textwrap.dedent(
+        f"""
+        import sys, json
+        sys.path.insert(0, {str(ROOT)!r})
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from core.training import TrainConfig, make_strategy, train
+        if {strategy!r} == "mirrored":
+            assert make_strategy("mirrored").num_replicas_in_sync == 2
+        model, progress = train(TrainConfig(minutes=None, epochs=1, epoch_sequences=16, batch_size=8,
+            model_overrides={TINY!r}, val_count=4, strategy={strategy!r}))
+        state = progress.snapshot()
+        print(json.dumps({{"seen": state["sequences_seen"], "status": state["status"]}}))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == '{"seen": 16, "status": "done"}'

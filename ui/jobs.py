@@ -1,0 +1,108 @@
+"""One training run at a time per server, in a worker thread that outlives clicks.
+
+A Streamlit script is interrupted by any click or page change, so training
+never runs in the script thread: `start` launches `core.training.train` in a
+daemon thread that makes no `st.*` calls, and pages read its
+`TrainingProgress` from a fragment. The registry is shared by all sessions
+(`st.cache_resource`), so a second visitor is told who is training and when
+the run will end instead of starting a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+
+from ui.shared import session_folder, session_id
+
+
+@dataclass
+class Job:
+    """A training run and who started it."""
+
+    owner: str
+    label: str
+    out: Path
+    progress: object  # core.training.TrainingProgress
+    budget_seconds: float | None
+    started: float = field(default_factory=time.time)
+    thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def seconds_left(self) -> float | None:
+        eta = self.progress.snapshot()["eta_seconds"]
+        if eta is not None:
+            return eta
+        if self.budget_seconds is not None:
+            return max(0.0, self.started + self.budget_seconds - time.time())
+        return None
+
+
+class Registry:
+    """The server's training runs: at most one running; finished ones wait to be collected."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.jobs: list[Job] = []
+
+    def running(self) -> Job | None:
+        with self.lock:
+            return next((job for job in self.jobs if job.running), None)
+
+    def start(self, owner: str, label: str, out: Path, config) -> Job:
+        """Starts `config` in a worker thread, or raises RuntimeError if one runs."""
+        from core.training import TrainingProgress, train
+
+        with self.lock:
+            if any(job.running for job in self.jobs):
+                raise RuntimeError("busy")
+            progress = TrainingProgress()
+            job = Job(owner, label, out, progress, None if config.minutes is None else config.minutes * 60)
+            job.thread = threading.Thread(target=self._work, args=(train, config, progress), daemon=True)
+            self.jobs.append(job)
+            job.thread.start()
+            return job
+
+    @staticmethod
+    def _work(train, config, progress) -> None:
+        try:
+            train(config, progress)
+        except Exception:  # train() records it in progress["error"] for the page; the log gets the traceback
+            logging.getLogger(__name__).exception("training failed")
+
+    def latest(self, owner: str) -> Job | None:
+        with self.lock:
+            return next((job for job in reversed(self.jobs) if job.owner == owner), None)
+
+    def finished(self, owner: str) -> list[Job]:
+        with self.lock:
+            return [job for job in self.jobs if job.owner == owner and not job.running]
+
+
+@st.cache_resource
+def registry() -> Registry:
+    return Registry()
+
+
+def collect_finished() -> None:
+    """Adds this session's finished runs to its checkpoint list (pages call it)."""
+    trained = st.session_state.setdefault("trained", {})
+    for job in registry().finished(session_id()):
+        if job.out.is_file() and job.label not in trained:
+            trained[job.label] = str(job.out)
+
+
+def new_checkpoint_path() -> tuple[str, Path]:
+    """A label and a fresh path in this session's folder for the next run."""
+    number = len(st.session_state.get("trained", {})) + 1
+    while (Path(session_folder()) / f"run-{number}.keras").exists():
+        number += 1
+    return f"Trained here: run {number}", Path(session_folder()) / f"run-{number}.keras"

@@ -1,0 +1,154 @@
+"""What the pages share: cached calls into `core`, and the widgets several pages use.
+
+Compute functions are cached and take plain values; functions ending in `_ui`
+draw widgets and return what the user chose (the split used by Streamlit's
+demo-self-driving app). TensorFlow is imported only inside the functions that
+need a model, so the home and dataset pages open fast.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core import data
+from core.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "checkpoints" / "convlstm.keras"
+SHIPPED_LABEL = "Shipped model (checkpoints/convlstm.keras)"
+TEST_COUNT = 1000  # the bundled test set: sequences 0-999 of the test split
+CONTEXT = data.CONTEXT_FRAMES
+
+
+def session_id() -> str:
+    """A stable id for this browser session (owner of trainings and checkpoints)."""
+    if "session_id" not in st.session_state:
+        st.session_state.session_id = uuid.uuid4().hex
+    return st.session_state.session_id
+
+
+@st.cache_resource(scope="session", on_release=lambda folder: shutil.rmtree(folder, ignore_errors=True))
+def session_folder() -> str:
+    """This session's private folder for checkpoints; removed when the session ends."""
+    return tempfile.mkdtemp(prefix="convlstm-studio-")
+
+
+def device_label() -> str:
+    """The device models run on, without importing TensorFlow just to say so."""
+    if "tensorflow" in sys.modules:
+        from core.training import describe_device
+
+        return describe_device()
+    if Path("/proc/driver/nvidia/gpus").is_dir() and any(Path("/proc/driver/nvidia/gpus").iterdir()):
+        return "NVIDIA GPU"
+    return f"CPU, {os.cpu_count()} cores"
+
+
+# --- Data -------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def test_sequence(index: int, length: int = data.SEQUENCE_LENGTH) -> data.Sequences:
+    """Sequence `index` of the bundled test set, `length` frames long (longer
+    than 20 continues the same motion, for long forecasts)."""
+    return data.sequence("test", index, length=length)
+
+
+def sequence_ui(key: str, label: str = "Test sequence") -> int:
+    """Picks a test sequence by number or at random; remembers the Dataset page's pick."""
+    state_key = f"{key}_index"
+    if state_key not in st.session_state:
+        st.session_state[state_key] = st.session_state.get("picked_sequence", 0)
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    if right.button("🎲 Random", key=f"{key}_random", width="stretch"):
+        st.session_state[state_key] = int(np.random.default_rng().integers(TEST_COUNT))
+    index = left.number_input(
+        f"{label} (0-{TEST_COUNT - 1})", min_value=0, max_value=TEST_COUNT - 1, step=1, key=state_key
+    )
+    st.session_state.picked_sequence = int(index)
+    return int(index)
+
+
+# --- Models -------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=6, show_spinner="Loading the model...")
+def _load(path: str, stamp: float):
+    from core.model import load_checkpoint
+
+    return load_checkpoint(path, compile=False)
+
+
+def load_model(path: Path):
+    """The model in `path`, loaded once for all users (never mutate it).
+
+    The file's modification time is part of the key, so a retrained file reloads.
+    """
+    return _load(str(path), Path(path).stat().st_mtime)
+
+
+def checkpoints() -> dict[str, Path]:
+    """Checkpoints this session may use: the shipped one and its own trainings."""
+    from ui.jobs import collect_finished
+
+    collect_finished()
+    found = {SHIPPED_LABEL: SHIPPED} if SHIPPED.is_file() else {}
+    trained = st.session_state.get("trained", {})
+    found.update({label: Path(path) for label, path in trained.items() if Path(path).is_file()})
+    return found
+
+
+def checkpoint_ui(key: str, label: str = "Model") -> Path | None:
+    """A checkpoint picker; None (with a message) if there is none at all."""
+    options = checkpoints()
+    if not options:
+        st.error("No model is available: checkpoints/convlstm.keras is missing and nothing was trained here yet.")
+        return None
+    names = list(options)
+    default = st.session_state.get("chosen_checkpoint")
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = default if default in names else names[0]
+    choice = st.selectbox(label, names, key=key, help="The shipped model, or one you trained on the Train page.")
+    st.session_state.chosen_checkpoint = choice
+    return options[choice]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def forecast_sequence(path: str, stamp: float, index: int, horizon: int):
+    """Closed-loop forecast of one test sequence from its first 10 frames.
+
+    Returns:
+        (context, truth, prediction, seconds): uint8 (10, 64, 64), uint8
+        (horizon, 64, 64), float32 (horizon, 64, 64), and the forecast's time.
+    """
+    from core.forecasting import forecast
+
+    model = _load(path, stamp)
+    frames = test_sequence(index, CONTEXT + horizon).frames[0]
+    context, truth = frames[:CONTEXT], frames[CONTEXT:]
+    forecast(model, context, horizon)  # the first call per horizon builds the graph; time a warm one
+    start = time.perf_counter()
+    prediction = forecast(model, context, horizon)[0]
+    return context, truth, prediction, time.perf_counter() - start
+
+
+def show_error(error: Exception) -> None:
+    """One clear line for a user's mistake; anything else is a bug worth showing."""
+    if isinstance(error, InputError):
+        st.error(str(error), icon="⚠️")
+    else:
+        raise error
+
+
+def gif_ui(gif: bytes, caption: str, alt: str) -> None:
+    """Shows a GIF so that it plays (st.image plays GIF bytes at their own width)."""
+    st.image(gif, caption=caption, alt=alt)
