@@ -8,14 +8,14 @@ import streamlit as st
 
 from ui.shared import device_label
 
-st.set_page_config(page_title="ConvLSTM Studio", page_icon="🎞️", layout="wide")
+st.set_page_config(page_title="ConvLSTM Studio", page_icon=":material/movie:", layout="wide")
 
 pages = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/dataset.py", title="Dataset", icon="🗂️"),
-    st.Page("pages/train.py", title="Train", icon="🏋️"),
-    st.Page("pages/forecast.py", title="Forecast", icon="🔮"),
-    st.Page("pages/evaluate.py", title="Evaluate", icon="📏"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/dataset.py", title="Dataset", icon=":material/grid_view:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/forecast.py", title="Forecast", icon=":material/online_prediction:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
 ]
 page = st.navigation(pages)
 

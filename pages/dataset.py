@@ -29,7 +29,7 @@ def source_ui():
         try:
             return official_frames(), source
         except InputError as error:
-            st.info(f"{error}.", icon="ℹ️")
+            st.info(f"{error}.", icon=":material/info:")
             if st.button("Download the official file (819 MB)", key="dataset_download"):
                 try:
                     with st.spinner("Downloading 819 MB; this takes a few minutes..."):
@@ -56,7 +56,7 @@ def pick_ui(count: int) -> int:
     if st.session_state.get("dataset_index", 0) >= count:
         st.session_state.dataset_index = 0
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    if right.button("🎲 Random", key="dataset_random", width="stretch"):
+    if right.button("Random", icon=":material/casino:", key="dataset_random", width="stretch"):
         st.session_state.dataset_index = int(np.random.default_rng().integers(count))
     return int(left.number_input(f"Sequence (0-{count - 1})", 0, count - 1, step=1, key="dataset_index"))
 
@@ -79,15 +79,15 @@ def trajectory_chart(sequences: data.Sequences) -> go.Figure:
     return figure
 
 
-st.title("🗂️ Dataset")
+st.title("Dataset")
 frames_all, source = source_ui()
 if source is not None:
     count = TEST_COUNT if frames_all is None else len(frames_all)
     index = pick_ui(count)
     sequences = test_sequence(index) if frames_all is None else None
     frames = sequences.frames[0] if sequences is not None else np.asarray(frames_all[index])
-    if source == BUNDLED:
-        st.session_state.picked_sequence = index
+    if source == BUNDLED:  # the Forecast page opens on the sequence picked here
+        st.session_state.picked_sequence = st.session_state.forecast_index = index
     length = len(frames)
     context = min(CONTEXT, length - 1)
 

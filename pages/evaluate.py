@@ -39,7 +39,7 @@ def evaluate_ui(path, count: int, name: str) -> dict:
     return results
 
 
-st.title("📏 Evaluate")
+st.title("Evaluate")
 st.markdown(
     "Forecast many test sequences from their first 10 frames and score the 10 predicted frames. "
     "**MSE** and **MAE** sum the error over the 64x64 pixels of a frame (lower is better); **SSIM** "

@@ -20,7 +20,7 @@ def per_frame_chart(name: str, curves: dict, better: str) -> go.Figure:
     return figure
 
 
-st.title("🔮 Forecast")
+st.title("Forecast")
 st.markdown(
     "The model sees **only the first 10 frames** (blue). Every orange frame is predicted from the "
     "model's own previous prediction: a real closed-loop forecast, never fed the true future."

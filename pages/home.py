@@ -13,7 +13,7 @@ def concept_picture() -> bytes:
     return media.concept_diagram(frames[:10], frames[10:])
 
 
-st.title("🎞️ ConvLSTM Studio")
+st.title("ConvLSTM Studio")
 st.markdown(
     """
 Watch a **Convolutional LSTM** learn to predict how handwritten digits move.
@@ -34,7 +34,7 @@ st.image(concept_picture(), caption="How the model forecasts: context frames in,
 st.subheader("Try it now")
 if not SHIPPED.is_file():
     st.error("The shipped model checkpoints/convlstm.keras is missing, so this demo cannot run.")
-elif st.button("🔮 Forecast a random test sequence", type="primary", key="home_forecast"):
+elif st.button("Forecast a random test sequence", icon=":material/online_prediction:", type="primary", key="home_forecast"):
     st.session_state.home_index = int(np.random.default_rng().integers(1000))
 if SHIPPED.is_file() and "home_index" in st.session_state:
     index = st.session_state.home_index
@@ -45,4 +45,4 @@ if SHIPPED.is_file() and "home_index" in st.session_state:
         f"Test sequence {index}: ground truth, closed-loop prediction and error ({seconds * 1000:.0f} ms to forecast).",
         "Animated comparison of the true and predicted frames of a test sequence.",
     )
-    st.page_link("pages/forecast.py", label="Explore more forecasts on the Forecast page", icon="🔮")
+    st.page_link("pages/forecast.py", label="Explore more forecasts on the Forecast page", icon=":material/arrow_forward:")

@@ -75,7 +75,7 @@ def progress_ui():
     if other is not None and other.owner != session_id():
         left = other.seconds_left()
         st.info(f"Someone else is training right now; their run ends in about {left:.0f} s. "
-                "One run at a time keeps the server responsive: try again then.", icon="⏳")
+                "One run at a time keeps the server responsive: try again then.", icon=":material/hourglass_top:")
     if job is None:
         return
     state = job.progress.snapshot()
@@ -87,7 +87,7 @@ def progress_ui():
         if eta is not None:
             text += f", about {eta:.0f} s left"
         st.progress(min(1.0, state["fraction"]), text=text)
-        if st.button("⏹ Stop (keeps what was learned)", key="train_stop"):
+        if st.button("Stop (keeps what was learned)", icon=":material/stop:", key="train_stop"):
             job.progress.request_stop()
     elif state["status"] == "failed":
         st.error(f"Training failed: {state['error']}")
@@ -100,21 +100,21 @@ def progress_ui():
     with right:
         if state["sample"] is not None:
             context, truth, predicted = state["sample"]
-            gif_ui(media.comparison_gif(context, truth, predicted, scale=2),
+            gif_ui(media.comparison_gif(context, truth, predicted, scale=3),
                    f"A fixed validation sequence, forecast after {state['val_mse'][-1][0]} sequences "
                    f"(MSE {state['val_mse'][-1][1]:.1f}).", "Prediction of a validation sequence during training")
         elif job.running:
             st.caption("The first prediction appears after the first epoch.")
 
 
-st.title("🏋️ Train")
+st.title("Train")
 st.markdown(
     "Train a model right here. Training runs in the background: you can switch pages and come back. "
     f"The validation score is a real closed-loop forecast (lower is better). Device: **{device_label()}**."
 )
 config = settings_ui()
 running = registry().running()
-if st.button("▶ Start training", type="primary", key="train_start_button", disabled=running is not None or config is None):
+if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button", disabled=running is not None or config is None):
     label, out = new_checkpoint_path()
     config.out = str(out)
     try:

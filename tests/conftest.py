@@ -44,3 +44,9 @@ def test_sequences():
     from core.data import moving_mnist
 
     return moving_mnist("test", 8)
+
+
+def pytest_terminal_summary(terminalreporter):
+    shots = ROOT / "test-artifacts" / "screenshots"
+    if shots.is_dir():
+        terminalreporter.write_line(f"screenshots of every page: {shots}")

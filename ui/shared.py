@@ -69,7 +69,7 @@ def sequence_ui(key: str, label: str = "Test sequence") -> int:
     if state_key not in st.session_state:
         st.session_state[state_key] = st.session_state.get("picked_sequence", 0)
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    if right.button("🎲 Random", key=f"{key}_random", width="stretch"):
+    if right.button("Random", icon=":material/casino:", key=f"{key}_random", width="stretch"):
         st.session_state[state_key] = int(np.random.default_rng().integers(TEST_COUNT))
     index = left.number_input(
         f"{label} (0-{TEST_COUNT - 1})", min_value=0, max_value=TEST_COUNT - 1, step=1, key=state_key
@@ -144,7 +144,7 @@ def forecast_sequence(path: str, stamp: float, index: int, horizon: int):
 def show_error(error: Exception) -> None:
     """One clear line for a user's mistake; anything else is a bug worth showing."""
     if isinstance(error, InputError):
-        st.error(str(error), icon="⚠️")
+        st.error(str(error), icon=":material/error:")
     else:
         raise error
 

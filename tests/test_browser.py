@@ -1,0 +1,145 @@
+"""End to end in a real headless Chromium: the app as a visitor sees it.
+
+Starts `streamlit run` on a free local port and drives Debian's chromium with
+Playwright (Playwright cannot download its own browser here). Screenshots of
+every page go to test-artifacts/screenshots/ (the path is printed at the end
+of the run). These tests fail, never skip, when the browser cannot run.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+PAGES = {"Home": "home", "Dataset": "dataset", "Train": "train", "Forecast": "forecast", "Evaluate": "evaluate"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start within 60 s")
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    tab.set_default_timeout(90_000)
+    tab.goto(server)
+    settle(tab)
+    yield tab
+    context.close()
+
+
+def settle(tab, pause=0.7):
+    """Waits until the script has finished its current run."""
+    time.sleep(pause)
+    tab.wait_for_selector(IDLE, timeout=120_000)
+
+
+def open_page(tab, title: str):
+    tab.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    settle(tab)
+
+
+def screenshot(tab, name: str):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_every_page_opens_from_the_navigation(page):
+    for title, name in PAGES.items():
+        open_page(page, title)
+        assert page.get_by_test_id("stException").count() == 0, f"exception on {title}"
+        assert page.locator("h1").first.inner_text()
+        screenshot(page, name)
+
+
+def test_forecast_gifs_load_and_download(page):
+    open_page(page, "Forecast")
+    page.wait_for_selector("[data-testid='stImage'] img")
+    widths = page.eval_on_selector_all(
+        "[data-testid='stImage'] img", "imgs => imgs.filter(i => i.src.includes('.gif')).map(i => i.complete ? i.naturalWidth : 0)"
+    )
+    assert len(widths) == 3 and min(widths) >= 128, widths
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").first.locator("button").click()
+    path = download.value.path()
+    assert Path(path).read_bytes()[:6] == b"GIF89a"
+    assert download.value.suggested_filename.endswith(".gif")
+    assert page.get_by_test_id("stException").count() == 0
+    screenshot(page, "forecast-loaded")
+
+
+def test_training_shows_progress_and_a_loss_curve(page):
+    open_page(page, "Train")
+    page.get_by_text("Epochs", exact=True).click()
+    settle(page)
+    slider = page.get_by_test_id("stSlider").filter(has_text="Epochs").get_by_role("slider")
+    slider.focus()
+    slider.press("Home")  # one epoch
+    settle(page)
+    page.get_by_role("button", name="Start training").click()
+    progress = page.get_by_test_id("stProgress")
+    progress.wait_for(timeout=60_000)
+    first = progress.inner_text()
+    page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=60_000)
+    deadline = time.time() + 120
+    moved = False
+    while time.time() < deadline and not moved:
+        time.sleep(1)
+        done = page.get_by_test_id("stAlertContentSuccess").count() > 0
+        moved = done or (progress.count() > 0 and progress.inner_text() != first)
+    assert moved, f"training progress stayed at {first!r}"
+    screenshot(page, "train-running")
+    page.get_by_test_id("stAlertContentSuccess").wait_for(timeout=180_000)
+    assert page.get_by_test_id("stException").count() == 0
+    screenshot(page, "train-done")
