@@ -60,7 +60,10 @@ def cmd_data_export(args) -> None:
 
     if args.count < 1:
         raise InputError(f"--count must be at least 1; received {args.count}")
-    frames = moving_mnist(args.split, args.count, seed=args.seed, num_digits=args.digits)
+    if not args.out.endswith(".npy"):
+        raise InputError(f"output files end in .npy; received {args.out}")
+    with _bar(args.count, "seq", "generating") as bar:
+        frames = moving_mnist(args.split, args.count, args.seed, args.digits, progress=_progress(bar))
     _save_npy(args.out, frames)
     print(f"wrote {args.out}: {frames.shape} {frames.dtype}")
 
@@ -176,6 +179,8 @@ def cmd_evaluate(args) -> None:
 
     if args.count < 1:
         raise InputError(f"--count must be at least 1; received {args.count}")
+    if args.card and not args.card.endswith(".json"):
+        raise InputError(f"--card must end in .json; received {args.card}")
     frames = load_npy(args.input) if args.input else moving_mnist("test", args.count)
     frames = frames[: args.count]
     if frames.shape[1] <= args.context:
@@ -185,14 +190,40 @@ def cmd_evaluate(args) -> None:
     with _bar(len(frames), "seq", "evaluating") as bar:
         results = evaluate(model, frames, args.context, progress=_progress(bar))
     seconds = time.perf_counter() - start
+    table = {name: scores.summary() for name, scores in results.items()}
+    if args.card:
+        _write_card(args, model, table, len(frames))
     if args.json:
-        table = {name: scores.summary() for name, scores in results.items()}
         print(json.dumps({"sequences": len(frames), "context": args.context, "seconds": round(seconds, 2), **table}))
         return
     print(f"{len(frames)} sequences, {args.context} context -> {frames.shape[1] - args.context} predicted frames")
     print(f"{'':20} {'MSE':>8} {'MAE':>8} {'SSIM':>7} {'PSNR':>7}")
     for name, scores in results.items():
         print(f"{name:20} {scores.mse:8.1f} {scores.mae:8.1f} {scores.ssim:7.3f} {scores.psnr:7.2f}")
+
+
+def _write_card(args, model, table: dict, count: int) -> None:
+    """The model card: what the checkpoint is, what it saw, how it scores."""
+    import dataclasses
+    import platform
+
+    card = {
+        "checkpoint": args.checkpoint,
+        "config": dataclasses.asdict(model.studio_config),
+        "parameters": model.count_params(),
+        "size_mb": round(Path(args.checkpoint).stat().st_size / 1e6, 2),
+        "training": model.studio_info,
+        "evaluation": {
+            "data": "bundled Moving MNIST test set (test digits only)" if not args.input else args.input,
+            "sequences": count,
+            "context_frames": args.context,
+            "metrics": "OpenSTL definitions: MSE/MAE summed over the 64x64 pixels per frame, SSIM, PSNR",
+            **{name: {k: round(v, 4) for k, v in scores.items()} for name, scores in table.items()},
+        },
+        "evaluated_on": f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
+        "reproduce": f"python -m core evaluate --checkpoint {args.checkpoint} --count {count}",
+    }
+    _atomic_write(args.card, lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n"))
 
 
 def cmd_export(args) -> None:
@@ -255,6 +286,7 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--count", type=int, default=1000)
     ev.add_argument("--context", type=int, default=10)
     ev.add_argument("--json", action="store_true")
+    ev.add_argument("--card", default=None, help="also write a model card (.json) with these results")
     ev.set_defaults(run=cmd_evaluate)
     ship = commands.add_parser("export", help="copy a checkpoint for inference (no optimizer state)")
     ship.add_argument("--checkpoint", required=True)

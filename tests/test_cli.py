@@ -180,3 +180,14 @@ def test_bad_input_in_a_real_process_has_no_traceback(tiny_checkpoint, inputs, t
         f"error: {folder / 'pickled.npy'} holds Python objects (pickled data), which are never loaded"
     ]
     assert not out.exists()
+
+
+def test_evaluate_writes_a_model_card(tiny_checkpoint, tmp_path, capsys):
+    card = tmp_path / "card.json"
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "4", "--card", str(card), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    written = json.loads(card.read_text())
+    assert written["config"]["num_layers"] == 1 and written["parameters"] > 0
+    assert written["training"]["sequences_seen"] == 64
+    assert written["evaluation"]["model"]["mse"] == pytest.approx(printed["model"]["mse"], abs=1e-3)
+    _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--card", tmp_path / "c.txt"], ".json", tmp_path / "c.txt")
