@@ -74,7 +74,8 @@ def progress_ui():
     other = registry().running()
     if other is not None and other.owner != session_id():
         left = other.seconds_left()
-        st.info(f"Someone else is training right now; their run ends in about {left:.0f} s. "
+        when = "has just started" if left is None else f"ends in about {left:.0f} s"
+        st.info(f"Someone else is training right now; their run {when}. "
                 "One run at a time keeps the server responsive: try again then.", icon=":material/hourglass_top:")
     if job is None:
         return

@@ -6,6 +6,8 @@ import pytest
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
+from ui.shared import SHIPPED
+
 PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py"]
 TIMEOUT = 120  # importing TensorFlow and building graphs takes seconds on 2 cores
 
@@ -67,11 +69,16 @@ def test_evaluate_page_scores_against_baselines(app):
 
 
 def test_a_short_training_run_appears_on_forecast(app):
+    shipped = SHIPPED.read_bytes()
     app.switch_page("pages/train.py").run()
     app.radio(key="train_budget").set_value("Epochs").run()
     app.slider(key="train_epochs").set_value(1).run()
     app.radio(key="train_digits").set_value(1).run()
     app.button(key="train_start_button").click().run()
+    # A second visitor is told that a run is going on and when it ends.
+    other = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+    other.switch_page("pages/train.py").run()
+    assert "Someone else is training" in other.info[0].value
     deadline = time.time() + 240
     while time.time() < deadline:
         time.sleep(2)
@@ -85,3 +92,4 @@ def test_a_short_training_run_appears_on_forecast(app):
     assert any(option.startswith("Trained here") for option in options)
     app.selectbox(key="forecast_checkpoint").set_value(options[-1]).run()
     assert not app.exception and len(images(app)) >= 4
+    assert SHIPPED.read_bytes() == shipped  # training never writes over the shipped model
