@@ -6,7 +6,7 @@ device are in use. Everything a page computes comes from `core/`.
 
 import streamlit as st
 
-from ui.shared import device_label
+from ui.shared import SHIPPED_LABEL, device_label
 
 st.set_page_config(page_title="ConvLSTM Studio", page_icon=":material/movie:", layout="wide")
 
@@ -20,7 +20,7 @@ pages = [
 page = st.navigation(pages)
 
 with st.sidebar:
-    st.caption(f"**Model:** {st.session_state.get('chosen_checkpoint', 'Shipped model (checkpoints/convlstm.keras)')}")
+    st.caption(f"**Model:** {st.session_state.get('chosen_checkpoint', SHIPPED_LABEL)}")
     st.caption(f"**Device:** {device_label()}")
 
 page.run()

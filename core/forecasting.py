@@ -30,6 +30,11 @@ def _compiled_rollout(model: ConvLSTMForecaster, context: int, horizon: int):
     return cache[key]
 
 
+def is_warm(model, context: int, horizon: int) -> bool:
+    """Whether a forecast of this shape runs without first building its graph."""
+    return not isinstance(model, ConvLSTMForecaster) or (context, horizon) in model.__dict__.get("_rollouts", {})
+
+
 def _keras_io_forecast(model, context: np.ndarray, horizon: int) -> np.ndarray:
     # The keras.io example's way: re-run the whole growing sequence for every
     # new frame and keep the last output (its Conv3D looks one step ahead, so

@@ -229,12 +229,12 @@ def frame_strip(rows: dict, context: int | None = None, first_index: int = 0, dp
     return buffer.getvalue()
 
 
-def concept_diagram(context: np.ndarray, predicted: np.ndarray, shown: int = 4, dpi: int = 100) -> bytes:
-    """How a ConvLSTM forecasts, as a PNG: context frames in, a recurrent cell, frames out.
+def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, dpi: int = 100) -> bytes:
+    """How a ConvLSTM forecasts, as a PNG: context frames in, a recurrent cell, next frames out.
 
     Args:
         context: (C, 64, 64) frames the model reads; the last `shown` are drawn.
-        predicted: (H, 64, 64) frames it writes; the first `shown` are drawn.
+        following: (H, 64, 64) the frames it is to predict; the first `shown` are drawn.
     """
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -254,8 +254,8 @@ def concept_diagram(context: np.ndarray, predicted: np.ndarray, shown: int = 4, 
 
     for i, image in enumerate(context[-shown:]):
         frame(i * width, image, f"context t={len(context) - shown + i + 1}", CONTEXT_COLOUR)
-    for i, image in enumerate(predicted[:shown]):
-        frame((shown + 3 + i) * width, image, f"forecast +{i + 1}", FORECAST_COLOUR)
+    for i, image in enumerate(following[:shown]):
+        frame((shown + 3 + i) * width, image, f"to predict +{i + 1}", FORECAST_COLOUR)
     canvas = figure.add_axes((0, 0, 1, 1), facecolor="none")
     canvas.set_xlim(0, 1)
     canvas.set_ylim(0, 1)

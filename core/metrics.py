@@ -118,3 +118,21 @@ def repeat_last(context: np.ndarray, horizon: int) -> np.ndarray:
 
 
 BASELINES = {"black frames": black_frames, "repeat last frame": repeat_last}
+
+
+def with_baselines(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray) -> dict[str, Scores]:
+    """Scores a forecast and both baselines against the truth.
+
+    Args:
+        context: (N, C, H, W) the frames the model saw, in [0, 1].
+        truth: (N, H', H, W) what happened next, in [0, 1].
+        prediction: (N, H', H, W) the model's forecast.
+
+    Returns:
+        {"model": Scores, "black frames": Scores, "repeat last frame": Scores}.
+    """
+    horizon = truth.shape[1]
+    results = {"model": score(prediction, truth)}
+    for name, baseline in BASELINES.items():
+        results[name] = score(baseline(context, horizon), truth)
+    return results

@@ -29,7 +29,7 @@ from core import data
 from core.errors import InputError
 from core.forecasting import forecast
 from core.metrics import mse
-from core.model import ModelConfig, build_model, load_checkpoint, model_config, preset, save_checkpoint
+from core.model import build_model, fast_precision, load_checkpoint, model_config, preset, save_checkpoint
 
 
 @dataclass
@@ -170,15 +170,23 @@ def make_strategy(name: str | None) -> tf.distribute.Strategy:
     return tf.distribute.MirroredStrategy([d.name for d in devices])
 
 
+def _is_chief(strategy: tf.distribute.Strategy) -> bool:
+    # With several machines only worker 0 writes checkpoints, so workers
+    # sharing a filesystem never write the same file at once.
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return resolver is None or resolver.task_type in (None, "chief") or (resolver.task_type == "worker" and resolver.task_id == 0)
+
+
 class _ProgressCallback(keras.callbacks.Callback):
     """Feeds `TrainingProgress`, runs the schedule, the budget and the checkpoints."""
 
     # Speed is measured after this many batches: the first one builds the graph.
     WARMUP_BATCHES = 1
 
-    def __init__(self, config: TrainConfig, progress: TrainingProgress, validation: np.ndarray, info: dict):
+    def __init__(self, config: TrainConfig, progress: TrainingProgress, validation: np.ndarray, info: dict, chief: bool):
         super().__init__()
         self.config, self.progress, self.validation, self.info = config, progress, validation, info
+        self.chief = chief
         self.seen = self.validated_at = 0
         self.warm_start = None
         self.running_mean = 0.0
@@ -257,7 +265,7 @@ class _ProgressCallback(keras.callbacks.Callback):
             val_mse=(self.seen, score),
             sample=(context[0], truth[0], predicted[0]),
         )
-        if self.config.out:
+        if self.config.out and self.chief:
             info = {**self.info, "sequences_seen": self.seen, "val_mse": score}
             info["train_seconds"] = self.info.get("train_seconds", 0.0) + time.perf_counter() - self.start
             save_checkpoint(self.model, self.config.out, info)
@@ -270,7 +278,10 @@ def _prepare_model(config: TrainConfig) -> tuple[keras.Model, dict]:
     if config.resume and config.out and Path(config.out).is_file():
         model = load_checkpoint(config.out, compile=True)
         return model, dict(model.studio_info)
-    model = build_model(preset(config.preset, **config.model_overrides))
+    overrides = dict(config.model_overrides)
+    if config.preset == "convlstm":
+        overrides.setdefault("precision", fast_precision())
+    model = build_model(preset(config.preset, **overrides))
     if config.init_from:
         source = load_checkpoint(config.init_from, compile=False)
         if model_config(source) != model_config(model):
@@ -315,7 +326,7 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
         sequences = TrainingSequences(
             config.batch_size, math.ceil(config.epoch_sequences / config.batch_size), config.num_digits, config.seed
         )
-        callback = _ProgressCallback(config, progress, validation, info)
+        callback = _ProgressCallback(config, progress, validation, info, _is_chief(strategy))
         model.fit(sequences, epochs=config.epochs, callbacks=[callback], verbose=0)
         if callback.validated_at != callback.seen:  # stopped mid-epoch: score and save what was learned
             callback.validate(progress.snapshot()["epoch"])

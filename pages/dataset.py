@@ -12,8 +12,14 @@ BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mn
 
 
 @st.cache_resource(show_spinner="Opening the official file...")
-def official_frames():
-    return data.load_official()  # memory-mapped: shared, never copied
+def official_frames(path: str | None):
+    return data.load_official(path or None)  # memory-mapped: shared, never copied
+
+
+@st.cache_data(max_entries=2, show_spinner="Checking the file...")
+def uploaded_frames(file_id: str, _content: bytes, name: str):
+    """A validated upload, checked once per file rather than on every rerun."""
+    return data.load_npy(_content, name=name, mmap=False)
 
 
 def source_ui():
@@ -26,15 +32,16 @@ def source_ui():
         )
         return None, source
     if source == OFFICIAL:
+        path = st.text_input("Where the file is (leave empty for Keras' cache, ~/.keras/datasets)", key="dataset_official_path")
         try:
-            return official_frames(), source
+            return official_frames(path.strip()), source
         except InputError as error:
             st.info(f"{error}.", icon=":material/info:")
             if st.button("Download the official file (819 MB)", key="dataset_download"):
                 try:
                     with st.spinner("Downloading 819 MB; this takes a few minutes..."):
                         data.official_path(download=True)
-                    official_frames.clear()
+                    official_frames.clear()  # forget the failed look-up
                     st.rerun()
                 except InputError as failure:
                     show_error(failure)
@@ -46,7 +53,7 @@ def source_ui():
     if upload is None:
         return None, None
     try:
-        return data.load_npy(upload.getvalue(), name=upload.name, mmap=False), source
+        return uploaded_frames(upload.file_id, upload.getvalue(), upload.name), source
     except InputError as error:
         show_error(error)
         return None, None
@@ -119,7 +126,9 @@ if source is not None:
 4. **Padding**: a sequence shorter than the {CONTEXT} context frames the model was trained with gets copies of its first frame in front, as if the digits stood still before moving.
 """
     )
-    known = st.slider("Pretend only this many frames are known", 2, min(CONTEXT, length), 3, key="dataset_known")
+    longest = min(CONTEXT, length)
+    known = longest if longest == 2 else st.slider(
+        "Pretend only this many frames are known", 2, longest, min(3, longest), key="dataset_known")
     padded = data.pad_context(unit[None, :known], CONTEXT)[0]
     st.image(media.frame_strip({"given": unit[:known], "padded": padded}),
              caption=f"{known} known frames padded to {CONTEXT} by repeating frame 0.",

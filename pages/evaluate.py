@@ -3,10 +3,10 @@
 import threading
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from core import data
+from ui.charts import per_frame_chart
 from ui.shared import CONTEXT, TEST_COUNT, checkpoint_ui, checkpoints, load_model
 
 
@@ -31,8 +31,11 @@ def evaluate_ui(path, count: int, name: str) -> dict:
             return cache[key]
     bar = st.progress(0.0, text=f"Evaluating {name} on {count} sequences...")
     model = load_model(path)
-    results = evaluate(model, test_set(count), CONTEXT,
-                       progress=lambda done, total: bar.progress(done / total, text=f"{name}: {done}/{total} sequences"))
+    def report(done: int, total: int) -> None:
+        text = f"{name}: forecast {done}/{total} sequences" if done < total else f"{name}: scoring (SSIM) {total} sequences..."
+        bar.progress(0.8 * done / total, text=text)
+
+    results = evaluate(model, test_set(count), CONTEXT, progress=report)
     bar.empty()
     with lock:
         cache[key] = results
@@ -63,9 +66,7 @@ if first is not None:
         st.session_state.evaluate_request = (tuple(str(p) for p in chosen.values()), count)
     if st.session_state.get("evaluate_request") == (tuple(str(p) for p in chosen.values()), count):
         results = {name: evaluate_ui(path, count, name) for name, path in chosen.items()}
-        rows = {}
-        for name, scores in results.items():
-            rows[name] = scores["model"]
+        rows = {name: scores["model"] for name, scores in results.items()}
         baselines = next(iter(results.values()))
         rows.update({f"baseline: {name}": baselines[name] for name in ("black frames", "repeat last frame")})
         st.dataframe(
@@ -79,12 +80,6 @@ if first is not None:
         )
         left, right = st.columns(2)
         for column, metric, better in ((left, "mse", "lower"), (right, "ssim", "higher")):
-            figure = go.Figure()
-            for name, scores in rows.items():
-                curve = scores.per_frame[metric]
-                figure.add_trace(go.Scatter(x=np.arange(1, len(curve) + 1), y=curve, mode="lines+markers", name=name,
-                                            line={"dash": "dot" if name.startswith("baseline") else "solid"}))
-            figure.update_layout(title=f"{metric.upper()} over the horizon ({better} is better)",
-                                 xaxis_title="frames ahead", yaxis_title=metric.upper(), height=380)
-            column.plotly_chart(figure, width="stretch", key=f"evaluate_{metric}")
+            curves = {name: scores.per_frame[metric] for name, scores in rows.items()}
+            column.plotly_chart(per_frame_chart(metric.upper(), curves, better), width="stretch", key=f"evaluate_{metric}")
         st.caption(f"{count} bundled test sequences (test digits only), 10 context -> 10 predicted frames.")

@@ -1,23 +1,19 @@
 """Forecast: a real closed-loop forecast of a test sequence, beside the truth."""
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from core import media, metrics
+from ui.charts import per_frame_chart
 from ui.shared import CONTEXT, checkpoint_ui, forecast_sequence, gif_ui, sequence_ui
 
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def score_forecast(path: str, stamp: float, index: int, horizon: int) -> dict:
+    context, truth, prediction, _ = forecast_sequence(path, stamp, index, horizon)
+    return metrics.with_baselines(context[None] / 255.0, truth[None] / 255.0, prediction[None])
+
 MAX_HORIZON = 30
-
-
-def per_frame_chart(name: str, curves: dict, better: str) -> go.Figure:
-    figure = go.Figure()
-    for label, values in curves.items():
-        figure.add_trace(go.Scatter(x=np.arange(1, len(values) + 1), y=values, mode="lines+markers", name=label,
-                                    line={"width": 4 if label == "model" else 2, "dash": "solid" if label == "model" else "dot"}))
-    figure.update_layout(title=f"{name} per predicted frame ({better} is better)", xaxis_title="frames ahead",
-                         yaxis_title=name, height=360, margin={"t": 50, "b": 10})
-    return figure
 
 
 st.title("Forecast")
@@ -55,10 +51,7 @@ if path is not None:
              caption="Frames 0-9: context. From frame 10: the model's forecast under the truth.",
              alt="Frame strip with the context, the true future and the predicted future")
 
-    truth_unit, prediction_unit = truth[None] / 255.0, prediction[None]
-    context_unit = context[None] / 255.0
-    candidates = {"model": prediction_unit, **{name: make(context_unit, horizon) for name, make in metrics.BASELINES.items()}}
-    scores = {name: metrics.score(values, truth_unit) for name, values in candidates.items()}
+    scores = score_forecast(str(path), path.stat().st_mtime, index, horizon)
     left, right = st.columns(2)
     left.plotly_chart(per_frame_chart("MSE", {n: s.per_frame["mse"] for n, s in scores.items()}, "lower"),
                       width="stretch", key="forecast_mse")

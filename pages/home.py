@@ -4,13 +4,13 @@ import numpy as np
 import streamlit as st
 
 from core import media
-from ui.shared import SHIPPED, forecast_sequence, gif_ui, test_sequence
+from ui.shared import CONTEXT, SHIPPED, TEST_COUNT, forecast_sequence, gif_ui, test_sequence
 
 
 @st.cache_data(show_spinner=False)
 def concept_picture() -> bytes:
     frames = test_sequence(3).frames[0]
-    return media.concept_diagram(frames[:10], frames[10:])
+    return media.concept_diagram(frames[:CONTEXT], frames[CONTEXT:])
 
 
 st.title("ConvLSTM Studio")
@@ -28,14 +28,15 @@ one after (a *closed-loop* forecast; it never sees the real future).
 - **Evaluate**: score a model on many test sequences against two simple baselines.
 """
 )
-st.image(concept_picture(), caption="How the model forecasts: context frames in, predicted frames out.",
-         alt="Four context frames flow into a ConvLSTM box, which outputs four predicted frames.")
+st.image(concept_picture(), caption="How the model forecasts: context frames in, the next frames out "
+         "(drawn here with the true next frames, the ones it tries to predict).",
+         alt="Four context frames flow into a ConvLSTM box, which outputs the next four frames.")
 
 st.subheader("Try it now")
 if not SHIPPED.is_file():
     st.error("The shipped model checkpoints/convlstm.keras is missing, so this demo cannot run.")
 elif st.button("Forecast a random test sequence", icon=":material/online_prediction:", type="primary", key="home_forecast"):
-    st.session_state.home_index = int(np.random.default_rng().integers(1000))
+    st.session_state.home_index = int(np.random.default_rng().integers(TEST_COUNT))
 if SHIPPED.is_file() and "home_index" in st.session_state:
     index = st.session_state.home_index
     with st.spinner("Forecasting..."):

@@ -1,22 +1,19 @@
 """Train: a short training run in a worker thread, with live curves and predictions."""
 
-import time
-
 import plotly.graph_objects as go
 import streamlit as st
 
 from core import media
+from core.errors import InputError
+from core.training import TrainConfig, describe_device  # this page trains: TensorFlow is needed anyway
 from ui.jobs import collect_finished, new_checkpoint_path, registry
-from ui.shared import SHIPPED, device_label, gif_ui, session_id, show_error
+from ui.shared import SHIPPED, gif_ui, session_id, show_error
 
 PRESETS = {"Fast ConvLSTM (recommended)": "convlstm", "keras.io example's model (slow, to compare)": "keras-io"}
 
 
 def settings_ui():
     """The run's settings as a core TrainConfig (or None if invalid)."""
-    from core.errors import InputError
-    from core.training import TrainConfig
-
     left, right = st.columns(2)
     with left:
         preset_label = st.selectbox("Model", list(PRESETS), key="train_preset")
@@ -34,7 +31,12 @@ def settings_ui():
         else:
             minutes = None
             epochs = st.slider("Epochs (256 sequences each)", 1, 40, 4, key="train_epochs")
-        batch_size = st.select_slider("Batch size", [4, 8, 16, 32], value=16, key="train_batch")
+        # The keras.io model works on full frames: at batch 5 it already peaked
+        # at 4.2 GB here (docs/benchmarks.md), more than Community Cloud allows.
+        sizes = [4, 8, 16, 32] if preset == "convlstm" else [1, 2, 4]
+        if st.session_state.get("train_batch") not in sizes:
+            st.session_state.train_batch = 16 if preset == "convlstm" else 2
+        batch_size = st.select_slider("Batch size", sizes, key="train_batch")
         learning_rate = st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 3e-3], value=1e-3,
                                          format_func=lambda v: f"{v:g}", key="train_lr")
     from_shipped = start == "From the shipped model"
@@ -68,59 +70,83 @@ def curves(state) -> go.Figure:
     return figure
 
 
-@st.fragment(run_every=1.0)
-def progress_ui():
-    job = registry().latest(session_id())
-    other = registry().running()
-    if other is not None and other.owner != session_id():
-        left = other.seconds_left()
-        when = "has just started" if left is None else f"ends in about {left:.0f} s"
-        st.info(f"Someone else is training right now; their run {when}. "
-                "One run at a time keeps the server responsive: try again then.", icon=":material/hourglass_top:")
-    if job is None:
-        return
-    state = job.progress.snapshot()
-    if job.running:
-        eta = state["eta_seconds"]
-        text = f"{state['status']}: {state['sequences_seen']} sequences seen"
-        if state["sequences_per_second"]:
-            text += f", {state['sequences_per_second']:.1f} sequences/s"
-        if eta is not None:
-            text += f", about {eta:.0f} s left"
-        st.progress(min(1.0, state["fraction"]), text=text)
-        if st.button("Stop (keeps what was learned)", icon=":material/stop:", key="train_stop"):
-            job.progress.request_stop()
-    elif state["status"] == "failed":
-        st.error(f"Training failed: {state['error']}")
-    else:
-        st.success(f"Training {state['status']} after {state['sequences_seen']} sequences "
-                   f"({state['elapsed']:.0f} s). Saved as **{job.label}**: pick it on Forecast or Evaluate.")
-        collect_finished()
+def results_ui(job, state) -> None:
+    """Loss curves and the latest validation forecast of a run."""
     left, right = st.columns([3, 2])
     left.plotly_chart(curves(state), width="stretch", key="train_curves")
     with right:
         if state["sample"] is not None:
             context, truth, predicted = state["sample"]
-            gif_ui(media.comparison_gif(context, truth, predicted, scale=3),
-                   f"A fixed validation sequence, forecast after {state['val_mse'][-1][0]} sequences "
-                   f"(MSE {state['val_mse'][-1][1]:.1f}).", "Prediction of a validation sequence during training")
+            seen, score = state["val_mse"][-1]
+            gif_ui(sample_gif(id(job), seen, context, truth, predicted),
+                   f"A fixed validation sequence, forecast after {seen} sequences (MSE {score:.1f}).",
+                   "Prediction of a validation sequence during training")
         elif job.running:
             st.caption("The first prediction appears after the first epoch.")
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def sample_gif(job_id: int, seen: int, _context, _truth, _predicted) -> bytes:
+    # Encoded once per validation step, not on every refresh of the fragment.
+    return media.comparison_gif(_context, _truth, _predicted, scale=4)
+
+
+@st.fragment(run_every=1.0)
+def live_ui(job):
+    """Redrawn every second while this session's run goes on."""
+    if not job.running:
+        st.rerun()  # once, to draw the finished run without the timer
+    state = job.progress.snapshot()
+    text = f"{state['status']}: {state['sequences_seen']} sequences seen"
+    if state["sequences_per_second"]:
+        text += f", {state['sequences_per_second']:.1f} sequences/s"
+    if state["eta_seconds"] is not None:
+        text += f", about {state['eta_seconds']:.0f} s left"
+    st.progress(min(1.0, state["fraction"]), text=text)
+    if st.button("Stop (keeps what was learned)", icon=":material/stop:", key="train_stop"):
+        job.progress.request_stop()
+    results_ui(job, state)
+
+
+@st.fragment(run_every=2.0)
+def someone_else_ui(other):
+    """Tells a visitor that another session's run is going on, until it ends."""
+    if not other.running:
+        st.rerun()
+    left = other.seconds_left()
+    when = "has just started" if left is None else f"ends in about {left:.0f} s"
+    st.info(f"Someone else is training right now; their run {when}. "
+            "One run at a time keeps the server responsive: try again then.", icon=":material/hourglass_top:")
 
 
 st.title("Train")
 st.markdown(
     "Train a model right here. Training runs in the background: you can switch pages and come back. "
-    f"The validation score is a real closed-loop forecast (lower is better). Device: **{device_label()}**."
+    f"The validation score is a real closed-loop forecast (lower is better). Device: **{describe_device()}**."
 )
 config = settings_ui()
 running = registry().running()
-if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button", disabled=running is not None or config is None):
+if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button",
+             disabled=running is not None or config is None):
     label, out = new_checkpoint_path()
     config.out = str(out)
     try:
         registry().start(session_id(), label, out, config)
     except RuntimeError:
         st.warning("Another training run started just now; wait for it to finish.")
-    time.sleep(0.2)
-progress_ui()
+    running = registry().running()
+
+job = registry().latest(session_id())
+if running is not None and running.owner != session_id():
+    someone_else_ui(running)
+if job is not None and job.running:
+    live_ui(job)
+elif job is not None:
+    state = job.progress.snapshot()
+    if state["status"] == "failed":
+        st.error(f"Training failed: {state['error']}")
+    else:
+        collect_finished()
+        st.success(f"Training {state['status']} after {state['sequences_seen']} sequences "
+                   f"({state['elapsed']:.0f} s). Saved as **{job.label}**: pick it on Forecast or Evaluate.")
+    results_ui(job, state)

@@ -48,13 +48,17 @@ def test_forecast_page_shows_gifs_and_downloads(app):
     assert "25 frames" in app.caption[0].value
 
 
-def test_dataset_page_sources_and_bad_upload(app):
+def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missing(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no official file there
     app.switch_page("pages/dataset.py").run()
     app.number_input(key="dataset_index").set_value(5).run()
     assert any(url.endswith(".gif") for _, url in images(app))
+    assert app.session_state["forecast_index"] == 5  # the pick is carried to Forecast
     app.radio(key="dataset_source").set_value("Official file (mnist_test_seq.npy)").run()
     assert not app.exception
-    assert app.info or images(app)  # offline: a clear note; with the file: the sequence
+    assert "download it or use the bundled Moving MNIST" in app.info[0].value
+    app.text_input(key="dataset_official_path").input(str(tmp_path / "nowhere.npy")).run()
+    assert "no official Moving MNIST file" in app.info[0].value
 
 
 def test_evaluate_page_scores_against_baselines(app):

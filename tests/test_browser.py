@@ -70,7 +70,8 @@ def browser():
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    # Tall enough that a screenshot shows a whole page (Streamlit scrolls inside its own container).
+    context = browser.new_context(viewport={"width": 1400, "height": 2200}, accept_downloads=True)
     tab = context.new_page()
     tab.set_default_timeout(90_000)
     tab.goto(server)
@@ -141,5 +142,8 @@ def test_training_shows_progress_and_a_loss_curve(page):
     assert moved, f"training progress stayed at {first!r}"
     screenshot(page, "train-running")
     page.get_by_test_id("stAlertContentSuccess").wait_for(timeout=180_000)
+    settle(page)
+    # The loss curve has a line with points in it.
+    assert page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace path.js-line").count() >= 1
     assert page.get_by_test_id("stException").count() == 0
     screenshot(page, "train-done")

@@ -61,10 +61,6 @@ def test_data_export_bad_input(tmp_path, capsys):
     _refused(capsys, ["data", "export", "--count", 2, "--out", tmp_path / "a.txt"], ".npy", tmp_path / "a.txt")
 
 
-def test_train_json(tiny_checkpoint):
-    assert tiny_checkpoint.is_file()
-
-
 def test_train_json_in_a_real_process(tmp_path):
     out = tmp_path / "m.keras"
     result = run_cli("train", "--epochs", 1, "--epoch-sequences", 24, "--batch-size", 8, "--layers", 1,
@@ -85,6 +81,33 @@ def test_forecast_writes_npy_and_gif(tiny_checkpoint, inputs, tmp_path):
     assert predicted.shape == (3, 12, 64, 64) and predicted.dtype == np.float32
     assert 0 <= predicted.min() and predicted.max() <= 1
     assert gif.read_bytes()[:6] == b"GIF89a"
+
+
+def test_forecast_from_all_frames_of_a_short_input(tiny_checkpoint, inputs, tmp_path):
+    _, good = inputs
+    out = tmp_path / "out.npy"
+    argv = ["forecast", "--checkpoint", tiny_checkpoint, "--input", good, "--output", out, "--context", 25, "--horizon", 4]
+    assert main([str(a) for a in argv]) == 0  # 20 frames given: all 20 are the context
+    assert np.load(out).shape == (3, 4, 64, 64)
+
+
+def test_official_file(tiny_checkpoint, tmp_path, capsys):
+    official = tmp_path / "mnist_test_seq.npy"
+    np.save(official, moving_mnist("test", 30).swapaxes(0, 1))  # the official layout: time first
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--official", str(official), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sequences"] == 30
+    out = tmp_path / "out.npy"
+    _refused(capsys, ["forecast", "--checkpoint", tiny_checkpoint, "--input", official, "--output", out], "time first", out)
+
+
+def test_forecast_refuses_a_foreign_keras_model(inputs, tmp_path, capsys):
+    import keras
+
+    foreign = tmp_path / "foreign.keras"
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save(foreign)
+    _, good = inputs
+    out = tmp_path / "out.npy"
+    _refused(capsys, ["forecast", "--checkpoint", foreign, "--input", good, "--output", out], "not a ConvLSTM Studio", out)
 
 
 def test_forecast_with_another_context(tiny_checkpoint, inputs, tmp_path):
@@ -135,7 +158,7 @@ def test_forecast_refuses_bad_options(tiny_checkpoint, inputs, tmp_path, capsys)
     out = tmp_path / "out.npy"
     base = ["forecast", "--checkpoint", tiny_checkpoint, "--input", good, "--output", out]
     _refused(capsys, base + ["--horizon", 0], "horizon", out)
-    _refused(capsys, base + ["--context", 25], "--context", out)
+    _refused(capsys, base + ["--context", 1], "--context", out)
     _refused(capsys, base[:-1] + [tmp_path / "out.csv"], ".npy", tmp_path / "out.csv")
     _refused(capsys, base + ["--gif", tmp_path / "x.png"], ".gif", out, tmp_path / "x.png")
 

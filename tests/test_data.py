@@ -172,6 +172,13 @@ def test_official_file_missing_is_a_clear_error(tmp_path, monkeypatch):
         data.load_official(tmp_path / "nope.npy")
 
 
+def test_the_official_file_is_not_read_as_a_users_array(tmp_path):
+    path = tmp_path / "mnist_test_seq.npy"
+    np.save(path, data.moving_mnist("test", 30).swapaxes(0, 1))
+    with pytest.raises(InputError, match="time first"):
+        data.load_npy(path)
+
+
 def test_official_layout_is_time_first(tmp_path):
     frames = data.moving_mnist("test", 3)
     path = tmp_path / "mnist_test_seq.npy"

@@ -137,3 +137,20 @@ def test_lambda_layers_are_refused_by_safe_mode(tmp_path):
     assert read_checkpoint_info(path)[0].preset == "keras-io"
     with pytest.raises(InputError, match="cannot load"):
         load_checkpoint(path)
+
+
+def test_precision_can_change_at_load(tmp_path, test_sequences):
+    model = build_model(ModelConfig(**{**TINY, "precision": "mixed_bfloat16"}))
+    path = save_checkpoint(model, tmp_path / "bf16.keras")
+    as_float32 = load_checkpoint(path, compile=False, precision="float32")
+    assert as_float32.studio_config.precision == "float32" and as_float32.compute_dtype == "float32"
+    # The same weights: predictions agree to bfloat16's precision.
+    np.testing.assert_allclose(
+        forecast(as_float32, test_sequences[:2, :10], 3), forecast(model, test_sequences[:2, :10], 3), atol=0.03
+    )
+
+
+def test_a_model_loaded_with_plain_keras_still_forecasts(tmp_path, tiny_model, test_sequences):
+    path = save_checkpoint(tiny_model, tmp_path / "plain.keras")
+    plain = keras.saving.load_model(path, safe_mode=True)
+    assert forecast(plain, test_sequences[:1, :10], 2).shape == (1, 2, 64, 64)

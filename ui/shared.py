@@ -45,14 +45,13 @@ def session_folder() -> str:
 
 
 def device_label() -> str:
-    """The device models run on, without importing TensorFlow just to say so."""
+    """The device models run on, once a page has imported TensorFlow (pages
+    without a model do not pay for it just to say so)."""
     if "tensorflow" in sys.modules:
         from core.training import describe_device
 
         return describe_device()
-    if Path("/proc/driver/nvidia/gpus").is_dir() and any(Path("/proc/driver/nvidia/gpus").iterdir()):
-        return "NVIDIA GPU"
-    return f"CPU, {os.cpu_count()} cores"
+    return f"CPU, {os.cpu_count()} cores (a GPU shows here once a model is loaded)"
 
 
 # --- Data -------------------------------------------------------------------------
@@ -87,7 +86,7 @@ def sequence_ui(key: str, label: str = "Test sequence") -> int:
 def _load(path: str, stamp: float):
     from core.model import load_checkpoint
 
-    model = load_checkpoint(path, compile=False)
+    model = load_checkpoint(path, compile=False, precision="auto")
     # TensorFlow, Keras and Streamlit leave millions of long-lived objects, and a
     # full garbage collection over them cost 0.2 s in the middle of a forecast.
     # Freezing them once loaded keeps later collections short.
@@ -154,12 +153,13 @@ def forecast_sequence(path: str, stamp: float, index: int, horizon: int):
         (context, truth, prediction, seconds): uint8 (10, 64, 64), uint8
         (horizon, 64, 64), float32 (horizon, 64, 64), and the forecast's time.
     """
-    from core.forecasting import forecast
+    from core.forecasting import forecast, is_warm
 
     model = _load(path, stamp)
     frames = test_sequence(index, CONTEXT + horizon).frames[0]
     context, truth = frames[:CONTEXT], frames[CONTEXT:]
-    run_model(forecast, model, context, horizon)  # the first call per horizon builds the graph; time a warm one
+    if not is_warm(model, CONTEXT, horizon):  # building the graph takes seconds once; time a warm forecast
+        run_model(forecast, model, context, horizon)
     start = time.perf_counter()
     prediction = run_model(forecast, model, context, horizon)[0]
     return context, truth, prediction, time.perf_counter() - start

@@ -1,0 +1,28 @@
+"""Plotly charts that more than one page draws."""
+
+import numpy as np
+import plotly.graph_objects as go
+
+
+def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | None = None) -> go.Figure:
+    """Lines of a metric over the frames ahead, one per model or baseline.
+
+    Args:
+        metric: the metric's name, for the title and axis.
+        curves: {name: (H,) values}; names starting with "baseline" or naming
+            a baseline are dotted, the others solid.
+        better: "lower" or "higher".
+        mark_frame: a frame (1-based) to mark with a vertical line, or None.
+    """
+    figure = go.Figure()
+    for name, values in curves.items():
+        baseline = name.startswith("baseline") or name in ("black frames", "repeat last frame")
+        figure.add_trace(go.Scatter(
+            x=np.arange(1, len(values) + 1), y=values, mode="lines+markers", name=name,
+            line={"width": 2 if baseline else 4, "dash": "dot" if baseline else "solid"},
+        ))
+    if mark_frame is not None:
+        figure.add_vline(x=mark_frame, line_dash="dash", line_color="gray")
+    figure.update_layout(title=f"{metric} per predicted frame ({better} is better)", xaxis_title="frames ahead",
+                         yaxis_title=metric, height=360, margin={"t": 50, "b": 10})
+    return figure
