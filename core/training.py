@@ -306,6 +306,8 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
         after every epoch and at the end.
     """
     progress = progress or TrainingProgress()
+    if config.out:  # a run killed while saving leaves its temporary file behind
+        Path(config.out).with_name(f".{Path(config.out).stem}.partial.keras").unlink(missing_ok=True)
     device = describe_device()
     progress.update(device=device)
     try:

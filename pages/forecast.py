@@ -13,7 +13,7 @@ def score_forecast(path: str, stamp: float, index: int, horizon: int) -> dict:
     context, truth, prediction, _ = forecast_sequence(path, stamp, index, horizon)
     return metrics.with_baselines(context[None] / 255.0, truth[None] / 255.0, prediction[None])
 
-MAX_HORIZON = 30
+MAX_HORIZON = 60  # past the 20 frames of the data: the generator continues the motion
 
 
 st.title("Forecast")
@@ -28,7 +28,8 @@ with middle:
     index = sequence_ui("forecast")
 with right:
     horizon = st.slider("Frames to predict", 1, MAX_HORIZON, 10, key="forecast_horizon",
-                        help="The model trained on 10; beyond that you see how far its idea of motion carries.")
+                        help="The model trained on 10. Beyond that you see how far its idea of motion carries; "
+                        "the true frames come from the same generator, continued.")
 
 if path is not None:
     context, truth, prediction, seconds = forecast_sequence(str(path), path.stat().st_mtime, index, horizon)
@@ -52,10 +53,17 @@ if path is not None:
              alt="Frame strip with the context, the true future and the predicted future")
 
     scores = score_forecast(str(path), path.stat().st_mtime, index, horizon)
+    worse = np.flatnonzero(scores["model"].per_frame["mse"] > scores["black frames"].per_frame["mse"])
+    breakdown = int(worse[0]) + 1 if len(worse) else None
     left, right = st.columns(2)
-    left.plotly_chart(per_frame_chart("MSE", {n: s.per_frame["mse"] for n, s in scores.items()}, "lower"),
+    left.plotly_chart(per_frame_chart("MSE", {n: s.per_frame["mse"] for n, s in scores.items()}, "lower", breakdown),
                       width="stretch", key="forecast_mse")
     right.plotly_chart(per_frame_chart("SSIM", {n: s.per_frame["ssim"] for n, s in scores.items()}, "higher"),
                        width="stretch", key="forecast_ssim")
+    if breakdown is None:
+        st.caption(f"The forecast beats predicting black frames at every one of the {horizon} frames.")
+    else:
+        st.caption(f"From frame +{breakdown} (dashed line) the forecast is worse than predicting black frames: "
+                   "past that point it is no longer useful.")
     st.caption("MSE is the squared error summed over the 64x64 pixels of a frame (values in [0, 1]), as the "
                "field reports it. The baselines: predicting black frames, and holding the last context frame still.")

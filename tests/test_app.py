@@ -43,9 +43,11 @@ def test_forecast_page_shows_gifs_and_downloads(app):
     downloads = app.get("download_button")
     assert len(downloads) == 4
     app.number_input(key="forecast_index").set_value(17).run()
-    app.slider(key="forecast_horizon").set_value(25).run()
+    app.slider(key="forecast_horizon").set_value(60).run()  # three times past the 20 frames of the data
     assert not app.exception
-    assert "25 frames" in app.caption[0].value
+    assert "60 frames" in app.caption[0].value
+    assert len([url for _, url in images(app) if url.endswith(".gif")]) == 3
+    assert any("black frames" in caption.value for caption in app.caption)
 
 
 def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missing(app, tmp_path, monkeypatch):
