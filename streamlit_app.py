@@ -16,6 +16,8 @@ pages = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/forecast.py", title="Forecast", icon=":material/online_prediction:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+    st.Page("pages/design.py", title="Design a sequence", icon=":material/draw:"),
+    st.Page("pages/inside.py", title="Inside the ConvLSTM", icon=":material/neurology:"),
 ]
 page = st.navigation(pages)
 

@@ -169,6 +169,30 @@ def generate(
     return Sequences(render(images[choice], positions), labels[choice], positions)
 
 
+def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.ndarray, length: int) -> Sequences:
+    """A sequence built by hand with the standard process (for "Design a sequence").
+
+    Args:
+        digits: uint8 (D, 28, 28), drawn in order (later on top).
+        start: (D, 2) start (row, col), fractions of the 36-pixel range in [0, 1].
+        angle: (D,) direction in degrees, 0 = rightwards, 90 = downwards.
+        speed: (D,) multiples of the standard step (1.0 = 3.6 px per frame).
+        length: frames.
+
+    Returns:
+        `Sequences` with one sequence; `labels` are -1 (not known here).
+    """
+    digits = np.asarray(digits, np.uint8)
+    if digits.ndim != 3 or digits.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE) or not 1 <= len(digits) <= 5:
+        raise InputError(f"digits must be 1 to 5 images of 28x28; received shape {digits.shape}")
+    if not 2 <= length <= 200:
+        raise InputError(f"length must be from 2 to 200 frames; received {length}")
+    theta = np.radians(np.asarray(angle, np.float64))
+    velocity = STEP * np.asarray(speed, np.float64)[:, None] * np.stack([np.sin(theta), np.cos(theta)], axis=-1)
+    positions = bounce_path(np.clip(np.asarray(start, np.float64), 0, 1), velocity, length)[None]  # (1, T, D, 2)
+    return Sequences(render(digits[None], positions), np.full((1, len(digits)), -1), positions)
+
+
 def sequence(split: str, index: int, seed: int | None = None, num_digits: int = 2, length: int = SEQUENCE_LENGTH) -> Sequences:
     """Sequence number `index` of a split's fixed set, with its labels and positions.
 

@@ -23,7 +23,6 @@ FORECAST_COLOUR = (240, 140, 30)
 BANNER = 22  # pixels of label above each panel
 BORDER = 3
 GAP = 6
-FRAME_PIXELS = 64
 
 
 def to_uint8(frames: np.ndarray) -> np.ndarray:
@@ -49,32 +48,37 @@ def _font(size: int):
     return ImageFont.truetype(font_manager.findfont("DejaVu Sans"), size)
 
 
-def _error_colours(error: np.ndarray) -> np.ndarray:
+def colourise(values: np.ndarray, colours: tuple[str, float, float]) -> np.ndarray:
+    """Values -> uint8 RGB with a matplotlib colour map over [low, high]."""
     from matplotlib import colormaps
 
-    return (colormaps["magma"](np.clip(error, 0, 1))[..., :3] * 255).astype(np.uint8)
+    name, low, high = colours
+    scaled = (np.asarray(values, np.float32) - low) / (high - low)
+    return (colormaps[name](np.clip(scaled, 0, 1))[..., :3] * 255).astype(np.uint8)
 
 
-def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, kind: str = "gray") -> np.ndarray:
-    """One labelled column: (T, 64, 64) frames -> (T, h, w, 3) uint8 RGB.
+ERROR_COLOURS = ("magma", 0.0, 1.0)
+
+
+def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours: tuple | None = None) -> np.ndarray:
+    """One labelled column: (T, h, w) frames -> (T, banner + h*scale, w*scale, 3) uint8 RGB.
 
     Args:
-        frames: the frames to show; None entries are not allowed, use zeros.
+        frames: the frames (or heatmaps) to show.
         title: shown in the banner.
         context: how many of the leading frames are context (blue) rather than
             forecast (orange) frames.
-        scale: nearest-neighbour upscaling factor (at least 4 is readable).
-        kind: "gray" for frames, "error" for absolute errors (magma colours).
+        scale: nearest-neighbour upscaling factor (at least 4 for 64x64 frames).
+        colours: None for grey frames in [0, 1] or 0-255; or (colour map,
+            low, high) for values such as errors or gate activations.
 
     Returns:
-        uint8 (T, BANNER + 64*scale + 2*BORDER, 64*scale + 2*BORDER, 3).
+        uint8 (T, BANNER + h*scale + 2*BORDER, w*scale + 2*BORDER, 3).
     """
-    frames = np.asarray(frames)
-    if kind == "error":
-        rgb = _error_colours(np.asarray(frames, np.float32))
+    if colours is None:
+        rgb = np.repeat(to_uint8(frames)[..., None], 3, axis=-1)
     else:
-        gray = to_uint8(frames)
-        rgb = np.repeat(gray[..., None], 3, axis=-1)
+        rgb = colourise(frames, colours)
     rgb = upscale(rgb.transpose(0, 3, 1, 2), scale).transpose(0, 2, 3, 1)
     length, height, width, _ = rgb.shape
     out = np.empty((length, BANNER + height + 2 * BORDER, width + 2 * BORDER, 3), np.uint8)
@@ -97,6 +101,13 @@ def _banner(title: str, step: str, is_context: bool, width: int) -> np.ndarray:
     draw.text((3, 3), title, fill=(20, 20, 20), font=font)
     draw.text((width - 3, 3), step, fill=CONTEXT_COLOUR if is_context else FORECAST_COLOUR, font=font, anchor="ra")
     return np.asarray(image)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """A still (H, W) or (H, W, 3) uint8 image as PNG bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(image)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def encode_gif(frames: np.ndarray, fps: float = 4.0) -> bytes:
@@ -161,7 +172,7 @@ def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction:
             "ground truth": panel(np.concatenate([context, truth]), "ground truth", c, scale),
             **panels,
             "absolute error": panel(
-                np.concatenate([np.zeros((c,) + error.shape[1:], np.float32), error]), "|error|", c, scale, kind="error"
+                np.concatenate([np.zeros((c,) + error.shape[1:], np.float32), error]), "|error|", c, scale, ERROR_COLOURS
             ),
         }
     return panels
@@ -194,7 +205,7 @@ def frame_strip(rows: dict, context: int | None = None, first_index: int = 0, dp
     """Numbered frames in rows, as a PNG made with matplotlib.
 
     Args:
-        rows: {row label: (T, 64, 64) frames}; a row shorter than the longest
+        rows: {row label: (T, S, S) frames, S the same for all rows}; a row shorter than the longest
             is right-aligned (a forecast sits under the frames it predicts).
         context: frames before this index get a blue number, the rest an
             orange one; None leaves numbers black.
@@ -208,7 +219,8 @@ def frame_strip(rows: dict, context: int | None = None, first_index: int = 0, dp
 
     # One mosaic in one image is 6x faster to draw than a grid of subplots.
     length = max(len(frames) for frames in rows.values())
-    size, gap = FRAME_PIXELS, 4
+    size = np.shape(next(iter(rows.values())))[-1]  # 64 for frames, 28 for digits
+    gap = max(2, size // 16)
     mosaic = np.full((len(rows) * (size + gap), length * (size + gap)), 255, np.uint8)
     for r, frames in enumerate(rows.values()):
         offset = length - len(frames)

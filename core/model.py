@@ -101,9 +101,10 @@ class ConvLSTMCell(layers.Layer):
     Call arguments:
         x: (B, H, W, C) input of this step.
         state: (h, c), each (B, H, W, filters).
+        return_gates: also return the gate activations (for "Inside the ConvLSTM").
 
     Returns:
-        (h', c').
+        (h', c'), or (h', c', {"input", "forget", "output", "candidate"}).
     """
 
     def __init__(self, filters: int, kernel_size: int, **kwargs):
@@ -115,7 +116,7 @@ class ConvLSTMCell(layers.Layer):
     def build(self, input_shape):
         self.conv.build(input_shape[:-1] + (input_shape[-1] + self.filters,))
 
-    def call(self, x, state):
+    def call(self, x, state, return_gates=False):
         h, c = state
         # The casts pin every tensor to this cell's compute dtype: under mixed
         # precision, Keras' autocasting of the inner convolution was seen to
@@ -127,6 +128,8 @@ class ConvLSTMCell(layers.Layer):
         i, f, g, o = ops.sigmoid(i), ops.sigmoid(f + 1.0), ops.tanh(g), ops.sigmoid(o)
         c = f * c + i * g
         h = o * ops.tanh(c)
+        if return_gates:
+            return h, c, {"input": i, "forget": f, "output": o, "candidate": g}
         return h, c
 
     def get_config(self):
@@ -191,15 +194,19 @@ class ConvLSTMForecaster(keras.Model):
         zeros = ops.zeros((batch, size, size, self.config.filters), dtype=self.compute_dtype)
         return [(zeros, zeros) for _ in self.cells]
 
-    def step(self, frame, states):
-        """One time step. frame: (B, 64, 64, 1) -> prediction (B, 64, 64, 1), new states."""
+    def step(self, frame, states, return_gates=False):
+        """One time step. frame: (B, 64, 64, 1) -> prediction (B, 64, 64, 1), new
+        states, and with `return_gates` each cell's gate activations."""
         x = ops.cast(self._to_patches(frame), self.compute_dtype)
-        new_states = []
+        new_states, gates = [], []
         for cell, state in zip(self.cells, states):
-            x, c = cell(x, state)
+            out = cell(x, state, return_gates=return_gates)
+            x, c = out[0], out[1]
             new_states.append((x, c))
+            if return_gates:
+                gates.append(out[2])
         prediction = self._from_patches(ops.sigmoid(ops.cast(self.head(x), "float32")))
-        return prediction, new_states
+        return (prediction, new_states, gates) if return_gates else (prediction, new_states)
 
     def call(self, frames, training=False):
         steps = frames.shape[1]

@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from ui.shared import SHIPPED
 
-PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py"]
+PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py",
+         "pages/design.py", "pages/inside.py"]
 TIMEOUT = 120  # importing TensorFlow and building graphs takes seconds on 2 cores
 
 
@@ -99,3 +100,29 @@ def test_a_short_training_run_appears_on_forecast(app):
     app.selectbox(key="forecast_checkpoint").set_value(options[-1]).run()
     assert not app.exception and len(images(app)) >= 4
     assert SHIPPED.read_bytes() == shipped  # training never writes over the shipped model
+
+
+@pytest.mark.parametrize("preset", ["Bounce off a wall", "Two digits crossing", "Leaving the context at a corner",
+                                    "Three digits (more than in training)"])
+def test_design_presets_forecast_the_designed_sequence(app, preset):
+    app.switch_page("pages/design.py").run()
+    app.button(key=f"design_preset_{preset}").click().run()
+    assert not app.exception
+    gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
+    assert gifs == ["Ground truth", "Prediction", "Absolute error"]
+    digits = 3 if preset.startswith("Three") else 2 if preset.startswith("Two") else 1
+    assert app.radio(key="design_count").value == digits
+
+
+def test_inside_the_convlstm_shows_gates_and_states(app):
+    app.switch_page("pages/inside.py").run()
+    assert len([url for _, url in images(app) if url.endswith(".gif")]) == 1
+    equations = [element.value for element in app.latex]
+    assert len(equations) == 6 and any(r"H_t = o_t \circ \tanh(C_t)" in eq for eq in equations)
+    app.selectbox(key="inside_quantity").set_value("forget").run()
+    app.selectbox(key="inside_channel").set_value(3).run()
+    app.slider(key="inside_step").set_value(15).run()
+    assert not app.exception
+    captions = [caption for caption, _ in images(app)]
+    assert any("forget gate f of cell 1" in caption for caption in captions)
+    assert sum("at step 15" in caption for caption in captions) == 6  # one picture per equation term

@@ -22,7 +22,8 @@ SHOTS = ROOT / "test-artifacts" / "screenshots"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-PAGES = {"Home": "home", "Dataset": "dataset", "Train": "train", "Forecast": "forecast", "Evaluate": "evaluate"}
+PAGES = {"Home": "home", "Dataset": "dataset", "Train": "train", "Forecast": "forecast", "Evaluate": "evaluate",
+         "Design a sequence": "design", "Inside the ConvLSTM": "inside"}
 
 
 def _free_port() -> int:
@@ -147,3 +148,18 @@ def test_training_shows_progress_and_a_loss_curve(page):
     assert page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace path.js-line").count() >= 1
     assert page.get_by_test_id("stException").count() == 0
     screenshot(page, "train-done")
+
+
+def test_design_preset_and_inside_heatmaps_load(page):
+    open_page(page, "Design a sequence")
+    page.get_by_role("button", name="Two digits crossing").click()
+    settle(page)
+    page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stImage'] img\")]"
+                           ".filter(i => i.src.includes('.gif') && i.complete && i.naturalWidth >= 128).length === 3")
+    assert page.get_by_test_id("stException").count() == 0
+    screenshot(page, "design-preset")
+    open_page(page, "Inside the ConvLSTM")
+    page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stImage'] img\")]"
+                           ".filter(i => i.complete && i.naturalWidth >= 128).length >= 7")
+    assert page.get_by_test_id("stException").count() == 0
+    screenshot(page, "inside-heatmaps")

@@ -1,0 +1,75 @@
+"""Inside the ConvLSTM: every gate and state of every cell, step by step.
+
+`trace` runs the model's own `step` (the code that forecasts, not a copy of
+it) one frame at a time in closed loop and keeps what each cell computed, so
+a page can show the input, forget and output gates, the candidate, the cell
+state and the hidden state as pictures over time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.data import check_frames, pad_context, to_unit_float
+from core.errors import InputError
+from core.model import ConvLSTMForecaster
+
+QUANTITIES = ("input", "forget", "candidate", "output", "cell", "hidden")
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What the model computed at each step of one forecast.
+
+    Attributes:
+        inputs: float32 (S, 64, 64), the frame fed at each step (true context
+            frames, then the model's own predictions).
+        predictions: float32 (S, 64, 64), the frame predicted at each step.
+        context: how many steps read true frames.
+        layers: per cell, {quantity: float32 (S, 16, 16, filters)} for the
+            QUANTITIES "input", "forget", "candidate", "output" (the gates),
+            "cell" (c) and "hidden" (h).
+    """
+
+    inputs: np.ndarray
+    predictions: np.ndarray
+    context: int
+    layers: list
+
+
+def trace(model: ConvLSTMForecaster, frames: np.ndarray, horizon: int = 10) -> Trace:
+    """Forecasts one sequence step by step and keeps every cell's tensors.
+
+    Args:
+        model: a patch ConvLSTM (the keras-io preset has no cells to show).
+        frames: (T, 64, 64) or (1, T, 64, 64) context frames, uint8 or float.
+        horizon: frames to predict after the context.
+
+    Returns:
+        A `Trace` over context + horizon - 1 steps (the last prediction is
+        not fed back).
+    """
+    if not isinstance(model, ConvLSTMForecaster):
+        raise InputError("only the ConvLSTM preset can be looked inside; the keras-io model has no exposed cells")
+    frames = check_frames(frames, "frames")[:1]
+    context = pad_context(to_unit_float(frames), model.config.context)[..., None]
+    states = model.initial_state(1)
+    inputs, predictions = [], []
+    layers = [{name: [] for name in QUANTITIES} for _ in model.cells]
+    frame = context[:, 0]
+    for t in range(context.shape[1] + horizon - 1):
+        if t < context.shape[1]:
+            frame = context[:, t]
+        prediction, states, gates = model.step(frame, states, return_gates=True)
+        inputs.append(np.asarray(frame)[0, ..., 0])
+        predictions.append(np.asarray(prediction)[0, ..., 0])
+        for record, gate, (h, c) in zip(layers, gates, states):
+            for name in ("input", "forget", "candidate", "output"):
+                record[name].append(np.asarray(gate[name], np.float32)[0])
+            record["cell"].append(np.asarray(c, np.float32)[0])
+            record["hidden"].append(np.asarray(h, np.float32)[0])
+        frame = prediction
+    stacked = [{name: np.stack(values) for name, values in record.items()} for record in layers]
+    return Trace(np.stack(inputs).astype(np.float32), np.stack(predictions).astype(np.float32), context.shape[1], stacked)

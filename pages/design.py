@@ -1,0 +1,109 @@
+"""Design a sequence: place digits, aim them, and see whether the model follows."""
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import data, media
+from ui.shared import CONTEXT, checkpoint_ui, gif_ui, load_model, run_model
+
+MAX_DIGITS = 3
+# Situations worth trying, one click away: (digits as (class, example, row, col, angle, speed), length).
+PRESETS = {
+    "Bounce off a wall": ([(3, 0, 0.5, 0.0, 0, 0.8)], 20),
+    "Two digits crossing": ([(1, 0, 0.45, 0.0, 0, 0.5), (7, 0, 0.55, 1.0, 180, 0.5)], 20),
+    "Leaving the context at a corner": ([(5, 0, 0.55, 0.55, 225, 0.8)], 20),
+    "Three digits (more than in training)": ([(2, 0, 0.1, 0.2, 30, 1.0), (6, 1, 0.8, 0.5, 200, 1.0), (9, 2, 0.4, 0.9, 120, 1.0)], 20),
+}
+
+
+@st.cache_data(show_spinner=False)
+def gallery(digit: int) -> tuple[np.ndarray, bytes]:
+    """The test digits of one class, and a numbered strip of the first 20."""
+    images, labels = data.mnist_digits("test")
+    chosen = images[labels == digit]
+    return chosen, media.frame_strip({f"digit {digit}": chosen[:20]})
+
+
+def apply_preset(name: str) -> None:
+    digits, length = PRESETS[name]
+    st.session_state.design_count = len(digits)
+    st.session_state.design_length = length
+    for slot, (digit, example, row, col, angle, speed) in enumerate(digits):
+        for key, value in zip(("class", "example", "row", "col", "angle", "speed"), (digit, example, row, col, angle, speed)):
+            st.session_state[f"design_{key}_{slot}"] = value
+
+
+def digit_ui(slot: int) -> tuple:
+    """One digit's widgets; returns (image, start, angle, speed)."""
+    # Defaults go into session state (not the widgets) so presets can set them.
+    defaults = {"class": (3 + 4 * slot) % 10, "example": 0, "row": 0.5, "col": 0.2 + 0.3 * slot,
+                "angle": 45 + 100 * slot, "speed": 1.0}
+    for name, value in defaults.items():
+        st.session_state.setdefault(f"design_{name}_{slot}", value)
+    st.markdown(f"**Digit {slot + 1}**")
+    digit = st.selectbox("Class", range(10), key=f"design_class_{slot}")
+    images, strip = gallery(digit)
+    st.image(strip, caption=f"Test digits of class {digit} (the model never trained on them)",
+             alt=f"Thumbnails of test digits of class {digit}")
+    example = st.slider("Which one", 0, 19, key=f"design_example_{slot}")
+    row = st.slider("Start: row (0 top, 1 bottom)", 0.0, 1.0, key=f"design_row_{slot}")
+    col = st.slider("Start: column (0 left, 1 right)", 0.0, 1.0, key=f"design_col_{slot}")
+    angle = st.slider("Direction (degrees; 0 right, 90 down)", 0, 359, key=f"design_angle_{slot}")
+    speed = st.slider("Speed (1 = the dataset's 3.6 px per frame)", 0.25, 2.0, step=0.25, key=f"design_speed_{slot}")
+    return images[example], (row, col), angle, speed
+
+
+def path_chart(sequence: data.Sequences) -> go.Figure:
+    figure = go.Figure()
+    centre = sequence.positions[0] + data.DIGIT_SIZE / 2
+    for d in range(centre.shape[1]):
+        figure.add_trace(go.Scatter(x=centre[:CONTEXT, d, 1], y=centre[:CONTEXT, d, 0], mode="lines+markers",
+                                    name=f"digit {d + 1}: context", line={"width": 3}))
+        figure.add_trace(go.Scatter(x=centre[CONTEXT - 1:, d, 1], y=centre[CONTEXT - 1:, d, 0], mode="lines+markers",
+                                    name=f"digit {d + 1}: to predict", line={"dash": "dot"}))
+    figure.update_layout(title="Paths of the digits' centres over the 64x64 canvas",
+                         xaxis={"range": [0, 64], "title": "column (px)"},
+                         yaxis={"range": [64, 0], "title": "row (px)", "scaleanchor": "x"}, height=420)
+    return figure
+
+
+@st.cache_data(max_entries=32, show_spinner="Forecasting...")
+def forecast_design(path: str, stamp: float, frames: np.ndarray) -> np.ndarray:
+    from pathlib import Path
+
+    from core.forecasting import forecast
+
+    return run_model(forecast, load_model(Path(path)), frames[:CONTEXT], len(frames) - CONTEXT)[0]
+
+
+st.title("Design a sequence")
+st.markdown("Put up to three test digits on the canvas, aim them, and see whether the model predicts where they go. "
+            "The frames come from the same generator as the dataset; the model sees the first 10 and forecasts the rest.")
+columns = st.columns(len(PRESETS))
+for column, name in zip(columns, PRESETS):
+    column.button(name, key=f"design_preset_{name}", on_click=apply_preset, args=(name,), width="stretch")
+
+left, right = st.columns([1, 2])
+with left:
+    path = checkpoint_ui("design_checkpoint")
+    st.session_state.setdefault("design_count", 2)
+    st.session_state.setdefault("design_length", 20)
+    count = st.radio("Digits", [1, 2, 3], horizontal=True, key="design_count")
+    length = st.slider("Frames (10 context + the rest predicted)", CONTEXT + 1, 40, key="design_length")
+settings = []
+for slot, column in zip(range(count), st.columns(MAX_DIGITS)):
+    with column:
+        settings.append(digit_ui(slot))
+images, starts, angles, speeds = (np.array(values) for values in zip(*settings))
+sequence = data.design(images, starts, angles, speeds, length)
+with right:
+    st.plotly_chart(path_chart(sequence), width="stretch", key="design_paths")
+
+if path is not None:
+    frames = sequence.frames[0]
+    prediction = forecast_design(str(path), path.stat().st_mtime, frames)
+    panels = media.comparison_panels(frames[:CONTEXT], frames[CONTEXT:], prediction, scale=4)
+    for column, (name, frames_rgb) in zip(st.columns(3), panels.items()):
+        with column:
+            gif_ui(media.encode_gif(frames_rgb), name.capitalize(), f"Animated {name} of the designed sequence")

@@ -1,0 +1,109 @@
+"""Inside the ConvLSTM: the gates and states of every cell, step by step."""
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core import media
+from ui.shared import CONTEXT, checkpoint_ui, gif_ui, load_model, run_model, sequence_ui, test_sequence
+
+NAMES = {
+    "input": "input gate i",
+    "forget": "forget gate f",
+    "candidate": "candidate g",
+    "output": "output gate o",
+    "cell": "cell state C",
+    "hidden": "hidden state H",
+}
+EQUATIONS = [
+    ("input", r"i_t = \sigma(W_i * [X_t, H_{t-1}] + b_i)", "how much of the new candidate to write"),
+    ("forget", r"f_t = \sigma(W_f * [X_t, H_{t-1}] + b_f)", "how much of the old memory to keep"),
+    ("candidate", r"g_t = \tanh(W_g * [X_t, H_{t-1}] + b_g)", "what could be written"),
+    ("output", r"o_t = \sigma(W_o * [X_t, H_{t-1}] + b_o)", "how much of the memory to show"),
+    ("cell", r"C_t = f_t \circ C_{t-1} + i_t \circ g_t", "the memory: where the digits are and where they go"),
+    ("hidden", r"H_t = o_t \circ \tanh(C_t)", "what the next layer (and the frame decoder) sees"),
+]
+
+
+@st.cache_data(max_entries=16, show_spinner="Running the model step by step...")
+def traced(path: str, stamp: float, index: int):
+    from core.inspection import trace
+
+    model = load_model(Path(path))
+    return run_model(trace, model, test_sequence(index).frames[0, :CONTEXT], 10)
+
+
+def colours(quantity: str, values: np.ndarray) -> tuple:
+    if quantity in ("input", "forget", "output"):
+        return ("viridis", 0.0, 1.0)
+    if quantity == "cell":
+        reach = float(np.abs(values).max()) or 1.0
+        return ("RdBu_r", -reach, reach)
+    return ("RdBu_r", -1.0, 1.0)
+
+
+def pick_channel(values: np.ndarray, channel) -> np.ndarray:
+    """(S, 16, 16, F) -> (S, 16, 16): one channel, or the mean over all."""
+    return values.mean(axis=-1) if channel == "mean" else values[..., channel]
+
+
+st.title("Inside the ConvLSTM")
+st.markdown(
+    """
+A ConvLSTM is an LSTM whose weights are **convolutions**. Each cell keeps a memory $C$
+and a hidden state $H$ that are small images (16x16 here, one per channel), and four
+**gates** decide, pixel by pixel, what to forget, what to write and what to show.
+Because every gate is a convolution with a 3x3 kernel, each position only looks at its
+neighbours: motion is handled *locally*, the way a digit moves a few pixels per frame,
+and the same small rule works anywhere in the picture. Stacking cells lets the
+memory see further. Below is what the shipped (or your) model computes for one test
+sequence: the 10 context frames, then its own predictions fed back in.
+"""
+)
+left, middle = st.columns(2)
+with left:
+    path = checkpoint_ui("inside_checkpoint")
+with middle:
+    index = sequence_ui("inside")
+
+if path is not None:
+    from core.errors import InputError
+
+    try:
+        trace = traced(str(path), path.stat().st_mtime, index)
+    except InputError as error:
+        st.error(str(error))
+        st.stop()
+    layers = len(trace.layers)
+    filters = trace.layers[0]["hidden"].shape[-1]
+    a, b, c = st.columns(3)
+    layer = a.selectbox("Layer", range(1, layers + 1), format_func=lambda n: f"cell {n} of {layers}", key="inside_layer")
+    quantity = b.selectbox("Tensor", list(NAMES), format_func=NAMES.get, index=4, key="inside_quantity")
+    channel = c.selectbox("Channel", ["mean", *range(filters)], key="inside_channel",
+                          format_func=lambda k: "mean over all channels" if k == "mean" else f"channel {k}")
+
+    values = pick_channel(trace.layers[layer - 1][quantity], channel)
+    scheme = colours(quantity, values)
+    panels = {
+        "input frame": media.panel(trace.inputs, "input frame", trace.context, 4),
+        NAMES[quantity]: media.panel(values, NAMES[quantity], trace.context, 16, scheme),
+        "predicted frame": media.panel(trace.predictions, "predicted next frame", trace.context, 4),
+    }
+    gif_ui(media.encode_gif(media.side_by_side(panels), fps=3),
+           f"Step by step: the frame fed in, the {NAMES[quantity]} of cell {layer}, and the frame predicted from it. "
+           f"Colours: {scheme[0]} from {scheme[1]:.2g} to {scheme[2]:.2g}.",
+           f"Animated heatmap of the {NAMES[quantity]} beside the input and predicted frames")
+
+    st.header("The equations, one picture per term")
+    step = st.slider("Step", 1, len(trace.inputs), trace.context, key="inside_step",
+                     help="Steps 1-10 read true frames; later steps read the model's own predictions.")
+    st.caption(f"Cell {layer}, {('mean over channels' if channel == 'mean' else f'channel {channel}')}, step {step} "
+               f"({'context' if step <= trace.context else 'forecast'}). $*$ is a convolution, $\\circ$ an element-wise product.")
+    for name, equation, meaning in EQUATIONS:
+        term = pick_channel(trace.layers[layer - 1][name], channel)
+        picture = media.colourise(media.upscale(term[step - 1], 8), colours(name, term))
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        left.latex(equation)
+        left.caption(f"{NAMES[name]}: {meaning}.")
+        right.image(media.encode_png(picture), caption=f"{NAMES[name]} at step {step}", alt=f"Heatmap of {NAMES[name]}")

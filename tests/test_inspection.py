@@ -1,0 +1,63 @@
+"""The exposed gates and states are the model's own: recomputing from them gives its forecast."""
+
+import numpy as np
+import pytest
+from conftest import TINY
+from keras import ops
+
+from core import data
+from core.errors import InputError
+from core.forecasting import forecast
+from core.inspection import QUANTITIES, trace
+from core.model import ModelConfig, build_model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_model(ModelConfig(**{**TINY, "num_layers": 2}))
+
+
+def test_trace_matches_the_forecast(model, test_sequences):
+    result = trace(model, test_sequences[0, :10], horizon=6)
+    assert result.inputs.shape == result.predictions.shape == (15, 64, 64)
+    assert len(result.layers) == 2 and set(result.layers[0]) == set(QUANTITIES)
+    assert result.layers[1]["forget"].shape == (15, 16, 16, 8)
+    np.testing.assert_allclose(result.predictions[9:], forecast(model, test_sequences[:1, :10], 6)[0], atol=1e-5)
+    # Closed loop: after the context each input is the previous prediction.
+    np.testing.assert_array_equal(result.inputs[10:], result.predictions[9:-1])
+    np.testing.assert_allclose(result.inputs[:10], test_sequences[0, :10] / 255, atol=1e-6)
+
+
+def test_the_lstm_equations_hold_on_the_exposed_tensors(model, test_sequences):
+    result = trace(model, test_sequences[1, :10], horizon=3)
+    for layer in result.layers:
+        i, f, g, o = layer["input"], layer["forget"], layer["candidate"], layer["output"]
+        c, h = layer["cell"], layer["hidden"]
+        previous = np.concatenate([np.zeros_like(c[:1]), c[:-1]])
+        np.testing.assert_allclose(c, f * previous + i * g, atol=1e-5)  # c_t = f . c_{t-1} + i . g
+        np.testing.assert_allclose(h, o * np.tanh(c), atol=1e-5)  # h_t = o . tanh(c_t)
+        assert 0 <= i.min() and i.max() <= 1 and -1 <= g.min() and g.max() <= 1
+
+
+def test_the_head_turns_the_top_hidden_state_into_the_prediction(model, test_sequences):
+    result = trace(model, test_sequences[2, :10], horizon=2)
+    top = result.layers[-1]["hidden"][4:5]
+    frame = model._from_patches(ops.sigmoid(model.head(top)))
+    np.testing.assert_allclose(np.asarray(frame)[0, ..., 0], result.predictions[4], atol=1e-5)
+
+
+def test_keras_io_has_no_cells_to_show(test_sequences):
+    with pytest.raises(InputError, match="keras-io"):
+        trace(build_model("keras-io"), test_sequences[0, :10])
+
+
+def test_designed_sequences_follow_the_standard_rules():
+    digits = data.mnist_digits("test")[0][:2]
+    made = data.design(digits, np.array([[0.5, 0.95], [0.1, 0.1]]), np.array([0.0, 90.0]), np.array([1.0, 2.0]), 5)
+    assert made.frames.shape == (1, 5, 64, 64)
+    # Digit 0 moves right from 0.95 of the range: clamped at 36 px, then bounces back by 3.6 px per frame.
+    assert made.positions[0, :, 0, 1].tolist() == [36, 32, 28, 25, 21]
+    # Digit 1 moves down at twice the standard speed: 0.3, 0.5, 0.7, 0.9, then clamped at 1.
+    assert made.positions[0, :, 1, 0].tolist() == [10, 18, 25, 32, 36]
+    with pytest.raises(InputError, match="length"):
+        data.design(digits, np.zeros((2, 2)), np.zeros(2), np.ones(2), 1)
