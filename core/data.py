@@ -35,6 +35,7 @@ SPLIT_SEEDS = {"train": 0, "val": 1, "test": 2}  # seed=None gives these fixed s
 
 OFFICIAL_URL = "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy"
 OFFICIAL_NAME = "mnist_test_seq.npy"
+OFFICIAL_BYTES = 128 + SEQUENCE_LENGTH * 10_000 * FRAME_SIZE * FRAME_SIZE  # header + uint8 data
 
 
 @dataclass(frozen=True)
@@ -336,6 +337,11 @@ def load_npy(source, name: str | None = None, mmap: bool = True) -> np.ndarray:
     return check_frames(array, name)
 
 
+def official_cache_path() -> Path:
+    """Where Keras keeps (or downloads) the official file: ~/.keras/datasets/."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / OFFICIAL_NAME
+
+
 def official_path(path: str | os.PathLike | None = None, download: bool = False) -> Path:
     """Finds (or, on request, downloads) the official `mnist_test_seq.npy`.
 
@@ -352,7 +358,7 @@ def official_path(path: str | os.PathLike | None = None, download: bool = False)
         if not path.is_file():
             raise InputError(f"no official Moving MNIST file at {path}")
         return path
-    cached = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / OFFICIAL_NAME
+    cached = official_cache_path()
     if cached.is_file():
         return cached
     if not download:
@@ -360,7 +366,7 @@ def official_path(path: str | os.PathLike | None = None, download: bool = False)
     import keras
 
     try:
-        return Path(keras.utils.get_file(OFFICIAL_NAME, OFFICIAL_URL))
+        return Path(keras.utils.get_file(OFFICIAL_NAME, OFFICIAL_URL, cache_dir=str(cached.parent.parent)))
     except Exception as error:  # urllib raises many types; all mean "could not fetch"
         raise InputError(
             f"could not download the official file ({type(error).__name__}: {error}); the bundled Moving MNIST still works"

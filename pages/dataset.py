@@ -1,5 +1,7 @@
 """Dataset: browse sequences as GIFs and frame strips, and see how they are prepared."""
 
+import threading
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -22,6 +24,39 @@ def uploaded_frames(file_id: str, _content: bytes, name: str):
     return data.load_npy(_content, name=name, mmap=False)
 
 
+@st.cache_resource
+def download_job() -> dict:
+    """The server's one download of the official file (a thread, and its error)."""
+    return {"thread": None, "error": None}
+
+
+def start_download(job: dict) -> None:
+    def work():
+        try:
+            data.official_path(download=True)
+        except InputError as error:
+            job["error"] = str(error)
+
+    job["error"] = None
+    job["thread"] = threading.Thread(target=work, daemon=True)
+    job["thread"].start()
+
+
+@st.fragment(run_every=1.0)
+def download_ui(job: dict) -> None:
+    """Progress of the download, read from the size of the growing file."""
+    if job["error"]:
+        st.error(job["error"], icon=":material/error:")
+        return
+    target = data.official_cache_path()
+    done = target.stat().st_size if target.exists() else 0
+    if job["thread"].is_alive():
+        st.progress(min(1.0, done / data.OFFICIAL_BYTES), text=f"Downloading: {done / 1e6:.0f} of 819 MB")
+    else:
+        official_frames.clear()  # forget the failed look-up
+        st.rerun()
+
+
 def source_ui():
     """Returns (frames of all sequences or None, Sequences for bundled data or None)."""
     source = st.radio("Source", [BUNDLED, OFFICIAL, UPLOAD], horizontal=True, key="dataset_source")
@@ -37,14 +72,12 @@ def source_ui():
             return official_frames(path.strip()), source
         except InputError as error:
             st.info(f"{error}.", icon=":material/info:")
-            if st.button("Download the official file (819 MB)", key="dataset_download"):
-                try:
-                    with st.spinner("Downloading 819 MB; this takes a few minutes..."):
-                        data.official_path(download=True)
-                    official_frames.clear()  # forget the failed look-up
-                    st.rerun()
-                except InputError as failure:
-                    show_error(failure)
+            job = download_job()
+            if st.button("Download the official file (819 MB)", key="dataset_download",
+                         disabled=job["thread"] is not None and job["thread"].is_alive()):
+                start_download(job)
+            if job["thread"] is not None:
+                download_ui(job)
             return None, None
     upload = st.file_uploader(
         "A .npy array of shape (N, T, 64, 64) or (T, 64, 64), uint8 0-255 or float 0-1",

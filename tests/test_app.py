@@ -60,6 +60,15 @@ def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missin
     app.radio(key="dataset_source").set_value("Official file (mnist_test_seq.npy)").run()
     assert not app.exception
     assert "download it or use the bundled Moving MNIST" in app.info[0].value
+    # Offline, a download request ends in a clear message (a closed local port stands in for the internet).
+    monkeypatch.setattr("core.data.OFFICIAL_URL", "http://127.0.0.1:9/mnist_test_seq.npy")
+    app.button(key="dataset_download").click().run()
+    deadline = time.time() + 30
+    while not app.error and time.time() < deadline:
+        time.sleep(0.5)
+        app.run()
+    assert "could not download the official file" in app.error[0].value
+    assert not app.exception and not (tmp_path / "datasets" / "mnist_test_seq.npy").exists()
     app.text_input(key="dataset_official_path").input(str(tmp_path / "nowhere.npy")).run()
     assert "no official Moving MNIST file" in app.info[0].value
 
