@@ -89,6 +89,7 @@ def cmd_train(args) -> None:
         epoch_sequences=args.epoch_sequences,
         batch_size=args.batch_size,
         learning_rate=args.lr,
+        lr_decay_sequences=args.lr_decay_sequences,
         num_digits=args.digits,
         sampling_sequences=args.sampling_sequences,
         resume=args.resume,
@@ -268,6 +269,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default=None)
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--lr-decay-sequences", type=int, default=None,
+                       help="cosine decay of --lr to 1%% over this many sequences seen (resumes continue it)")
     train.add_argument("--digits", type=int, default=2, choices=[1, 2, 3])
     train.add_argument("--sampling-sequences", type=int, default=10_000)
     train.add_argument("--resume", action="store_true", help="continue from --out if it exists")

