@@ -8,6 +8,7 @@ import streamlit as st
 
 from core import data, media
 from core.errors import InputError
+from ui.limits import LIMITS
 from ui.shared import CONTEXT, TEST_COUNT, gif_ui, show_error, test_sequence
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
@@ -80,7 +81,7 @@ def source_ui():
                 download_ui(job)
             return None, None
     upload = st.file_uploader(
-        "A .npy array of shape (N, T, 64, 64) or (T, 64, 64), uint8 0-255 or float 0-1",
+        f"A .npy array of shape (N, T, 64, 64) or (T, 64, 64), uint8 0-255 or float 0-1 (at most {LIMITS.upload_mb} MB)",
         type=["npy"], key="dataset_upload",
     )
     if upload is None:

@@ -7,7 +7,8 @@ import streamlit as st
 
 from core import data
 from ui.charts import per_frame_chart
-from ui.shared import CONTEXT, TEST_COUNT, checkpoint_ui, checkpoints, load_model
+from ui.limits import LIMITS
+from ui.shared import CONTEXT, checkpoint_ui, checkpoints, load_model
 
 
 @st.cache_resource
@@ -56,7 +57,8 @@ with middle:
     others = ["(none)"] + [name for name in checkpoints() if checkpoints()[name] != first]
     second_name = st.selectbox("Compare with", others, key="evaluate_compare")
 with right:
-    count = st.slider("Test sequences", 10, TEST_COUNT, 100, step=10, key="evaluate_count")
+    count = st.slider("Test sequences", 10, LIMITS.evaluate_sequences, 100, step=10, key="evaluate_count",
+                      help=f"At most {LIMITS.evaluate_sequences}: the server is shared.")
 
 if first is not None:
     chosen = {st.session_state.evaluate_checkpoint: first}

@@ -5,6 +5,7 @@ import streamlit as st
 
 from core import media, metrics
 from ui.charts import per_frame_chart
+from ui.limits import LIMITS
 from ui.shared import CONTEXT, checkpoint_ui, forecast_sequence, gif_ui, sequence_ui
 
 
@@ -13,7 +14,6 @@ def score_forecast(path: str, stamp: float, index: int, horizon: int) -> dict:
     context, truth, prediction, _ = forecast_sequence(path, stamp, index, horizon)
     return metrics.with_baselines(context[None] / 255.0, truth[None] / 255.0, prediction[None])
 
-MAX_HORIZON = 60  # past the 20 frames of the data: the generator continues the motion
 
 
 st.title("Forecast")
@@ -27,7 +27,7 @@ with left:
 with middle:
     index = sequence_ui("forecast")
 with right:
-    horizon = st.slider("Frames to predict", 1, MAX_HORIZON, 10, key="forecast_horizon",
+    horizon = st.slider("Frames to predict", 1, LIMITS.horizon, 10, key="forecast_horizon",
                         help="The model trained on 10. Beyond that you see how far its idea of motion carries; "
                         "the true frames come from the same generator, continued.")
 

@@ -7,6 +7,7 @@ from core import media
 from core.errors import InputError
 from core.training import TrainConfig, describe_device  # this page trains: TensorFlow is needed anyway
 from ui.jobs import collect_finished, new_checkpoint_path, registry
+from ui.limits import LIMITS
 from ui.shared import SHIPPED, gif_ui, session_id, show_error
 
 PRESETS = {"Fast ConvLSTM (recommended)": "convlstm", "keras.io example's model (slow, to compare)": "keras-io"}
@@ -26,17 +27,18 @@ def settings_ui():
     with right:
         budget = st.radio("Budget", ["Time", "Epochs"], horizontal=True, key="train_budget")
         if budget == "Time":
-            minutes = st.slider("Minutes", 0.5, 10.0, 1.0, step=0.5, key="train_minutes")
+            minutes = st.slider("Minutes", 0.5, LIMITS.train_minutes, 1.0, step=0.5, key="train_minutes",
+                                help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared.")
             epochs = 10_000
         else:
             minutes = None
-            epochs = st.slider("Epochs (256 sequences each)", 1, 40, 4, key="train_epochs")
-        # The keras.io model works on full frames: at batch 5 it already peaked
-        # at 4.2 GB here (docs/benchmarks.md), more than Community Cloud allows.
-        sizes = [4, 8, 16, 32] if preset == "convlstm" else [1, 2, 4]
+            epochs = st.slider("Epochs (256 sequences each)", 1, LIMITS.train_epochs, 4, key="train_epochs",
+                               help=f"At most {LIMITS.train_epochs} epochs: the server is shared.")
+        sizes = LIMITS.batch_sizes if preset == "convlstm" else LIMITS.keras_io_batch_sizes
         if st.session_state.get("train_batch") not in sizes:
             st.session_state.train_batch = 16 if preset == "convlstm" else 2
-        batch_size = st.select_slider("Batch size", sizes, key="train_batch")
+        batch_size = st.select_slider("Batch size", sizes, key="train_batch",
+                                      help=f"At most {max(sizes)} for this model, to stay within the server's memory.")
         learning_rate = st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 3e-3], value=1e-3,
                                          format_func=lambda v: f"{v:g}", key="train_lr")
     from_shipped = start == "From the shipped model"

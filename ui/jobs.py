@@ -18,6 +18,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.limits import LIMITS
 from ui.shared import session_folder, session_id
 
 
@@ -93,16 +94,20 @@ def registry() -> Registry:
 
 
 def collect_finished() -> None:
-    """Adds this session's finished runs to its checkpoint list (pages call it)."""
+    """Adds this session's finished runs to its checkpoint list (pages call it),
+    keeping only the newest few: older files are deleted."""
     trained = st.session_state.setdefault("trained", {})
     for job in registry().finished(session_id()):
-        if job.out.is_file() and job.label not in trained:
+        if job.out.is_file() and job.label not in trained and job.label not in st.session_state.get("dropped", ()):
             trained[job.label] = str(job.out)
+    while len(trained) > LIMITS.checkpoints_per_session:
+        label = next(iter(trained))
+        Path(trained.pop(label)).unlink(missing_ok=True)
+        st.session_state.setdefault("dropped", set()).add(label)
 
 
 def new_checkpoint_path() -> tuple[str, Path]:
     """A label and a fresh path in this session's folder for the next run."""
-    number = len(st.session_state.get("trained", {})) + 1
-    while (Path(session_folder()) / f"run-{number}.keras").exists():
-        number += 1
+    number = st.session_state.get("runs_started", 0) + 1
+    st.session_state.runs_started = number
     return f"Trained here: run {number}", Path(session_folder()) / f"run-{number}.keras"

@@ -1,0 +1,32 @@
+"""The limits that keep one shared server alive, in one place.
+
+On Streamlit Community Cloud every visitor shares one process with about
+2.7 GB of memory and a core or two; these bound what a single visitor can ask
+for. Widgets show them in their help text. The upload limit itself is
+Streamlit's `server.maxUploadSize` in .streamlit/config.toml, read from there.
+"""
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Upper bounds on what one visitor can ask of the server."""
+
+    train_minutes: float = 10.0
+    train_epochs: int = 40
+    batch_sizes: tuple = (4, 8, 16, 32)
+    # The keras.io model works on full frames: 4.2 GB at batch 5 (docs/benchmarks.md).
+    keras_io_batch_sizes: tuple = (1, 2, 4)
+    evaluate_sequences: int = 1000
+    horizon: int = 60
+    checkpoints_per_session: int = 3
+
+    @property
+    def upload_mb(self) -> int:
+        return int(st.get_option("server.maxUploadSize"))
+
+
+LIMITS = Limits()
