@@ -1,11 +1,15 @@
 """Every page through Streamlit's AppTest: renders, forecasts, trains."""
 
+import io
 import time
 
+import numpy as np
 import pytest
+from catalogue import bad_files
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
+from core.data import moving_mnist
 from ui.shared import SHIPPED
 
 PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py",
@@ -135,3 +139,29 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     captions = [caption for caption, _ in images(app)]
     assert any("forget gate f of cell 1" in caption for caption in captions)
     assert sum("at step 15" in caption for caption in captions) == 6  # one picture per equation term
+
+
+BAD_FILES = bad_files()
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_bad_uploads_get_one_clear_line_and_the_app_keeps_answering(app, name):
+    content, words = BAD_FILES[name]
+    app.switch_page("pages/dataset.py").run()
+    app.radio(key="dataset_source").set_value("Your own .npy file").run()
+    app.get("file_uploader")[0].set_value(("upload.npy", content, "application/octet-stream")).run()
+    assert not app.exception
+    assert len(app.error) == 1 and words in app.error[0].value and "\n" not in app.error[0].value
+    app.switch_page("pages/forecast.py").run()  # still answering
+    assert not app.exception and len([url for _, url in images(app) if url.endswith(".gif")]) == 3
+
+
+def test_a_good_upload_is_shown(app):
+    buffer = io.BytesIO()
+    np.save(buffer, moving_mnist("test", 2)[:, :12] / 255.0)  # floats in [0, 1], 12 frames
+    app.switch_page("pages/dataset.py").run()
+    app.radio(key="dataset_source").set_value("Your own .npy file").run()
+    app.get("file_uploader")[0].set_value(("mine.npy", buffer.getvalue(), "application/octet-stream")).run()
+    assert not app.exception and not app.error
+    assert any(url.endswith(".gif") for _, url in images(app))
+    assert "12 frames" in " ".join(caption for caption, _ in images(app))

@@ -1,10 +1,10 @@
 """Every CLI command, and every bad input: one line, exit status 2, nothing written."""
 
-import io
 import json
 
 import numpy as np
 import pytest
+from catalogue import bad_files
 from conftest import run_cli
 
 from core.cli import main
@@ -19,22 +19,10 @@ def _npy(path, array, allow_pickle=False):
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("inputs")
-    frames = moving_mnist("test", 3)
-    good = _npy(folder / "good.npy", frames)
-    buffer = io.BytesIO()
-    np.save(buffer, frames)
-    (folder / "truncated.npy").write_bytes(buffer.getvalue()[:50_000])
-    (folder / "text.npy").write_text("not an array at all")
-    (folder / "image.npy").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
-    _npy(folder / "pickled.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    _npy(folder / "empty.npy", np.zeros((0, 20, 64, 64), np.uint8))
-    _npy(folder / "rank.npy", np.zeros((64, 64), np.uint8))
-    _npy(folder / "size.npy", np.zeros((2, 20, 32, 32), np.uint8))
-    _npy(folder / "nan.npy", np.full((1, 20, 64, 64), np.nan, np.float32))
-    _npy(folder / "inf.npy", np.full((1, 20, 64, 64), np.inf, np.float32))
-    _npy(folder / "range.npy", np.full((1, 20, 64, 64), 2.0, np.float32))
-    _npy(folder / "one_frame.npy", frames[:, :1])
-    _npy(folder / "strings.npy", np.array(["a"] * 4))
+    good = _npy(folder / "good.npy", moving_mnist("test", 3))
+    catalogue = bad_files()
+    (folder / "pickled.npy").write_bytes(catalogue["pickled objects"][0])
+    (folder / "nan.npy").write_bytes(catalogue["NaN"][0])
     (folder / "corrupted.keras").write_bytes(b"PK\x03\x04" + bytes(500))
     return folder, good
 
@@ -118,29 +106,17 @@ def test_forecast_with_another_context(tiny_checkpoint, inputs, tmp_path):
     assert np.load(out).shape == (3, 3, 64, 64)
 
 
-BAD_FORECAST_INPUTS = {
-    "truncated.npy": "truncated",
-    "text.npy": "not a .npy file",
-    "image.npy": "not a .npy file",
-    "pickled.npy": "Python objects",
-    "empty.npy": "empty",
-    "rank.npy": "shape",
-    "size.npy": "64x64",
-    "nan.npy": "NaN",
-    "inf.npy": "infinite",
-    "range.npy": "[0, 1]",
-    "one_frame.npy": "at least 2 frames",
-    "strings.npy": "dtype",
-    "missing.npy": "cannot read",
-}
+BAD_FILES = bad_files()
 
 
-@pytest.mark.parametrize("name", BAD_FORECAST_INPUTS)
-def test_forecast_refuses_bad_input(name, tiny_checkpoint, inputs, tmp_path, capsys):
-    folder, _ = inputs
+@pytest.mark.parametrize("name", [*BAD_FILES, "missing file"])
+def test_forecast_refuses_bad_input(name, tiny_checkpoint, tmp_path, capsys):
+    source = tmp_path / "input.npy"
+    if name in BAD_FILES:
+        source.write_bytes(BAD_FILES[name][0])
     out = tmp_path / "out.npy"
-    argv = ["forecast", "--checkpoint", tiny_checkpoint, "--input", folder / name, "--output", out]
-    _refused(capsys, argv, BAD_FORECAST_INPUTS[name], out)
+    argv = ["forecast", "--checkpoint", tiny_checkpoint, "--input", source, "--output", out]
+    _refused(capsys, argv, BAD_FILES[name][1] if name in BAD_FILES else "cannot read", out)
 
 
 @pytest.mark.parametrize(
