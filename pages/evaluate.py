@@ -8,7 +8,7 @@ import streamlit as st
 from core import data
 from ui.charts import per_frame_chart
 from ui.limits import LIMITS
-from ui.shared import CONTEXT, checkpoint_ui, checkpoints, load_model
+from ui.shared import CONTEXT, bounded, checkpoint_ui, checkpoints, load_model
 
 
 @st.cache_resource
@@ -57,6 +57,7 @@ with middle:
     others = ["(none)"] + [name for name in checkpoints() if checkpoints()[name] != first]
     second_name = st.selectbox("Compare with", others, key="evaluate_compare")
 with right:
+    bounded("evaluate_count", 10, LIMITS.evaluate_sequences)
     count = st.slider("Test sequences", 10, LIMITS.evaluate_sequences, 100, step=10, key="evaluate_count",
                       help=f"At most {LIMITS.evaluate_sequences}: the server is shared.")
 

@@ -6,7 +6,7 @@ import streamlit as st
 from core import media, metrics
 from ui.charts import per_frame_chart
 from ui.limits import LIMITS
-from ui.shared import CONTEXT, checkpoint_ui, forecast_sequence, gif_ui, sequence_ui
+from ui.shared import CONTEXT, bounded, checkpoint_ui, forecast_sequence, gif_ui, sequence_ui
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -27,6 +27,7 @@ with left:
 with middle:
     index = sequence_ui("forecast")
 with right:
+    bounded("forecast_horizon", 1, LIMITS.horizon)
     horizon = st.slider("Frames to predict", 1, LIMITS.horizon, 10, key="forecast_horizon",
                         help="The model trained on 10. Beyond that you see how far its idea of motion carries; "
                         "the true frames come from the same generator, continued.")

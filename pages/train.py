@@ -8,7 +8,7 @@ from core.errors import InputError
 from core.training import TrainConfig, describe_device  # this page trains: TensorFlow is needed anyway
 from ui.jobs import collect_finished, new_checkpoint_path, registry
 from ui.limits import LIMITS
-from ui.shared import SHIPPED, gif_ui, session_id, show_error
+from ui.shared import SHIPPED, bounded, gif_ui, session_id, show_error
 
 PRESETS = {"Fast ConvLSTM (recommended)": "convlstm", "keras.io example's model (slow, to compare)": "keras-io"}
 
@@ -27,11 +27,13 @@ def settings_ui():
     with right:
         budget = st.radio("Budget", ["Time", "Epochs"], horizontal=True, key="train_budget")
         if budget == "Time":
+            bounded("train_minutes", 0.5, LIMITS.train_minutes)
             minutes = st.slider("Minutes", 0.5, LIMITS.train_minutes, 1.0, step=0.5, key="train_minutes",
                                 help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared.")
             epochs = 10_000
         else:
             minutes = None
+            bounded("train_epochs", 1, LIMITS.train_epochs)
             epochs = st.slider("Epochs (256 sequences each)", 1, LIMITS.train_epochs, 4, key="train_epochs",
                                help=f"At most {LIMITS.train_epochs} epochs: the server is shared.")
         sizes = LIMITS.batch_sizes if preset == "convlstm" else LIMITS.keras_io_batch_sizes

@@ -165,3 +165,41 @@ def test_a_good_upload_is_shown(app):
     assert not app.exception and not app.error
     assert any(url.endswith(".gif") for _, url in images(app))
     assert "12 frames" in " ".join(caption for caption, _ in images(app))
+
+
+@pytest.mark.parametrize("page,key,value,limit", [
+    ("pages/forecast.py", "forecast_horizon", 500, 60),
+    ("pages/forecast.py", "forecast_index", -3, 0),
+    ("pages/evaluate.py", "evaluate_count", 10**6, 1000),
+])
+def test_out_of_range_state_is_brought_back_within_the_limits(app, page, key, value, limit):
+    app.session_state[key] = value
+    app.switch_page(page).run()
+    assert not app.exception
+    assert app.session_state[key] == limit
+
+
+def test_a_crafted_checkpoint_path_never_reaches_outside_the_session(app):
+    app.session_state["trained"] = {"evil": "../../checkpoints/convlstm.keras", "other": "/etc/passwd"}
+    app.switch_page("pages/forecast.py").run()
+    assert not app.exception
+    assert app.selectbox(key="forecast_checkpoint").options == ["Shipped model (checkpoints/convlstm.keras)"]
+
+
+def test_a_session_that_ends_stops_its_run_and_leaves_no_files(tmp_path, monkeypatch):
+    from core.training import TrainConfig
+    from ui.jobs import Registry
+    from ui.shared import _release
+
+    folder = tmp_path / "session"
+    folder.mkdir()
+    registry = Registry()
+    config = TrainConfig(minutes=None, epochs=1000, epoch_sequences=16, batch_size=8, val_count=4,
+                         model_overrides={"num_layers": 1, "filters": 4, "precision": "float32"}, out=str(folder / "run-1.keras"))
+    job = registry.start("someone", "run 1", folder / "run-1.keras", config)
+    while job.progress.snapshot()["sequences_seen"] < 16:
+        time.sleep(0.1)
+    monkeypatch.setattr("ui.jobs.registry", lambda: registry)  # the server's registry, as the release sees it
+    _release(str(folder))
+    assert not job.running and job.progress.snapshot()["status"] == "stopped"
+    assert not folder.exists() and registry.jobs == []

@@ -79,6 +79,16 @@ class Registry:
         except Exception:  # train() records it in progress["error"] for the page; the log gets the traceback
             logging.getLogger(__name__).exception("training failed")
 
+    def forget(self, folder: Path, wait: float = 60.0) -> None:
+        """Stops the runs writing into `folder` (within a batch) and drops them."""
+        with self.lock:
+            leaving = [job for job in self.jobs if job.out.parent == folder]
+            self.jobs = [job for job in self.jobs if job.out.parent != folder]
+        for job in leaving:
+            job.progress.request_stop()
+            if job.thread is not None:
+                job.thread.join(wait)
+
     def latest(self, owner: str) -> Job | None:
         with self.lock:
             return next((job for job in reversed(self.jobs) if job.owner == owner), None)

@@ -38,7 +38,15 @@ def session_id() -> str:
     return st.session_state.session_id
 
 
-@st.cache_resource(scope="session", on_release=lambda folder: shutil.rmtree(folder, ignore_errors=True))
+def _release(folder: str) -> None:
+    """When a session ends: stop its training, forget its runs, delete its checkpoints."""
+    from ui.jobs import registry
+
+    registry().forget(Path(folder))
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@st.cache_resource(scope="session", on_release=_release)
 def session_folder() -> str:
     """This session's private folder for checkpoints; removed when the session ends."""
     return tempfile.mkdtemp(prefix="convlstm-studio-")
@@ -69,6 +77,7 @@ def sequence_ui(key: str, label: str = "Test sequence") -> int:
     state_key = f"{key}_index"
     if state_key not in st.session_state:
         st.session_state[state_key] = st.session_state.get("picked_sequence", 0)
+    bounded(state_key, 0, TEST_COUNT - 1)
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     if right.button("Random", icon=":material/casino:", key=f"{key}_random", width="stretch"):
         st.session_state[state_key] = int(np.random.default_rng().integers(TEST_COUNT))
@@ -109,9 +118,26 @@ def checkpoints() -> dict[str, Path]:
 
     collect_finished()
     found = {SHIPPED_LABEL: SHIPPED} if SHIPPED.is_file() else {}
-    trained = st.session_state.get("trained", {})
-    found.update({label: Path(path) for label, path in trained.items() if Path(path).is_file()})
+    own = Path(session_folder()).resolve()
+    for label, path in st.session_state.get("trained", {}).items():
+        path = Path(path).resolve()
+        # Only files in this session's own folder: a crafted state ("../", another
+        # session's folder) never reaches someone else's checkpoint.
+        if path.parent == own and path.suffix == ".keras" and path.is_file():
+            found[label] = path
     return found
+
+
+def bounded(key: str, low, high) -> None:
+    """Puts a widget's stored value back inside [low, high] before it is drawn.
+
+    Session state can hold any value (a stale one, or one set from code);
+    a widget given an out-of-range value would stop the page with a traceback.
+    """
+    value = st.session_state.get(key)
+    if value is not None and not low <= value <= high:
+        st.session_state[key] = min(max(value, low), high)
+        st.toast(f"{key.split('_', 1)[-1].replace('_', ' ')} was {value}; the limit is {low} to {high}.")
 
 
 def checkpoint_ui(key: str, label: str = "Model") -> Path | None:
