@@ -203,3 +203,16 @@ def test_a_session_that_ends_stops_its_run_and_leaves_no_files(tmp_path, monkeyp
     _release(str(folder))
     assert not job.running and job.progress.snapshot()["status"] == "stopped"
     assert not folder.exists() and registry.jobs == []
+
+
+def test_a_session_keeps_only_its_newest_checkpoints(tmp_path):
+    from ui.jobs import keep_newest
+
+    trained = {}
+    for number in range(1, 6):
+        path = tmp_path / f"run-{number}.keras"
+        path.write_bytes(b"x")
+        trained[f"run {number}"] = str(path)
+    assert keep_newest(trained, 3) == ["run 1", "run 2"]
+    assert list(trained) == ["run 3", "run 4", "run 5"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run-3.keras", "run-4.keras", "run-5.keras"]

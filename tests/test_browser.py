@@ -32,13 +32,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+def _start(*options):
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
+         "--server.fileWatcherType", "none", *options],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
@@ -52,6 +51,12 @@ def server():
     else:
         process.kill()
         pytest.fail("streamlit did not start within 60 s")
+    return process, url
+
+
+@pytest.fixture(scope="module")
+def server():
+    process, url = _start()
     yield url
     process.terminate()
     process.wait(10)
@@ -163,3 +168,27 @@ def test_design_preset_and_inside_heatmaps_load(page):
                            ".filter(i => i.complete && i.naturalWidth >= 128).length >= 7")
     assert page.get_by_test_id("stException").count() == 0
     screenshot(page, "inside-heatmaps")
+
+
+def test_an_upload_over_the_size_limit_is_refused(browser, tmp_path):
+    # The same server setting as in .streamlit/config.toml, lowered to 1 MB so
+    # the test file stays small.
+    process, url = _start("--server.maxUploadSize", "1")
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1400})
+        tab = context.new_page()
+        tab.goto(url)
+        settle(tab)
+        open_page(tab, "Dataset")
+        tab.get_by_text("Your own .npy file").click()
+        settle(tab)
+        big = tmp_path / "big.npy"
+        big.write_bytes(b"\x93NUMPY" + bytes(2 * 2**20))
+        tab.locator("input[type=file]").set_input_files(str(big))
+        tab.get_by_text("File must be 1.0MB or smaller").wait_for(timeout=30_000)
+        assert tab.get_by_test_id("stException").count() == 0
+        screenshot(tab, "upload-too-large")
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(10)

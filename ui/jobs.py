@@ -110,10 +110,18 @@ def collect_finished() -> None:
     for job in registry().finished(session_id()):
         if job.out.is_file() and job.label not in trained and job.label not in st.session_state.get("dropped", ()):
             trained[job.label] = str(job.out)
-    while len(trained) > LIMITS.checkpoints_per_session:
+    st.session_state.setdefault("dropped", set()).update(keep_newest(trained, LIMITS.checkpoints_per_session))
+
+
+def keep_newest(trained: dict, limit: int) -> list[str]:
+    """Deletes the oldest checkpoints of `trained` ({label: path}, oldest first)
+    beyond `limit`; returns the labels removed."""
+    removed = []
+    while len(trained) > limit:
         label = next(iter(trained))
         Path(trained.pop(label)).unlink(missing_ok=True)
-        st.session_state.setdefault("dropped", set()).add(label)
+        removed.append(label)
+    return removed
 
 
 def new_checkpoint_path() -> tuple[str, Path]:
