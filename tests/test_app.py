@@ -99,6 +99,9 @@ def test_a_short_training_run_appears_on_forecast(app):
     other = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
     other.switch_page("pages/train.py").run()
     assert "Someone else is training" in other.info[0].value
+    # Leaving the page does not stop the run: it goes on in its own thread.
+    app.switch_page("pages/forecast.py").run()
+    app.switch_page("pages/train.py").run()
     deadline = time.time() + 240
     while time.time() < deadline:
         time.sleep(2)
