@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -106,6 +107,9 @@ def cmd_train(args) -> None:
         except BaseException as error:  # re-raised in the main thread
             outcome["error"] = error
 
+    # A background run (nohup, a service) is stopped with SIGTERM: finish the
+    # batch and save, as for Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: progress.request_stop())
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
     bar = None

@@ -150,3 +150,25 @@ def test_cosine_learning_rate_follows_the_sequences_seen(tmp_path):
     assert float(resumed.optimizer.learning_rate.numpy()) == pytest.approx(
         1e-3 * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * 56 / 64))), rel=1e-4
     )
+
+
+def test_sigterm_stops_a_cli_run_after_saving(tmp_path):
+    import json
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "term.keras"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core", "train", "--epochs", "1000", "--epoch-sequences", "8", "--batch-size", "8",
+         "--layers", "1", "--filters", "4", "--precision", "float32", "--out", str(out), "--json"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    deadline = time.time() + 120
+    while not out.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    os.kill(process.pid, signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=120)
+    report = json.loads(stdout.strip().splitlines()[-1])
+    assert process.returncode == 0 and report["status"] == "stopped"
+    assert load_checkpoint(out).studio_info["sequences_seen"] == report["sequences_seen"]
