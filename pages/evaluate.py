@@ -50,7 +50,7 @@ st.markdown(
     "(structure, 1 is perfect) and **PSNR** (dB) are higher-is-better. A model is only useful if it beats "
     "both baselines: black frames, and the last context frame held still."
 )
-left, middle, right = st.columns([2, 2, 1])
+left, middle, right = st.columns([2, 3, 2])
 with left:
     first = checkpoint_ui("evaluate_checkpoint", "Model")
 with middle:

@@ -21,7 +21,7 @@ st.markdown(
     "The model sees **only the first 10 frames** (blue). Every orange frame is predicted from the "
     "model's own previous prediction: a real closed-loop forecast, never fed the true future."
 )
-left, middle, right = st.columns([2, 2, 1])
+left, middle, right = st.columns([2, 3, 2])
 with left:
     path = checkpoint_ui("forecast_checkpoint")
 with middle:
