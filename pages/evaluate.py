@@ -54,7 +54,8 @@ left, middle, right = st.columns([2, 3, 2])
 with left:
     first = checkpoint_ui("evaluate_checkpoint", "Model")
 with middle:
-    others = ["(none)"] + [name for name in checkpoints() if checkpoints()[name] != first]
+    available = checkpoints()
+    others = ["(none)"] + [name for name, path in available.items() if path != first]
     second_name = st.selectbox("Compare with", others, key="evaluate_compare")
 with right:
     bounded("evaluate_count", 10, LIMITS.evaluate_sequences)
@@ -64,7 +65,7 @@ with right:
 if first is not None:
     chosen = {st.session_state.evaluate_checkpoint: first}
     if second_name != "(none)":
-        chosen[second_name] = checkpoints()[second_name]
+        chosen[second_name] = available[second_name]
     if st.button("Evaluate", type="primary", key="evaluate_run"):
         st.session_state.evaluate_request = (tuple(str(p) for p in chosen.values()), count)
     if st.session_state.get("evaluate_request") == (tuple(str(p) for p in chosen.values()), count):
