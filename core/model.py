@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,11 @@ from core.data import CONTEXT_FRAMES, FRAME_SIZE
 from core.errors import InputError
 
 PACKAGE = "convlstm_studio"
+# Keras keeps scopes (dtype policy, deserialisation, state tracking) in global
+# state while it builds, loads or compiles a model; two threads doing that at
+# once (a page loading a model while training starts) made compile fail with
+# "cannot add new elements of state". One lock makes those steps take turns.
+MODEL_LOCK = threading.RLock()
 STUDIO_ENTRY = "studio.json"  # our config inside the .keras archive
 
 
@@ -269,6 +275,11 @@ def build_keras_io(config: ModelConfig) -> keras.Model:
 
 def build_model(config: ModelConfig | str = "convlstm") -> keras.Model:
     """Builds an untrained model from a config or a preset name."""
+    with MODEL_LOCK:
+        return _build(config)
+
+
+def _build(config: ModelConfig | str) -> keras.Model:
     config = preset(config) if isinstance(config, str) else config
     if config.preset == "keras-io":
         model = build_keras_io(config)
@@ -381,6 +392,11 @@ def load_checkpoint(path, compile: bool = True, precision: str | None = None) ->
         InputError: missing, corrupted, unsafe, or not a ConvLSTM Studio model.
     """
     config, info = read_checkpoint_info(path)
+    with MODEL_LOCK:
+        return _load(path, compile, precision, config, info)
+
+
+def _load(path, compile: bool, precision: str | None, config: ModelConfig, info: dict) -> keras.Model:
     try:
         model = keras.saving.load_model(path, compile=compile, safe_mode=True)
     except Exception as error:  # Keras raises many types for damaged or unsafe files

@@ -29,7 +29,7 @@ from core import data
 from core.errors import InputError
 from core.forecasting import forecast
 from core.metrics import mse
-from core.model import build_model, fast_precision, load_checkpoint, model_config, preset, save_checkpoint
+from core.model import MODEL_LOCK, build_model, fast_precision, load_checkpoint, model_config, preset, save_checkpoint
 
 
 @dataclass
@@ -289,6 +289,11 @@ class _ProgressCallback(keras.callbacks.Callback):
 
 
 def _prepare_model(config: TrainConfig) -> tuple[keras.Model, dict]:
+    with MODEL_LOCK:
+        return _new_or_resumed(config)
+
+
+def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
     if config.resume and config.out and Path(config.out).is_file():
         model = load_checkpoint(config.out, compile=True)
         return model, dict(model.studio_info)
