@@ -91,6 +91,7 @@ def cmd_train(args) -> None:
         batch_size=args.batch_size,
         learning_rate=args.lr,
         lr_decay_sequences=args.lr_decay_sequences,
+        lr_decay_start=args.lr_decay_start,
         num_digits=args.digits,
         sampling_sequences=args.sampling_sequences,
         resume=args.resume,
@@ -215,9 +216,15 @@ def cmd_evaluate(args) -> None:
 
 
 def _write_card(args, model, table: dict, count: int) -> None:
-    """The model card: what the checkpoint is, what it saw, how it scores."""
+    """The model card: what the checkpoint is, what it saw, how it scores.
+
+    Fields the evaluation cannot know (how the model was trained, notes) are
+    kept from the card already at that path.
+    """
     import dataclasses
     import platform
+
+    from core.training import cpu_name
 
     card = {
         "checkpoint": args.checkpoint,
@@ -225,6 +232,8 @@ def _write_card(args, model, table: dict, count: int) -> None:
         "parameters": model.count_params(),
         "size_mb": round(Path(args.checkpoint).stat().st_size / 1e6, 2),
         "training": model.studio_info,
+        "training_data": "sequences drawn fresh for every batch from the bundled MNIST digits' training split "
+                         "(400 per class); no test digit is ever seen",
         "evaluation": {
             "data": args.input or ("official mnist_test_seq.npy" if args.official else "bundled Moving MNIST test set (test digits only)"),
             "sequences": count,
@@ -232,9 +241,15 @@ def _write_card(args, model, table: dict, count: int) -> None:
             "metrics": "OpenSTL definitions: MSE/MAE summed over the 64x64 pixels per frame, SSIM, PSNR",
             **{name: {k: round(v, 4) for k, v in scores.items()} for name, scores in table.items()},
         },
-        "evaluated_on": f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
+        "evaluated_on": f"{cpu_name()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
         "reproduce": f"python -m core evaluate --checkpoint {args.checkpoint} --count {count}",
     }
+    try:
+        earlier = json.loads(Path(args.card).read_text())
+    except (OSError, ValueError):
+        earlier = {}
+    if isinstance(earlier, dict):
+        card = {**{k: v for k, v in earlier.items() if k not in card}, **card}
     _atomic_write(args.card, lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n"))
 
 
@@ -275,6 +290,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=1e-3)
     train.add_argument("--lr-decay-sequences", type=int, default=None,
                        help="cosine decay of --lr to 1%% over this many sequences seen (resumes continue it)")
+    train.add_argument("--lr-decay-start", type=int, default=0,
+                       help="sequences seen before the decay begins (a decay branched off a long run)")
     train.add_argument("--digits", type=int, default=2, choices=[1, 2, 3])
     train.add_argument("--sampling-sequences", type=int, default=10_000)
     train.add_argument("--resume", action="store_true", help="continue from --out if it exists")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import platform
 import threading
 import time
 from dataclasses import dataclass, field
@@ -48,6 +49,10 @@ class TrainConfig:
         lr_decay_sequences: if set, the step size follows a cosine from
             `learning_rate` down to 1% of it over this many sequences seen
             (counted over all resumed runs, so a resume continues the curve).
+        lr_decay_start: sequences seen before the decay begins; the step size
+            stays at `learning_rate` until then. A short decay branched off a
+            long constant-rate run gives a finished model without ending the
+            run (the warmup-stable-decay schedule).
         num_digits: digits per training sequence (1 is easier, to start).
         sampling_sequences: sequences over which scheduled sampling fades
             from teacher forcing to closed loop; 0 trains closed loop at once;
@@ -69,6 +74,7 @@ class TrainConfig:
     batch_size: int = 16
     learning_rate: float = 1e-3
     lr_decay_sequences: int | None = None
+    lr_decay_start: int = 0
     num_digits: int = 2
     sampling_sequences: int | None = 10_000
     val_count: int = 64
@@ -84,6 +90,8 @@ class TrainConfig:
             raise InputError("epochs and batch_size must be positive and epoch_sequences at least batch_size")
         if not 0 < self.learning_rate < 1:
             raise InputError(f"learning_rate must be between 0 and 1; received {self.learning_rate}")
+        if self.lr_decay_sequences is not None and self.lr_decay_sequences < 1 or self.lr_decay_start < 0:
+            raise InputError("lr_decay_sequences must be positive and lr_decay_start not negative")
         if self.num_digits not in (1, 2, 3):
             raise InputError(f"num_digits must be 1, 2 or 3; received {self.num_digits}")
         if self.strategy not in (None, "mirrored", "multiworker"):
@@ -154,13 +162,24 @@ class TrainingProgress:
         return self._stop.is_set()
 
 
+def cpu_name() -> str:
+    """The processor's model name where the system tells it (Linux), else its architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def describe_device() -> str:
-    """The device TensorFlow trains on: the GPU's name(s), or "CPU, N cores"."""
+    """The device TensorFlow trains on: the GPU's name(s), or "CPU (model), N cores"."""
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
         return ", ".join(names)
-    return f"CPU, {os.cpu_count()} cores"
+    return f"CPU ({cpu_name()}), {os.cpu_count()} cores"
 
 
 def make_strategy(name: str | None) -> tf.distribute.Strategy:
@@ -216,7 +235,7 @@ class _ProgressCallback(keras.callbacks.Callback):
     def _learning_rate(self) -> None:
         decay = self.config.lr_decay_sequences
         if decay:
-            progress = min(1.0, self.seen / decay)
+            progress = min(1.0, max(0.0, (self.seen - self.config.lr_decay_start) / decay))
             scale = 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
             self.model.optimizer.learning_rate.assign(self.config.learning_rate * scale)
 

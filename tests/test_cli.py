@@ -189,4 +189,11 @@ def test_evaluate_writes_a_model_card(tiny_checkpoint, tmp_path, capsys):
     assert written["config"]["num_layers"] == 1 and written["parameters"] > 0
     assert written["training"]["sequences_seen"] == 64
     assert written["evaluation"]["model"]["mse"] == pytest.approx(printed["model"]["mse"], abs=1e-3)
+    # A rewrite keeps what only a person can write (how it was trained) and renews the numbers.
+    card.write_text(json.dumps({**written, "training_commands": ["python -m core train ..."], "parameters": -1}))
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "4", "--card", str(card)]) == 0
+    capsys.readouterr()
+    rewritten = json.loads(card.read_text())
+    assert rewritten["training_commands"] == ["python -m core train ..."]
+    assert rewritten["parameters"] == written["parameters"]
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--card", tmp_path / "c.txt"], ".json", tmp_path / "c.txt")

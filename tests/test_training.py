@@ -152,6 +152,18 @@ def test_cosine_learning_rate_follows_the_sequences_seen(tmp_path):
     )
 
 
+def test_a_delayed_decay_holds_the_rate_then_follows_the_cosine(tmp_path):
+    out = tmp_path / "branch.keras"
+    held, _ = train(_config(out=str(out), epochs=1, lr_decay_start=64, lr_decay_sequences=32, learning_rate=1e-3))
+    assert float(held.optimizer.learning_rate.numpy()) == pytest.approx(1e-3, rel=1e-4)
+    decayed, _ = train(_config(out=str(out), epochs=1, lr_decay_start=48, lr_decay_sequences=32,
+                               learning_rate=1e-3, resume=True))
+    # Before the last batch 56 sequences were seen: 8 of the 32 decay sequences.
+    assert float(decayed.optimizer.learning_rate.numpy()) == pytest.approx(
+        1e-3 * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * 8 / 32))), rel=1e-4
+    )
+
+
 def test_sigterm_stops_a_cli_run_after_saving(tmp_path):
     import json
     import os
