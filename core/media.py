@@ -201,16 +201,20 @@ def side_by_side(panels: dict) -> np.ndarray:
     return np.concatenate(joined, axis=2)
 
 
-def frame_strip(rows: dict, context: int | None = None, first_index: int = 0, dpi: int = 100) -> bytes:
+def frame_strip(
+    rows: dict, context: int | None = None, first_index: int = 0, dpi: int = 100, starts: dict | None = None
+) -> bytes:
     """Numbered frames in rows, as a PNG made with matplotlib.
 
     Args:
         rows: {row label: (T, S, S) frames, S the same for all rows}; a row shorter than the longest
-            is right-aligned (a forecast sits under the frames it predicts).
+            is right-aligned (a forecast sits under the frames it predicts), unless `starts` places it.
         context: frames before this index get a blue number, the rest an
             orange one; None leaves numbers black.
         first_index: the number of the first frame.
         dpi: resolution.
+        starts: {row label: column of its first frame}, for rows that do not
+            end together (a forecast that runs past the true frames).
 
     Returns:
         The PNG's bytes.
@@ -218,12 +222,13 @@ def frame_strip(rows: dict, context: int | None = None, first_index: int = 0, dp
     from matplotlib.figure import Figure
 
     # One mosaic in one image is 6x faster to draw than a grid of subplots.
-    length = max(len(frames) for frames in rows.values())
+    starts = starts or {}
+    length = max(starts.get(label, 0) + len(frames) for label, frames in rows.items())
     size = np.shape(next(iter(rows.values())))[-1]  # 64 for frames, 28 for digits
     gap = max(2, size // 16)
     mosaic = np.full((len(rows) * (size + gap), length * (size + gap)), 255, np.uint8)
-    for r, frames in enumerate(rows.values()):
-        offset = length - len(frames)
+    for r, (label, frames) in enumerate(rows.items()):
+        offset = starts.get(label, length - len(frames))
         for t, frame in enumerate(to_uint8(frames)):
             column = (offset + t) * (size + gap)
             mosaic[r * (size + gap) : r * (size + gap) + size, column : column + size] = frame

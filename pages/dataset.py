@@ -9,7 +9,7 @@ import streamlit as st
 from core import data, media
 from core.errors import InputError
 from ui.limits import LIMITS
-from ui.shared import CONTEXT, TEST_COUNT, gif_ui, show_error, test_sequence
+from ui.shared import CONTEXT, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, gif_ui, show_error, test_sequence
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 
@@ -148,6 +148,17 @@ if source is not None:
     st.image(media.frame_strip({"frames": frames}, context=context),
              caption=f"Frames 0-{context - 1} are the context, frames {context}-{length - 1} the target.",
              alt="Numbered strip of all frames of the sequence")
+    if st.button("Forecast this sequence", icon=":material/online_prediction:", key="dataset_forecast",
+                 help="Opens the Forecast page on this sequence."):
+        # Not the Forecast page's widget key: Streamlit drops the state of widgets
+        # that are not on the page being run, so the wish goes under its own key.
+        if source == BUNDLED:
+            st.session_state.forecast_wanted = TEST_SET_SOURCE
+        else:
+            label = f"{'your file' if source == UPLOAD else 'the official file'}, sequence {index}"
+            st.session_state[OUTSIDE_SEQUENCE] = {"label": label, "frames": np.array(frames)}
+            st.session_state.forecast_wanted = label
+        st.switch_page("pages/forecast.py")
 
     st.header("How a sequence is prepared")
     raw = np.asarray(frames)

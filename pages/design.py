@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import data, media
-from ui.shared import CONTEXT, checkpoint_ui, gif_ui, load_model, run_model
+from ui.shared import CONTEXT, checkpoint_ui, forecast_frames, gif_ui
 
 MAX_DIGITS = 3
 # Situations worth trying, one click away: (digits as (class, example, row, col, angle, speed), length).
@@ -68,15 +68,6 @@ def path_chart(sequence: data.Sequences) -> go.Figure:
     return figure
 
 
-@st.cache_data(max_entries=32, show_spinner="Forecasting...")
-def forecast_design(path: str, stamp: float, frames: np.ndarray) -> np.ndarray:
-    from pathlib import Path
-
-    from core.forecasting import forecast
-
-    return run_model(forecast, load_model(Path(path)), frames[:CONTEXT], len(frames) - CONTEXT)[0]
-
-
 st.title("Design a sequence")
 st.markdown("Put up to three test digits on the canvas, aim them, and see whether the model predicts where they go. "
             "The frames come from the same generator as the dataset; the model sees the first 10 and forecasts the rest.")
@@ -102,7 +93,7 @@ with right:
 
 if path is not None:
     frames = sequence.frames[0]
-    prediction = forecast_design(str(path), path.stat().st_mtime, frames)
+    prediction, _ = forecast_frames(str(path), path.stat().st_mtime, frames[:CONTEXT], len(frames) - CONTEXT)
     panels = media.comparison_panels(frames[:CONTEXT], frames[CONTEXT:], prediction, scale=4)
     for column, (name, frames_rgb) in zip(st.columns(3), panels.items()):
         with column:

@@ -1,19 +1,36 @@
-"""Forecast: a real closed-loop forecast of a test sequence, beside the truth."""
+"""Forecast: a real closed-loop forecast of a test sequence (or one sent from the Dataset page), beside the truth."""
 
 import numpy as np
 import streamlit as st
 
 from core import media, metrics
+from core.data import to_unit_float
 from ui.charts import per_frame_chart
 from ui.limits import LIMITS
-from ui.shared import CONTEXT, bounded, checkpoint_ui, forecast_sequence, gif_ui, sequence_ui
+from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded, checkpoint_ui, forecast_frames,
+                       forecast_sequence, gif_ui, sequence_ui)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def score_forecast(path: str, stamp: float, index: int, horizon: int) -> dict:
-    context, truth, prediction, _ = forecast_sequence(path, stamp, index, horizon)
-    return metrics.with_baselines(context[None] / 255.0, truth[None] / 255.0, prediction[None])
+def score_forecast(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray) -> dict:
+    return metrics.with_baselines(to_unit_float(context)[None], to_unit_float(truth)[None], prediction[None])
 
+
+def source_ui() -> dict | None:
+    """The sequence sent from the Dataset page, if that is what to forecast; None for the test set."""
+    outside = st.session_state.get(OUTSIDE_SEQUENCE)
+    wanted = st.session_state.pop("forecast_wanted", None)
+    if not outside:
+        return None
+    options = [TEST_SET_SOURCE, outside["label"]]
+    if wanted in options:
+        st.session_state.forecast_source = wanted
+    elif st.session_state.get("forecast_source") not in options:
+        st.session_state.forecast_source = TEST_SET_SOURCE
+    choice = st.radio("Sequence from", options, key="forecast_source", horizontal=True,
+                      help="Pick any sequence on the Dataset page (bundled, official or your own file) and press "
+                      "'Forecast this sequence' there.")
+    return outside if choice != TEST_SET_SOURCE else None
 
 
 st.title("Forecast")
@@ -25,7 +42,8 @@ left, middle, right = st.columns([2, 3, 2])
 with left:
     path = checkpoint_ui("forecast_checkpoint")
 with middle:
-    index = sequence_ui("forecast")
+    outside = source_ui()
+    index = sequence_ui("forecast") if outside is None else None
 with right:
     bounded("forecast_horizon", 1, LIMITS.horizon)
     horizon = st.slider("Frames to predict", 1, LIMITS.horizon, 10, key="forecast_horizon",
@@ -33,27 +51,46 @@ with right:
                         "the true frames come from the same generator, continued.")
 
 if path is not None:
-    context, truth, prediction, seconds = forecast_sequence(str(path), path.stat().st_mtime, index, horizon)
+    if outside is None:
+        name, slug = f"test sequence {index}", f"sequence-{index}"
+        context, truth, prediction, seconds = forecast_sequence(str(path), path.stat().st_mtime, index, horizon)
+    else:
+        name, slug = outside["label"], "your-sequence"
+        frames = outside["frames"]
+        context, truth = frames[:CONTEXT], frames[CONTEXT : CONTEXT + horizon]
+        prediction, seconds = forecast_frames(str(path), path.stat().st_mtime, context, horizon)
+        if len(context) < CONTEXT:
+            st.info(f"This sequence has only {len(context)} frames: the model gets them with the first one repeated "
+                    f"in front to make {CONTEXT} (see 'Padding' on the Dataset page), and nothing is left to compare with.")
+        elif len(truth) < horizon:
+            st.info(f"The sequence ends {len(truth)} frames after the context: the forecast goes on past the data, "
+                    "and only those frames are scored.")
+    truth = truth if len(truth) else None
     panels = media.comparison_panels(context, truth, prediction, scale=4)
-    gifs = {name: media.encode_gif(frames) for name, frames in panels.items()}
+    gifs = {panel: media.encode_gif(frames) for panel, frames in panels.items()}
 
     st.caption(f"Forecast of {horizon} frames took {seconds * 1000:.0f} ms. Blue frame = context given to the model; "
                "orange = predicted in closed loop.")
-    for column, (name, gif) in zip(st.columns(3), gifs.items()):
+    for column, (panel, gif) in zip(st.columns(3), gifs.items()):
         with column:
-            gif_ui(gif, name.capitalize(), f"Animated {name} of test sequence {index}")
-            st.download_button(f"Download {name} GIF", gif, file_name=f"sequence-{index}-{name.replace(' ', '-')}.gif",
-                               mime="image/gif", on_click="ignore", key=f"forecast_download_{name}", width="stretch")
+            gif_ui(gif, panel.capitalize(), f"Animated {panel} of {name}")
+            st.download_button(f"Download {panel} GIF", gif, file_name=f"{slug}-{panel.replace(' ', '-')}.gif",
+                               mime="image/gif", on_click="ignore", key=f"forecast_download_{panel}", width="stretch")
     # Made only when asked for: encoding the wide GIF costs a tenth of a second on every pick.
-    st.download_button("Download all three side by side (GIF)", lambda: media.encode_gif(media.side_by_side(panels)),
-                       file_name=f"sequence-{index}-comparison.gif", mime="image/gif", on_click="ignore",
+    st.download_button("Download all panels side by side (GIF)", lambda: media.encode_gif(media.side_by_side(panels)),
+                       file_name=f"{slug}-comparison.gif", mime="image/gif", on_click="ignore",
                        key="forecast_download_combined")
 
-    st.image(media.frame_strip({"truth": np.concatenate([context, truth]), "prediction": prediction}, context=CONTEXT),
-             caption="Frames 0-9: context. From frame 10: the model's forecast under the truth.",
+    known = context if truth is None else np.concatenate([context, truth])
+    st.image(media.frame_strip({"truth": known, "prediction": prediction}, context=len(context),
+                               starts={"truth": 0, "prediction": len(context)}),
+             caption=f"Frames 0-{len(context) - 1}: context. From frame {len(context)}: the model's forecast under the truth.",
              alt="Frame strip with the context, the true future and the predicted future")
+    if truth is None:
+        st.stop()
 
-    scores = score_forecast(str(path), path.stat().st_mtime, index, horizon)
+    scores = score_forecast(context, truth, prediction[: len(truth)])
+    horizon = len(truth)
     worse = np.flatnonzero(scores["model"].per_frame["mse"] > scores["black frames"].per_frame["mse"])
     breakdown = int(worse[0]) + 1 if len(worse) else None
     left, right = st.columns(2)

@@ -159,15 +159,42 @@ def test_bad_uploads_get_one_clear_line_and_the_app_keeps_answering(app, name):
     assert not app.exception and len([url for _, url in images(app) if url.endswith(".gif")]) == 3
 
 
-def test_a_good_upload_is_shown(app):
+def upload(app, frames: np.ndarray) -> None:
     buffer = io.BytesIO()
-    np.save(buffer, moving_mnist("test", 2)[:, :12] / 255.0)  # floats in [0, 1], 12 frames
+    np.save(buffer, frames)
     app.switch_page("pages/dataset.py").run()
     app.radio(key="dataset_source").set_value("Your own .npy file").run()
     app.get("file_uploader")[0].set_value(("mine.npy", buffer.getvalue(), "application/octet-stream")).run()
+
+
+def test_a_good_upload_is_shown(app):
+    upload(app, moving_mnist("test", 2)[:, :12] / 255.0)  # floats in [0, 1], 12 frames
     assert not app.exception and not app.error
     assert any(url.endswith(".gif") for _, url in images(app))
     assert "12 frames" in " ".join(caption for caption, _ in images(app))
+
+
+def test_an_uploaded_sequence_is_forecast_past_its_end(app):
+    upload(app, moving_mnist("test", 2)[:, :12])  # 10 context frames and only 2 to compare with
+    app.number_input(key="dataset_index").set_value(1).run()
+    app.button(key="dataset_forecast").click().run()
+    assert not app.exception and app.title[0].value == "Forecast"
+    assert app.radio(key="forecast_source").value == "your file, sequence 1"
+    assert "ends 2 frames after the context" in app.info[0].value
+    assert len([url for _, url in images(app) if url.endswith(".gif")]) == 3
+    assert len(app.get("plotly_chart")) == 2  # per-frame errors over the 2 true frames
+    app.switch_page("pages/forecast.py")  # AppTest reruns the page it last switched to, not the one the app did
+    app.radio(key="forecast_source").set_value("Bundled test set").run()
+    assert not app.exception and app.number_input(key="forecast_index").value == 0
+
+
+def test_a_sequence_shorter_than_the_context_is_padded_and_forecast(app):
+    upload(app, moving_mnist("test", 1)[0, :6])
+    app.button(key="dataset_forecast").click().run()
+    assert not app.exception and not app.error
+    assert "only 6 frames" in app.info[0].value
+    gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
+    assert gifs == ["Prediction"]  # nothing true to show beside it
 
 
 @pytest.mark.parametrize("page,key,value,limit", [

@@ -4,6 +4,7 @@ import io
 
 import imageio.v3 as iio
 import numpy as np
+import pytest
 
 from core import media
 from core.data import moving_mnist
@@ -53,3 +54,13 @@ def test_frame_strip_png():
     png = media.frame_strip({"truth": frames, "forecast": frames[10:]}, context=10)
     image = iio.imread(io.BytesIO(png))
     assert image.shape[1] > 1000 and png[:4] == b"\x89PNG"
+
+
+def test_frame_strip_places_a_forecast_that_runs_past_the_truth():
+    frames = moving_mnist("test", 1)[0]
+    forecast = np.concatenate([frames[10:], frames[10:]])  # 20 predicted frames, only 10 true ones
+    aligned = iio.imread(io.BytesIO(media.frame_strip({"truth": frames, "forecast": forecast}, context=10)))
+    placed = iio.imread(io.BytesIO(media.frame_strip(
+        {"truth": frames, "forecast": forecast}, context=10, starts={"truth": 0, "forecast": 10})))
+    # Right-aligned, both rows fit in 20 columns; placed, the forecast ends at column 30.
+    assert placed.shape[1] == pytest.approx(aligned.shape[1] * (0.75 * 30 + 0.9) / (0.75 * 20 + 0.9), rel=0.02)

@@ -29,6 +29,11 @@ SHIPPED = ROOT / "checkpoints" / "convlstm.keras"
 SHIPPED_LABEL = "Shipped model (checkpoints/convlstm.keras)"
 TEST_COUNT = 1000  # the bundled test set: sequences 0-999 of the test split
 CONTEXT = data.CONTEXT_FRAMES
+# Session-state key of a sequence the Dataset page sends to the Forecast page:
+# {"label": str, "frames": (T, 64, 64) array}. One sequence, not the file, so a
+# session keeps 80 kB rather than a copy of someone's upload.
+OUTSIDE_SEQUENCE = "outside_sequence"
+TEST_SET_SOURCE = "Bundled test set"
 
 
 def session_id() -> str:
@@ -172,23 +177,33 @@ def run_model(function, *args, **kwargs):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def forecast_frames(path: str, stamp: float, context: np.ndarray, horizon: int) -> tuple[np.ndarray, float]:
+    """Closed-loop forecast of `horizon` frames after `context`: a test, designed,
+    uploaded or official sequence (fewer than 10 context frames are padded).
+
+    Returns:
+        (prediction, seconds): float32 (horizon, 64, 64), and the time a warm forecast took.
+    """
+    from core.forecasting import forecast, is_warm
+
+    model = _load(path, stamp)
+    if not is_warm(model, CONTEXT, horizon):  # building the graph takes seconds once; time a warm forecast
+        run_model(forecast, model, context, horizon)
+    start = time.perf_counter()
+    prediction = run_model(forecast, model, context, horizon)[0]
+    return prediction, time.perf_counter() - start
+
+
 def forecast_sequence(path: str, stamp: float, index: int, horizon: int):
-    """Closed-loop forecast of one test sequence from its first 10 frames.
+    """Closed-loop forecast of test sequence `index` from its first 10 frames.
 
     Returns:
         (context, truth, prediction, seconds): uint8 (10, 64, 64), uint8
         (horizon, 64, 64), float32 (horizon, 64, 64), and the forecast's time.
     """
-    from core.forecasting import forecast, is_warm
-
-    model = _load(path, stamp)
     frames = test_sequence(index, CONTEXT + horizon).frames[0]
     context, truth = frames[:CONTEXT], frames[CONTEXT:]
-    if not is_warm(model, CONTEXT, horizon):  # building the graph takes seconds once; time a warm forecast
-        run_model(forecast, model, context, horizon)
-    start = time.perf_counter()
-    prediction = run_model(forecast, model, context, horizon)[0]
-    return context, truth, prediction, time.perf_counter() - start
+    return (context, truth, *forecast_frames(path, stamp, context, horizon))
 
 
 def show_error(error: Exception) -> None:
