@@ -1,0 +1,49 @@
+"""The shipped checkpoint: it loads, forecasts well on held-out digits, fits its budget, and its card is true."""
+
+import json
+
+import pytest
+from conftest import ROOT, run_cli
+
+from core.data import moving_mnist, split_context, to_unit_float
+from core.forecasting import forecast
+from core.metrics import black_frames, mse, repeat_last
+from core.model import load_checkpoint
+
+SHIPPED = ROOT / "checkpoints" / "convlstm.keras"
+CARD = ROOT / "checkpoints" / "convlstm.json"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_checkpoint(SHIPPED, compile=False, precision="auto")
+
+
+def test_shipped_model_beats_both_baselines_by_a_wide_margin(shipped):
+    seen, truth = split_context(moving_mnist("test", 200))
+    seen, truth = to_unit_float(seen), to_unit_float(truth)
+    prediction = forecast(shipped, seen, 10)
+    assert prediction.shape == truth.shape
+    error = mse(prediction, truth)
+    assert error <= 0.5 * mse(black_frames(seen, 10), truth)
+    assert error <= 0.5 * mse(repeat_last(seen, 10), truth)
+
+
+def test_shipped_model_fits_its_budget(shipped):
+    assert shipped.count_params() <= 5_000_000
+    assert SHIPPED.stat().st_size <= 20 * 2**20
+
+
+def test_the_cards_numbers_come_back_from_the_cli(shipped):
+    card = json.loads(CARD.read_text())
+    assert card["checkpoint"] == "checkpoints/convlstm.keras"
+    assert card["parameters"] == shipped.count_params()
+    assert card["training"]["sequences_seen"] == shipped.studio_info["sequences_seen"]
+    count = card["evaluation"]["sequences"]
+    result = run_cli("evaluate", "--checkpoint", SHIPPED, "--count", count, "--json", timeout=600)
+    assert result.returncode == 0, result.stderr
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    for name in ("model", "black frames", "repeat last frame"):
+        # bfloat16 and float32 CPUs round differently: the card holds to 1%.
+        assert measured[name]["mse"] == pytest.approx(card["evaluation"][name]["mse"], rel=0.01)
+        assert measured[name]["ssim"] == pytest.approx(card["evaluation"][name]["ssim"], abs=0.01)
