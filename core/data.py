@@ -16,6 +16,7 @@ import functools
 import gzip
 import io
 import os
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -320,7 +321,7 @@ def load_npy(source, name: str | None = None, mmap: bool = True) -> np.ndarray:
                 if version == (1, 0)
                 else np.lib.format.read_array_header_2_0(handle)
             )
-        except (ValueError, OSError, EOFError, SyntaxError, TypeError):
+        except (ValueError, OSError, EOFError, SyntaxError, TypeError, tokenize.TokenError):
             raise InputError(f"{name} is not a .npy file (no valid NumPy header)") from None
         if name.endswith(OFFICIAL_NAME) and len(shape) == 4 and shape[0] == SEQUENCE_LENGTH and shape[1] > shape[0]:
             raise InputError(f"{name} is the official file, stored time first (20, N, 64, 64); use load_official or --official")

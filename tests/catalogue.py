@@ -20,6 +20,12 @@ def _huge_header() -> bytes:
     return buffer.getvalue() + bytes(1000)
 
 
+def _damaged(content: bytes, position: int) -> bytes:
+    damaged = bytearray(content)
+    damaged[position] ^= 0xFF
+    return bytes(damaged)
+
+
 def bad_files() -> dict:
     """{name: (file bytes, words the message must contain)}."""
     good = _npy(np.zeros((3, 20, 64, 64), np.uint8))
@@ -45,4 +51,7 @@ def bad_files() -> dict:
         "complex numbers": (_npy(np.zeros((1, 20, 64, 64), complex)), "dtype complex"),
         "structured records": (_npy(np.zeros(3, dtype=[("x", "i4"), ("y", "f4")])), "dtype"),
         "dates": (_npy(np.zeros((1, 20, 64, 64), "M8[D]")), "dtype"),
+        # Found by the fuzzer: a flipped byte inside the header's shape makes
+        # NumPy's header parser raise tokenize.TokenError.
+        "header with a damaged byte": (_damaged(_npy(np.zeros((1, 2, 64, 64), np.float32)), 76), "not a .npy file"),
     }
