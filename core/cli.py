@@ -93,6 +93,7 @@ def cmd_train(args) -> None:
         lr_decay_sequences=args.lr_decay_sequences,
         lr_decay_start=args.lr_decay_start,
         num_digits=args.digits,
+        workers=args.workers,
         sampling_sequences=args.sampling_sequences,
         resume=args.resume,
         init_from=args.init_from,
@@ -293,6 +294,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--lr-decay-start", type=int, default=0,
                        help="sequences seen before the decay begins (a decay branched off a long run)")
     train.add_argument("--digits", type=int, default=2, choices=[1, 2, 3])
+    train.add_argument("--workers", type=int, default=1, help="threads drawing batches (several for a GPU)")
     train.add_argument("--sampling-sequences", type=int, default=10_000)
     train.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     train.add_argument("--init-from", default=None, help="start from another checkpoint's weights")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import keras
 import numpy as np
-import tensorflow as tf
 
 from core.data import check_frames, pad_context, to_unit_float
 from core.errors import InputError
@@ -24,7 +24,13 @@ def _compiled_rollout(model: ConvLSTMForecaster, context: int, horizon: int):
     # warm call of the traced graph a few milliseconds.
     cache = model.__dict__.setdefault("_rollouts", {})
     key = (context, horizon)
-    if key not in cache:
+    if key not in cache and keras.backend.backend() != "tensorflow":
+        # Other backends (JAX on a GPU machine) run it eagerly: a jitted
+        # function would keep the weights it was traced with.
+        cache[key] = lambda x: model.rollout(keras.ops.convert_to_tensor(x), horizon)
+    elif key not in cache:
+        import tensorflow as tf
+
         signature = [tf.TensorSpec((None, context, 64, 64, 1), tf.float32)]
         cache[key] = tf.function(lambda x: model.rollout(x, horizon), input_signature=signature)
     return cache[key]
@@ -41,7 +47,7 @@ def _keras_io_forecast(model, context: np.ndarray, horizon: int) -> np.ndarray:
     # there is no state to carry over).
     sequence = context
     for _ in range(horizon):
-        following = model(sequence, training=False)[:, -1:].numpy()
+        following = keras.ops.convert_to_numpy(model(sequence, training=False)[:, -1:])
         sequence = np.concatenate([sequence, following], axis=1)
     return sequence[:, context.shape[1] :]
 
@@ -78,7 +84,7 @@ def forecast(
     for start in range(0, total, batch_size):
         chunk = pad_context(to_unit_float(frames[start : start + batch_size]), config.context)[..., None]
         if isinstance(model, ConvLSTMForecaster):
-            predicted = _compiled_rollout(model, chunk.shape[1], int(horizon))(tf.constant(chunk)).numpy()
+            predicted = keras.ops.convert_to_numpy(_compiled_rollout(model, chunk.shape[1], int(horizon))(chunk))
         else:
             predicted = _keras_io_forecast(model, chunk, int(horizon))
         outputs.append(predicted[..., 0])

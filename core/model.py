@@ -301,6 +301,22 @@ def model_config(model: keras.Model) -> ModelConfig:
     raise InputError(f"{model.name} is not a ConvLSTM Studio model")
 
 
+def gpu_names() -> list[str]:
+    """The names of the GPUs the Keras backend sees; empty on a CPU-only machine.
+
+    TensorFlow is the usual backend; JAX (`KERAS_BACKEND=jax`) is the other
+    one `core` runs on, for GPU machines that have JAX but no TensorFlow.
+    """
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
+
+
 def fast_precision() -> str:
     """The precision that runs fastest here: bfloat16 where the hardware has it.
 
@@ -308,9 +324,7 @@ def fast_precision() -> str:
     float32 on our CPU); elsewhere TensorFlow emulates it, which is slower
     than plain float32.
     """
-    import tensorflow as tf
-
-    if tf.config.list_physical_devices("GPU"):
+    if gpu_names():
         return "mixed_bfloat16"
     try:
         flags = Path("/proc/cpuinfo").read_text()

@@ -77,6 +77,8 @@ def test_bad_settings():
         TrainConfig(learning_rate=5)
     with pytest.raises(InputError, match="num_digits"):
         TrainConfig(num_digits=7)
+    with pytest.raises(InputError, match="workers"):
+        TrainConfig(workers=0)
 
 
 def test_init_from_needs_the_same_architecture(tmp_path):
@@ -184,3 +186,25 @@ def test_sigterm_stops_a_cli_run_after_saving(tmp_path):
     report = json.loads(stdout.strip().splitlines()[-1])
     assert process.returncode == 0 and report["status"] == "stopped"
     assert load_checkpoint(out).studio_info["sequences_seen"] == report["sequences_seen"]
+
+
+def test_a_run_on_the_jax_backend_resumes_on_tensorflow(tmp_path):
+    # GPU machines with JAX but no TensorFlow train with KERAS_BACKEND=jax
+    # (the shipped model was); the checkpoint must carry over, optimizer included.
+    import json
+    import os
+
+    out = tmp_path / "jax.keras"
+    run = subprocess.run(
+        [sys.executable, "-m", "core", "train", "--epochs", "1", "--epoch-sequences", "16", "--batch-size", "8",
+         "--layers", "1", "--filters", "4", "--precision", "float32", "--workers", "2", "--out", str(out), "--json"],
+        cwd=ROOT, env={**os.environ, "KERAS_BACKEND": "jax"}, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1])["sequences_seen"] == 16
+    assert load_checkpoint(out).studio_info["backend"] == "jax"
+
+    model, progress = train(_config(out=str(out), resume=True, epochs=1, epoch_sequences=8))
+    assert progress.snapshot()["sequences_seen"] == 24
+    assert int(model.optimizer.iterations.numpy()) == 3
+    assert load_checkpoint(out).studio_info["backend"] == "tensorflow"

@@ -1,0 +1,66 @@
+"""Benchmark: the shipped checkpoint against its budget (5M parameters, 20 MB, 50 ms).
+
+Loads `checkpoints/convlstm.keras` the way the app does (precision "auto") and
+prints its parameters, file size, load time and the median of 30 warm 10-frame
+forecasts of one test sequence from 10 context frames.
+
+With --layers and --filters it times an untrained model of that size instead
+(speed does not depend on the weights), to see which sizes fit the budget.
+
+Usage:
+    python benchmarks/shipped_model.py
+    python benchmarks/shipped_model.py --layers 4 --filters 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+CHECKPOINT = ROOT / "checkpoints" / "convlstm.keras"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layers", type=int, default=None)
+    parser.add_argument("--filters", type=int, default=None)
+    args = parser.parse_args()
+
+    from core.data import moving_mnist
+    from core.forecasting import forecast
+    from core.model import build_model, fast_precision, load_checkpoint, model_config, preset
+
+    start = time.perf_counter()
+    if args.layers or args.filters:
+        sizes = {"num_layers": args.layers or 3, "filters": args.filters or 64}
+        model = build_model(preset("convlstm", precision=fast_precision(), **sizes))
+    else:
+        model = load_checkpoint(CHECKPOINT, compile=False, precision="auto")
+    load_seconds = time.perf_counter() - start
+    test = moving_mnist("test", 31)[:, :10]
+    forecast(model, test[:1], 10)  # warm-up: builds the graph once
+    times = []
+    for i in range(1, 31):
+        start = time.perf_counter()
+        forecast(model, test[i : i + 1], 10)
+        times.append(time.perf_counter() - start)
+    config = model_config(model)
+    print(f"CPU: {os.cpu_count()} cores; {config.num_layers} x {config.filters}, running in {config.precision}")
+    print(f"parameters: {model.count_params():,} (budget 5,000,000)")
+    if not (args.layers or args.filters):
+        print(f"file size: {CHECKPOINT.stat().st_size / 1e6:.2f} MB (budget 20 MB)")
+        print(f"load: {load_seconds:.1f} s")
+    print(f"10-frame forecast of one sequence: median {1000 * statistics.median(times):.1f} ms, "
+          f"min {1000 * min(times):.1f} ms, max {1000 * max(times):.1f} ms (budget 50 ms)")
+
+
+if __name__ == "__main__":
+    main()
