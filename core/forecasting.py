@@ -24,15 +24,17 @@ def _compiled_rollout(model: ConvLSTMForecaster, context: int, horizon: int):
     # warm call of the traced graph a few milliseconds.
     cache = model.__dict__.setdefault("_rollouts", {})
     key = (context, horizon)
-    if key not in cache and keras.backend.backend() != "tensorflow":
-        # Other backends (JAX on a GPU machine) run it eagerly: a jitted
-        # function would keep the weights it was traced with.
-        cache[key] = lambda x: model.rollout(keras.ops.convert_to_tensor(x), horizon)
-    elif key not in cache:
+    if key in cache:
+        return cache[key]
+    if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         signature = [tf.TensorSpec((None, context, 64, 64, 1), tf.float32)]
         cache[key] = tf.function(lambda x: model.rollout(x, horizon), input_signature=signature)
+    else:
+        # Other backends (JAX on a GPU machine) run it eagerly: a jitted
+        # function would keep the weights it was traced with.
+        cache[key] = lambda x: model.rollout(keras.ops.convert_to_tensor(x), horizon)
     return cache[key]
 
 
