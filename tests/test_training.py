@@ -5,6 +5,7 @@ import sys
 import textwrap
 import threading
 
+import keras
 import numpy as np
 import pytest
 from conftest import ROOT, TINY
@@ -22,9 +23,13 @@ def _config(**changes):
 
 
 def test_short_run_lowers_the_loss():
-    model, progress = train(_config(epochs=6, learning_rate=3e-3, sampling_sequences=0))
+    # The data seed does not fix the initial weights; over 8 weight seeds 24 batches
+    # ended at 0.65-0.76 of the first loss (too close to the bar: CI once failed at
+    # 0.764), 40 batches at 0.50-0.59.
+    keras.utils.set_random_seed(0)
+    model, progress = train(_config(epochs=10, learning_rate=3e-3, sampling_sequences=0))
     losses = [loss for _, loss in progress.snapshot()["loss"]]
-    assert len(losses) == 24
+    assert len(losses) == 40
     assert np.mean(losses[-4:]) < 0.75 * np.mean(losses[:2])
 
 
