@@ -331,21 +331,26 @@ def _prepare_model(config: TrainConfig) -> tuple[keras.Model, dict]:
 def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
     if config.resume and config.out and Path(config.out).is_file():
         model = load_checkpoint(config.out, compile=True)
-        return model, dict(model.studio_info)
-    overrides = dict(config.model_overrides)
-    if config.preset == "convlstm":
-        overrides.setdefault("precision", fast_precision())
-    model = build_model(preset(config.preset, **overrides))
-    if config.init_from:
-        source = load_checkpoint(config.init_from, compile=False)
-        if model_config(source) != model_config(model):
-            raise InputError(f"{config.init_from} has another architecture than preset {config.preset!r}")
-        model.set_weights(source.get_weights())
-        model.sequences_seen.assign(0)
+        optimizer, info = model.optimizer, dict(model.studio_info)
+    else:
+        overrides = dict(config.model_overrides)
+        if config.preset == "convlstm":
+            overrides.setdefault("precision", fast_precision())
+        model = build_model(preset(config.preset, **overrides))
+        if config.init_from:
+            source = load_checkpoint(config.init_from, compile=False)
+            if model_config(source) != model_config(model):
+                raise InputError(f"{config.init_from} has another architecture than preset {config.preset!r}")
+            model.set_weights(source.get_weights())
+            model.sequences_seen.assign(0)
+        optimizer, info = keras.optimizers.Adam(config.learning_rate), {"preset": config.preset}
     # Binary cross-entropy: Moving MNIST pixels are nearly binary, and BCE
     # keeps pushing faint blurred pixels to 0 or 1 where MSE's gradient fades.
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="binary_crossentropy")
-    return model, {"preset": config.preset}
+    # A resumed model is compiled again (same optimizer, so Adam's moments stay)
+    # to let this backend choose XLA: a state saved on JAX asks for it, and on
+    # TensorFlow on a CPU it halved the training speed.
+    model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    return model, info
 
 
 def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tuple[keras.Model, TrainingProgress]:

@@ -208,8 +208,10 @@ def test_a_run_on_the_jax_backend_resumes_on_tensorflow(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert json.loads(run.stdout.strip().splitlines()[-1])["sequences_seen"] == 16
     assert load_checkpoint(out).studio_info["backend"] == "jax"
+    assert load_checkpoint(out).jit_compile  # JAX always compiles, and the file says so
 
     model, progress = train(_config(out=str(out), resume=True, epochs=1, epoch_sequences=8))
+    assert not model.jit_compile  # TensorFlow's own choice on a CPU: XLA halved the speed here
     assert progress.snapshot()["sequences_seen"] == 24
     assert int(model.optimizer.iterations.numpy()) == 3
     assert load_checkpoint(out).studio_info["backend"] == "tensorflow"
