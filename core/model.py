@@ -124,11 +124,14 @@ class ConvLSTMCell(layers.Layer):
 
     def call(self, x, state, return_gates=False):
         h, c = state
-        # The casts pin every tensor to this cell's compute dtype: under mixed
-        # precision, Keras' autocasting of the inner convolution was seen to
-        # slip to float32 when Streamlit's script thread ran beside training.
-        z = ops.cast(self.conv(ops.concatenate([x, h], axis=-1)), self.compute_dtype)
-        c = ops.cast(c, self.compute_dtype)
+        # The convolution is run here with its weights cast by hand, the Conv2D
+        # layer only holding them: under mixed precision Keras' autocasting of
+        # its kernel was seen to slip to float32 when Streamlit's script thread
+        # ran beside training (a bfloat16/float32 clash in Conv2D).
+        dtype = self.compute_dtype
+        inputs = ops.cast(ops.concatenate([x, h], axis=-1), dtype)
+        z = ops.conv(inputs, ops.cast(self.conv.kernel, dtype), padding="same") + ops.cast(self.conv.bias, dtype)
+        c = ops.cast(c, dtype)
         i, f, g, o = ops.split(z, 4, axis=-1)
         # A forget gate that starts near 1 keeps the cell memory from the first steps.
         i, f, g, o = ops.sigmoid(i), ops.sigmoid(f + 1.0), ops.tanh(g), ops.sigmoid(o)
