@@ -297,7 +297,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--workers", type=int, default=1, help="threads drawing batches (several for a GPU)")
     train.add_argument("--sampling-sequences", type=int, default=10_000)
     train.add_argument("--resume", action="store_true", help="continue from --out if it exists")
-    train.add_argument("--init-from", default=None, help="start from another checkpoint's weights")
+    train.add_argument("--init-from", default=None, help="start from another checkpoint's weights and sizes")
     train.add_argument("--strategy", choices=["mirrored", "multiworker"], default=None,
                        help="mirrored: all local GPUs; multiworker: the machines in TF_CONFIG")
     train.add_argument("--seed", type=int, default=None)

@@ -20,7 +20,7 @@ import os
 import platform
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
@@ -71,7 +71,8 @@ class TrainConfig:
             None fades over the first half of the budget (short runs).
         val_count: validation sequences (test digits, fixed seed).
         resume: continue from `out` (weights, optimizer, schedule) if it exists.
-        init_from: start from another checkpoint's weights (e.g. the shipped one).
+        init_from: start from another checkpoint's weights and sizes (e.g. the
+            shipped one); sizes in `model_overrides` must agree with it.
         strategy: None; "mirrored" for all local GPUs (or logical CPUs);
             "multiworker" for several machines described by TF_CONFIG.
         seed: fixes the training data stream; None draws a fresh one.
@@ -334,13 +335,13 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
         optimizer, info = model.optimizer, dict(model.studio_info)
     else:
         overrides = dict(config.model_overrides)
+        source = load_checkpoint(config.init_from, compile=False) if config.init_from else None
+        if source is not None:
+            overrides = {**_architecture(source, config), **overrides}
         if config.preset == "convlstm":
             overrides.setdefault("precision", fast_precision())
         model = build_model(preset(config.preset, **overrides))
-        if config.init_from:
-            source = load_checkpoint(config.init_from, compile=False)
-            if model_config(source) != model_config(model):
-                raise InputError(f"{config.init_from} has another architecture than preset {config.preset!r}")
+        if source is not None:
             model.set_weights(source.get_weights())
             model.sequences_seen.assign(0)
         optimizer, info = keras.optimizers.Adam(config.learning_rate), {"preset": config.preset}
@@ -351,6 +352,20 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
     # TensorFlow on a CPU it halved the training speed.
     model.compile(optimizer=optimizer, loss="binary_crossentropy")
     return model, info
+
+
+def _architecture(source: keras.Model, config: TrainConfig) -> dict:
+    # Fine-tuning keeps the source's sizes, so "start from the shipped model"
+    # needs no sizes; the precision is this machine's (weights are float32 in both).
+    sizes = asdict(model_config(source))
+    del sizes["precision"]
+    clashes = sorted(name for name, value in config.model_overrides.items() if sizes.get(name, value) != value)
+    if sizes.pop("preset") != config.preset or clashes:
+        raise InputError(
+            f"{config.init_from} has another architecture than preset {config.preset!r}"
+            + (f" with {', '.join(f'{name}={config.model_overrides[name]}' for name in clashes)}" if clashes else "")
+        )
+    return sizes
 
 
 def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tuple[keras.Model, TrainingProgress]:

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, TINY
 
 from core.errors import InputError
-from core.model import load_checkpoint
+from core.model import load_checkpoint, model_config
 from core.training import TrainConfig, TrainingProgress, train
 
 
@@ -86,12 +86,15 @@ def test_bad_settings():
         TrainConfig(workers=0)
 
 
-def test_init_from_needs_the_same_architecture(tmp_path):
+def test_init_from_takes_the_sources_sizes_and_refuses_others(tmp_path):
     source, _ = train(_config(out=str(tmp_path / "tiny.keras"), epochs=1))
     with pytest.raises(InputError, match="another architecture"):
         train(_config(init_from=str(tmp_path / "tiny.keras"), model_overrides={**TINY, "filters": 4}))
     model, _ = train(_config(init_from=str(tmp_path / "tiny.keras"), epochs=1))
     assert int(model.sequences_seen.numpy()) == 32  # a fresh count, not the source's
+    # With no sizes given (the Train page's "From the shipped model"), the source's are used.
+    model, _ = train(_config(init_from=str(tmp_path / "tiny.keras"), epochs=1, model_overrides={}))
+    assert (model_config(model).num_layers, model_config(model).filters) == (TINY["num_layers"], TINY["filters"])
 
 
 @pytest.mark.parametrize("strategy", ["mirrored", "multiworker"])
