@@ -6,8 +6,9 @@ uint8 safely (clipped, NaN to black) before encoding, which is where GIF
 export usually crashes.
 
 A panel is one labelled column of a GIF: a banner names it and says, frame by
-frame, whether this is a context frame (blue, seen by the model) or a forecast
-frame (orange, predicted in closed loop).
+frame, whether this is a context frame (blue, seen by the model) or a later
+frame (orange: the true future in a ground-truth panel, the closed-loop
+forecast in a prediction panel).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours:
         frames: the frames (or heatmaps) to show.
         title: shown in the banner.
         context: how many of the leading frames are context (blue) rather than
-            forecast (orange) frames.
+            future (orange) frames.
         scale: nearest-neighbour upscaling factor (at least 4 for 64x64 frames).
         colours: None for grey frames in [0, 1] or 0-255; or (colour map,
             low, high) for values such as errors or gate activations.
@@ -84,7 +85,7 @@ def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours:
     out = np.empty((length, BANNER + height + 2 * BORDER, width + 2 * BORDER, 3), np.uint8)
     for t in range(length):
         is_context = t < context
-        step = f"context {t + 1}/{context}" if is_context else f"forecast +{t - context + 1}"
+        step = f"context {t + 1}/{context}" if is_context else f"future +{t - context + 1}"
         out[t, :BANNER] = _banner(title, step, is_context, out.shape[2])
         out[t, BANNER:] = CONTEXT_COLOUR if is_context else FORECAST_COLOUR
         out[t, BANNER + BORDER : BANNER + BORDER + height, BORDER : BORDER + width] = rgb[t]

@@ -16,6 +16,13 @@ def score_forecast(context: np.ndarray, truth: np.ndarray, prediction: np.ndarra
     return metrics.with_baselines(to_unit_float(context)[None], to_unit_float(truth)[None], prediction[None])
 
 
+def first_frame_behind(scores: dict, metric: str) -> int | None:
+    """The first predicted frame (1-based) that scores worse than black frames on `metric`; None if none does."""
+    model, black = scores["model"].per_frame[metric], scores["black frames"].per_frame[metric]
+    behind = np.flatnonzero(model < black if metric == "ssim" else model > black)
+    return int(behind[0]) + 1 if len(behind) else None
+
+
 def source_ui() -> dict | None:
     """The sequence sent from the Dataset page, if that is what to forecast; None for the test set."""
     outside = st.session_state.get(OUTSIDE_SEQUENCE)
@@ -35,8 +42,8 @@ def source_ui() -> dict | None:
 
 st.title("Forecast")
 st.markdown(
-    "The model sees **only the first 10 frames** (blue). Every orange frame is predicted from the "
-    "model's own previous prediction: a real closed-loop forecast, never fed the true future."
+    "The model sees **only the first 10 frames** (blue). Every orange frame of the prediction is predicted "
+    "from the model's own previous prediction: a real closed-loop forecast, never fed the true future."
 )
 left, middle, right = st.columns([2, 3, 2])
 with left:
@@ -70,7 +77,8 @@ if path is not None:
     gifs = {panel: media.encode_gif(frames) for panel, frames in panels.items()}
 
     st.caption(f"Forecast of {horizon} frames took {seconds * 1000:.0f} ms. Blue frame = context given to the model; "
-               "orange = predicted in closed loop.")
+               "orange = the frames after it: the true ones in the ground truth, predicted in closed loop in the "
+               "prediction.")
     for column, (panel, gif) in zip(st.columns(3), gifs.items()):
         with column:
             gif_ui(gif, panel.capitalize(), f"Animated {panel} of {name}")
@@ -91,17 +99,23 @@ if path is not None:
 
     scores = score_forecast(context, truth, prediction[: len(truth)])
     horizon = len(truth)
-    worse = np.flatnonzero(scores["model"].per_frame["mse"] > scores["black frames"].per_frame["mse"])
-    breakdown = int(worse[0]) + 1 if len(worse) else None
+    breakdown = first_frame_behind(scores, "mse")
+    ssim_breakdown = first_frame_behind(scores, "ssim")
     left, right = st.columns(2)
     left.plotly_chart(per_frame_chart("MSE", {n: s.per_frame["mse"] for n, s in scores.items()}, "lower", breakdown),
                       width="stretch", key="forecast_mse")
     right.plotly_chart(per_frame_chart("SSIM", {n: s.per_frame["ssim"] for n, s in scores.items()}, "higher"),
                        width="stretch", key="forecast_ssim")
     if breakdown is None:
-        st.caption(f"The forecast beats predicting black frames at every one of the {horizon} frames.")
+        text = f"On MSE the forecast beats predicting black frames at every one of the {horizon} frames"
     else:
-        st.caption(f"From frame +{breakdown} (dashed line) the forecast is worse than predicting black frames: "
-                   "past that point it is no longer useful.")
+        text = (f"On MSE, from frame +{breakdown} (dashed line) the forecast is worse than predicting black frames: "
+                "past that point it is no longer useful")
+    if ssim_breakdown is None:
+        text += "; on SSIM at every frame too."
+    else:
+        text += (f". On SSIM black frames overtake it from frame +{ssim_breakdown}: a black frame matches the "
+                 "black background, which is most of the picture, and SSIM rewards that more than MSE does.")
+    st.caption(text)
     st.caption("MSE is the squared error summed over the 64x64 pixels of a frame (values in [0, 1]), as the "
                "field reports it. The baselines: predicting black frames, and holding the last context frame still.")
