@@ -347,7 +347,8 @@ def official_path(path: str | os.PathLike | None = None, download: bool = False)
     """Finds (or, on request, downloads) the official `mnist_test_seq.npy`.
 
     Args:
-        path: where the user keeps it; None looks in Keras' dataset cache.
+        path: where the user keeps it (the file, or its folder; `~` allowed);
+            None looks in Keras' dataset cache.
         download: fetch it (819 MB, with a progress bar) when it is missing.
 
     Raises:
@@ -355,7 +356,9 @@ def official_path(path: str | os.PathLike | None = None, download: bool = False)
             say); the bundled dataset keeps working.
     """
     if path is not None:
-        path = Path(path)
+        path = Path(path).expanduser()
+        if path.is_dir():
+            path = path / OFFICIAL_NAME
         if not path.is_file():
             raise InputError(f"no official Moving MNIST file at {path}")
         return path

@@ -45,10 +45,7 @@ def start_download(job: dict) -> None:
 
 @st.fragment(run_every=1.0)
 def download_ui(job: dict) -> None:
-    """Progress of the download, read from the size of the growing file."""
-    if job["error"]:
-        st.error(job["error"], icon=":material/error:")
-        return
+    """Progress of the download, read from the size of the growing file; one full rerun when it ends."""
     target = data.official_cache_path()
     done = target.stat().st_size if target.exists() else 0
     if job["thread"].is_alive():
@@ -68,17 +65,22 @@ def source_ui():
         )
         return None, source
     if source == OFFICIAL:
-        path = st.text_input("Where the file is (leave empty for Keras' cache, ~/.keras/datasets)", key="dataset_official_path")
+        path = st.text_input("Where the file is on the computer running the app (leave empty for Keras' cache, ~/.keras/datasets)", key="dataset_official_path")
         try:
             return official_frames(path.strip()), source
         except InputError as error:
             st.info(f"{error}.", icon=":material/info:")
             job = download_job()
-            if st.button("Download the official file (819 MB)", key="dataset_download",
-                         disabled=job["thread"] is not None and job["thread"].is_alive()):
+            downloading = job["thread"] is not None and job["thread"].is_alive()
+            if st.button("Download the official file (819 MB)", key="dataset_download", disabled=downloading):
                 start_download(job)
-            if job["thread"] is not None:
+                downloading = True
+            # Only while it runs: a finished download with the file still not found
+            # here (a wrong path typed) must not rerun the page again and again.
+            if downloading:
                 download_ui(job)
+            elif job["error"]:
+                st.error(job["error"], icon=":material/error:")
             return None, None
     upload = st.file_uploader(
         f"A .npy array of shape (N, T, 64, 64) or (T, 64, 64), uint8 0-255 or float 0-1 (at most {LIMITS.upload_mb} MB)",
@@ -93,8 +95,10 @@ def source_ui():
         return None, None
 
 
-def pick_ui(count: int) -> int:
-    if st.session_state.get("dataset_index", 0) >= count:
+def pick_ui(count: int, remembered: int = 0) -> int:
+    """The sequence to show; opens on `remembered` (Streamlit forgets a widget's value when its page is left)."""
+    st.session_state.setdefault("dataset_index", remembered)
+    if st.session_state.dataset_index >= count:
         st.session_state.dataset_index = 0
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     if right.button("Random", icon=":material/casino:", key="dataset_random", width="stretch"):
@@ -124,7 +128,7 @@ st.title("Dataset")
 frames_all, source = source_ui()
 if source is not None:
     count = TEST_COUNT if frames_all is None else len(frames_all)
-    index = pick_ui(count)
+    index = pick_ui(count, st.session_state.get("picked_sequence", 0) if source == BUNDLED else 0)
     sequences = test_sequence(index) if frames_all is None else None
     frames = sequences.frames[0] if sequences is not None else np.asarray(frames_all[index])
     if source == BUNDLED:  # the Forecast page opens on the sequence picked here

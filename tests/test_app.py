@@ -53,6 +53,11 @@ def test_forecast_page_shows_gifs_and_downloads(app):
     assert "60 frames" in app.caption[0].value
     assert len([url for _, url in images(app) if url.endswith(".gif")]) == 3
     assert any("black frames" in caption.value for caption in app.caption)
+    # The pick survives a visit to the Dataset page, which opens on it too.
+    app.switch_page("pages/dataset.py").run()
+    assert app.number_input(key="dataset_index").value == 17
+    app.switch_page("pages/forecast.py").run()
+    assert app.number_input(key="forecast_index").value == 17
 
 
 def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missing(app, tmp_path, monkeypatch):

@@ -179,11 +179,15 @@ def test_the_official_file_is_not_read_as_a_users_array(tmp_path):
         data.load_npy(path)
 
 
-def test_official_layout_is_time_first(tmp_path):
+def test_official_layout_is_time_first(tmp_path, monkeypatch):
     frames = data.moving_mnist("test", 3)
     path = tmp_path / "mnist_test_seq.npy"
     np.save(path, frames.swapaxes(0, 1))  # the official file stores (20, N, 64, 64)
     assert np.array_equal(data.load_official(path), frames)
+    # People type the folder, or a path from their home folder.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert np.array_equal(data.load_official(tmp_path), frames)
+    assert np.array_equal(data.load_official("~/mnist_test_seq.npy"), frames)
 
 
 def test_one_sequence_matches_the_set():
