@@ -22,7 +22,13 @@ pages = [
 page = st.navigation(pages)
 
 with st.sidebar:
-    st.caption(f"**Model:** {st.session_state.get('chosen_checkpoint', SHIPPED_LABEL)}")
-    st.caption(f"**Device:** {device_label()}")
-
-page.run()
+    status = st.container()
+try:
+    page.run()
+finally:
+    # Filled after the page ran, so that it names the model the page just
+    # chose and the device once the page has loaded TensorFlow.
+    with status:
+        model = SHIPPED_LABEL if page.title == "Home" else st.session_state.get("chosen_checkpoint", SHIPPED_LABEL)
+        st.caption(f"**Model:** {model}")
+        st.caption(f"**Device:** {device_label()}")

@@ -35,12 +35,11 @@ st.image(concept_picture(), caption="How the model forecasts: context frames in,
 st.subheader("Try it now")
 if not SHIPPED.is_file():
     st.error("The shipped model checkpoints/convlstm.keras is missing, so this demo cannot run.")
-elif st.button("Forecast a random test sequence", icon=":material/online_prediction:", type="primary", key="home_forecast"):
+elif st.button("Forecast a random test sequence with the shipped model", icon=":material/online_prediction:", type="primary", key="home_forecast"):
     st.session_state.home_index = int(np.random.default_rng().integers(TEST_COUNT))
 if SHIPPED.is_file() and "home_index" in st.session_state:
     index = st.session_state.home_index
-    with st.spinner("Forecasting..."):
-        context, truth, prediction, seconds = forecast_sequence(str(SHIPPED), SHIPPED.stat().st_mtime, index, 10)
+    context, truth, prediction, seconds = forecast_sequence(str(SHIPPED), SHIPPED.stat().st_mtime, index, 10)
     gif_ui(
         media.comparison_gif(context, truth, prediction, scale=4),
         f"Test sequence {index}: ground truth, closed-loop prediction and error ({seconds * 1000:.0f} ms to forecast).",

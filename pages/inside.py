@@ -26,7 +26,9 @@ EQUATIONS = [
 ]
 
 
-@st.cache_data(max_entries=16, show_spinner="Running the model step by step...")
+# A trace of the shipped 3 x 64 model is about 22 MB: kept once and only read,
+# where cache_data would copy it on every rerun.
+@st.cache_resource(max_entries=8, show_spinner="Running the model step by step...")
 def traced(path: str, stamp: float, index: int):
     from core.inspection import trace
 

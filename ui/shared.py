@@ -176,7 +176,9 @@ def run_model(function, *args, **kwargs):
     return model_thread().submit(function, *args, **kwargs).result()
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# Streamlit shows the spinner only when a call lasts over half a second: the
+# first forecast of a new length (its graph is built then) or a keras.io model.
+@st.cache_data(max_entries=64, show_spinner="Forecasting...")
 def forecast_frames(path: str, stamp: float, context: np.ndarray, horizon: int) -> tuple[np.ndarray, float]:
     """Closed-loop forecast of `horizon` frames after `context`: a test, designed,
     uploaded or official sequence (fewer than 10 context frames are padded).
