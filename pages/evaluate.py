@@ -50,17 +50,24 @@ st.markdown(
     "(structure, 1 is perfect) and **PSNR** (dB) are higher-is-better. A model is only useful if it beats "
     "both baselines: black frames, and the last context frame held still."
 )
+# Streamlit forgets widget values when their page is left: coming back opens on
+# the last settings (and so on their results) rather than on the defaults.
+for widget, value in st.session_state.get("evaluate_settings", {}).items():
+    st.session_state.setdefault(widget, value)
 left, middle, right = st.columns([2, 3, 2])
 with left:
     first = checkpoint_ui("evaluate_checkpoint", "Model")
 with middle:
     available = checkpoints()
     others = ["(none)"] + [name for name, path in available.items() if path != first]
+    if st.session_state.get("evaluate_compare") not in others:  # a model since deleted, or the one picked on the left
+        st.session_state.pop("evaluate_compare", None)
     second_name = st.selectbox("Compare with", others, key="evaluate_compare")
 with right:
     bounded("evaluate_count", 10, LIMITS.evaluate_sequences)
     count = st.slider("Test sequences", 10, LIMITS.evaluate_sequences, 100, step=10, key="evaluate_count",
                       help=f"At most {LIMITS.evaluate_sequences}: the server is shared.")
+st.session_state.evaluate_settings = {"evaluate_compare": second_name, "evaluate_count": count}
 
 if first is not None:
     chosen = {st.session_state.evaluate_checkpoint: first}

@@ -91,6 +91,11 @@ def test_evaluate_page_scores_against_baselines(app):
     assert list(table.iloc[:, 0]) == [
         "Shipped model (checkpoints/convlstm.keras)", "baseline: black frames", "baseline: repeat last frame",
     ]
+    # Coming back from another page shows the same settings and results again.
+    app.switch_page("pages/forecast.py").run()
+    app.switch_page("pages/evaluate.py").run()
+    assert app.slider(key="evaluate_count").value == 20
+    assert app.dataframe[0].value.equals(table)
 
 
 def test_a_short_fine_tuning_run_appears_on_forecast(app):
