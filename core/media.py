@@ -233,15 +233,19 @@ def frame_strip(
         for t, frame in enumerate(to_uint8(frames)):
             column = (offset + t) * (size + gap)
             mosaic[r * (size + gap) : r * (size + gap) + size, column : column + size] = frame
-    figure = Figure(figsize=(0.75 * length + 0.9, 0.75 * len(rows) + 0.35), dpi=dpi)
-    ax = figure.add_axes((0.9 / (0.75 * length + 0.9), 0, 1 - 0.9 / (0.75 * length + 0.9), 0.75 * len(rows) / (0.75 * len(rows) + 0.35)))
+    # Sized in inches so that text stays legible when Streamlit shrinks the
+    # picture to the page's width (to about 60% for 20 frames).
+    margin, header = 1.2, 0.4
+    figure = Figure(figsize=(0.75 * length + margin, 0.75 * len(rows) + header), dpi=dpi)
+    width, height = 0.75 * length + margin, 0.75 * len(rows) + header
+    ax = figure.add_axes((margin / width, 0, 1 - margin / width, 0.75 * len(rows) / height))
     ax.imshow(mosaic, cmap="gray", vmin=0, vmax=255, interpolation="nearest", aspect="auto")
     ax.axis("off")
     for t in range(length):
         colour = "black" if context is None else np.array(CONTEXT_COLOUR if t < context else FORECAST_COLOUR) / 255
-        ax.text(t * (size + gap) + size / 2, -3, str(first_index + t), ha="center", va="bottom", fontsize=8, color=colour)
+        ax.text(t * (size + gap) + size / 2, -3, str(first_index + t), ha="center", va="bottom", fontsize=12, color=colour)
     for r, label in enumerate(rows):
-        ax.text(-6, r * (size + gap) + size / 2, label, ha="right", va="center", fontsize=8)
+        ax.text(-6, r * (size + gap) + size / 2, label, ha="right", va="center", fontsize=12)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
