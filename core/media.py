@@ -58,6 +58,23 @@ def colourise(values: np.ndarray, colours: tuple[str, float, float]) -> np.ndarr
     return (colormaps[name](np.clip(scaled, 0, 1))[..., :3] * 255).astype(np.uint8)
 
 
+def colour_bar(colours: tuple[str, float, float], width: int = 320) -> np.ndarray:
+    """A legend for `colourise`: the colour ramp with its low and high values written under its ends.
+
+    Returns:
+        uint8 (34, width, 3) RGB.
+    """
+    _, low, high = colours
+    image = Image.new("RGB", (width, 34), (255, 255, 255))
+    image.paste(Image.fromarray(colourise(np.tile(np.linspace(low, high, width), (16, 1)), colours)))
+    draw = ImageDraw.Draw(image)
+    font = _font(13)
+    draw.text((0, 18), f"{low:.2g}", fill=(20, 20, 20), font=font)
+    draw.text((width // 2, 18), f"{(low + high) / 2:.2g}", fill=(20, 20, 20), font=font, anchor="ma")
+    draw.text((width, 18), f"{high:.2g}", fill=(20, 20, 20), font=font, anchor="ra")
+    return np.asarray(image)
+
+
 ERROR_COLOURS = ("magma", 0.0, 1.0)
 
 

@@ -93,9 +93,10 @@ if path is not None:
         "predicted frame": media.panel(trace.predictions, "predicted next frame", trace.context, 4),
     }
     gif_ui(media.encode_gif(media.side_by_side(panels), fps=3),
-           f"Step by step: the frame fed in, the {NAMES[quantity]} of cell {layer}, and the frame predicted from it. "
-           f"Colours: {scheme[0]} from {scheme[1]:.2g} to {scheme[2]:.2g}.",
+           f"Step by step: the frame fed in, the {NAMES[quantity]} of cell {layer}, and the frame predicted from it.",
            f"Animated heatmap of the {NAMES[quantity]} beside the input and predicted frames")
+    st.image(media.encode_png(media.colour_bar(scheme)), caption=f"Colour scale of the {NAMES[quantity]}",
+             alt=f"Colour scale from {scheme[1]:.2g} to {scheme[2]:.2g}")
 
     st.header("The equations, one picture per term")
     step = st.slider("Step", 1, len(trace.inputs), trace.context, key="inside_step",

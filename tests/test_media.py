@@ -49,6 +49,13 @@ def test_forecast_without_truth_and_past_the_data():
     assert gif.shape[0] == 35
 
 
+def test_colour_bar_runs_from_low_to_high():
+    bar = media.colour_bar(("viridis", 0.0, 1.0), width=200)
+    assert bar.shape == (34, 200, 3) and bar.dtype == np.uint8
+    ends = media.colourise(np.array([0.0, 1.0]), ("viridis", 0.0, 1.0))
+    assert np.array_equal(bar[0, 0], ends[0]) and np.array_equal(bar[0, -1], ends[1])
+
+
 def test_frame_strip_png():
     frames = moving_mnist("test", 1)[0]
     png = media.frame_strip({"truth": frames, "forecast": frames[10:]}, context=10)
