@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import data, media
-from ui.shared import CONTEXT, checkpoint_ui, forecast_frames, gif_ui
+from ui.shared import CONTEXT, checkpoint_ui, forecast_frames, gif_ui, keep_values
 
 MAX_DIGITS = 3
 # Situations worth trying, one click away: (digits as (class, example, row, col, angle, speed), length).
@@ -69,6 +69,8 @@ def path_chart(sequence: data.Sequences) -> go.Figure:
 
 
 st.title("Design a sequence")
+keep_values(["design_count", "design_length"] + [f"design_{name}_{slot}" for slot in range(MAX_DIGITS)
+                                                 for name in ("class", "example", "row", "col", "angle", "speed")])
 st.markdown("Put up to three test digits on the canvas, aim them, and see whether the model predicts where they go. "
             "The frames come from the same generator as the dataset; the model sees the first 10 and forecasts the rest.")
 columns = st.columns(len(PRESETS))

@@ -8,7 +8,7 @@ import streamlit as st
 from core import data
 from ui.charts import per_frame_chart
 from ui.limits import LIMITS
-from ui.shared import CONTEXT, bounded, checkpoint_ui, checkpoints, load_model
+from ui.shared import CONTEXT, bounded, checkpoint_ui, checkpoints, keep_values, load_model
 
 
 @st.cache_resource
@@ -50,10 +50,7 @@ st.markdown(
     "(structure, 1 is perfect) and **PSNR** (dB) are higher-is-better. A model is only useful if it beats "
     "both baselines: black frames, and the last context frame held still."
 )
-# Streamlit forgets widget values when their page is left: coming back opens on
-# the last settings (and so on their results) rather than on the defaults.
-for widget, value in st.session_state.get("evaluate_settings", {}).items():
-    st.session_state.setdefault(widget, value)
+keep_values(["evaluate_compare", "evaluate_count"])  # coming back shows the last results, not the defaults
 left, middle, right = st.columns([2, 3, 2])
 with left:
     first = checkpoint_ui("evaluate_checkpoint", "Model")
@@ -67,7 +64,6 @@ with right:
     bounded("evaluate_count", 10, LIMITS.evaluate_sequences)
     count = st.slider("Test sequences", 10, LIMITS.evaluate_sequences, 100, step=10, key="evaluate_count",
                       help=f"At most {LIMITS.evaluate_sequences}: the server is shared.")
-st.session_state.evaluate_settings = {"evaluate_compare": second_name, "evaluate_count": count}
 
 if first is not None:
     chosen = {st.session_state.evaluate_checkpoint: first}

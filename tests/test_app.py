@@ -143,6 +143,11 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     assert gifs == ["Ground truth", "Prediction", "Absolute error"]
     digits = 3 if preset.startswith("Three") else 2 if preset.startswith("Two") else 1
     assert app.radio(key="design_count").value == digits
+    # The design is still there after a visit to another page.
+    angle = app.slider(key="design_angle_0").value
+    app.switch_page("pages/home.py").run()
+    app.switch_page("pages/design.py").run()
+    assert app.radio(key="design_count").value == digits and app.slider(key="design_angle_0").value == angle
 
 
 def test_inside_the_convlstm_shows_gates_and_states(app):

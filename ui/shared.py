@@ -133,6 +133,21 @@ def checkpoints() -> dict[str, Path]:
     return found
 
 
+def keep_values(keys) -> None:
+    """Keeps these widgets' values when their page is left and puts them back on return.
+
+    Streamlit drops a widget's value when its page is not the one running, so a
+    page would reopen on its defaults. Call it before the widgets are drawn: the
+    values in session state then are the ones the user last set.
+    """
+    kept = st.session_state.setdefault("kept_values", {})
+    for key in keys:
+        if key in st.session_state:
+            kept[key] = st.session_state[key]
+        elif key in kept:
+            st.session_state[key] = kept[key]
+
+
 def bounded(key: str, low, high) -> None:
     """Puts a widget's stored value back inside [low, high] before it is drawn.
 
