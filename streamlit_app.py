@@ -22,13 +22,17 @@ pages = [
 page = st.navigation(pages)
 
 with st.sidebar:
-    status = st.container()
-try:
-    page.run()
-finally:
-    # Filled after the page ran, so that it names the model the page just
-    # chose and the device once the page has loaded TensorFlow.
-    with status:
-        model = SHIPPED_LABEL if page.title == "Home" else st.session_state.get("chosen_checkpoint", SHIPPED_LABEL)
-        st.caption(f"**Model:** {model}")
-        st.caption(f"**Device:** {device_label()}")
+    model_line, device_line = st.empty(), st.empty()
+
+
+def sidebar_status() -> None:
+    model = SHIPPED_LABEL if page.title == "Home" else st.session_state.get("chosen_checkpoint", SHIPPED_LABEL)
+    model_line.caption(f"**Model:** {model}")
+    device_line.caption(f"**Device:** {device_label()}")
+
+
+# Drawn before the page, which may end early (st.stop), and again after it, to
+# name the model the page just chose and the device once TensorFlow is loaded.
+sidebar_status()
+page.run()
+sidebar_status()

@@ -89,12 +89,13 @@ def cmd_train(args) -> None:
         epochs=args.epochs,
         epoch_sequences=args.epoch_sequences,
         batch_size=args.batch_size,
-        learning_rate=args.lr,
+        learning_rate=args.lr if args.lr is not None else 1e-4 if args.init_from else 1e-3,
         lr_decay_sequences=args.lr_decay_sequences,
         lr_decay_start=args.lr_decay_start,
         num_digits=args.digits,
         workers=args.workers,
-        sampling_sequences=args.sampling_sequences,
+        sampling_sequences=(args.sampling_sequences if args.sampling_sequences is not None
+                            else 0 if args.init_from else 10_000),
         resume=args.resume,
         init_from=args.init_from,
         strategy=args.strategy,
@@ -288,14 +289,16 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--kernel-size", type=int, default=None)
     train.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default=None)
     train.add_argument("--batch-size", type=int, default=16)
-    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--lr", type=float, default=None,
+                       help="step size (default 1e-3; 1e-4 with --init-from, where 1e-3 undoes what was learned)")
     train.add_argument("--lr-decay-sequences", type=int, default=None,
                        help="cosine decay of --lr to 1%% over this many sequences seen (resumes continue it)")
     train.add_argument("--lr-decay-start", type=int, default=0,
                        help="sequences seen before the decay begins (a decay branched off a long run)")
     train.add_argument("--digits", type=int, default=2, choices=[1, 2, 3])
     train.add_argument("--workers", type=int, default=1, help="threads drawing batches (several for a GPU)")
-    train.add_argument("--sampling-sequences", type=int, default=10_000)
+    train.add_argument("--sampling-sequences", type=int, default=None,
+                       help="teacher forcing fades over this many sequences (default 10000; 0 with --init-from)")
     train.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     train.add_argument("--init-from", default=None, help="start from another checkpoint's weights and sizes")
     train.add_argument("--strategy", choices=["mirrored", "multiworker"], default=None,

@@ -356,10 +356,14 @@ def official_path(path: str | os.PathLike | None = None, download: bool = False)
             say); the bundled dataset keeps working.
     """
     if path is not None:
-        path = Path(path).expanduser()
-        if path.is_dir():
-            path = path / OFFICIAL_NAME
-        if not path.is_file():
+        try:
+            path = Path(path).expanduser()
+            if path.is_dir():
+                path = path / OFFICIAL_NAME
+            found = path.is_file()
+        except (RuntimeError, OSError) as error:  # "~nobody/...", a folder we may not read
+            raise InputError(f"cannot use {path} for the official file: {error}") from None
+        if not found:
             raise InputError(f"no official Moving MNIST file at {path}")
         return path
     cached = official_cache_path()

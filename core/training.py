@@ -332,7 +332,9 @@ def _prepare_model(config: TrainConfig) -> tuple[keras.Model, dict]:
 def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
     if config.resume and config.out and Path(config.out).is_file():
         model = load_checkpoint(config.out, compile=True)
-        optimizer, info = model.optimizer, dict(model.studio_info)
+        # An exported checkpoint (the shipped one) has no optimizer: resuming it starts a new one.
+        optimizer = getattr(model, "optimizer", None) or keras.optimizers.Adam(config.learning_rate)
+        info = dict(model.studio_info)
     else:
         overrides = dict(config.model_overrides)
         source = load_checkpoint(config.init_from, compile=False) if config.init_from else None
@@ -363,7 +365,7 @@ def _architecture(source: keras.Model, config: TrainConfig) -> dict:
     if sizes.pop("preset") != config.preset or clashes:
         raise InputError(
             f"{config.init_from} has another architecture than preset {config.preset!r}"
-            + (f" with {', '.join(f'{name}={config.model_overrides[name]}' for name in clashes)}" if clashes else "")
+            + "".join(f"; {name}={config.model_overrides[name]} asked, {sizes[name]} there" for name in clashes)
         )
     return sizes
 

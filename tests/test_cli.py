@@ -9,6 +9,7 @@ from conftest import run_cli
 
 from core.cli import main
 from core.data import moving_mnist
+from core.model import read_checkpoint_info
 
 
 def _npy(path, array, allow_pickle=False):
@@ -58,6 +59,16 @@ def test_train_json_in_a_real_process(tmp_path):
     assert report["sequences_seen"] == 24 and report["sequences_per_second"] > 0
     assert report["device"].startswith("CPU") and report["val_mse"] > 0
     assert out.is_file()
+
+
+def test_fine_tuning_takes_the_sources_sizes_small_steps_and_closed_loop(tiny_checkpoint, tmp_path):
+    out = tmp_path / "tuned.keras"
+    result = run_cli("train", "--init-from", tiny_checkpoint, "--epochs", 1, "--epoch-sequences", 8,
+                     "--batch-size", 8, "--out", out)
+    assert result.returncode == 0, result.stderr
+    config, info = read_checkpoint_info(out)
+    assert (config.num_layers, config.filters) == (1, 8)
+    assert info["learning_rate"] == 1e-4 and info["sampling_sequences"] == 0
 
 
 def test_forecast_writes_npy_and_gif(tiny_checkpoint, inputs, tmp_path):

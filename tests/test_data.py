@@ -170,6 +170,8 @@ def test_official_file_missing_is_a_clear_error(tmp_path, monkeypatch):
         data.load_official()
     with pytest.raises(InputError, match="no official"):
         data.load_official(tmp_path / "nope.npy")
+    with pytest.raises(InputError, match="cannot use"):
+        data.load_official("~no-such-user-here/mnist_test_seq.npy")  # a typo for ~/...
 
 
 def test_the_official_file_is_not_read_as_a_users_array(tmp_path):
