@@ -70,7 +70,7 @@ def cmd_data_export(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from core.training import TrainConfig, TrainingProgress, train
+    from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, TrainingProgress, train
 
     if not args.out.endswith(".keras"):
         raise InputError(f"--out must end in .keras; received {args.out}")
@@ -89,7 +89,7 @@ def cmd_train(args) -> None:
         epochs=args.epochs,
         epoch_sequences=args.epoch_sequences,
         batch_size=args.batch_size,
-        learning_rate=args.lr if args.lr is not None else 1e-4 if args.init_from else 1e-3,
+        learning_rate=args.lr if args.lr is not None else FINE_TUNING_LEARNING_RATE if args.init_from else 1e-3,
         lr_decay_sequences=args.lr_decay_sequences,
         lr_decay_start=args.lr_decay_start,
         num_digits=args.digits,

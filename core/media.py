@@ -253,8 +253,8 @@ def frame_strip(
     # Sized in inches so that text stays legible when Streamlit shrinks the
     # picture to the page's width (to about 60% for 20 frames).
     margin, header = 1.2, 0.4
-    figure = Figure(figsize=(0.75 * length + margin, 0.75 * len(rows) + header), dpi=dpi)
     width, height = 0.75 * length + margin, 0.75 * len(rows) + header
+    figure = Figure(figsize=(width, height), dpi=dpi)
     ax = figure.add_axes((margin / width, 0, 1 - margin / width, 0.75 * len(rows) / height))
     ax.imshow(mosaic, cmap="gray", vmin=0, vmax=255, interpolation="nearest", aspect="auto")
     ax.axis("off")

@@ -5,7 +5,8 @@ import streamlit as st
 
 from core import media
 from core.errors import InputError
-from core.training import TrainConfig, describe_device  # this page trains: TensorFlow is needed anyway
+# This page trains: TensorFlow is needed anyway.
+from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_device
 from ui.jobs import collect_finished, new_checkpoint_path, registry
 from ui.limits import LIMITS
 from ui.shared import SHIPPED, bounded, gif_ui, session_id, show_error
@@ -43,11 +44,10 @@ def settings_ui():
             st.session_state.train_batch = 16 if preset == "convlstm" else 2
         batch_size = st.select_slider("Batch size", sizes, key="train_batch",
                                       help=f"At most {max(sizes)} for this model, to stay within the server's memory.")
-        # Fine-tuning wants small steps: with a new optimizer, one batch at 1e-3
-        # took the shipped model's validation MSE from 68 to 190, at 1e-4 to 70
-        # (docs/training.md). One key per start, so that each keeps its default.
+        # One key per start, so that each keeps its own default.
         learning_rate = st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 3e-3],
-                                         value=1e-4 if from_shipped else 1e-3, format_func=lambda v: f"{v:g}",
+                                         value=FINE_TUNING_LEARNING_RATE if from_shipped else 1e-3,
+                                         format_func=lambda v: f"{v:g}",
                                          key="train_lr_shipped" if from_shipped else "train_lr",
                                          help="From the shipped model, keep it at 1e-4: one step at 1e-3 "
                                               "undoes much of what it learned.")
