@@ -92,4 +92,5 @@ def forecast(
         outputs.append(predicted[..., 0])
         if progress:
             progress(min(start + batch_size, total), total)
-    return np.clip(np.concatenate(outputs), 0.0, 1.0).astype(np.float32)
+    predicted = np.concatenate(outputs).astype(np.float32, copy=False)
+    return np.clip(predicted, 0.0, 1.0, out=predicted)  # in place: 1,000 sequences are 164 MB a copy

@@ -62,3 +62,17 @@ def test_baselines():
 def test_mismatched_shapes_are_refused():
     with pytest.raises(InputError, match="received"):
         metrics.mse(np.zeros((1, 2, 64, 64)), np.zeros((1, 3, 64, 64)))
+
+
+def test_many_sequences_are_scored_in_chunks_with_the_same_result():
+    # 250 sequences cross two chunk boundaries; one error per sequence, each in
+    # a different place, so a chunk scored twice or skipped changes the mean.
+    rng = np.random.default_rng(1)
+    true = rng.random((250, 2, 64, 64)).astype(np.float32)
+    pred = true.copy()
+    pred[np.arange(250), 1, np.arange(250) % 64, 0] += np.linspace(0.0, 1.0, 250, dtype=np.float32)
+    errors = (pred.astype(np.float64) - true) ** 2
+    assert metrics.CHUNK < 250
+    assert metrics.mse_per_frame(pred, true) == pytest.approx(errors.sum(axis=(2, 3)).mean(axis=0))
+    ssim = metrics.ssim_per_frame(pred, true)
+    assert ssim[0] == pytest.approx(1.0) and ssim[1] < 1.0
