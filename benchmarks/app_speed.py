@@ -5,7 +5,9 @@ Measures:
 - seconds from typing a new sequence number on Forecast to its new GIFs
   drawn, once the model is loaded (median of several picks);
 - the server's resident memory while serving Forecast, and its peak while
-  a training run (2 epochs, default settings) goes on.
+  a training run (2 epochs, default settings) goes on;
+- seconds and the server's peak memory for an evaluation of the whole
+  bundled test set (1,000 sequences) on Evaluate.
 
 Usage:
     python benchmarks/app_speed.py [--chromium /usr/bin/chromium]
@@ -44,6 +46,25 @@ def rss_mb(process: psutil.Process) -> float:
 def settle(page, pause=0.3):
     time.sleep(pause)
     page.wait_for_selector(IDLE, timeout=120_000)
+
+
+def peak_mb_while(process: psutil.Process, wait) -> float:
+    """The server's peak resident memory (sampled every 0.2 s) until `wait()` returns."""
+    peak, stop = [0.0], threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_mb(process))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        wait()
+    finally:
+        stop.set()
+        sampler.join()
+    return peak[0]
 
 
 def gif_sources(page) -> list[str]:
@@ -116,20 +137,21 @@ def main() -> None:
             slider.press("Home")
             slider.press("ArrowRight")  # two epochs
             settle(page)
-            peak, stop = [0.0], threading.Event()
-
-            def sample():
-                while not stop.is_set():
-                    peak[0] = max(peak[0], rss_mb(process))
-                    time.sleep(0.2)
-
-            sampler = threading.Thread(target=sample)
-            sampler.start()
             page.get_by_role("button", name="Start training").click()
-            page.get_by_test_id("stAlertContentSuccess").wait_for(timeout=600_000)
-            stop.set()
-            sampler.join()
-            results["server memory peak while training (MB)"] = peak[0]
+            results["server memory peak while training (MB)"] = peak_mb_while(
+                process, lambda: page.get_by_test_id("stAlertContentSuccess").wait_for(timeout=600_000))
+
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Evaluate").click()
+            settle(page)
+            slider = page.get_by_test_id("stSlider").filter(has_text="Test sequences").get_by_role("slider")
+            slider.focus()
+            slider.press("End")  # the whole bundled test set
+            settle(page)
+            start = time.perf_counter()
+            page.get_by_role("button", name="Evaluate", exact=True).click()
+            results["server memory peak evaluating 1,000 sequences (MB)"] = peak_mb_while(
+                process, lambda: page.get_by_test_id("stDataFrame").wait_for(timeout=600_000))
+            results["evaluation of 1,000 sequences, table drawn (s)"] = time.perf_counter() - start
             browser.close()
     finally:
         server.terminate()

@@ -155,6 +155,20 @@ def test_training_shows_progress_and_a_loss_curve(page):
     screenshot(page, "train-done")
 
 
+def test_evaluation_goes_on_while_the_visitor_is_elsewhere(page):
+    open_page(page, "Evaluate")
+    page.get_by_role("button", name="Evaluate", exact=True).click()
+    page.get_by_test_id("stProgress").wait_for(timeout=60_000)
+    open_page(page, "Home")
+    open_page(page, "Evaluate")
+    # No second click: the page's timer redraws it with the finished scores.
+    page.get_by_test_id("stDataFrame").wait_for(timeout=180_000)
+    settle(page)
+    assert page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace path.js-line").count() >= 2
+    assert page.get_by_test_id("stException").count() == 0
+    screenshot(page, "evaluate-done")
+
+
 def test_design_preset_and_inside_heatmaps_load(page):
     open_page(page, "Design a sequence")
     page.get_by_role("button", name="Two digits crossing").click()

@@ -1,0 +1,117 @@
+"""Evaluations that outlive clicks: scored in a worker thread, kept for the server.
+
+Any click stops a Streamlit script, and a 1,000-sequence evaluation takes
+about 40 s on 2 cores, so the Evaluate page must not score in its own thread:
+it would lose the work each time someone touched a widget or another page.
+`request` starts the evaluation of a (checkpoint, modification time, count) in
+a worker thread that makes no `st.*` calls, or finds it already started or
+finished by any session; the page draws `Evaluation` from a fragment.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+
+from core import data
+
+BATCH = 32  # sequences per forecast call: a Forecast visitor waits at most one batch (about 1 s)
+
+
+@dataclass
+class Evaluation:
+    """One model's evaluation on the first `total` bundled test sequences."""
+
+    total: int
+    done: int = 0
+    status: str = "waiting"  # waiting, forecasting, scoring, done or failed
+    results: dict | None = None  # {"model": Scores, "black frames": Scores, "repeat last frame": Scores}
+    error: str | None = None
+    seconds: float | None = None  # from the start of the work to the scores
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")
+
+    @property
+    def fraction(self) -> float:
+        # Scoring (SSIM on every frame) takes about a fifth of the time.
+        return 1.0 if self.finished else 0.8 * self.done / self.total
+
+    def describe(self, name: str) -> str:
+        if self.status == "waiting":
+            return f"{name}: waiting for the evaluation before it to finish"
+        if self.status == "forecasting":
+            return f"{name}: forecast {self.done}/{self.total} sequences"
+        return f"{name}: {self.status} ({self.total} sequences)"
+
+
+class Evaluations:
+    """The server's evaluations, one at a time, each kept once finished."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.runs: dict[tuple, Evaluation] = {}
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaluate")
+
+    def request(
+        self, path: Path, count: int, load: Callable[[Path], object], model_thread: Executor, again: bool = False
+    ) -> Evaluation:
+        """The evaluation of the checkpoint `path` on `count` test sequences, started
+        now unless one is already running or done; `again` restarts a failed one.
+
+        Args:
+            path: the checkpoint; a new modification time is a new evaluation.
+            count: the first `count` sequences of the bundled test set.
+            load: returns the model in `path`; called (in the caller's thread) only to start.
+            model_thread: the executor that runs every forecast on this server.
+            again: start over if the last try failed (a click, not a rerun).
+
+        Returns:
+            The `Evaluation`, updated by the worker thread as it goes.
+        """
+        key = (str(path), path.stat().st_mtime, count)
+        with self.lock:
+            run = self.runs.get(key)
+            if run is None or (again and run.status == "failed"):
+                run = self.runs[key] = Evaluation(count)
+                self.worker.submit(_work, run, load(path), model_thread)
+            return run
+
+
+def _work(run: Evaluation, model, model_thread: Executor) -> None:
+    from core.forecasting import forecast
+    from core.metrics import with_baselines
+
+    started = time.perf_counter()
+    try:
+        run.status = "forecasting"
+        context, truth = data.split_context(data.moving_mnist("test", run.total))
+        predicted = np.empty(truth.shape, np.float32)  # filled in place: a list of batches joined at the end was a second copy
+        # Each batch goes through the thread that runs every forecast, so a
+        # visitor's forecast slips in between batches, and TensorFlow never
+        # builds the same graph from two threads at once.
+        for start in range(0, run.total, BATCH):
+            batch = slice(start, start + BATCH)
+            predicted[batch] = model_thread.submit(forecast, model, context[batch], truth.shape[1]).result()
+            run.done = min(start + BATCH, run.total)
+        run.status = "scoring"
+        # The baselines need only the last context frame: 16 MB per 1,000 sequences instead of 164 MB.
+        run.results = with_baselines(data.to_unit_float(context[:, -1:]), data.to_unit_float(truth), predicted)
+        run.seconds, run.status = time.perf_counter() - started, "done"
+    except Exception as error:  # the page shows it in one line; the log gets the traceback
+        logging.getLogger(__name__).exception("evaluation failed")
+        run.error, run.status = f"{type(error).__name__}: {error}", "failed"
+
+
+@st.cache_resource
+def evaluations() -> Evaluations:
+    return Evaluations()
