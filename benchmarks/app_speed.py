@@ -5,7 +5,8 @@ Measures:
 - seconds from typing a new sequence number on Forecast to its new GIFs
   drawn, once the model is loaded (median of several picks);
 - the server's resident memory while serving Forecast, and its peak while
-  a training run (2 epochs, default settings) goes on;
+  a training run (2 epochs, default settings) goes on, watched on Train, and
+  that run's speed;
 - seconds and the server's peak memory for an evaluation of the whole
   bundled test set (1,000 sequences) on Evaluate.
 
@@ -16,6 +17,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import re
 import socket
 import statistics
 import subprocess
@@ -140,6 +142,10 @@ def main() -> None:
             page.get_by_role("button", name="Start training").click()
             results["server memory peak while training (MB)"] = peak_mb_while(
                 process, lambda: page.get_by_test_id("stAlertContentSuccess").wait_for(timeout=600_000))
+            # "Training done after 512 sequences (41 s). ..." (the time includes building the graph)
+            sequences, seconds = re.search(r"after (\d+) sequences \((\d+) s\)",
+                                           page.get_by_test_id("stAlertContentSuccess").inner_text()).groups()
+            results["training watched on Train, 2 epochs (sequences/s)"] = int(sequences) / int(seconds)
 
             page.get_by_test_id("stSidebarNav").get_by_role("link", name="Evaluate").click()
             settle(page)

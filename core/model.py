@@ -37,6 +37,9 @@ PACKAGE = "convlstm_studio"
 # state while it builds, loads or compiles a model; two threads doing that at
 # once (a page loading a model while training starts) made compile fail with
 # "cannot add new elements of state". One lock makes those steps take turns.
+# (The app's failures were most likely Streamlit replacing that state for every
+# thread after each script run, which `ui.shared` now prevents; the lock stays
+# for any other host that builds models from several threads.)
 MODEL_LOCK = threading.RLock()
 STUDIO_ENTRY = "studio.json"  # our config inside the .keras archive
 
@@ -127,7 +130,8 @@ class ConvLSTMCell(layers.Layer):
         # The convolution is run here with its weights cast by hand, the Conv2D
         # layer only holding them: under mixed precision Keras' autocasting of
         # its kernel was seen to slip to float32 when Streamlit's script thread
-        # ran beside training (a bfloat16/float32 clash in Conv2D).
+        # ran beside training (a bfloat16/float32 clash in Conv2D), most likely
+        # when Streamlit cleared Keras' session mid-step (see ui.shared).
         dtype = self.compute_dtype
         inputs = ops.cast(ops.concatenate([x, h], axis=-1), dtype)
         z = ops.conv(inputs, ops.cast(self.conv.kernel, dtype), padding="same") + ops.cast(self.conv.bias, dtype)

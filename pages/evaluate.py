@@ -8,11 +8,9 @@ from ui.limits import LIMITS
 from ui.shared import bounded, checkpoint_ui, checkpoints, keep_values, load_model, model_thread
 
 
-# Every 3 s, not every second: each redraw costs the server CPU that the
-# evaluation needs; 1,000 sequences took 47 s to the table at 1 s, 40 s at 5 s.
-@st.fragment(run_every=3.0)
+@st.fragment(run_every=1.0)
 def progress_ui(runs: dict) -> None:
-    """Redrawn every few seconds until every evaluation asked for is finished."""
+    """Redrawn every second until every evaluation asked for is finished."""
     if all(run.finished for run in runs.values()):
         st.rerun()  # once, to draw the results without the timer
     for name, run in runs.items():

@@ -3,6 +3,7 @@
 import io
 import time
 
+import keras
 import numpy as np
 import pytest
 from catalogue import bad_files
@@ -27,6 +28,18 @@ def images(app) -> list:
 @pytest.fixture
 def app():
     return AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+
+
+def test_a_script_run_leaves_keras_state_alone():
+    # Streamlit clears Keras' session after every run, for all threads at once:
+    # a training or an evaluation in a worker thread lost its state and most of its speed.
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run().run()
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+    finally:
+        keras.config.set_dtype_policy(before)
 
 
 @pytest.mark.parametrize("page", PAGES)

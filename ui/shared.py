@@ -36,6 +36,31 @@ OUTSIDE_SEQUENCE = "outside_sequence"
 TEST_SET_SOURCE = "Bundled test set"
 
 
+def _keep_keras_state() -> None:
+    """Stops Streamlit from calling `keras.backend.clear_session()` after every run.
+
+    Streamlit does it after each script and fragment run, from the script's
+    thread, and for every thread at once: it replaces Keras' per-thread state
+    (dtype policy, name scopes), clears TensorFlow's kernel cache and runs a
+    full garbage collection. A training run watched on Train (redrawn every
+    second) went at 5 sequences/s instead of 12, and a Forecast pick took 0.64 s
+    instead of 0.34 s (docs/benchmarks.md). Models here are loaded once and
+    cached, so there is no per-run Keras state to clear. Matplotlib is still
+    closed as before.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    def close_figures_only() -> None:
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+
+    if hasattr(script_runner, "_clean_problem_modules"):  # private: a later Streamlit may drop it
+        script_runner._clean_problem_modules = close_figures_only
+
+
+_keep_keras_state()
+
+
 def session_id() -> str:
     """A stable id for this browser session (owner of trainings and checkpoints)."""
     if "session_id" not in st.session_state:
