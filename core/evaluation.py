@@ -32,5 +32,6 @@ def evaluate(
     """
     frames = check_frames(frames, "frames")
     seen, truth = split_context(frames, context)
-    seen, truth = to_unit_float(seen), to_unit_float(truth)
-    return with_baselines(seen, truth, forecast(model, seen, truth.shape[1], batch_size, progress))
+    predicted = forecast(model, seen, truth.shape[1], batch_size, progress)  # converts batch by batch
+    # The baselines need only the last context frame: 16 MB per 1,000 sequences instead of 164 MB.
+    return with_baselines(to_unit_float(seen[:, -1:]), to_unit_float(truth), predicted)

@@ -32,8 +32,10 @@ CHUNK = 100
 
 def _per_frame(values, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     """(T,) mean over sequences of values(pred, true) -> (n, T), computed chunk by chunk in float64."""
-    if np.shape(pred) != np.shape(true) or np.ndim(pred) != 4:
-        raise InputError(f"predictions and truth must both be (N, T, H, W); received {np.shape(pred)} and {np.shape(true)}")
+    if np.shape(pred) != np.shape(true) or np.ndim(pred) != 4 or len(pred) == 0:
+        raise InputError(
+            f"predictions and truth must both be (N, T, H, W) with N >= 1; received {np.shape(pred)} and {np.shape(true)}"
+        )
     chunks = [
         values(np.asarray(pred[i : i + CHUNK], np.float64), np.asarray(true[i : i + CHUNK], np.float64))
         for i in range(0, len(pred), CHUNK)

@@ -77,9 +77,15 @@ if first is not None:
     if clicked:
         st.session_state.evaluate_request = (tuple(str(p) for p in chosen.values()), count)
     if st.session_state.get("evaluate_request") == (tuple(str(p) for p in chosen.values()), count):
-        runs = {name: evaluations().request(path, count, load_model, model_thread(), again=clicked)
-                for name, path in chosen.items()}
-        if all(run.finished for run in runs.values()):
-            results_ui(runs, count)
+        try:
+            runs = {name: evaluations().request(path, count, load_model, model_thread(), again=clicked)
+                    for name, path in chosen.items()}
+        except RuntimeError:
+            st.session_state.pop("evaluate_request")
+            st.warning("The server is busy with other visitors' evaluations; try again in a minute.",
+                       icon=":material/hourglass_top:")
         else:
-            progress_ui(runs)
+            if all(run.finished for run in runs.values()):
+                results_ui(runs, count)
+            else:
+                progress_ui(runs)

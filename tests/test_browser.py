@@ -155,7 +155,7 @@ def test_training_shows_progress_and_a_loss_curve(page):
     screenshot(page, "train-done")
 
 
-def test_evaluation_goes_on_while_the_visitor_is_elsewhere(page):
+def test_evaluation_results_appear_without_a_second_click(page):
     open_page(page, "Evaluate")
     page.get_by_role("button", name="Evaluate", exact=True).click()
     page.get_by_test_id("stProgress").wait_for(timeout=60_000)

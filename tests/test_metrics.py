@@ -62,6 +62,8 @@ def test_baselines():
 def test_mismatched_shapes_are_refused():
     with pytest.raises(InputError, match="received"):
         metrics.mse(np.zeros((1, 2, 64, 64)), np.zeros((1, 3, 64, 64)))
+    with pytest.raises(InputError, match="N >= 1"):
+        metrics.ssim_per_frame(np.zeros((0, 2, 64, 64)), np.zeros((0, 2, 64, 64)))
 
 
 def test_many_sequences_are_scored_in_chunks_with_the_same_result():

@@ -48,7 +48,7 @@ class Evaluation:
 
     def describe(self, name: str) -> str:
         if self.status == "waiting":
-            return f"{name}: waiting for the evaluation before it to finish"
+            return f"{name}: waiting for another evaluation to finish ({self.total} sequences)"
         if self.status == "forecasting":
             return f"{name}: forecast {self.done}/{self.total} sequences"
         return f"{name}: {self.status} ({self.total} sequences)"
@@ -57,10 +57,11 @@ class Evaluation:
 class Evaluations:
     """The server's evaluations, one at a time, each kept once finished."""
 
-    def __init__(self):
+    def __init__(self, max_unfinished: int = 4):
         self.lock = threading.Lock()
         self.runs: dict[tuple, Evaluation] = {}
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaluate")
+        self.max_unfinished = max_unfinished  # a queue any visitor can grow would hold the CPU for hours
 
     def request(
         self, path: Path, count: int, load: Callable[[Path], object], model_thread: Executor, again: bool = False
@@ -77,13 +78,26 @@ class Evaluations:
 
         Returns:
             The `Evaluation`, updated by the worker thread as it goes.
+
+        Raises:
+            RuntimeError: `max_unfinished` evaluations are already waiting or running.
         """
         key = (str(path), path.stat().st_mtime, count)
         with self.lock:
             run = self.runs.get(key)
-            if run is None or (again and run.status == "failed"):
-                run = self.runs[key] = Evaluation(count)
-                self.worker.submit(_work, run, load(path), model_thread)
+            if run is not None and not (again and run.status == "failed"):
+                return run
+        # Loaded outside the lock: it takes seconds, and a click during it stops
+        # this script, which must leave no run behind that never starts.
+        model = load(path)
+        with self.lock:
+            run = self.runs.get(key)
+            if run is not None and not (again and run.status == "failed"):
+                return run
+            if sum(not other.finished for other in self.runs.values()) >= self.max_unfinished:
+                raise RuntimeError("busy")
+            run = self.runs[key] = Evaluation(count)
+            self.worker.submit(_work, run, model, model_thread)
             return run
 
 
