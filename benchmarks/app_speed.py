@@ -8,7 +8,9 @@ Measures:
   a training run (2 epochs, default settings) goes on, watched on Train, and
   that run's speed;
 - seconds and the server's peak memory for an evaluation of the whole
-  bundled test set (1,000 sequences) on Evaluate.
+  bundled test set (1,000 sequences) on Evaluate;
+- the server's peak memory while the keras.io model trains for half a minute
+  (batch 1, the only size the Train page allows for it).
 
 Usage:
     python benchmarks/app_speed.py [--chromium /usr/bin/chromium]
@@ -158,10 +160,30 @@ def main() -> None:
             results["server memory peak evaluating 1,000 sequences (MB)"] = peak_mb_while(
                 process, lambda: page.get_by_test_id("stDataFrame").wait_for(timeout=600_000))
             results["evaluation of 1,000 sequences, table drawn (s)"] = time.perf_counter() - start
+
+            # The heaviest training a visitor may start: the keras.io model (batch 1, the only one allowed).
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train").click()
+            settle(page)
+            page.get_by_test_id("stSelectbox").filter(has_text="Model").click()
+            page.get_by_role("option", name="keras.io example's model (slow, to compare)").click()
+            settle(page)
+            page.get_by_text("Time", exact=True).click()
+            settle(page)
+            slider = page.get_by_test_id("stSlider").filter(has_text="Minutes").get_by_role("slider")
+            slider.focus()
+            slider.press("Home")  # half a minute
+            settle(page)
+            page.get_by_role("button", name="Start training").click()
+            page.get_by_test_id("stProgress").wait_for(timeout=60_000)  # the first run's success message is gone
+            results["server memory peak training the keras.io model (MB)"] = peak_mb_while(
+                process, lambda: page.get_by_test_id("stAlertContentSuccess").wait_for(timeout=600_000))
             browser.close()
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:  # a training thread still running
+            server.kill()
     print(f"CPU: {psutil.cpu_count()} cores")
     print("| measure | value |\n|---|---|")
     for name, value in results.items():

@@ -17,6 +17,7 @@ from core.errors import InputError
 from core.model import ConvLSTMForecaster, model_config
 
 MAX_HORIZON = 100
+KERAS_IO_BATCH = 1  # sequences per forward pass for the keras.io model, whatever is asked
 
 
 def _compiled_rollout(model: ConvLSTMForecaster, context: int, horizon: int):
@@ -71,7 +72,8 @@ def forecast(
         frames: (N, T, 64, 64) or (T, 64, 64), uint8 0-255 or float 0-1, T >= 2;
             all T frames are context.
         horizon: frames to predict, 1 to 100 (any, not only the trained 10).
-        batch_size: sequences per forward pass (bounds memory).
+        batch_size: sequences per forward pass (bounds memory); always
+            `KERAS_IO_BATCH` for the keras.io model.
         progress: called as progress(done, total) after each batch.
 
     Returns:
@@ -81,6 +83,10 @@ def forecast(
         raise InputError(f"horizon must be an integer from 1 to {MAX_HORIZON}; received {horizon!r}")
     frames = check_frames(frames, "frames")
     config = model_config(model)
+    if not isinstance(model, ConvLSTMForecaster):
+        # The keras.io model re-runs the whole sequence on full frames for every
+        # new frame: 32 sequences at once peaked at 7.0 GB, 4 at 1.6 GB, 1 at 1.0 GB.
+        batch_size = KERAS_IO_BATCH
     total = len(frames)
     outputs = []
     for start in range(0, total, batch_size):

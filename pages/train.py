@@ -41,9 +41,14 @@ def settings_ui():
                                help=f"At most {LIMITS.train_epochs} epochs: the server is shared.")
         sizes = LIMITS.batch_sizes if preset == "convlstm" else LIMITS.keras_io_batch_sizes
         if st.session_state.get("train_batch") not in sizes:
-            st.session_state.train_batch = 16 if preset == "convlstm" else 2
-        batch_size = st.select_slider("Batch size", sizes, key="train_batch",
-                                      help=f"At most {max(sizes)} for this model, to stay within the server's memory.")
+            st.session_state.train_batch = 16 if preset == "convlstm" else sizes[0]
+        if len(sizes) > 1:
+            batch_size = st.select_slider("Batch size", sizes, key="train_batch",
+                                          help=f"At most {max(sizes)} for this model, to stay within the server's memory.")
+        else:
+            batch_size = sizes[0]
+            st.caption(f"Batch size: {batch_size}. This model needs more memory per sequence than a shared server "
+                       "has to spare for more.")
         # One key per start, so that each keeps its own default.
         learning_rate = st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 3e-3],
                                          value=FINE_TUNING_LEARNING_RATE if from_shipped else 1e-3,

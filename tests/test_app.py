@@ -126,6 +126,16 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     assert app.dataframe[0].value.equals(table)
 
 
+def test_the_keras_io_model_trains_one_sequence_at_a_time(app):
+    # Batch 2 took a server to 2.4 GB, near all of Community Cloud's 2.7 GB.
+    app.switch_page("pages/train.py").run()
+    assert app.select_slider(key="train_batch").value == 16
+    app.selectbox(key="train_preset").set_value("keras.io example's model (slow, to compare)").run()
+    assert not app.exception
+    assert not [s for s in app.get("select_slider") if s.label == "Batch size"]
+    assert any(caption.value.startswith("Batch size: 1.") for caption in app.caption)
+
+
 def test_a_short_fine_tuning_run_appears_on_forecast(app):
     shipped = SHIPPED.read_bytes()
     app.switch_page("pages/train.py").run()
