@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.model import read_checkpoint_info
 from ui.charts import per_frame_chart
 from ui.evaluations import evaluations
 from ui.limits import LIMITS
@@ -64,15 +65,19 @@ with middle:
     if st.session_state.get("evaluate_compare") not in others:  # a model since deleted, or the one picked on the left
         st.session_state.pop("evaluate_compare", None)
     second_name = st.selectbox("Compare with", others, key="evaluate_compare")
+chosen = {} if first is None else {st.session_state.evaluate_checkpoint: first}
+if first is not None and second_name != "(none)":
+    chosen[second_name] = available[second_name]
+# The keras.io model forecasts about 9 s a sequence here: 1,000 would hold the server for hours.
+slow = any(read_checkpoint_info(path)[0].preset == "keras-io" for path in chosen.values())
+most = LIMITS.keras_io_evaluate_sequences if slow else LIMITS.evaluate_sequences
 with right:
-    bounded("evaluate_count", 10, LIMITS.evaluate_sequences)
-    count = st.slider("Test sequences", 10, LIMITS.evaluate_sequences, 100, step=10, key="evaluate_count",
-                      help=f"At most {LIMITS.evaluate_sequences}: the server is shared.")
+    bounded("evaluate_count", 10, most)
+    count = st.slider("Test sequences", 10, most, min(100, most), step=10, key="evaluate_count",
+                      help=f"At most {most}: the server is shared"
+                           + (", and the keras.io model takes about 9 s a sequence." if slow else "."))
 
 if first is not None:
-    chosen = {st.session_state.evaluate_checkpoint: first}
-    if second_name != "(none)":
-        chosen[second_name] = available[second_name]
     clicked = st.button("Evaluate", type="primary", key="evaluate_run")
     if clicked:
         st.session_state.evaluate_request = (tuple(str(p) for p in chosen.values()), count)

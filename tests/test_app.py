@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.data import moving_mnist
 from core.evaluation import evaluate
-from core.model import load_checkpoint
+from core.model import build_model, load_checkpoint, save_checkpoint
 from ui.shared import SHIPPED
 
 PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py",
@@ -134,6 +134,18 @@ def test_the_keras_io_model_trains_one_sequence_at_a_time(app):
     assert not app.exception
     assert not [s for s in app.get("select_slider") if s.label == "Batch size"]
     assert any(caption.value.startswith("Batch size: 1.") for caption in app.caption)
+
+
+def test_evaluating_a_keras_io_model_is_capped_at_a_few_minutes(app, tmp_path, monkeypatch):
+    monkeypatch.setattr("ui.shared.session_folder", lambda: str(tmp_path))
+    save_checkpoint(build_model("keras-io"), tmp_path / "kio.keras")
+    app.session_state["trained"] = {"Trained here: keras.io": str(tmp_path / "kio.keras")}
+    app.switch_page("pages/evaluate.py").run()
+    app.slider(key="evaluate_count").set_value(500).run()
+    assert app.slider(key="evaluate_count").max == 1000
+    app.selectbox(key="evaluate_compare").set_value("Trained here: keras.io").run()  # about 9 s a sequence
+    assert not app.exception
+    assert app.slider(key="evaluate_count").max == 20 and app.slider(key="evaluate_count").value == 20
 
 
 def test_a_short_fine_tuning_run_appears_on_forecast(app):
