@@ -83,16 +83,19 @@ class Evaluations:
             RuntimeError: `max_unfinished` evaluations are already waiting or running.
         """
         key = (str(path), path.stat().st_mtime, count)
-        with self.lock:
+
+        def kept() -> Evaluation | None:  # the run to show, unless a click retries a failed one
             run = self.runs.get(key)
-            if run is not None and not (again and run.status == "failed"):
+            return None if run is None or (again and run.status == "failed") else run
+
+        with self.lock:
+            if run := kept():
                 return run
         # Loaded outside the lock: it takes seconds, and a click during it stops
         # this script, which must leave no run behind that never starts.
         model = load(path)
         with self.lock:
-            run = self.runs.get(key)
-            if run is not None and not (again and run.status == "failed"):
+            if run := kept():
                 return run
             if sum(not other.finished for other in self.runs.values()) >= self.max_unfinished:
                 raise RuntimeError("busy")
