@@ -20,6 +20,13 @@ MAX_HORIZON = 100
 KERAS_IO_BATCH = 1  # sequences per forward pass for the keras.io model, whatever is asked
 
 
+def batch_size_for(model, asked: int) -> int:
+    """Sequences per forward pass `forecast` uses for this model when `asked` for more."""
+    # The keras.io model re-runs the whole sequence on full frames for every
+    # new frame: 32 sequences at once peaked at 7.0 GB, 4 at 1.6 GB, 1 at 1.0 GB.
+    return asked if isinstance(model, ConvLSTMForecaster) else KERAS_IO_BATCH
+
+
 def _compiled_rollout(model: ConvLSTMForecaster, context: int, horizon: int):
     # One traced graph per (context, horizon): re-tracing costs seconds, a
     # warm call of the traced graph a few milliseconds.
@@ -83,10 +90,7 @@ def forecast(
         raise InputError(f"horizon must be an integer from 1 to {MAX_HORIZON}; received {horizon!r}")
     frames = check_frames(frames, "frames")
     config = model_config(model)
-    if not isinstance(model, ConvLSTMForecaster):
-        # The keras.io model re-runs the whole sequence on full frames for every
-        # new frame: 32 sequences at once peaked at 7.0 GB, 4 at 1.6 GB, 1 at 1.0 GB.
-        batch_size = KERAS_IO_BATCH
+    batch_size = batch_size_for(model, batch_size)
     total = len(frames)
     outputs = []
     for start in range(0, total, batch_size):

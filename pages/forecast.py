@@ -3,8 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from core import media, metrics
-from core.data import to_unit_float
+from core import media
+from core.evaluation import score_forecast
 from ui.charts import per_frame_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded, checkpoint_ui, forecast_frames,
@@ -12,8 +12,8 @@ from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded, chec
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def score_forecast(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray) -> dict:
-    return metrics.with_baselines(to_unit_float(context)[None], to_unit_float(truth)[None], prediction[None])
+def score_one(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray) -> dict:
+    return score_forecast(context[None], truth[None], prediction[None])
 
 
 def first_frame_behind(scores: dict, metric: str) -> int | None:
@@ -97,7 +97,7 @@ if path is not None:
     if truth is None:
         st.stop()
 
-    scores = score_forecast(context, truth, prediction[: len(truth)])
+    scores = score_one(context, truth, prediction[: len(truth)])
     horizon = len(truth)
     breakdown = first_frame_behind(scores, "mse")
     ssim_breakdown = first_frame_behind(scores, "ssim")
