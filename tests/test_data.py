@@ -81,6 +81,20 @@ def test_digits_combine_by_maximum():
     assert frame[0, 0] == 100 and frame[15, 15] == 200 and frame[40, 40] == 0
 
 
+def test_render_draws_every_digit_where_its_path_says():
+    # render writes all frames at once through overlapping windows; drawing
+    # them one by one, as the definition reads, must give the same frames.
+    rng = np.random.default_rng(3)
+    digits = rng.integers(0, 256, (5, 3, 28, 28), dtype=np.uint8)
+    positions = rng.integers(0, 37, (5, 7, 3, 2))
+    expected = np.zeros((5, 7, 64, 64), np.uint8)
+    for i, t, d in np.ndindex(5, 7, 3):
+        row, col = positions[i, t, d]
+        window = expected[i, t, row : row + 28, col : col + 28]
+        np.maximum(window, digits[i, d], out=window)
+    assert np.array_equal(data.render(digits, positions), expected)
+
+
 def test_baselines_match_published_scale():
     # On 2-digit 10 -> 10 sequences from held-out digits the field reports about
     # 179 (black frames) and 296 (repeat the last frame): our generator agrees.
