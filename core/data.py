@@ -128,11 +128,14 @@ def render(digits: np.ndarray, positions: np.ndarray) -> np.ndarray:
 
     Args:
         digits: uint8 (N, D, 28, 28).
-        positions: int (N, T, D, 2) top-left corners (row, col).
+        positions: int (N, T, D, 2) top-left corners (row, col), each 0 to 36.
 
     Returns:
         uint8 (N, T, 64, 64).
     """
+    # Indexing would wrap a negative corner round to the far edge without a word.
+    if positions.size and not 0 <= positions.min() <= positions.max() <= FRAME_SIZE - DIGIT_SIZE:
+        raise ValueError(f"digit corners must lie in 0..{FRAME_SIZE - DIGIT_SIZE}")
     n, length, num_digits, _ = positions.shape
     frames = np.zeros((n, length, FRAME_SIZE, FRAME_SIZE), np.uint8)
     # One indexed write per digit instead of a Python loop over frames: 7x

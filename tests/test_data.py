@@ -93,6 +93,10 @@ def test_render_draws_every_digit_where_its_path_says():
         window = expected[i, t, row : row + 28, col : col + 28]
         np.maximum(window, digits[i, d], out=window)
     assert np.array_equal(data.render(digits, positions), expected)
+    for corner in (-1, 37):
+        positions[2, 4, 1, 0] = corner
+        with pytest.raises(ValueError, match="0..36"):
+            data.render(digits, positions)
 
 
 def test_baselines_match_published_scale():
