@@ -19,25 +19,47 @@ from pathlib import Path
 from core.errors import InputError
 
 EXIT_BAD_INPUT = 2
+# The official test set's size; more would take gigabytes of memory.
+MAX_SEQUENCES = 10_000
+
+
+def _check_output(path: str, suffix: str, option: str) -> None:
+    """Refuses an output path that cannot be written, before any slow work."""
+    if not path.endswith(suffix):
+        raise InputError(f"{option} must end in {suffix}; received {path}")
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"{option} {path} is a folder; give a file name")
+    folder = target.parent
+    while not folder.exists():  # missing folders are made; the first existing one must take them
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise InputError(f"cannot write {path}: {folder} is not a folder this user can write to")
+
+
+def _check_count(count: int) -> None:
+    if not 1 <= count <= MAX_SEQUENCES:
+        raise InputError(f"--count must be from 1 to {MAX_SEQUENCES:,}; received {count}")
 
 
 def _atomic_write(path: str, write) -> None:
     """Calls write(temporary_path), then renames the result to `path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.partial{path.suffix}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write(temporary)
         os.replace(temporary, path)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     finally:
-        temporary.unlink(missing_ok=True)
+        if temporary.exists():  # not under a path that is a file
+            temporary.unlink()
 
 
 def _save_npy(path: str, array) -> None:
     import numpy as np
 
-    if not path.endswith(".npy"):
-        raise InputError(f"output files end in .npy; received {path}")
     _atomic_write(path, lambda tmp: np.save(tmp, array, allow_pickle=False))
 
 
@@ -59,10 +81,10 @@ def _progress(bar):
 def cmd_data_export(args) -> None:
     from core.data import moving_mnist
 
-    if args.count < 1:
-        raise InputError(f"--count must be at least 1; received {args.count}")
-    if not args.out.endswith(".npy"):
-        raise InputError(f"output files end in .npy; received {args.out}")
+    _check_count(args.count)
+    if args.seed is not None and args.seed < 0:
+        raise InputError(f"--seed must not be negative; received {args.seed}")
+    _check_output(args.out, ".npy", "--out")
     with _bar(args.count, "seq", "generating") as bar:
         frames = moving_mnist(args.split, args.count, args.seed, args.digits, progress=_progress(bar))
     _save_npy(args.out, frames)
@@ -72,8 +94,7 @@ def cmd_data_export(args) -> None:
 def cmd_train(args) -> None:
     from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, TrainingProgress, train
 
-    if not args.out.endswith(".keras"):
-        raise InputError(f"--out must end in .keras; received {args.out}")
+    _check_output(args.out, ".keras", "--out")
     overrides = {
         name: value
         for name, value in (("num_layers", args.layers), ("filters", args.filters), ("kernel_size", args.kernel_size))
@@ -160,10 +181,9 @@ def cmd_forecast(args) -> None:
 
     if not 1 <= args.horizon <= MAX_HORIZON:
         raise InputError(f"--horizon must be from 1 to {MAX_HORIZON}; received {args.horizon}")
-    if not args.output.endswith(".npy"):
-        raise InputError(f"--output must end in .npy; received {args.output}")
-    if args.gif and not args.gif.endswith(".gif"):
-        raise InputError(f"--gif must end in .gif; received {args.gif}")
+    _check_output(args.output, ".npy", "--output")
+    if args.gif:
+        _check_output(args.gif, ".gif", "--gif")
     if args.context < 2:
         raise InputError(f"--context must be at least 2 frames; received {args.context}")
     frames = load_npy(args.input)
@@ -174,12 +194,18 @@ def cmd_forecast(args) -> None:
     truth = frames[:, args.context : args.context + args.horizon] if frames.shape[1] > args.context else None
     with _bar(len(frames), "seq", "forecasting") as bar:
         predicted = forecast(model, context, args.horizon, progress=_progress(bar))
-    _save_npy(args.output, predicted)
+    gif = None
     if args.gif:
         from core.media import comparison_gif
 
         gif = comparison_gif(context[0], truth[0] if truth is not None else None, predicted[0])
-        _atomic_write(args.gif, lambda tmp: Path(tmp).write_bytes(gif))
+    _save_npy(args.output, predicted)
+    if gif is not None:
+        try:
+            _atomic_write(args.gif, lambda tmp: Path(tmp).write_bytes(gif))
+        except InputError:  # both outputs or neither
+            Path(args.output).unlink(missing_ok=True)
+            raise
     print(f"wrote {args.output}: {predicted.shape} float32" + (f" and {args.gif}" if args.gif else ""))
 
 
@@ -188,10 +214,11 @@ def cmd_evaluate(args) -> None:
     from core.evaluation import evaluate
     from core.model import load_checkpoint
 
-    if args.count < 1:
-        raise InputError(f"--count must be at least 1; received {args.count}")
-    if args.card and not args.card.endswith(".json"):
-        raise InputError(f"--card must end in .json; received {args.card}")
+    _check_count(args.count)
+    if args.context < 1:
+        raise InputError(f"--context must be at least 1 frame; received {args.context}")
+    if args.card:
+        _check_output(args.card, ".json", "--card")
     if args.official and args.input:
         raise InputError("give --input or --official, not both")
     if args.official:
@@ -226,6 +253,7 @@ def _write_card(args, model, table: dict, count: int) -> None:
     import dataclasses
     import platform
 
+    from core.data import CONTEXT_FRAMES
     from core.training import cpu_name
 
     card = {
@@ -244,13 +272,19 @@ def _write_card(args, model, table: dict, count: int) -> None:
             **{name: {k: round(v, 4) for k, v in scores.items()} for name, scores in table.items()},
         },
         "evaluated_on": f"{cpu_name()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
-        "reproduce": f"python -m core evaluate --checkpoint {args.checkpoint} --count {count}",
+        "reproduce": " ".join(
+            ["python -m core evaluate --checkpoint", args.checkpoint, "--count", str(count)]
+            + (["--input", args.input] if args.input else [])
+            + (["--official"] + ([] if args.official == "cache" else [args.official]) if args.official else [])
+            + (["--context", str(args.context)] if args.context != CONTEXT_FRAMES else [])
+        ),
     }
     try:
         earlier = json.loads(Path(args.card).read_text())
     except (OSError, ValueError):
         earlier = {}
-    if isinstance(earlier, dict):
+    # Only a card of the same checkpoint lends its hand-kept fields (training commands, notes).
+    if isinstance(earlier, dict) and earlier.get("checkpoint") == args.checkpoint:
         card = {**{k: v for k, v in earlier.items() if k not in card}, **card}
     _atomic_write(args.card, lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n"))
 
@@ -258,8 +292,7 @@ def _write_card(args, model, table: dict, count: int) -> None:
 def cmd_export(args) -> None:
     from core.model import load_checkpoint, save_checkpoint
 
-    if not args.out.endswith(".keras"):
-        raise InputError(f"--out must end in .keras; received {args.out}")
+    _check_output(args.out, ".keras", "--out")
     model = load_checkpoint(args.checkpoint, compile=False)
     save_checkpoint(model, args.out, model.studio_info)
     print(f"wrote {args.out} without optimizer state ({Path(args.out).stat().st_size / 1e6:.1f} MB)")
@@ -343,5 +376,8 @@ def main(argv=None) -> int:
         args.run(args)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as error:  # a disk that fills up or a folder that vanishes mid-run
+        print(f"error: {error.filename or 'a file'}: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return 0

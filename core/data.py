@@ -289,6 +289,8 @@ def _check_layout(shape: tuple, dtype: np.dtype, name: str) -> None:
         raise InputError(f"{name} must have shape (N, T, 64, 64) or (T, 64, 64); received {shape}")
     if tuple(shape[-2:]) != (FRAME_SIZE, FRAME_SIZE):
         raise InputError(f"{name} frames must be 64x64; received {shape[-2]}x{shape[-1]} (shape {shape})")
+    if min(shape) < 0:
+        raise InputError(f"{name} has a damaged header: negative size in shape {shape}")
     if 0 in shape:
         raise InputError(f"{name} is empty (shape {shape})")
     if shape[-3] < 2:
@@ -330,7 +332,8 @@ def load_npy(source, name: str | None = None, mmap: bool = True) -> np.ndarray:
         except (ValueError, OSError, EOFError, SyntaxError, TypeError, tokenize.TokenError):
             raise InputError(f"{name} is not a .npy file (no valid NumPy header)") from None
         if name.endswith(OFFICIAL_NAME) and len(shape) == 4 and shape[0] == SEQUENCE_LENGTH and shape[1] > shape[0]:
-            raise InputError(f"{name} is the official file, stored time first (20, N, 64, 64); use load_official or --official")
+            raise InputError(f"{name} is the official file, stored time first (20, N, 64, 64); "
+                             "read it with core.data.load_official, or evaluate it with --official")
         _check_layout(shape, dtype, name)
         promised = int(np.prod(shape, dtype=np.float64) * dtype.itemsize)
         available = size - handle.tell()

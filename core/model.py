@@ -70,11 +70,11 @@ class ModelConfig:
     def __post_init__(self):
         if self.preset not in ("convlstm", "keras-io"):
             raise InputError(f"preset must be 'convlstm' or 'keras-io'; received {self.preset!r}")
-        if FRAME_SIZE % self.patch_size:
-            raise InputError(f"patch_size must divide {FRAME_SIZE}; received {self.patch_size}")
-        for name in ("num_layers", "filters", "kernel_size", "context"):
+        for name in ("num_layers", "filters", "kernel_size", "patch_size", "context"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1; received {getattr(self, name)}")
+        if FRAME_SIZE % self.patch_size:
+            raise InputError(f"patch_size must divide {FRAME_SIZE}; received {self.patch_size}")
 
 
 PRESETS = {
@@ -90,6 +90,12 @@ def preset(name: str, **overrides) -> ModelConfig:
     """A named preset's config, with any fields overridden."""
     if name not in PRESETS:
         raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    if name == "keras-io":
+        # build_keras_io follows the example layer by layer; only the width is free.
+        fixed = sorted(k for k, v in overrides.items() if k != "filters" and v != getattr(PRESETS[name], k, None))
+        if fixed:
+            raise InputError(f"the keras-io preset rebuilds the keras.io example, so only filters can change; "
+                             f"received {', '.join(fixed)}")
     return dataclasses.replace(PRESETS[name], **overrides)
 
 
@@ -355,20 +361,26 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
 
     Returns:
         The path written.
+
+    Raises:
+        InputError: the path does not end in `.keras` or cannot be written.
     """
     path = Path(path)
     if path.suffix != ".keras":
         raise InputError(f"checkpoints end in .keras; received {path.name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.stem}.partial.keras")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         model.save(temporary)
         record = {"config": dataclasses.asdict(model_config(model)), "info": info or {}}
         with zipfile.ZipFile(temporary, "a") as archive:
             archive.writestr(STUDIO_ENTRY, json.dumps(record, indent=1))
         os.replace(temporary, path)
+    except OSError as error:  # a full disk or a folder that vanished; the old file stays
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     finally:
-        temporary.unlink(missing_ok=True)
+        if temporary.exists():  # not under a path that is a file
+            temporary.unlink()
     return path
 
 

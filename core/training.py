@@ -115,6 +115,14 @@ class TrainConfig:
             raise InputError(f"workers must be at least 1; received {self.workers}")
         if self.num_digits not in (1, 2, 3):
             raise InputError(f"num_digits must be 1, 2 or 3; received {self.num_digits}")
+        if self.lr_decay_start and not self.lr_decay_sequences:
+            raise InputError("lr_decay_start needs lr_decay_sequences (the length of the decay that starts there)")
+        if self.sampling_sequences is not None and self.sampling_sequences < 0:
+            raise InputError(f"sampling_sequences must not be negative; received {self.sampling_sequences}")
+        if self.seed is not None and self.seed < 0:
+            raise InputError(f"seed must not be negative; received {self.seed}")
+        if self.resume and self.init_from:
+            raise InputError("resume continues the checkpoint at out, init_from starts a new run: give one of them")
         if self.strategy not in (None, "mirrored", "multiworker"):
             raise InputError(f"strategy must be 'mirrored', 'multiworker' or none; received {self.strategy!r}")
 

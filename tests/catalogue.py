@@ -14,9 +14,10 @@ def _npy(array, allow_pickle=False) -> bytes:
     return buffer.getvalue()
 
 
-def _huge_header() -> bytes:
+def _header_only(shape: tuple) -> bytes:
+    """A valid header that promises `shape`, then 1,000 bytes of data."""
     buffer = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buffer, {"descr": "|u1", "fortran_order": False, "shape": (10**9, 20, 64, 64)})
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "|u1", "fortran_order": False, "shape": shape})
     return buffer.getvalue() + bytes(1000)
 
 
@@ -31,7 +32,8 @@ def bad_files() -> dict:
     good = _npy(np.zeros((3, 20, 64, 64), np.uint8))
     return {
         "pickled objects": (_npy(np.array([{"a": 1}, None], dtype=object), allow_pickle=True), "Python objects"),
-        "header claims a huge shape": (_huge_header(), "truncated"),
+        "header claims a huge shape": (_header_only((10**9, 20, 64, 64)), "truncated"),
+        "header claims a negative size": (_header_only((-2, 20, 64, 64)), "damaged header"),
         "truncated": (good[:50_000], "truncated"),
         "text renamed .npy": (b"time,x,y\n1,2,3\n", "not a .npy file"),
         "image renamed .npy": (b"\x89PNG\r\n\x1a\n" + bytes(300), "not a .npy file"),

@@ -47,7 +47,45 @@ def test_data_export(tmp_path):
 
 def test_data_export_bad_input(tmp_path, capsys):
     _refused(capsys, ["data", "export", "--count", 0, "--out", tmp_path / "a.npy"], "--count", tmp_path / "a.npy")
+    _refused(capsys, ["data", "export", "--count", 10**9, "--out", tmp_path / "a.npy"], "10,000", tmp_path / "a.npy")
+    _refused(capsys, ["data", "export", "--seed", -1, "--out", tmp_path / "a.npy"], "--seed", tmp_path / "a.npy")
     _refused(capsys, ["data", "export", "--count", 2, "--out", tmp_path / "a.txt"], ".npy", tmp_path / "a.txt")
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_the_work(tiny_checkpoint, inputs, tmp_path, capsys):
+    _, good = inputs
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    folder = tmp_path / "taken.npy"
+    folder.mkdir()
+    out = tmp_path / "out.npy"
+    for argv, path in [
+        (["data", "export", "--count", 2, "--out"], blocker / "x.npy"),
+        (["data", "export", "--count", 2, "--out"], folder),
+        (["train", "--epochs", 1, "--out"], blocker / "sub" / "m.keras"),
+        (["export", "--checkpoint", tiny_checkpoint, "--out"], blocker / "m.keras"),
+        (["evaluate", "--checkpoint", tiny_checkpoint, "--count", 2, "--card"], blocker / "card.json"),
+        (["forecast", "--checkpoint", tiny_checkpoint, "--input", good, "--output"], blocker / "p.npy"),
+        (["forecast", "--checkpoint", tiny_checkpoint, "--input", good, "--output", out, "--gif"], blocker / "p.gif"),
+    ]:
+        _refused(capsys, argv + [path], str(path), out)
+    assert blocker.read_text() == "not a folder" and not any(folder.iterdir())
+
+
+def test_a_write_that_fails_midway_leaves_neither_output(tiny_checkpoint, inputs, tmp_path, capsys, monkeypatch):
+    # The disk fills up while the GIF is written, after the forecast itself was saved.
+    _, good = inputs
+
+    def full_disk(self, content):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("pathlib.Path.write_bytes", full_disk)
+    out, gif = tmp_path / "p.npy", tmp_path / "p.gif"
+    argv = ["forecast", "--checkpoint", tiny_checkpoint, "--input", good, "--output", out, "--gif", gif]
+    assert main([str(a) for a in argv]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert last == f"error: cannot write {gif}: No space left on device"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_train_json_in_a_real_process(tmp_path):
@@ -174,6 +212,14 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--input", folder / "nan.npy"], "NaN")
     _refused(capsys, ["train", "--out", tmp_path / "m.h5"], ".keras", tmp_path / "m.h5")
     _refused(capsys, ["train", "--out", tmp_path / "m.keras", "--lr", 7], "learning_rate", tmp_path / "m.keras")
+    for option, message in [
+        (["--seed", -1], "seed"),
+        (["--sampling-sequences", -5], "sampling_sequences"),
+        (["--lr-decay-start", 100], "lr_decay_sequences"),
+        (["--resume", "--init-from", tiny_checkpoint], "give one of them"),
+        (["--preset", "keras-io", "--layers", 5], "only filters"),
+    ]:
+        _refused(capsys, ["train", "--out", tmp_path / "m.keras", *option], message, tmp_path / "m.keras")
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"garbage")
     _refused(capsys, ["train", "--out", broken, "--resume", "--epochs", 1], "not a Keras checkpoint")
@@ -192,7 +238,7 @@ def test_bad_input_in_a_real_process_has_no_traceback(tiny_checkpoint, inputs, t
     assert not out.exists()
 
 
-def test_evaluate_writes_a_model_card(tiny_checkpoint, tmp_path, capsys):
+def test_evaluate_writes_a_model_card(tiny_checkpoint, inputs, tmp_path, capsys):
     card = tmp_path / "card.json"
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "4", "--card", str(card), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -207,4 +253,15 @@ def test_evaluate_writes_a_model_card(tiny_checkpoint, tmp_path, capsys):
     rewritten = json.loads(card.read_text())
     assert rewritten["training_commands"] == ["python -m core train ..."]
     assert rewritten["parameters"] == written["parameters"]
+    assert rewritten["reproduce"] == f"python -m core evaluate --checkpoint {tiny_checkpoint} --count 4"
+    # Another checkpoint's card lends nothing, and the command names the data and context it used.
+    _, good = inputs
+    other = tmp_path / "other.keras"
+    other.write_bytes(tiny_checkpoint.read_bytes())
+    argv = ["evaluate", "--checkpoint", other, "--input", good, "--context", 5, "--card", card]
+    assert main([str(a) for a in argv]) == 0
+    capsys.readouterr()
+    theirs = json.loads(card.read_text())
+    assert "training_commands" not in theirs
+    assert theirs["reproduce"] == f"python -m core evaluate --checkpoint {other} --count 3 --input {good} --context 5"
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--card", tmp_path / "c.txt"], ".json", tmp_path / "c.txt")

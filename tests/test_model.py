@@ -2,6 +2,7 @@
 
 import json
 import zipfile
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -83,10 +84,34 @@ def test_keras_io_preset_matches_the_example():
 
 
 def test_config_validation():
-    with pytest.raises(InputError, match="patch_size"):
-        ModelConfig(patch_size=5)
+    for patch in (5, 0, -4):  # -4 divides 64 too
+        with pytest.raises(InputError, match="patch_size"):
+            ModelConfig(patch_size=patch)
     with pytest.raises(InputError, match="unknown preset"):
         preset("resnet")
+    # The keras.io model is rebuilt layer by layer: a config claiming other sizes would misdescribe it.
+    with pytest.raises(InputError, match="num_layers, precision"):
+        preset("keras-io", num_layers=5, precision="mixed_bfloat16")
+    assert preset("keras-io", filters=32).filters == 32
+
+
+def test_a_checkpoint_that_cannot_be_written_leaves_the_old_one(tmp_path, tiny_model, monkeypatch):
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    with pytest.raises(InputError, match="cannot write"):
+        save_checkpoint(tiny_model, blocker / "m.keras")
+    path = save_checkpoint(tiny_model, tmp_path / "m.keras", {"note": "old"})
+    before = path.read_bytes()
+
+    def full_disk(self, filepath, *args, **kwargs):  # the disk fills up halfway through a save
+        Path(filepath).write_bytes(b"half a checkpoint")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(type(tiny_model), "save", full_disk)
+    with pytest.raises(InputError, match="No space left on device"):
+        save_checkpoint(tiny_model, path, {"note": "new"})
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob(".*partial*"))
 
 
 def test_save_load_round_trip(tmp_path, tiny_model, test_sequences):
