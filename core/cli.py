@@ -298,8 +298,15 @@ def cmd_export(args) -> None:
     print(f"wrote {args.out} without optimizer state ({Path(args.out).stat().st_size / 1e6:.1f} MB)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line like the commands' own."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m core", description="ConvLSTM Studio: Moving MNIST forecasting.")
+    root = _Parser(prog="python -m core", description="ConvLSTM Studio: Moving MNIST forecasting.")
     commands = root.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="dataset tools").add_subparsers(dest="action", required=True)

@@ -104,9 +104,12 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.minutes is not None and not 0 < self.minutes <= 24 * 60:
-            raise InputError(f"minutes must be between 0 and 1440; received {self.minutes}")
-        if self.epochs < 1 or self.batch_size < 1 or self.epoch_sequences < self.batch_size:
-            raise InputError("epochs and batch_size must be positive and epoch_sequences at least batch_size")
+            raise InputError(f"minutes must be more than 0 and at most 1440 (a day); received {self.minutes:g}")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be at least 1; received {getattr(self, name)}")
+        if self.epoch_sequences < self.batch_size:
+            raise InputError(f"epoch_sequences ({self.epoch_sequences}) must be at least batch_size ({self.batch_size})")
         if not 0 < self.learning_rate < 1:
             raise InputError(f"learning_rate must be between 0 and 1; received {self.learning_rate}")
         if self.lr_decay_sequences is not None and self.lr_decay_sequences < 1 or self.lr_decay_start < 0:

@@ -52,6 +52,16 @@ def test_data_export_bad_input(tmp_path, capsys):
     _refused(capsys, ["data", "export", "--count", 2, "--out", tmp_path / "a.txt"], ".npy", tmp_path / "a.txt")
 
 
+def test_unknown_commands_and_missing_options_get_one_line(capsys):
+    for argv, message in [(["frobnicate"], "invalid choice"), (["data", "exprt"], "invalid choice"),
+                          (["forecast", "--checkpoint", "x.keras"], "--input, --output")]:
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and "\n" not in err and message in err and "--help" in err, err
+
+
 def test_outputs_that_cannot_be_written_are_refused_before_the_work(tiny_checkpoint, inputs, tmp_path, capsys):
     _, good = inputs
     blocker = tmp_path / "a file"

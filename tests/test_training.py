@@ -84,6 +84,10 @@ def test_bad_settings():
         TrainConfig(num_digits=7)
     with pytest.raises(InputError, match="workers"):
         TrainConfig(workers=0)
+    with pytest.raises(InputError, match=r"batch_size must be at least 1; received 0"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(InputError, match=r"epoch_sequences \(1024\) must be at least batch_size \(2048\)"):
+        TrainConfig(batch_size=2048)
 
 
 def test_init_from_takes_the_sources_sizes_and_refuses_others(tmp_path):
