@@ -6,7 +6,7 @@ device are in use. Everything a page computes comes from `core/`.
 
 import streamlit as st
 
-from ui.shared import SHIPPED_LABEL, device_label
+from ui.shared import SHIPPED_LABEL, device_label, session_folder
 
 st.set_page_config(page_title="ConvLSTM Studio", page_icon=":material/movie:", layout="wide")
 
@@ -34,5 +34,6 @@ def sidebar_status() -> None:
 # Drawn before the page, which may end early (st.stop), and again after it, to
 # name the model the page just chose and the device once TensorFlow is loaded.
 sidebar_status()
+session_folder()  # every page view counts as a visit, which keeps this session's trained models
 page.run()
 sidebar_status()

@@ -138,7 +138,9 @@ def someone_else_ui(other):
 
 st.title("Train")
 st.markdown(
-    "Train a model right here. Training runs in the background: you can switch pages and come back. "
+    "Train a model right here. Training runs in the background: you can switch pages, or lose the connection, "
+    f"and come back. Your newest {LIMITS.checkpoints_per_session} trained models are kept until an hour after "
+    "your last visit. "
     f"The validation score is a real closed-loop forecast (lower is better). Device: **{describe_device()}**."
 )
 config = settings_ui()

@@ -300,9 +300,27 @@ def test_a_session_that_ends_stops_its_run_and_leaves_no_files(tmp_path, monkeyp
     while job.progress.snapshot()["sequences_seen"] < 16:
         time.sleep(0.1)
     monkeypatch.setattr("ui.jobs.registry", lambda: registry)  # the server's registry, as the release sees it
-    _release(str(folder))
+    assert not _release(str(folder))  # asks the run to stop, without waiting for it
+    assert folder.exists()
+    deadline = time.time() + 60
+    while not _release(str(folder)) and time.time() < deadline:  # the next visitor's sweep
+        time.sleep(0.1)
     assert not job.running and job.progress.snapshot()["status"] == "stopped"
     assert not folder.exists() and registry.jobs == []
+
+
+def test_a_session_folder_outlives_a_disconnect_and_goes_an_hour_after_its_last_visit(tmp_path, monkeypatch):
+    from ui.jobs import Registry
+    from ui.shared import FOLDER_KEPT_SECONDS, _sweep
+
+    monkeypatch.setattr("ui.jobs.registry", lambda: Registry())
+    recent, gone = tmp_path / "recent", tmp_path / "gone"
+    recent.mkdir()
+    gone.mkdir()
+    now = 10_000.0
+    folders = {"recent": [str(recent), now - FOLDER_KEPT_SECONDS + 60], "gone": [str(gone), now - FOLDER_KEPT_SECONDS - 1]}
+    _sweep(folders, now)
+    assert recent.exists() and not gone.exists() and list(folders) == ["recent"]
 
 
 def test_a_session_keeps_only_its_newest_checkpoints(tmp_path):

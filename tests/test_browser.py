@@ -7,6 +7,7 @@ of the run). These tests fail, never skip, when the browser cannot run.
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -127,6 +128,16 @@ def test_forecast_gifs_load_and_download(page):
 
 
 def test_training_shows_progress_and_a_loss_curve(page):
+    # Route the app's websocket through Playwright, so the test can drop it.
+    sockets = []
+
+    def through_playwright(socket):
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    page.route_web_socket(re.compile(r"/_stcore/stream$"), through_playwright)
+    page.reload()
+    settle(page)
     open_page(page, "Train")
     page.get_by_text("Epochs", exact=True).click()
     settle(page)
@@ -147,6 +158,14 @@ def test_training_shows_progress_and_a_loss_curve(page):
         moved = done or (progress.count() > 0 and progress.inner_text() != first)
     assert moved, f"training progress stayed at {first!r}"
     screenshot(page, "train-running")
+    # The connection drops (Wi-Fi, a laptop asleep) and comes back: Streamlit keeps
+    # the session, and the run and its checkpoint must survive (they used to be
+    # released with the session's caches).
+    sockets[-1].close(code=1011, reason="test: connection lost")
+    deadline = time.time() + 60
+    while len(sockets) < 2 and time.time() < deadline:
+        page.wait_for_timeout(500)  # lets Playwright run the route handler (time.sleep would not)
+    assert len(sockets) >= 2, "the app did not reconnect"
     page.get_by_test_id("stAlertContentSuccess").wait_for(timeout=180_000)
     settle(page)
     # The loss curve has a line with points in it.

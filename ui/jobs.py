@@ -79,15 +79,18 @@ class Registry:
         except Exception:  # train() records it in progress["error"] for the page; the log gets the traceback
             logging.getLogger(__name__).exception("training failed")
 
-    def forget(self, folder: Path, wait: float = 60.0) -> None:
-        """Stops the runs writing into `folder` (within a batch) and drops them."""
+    def forget(self, folder: Path) -> bool:
+        """Asks the run writing into `folder` to stop (it does within a batch)
+        and drops the finished ones; True once none is left running there.
+
+        It does not wait: callers may hold up a page, or Streamlit's event loop.
+        """
         with self.lock:
-            leaving = [job for job in self.jobs if job.out.parent == folder]
-            self.jobs = [job for job in self.jobs if job.out.parent != folder]
-        for job in leaving:
-            job.progress.request_stop()
-            if job.thread is not None:
-                job.thread.join(wait)
+            mine = [job for job in self.jobs if job.out.parent == folder]
+            for job in mine:
+                job.progress.request_stop()
+            self.jobs = [job for job in self.jobs if job not in mine or job.running]
+            return not any(job.running for job in mine)
 
     def latest(self, owner: str) -> Job | None:
         with self.lock:

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -68,18 +69,50 @@ def session_id() -> str:
     return st.session_state.session_id
 
 
-def _release(folder: str) -> None:
-    """When a session ends: stop its training, forget its runs, delete its checkpoints."""
+# A session's folder outlives a dropped connection: Streamlit clears a session's
+# own caches whenever its browser disconnects (Wi-Fi, a laptop asleep), although
+# the session comes back with its state, so a session-scoped folder took the
+# user's training and checkpoints with it. Folders are kept by session id
+# instead, and removed once their session has not been seen for this long.
+FOLDER_KEPT_SECONDS = 3600
+_FOLDERS_LOCK = threading.Lock()
+
+
+@st.cache_resource
+def _session_folders() -> dict:
+    """{session id: [folder, time last seen]}, for the whole server."""
+    return {}
+
+
+def _release(folder: str) -> bool:
+    """Stops the run writing into `folder` and deletes the folder once none is
+    running (a later call finishes the job); True when it is gone."""
     from ui.jobs import registry
 
-    registry().forget(Path(folder))
+    if not registry().forget(Path(folder)):
+        return False
     shutil.rmtree(folder, ignore_errors=True)
+    return True
 
 
-@st.cache_resource(scope="session", on_release=_release)
+def _sweep(folders: dict, now: float) -> None:
+    """Releases the folders of sessions unseen for `FOLDER_KEPT_SECONDS`."""
+    for owner, (folder, seen) in list(folders.items()):
+        if now - seen > FOLDER_KEPT_SECONDS and _release(folder):
+            del folders[owner]
+
+
 def session_folder() -> str:
-    """This session's private folder for checkpoints; removed when the session ends."""
-    return tempfile.mkdtemp(prefix="convlstm-studio-")
+    """This session's private folder for checkpoints; it goes an hour after the
+    session was last seen (each call counts as a visit)."""
+    folders, now = _session_folders(), time.time()
+    with _FOLDERS_LOCK:
+        entry = folders.get(session_id())
+        if entry is None:
+            entry = folders[session_id()] = [tempfile.mkdtemp(prefix="convlstm-studio-"), now]
+        entry[1] = now
+        _sweep(folders, now)
+    return entry[0]
 
 
 def device_label() -> str:
