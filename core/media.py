@@ -168,7 +168,8 @@ def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction:
 
     All panels play the context first, then the forecast, so they stay in step.
     During the context the prediction panel shows the context (what the model
-    was given) and the error panel is black.
+    was given) and the error panel is black; so are the ground truth and the
+    error past the end of a truth shorter than the forecast.
 
     Args:
         context: (C, 64, 64) frames the model saw.
@@ -185,7 +186,11 @@ def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction:
     panels = {"prediction": panel(np.concatenate([context, prediction]), "prediction", c, scale)}
     if truth is not None:
         truth = to_uint8(truth)[: len(prediction)]
-        error = np.abs(truth.astype(np.float32) - prediction[: len(truth)].astype(np.float32)) / 255
+        known = len(truth)
+        error = np.zeros(prediction.shape, np.float32)  # black past the data: nothing to compare with
+        error[:known] = np.abs(truth.astype(np.float32) - prediction[:known].astype(np.float32)) / 255
+        # A forecast past the data: black true frames keep the panels in step.
+        truth = np.concatenate([truth, np.zeros((len(prediction) - known,) + truth.shape[1:], np.uint8)])
         panels = {
             "ground truth": panel(np.concatenate([context, truth]), "ground truth", c, scale),
             **panels,
@@ -201,11 +206,8 @@ def comparison_gif(
 ) -> bytes:
     """Ground truth | prediction | absolute error side by side, as one GIF.
 
-    See `comparison_panels` for the arguments. A truth shorter than the
-    prediction (a forecast past the data) is padded with black frames.
+    See `comparison_panels` for the arguments.
     """
-    if truth is not None and len(truth) < len(prediction):
-        truth = np.concatenate([to_uint8(truth), np.zeros((len(prediction) - len(truth),) + truth.shape[1:], np.uint8)])
     return encode_gif(side_by_side(comparison_panels(context, truth, prediction, scale)), fps)
 
 

@@ -47,6 +47,15 @@ def test_forecast_without_truth_and_past_the_data():
     assert list(media.comparison_panels(frames[:10], None, prediction)) == ["prediction"]
     gif = iio.imread(media.comparison_gif(frames[:10], frames[10:], prediction), index=None)
     assert gif.shape[0] == 35
+    # The Forecast page plays the panels one by one: they must stay in step too.
+    panels = media.comparison_panels(frames[:10], frames[10:], prediction)
+    assert {len(frames) for frames in panels.values()} == {35}
+    top, side = media.BANNER + media.BORDER, media.BORDER
+    past = (slice(25, 35), slice(top, top + 256), slice(side, side + 256))
+    error = panels["absolute error"]
+    assert panels["ground truth"][past].max() == 0
+    assert (error[past] == error[0, past[1], past[2]]).all()  # no error shown, as during the context
+    assert (error[(slice(10, 25),) + past[1:]] != error[0, past[1], past[2]]).any()
 
 
 def test_colour_bar_runs_from_low_to_high():
