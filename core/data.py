@@ -37,7 +37,8 @@ SPLIT_SEEDS = {"train": 0, "val": 1, "test": 2}  # seed=None gives these fixed s
 
 OFFICIAL_URL = "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy"
 OFFICIAL_NAME = "mnist_test_seq.npy"
-OFFICIAL_BYTES = 128 + SEQUENCE_LENGTH * 10_000 * FRAME_SIZE * FRAME_SIZE  # header + uint8 data
+OFFICIAL_DATA_BYTES = SEQUENCE_LENGTH * 10_000 * FRAME_SIZE * FRAME_SIZE  # uint8 frames
+OFFICIAL_BYTES = 128 + OFFICIAL_DATA_BYTES  # with its header
 
 
 @dataclass(frozen=True)
@@ -376,10 +377,17 @@ def official_path(path: str | os.PathLike | None = None, download: bool = False)
             raise InputError(f"no official Moving MNIST file at {path}")
         return path
     cached = official_cache_path()
-    if cached.is_file():
+    size = cached.stat().st_size if cached.is_file() else None
+    # Keras downloads into place, so a download cut short (a server restart)
+    # leaves a partial file that it would take as complete from then on.
+    if size is not None and size >= OFFICIAL_DATA_BYTES:
         return cached
     if not download:
+        if size is not None:
+            raise InputError(f"the official file in {cached.parent} is incomplete ({size / 1e6:.0f} of 819 MB), "
+                             "most likely an interrupted download: download it again")
         raise InputError(f"the official file is not in {cached.parent}; download it or use the bundled Moving MNIST")
+    cached.unlink(missing_ok=True)
     import keras
 
     try:

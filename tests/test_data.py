@@ -192,6 +192,27 @@ def test_official_file_missing_is_a_clear_error(tmp_path, monkeypatch):
         data.load_official("~no-such-user-here/mnist_test_seq.npy")  # a typo for ~/...
 
 
+def test_an_interrupted_download_is_fetched_again(tmp_path, monkeypatch):
+    import keras
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    partial = data.official_cache_path()
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(bytes(5_000_000))  # 5 MB of 819, left by a server restart mid-download
+    with pytest.raises(InputError, match="incomplete"):
+        data.load_official()
+    fetched = []
+
+    def get_file(name, url, cache_dir):  # no network in tests: see what a download would start from
+        fetched.append(partial.exists())
+        raise OSError("offline")
+
+    monkeypatch.setattr(keras.utils, "get_file", get_file)
+    with pytest.raises(InputError, match="could not download"):
+        data.official_path(download=True)
+    assert fetched == [False]  # the partial file was removed, so Keras fetches the whole file again
+
+
 def test_the_official_file_is_not_read_as_a_users_array(tmp_path):
     path = tmp_path / "mnist_test_seq.npy"
     np.save(path, data.moving_mnist("test", 30).swapaxes(0, 1))
