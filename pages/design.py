@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import data, media
-from ui.shared import CONTEXT, checkpoint_ui, forecast_frames, gif_ui, keep_values
+from ui.shared import CONTEXT, bounded, checkpoint_ui, forecast_frames, gif_ui, horizon_limit, keep_values
 
 MAX_DIGITS = 3
 # Situations worth trying, one click away: (digits as (class, example, row, col, angle, speed), length).
@@ -83,7 +83,9 @@ with left:
     st.session_state.setdefault("design_count", 2)
     st.session_state.setdefault("design_length", 20)
     count = st.radio("Digits", [1, 2, 3], horizontal=True, key="design_count")
-    length = st.slider("Frames (10 context + the rest predicted)", CONTEXT + 1, 40, key="design_length")
+    longest = CONTEXT + min(30, horizon_limit(path) if path is not None else 30)
+    bounded("design_length", CONTEXT + 1, longest)
+    length = st.slider("Frames (10 context + the rest predicted)", CONTEXT + 1, longest, key="design_length")
 settings = []
 for slot, column in zip(range(count), st.columns(MAX_DIGITS)):
     with column:

@@ -8,7 +8,7 @@ from core.evaluation import score_forecast
 from ui.charts import per_frame_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded, checkpoint_ui, forecast_frames,
-                       forecast_sequence, gif_ui, sequence_ui)
+                       forecast_sequence, gif_ui, horizon_limit, sequence_ui)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -52,10 +52,12 @@ with middle:
     outside = source_ui()
     index = sequence_ui("forecast") if outside is None else None
 with right:
-    bounded("forecast_horizon", 1, LIMITS.horizon)
-    horizon = st.slider("Frames to predict", 1, LIMITS.horizon, 10, key="forecast_horizon",
+    most = horizon_limit(path) if path is not None else LIMITS.horizon
+    bounded("forecast_horizon", 1, most)
+    horizon = st.slider("Frames to predict", 1, most, 10, key="forecast_horizon",
                         help="The model trained on 10. Beyond that you see how far its idea of motion carries; "
-                        "the true frames come from the same generator, continued.")
+                        "the true frames come from the same generator, continued."
+                        + ("" if most == LIMITS.horizon else f" At most {most} with the slow keras.io model."))
 
 if path is not None:
     if outside is None:

@@ -136,16 +136,32 @@ def test_the_keras_io_model_trains_one_sequence_at_a_time(app):
     assert any(caption.value.startswith("Batch size: 1.") for caption in app.caption)
 
 
-def test_evaluating_a_keras_io_model_is_capped_at_a_few_minutes(app, tmp_path, monkeypatch):
+@pytest.fixture
+def keras_io_here(app, tmp_path, monkeypatch):
+    """An untrained keras.io model in the session's list, as if trained here; returns its label."""
     monkeypatch.setattr("ui.shared.session_folder", lambda: str(tmp_path))
     save_checkpoint(build_model("keras-io"), tmp_path / "kio.keras")
     app.session_state["trained"] = {"Trained here: keras.io": str(tmp_path / "kio.keras")}
+    return "Trained here: keras.io"
+
+
+def test_evaluating_a_keras_io_model_is_capped_at_a_few_minutes(app, keras_io_here):
     app.switch_page("pages/evaluate.py").run()
     app.slider(key="evaluate_count").set_value(500).run()
     assert app.slider(key="evaluate_count").max == 1000
-    app.selectbox(key="evaluate_compare").set_value("Trained here: keras.io").run()  # about 9 s a sequence
+    app.selectbox(key="evaluate_compare").set_value(keras_io_here).run()  # about 9 s a sequence
     assert not app.exception
     assert app.slider(key="evaluate_count").max == 20 and app.slider(key="evaluate_count").value == 20
+
+
+def test_forecasting_with_the_keras_io_model_is_capped_at_a_few_frames(app, keras_io_here):
+    # It re-runs the growing sequence for each frame: 60 frames would hold every visitor's forecasts for minutes.
+    app.switch_page("pages/forecast.py").run()
+    app.slider(key="forecast_horizon").set_value(60).run()
+    assert app.slider(key="forecast_horizon").max == 60
+    app.selectbox(key="forecast_checkpoint").set_value(keras_io_here).run()
+    assert not app.exception
+    assert app.slider(key="forecast_horizon").max == 20 and app.slider(key="forecast_horizon").value == 20
 
 
 def test_a_short_fine_tuning_run_appears_on_forecast(app):

@@ -24,6 +24,7 @@ import streamlit as st
 
 from core import data
 from core.errors import InputError
+from ui.limits import LIMITS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "checkpoints" / "convlstm.keras"
@@ -216,6 +217,13 @@ def bounded(key: str, low, high) -> None:
     if value is not None and not low <= value <= high:
         st.session_state[key] = min(max(value, low), high)
         st.toast(f"{key.split('_', 1)[-1].replace('_', ' ')} was {value}; the limit is {low} to {high}.")
+
+
+def horizon_limit(path: Path) -> int:
+    """The most frames a visitor may forecast with this checkpoint."""
+    from core.model import read_checkpoint_info
+
+    return LIMITS.keras_io_horizon if read_checkpoint_info(path)[0].preset == "keras-io" else LIMITS.horizon
 
 
 def checkpoint_ui(key: str, label: str = "Model") -> Path | None:
