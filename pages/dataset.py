@@ -22,7 +22,11 @@ def official_frames(path: str | None):
 @st.cache_data(max_entries=2, show_spinner="Checking the file...")
 def uploaded_frames(file_id: str, _content: bytes, name: str):
     """A validated upload, checked once per file rather than on every rerun."""
-    return data.load_npy(_content, name=name, mmap=False)
+    frames = data.load_npy(_content, name=name, mmap=False)
+    if frames.shape[1] > LIMITS.sequence_frames:
+        raise InputError(f"{name} has {frames.shape[1]} frames per sequence; this page shows at most "
+                         f"{LIMITS.sequence_frames} (cut the sequences shorter, or split them)")
+    return frames
 
 
 @st.cache_resource

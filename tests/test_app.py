@@ -260,6 +260,13 @@ def test_a_good_upload_is_shown(app):
     assert "12 frames" in " ".join(caption for caption, _ in images(app))
 
 
+def test_an_upload_of_very_long_sequences_is_refused_in_one_line(app):
+    # 1,000 frames would pass matplotlib's 65,536-pixel limit in the frame strip.
+    upload(app, np.zeros((1, 1000, 64, 64), np.uint8))
+    assert not app.exception
+    assert len(app.error) == 1 and "at most 200" in app.error[0].value
+
+
 def test_an_uploaded_sequence_is_forecast_past_its_end(app):
     upload(app, moving_mnist("test", 2)[:, :12])  # 10 context frames and only 2 to compare with
     app.number_input(key="dataset_index").set_value(1).run()

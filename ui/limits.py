@@ -29,6 +29,10 @@ class Limits:
     # visitor's forecasts wait in the same queue.
     keras_io_horizon: int = 20
     checkpoints_per_session: int = 3
+    # Frames per uploaded sequence: the page draws each sequence as a GIF and a
+    # strip; 900 frames would pass matplotlib's size limit, and a 100 MB upload
+    # (25,000 frames) would take gigabytes as a GIF.
+    sequence_frames: int = 200
 
     @property
     def upload_mb(self) -> int:
