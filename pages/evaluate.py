@@ -55,7 +55,8 @@ st.markdown(
     "(structure, 1 is perfect) and **PSNR** (dB) are higher-is-better. A model is only useful if it beats "
     "both baselines: black frames, and the last context frame held still."
 )
-keep_values(["evaluate_compare", "evaluate_count"])  # coming back shows the last results, not the defaults
+# Coming back shows the last results, not the defaults, even if another page picked another model meanwhile.
+keep_values(["evaluate_checkpoint", "evaluate_compare", "evaluate_count"])
 left, middle, right = st.columns([2, 3, 2])
 with left:
     first = checkpoint_ui("evaluate_checkpoint", "Model")

@@ -126,6 +126,27 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     assert app.dataframe[0].value.equals(table)
 
 
+def test_evaluate_results_survive_another_page_picking_another_model(app, tiny_checkpoint, monkeypatch):
+    monkeypatch.setattr("ui.shared.session_folder", lambda: str(tiny_checkpoint.parent))
+    app.session_state["trained"] = {"Trained here: tiny": str(tiny_checkpoint)}
+    app.switch_page("pages/evaluate.py").run()
+    app.selectbox(key="evaluate_checkpoint").set_value("Trained here: tiny").run()
+    app.slider(key="evaluate_count").set_value(10).run()
+    app.button(key="evaluate_run").click().run()
+    deadline = time.time() + 120
+    while not app.dataframe and time.time() < deadline:
+        time.sleep(1)
+        app.run()
+    table = app.dataframe[0].value
+    # While it ran, the user looked at the shipped model on Forecast.
+    app.switch_page("pages/forecast.py").run()
+    app.selectbox(key="forecast_checkpoint").set_value("Shipped model (checkpoints/convlstm.keras)").run()
+    app.switch_page("pages/evaluate.py").run()
+    assert not app.exception
+    assert app.selectbox(key="evaluate_checkpoint").value == "Trained here: tiny"
+    assert app.dataframe and app.dataframe[0].value.equals(table)
+
+
 def test_the_keras_io_model_trains_one_sequence_at_a_time(app):
     # Batch 2 took a server to 2.4 GB, near all of Community Cloud's 2.7 GB.
     app.switch_page("pages/train.py").run()
