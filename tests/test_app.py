@@ -155,6 +155,9 @@ def test_the_keras_io_model_trains_one_sequence_at_a_time(app):
     assert not app.exception
     assert not [s for s in app.get("select_slider") if s.label == "Batch size"]
     assert any(caption.value.startswith("Batch size: 1.") for caption in app.caption)
+    # About 4 minutes an epoch: 40 would hold the server's one training slot for hours.
+    app.radio(key="train_budget").set_value("Epochs").run()
+    assert app.slider(key="train_epochs").max == 2 and app.slider(key="train_epochs").value == 2
 
 
 @pytest.fixture

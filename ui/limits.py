@@ -21,6 +21,9 @@ class Limits:
     # The keras.io model works on full frames: a server training it peaked at
     # 1.7 GB at batch 1, 2.4 GB at 2 and 3.7 GB at 4 (docs/benchmarks.md).
     keras_io_batch_sizes: tuple = (1,)
+    # An epoch is 256 sequences: about 4 minutes of the keras.io model at the
+    # 1.1 sequences/s measured in docs/benchmarks.md.
+    keras_io_train_epochs: int = 2
     evaluate_sequences: int = 1000
     keras_io_evaluate_sequences: int = 20  # about 9 s a sequence on 2 cores: 3 minutes
     horizon: int = 60
