@@ -147,6 +147,22 @@ def test_evaluate_results_survive_another_page_picking_another_model(app, tiny_c
     assert app.dataframe and app.dataframe[0].value.equals(table)
 
 
+def test_a_model_dropped_from_the_cache_is_freed_by_the_next_load():
+    # Each trained checkpoint is a new cache entry: over a class, leaked models would fill the server.
+    import weakref
+
+    from core.forecasting import forecast
+    from ui.shared import _load
+
+    model = _load(str(SHIPPED), -1.0)  # the stamp is part of the key: each one is a separate entry
+    forecast(model, moving_mnist("test", 1)[:, :10], 10)  # compiles a rollout, which refers back to the model
+    dropped = weakref.ref(model)
+    del model
+    for stamp in range(2, 9):  # 6 entries at most: the first is evicted, then the next load collects
+        _load(str(SHIPPED), -float(stamp))
+    assert dropped() is None
+
+
 def test_the_keras_io_model_trains_one_sequence_at_a_time(app):
     # Batch 2 took a server to 2.4 GB, near all of Community Cloud's 2.7 GB.
     app.switch_page("pages/train.py").run()

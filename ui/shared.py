@@ -162,7 +162,11 @@ def _load(path: str, stamp: float):
     model = load_checkpoint(path, compile=False, precision="auto")
     # TensorFlow, Keras and Streamlit leave millions of long-lived objects, and a
     # full garbage collection over them cost 0.2 s in the middle of a forecast.
-    # Freezing them once loaded keeps later collections short.
+    # Freezing them once loaded keeps later collections short. Unfreezing first
+    # lets this collection free the models evicted since the last load: a model
+    # that has forecast is held in a cycle (its compiled rollouts refer to it),
+    # which only a full collection breaks, and frozen objects are never collected.
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
     return model
