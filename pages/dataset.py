@@ -9,7 +9,8 @@ import streamlit as st
 from core import data, media
 from core.errors import InputError
 from ui.limits import LIMITS
-from ui.shared import CONTEXT, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, gif_ui, show_error, test_sequence
+from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, gif_ui, show_error, test_sequence,
+                       uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 
@@ -17,16 +18,6 @@ BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mn
 @st.cache_resource(show_spinner="Opening the official file...")
 def official_frames(path: str | None):
     return data.load_official(path or None)  # memory-mapped: shared, never copied
-
-
-@st.cache_data(max_entries=2, show_spinner="Checking the file...")
-def uploaded_frames(file_id: str, _content: bytes, name: str):
-    """A validated upload, checked once per file rather than on every rerun."""
-    frames = data.load_npy(_content, name=name, mmap=False)
-    if frames.shape[1] > LIMITS.sequence_frames:
-        raise InputError(f"{name} has {frames.shape[1]} frames per sequence; this page shows at most "
-                         f"{LIMITS.sequence_frames} (cut the sequences shorter, or split them)")
-    return frames
 
 
 @st.cache_resource
@@ -93,7 +84,7 @@ def source_ui():
     if upload is None:
         return None, None
     try:
-        return uploaded_frames(upload.file_id, upload.getvalue(), upload.name), source
+        return uploaded_frames(upload.file_id, upload, upload.name), source
     except InputError as error:
         show_error(error)
         return None, None

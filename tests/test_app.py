@@ -293,6 +293,26 @@ def upload(app, frames: np.ndarray) -> None:
     app.get("file_uploader")[0].set_value(("mine.npy", buffer.getvalue(), "application/octet-stream")).run()
 
 
+def test_an_upload_is_read_once_and_shared_read_only():
+    # A 100 MB upload copied on every rerun (cache_data unpickles a copy each time) would fill a shared server.
+    from ui.shared import uploaded_frames
+
+    reads = []
+
+    class Upload:
+        def getvalue(self):
+            reads.append(1)
+            buffer = io.BytesIO()
+            np.save(buffer, moving_mnist("test", 2))
+            return buffer.getvalue()
+
+    upload = Upload()
+    first = uploaded_frames("file-1", upload, "mine.npy")
+    assert uploaded_frames("file-1", upload, "mine.npy") is first and len(reads) == 1
+    assert not first.flags.writeable
+    assert np.array_equal(first, moving_mnist("test", 2))
+
+
 def test_a_good_upload_is_shown(app):
     upload(app, moving_mnist("test", 2)[:, :12] / 255.0)  # floats in [0, 1], 12 frames
     assert not app.exception and not app.error

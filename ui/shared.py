@@ -136,6 +136,19 @@ def test_sequence(index: int, length: int = data.SEQUENCE_LENGTH) -> data.Sequen
     return data.sequence("test", index, length=length)
 
 
+# cache_resource, not cache_data: a 100 MB upload is read once and shared
+# read-only, where cache_data would hand every rerun a fresh unpickled copy.
+@st.cache_resource(max_entries=2, show_spinner="Checking the file...")
+def uploaded_frames(file_id: str, _upload, name: str) -> np.ndarray:
+    """A validated upload (read-only), checked once per file rather than on every rerun."""
+    frames = data.load_npy(_upload.getvalue(), name=name, mmap=False)
+    frames.flags.writeable = False
+    if frames.shape[1] > LIMITS.sequence_frames:
+        raise InputError(f"{name} has {frames.shape[1]} frames per sequence; the app shows at most "
+                         f"{LIMITS.sequence_frames} (cut the sequences shorter, or split them)")
+    return frames
+
+
 def sequence_ui(key: str, label: str = "Test sequence") -> int:
     """Picks a test sequence by number or at random; remembers the Dataset page's pick."""
     state_key = f"{key}_index"
