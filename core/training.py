@@ -348,6 +348,7 @@ def _prepare_model(config: TrainConfig) -> tuple[keras.Model, dict]:
 def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
     if config.resume and config.out and Path(config.out).is_file():
         model = load_checkpoint(config.out, compile=True)
+        _architecture(model, config, config.out)  # sizes asked of a resumed run must be the file's
         # An exported checkpoint (the shipped one) has no optimizer: resuming it starts a new one.
         optimizer = getattr(model, "optimizer", None) or keras.optimizers.Adam(config.learning_rate)
         info = dict(model.studio_info)
@@ -355,7 +356,7 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
         overrides = dict(config.model_overrides)
         source = load_checkpoint(config.init_from, compile=False) if config.init_from else None
         if source is not None:
-            overrides = {**_architecture(source, config), **overrides}
+            overrides = {**_architecture(source, config, config.init_from), **overrides}
         if config.preset == "convlstm":
             overrides.setdefault("precision", fast_precision())
         model = build_model(preset(config.preset, **overrides))
@@ -372,7 +373,7 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
     return model, info
 
 
-def _architecture(source: keras.Model, config: TrainConfig) -> dict:
+def _architecture(source: keras.Model, config: TrainConfig, path: str) -> dict:
     # Fine-tuning keeps the source's sizes, so "start from the shipped model"
     # needs no sizes; the precision is this machine's (weights are float32 in both).
     sizes = asdict(model_config(source))
@@ -380,7 +381,7 @@ def _architecture(source: keras.Model, config: TrainConfig) -> dict:
     clashes = sorted(name for name, value in config.model_overrides.items() if sizes.get(name, value) != value)
     if sizes.pop("preset") != config.preset or clashes:
         raise InputError(
-            f"{config.init_from} has another architecture than preset {config.preset!r}"
+            f"{path} has another architecture than preset {config.preset!r}"
             + "".join(f"; {name}={config.model_overrides[name]} asked, {sizes[name]} there" for name in clashes)
         )
     return sizes

@@ -73,6 +73,9 @@ def test_resume_continues_weights_optimizer_and_schedule(tmp_path):
     assert progress.snapshot()["sequences_seen"] == 64
     assert float(second.teacher_forcing.numpy()) == pytest.approx(0.0)
     assert load_checkpoint(out).studio_info["sequences_seen"] == 64
+    # Sizes that differ from the file's are refused, not silently ignored.
+    with pytest.raises(InputError, match=r"resume.keras has another architecture.*filters=4 asked, 8 there"):
+        train(_config(out=str(out), resume=True, model_overrides={**TINY, "filters": 4}))
 
 
 def test_bad_settings():
@@ -217,7 +220,8 @@ def test_a_run_on_the_jax_backend_resumes_on_tensorflow(tmp_path):
     assert load_checkpoint(out).studio_info["backend"] == "jax"
     assert load_checkpoint(out).jit_compile  # JAX always compiles, and the file says so
 
-    model, progress = train(_config(out=str(out), resume=True, epochs=1, epoch_sequences=8))
+    model, progress = train(_config(out=str(out), resume=True, epochs=1, epoch_sequences=8,
+                                    model_overrides={**TINY, "filters": 4}))
     if not gpu_names():  # TensorFlow's own choice on a CPU, where XLA halved the speed; on a GPU it picks XLA
         assert not model.jit_compile
     assert progress.snapshot()["sequences_seen"] == 24
