@@ -158,7 +158,7 @@ class TrainingProgress:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._state = {
-            "status": "starting",  # starting, training, stopping, done, stopped, failed
+            "status": "starting",  # starting, training, validating, stopping, done, stopped, failed
             "device": None,
             "epoch": 0,
             "batch": 0,
@@ -322,6 +322,9 @@ class _ProgressCallback(keras.callbacks.Callback):
 
     def validate(self, epoch: int):
         began = time.perf_counter()
+        # No time left to show while validating and saving: the budget may be spent, this work not.
+        status = self.progress.snapshot()["status"]
+        self.progress.update(status="validating", eta_seconds=None)
         context, truth = data.split_context(self.validation)
         predicted = forecast(self.model, context, truth.shape[1])
         score = float(mse(predicted, data.to_unit_float(truth)))
@@ -336,6 +339,7 @@ class _ProgressCallback(keras.callbacks.Callback):
             info["train_seconds"] = self.info.get("train_seconds", 0.0) + time.perf_counter() - self.start
             save_checkpoint(self.model, self.config.out, info)
             self.progress.update(checkpoint=self.config.out)
+        self.progress.update(status=status)
         if self.warm_start:
             self.paused += time.perf_counter() - began
 

@@ -33,10 +33,26 @@ def test_short_run_lowers_the_loss():
     assert np.mean(losses[-4:]) < 0.75 * np.mean(losses[:2])
 
 
+class _StatusLog(TrainingProgress):
+    def __init__(self):
+        super().__init__()
+        self.seen = []  # (status, eta_seconds) after each update that changed the status
+
+    def update(self, **changes):
+        super().update(**changes)
+        if "status" in changes:
+            state = self.snapshot()
+            self.seen.append((state["status"], state["eta_seconds"]))
+
+
 def test_progress_reports_what_a_ui_draws(tmp_path):
     out = tmp_path / "run.keras"
-    _, progress = train(_config(out=str(out)))
+    _, progress = train(_config(out=str(out)), _StatusLog())
     state = progress.snapshot()
+    # Each epoch's validation and save shows as such, with no time left claimed.
+    statuses = [status for status, _ in progress.seen]
+    assert statuses == ["training", "validating", "training", "validating", "training", "done"]
+    assert all(eta is None for status, eta in progress.seen if status == "validating")
     assert state["status"] == "done" and state["epoch"] == 2
     assert state["sequences_seen"] == 64 and state["fraction"] == 1.0
     assert state["sequences_per_second"] > 0 and state["device"].startswith(("CPU", "NVIDIA", "Tesla"))
