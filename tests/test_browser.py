@@ -225,3 +225,24 @@ def test_an_upload_over_the_size_limit_is_refused(browser, tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_the_first_model_page_says_that_tensorflow_is_loading(browser):
+    # A fresh server has not imported TensorFlow: the first page with a model
+    # spends seconds on it before it draws, and must not stay blank meanwhile.
+    process, url = _start()
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1400})
+        tab = context.new_page()
+        tab.goto(url)
+        settle(tab)
+        tab.get_by_test_id("stSidebarNav").get_by_role("link", name="Forecast").click()
+        tab.get_by_text("Loading TensorFlow").wait_for(timeout=60_000)
+        settle(tab)
+        assert tab.locator("h1").first.inner_text() == "Forecast"
+        assert tab.get_by_text("Loading TensorFlow").count() == 0
+        assert tab.get_by_test_id("stException").count() == 0
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(10)
