@@ -20,7 +20,7 @@ import os
 import platform
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -42,7 +42,7 @@ from core.model import (
 )
 
 # Fine-tuning a trained model with a new optimizer needs small steps: one batch
-# at 1e-3 took the shipped model's validation MSE from 68 to 190, at 1e-4 to 70
+# at 1e-3 took run D's model's validation MSE from 68 to 190, at 1e-4 to 70
 # (docs/training.md).
 FINE_TUNING_LEARNING_RATE = 1e-4
 
@@ -68,8 +68,8 @@ class TrainConfig:
             long constant-rate run gives a finished model without ending the
             run (the warmup-stable-decay schedule).
         num_digits: digits per training sequence (1 is easier, to start).
-        workers: threads drawing training batches; a GPU trains faster than
-            one thread draws (about 2,500 sequences/s), so give it several.
+        workers: threads drawing training batches; a GPU can train faster
+            than one thread draws (about 15,000 sequences/s), so give it several.
             With more than one, `seed` no longer fixes the order of batches.
         sampling_sequences: sequences over which scheduled sampling fades
             from teacher forcing to closed loop; 0 trains closed loop at once;
@@ -339,6 +339,9 @@ class _ProgressCallback(keras.callbacks.Callback):
             info["train_seconds"] = self.info.get("train_seconds", 0.0) + time.perf_counter() - self.start
             save_checkpoint(self.model, self.config.out, info)
             self.progress.update(checkpoint=self.config.out)
+        if self.progress.stop_requested:  # asked while validating: stop now, not after one more batch
+            status = "stopping"
+            self.model.stop_training = True
         self.progress.update(status=status)
         if self.warm_start:
             self.paused += time.perf_counter() - began
@@ -352,7 +355,8 @@ def _prepare_model(config: TrainConfig) -> tuple[keras.Model, dict]:
 def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
     if config.resume and config.out and Path(config.out).is_file():
         model = load_checkpoint(config.out, compile=True)
-        _architecture(model, config, config.out)  # sizes asked of a resumed run must be the file's
+        # Sizes asked of a resumed run must be the file's; the preset is the file's.
+        _architecture(model, replace(config, preset=model_config(model).preset), config.out)
         # An exported checkpoint (the shipped one) has no optimizer: resuming it starts a new one.
         optimizer = getattr(model, "optimizer", None) or keras.optimizers.Adam(config.learning_rate)
         info = dict(model.studio_info)

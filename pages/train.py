@@ -134,7 +134,10 @@ def someone_else_ui(other):
     if not other.running:
         st.rerun()
     left = other.seconds_left()
-    when = "has just started" if left is None else f"ends in about {left:.0f} s"
+    if other.progress.snapshot()["status"] == "validating":
+        when = "is scoring its forecasts and saving"
+    else:
+        when = "has just started" if left is None else f"ends in about {left:.0f} s"
     st.info(f"Someone else is training right now; their run {when}. "
             "One run at a time keeps the server responsive: try again then.", icon=":material/hourglass_top:")
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, TINY
 
 from core.errors import InputError
-from core.model import gpu_names, load_checkpoint, model_config
+from core.model import build_model, gpu_names, load_checkpoint, model_config, preset, save_checkpoint
 from core.training import TrainConfig, TrainingProgress, train
 
 
@@ -62,6 +62,20 @@ def test_progress_reports_what_a_ui_draws(tmp_path):
     assert load_checkpoint(out).studio_info["sequences_seen"] == 64
 
 
+class _StopWhileValidating(TrainingProgress):
+    def update(self, **changes):
+        super().update(**changes)
+        if changes.get("status") == "validating":
+            self.request_stop()
+
+
+def test_a_stop_asked_while_validating_ends_the_run_there(tmp_path):
+    _, progress = train(_config(out=str(tmp_path / "stopped.keras")), _StopWhileValidating())
+    state = progress.snapshot()
+    assert state["status"] == "stopped"
+    assert state["sequences_seen"] == 32  # the first epoch's, not one batch into the second
+
+
 def test_stop_is_honoured_within_one_batch(tmp_path):
     out = tmp_path / "stopped.keras"
     progress = TrainingProgress()
@@ -92,6 +106,16 @@ def test_resume_continues_weights_optimizer_and_schedule(tmp_path):
     # Sizes that differ from the file's are refused, not silently ignored.
     with pytest.raises(InputError, match=r"resume.keras has another architecture.*filters=4 asked, 8 there"):
         train(_config(out=str(out), resume=True, model_overrides={**TINY, "filters": 4}))
+
+
+def test_resume_takes_the_files_preset(tmp_path):
+    # The CLI's preset defaults to convlstm: a keras.io checkpoint still resumes without --preset.
+    out = tmp_path / "kio.keras"
+    save_checkpoint(build_model(preset("keras-io", filters=2)), out)
+    model, progress = train(TrainConfig(out=str(out), resume=True, minutes=None, epochs=1, epoch_sequences=2,
+                                        batch_size=2, val_count=2, seed=0))
+    assert model_config(model).preset == "keras-io" and model_config(model).filters == 2
+    assert progress.snapshot()["status"] == "done" and progress.snapshot()["sequences_seen"] == 2
 
 
 def test_bad_settings():
