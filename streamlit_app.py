@@ -4,12 +4,9 @@ Builds the navigation over the pages and says, in the sidebar, which model and
 device are in use. Everything a page computes comes from `core/`.
 """
 
-import sys
-import time
-
 import streamlit as st
 
-from ui.shared import SHIPPED_LABEL, device_label, session_folder
+from ui.shared import SHIPPED_LABEL, device_label, keras_loaded_ui, session_folder
 
 st.set_page_config(page_title="ConvLSTM Studio", page_icon=":material/movie:", layout="wide")
 
@@ -38,16 +35,7 @@ def sidebar_status() -> None:
 # name the model the page just chose and the device once TensorFlow is loaded.
 sidebar_status()
 session_folder()  # every page view counts as a visit, which keeps this session's trained models
-if page.title not in ("Home", "Dataset") and "keras" not in sys.modules:
-    # The first model page after a server start imports TensorFlow for
-    # seconds before it can draw anything: say so rather than show a blank page.
-    # Not st.spinner: its timer thread waits for the GIL, which loading
-    # TensorFlow's libraries holds, so it would appear only once they are loaded.
-    notice = st.empty()
-    notice.info("Loading TensorFlow (once, after the server starts)...", icon=":material/hourglass_top:")
-    time.sleep(0.2)  # lets the server send the notice before the import holds the GIL
-    import keras  # noqa: F401
-
-    notice.empty()
+if page.title not in ("Home", "Dataset"):  # the pages that need a model as soon as they open
+    keras_loaded_ui()
 page.run()
 sidebar_status()

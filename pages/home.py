@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from core import media
-from ui.shared import CONTEXT, SHIPPED, TEST_COUNT, forecast_sequence, gif_ui, test_sequence
+from ui.shared import CONTEXT, SHIPPED, TEST_COUNT, forecast_sequence, gif_ui, keras_loaded_ui, test_sequence
 
 
 @st.cache_data(show_spinner=False)
@@ -38,6 +38,7 @@ if not SHIPPED.is_file():
 elif st.button("Forecast a random test sequence with the shipped model", icon=":material/online_prediction:", type="primary", key="home_forecast"):
     st.session_state.home_index = int(np.random.default_rng().integers(TEST_COUNT))
 if SHIPPED.is_file() and "home_index" in st.session_state:
+    keras_loaded_ui()
     index = st.session_state.home_index
     context, truth, prediction, seconds = forecast_sequence(str(SHIPPED), SHIPPED.stat().st_mtime, index, 10)
     gif_ui(

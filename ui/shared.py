@@ -116,6 +116,24 @@ def session_folder() -> str:
     return entry[0]
 
 
+def keras_loaded_ui() -> None:
+    """Imports Keras (and so TensorFlow) with a notice on screen, the first time
+    after a server start that a page needs a model: the import takes seconds.
+
+    Not st.spinner: its timer thread needs the GIL, which loading TensorFlow's
+    libraries holds, so it would appear only once they are loaded.
+    """
+    if "keras" in sys.modules:
+        return
+    backend = {"tensorflow": "TensorFlow", "jax": "JAX"}.get(os.environ.get("KERAS_BACKEND", "tensorflow"), "Keras")
+    notice = st.empty()
+    notice.info(f"Loading {backend} (once, after the server starts)...", icon=":material/hourglass_top:")
+    time.sleep(0.2)  # lets the server send the notice before the import holds the GIL
+    import keras  # noqa: F401
+
+    notice.empty()
+
+
 def device_label() -> str:
     """The device models run on, once a page has imported TensorFlow (pages
     without a model do not pay for it just to say so)."""
