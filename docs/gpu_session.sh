@@ -1,0 +1,35 @@
+#!/bin/bash
+# Continue the shipped training state on a lent GPU (Keras' JAX backend):
+# step 1 trains at the peak rate for 45 s and measures the speed; step 2 is one
+# cosine from there, sized to the time left. Run E's steps 4 and 5 (session 11),
+# as the device call ran it: with the wheels in .whl/ (docs/training.md) and the
+# device tool's $OUT, `BATCH=128 LR=5e-4 bash docs/gpu_session.sh SECONDS`.
+set -u
+T0=$(date +%s)
+TOTAL=${1:-540}
+BATCH=${BATCH:-128}; LR=${LR:-5e-4}; WORKERS=${WORKERS:-12}
+LOG=$OUT/gpu.log
+exec > >(tee -a "$LOG") 2>&1
+python -V; nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader; nproc
+python -m pip install -q --no-deps --no-index .whl/keras-*.whl .whl/namex-*.whl .whl/optree-*.whl .whl/mlxtend-*.whl .whl/tqdm-*.whl 2>&1 | grep -v root
+for m in h5py:h5py rich:rich absl:absl_py markdown_it:markdown_it_py mdurl:mdurl pygments:pygments ml_dtypes:ml_dtypes; do
+    python -c "import ${m%%:*}" 2>/dev/null || python -m pip install -q --no-deps --no-index .whl/${m##*:}-*.whl 2>&1 | grep -v root
+done
+export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3
+STATE=$OUT/convlstm-state.keras
+cp checkpoints/training/convlstm-state.keras "$STATE"
+echo "setup took $(( $(date +%s) - T0 )) s"
+python -m core train --out "$STATE" --resume --batch-size $BATCH --workers $WORKERS --lr $LR --minutes 0.75 \
+    --epochs 100000 --epoch-sequences 100000000 --sampling-sequences 20000 --json 2>$OUT/step1.err | tee $OUT/step1.json
+tail -3 $OUT/step1.err
+read SEEN SPEED < <(python -c "import json,sys; r=json.loads(open('$OUT/step1.json').read().strip().splitlines()[-1]); print(r['sequences_seen'], r['sequences_per_second'])")
+LEFT=$(( TOTAL - ($(date +%s) - T0) - 50 ))
+DECAY=$(python -c "print(int(0.85 * $SPEED * $LEFT))")
+EPOCH=$(python -c "print(int($SPEED * 60) // $BATCH * $BATCH)")
+MIN=$(python -c "print(round($LEFT / 60, 2))")
+echo "step 1 ended at $SEEN sequences, $SPEED seq/s; step 2: $MIN min, cosine over $DECAY from $SEEN, epochs of $EPOCH"
+python -m core train --out "$STATE" --resume --batch-size $BATCH --workers $WORKERS --lr $LR --minutes $MIN \
+    --epochs 100000 --epoch-sequences $EPOCH --lr-decay-start $SEEN --lr-decay-sequences $DECAY \
+    --sampling-sequences 20000 --json 2>$OUT/step2.err | tee $OUT/step2.json
+tr '\r' '\n' < $OUT/step2.err | grep -o "seen=[0-9]* seq/s=[0-9.]* val_mse=[0-9.a-z]*" | awk -F'val_mse=' '$2!=last{print; last=$2}'
+echo "total $(( $(date +%s) - T0 )) s"
