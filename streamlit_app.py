@@ -10,9 +10,12 @@ from ui.shared import SHIPPED_LABEL, device_label, keras_loaded_ui, session_fold
 
 st.set_page_config(page_title="ConvLSTM Studio", page_icon=":material/movie:", layout="wide")
 
+# The two pages that need no model: they open without loading TensorFlow.
+home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
+dataset = st.Page("pages/dataset.py", title="Dataset", icon=":material/grid_view:")
 pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/dataset.py", title="Dataset", icon=":material/grid_view:"),
+    home,
+    dataset,
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/forecast.py", title="Forecast", icon=":material/online_prediction:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
@@ -26,7 +29,7 @@ with st.sidebar:
 
 
 def sidebar_status() -> None:
-    model = SHIPPED_LABEL if page.title == "Home" else st.session_state.get("chosen_checkpoint", SHIPPED_LABEL)
+    model = SHIPPED_LABEL if page is home else st.session_state.get("chosen_checkpoint", SHIPPED_LABEL)
     model_line.caption(f"**Model:** {model}")
     device_line.caption(f"**Device:** {device_label()}")
 
@@ -35,7 +38,7 @@ def sidebar_status() -> None:
 # name the model the page just chose and the device once TensorFlow is loaded.
 sidebar_status()
 session_folder()  # every page view counts as a visit, which keeps this session's trained models
-if page.title not in ("Home", "Dataset"):  # the pages that need a model as soon as they open
+if page not in (home, dataset):
     keras_loaded_ui()
 page.run()
 sidebar_status()
