@@ -355,8 +355,11 @@ def _prepare_model(config: TrainConfig) -> tuple[keras.Model, dict]:
 def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
     if config.resume and config.out and Path(config.out).is_file():
         model = load_checkpoint(config.out, compile=True)
-        # Sizes asked of a resumed run must be the file's; the preset is the file's.
+        # Sizes and precision asked of a resumed run must be the file's; the preset is the file's.
         _architecture(model, replace(config, preset=model_config(model).preset), config.out)
+        trained_in, asked = model_config(model).precision, config.model_overrides.get("precision")
+        if asked and asked != trained_in:
+            raise InputError(f"{config.out} trains in {trained_in}, and a resumed run keeps it; {asked} was asked")
         # An exported checkpoint (the shipped one) has no optimizer: resuming it starts a new one.
         optimizer = getattr(model, "optimizer", None) or keras.optimizers.Adam(config.learning_rate)
         info = dict(model.studio_info)

@@ -106,6 +106,8 @@ def test_resume_continues_weights_optimizer_and_schedule(tmp_path):
     # Sizes that differ from the file's are refused, not silently ignored.
     with pytest.raises(InputError, match=r"resume.keras has another architecture.*filters=4 asked, 8 there"):
         train(_config(out=str(out), resume=True, model_overrides={**TINY, "filters": 4}))
+    with pytest.raises(InputError, match=r"resume.keras trains in float32, .* mixed_bfloat16 was asked"):
+        train(_config(out=str(out), resume=True, model_overrides={**TINY, "precision": "mixed_bfloat16"}))
 
 
 def test_resume_takes_the_files_preset(tmp_path):
