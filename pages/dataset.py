@@ -1,5 +1,9 @@
 """Dataset: browse sequences as GIFs and frame strips, and see how they are prepared."""
 
+from ui.shared import through_entry_point
+
+through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
+
 import threading
 
 import numpy as np

@@ -1,5 +1,9 @@
 """Design a sequence: place digits, aim them, and see whether the model follows."""
 
+from ui.shared import through_entry_point
+
+through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st

@@ -1,5 +1,9 @@
 """Evaluate: a model (or two) on many test sequences, against the baselines."""
 
+from ui.shared import through_entry_point
+
+through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
+
 import streamlit as st
 
 from core.model import read_checkpoint_info

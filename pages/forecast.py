@@ -1,5 +1,9 @@
 """Forecast: a real closed-loop forecast of a test sequence (or one sent from the Dataset page), beside the truth."""
 
+from ui.shared import through_entry_point
+
+through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
+
 import numpy as np
 import streamlit as st
 

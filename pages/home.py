@@ -1,5 +1,9 @@
 """Home: what the app does, a picture of forecasting, and a one-click forecast."""
 
+from ui.shared import through_entry_point
+
+through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
+
 import numpy as np
 import streamlit as st
 

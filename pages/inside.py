@@ -1,5 +1,9 @@
 """Inside the ConvLSTM: the gates and states of every cell, step by step."""
 
+from ui.shared import through_entry_point
+
+through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
+
 from pathlib import Path
 
 import numpy as np

@@ -1,5 +1,9 @@
 """Train: a short training run in a worker thread, with live curves and predictions."""
 
+from ui.shared import through_entry_point
+
+through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
+
 import plotly.graph_objects as go
 import streamlit as st
 

@@ -246,3 +246,25 @@ def test_the_first_model_page_says_that_tensorflow_is_loading(browser):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_a_link_to_a_page_opens_it_through_the_entry_point_on_a_fresh_server(browser):
+    # Until st.navigation first runs, Streamlit runs a page of pages/ alone when
+    # its URL is opened: file names in the sidebar, no layout, no loading notice.
+    process, url = _start()
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1400})
+        tab = context.new_page()
+        tab.goto(f"{url}/forecast")
+        tab.get_by_text("Loading TensorFlow").wait_for(timeout=60_000)
+        settle(tab)
+        assert tab.locator("h1").first.inner_text() == "Forecast"
+        nav = tab.get_by_test_id("stSidebarNav")
+        assert nav.get_by_role("link", name="Inside the ConvLSTM").count() == 1
+        assert nav.get_by_role("link", name="streamlit app").count() == 0
+        assert tab.get_by_test_id("stSidebar").get_by_text("Model:").count() == 1
+        assert tab.get_by_test_id("stException").count() == 0
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import runpy
 import shutil
 import sys
 import tempfile
@@ -114,6 +115,25 @@ def session_folder() -> str:
         entry[1] = now
         _sweep(folders, now)
     return entry[0]
+
+
+def through_entry_point() -> None:
+    """Sends a page that Streamlit ran on its own through `streamlit_app.py`.
+
+    Until `st.navigation` first runs, a fresh server treats `pages/` as an
+    old-style page folder: the first visitor who opens a page's own URL (a
+    shared link to /forecast) gets that page run alone, with file names in the
+    sidebar and no layout or loading notice, and so does every rerun of that
+    session. This turns the old mode off and runs the entry point in the
+    page's place, in the same run (a rerun would drop a button click); the
+    entry point runs the page again. Call it first in every page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        runpy.run_path(str(ROOT / "streamlit_app.py"))
+        st.stop()
 
 
 def keras_loaded_ui() -> None:
