@@ -6,7 +6,7 @@ device are in use. Everything a page computes comes from `core/`.
 
 import streamlit as st
 
-from ui.shared import SHIPPED_LABEL, device_label, keras_loaded_ui, session_folder
+from ui.shared import SHIPPED_LABEL, device_label, keras_loaded_ui, run_page, session_folder
 
 st.set_page_config(page_title="ConvLSTM Studio", page_icon=":material/movie:", layout="wide")
 
@@ -40,5 +40,5 @@ sidebar_status()
 session_folder()  # every page view counts as a visit, which keeps this session's trained models
 if page not in (home, dataset):
     keras_loaded_ui()
-page.run()
+run_page(page)
 sidebar_status()

@@ -8,9 +8,9 @@ need a model, so the home and dataset pages open fast.
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import os
-import runpy
 import shutil
 import sys
 import tempfile
@@ -117,23 +117,37 @@ def session_folder() -> str:
     return entry[0]
 
 
+# Set while streamlit_app.py runs a page: per script run (a thread's context), so
+# per session, unlike Streamlit's own process-wide record of which mode it is in.
+_RUN_BY_ENTRY_POINT = contextvars.ContextVar("run_by_entry_point", default=False)
+
+
+def run_page(page) -> None:
+    """Runs the page `st.navigation` chose, marked as run by the entry point."""
+    token = _RUN_BY_ENTRY_POINT.set(True)
+    try:
+        page.run()
+    finally:
+        _RUN_BY_ENTRY_POINT.reset(token)
+
+
 def through_entry_point() -> None:
     """Sends a page that Streamlit ran on its own through `streamlit_app.py`.
 
-    Until `st.navigation` first runs, a fresh server treats `pages/` as an
-    old-style page folder: the first visitor who opens a page's own URL (a
-    shared link to /forecast) gets that page run alone, with file names in the
-    sidebar and no layout or loading notice, and so does every rerun of that
-    session. This turns the old mode off and runs the entry point in the
-    page's place, in the same run (a rerun would drop a button click); the
-    entry point runs the page again. Call it first in every page.
+    Until `st.navigation` first runs in any session, a fresh server treats
+    `pages/` as an old-style page folder: the first visitor who opens a page's
+    own URL (a shared link to /forecast) gets that page run alone, with file
+    names in the sidebar and no layout or loading notice, and so does every
+    rerun of that session. Such a run is sent to the entry point instead, in
+    the same run (a rerun would drop a button click); the entry point's
+    `st.navigation` ends the old mode and runs this page again. Call it first
+    in every page.
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        runpy.run_path(str(ROOT / "streamlit_app.py"))
-        st.stop()
+    if _RUN_BY_ENTRY_POINT.get():
+        return
+    entry = ROOT / "streamlit_app.py"
+    exec(compile(entry.read_text(), str(entry), "exec"), {"__name__": "__main__", "__file__": str(entry)})
+    st.stop()
 
 
 def keras_loaded_ui() -> None:
