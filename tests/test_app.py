@@ -48,6 +48,9 @@ def test_every_page_renders_without_exception(app, page):
     assert not app.exception
     assert not app.error
     assert app.title[0].value  # each page says what it is
+    # AppTest runs a switched-to page alone, as a fresh server does for a link to
+    # it: the page must hand the run to streamlit_app.py, which draws the sidebar.
+    assert any(caption.value.startswith("**Model:**") for caption in app.sidebar.caption)
 
 
 def test_home_forecasts_with_one_click(app):
