@@ -6,6 +6,7 @@ every page go to test-artifacts/screenshots/ (the path is printed at the end
 of the run). These tests fail, never skip, when the browser cannot run.
 """
 
+import contextlib
 import os
 import re
 import socket
@@ -61,6 +62,19 @@ def server():
     yield url
     process.terminate()
     process.wait(10)
+
+
+@contextlib.contextmanager
+def _fresh_server_tab(browser, *options):
+    """A tab of its own on a server of its own, for what needs a fresh server: (tab, url)."""
+    process, url = _start(*options)
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1400})
+        yield context.new_page(), url
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -206,10 +220,7 @@ def test_design_preset_and_inside_heatmaps_load(page):
 def test_an_upload_over_the_size_limit_is_refused(browser, tmp_path):
     # The same server setting as in .streamlit/config.toml, lowered to 1 MB so
     # the test file stays small.
-    process, url = _start("--server.maxUploadSize", "1")
-    try:
-        context = browser.new_context(viewport={"width": 1400, "height": 1400})
-        tab = context.new_page()
+    with _fresh_server_tab(browser, "--server.maxUploadSize", "1") as (tab, url):
         tab.goto(url)
         settle(tab)
         open_page(tab, "Dataset")
@@ -221,19 +232,12 @@ def test_an_upload_over_the_size_limit_is_refused(browser, tmp_path):
         tab.get_by_text("File must be 1.0MB or smaller").wait_for(timeout=30_000)
         assert tab.get_by_test_id("stException").count() == 0
         screenshot(tab, "upload-too-large")
-        context.close()
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_the_first_model_page_says_that_tensorflow_is_loading(browser):
     # A fresh server has not imported TensorFlow: the first page with a model
     # spends seconds on it before it draws, and must not stay blank meanwhile.
-    process, url = _start()
-    try:
-        context = browser.new_context(viewport={"width": 1400, "height": 1400})
-        tab = context.new_page()
+    with _fresh_server_tab(browser) as (tab, url):
         tab.goto(url)
         settle(tab)
         tab.get_by_test_id("stSidebarNav").get_by_role("link", name="Forecast").click()
@@ -242,19 +246,12 @@ def test_the_first_model_page_says_that_tensorflow_is_loading(browser):
         assert tab.locator("h1").first.inner_text() == "Forecast"
         assert tab.get_by_text("Loading TensorFlow").count() == 0
         assert tab.get_by_test_id("stException").count() == 0
-        context.close()
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_a_link_to_a_page_opens_it_through_the_entry_point_on_a_fresh_server(browser):
     # Until st.navigation first runs, Streamlit runs a page of pages/ alone when
     # its URL is opened: file names in the sidebar, no layout, no loading notice.
-    process, url = _start()
-    try:
-        context = browser.new_context(viewport={"width": 1400, "height": 1400})
-        tab = context.new_page()
+    with _fresh_server_tab(browser) as (tab, url):
         tab.goto(f"{url}/forecast")
         tab.get_by_text("Loading TensorFlow").wait_for(timeout=60_000)
         settle(tab)
@@ -264,7 +261,3 @@ def test_a_link_to_a_page_opens_it_through_the_entry_point_on_a_fresh_server(bro
         assert nav.get_by_role("link", name="streamlit app").count() == 0
         assert tab.get_by_test_id("stSidebar").get_by_text("Model:").count() == 1
         assert tab.get_by_test_id("stException").count() == 0
-        context.close()
-    finally:
-        process.terminate()
-        process.wait(10)
