@@ -6,7 +6,7 @@ device are in use. Everything a page computes comes from `core/`.
 
 import streamlit as st
 
-from ui.shared import SHIPPED_LABEL, device_label, keras_loaded_ui, run_page, session_folder
+from ui.shared import SHIPPED_LABEL, device_label, keras_loaded_ui, remember_session_ui, run_page, session_folder
 
 st.set_page_config(page_title="ConvLSTM Studio", page_icon=":material/movie:", layout="wide")
 
@@ -26,6 +26,7 @@ page = st.navigation(pages)
 
 with st.sidebar:
     model_line, device_line = st.empty(), st.empty()
+    remember_session_ui()
 
 
 def sidebar_status() -> None:

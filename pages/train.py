@@ -4,6 +4,8 @@ from ui.shared import through_entry_point
 
 through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
 
+from pathlib import Path
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -11,9 +13,9 @@ from core import media
 from core.errors import InputError
 # This page trains: TensorFlow is needed anyway.
 from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_device
-from ui.jobs import collect_finished, new_checkpoint_path, registry
+from ui.jobs import collect_finished, registry
 from ui.limits import LIMITS
-from ui.shared import SHIPPED, bounded, gif_ui, session_id, show_error
+from ui.shared import SHIPPED, bounded, gif_ui, session_folder, session_id, show_error
 
 # Few, so that scoring them pauses a short run only briefly; the keras.io
 # model forecasts about 9 s a sequence, so it gets fewer still.
@@ -148,19 +150,17 @@ def someone_else_ui(other):
 
 st.title("Train")
 st.markdown(
-    "Train a model right here. Training runs in the background: you can switch pages, or lose the connection, "
-    f"and come back. Your newest {LIMITS.checkpoints_per_session} trained models are kept until an hour after "
-    "your last visit. "
+    "Train a model right here. Training runs in the background: you can switch pages, reload, open another tab "
+    f"or lose the connection, and come back. Your newest {LIMITS.checkpoints_per_session} trained models are kept "
+    "until an hour after your last visit (closing the browser forgets them). "
     f"The validation score is a real closed-loop forecast (lower is better). Device: **{describe_device()}**."
 )
 config = settings_ui()
 running = registry().running()
 if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button",
              disabled=running is not None or config is None):
-    label, out = new_checkpoint_path()
-    config.out = str(out)
     try:
-        registry().start(session_id(), label, out, config)
+        registry().start(session_id(), Path(session_folder()), config)
     except RuntimeError:
         st.warning("Another training run started just now; wait for it to finish.")
     running = registry().running()

@@ -382,7 +382,8 @@ def test_a_session_that_ends_stops_its_run_and_leaves_no_files(tmp_path, monkeyp
     registry = Registry()
     config = TrainConfig(minutes=None, epochs=1000, epoch_sequences=16, batch_size=8, val_count=4,
                          model_overrides={"num_layers": 1, "filters": 4, "precision": "float32"}, out=str(folder / "run-1.keras"))
-    job = registry.start("someone", "run 1", folder / "run-1.keras", config)
+    job = registry.start("someone", folder, config)
+    assert job.out == folder / "run-1.keras"
     while job.progress.snapshot()["sequences_seen"] < 16:
         time.sleep(0.1)
     monkeypatch.setattr("ui.jobs.registry", lambda: registry)  # the server's registry, as the release sees it
@@ -394,6 +395,25 @@ def test_a_session_that_ends_stops_its_run_and_leaves_no_files(tmp_path, monkeyp
     assert not job.running and job.progress.snapshot()["status"] == "stopped"
     assert not folder.exists() and registry.jobs == []
 
+
+def test_runs_are_numbered_per_owner_so_another_tab_never_overwrites_one(tmp_path):
+    # Two tabs (or a reload) of one browser are two sessions with one owner:
+    # each counting its own runs, both saved a "run 1" into the same file.
+    from core.training import TrainConfig
+    from ui.jobs import Registry
+
+    registry = Registry()
+    config = TrainConfig(minutes=None, epochs=1, epoch_sequences=8, batch_size=8, val_count=2,
+                         model_overrides={"num_layers": 1, "filters": 4, "precision": "float32"})
+    outs = []
+    for owner in ("browser", "browser", "another browser"):
+        job = registry.start(owner, tmp_path / owner, config)
+        job.thread.join(60)
+        outs.append(job.out)
+    assert outs == [tmp_path / "browser" / "run-1.keras", tmp_path / "browser" / "run-2.keras",
+                    tmp_path / "another browser" / "run-1.keras"]
+    assert all(out.is_file() for out in outs)
+    assert config.out is None  # the caller's settings are left as they were
 
 def test_a_session_folder_outlives_a_disconnect_and_goes_an_hour_after_its_last_visit(tmp_path, monkeypatch):
     from ui.jobs import Registry

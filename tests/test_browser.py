@@ -188,6 +188,39 @@ def test_training_shows_progress_and_a_loss_curve(page):
     screenshot(page, "train-done")
 
 
+def test_a_reload_or_a_second_tab_finds_its_own_run_and_can_stop_it(page):
+    # Each is a new Streamlit session: they used to be told that "someone else" was
+    # training, with no Stop button, and the run's model never reached them.
+    open_page(page, "Train")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_test_id("stProgress").wait_for(timeout=60_000)
+    page.reload()
+    settle(page)
+    assert page.get_by_test_id("stProgress").count() == 1
+    assert page.get_by_text("Someone else is training").count() == 0
+    # Another browser, with a cookie it made up, is someone else and gets an id of the app's own.
+    stranger = page.context.browser.new_context()
+    stranger.add_cookies([{"name": "convlstm_studio_session", "value": "../x", "url": page.url}])
+    tab = stranger.new_page()
+    tab.goto(page.url)
+    settle(tab)
+    assert tab.get_by_text("Someone else is training").count() == 1
+    assert re.fullmatch("[0-9a-f]{32}", next(c["value"] for c in stranger.cookies() if c["name"] == "convlstm_studio_session"))
+    stranger.close()
+    other = page.context.new_page()
+    other.goto(page.url)
+    settle(other)
+    assert other.get_by_text("Someone else is training").count() == 0
+    other.get_by_role("button", name="Stop (keeps what was learned)").click()
+    for tab in (other, page):
+        done = tab.get_by_test_id("stAlertContentSuccess")
+        done.wait_for(timeout=120_000)
+        assert "Training stopped" in done.inner_text() and "Trained here: run 1" in done.inner_text()
+    open_page(page, "Forecast")
+    page.get_by_test_id("stSelectbox").filter(has_text="Model").click()
+    page.get_by_role("option", name="Trained here: run 1").wait_for(timeout=10_000)
+    assert page.get_by_test_id("stException").count() == 0
+
 def test_evaluation_results_appear_without_a_second_click(page):
     open_page(page, "Evaluate")
     page.get_by_role("button", name="Evaluate", exact=True).click()

@@ -10,6 +10,7 @@ the run will end instead of starting a second one.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui.limits import LIMITS
-from ui.shared import session_folder, session_id
+from ui.shared import session_id
 
 
 @dataclass
@@ -58,13 +59,19 @@ class Registry:
         with self.lock:
             return next((job for job in self.jobs if job.running), None)
 
-    def start(self, owner: str, label: str, out: Path, config) -> Job:
-        """Starts `config` in a worker thread, or raises RuntimeError if one runs."""
+    def start(self, owner: str, folder: Path, config) -> Job:
+        """Starts `config` in a worker thread as `owner`'s next run, saved in
+        `folder`; raises RuntimeError if a run is going on."""
         from core.training import TrainingProgress, train
 
         with self.lock:
             if any(job.running for job in self.jobs):
                 raise RuntimeError("busy")
+            # Numbered here, not in session state: the owner's other tabs and
+            # reloads are sessions of their own, whose "run 1" would overwrite this one's.
+            number = 1 + sum(job.owner == owner for job in self.jobs)
+            label, out = f"Trained here: run {number}", folder / f"run-{number}.keras"
+            config = dataclasses.replace(config, out=str(out))
             progress = TrainingProgress()
             job = Job(owner, label, out, progress, None if config.minutes is None else config.minutes * 60)
             job.thread = threading.Thread(target=self._work, args=(train, config, progress), daemon=True)
@@ -126,9 +133,3 @@ def keep_newest(trained: dict, limit: int) -> list[str]:
         removed.append(label)
     return removed
 
-
-def new_checkpoint_path() -> tuple[str, Path]:
-    """A label and a fresh path in this session's folder for the next run."""
-    number = st.session_state.get("runs_started", 0) + 1
-    st.session_state.runs_started = number
-    return f"Trained here: run {number}", Path(session_folder()) / f"run-{number}.keras"

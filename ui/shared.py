@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import gc
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -64,11 +65,33 @@ def _keep_keras_state() -> None:
 _keep_keras_state()
 
 
+# A reload, or a second tab, starts a new Streamlit session with empty state: with
+# the id in session state only, a visitor who reloaded the page during training was
+# told that "someone else" was training, could not stop the run, and never got its
+# model. The browser keeps the id in this cookie, so all its tabs are one owner.
+SESSION_COOKIE = "convlstm_studio_session"
+
+
 def session_id() -> str:
-    """A stable id for this browser session (owner of trainings and checkpoints)."""
+    """A stable id for this browser (owner of trainings and checkpoints)."""
     if "session_id" not in st.session_state:
-        st.session_state.session_id = uuid.uuid4().hex
+        remembered = st.context.cookies.get(SESSION_COOKIE)
+        # Only an id this app could have made: a cookie is the visitor's to edit
+        # (and under AppTest, which has no browser, not even a string).
+        valid = isinstance(remembered, str) and re.fullmatch("[0-9a-f]{32}", remembered)
+        st.session_state.session_id = remembered if valid else uuid.uuid4().hex
     return st.session_state.session_id
+
+
+def remember_session_ui() -> None:
+    """Has the browser keep this session's id for its reloads and other tabs.
+
+    Streamlit only reads cookies, so a line of JavaScript writes it. It is a
+    cookie for the browser session: it goes when the browser is closed.
+    """
+    if st.context.cookies.get(SESSION_COOKIE) != session_id():
+        st.html(f"<script>document.cookie = '{SESSION_COOKIE}={session_id()}; path=/; SameSite=Lax';</script>",
+                unsafe_allow_javascript=True)
 
 
 # A session's folder outlives a dropped connection: Streamlit clears a session's
