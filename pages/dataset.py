@@ -13,8 +13,8 @@ import streamlit as st
 from core import data, media
 from core.errors import InputError
 from ui.limits import LIMITS
-from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, gif_ui, show_error, test_sequence,
-                       uploaded_frames)
+from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, gif_ui, index_ui, show_error,
+                       test_sequence, uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 
@@ -99,10 +99,7 @@ def pick_ui(count: int, remembered: int = 0) -> int:
     st.session_state.setdefault("dataset_index", remembered)
     if st.session_state.dataset_index >= count:
         st.session_state.dataset_index = 0
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    if right.button("Random", icon=":material/casino:", key="dataset_random", width="stretch"):
-        st.session_state.dataset_index = int(np.random.default_rng().integers(count))
-    return int(left.number_input(f"Sequence (0-{count - 1})", 0, count - 1, step=1, key="dataset_index"))
+    return index_ui(f"Sequence (0-{count - 1})", count, "dataset_index")
 
 
 def trajectory_chart(sequences: data.Sequences) -> go.Figure:

@@ -53,6 +53,17 @@ def test_every_page_renders_without_exception(app, page):
     assert any(caption.value.startswith("**Model:**") for caption in app.sidebar.caption)
 
 
+def test_random_picks_a_sequence_that_forecast_then_opens_on(app):
+    app.switch_page("pages/dataset.py").run()
+    drawn = []
+    for _ in range(3):  # three draws of 1,000 all landing on 0: one chance in a billion
+        app.button(key="dataset_index_random").click().run()
+        drawn.append(app.number_input(key="dataset_index").value)
+    assert not app.exception and set(drawn) - {0}
+    app.switch_page("pages/forecast.py").run()
+    assert app.number_input(key="forecast_index").value == drawn[-1]
+    assert not app.exception
+
 def test_home_forecasts_with_one_click(app):
     app.button(key="home_forecast").click().run()
     assert not app.exception

@@ -230,14 +230,24 @@ def sequence_ui(key: str, label: str = "Test sequence") -> int:
     if state_key not in st.session_state:
         st.session_state[state_key] = st.session_state.get("picked_sequence", 0)
     bounded(state_key, 0, TEST_COUNT - 1)
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    if right.button("Random", icon=":material/casino:", key=f"{key}_random", width="stretch"):
-        st.session_state[state_key] = int(np.random.default_rng().integers(TEST_COUNT))
-    index = left.number_input(
-        f"{label} (0-{TEST_COUNT - 1})", min_value=0, max_value=TEST_COUNT - 1, step=1, key=state_key
-    )
-    st.session_state.picked_sequence = int(index)
+    index = index_ui(f"{label} (0-{TEST_COUNT - 1})", TEST_COUNT, state_key)
+    st.session_state.picked_sequence = index
+    return index
+
+
+def index_ui(label: str, count: int, key: str) -> int:
+    """A number from 0 to `count` - 1, typed or drawn with a Random button beside it."""
+    # One row sized to its content, where columns of fixed shares cut the button's
+    # label to "Ran..." in a narrow column.
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    index = row.number_input(label, min_value=0, max_value=count - 1, step=1, key=key)
+    row.button("Random", icon=":material/casino:", key=f"{key}_random", on_click=_draw_index, args=(key, count))
     return int(index)
+
+
+def _draw_index(key: str, count: int) -> None:
+    # A callback runs before the script, so the number input is drawn with the draw.
+    st.session_state[key] = int(np.random.default_rng().integers(count))
 
 
 # --- Models -------------------------------------------------------------------------
