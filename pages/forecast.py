@@ -20,11 +20,28 @@ def score_one(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray) ->
     return score_forecast(context[None], truth[None], prediction[None])
 
 
-def first_frame_behind(scores: dict, metric: str) -> int | None:
-    """The first predicted frame (1-based) that scores worse than black frames on `metric`; None if none does."""
+def frames_behind(scores: dict, metric: str) -> np.ndarray:
+    """The predicted frames (1-based) that score worse than black frames on `metric`."""
     model, black = scores["model"].per_frame[metric], scores["black frames"].per_frame[metric]
-    behind = np.flatnonzero(model < black if metric == "ssim" else model > black)
-    return int(behind[0]) + 1 if len(behind) else None
+    return np.flatnonzero(model < black if metric == "ssim" else model > black) + 1
+
+
+def breakdown(behind: np.ndarray, horizon: int) -> int | None:
+    """The frame from which the forecast stays behind black frames to the end, if it does.
+
+    One bad frame among good ones is not a breakdown: a 60-frame forecast that
+    lost only frame 38 was called useless from there on.
+    """
+    return int(behind[0]) if len(behind) and behind[0] + len(behind) - 1 == horizon else None
+
+
+def where(behind: np.ndarray, horizon: int) -> str:
+    """The frames in `behind`, in words."""
+    start = breakdown(behind, horizon)
+    if start is not None:
+        return f"from frame +{start} on"
+    listed = ", ".join(f"+{frame}" for frame in behind[:5]) + (", ..." if len(behind) > 5 else "")
+    return f"at {len(behind)} of the {horizon} frames ({listed}) and not at the others"
 
 
 def source_ui() -> dict | None:
@@ -105,22 +122,24 @@ if path is not None:
 
     scores = score_one(context, truth, prediction[: len(truth)])
     horizon = len(truth)
-    breakdown = first_frame_behind(scores, "mse")
-    ssim_breakdown = first_frame_behind(scores, "ssim")
+    behind, ssim_behind = frames_behind(scores, "mse"), frames_behind(scores, "ssim")
+    useless_from = breakdown(behind, horizon)
     left, right = st.columns(2)
-    left.plotly_chart(per_frame_chart("MSE", {n: s.per_frame["mse"] for n, s in scores.items()}, "lower", breakdown),
+    left.plotly_chart(per_frame_chart("MSE", {n: s.per_frame["mse"] for n, s in scores.items()}, "lower", useless_from),
                       width="stretch", key="forecast_mse")
     right.plotly_chart(per_frame_chart("SSIM", {n: s.per_frame["ssim"] for n, s in scores.items()}, "higher"),
                        width="stretch", key="forecast_ssim")
-    if breakdown is None:
+    if not len(behind):
         text = f"On MSE the forecast beats predicting black frames at every one of the {horizon} frames"
+    elif useless_from is not None:
+        text = (f"On MSE the forecast is worse than predicting black frames from frame +{useless_from} on "
+                "(dashed line): past that point it is no longer useful")
     else:
-        text = (f"On MSE, from frame +{breakdown} (dashed line) the forecast is worse than predicting black frames: "
-                "past that point it is no longer useful")
-    if ssim_breakdown is None:
+        text = f"On MSE the forecast is worse than predicting black frames {where(behind, horizon)}"
+    if not len(ssim_behind):
         text += f"; on SSIM it beats them at every one of the {horizon} frames."
     else:
-        text += (f". On SSIM black frames overtake it from frame +{ssim_breakdown}: a black frame matches the "
+        text += (f". On SSIM black frames score higher {where(ssim_behind, horizon)}: a black frame matches the "
                  "black background, which is most of the picture, and SSIM rewards that more than MSE does.")
     st.caption(text)
     st.caption("MSE is the squared error summed over the 64x64 pixels of a frame (values in [0, 1]), as the "
