@@ -163,7 +163,8 @@ if st.button("Start training", icon=":material/play_arrow:", type="primary", key
         registry().start(session_id(), Path(session_folder()), config)
     except RuntimeError:
         st.warning("Another training run started just now; wait for it to finish.")
-    running = registry().running()
+    else:
+        st.rerun()  # draws the button above disabled: the timer below redraws only its own part
 
 job = registry().latest(session_id())
 if running is not None and running.owner != session_id():
