@@ -1,6 +1,8 @@
 """Every page through Streamlit's AppTest: renders, forecasts, trains."""
 
+import base64
 import io
+import json
 import time
 
 import keras
@@ -23,6 +25,12 @@ TIMEOUT = 120  # importing TensorFlow and building graphs takes seconds on 2 cor
 def images(app) -> list:
     """(caption, url) of every image on the page."""
     return [(item.caption, item.url) for element in app.get("image") for item in element.proto.imgs]
+
+
+def chart_curves(chart) -> dict:
+    """{trace name: y values} of a Plotly chart on the page."""
+    decode = lambda y: np.frombuffer(base64.b64decode(y["bdata"]), y["dtype"]) if isinstance(y, dict) else np.array(y)
+    return {trace["name"]: decode(trace["y"]) for trace in json.loads(chart.proto.spec)["data"]}
 
 
 @pytest.fixture
@@ -63,6 +71,24 @@ def test_random_picks_a_sequence_that_forecast_then_opens_on(app):
     app.switch_page("pages/forecast.py").run()
     assert app.number_input(key="forecast_index").value == drawn[-1]
     assert not app.exception
+
+def test_forecast_says_where_it_trails_black_frames_as_its_chart_shows(app):
+    # Sequence 0, 60 frames: the model trails black frames at one frame in the
+    # middle only; the page called it useless from there to the end.
+    app.switch_page("pages/forecast.py").run()
+    app.slider(key="forecast_horizon").set_value(60).run()
+    chart = app.get("plotly_chart")[0]
+    curves = chart_curves(chart)
+    behind = np.flatnonzero(curves["model"] > curves["black frames"]) + 1
+    verdict = next(caption.value for caption in app.caption if caption.value.startswith("On MSE"))
+    dashed = json.loads(chart.proto.spec)["layout"].get("shapes", [])
+    if len(behind) and list(behind) == list(range(behind[0], 61)):
+        assert f"from frame +{behind[0]} on" in verdict and len(dashed) == 1
+    elif len(behind):
+        assert f"at {len(behind)} of the 60 frames (+{behind[0]}" in verdict and not dashed
+        assert "no longer useful" not in verdict
+    else:
+        assert "at every one of the 60 frames" in verdict and not dashed
 
 def test_home_forecasts_with_one_click(app):
     app.button(key="home_forecast").click().run()
@@ -226,6 +252,7 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     app.slider(key="train_epochs").set_value(1).run()
     app.radio(key="train_digits").set_value(1).run()
     app.button(key="train_start_button").click().run()
+    assert app.button(key="train_start_button").disabled  # not a second click into "another run started"
     # A second visitor is told that a run is going on and when it ends.
     other = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
     other.switch_page("pages/train.py").run()
