@@ -13,8 +13,8 @@ import streamlit as st
 from core import data, media
 from core.errors import InputError
 from ui.limits import LIMITS
-from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, gif_ui, index_ui, show_error,
-                       test_sequence, uploaded_frames)
+from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, context_length, gif_ui,
+                       index_ui, show_error, test_sequence, uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 
@@ -102,6 +102,11 @@ def pick_ui(count: int, remembered: int = 0) -> int:
     return index_ui(f"Sequence (0-{count - 1})", count, "dataset_index")
 
 
+def span(first: int, last: int) -> str:
+    """Frames first to last, in words."""
+    return f"frame {first}" if first == last else f"frames {first}-{last}"
+
+
 def trajectory_chart(sequences: data.Sequences) -> go.Figure:
     figure = go.Figure()
     centre = sequences.positions[0] + data.DIGIT_SIZE / 2  # (T, D, 2) row, col
@@ -130,7 +135,7 @@ if source is not None:
     if source == BUNDLED:  # the Forecast page opens on the sequence picked here
         st.session_state.picked_sequence = st.session_state.forecast_index = index
     length = len(frames)
-    context = min(CONTEXT, length - 1)
+    context = context_length(length)
 
     left, right = st.columns([2, 3])
     with left:
@@ -146,7 +151,7 @@ if source is not None:
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")
     st.image(media.frame_strip({"frames": frames}, context=context),
-             caption=f"Frames 0-{context - 1} are the context, frames {context}-{length - 1} the target.",
+             caption=f"Context: {span(0, context - 1)}. Target: {span(context, length - 1)}.",
              alt="Numbered strip of all frames of the sequence")
     if st.button("Forecast this sequence", icon=":material/online_prediction:", key="dataset_forecast",
                  help="Opens the Forecast page on this sequence."):

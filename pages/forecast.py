@@ -11,8 +11,8 @@ from core import media
 from core.evaluation import score_forecast
 from ui.charts import per_frame_chart
 from ui.limits import LIMITS
-from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded, checkpoint_ui, forecast_frames,
-                       forecast_sequence, gif_ui, horizon_limit, sequence_ui)
+from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded, checkpoint_ui, context_length,
+                       forecast_frames, forecast_sequence, gif_ui, horizon_limit, sequence_ui)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -87,15 +87,16 @@ if path is not None:
     else:
         name, slug = outside["label"], "your-sequence"
         frames = outside["frames"]
-        context, truth = frames[:CONTEXT], frames[CONTEXT : CONTEXT + horizon]
+        known = context_length(len(frames))
+        context, truth = frames[:known], frames[known : known + horizon]
         prediction, seconds = forecast_frames(str(path), path.stat().st_mtime, context, horizon)
-        if len(context) < CONTEXT:
-            st.info(f"This sequence has only {len(context)} frames: the model gets them with the first one repeated "
-                    f"in front to make {CONTEXT} (see 'Padding' on the Dataset page), and nothing is left to compare with.")
+        if known < CONTEXT:
+            st.info(f"This sequence has only {len(frames)} frames: the model gets the first {known}, with the first "
+                    f"one repeated in front to make {CONTEXT} (see 'Padding' on the Dataset page), and the last one "
+                    "is kept to score the forecast on.")
         elif len(truth) < horizon:
             st.info(f"The sequence ends {len(truth)} frames after the context: the forecast goes on past the data, "
                     "and only those frames are scored.")
-    truth = truth if len(truth) else None
     panels = media.comparison_panels(context, truth, prediction, scale=4)
     gifs = {panel: media.encode_gif(frames) for panel, frames in panels.items()}
 
@@ -112,13 +113,10 @@ if path is not None:
                        file_name=f"{slug}-comparison.gif", mime="image/gif", on_click="ignore",
                        key="forecast_download_combined")
 
-    known = context if truth is None else np.concatenate([context, truth])
-    st.image(media.frame_strip({"truth": known, "prediction": prediction}, context=len(context),
-                               starts={"truth": 0, "prediction": len(context)}),
+    strips = {"truth": np.concatenate([context, truth]), "prediction": prediction}
+    st.image(media.frame_strip(strips, context=len(context), starts={"truth": 0, "prediction": len(context)}),
              caption=f"Frames 0-{len(context) - 1}: context. From frame {len(context)}: the model's forecast under the truth.",
              alt="Frame strip with the context, the true future and the predicted future")
-    if truth is None:
-        st.stop()
 
     scores = score_one(context, truth, prediction[: len(truth)])
     horizon = len(truth)

@@ -384,11 +384,14 @@ def test_an_uploaded_sequence_is_forecast_past_its_end(app):
 
 def test_a_sequence_shorter_than_the_context_is_padded_and_forecast(app):
     upload(app, moving_mnist("test", 1)[0, :6])
+    assert any(caption == "Context: frames 0-4. Target: frame 5." for caption, _ in images(app))
     app.button(key="dataset_forecast").click().run()
     assert not app.exception and not app.error
-    assert "only 6 frames" in app.info[0].value
+    # Split as the Dataset page shows it: 5 frames of context, the last kept to score the forecast on.
+    assert "only 6 frames: the model gets the first 5" in app.info[0].value
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
-    assert gifs == ["Prediction"]  # nothing true to show beside it
+    assert gifs == ["Ground truth", "Prediction", "Absolute error"]
+    assert len(chart_curves(app.get("plotly_chart")[0])["model"]) == 1
 
 
 @pytest.mark.parametrize("page,key,value,limit", [

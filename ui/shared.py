@@ -250,6 +250,13 @@ def _draw_index(key: str, count: int) -> None:
     st.session_state[key] = int(np.random.default_rng().integers(count))
 
 
+def context_length(length: int) -> int:
+    """How many frames of a `length`-frame sequence a model gets as context: the
+    10 it trained with, or all but the last of a shorter sequence, which is kept
+    to score the forecast on. Dataset and Forecast split a sequence alike."""
+    return min(CONTEXT, length - 1)
+
+
 # --- Models -------------------------------------------------------------------------
 
 
