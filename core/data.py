@@ -331,6 +331,10 @@ def load_npy(source, name: str | None = None, mmap: bool = True) -> np.ndarray:
                 else np.lib.format.read_array_header_2_0(handle)
             )
         except (ValueError, OSError, EOFError, SyntaxError, TypeError, tokenize.TokenError):
+            handle.seek(0)
+            if handle.read(4) == b"PK\x03\x04":  # what numpy.savez writes
+                raise InputError(f"{name} is a zip archive (an .npz?), not a .npy file: save one array "
+                                 "with numpy.save") from None
             raise InputError(f"{name} is not a .npy file (no valid NumPy header)") from None
         if name.endswith(OFFICIAL_NAME) and len(shape) == 4 and shape[0] == SEQUENCE_LENGTH and shape[1] > shape[0]:
             raise InputError(f"{name} is the official file, stored time first (20, N, 64, 64); "

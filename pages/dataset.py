@@ -83,7 +83,7 @@ def source_ui():
             return None, None
     upload = st.file_uploader(
         f"A .npy array of shape (N, T, 64, 64) or (T, 64, 64), uint8 0-255 or float 0-1 (at most {LIMITS.upload_mb} MB)",
-        type=["npy"], key="dataset_upload",
+        key="dataset_upload",  # any file: a wrong one gets a line saying why, not a tooltip on a red chip
     )
     if upload is None:
         return None, None

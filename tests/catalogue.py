@@ -14,6 +14,12 @@ def _npy(array, allow_pickle=False) -> bytes:
     return buffer.getvalue()
 
 
+def _npz(**arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
 def _header_only(shape: tuple) -> bytes:
     """A valid header that promises `shape`, then 1,000 bytes of data."""
     buffer = io.BytesIO()
@@ -38,6 +44,7 @@ def bad_files() -> dict:
         "text renamed .npy": (b"time,x,y\n1,2,3\n", "not a .npy file"),
         "image renamed .npy": (b"\x89PNG\r\n\x1a\n" + bytes(300), "not a .npy file"),
         "zero bytes": (b"", "not a .npy file"),
+        "an .npz archive": (_npz(frames=np.zeros((1, 20, 64, 64), np.uint8)), "zip archive (an .npz?)"),
         "empty array": (_npy(np.zeros((0, 20, 64, 64), np.uint8)), "empty"),
         "rank 2": (_npy(np.zeros((64, 64), np.uint8)), "shape"),
         "rank 5": (_npy(np.zeros((1, 2, 3, 64, 64), np.uint8)), "shape"),
