@@ -12,6 +12,7 @@ import streamlit as st
 
 from core import data, media
 from core.errors import InputError
+from ui.charts import paths_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, context_length, gif_ui,
                        index_ui, show_error, test_sequence, uploaded_frames)
@@ -107,24 +108,6 @@ def span(first: int, last: int) -> str:
     return f"frame {first}" if first == last else f"frames {first}-{last}"
 
 
-def trajectory_chart(sequences: data.Sequences) -> go.Figure:
-    figure = go.Figure()
-    centre = sequences.positions[0] + data.DIGIT_SIZE / 2  # (T, D, 2) row, col
-    for d, label in enumerate(sequences.labels[0]):
-        for part, frames, dash in (("context", slice(0, CONTEXT), "solid"), ("target", slice(CONTEXT - 1, None), "dot")):
-            figure.add_trace(go.Scatter(
-                x=centre[frames, d, 1], y=centre[frames, d, 0], mode="lines+markers",
-                name=f"digit {label} ({part})", line={"dash": dash, "width": 3},
-            ))
-    figure.update_layout(
-        title="Where each digit's centre goes (bounces flip the direction)",
-        xaxis={"range": [0, 64], "title": "column (px)"},
-        yaxis={"range": [64, 0], "title": "row (px)", "scaleanchor": "x"},
-        height=420, margin={"t": 50, "b": 10},
-    )
-    return figure
-
-
 st.title("Dataset")
 frames_all, source = source_ui()
 if source is not None:
@@ -147,7 +130,8 @@ if source is not None:
                f"Animated sequence {index}")
     with right:
         if sequences is not None:
-            st.plotly_chart(trajectory_chart(sequences), width="stretch", key="dataset_trajectories")
+            names = [f"digit {label}" for label in sequences.labels[0]]
+            st.plotly_chart(paths_chart(sequences, names), width="stretch", key="dataset_trajectories")
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")
     st.image(media.frame_strip({"frames": frames}, context=context),

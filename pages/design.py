@@ -5,10 +5,10 @@ from ui.shared import through_entry_point
 through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from core import data, media
+from ui.charts import paths_chart
 from ui.shared import CONTEXT, bounded, checkpoint_ui, forecast_frames, gif_ui, horizon_limit, keep_values
 
 MAX_DIGITS = 3
@@ -58,20 +58,6 @@ def digit_ui(slot: int) -> tuple:
     return images[example], (row, col), angle, speed
 
 
-def path_chart(sequence: data.Sequences) -> go.Figure:
-    figure = go.Figure()
-    centre = sequence.positions[0] + data.DIGIT_SIZE / 2
-    for d in range(centre.shape[1]):
-        figure.add_trace(go.Scatter(x=centre[:CONTEXT, d, 1], y=centre[:CONTEXT, d, 0], mode="lines+markers",
-                                    name=f"digit {d + 1}: context", line={"width": 3}))
-        figure.add_trace(go.Scatter(x=centre[CONTEXT - 1:, d, 1], y=centre[CONTEXT - 1:, d, 0], mode="lines+markers",
-                                    name=f"digit {d + 1}: to predict", line={"dash": "dot"}))
-    figure.update_layout(title="Paths of the digits' centres over the 64x64 canvas",
-                         xaxis={"range": [0, 64], "title": "column (px)"},
-                         yaxis={"range": [64, 0], "title": "row (px)", "scaleanchor": "x"}, height=420)
-    return figure
-
-
 st.title("Design a sequence")
 keep_values(["design_count", "design_length"] + [f"design_{name}_{slot}" for slot in range(MAX_DIGITS)
                                                  for name in ("class", "example", "row", "col", "angle", "speed")])
@@ -97,7 +83,8 @@ for slot, column in zip(range(count), st.columns(MAX_DIGITS)):
 images, starts, angles, speeds = (np.array(values) for values in zip(*settings))
 sequence = data.design(images, starts, angles, speeds, length)
 with right:
-    st.plotly_chart(path_chart(sequence), width="stretch", key="design_paths")
+    names = [f"digit {d + 1}" for d in range(len(sequence.labels[0]))]
+    st.plotly_chart(paths_chart(sequence, names), width="stretch", key="design_paths")
 
 if path is not None:
     frames = sequence.frames[0]

@@ -223,6 +223,25 @@ def test_a_reload_or_a_second_tab_finds_its_own_run_and_can_stop_it(page):
     assert page.get_by_test_id("stException").count() == 0
 
 
+def test_a_narrow_window_keeps_the_canvas_and_the_labels_whole(browser, server):
+    # At 800 px the paths' row axis used to run from -50 to 100, and Random read "Ran...".
+    context = browser.new_context(viewport={"width": 800, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(90_000)
+    for name in ("dataset", "design"):
+        tab.goto(f"{server}/{name}")
+        settle(tab)
+        chart = tab.get_by_test_id("stPlotlyChart").first
+        chart.locator(".ytick text").first.wait_for()
+        rows = [float(text.replace("\u2212", "-")) for text in chart.locator(".ytick text").all_text_contents()]
+        assert min(rows) >= 0 and max(rows) <= 64, rows
+    tab.goto(f"{server}/forecast")
+    settle(tab)
+    random = tab.get_by_role("button", name="Random")
+    assert random.evaluate("b => b.scrollWidth <= b.clientWidth"), "the Random button's label is cut"
+    screenshot(tab, "forecast-800px")
+    context.close()
+
 def test_evaluation_results_appear_without_a_second_click(page):
     open_page(page, "Evaluate")
     page.get_by_role("button", name="Evaluate", exact=True).click()

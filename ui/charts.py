@@ -3,6 +3,8 @@
 import numpy as np
 import plotly.graph_objects as go
 
+from core import data
+
 
 def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | None = None) -> go.Figure:
     """Lines of a metric over the frames ahead, one per model or baseline.
@@ -27,4 +29,30 @@ def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | No
     figure.update_layout(title=f"{metric} per predicted frame ({better} is better)", xaxis_title="frames ahead",
                          yaxis_title=metric, height=420, margin={"t": 50, "b": 10},
                          legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0})
+    return figure
+
+
+def paths_chart(sequence: data.Sequences, names: list[str]) -> go.Figure:
+    """Where each digit's centre goes on the 64x64 canvas: solid over the context, dotted after.
+
+    Args:
+        sequence: one generated sequence (its digits' positions are known).
+        names: a legend name for each digit.
+    """
+    figure = go.Figure()
+    centre = sequence.positions[0] + data.DIGIT_SIZE / 2  # (T, D, 2): row, column
+    context = data.CONTEXT_FRAMES
+    for d, name in enumerate(names):
+        for part, frames, dash in (("context", slice(0, context), "solid"), ("target", slice(context - 1, None), "dot")):
+            figure.add_trace(go.Scatter(x=centre[frames, d, 1], y=centre[frames, d, 0], mode="lines+markers",
+                                        name=f"{name} ({part})", line={"dash": dash, "width": 3}))
+    # "domain": a narrow column shrinks the square canvas rather than widening its
+    # row range (to -50..100 at 800 px, with the paths a squiggle in the middle);
+    # the legend goes under it, where it takes none of a narrow column's width.
+    figure.update_layout(
+        title="Paths of the digits' centres", height=460, margin={"t": 50, "b": 10},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
+        xaxis={"range": [0, 64], "title": "column (px)", "constrain": "domain"},
+        yaxis={"range": [64, 0], "title": "row (px)", "scaleanchor": "x", "constrain": "domain"},
+    )
     return figure
