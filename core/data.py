@@ -17,6 +17,8 @@ import gzip
 import io
 import os
 import tokenize
+import urllib.error
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -397,9 +399,24 @@ def official_path(path: str | os.PathLike | None = None, download: bool = False)
     try:
         return Path(keras.utils.get_file(OFFICIAL_NAME, OFFICIAL_URL, cache_dir=str(cached.parent.parent)))
     except Exception as error:  # urllib raises many types; all mean "could not fetch"
-        raise InputError(
-            f"could not download the official file ({type(error).__name__}: {error}); the bundled Moving MNIST still works"
-        ) from None
+        raise InputError(f"could not download the official file: {_download_failure(error)}; "
+                         "the bundled Moving MNIST still works") from None
+
+
+def _download_failure(error: Exception) -> str:
+    """Why a download failed, in words a user can act on.
+
+    Keras wraps urllib's error in a bare Exception that reads "URL fetch failure
+    on http://...: None -- [Errno -2] Name or service not known".
+    """
+    cause, host = error, urllib.parse.urlsplit(OFFICIAL_URL).hostname
+    while cause is not None and not isinstance(cause, urllib.error.URLError):
+        cause = cause.__context__
+    if isinstance(cause, urllib.error.HTTPError):
+        return f"{host} answered {cause.code} {cause.reason}"
+    if isinstance(cause, urllib.error.URLError):
+        return f"{host} cannot be reached from this computer (is it offline?)"
+    return f"{type(error).__name__}: {error}"
 
 
 def load_official(path: str | os.PathLike | None = None, download: bool = False) -> np.ndarray:

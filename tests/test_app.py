@@ -131,7 +131,7 @@ def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missin
     while not app.error and time.time() < deadline:
         time.sleep(0.5)
         app.run()
-    assert "could not download the official file" in app.error[0].value
+    assert "could not download the official file: 127.0.0.1 cannot be reached" in app.error[0].value
     assert not app.exception and not (tmp_path / "datasets" / "mnist_test_seq.npy").exists()
     app.text_input(key="dataset_official_path").input(str(tmp_path / "nowhere.npy")).run()
     assert "no official Moving MNIST file" in app.info[0].value

@@ -192,6 +192,21 @@ def test_official_file_missing_is_a_clear_error(tmp_path, monkeypatch):
         data.load_official("~no-such-user-here/mnist_test_seq.npy")  # a typo for ~/...
 
 
+def test_a_download_the_server_refuses_says_what_it_answered(tmp_path, monkeypatch):
+    # A local web server without the file stands in for a moved URL.
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+        monkeypatch.setattr(data, "OFFICIAL_URL", f"http://127.0.0.1:{server.server_port}/mnist_test_seq.npy")
+        with pytest.raises(InputError, match="could not download the official file: 127.0.0.1 answered 404 "):
+            data.official_path(download=True)
+        server.shutdown()
+
 def test_an_interrupted_download_is_fetched_again(tmp_path, monkeypatch):
     import keras
 
