@@ -270,6 +270,29 @@ def frame_strip(
     return buffer.getvalue()
 
 
+def numbered_grid(images: np.ndarray, columns: int = 5, scale: int = 2) -> np.ndarray:
+    """Small pictures in a grid, each with its index above it: a gallery to pick from by number.
+
+    Args:
+        images: (N, S, S) pictures (MNIST digits: S = 28).
+        columns: pictures per row.
+        scale: integer upscaling of each picture.
+
+    Returns:
+        (H, W) uint8, white between the pictures.
+    """
+    images = upscale(to_uint8(images), scale)
+    size, label, gap = images.shape[-1], 18, 4
+    rows = -(-len(images) // columns)
+    grid = Image.new("L", (columns * (size + gap), rows * (label + size + gap)), 255)
+    draw = ImageDraw.Draw(grid)
+    for i, image in enumerate(images):
+        left, top = (i % columns) * (size + gap), (i // columns) * (label + size + gap)
+        draw.text((left + size // 2, top + label - 2), str(i), fill=0, font=_font(14), anchor="mb")
+        grid.paste(Image.fromarray(image), (left, top + label))
+    return np.asarray(grid)
+
+
 def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, dpi: int = 100) -> bytes:
     """How a ConvLSTM forecasts, as a PNG: context frames in, a recurrent cell, next frames out.
 

@@ -23,10 +23,11 @@ PRESETS = {
 
 @st.cache_data(show_spinner=False)
 def gallery(digit: int) -> tuple[np.ndarray, bytes]:
-    """The test digits of one class, and a numbered strip of the first 20."""
+    """The test digits of one class, and the first 20 numbered in a grid (a one-row
+    strip of 20 shrank to unreadable numbers in a third of the page)."""
     images, labels = data.mnist_digits("test")
     chosen = images[labels == digit]
-    return chosen, media.frame_strip({f"digit {digit}": chosen[:20]})
+    return chosen, media.encode_png(media.numbered_grid(chosen[:20]))
 
 
 def apply_preset(name: str) -> None:
@@ -63,9 +64,11 @@ keep_values(["design_count", "design_length"] + [f"design_{name}_{slot}" for slo
                                                  for name in ("class", "example", "row", "col", "angle", "speed")])
 st.markdown("Put up to three test digits on the canvas, aim them, and see whether the model predicts where they go. "
             "The frames come from the same generator as the dataset; the model sees the first 10 and forecasts the rest.")
-columns = st.columns(len(PRESETS))
-for column, name in zip(columns, PRESETS):
-    column.button(name, key=f"design_preset_{name}", on_click=apply_preset, args=(name,), width="stretch")
+# A row of buttons as wide as their names, wrapping in a narrow window: in four
+# equal columns the longer names were cut ("Leaving the context at a c...").
+presets = st.container(horizontal=True)
+for name in PRESETS:
+    presets.button(name, key=f"design_preset_{name}", on_click=apply_preset, args=(name,))
 
 left, right = st.columns([1, 2])
 with left:

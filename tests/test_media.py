@@ -80,3 +80,18 @@ def test_frame_strip_places_a_forecast_that_runs_past_the_truth():
         {"truth": frames, "forecast": forecast}, context=10, starts={"truth": 0, "forecast": 10})))
     # Right-aligned, both rows fit in 20 columns; placed, the forecast ends at column 30.
     assert placed.shape[1] == pytest.approx(aligned.shape[1] * (0.75 * 30 + 0.9) / (0.75 * 20 + 0.9), rel=0.02)
+
+
+def test_numbered_grid_puts_each_picture_under_its_number():
+    digits = np.zeros((7, 28, 28), np.uint8)
+    digits[3] = 255
+    grid = media.numbered_grid(digits, columns=5, scale=2)
+    rows, columns = 2, 5
+    cell_height, cell_width = grid.shape[0] // rows, grid.shape[1] // columns
+    picture = lambda i: grid[(i // columns + 1) * cell_height - 4 - 56 : (i // columns + 1) * cell_height - 4,
+                             (i % columns) * cell_width : (i % columns) * cell_width + 56]
+    number = lambda i: grid[(i // columns) * cell_height : (i // columns + 1) * cell_height - 4 - 56,
+                            (i % columns) * cell_width : (i % columns) * cell_width + 56]
+    assert (picture(3) == 255).all() and (picture(2) == 0).all() and (picture(6) == 0).all()
+    assert all((number(i) < 128).any() for i in range(7))  # a dark number over every picture
+    assert (picture(7) == 255).all() and (number(7) == 255).all()  # past the last picture: blank
