@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from core.data import moving_mnist
 from core.evaluation import evaluate
 from core.model import build_model, load_checkpoint, save_checkpoint
-from ui.shared import SHIPPED
+from ui.shared import SHIPPED, SHIPPED_LABEL
 
 PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py",
          "pages/design.py", "pages/inside.py"]
@@ -154,7 +154,7 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     assert not app.exception and not app.error
     table = app.dataframe[0].value
     assert list(table.iloc[:, 0]) == [
-        "Shipped model (checkpoints/convlstm.keras)", "baseline: black frames", "baseline: repeat last frame",
+        SHIPPED_LABEL, "baseline: black frames", "baseline: repeat last frame",
     ]
     # The same scores as the CLI's and a notebook's core.evaluation.evaluate.
     expected = evaluate(load_checkpoint(str(SHIPPED), compile=False, precision="auto"), moving_mnist("test", 200))
@@ -180,7 +180,7 @@ def test_evaluate_results_survive_another_page_picking_another_model(app, tiny_c
     table = app.dataframe[0].value
     # While it ran, the user looked at the shipped model on Forecast.
     app.switch_page("pages/forecast.py").run()
-    app.selectbox(key="forecast_checkpoint").set_value("Shipped model (checkpoints/convlstm.keras)").run()
+    app.selectbox(key="forecast_checkpoint").set_value(SHIPPED_LABEL).run()
     app.switch_page("pages/evaluate.py").run()
     assert not app.exception
     assert app.selectbox(key="evaluate_checkpoint").value == "Trained here: tiny"
@@ -410,7 +410,7 @@ def test_a_crafted_checkpoint_path_never_reaches_outside_the_session(app):
     app.session_state["trained"] = {"evil": "../../checkpoints/convlstm.keras", "other": "/etc/passwd"}
     app.switch_page("pages/forecast.py").run()
     assert not app.exception
-    assert app.selectbox(key="forecast_checkpoint").options == ["Shipped model (checkpoints/convlstm.keras)"]
+    assert app.selectbox(key="forecast_checkpoint").options == [SHIPPED_LABEL]
 
 
 def test_a_session_that_ends_stops_its_run_and_leaves_no_files(tmp_path, monkeypatch):

@@ -30,7 +30,7 @@ from ui.limits import LIMITS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "checkpoints" / "convlstm.keras"
-SHIPPED_LABEL = "Shipped model (checkpoints/convlstm.keras)"
+SHIPPED_LABEL = "Shipped model"  # short: a longer name was cut in the model pickers
 TEST_COUNT = 1000  # the bundled test set: sequences 0-999 of the test split
 CONTEXT = data.CONTEXT_FRAMES
 # Session-state key of a sequence the Dataset page sends to the Forecast page:
@@ -345,7 +345,8 @@ def checkpoint_ui(key: str, label: str = "Model") -> Path | None:
     default = st.session_state.get("chosen_checkpoint")
     if st.session_state.get(key) not in names:
         st.session_state[key] = default if default in names else names[0]
-    choice = st.selectbox(label, names, key=key, help="The shipped model, or one you trained on the Train page.")
+    choice = st.selectbox(label, names, key=key, help="The shipped model (checkpoints/convlstm.keras, trained for "
+                          "this app), or one you trained on the Train page.")
     st.session_state.chosen_checkpoint = choice
     return options[choice]
 
