@@ -89,7 +89,9 @@ def curves(state) -> go.Figure:
         figure.add_trace(go.Scatter(x=seen, y=val, name="validation MSE (closed loop)", mode="lines+markers", yaxis="y2"))
     figure.update_layout(
         title="Learning curves", xaxis_title="sequences seen", height=380, margin={"t": 50, "b": 10},
-        yaxis={"title": "training loss"}, yaxis2={"title": "validation MSE", "overlaying": "y", "side": "right"},
+        # From zero, in whole numbers: a single validation point got an axis from 196.067 to 197.889.
+        yaxis={"title": "training loss", "rangemode": "tozero"},
+        yaxis2={"title": "validation MSE", "overlaying": "y", "side": "right", "rangemode": "tozero", "tickformat": ".0f"},
         legend={"orientation": "h", "y": -0.25},
     )
     return figure
@@ -98,7 +100,10 @@ def curves(state) -> go.Figure:
 def results_ui(job, state) -> None:
     """Loss curves and the latest validation forecast of a run."""
     left, right = st.columns([3, 2])
-    left.plotly_chart(curves(state), width="stretch", key="train_curves")
+    if state["loss"]:
+        left.plotly_chart(curves(state), width="stretch", key="train_curves")
+    else:  # the first seconds go into building the model: an empty chart with axes from -1 to 4 said nothing
+        left.caption("The loss curve starts after the first batches.")
     with right:
         if state["sample"] is not None:
             context, truth, predicted = state["sample"]
