@@ -69,7 +69,8 @@ with middle:
     others = ["(none)"] + [name for name, path in available.items() if path != first]
     if st.session_state.get("evaluate_compare") not in others:  # a model since deleted, or the one picked on the left
         st.session_state.pop("evaluate_compare", None)
-    second_name = st.selectbox("Compare with", others, key="evaluate_compare")
+    second_name = st.selectbox("Compare with", others, key="evaluate_compare",
+                               help="Another model: the ones you train on the Train page appear here.")
 chosen = {} if first is None else {st.session_state.evaluate_checkpoint: first}
 if first is not None and second_name != "(none)":
     chosen[second_name] = available[second_name]
@@ -84,9 +85,10 @@ with right:
 
 if first is not None:
     clicked = st.button("Evaluate", type="primary", key="evaluate_run")
+    request = (tuple(str(p) for p in chosen.values()), count)
     if clicked:
-        st.session_state.evaluate_request = (tuple(str(p) for p in chosen.values()), count)
-    if st.session_state.get("evaluate_request") == (tuple(str(p) for p in chosen.values()), count):
+        st.session_state.evaluate_request = request
+    if st.session_state.get("evaluate_request") == request:
         try:
             runs = {name: evaluations().request(path, count, load_model, model_thread(), again=clicked)
                     for name, path in chosen.items()}
@@ -99,3 +101,7 @@ if first is not None:
                 results_ui(runs, count)
             else:
                 progress_ui(runs)
+    elif all(known := [evaluations().done(path, count) for path in chosen.values()]):
+        # Scores the server already has (this browser's before a reload, or
+        # another visitor's of the shipped model) show without a click.
+        results_ui(dict(zip(chosen, known)), count)

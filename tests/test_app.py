@@ -166,6 +166,22 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     assert app.dataframe[0].value.equals(table)
 
 
+def test_evaluate_shows_the_scores_the_server_has_after_a_reload(app):
+    # A reload is a new session, with nothing in its state: it used to show no results.
+    app.switch_page("pages/evaluate.py").run()
+    app.slider(key="evaluate_count").set_value(30).run()  # a count no other test scores
+    assert not app.dataframe
+    app.button(key="evaluate_run").click().run()
+    deadline = time.time() + 120
+    while not app.dataframe and time.time() < deadline:
+        time.sleep(1)
+        app.run()
+    reloaded = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+    reloaded.switch_page("pages/evaluate.py").run()
+    reloaded.slider(key="evaluate_count").set_value(30).run()
+    assert not reloaded.exception
+    assert reloaded.dataframe and reloaded.dataframe[0].value.equals(app.dataframe[0].value)
+
 def test_evaluate_results_survive_another_page_picking_another_model(app, tiny_checkpoint, monkeypatch):
     monkeypatch.setattr("ui.shared.session_folder", lambda: str(tiny_checkpoint.parent))
     app.session_state["trained"] = {"Trained here: tiny": str(tiny_checkpoint)}

@@ -104,6 +104,13 @@ class Evaluations:
             return run
 
 
+    def done(self, path: Path, count: int) -> Evaluation | None:
+        """The finished evaluation of the checkpoint `path` on `count` sequences, if there is one."""
+        with self.lock:
+            run = self.runs.get((str(path), path.stat().st_mtime, count))
+            return run if run is not None and run.status == "done" else None
+
+
 def _work(run: Evaluation, model, model_thread: Executor) -> None:
     from core.evaluation import score_forecast
     from core.forecasting import batch_size_for, forecast
