@@ -317,7 +317,7 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
         ax.set_title(title, fontsize=9, color=np.array(colour) / 255)
 
     for i, image in enumerate(context[-shown:]):
-        frame(i * width, image, f"context t={len(context) - shown + i + 1}", CONTEXT_COLOUR)
+        frame(i * width, image, f"context {len(context) - shown + i}", CONTEXT_COLOUR)  # frames count from 0 on every page
     for i, image in enumerate(following[:shown]):
         frame((shown + 3 + i) * width, image, f"to predict +{i + 1}", FORECAST_COLOUR)
     canvas = figure.add_axes((0, 0, 1, 1), facecolor="none")

@@ -30,6 +30,8 @@ one after (a *closed-loop* forecast; it never sees the real future).
 - **Train**: train a model for a minute or two and watch its predictions sharpen.
 - **Forecast**: pick a test sequence and compare truth and prediction side by side.
 - **Evaluate**: score a model on many test sequences against two simple baselines.
+- **Design a sequence**: place and aim digits yourself (bounces, crossings, three digits) and see whether the model follows.
+- **Inside the ConvLSTM**: watch the gates and memory of each cell, next to their equations.
 """
 )
 st.image(concept_picture(), caption="How the model forecasts: context frames in, the next frames out "
