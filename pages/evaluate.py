@@ -78,8 +78,11 @@ if first is not None and second_name != "(none)":
 slow = any(read_checkpoint_info(path)[0].preset == "keras-io" for path in chosen.values())
 most = LIMITS.keras_io_evaluate_sequences if slow else LIMITS.evaluate_sequences
 with right:
+    # The default goes into session state, not the slider: keep_values may have put
+    # a value there, and a widget given both logs a warning on every return.
+    st.session_state.setdefault("evaluate_count", min(100, most))
     bounded("evaluate_count", 10, most)
-    count = st.slider("Test sequences", 10, most, min(100, most), step=10, key="evaluate_count",
+    count = st.slider("Test sequences", 10, most, step=10, key="evaluate_count",
                       help=f"At most {most}: the server is shared"
                            + (", and the keras.io model takes about 9 s a sequence." if slow else "."))
 
