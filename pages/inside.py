@@ -49,6 +49,14 @@ def colours(quantity: str, values: np.ndarray) -> tuple:
     return ("RdBu_r", -1.0, 1.0)
 
 
+def scale_words(scheme: tuple) -> str:
+    """A colour scale in words, for a picture too small to carry its own bar."""
+    name, low, high = scheme
+    if name == "viridis":
+        return f"dark purple {low:g} to yellow {high:g}"
+    return f"blue {low:.2g}, white 0, red {high:.2g}"
+
+
 def pick_channel(values: np.ndarray, channel) -> np.ndarray:
     """(S, 16, 16, F) -> (S, 16, 16): one channel, or the mean over all."""
     return values.mean(axis=-1) if channel == "mean" else values[..., channel]
@@ -109,8 +117,10 @@ if path is not None:
                f"({'context' if step <= trace.context else 'forecast'}). $*$ is a convolution, $\\circ$ an element-wise product.")
     for name, equation, meaning in EQUATIONS:
         term = pick_channel(trace.layers[layer - 1][name], channel)
-        picture = media.colourise(media.upscale(term[step - 1], 8), colours(name, term))
+        scale = colours(name, term)
+        picture = media.colourise(media.upscale(term[step - 1], 8), scale)
         left, right = st.columns([3, 1], vertical_alignment="center")
         left.latex(equation)
         left.caption(f"{NAMES[name]}: {meaning}.")
-        right.image(media.encode_png(picture), caption=f"{NAMES[name]} at step {step}", alt=f"Heatmap of {NAMES[name]}")
+        right.image(media.encode_png(picture), caption=f"{NAMES[name]} at step {step} ({scale_words(scale)})",
+                    alt=f"Heatmap of {NAMES[name]}")

@@ -325,6 +325,7 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     captions = [caption for caption, _ in images(app)]
     assert any("forget gate f of cell 1" in caption for caption in captions)
     assert sum("at step 15" in caption for caption in captions) == 6  # one picture per equation term
+    assert "forget gate f at step 15 (dark purple 0 to yellow 1)" in captions  # too small for a colour bar of its own
 
 
 BAD_FILES = bad_files()
