@@ -222,7 +222,8 @@ def side_by_side(panels: dict) -> np.ndarray:
 
 
 def frame_strip(
-    rows: dict, context: int | None = None, first_index: int = 0, dpi: int = 100, starts: dict | None = None
+    rows: dict, context: int | None = None, first_index: int = 0, dpi: int = 100, starts: dict | None = None,
+    per_line: int = 20,
 ) -> bytes:
     """Numbered frames in rows, as a PNG made with matplotlib.
 
@@ -235,6 +236,9 @@ def frame_strip(
         dpi: resolution.
         starts: {row label: column of its first frame}, for rows that do not
             end together (a forecast that runs past the true frames).
+        per_line: frames per line (a whole Moving MNIST sequence); a longer strip
+            goes on below, its rows repeated (70 frames in one line shrank to 13 px
+            each on a page).
 
     Returns:
         The PNG's bytes.
@@ -244,27 +248,37 @@ def frame_strip(
     # One mosaic in one image is 6x faster to draw than a grid of subplots.
     starts = starts or {}
     length = max(starts.get(label, 0) + len(frames) for label, frames in rows.items())
+    per_line = min(per_line, length)
     size = np.shape(next(iter(rows.values())))[-1]  # 64 for frames, 28 for digits
     gap = max(2, size // 16)
-    mosaic = np.full((len(rows) * (size + gap), length * (size + gap)), 255, np.uint8)
+    # Sized in inches so that text stays legible when Streamlit shrinks the
+    # picture to the page's width (to about 60% for 20 frames): a frame and its
+    # gap take 0.75 in, the numbers above each line 0.4 in, the row labels 1.2 in.
+    inch = (size + gap) / 0.75  # mosaic pixels per inch
+    header, margin = round(0.4 * inch), 1.2
+    line_height = header + len(rows) * (size + gap)
+    lines = -(-length // per_line)
+    mosaic = np.full((lines * line_height, per_line * (size + gap)), 255, np.uint8)
     for r, (label, frames) in enumerate(rows.items()):
         offset = starts.get(label, length - len(frames))
         for t, frame in enumerate(to_uint8(frames)):
-            column = (offset + t) * (size + gap)
-            mosaic[r * (size + gap) : r * (size + gap) + size, column : column + size] = frame
-    # Sized in inches so that text stays legible when Streamlit shrinks the
-    # picture to the page's width (to about 60% for 20 frames).
-    margin, header = 1.2, 0.4
-    width, height = 0.75 * length + margin, 0.75 * len(rows) + header
-    figure = Figure(figsize=(width, height), dpi=dpi)
-    ax = figure.add_axes((margin / width, 0, 1 - margin / width, 0.75 * len(rows) / height))
+            line, column = divmod(offset + t, per_line)
+            top, left = line * line_height + header + r * (size + gap), column * (size + gap)
+            mosaic[top : top + size, left : left + size] = frame
+    width = 0.75 * per_line + margin
+    figure = Figure(figsize=(width, mosaic.shape[0] / inch), dpi=dpi)
+    ax = figure.add_axes((margin / width, 0, 1 - margin / width, 1))
     ax.imshow(mosaic, cmap="gray", vmin=0, vmax=255, interpolation="nearest", aspect="auto")
     ax.axis("off")
     for t in range(length):
+        line, column = divmod(t, per_line)
         colour = "black" if context is None else np.array(CONTEXT_COLOUR if t < context else FORECAST_COLOUR) / 255
-        ax.text(t * (size + gap) + size / 2, -3, str(first_index + t), ha="center", va="bottom", fontsize=12, color=colour)
-    for r, label in enumerate(rows):
-        ax.text(-6, r * (size + gap) + size / 2, label, ha="right", va="center", fontsize=12)
+        ax.text(column * (size + gap) + size / 2, line * line_height + header - 3, str(first_index + t),
+                ha="center", va="bottom", fontsize=12, color=colour)
+    for line in range(lines):
+        for r, label in enumerate(rows):
+            ax.text(-6, line * line_height + header + r * (size + gap) + size / 2, label, ha="right", va="center",
+                    fontsize=12)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -77,7 +77,7 @@ def test_frame_strip_places_a_forecast_that_runs_past_the_truth():
     forecast = np.concatenate([frames[10:], frames[10:]])  # 20 predicted frames, only 10 true ones
     aligned = iio.imread(io.BytesIO(media.frame_strip({"truth": frames, "forecast": forecast}, context=10)))
     placed = iio.imread(io.BytesIO(media.frame_strip(
-        {"truth": frames, "forecast": forecast}, context=10, starts={"truth": 0, "forecast": 10})))
+        {"truth": frames, "forecast": forecast}, context=10, starts={"truth": 0, "forecast": 10}, per_line=30)))
     # Right-aligned, both rows fit in 20 columns; placed, the forecast ends at column 30.
     assert placed.shape[1] == pytest.approx(aligned.shape[1] * (0.75 * 30 + 0.9) / (0.75 * 20 + 0.9), rel=0.02)
 
@@ -95,3 +95,11 @@ def test_numbered_grid_puts_each_picture_under_its_number():
     assert (picture(3) == 255).all() and (picture(2) == 0).all() and (picture(6) == 0).all()
     assert all((number(i) < 128).any() for i in range(7))  # a dark number over every picture
     assert (picture(7) == 255).all() and (number(7) == 255).all()  # past the last picture: blank
+
+
+def test_a_long_frame_strip_goes_on_in_lines_of_20():
+    frames = moving_mnist("test", 1)[0]
+    one = iio.imread(io.BytesIO(media.frame_strip({"truth": frames}, context=10)))
+    long = np.concatenate([frames, frames, frames[:10]])  # 50 frames: lines of 20, 20 and 10
+    three = iio.imread(io.BytesIO(media.frame_strip({"truth": long}, context=10)))
+    assert three.shape[1] == one.shape[1] and three.shape[0] == pytest.approx(3 * one.shape[0], abs=3)
