@@ -119,7 +119,9 @@ def results_ui(job, state) -> None:
 @st.cache_data(max_entries=4, show_spinner=False)
 def sample_gif(job_id: int, seen: int, _context, _truth, _predicted) -> bytes:
     # Encoded once per validation step, not on every refresh of the fragment.
-    return media.comparison_gif(_context, _truth, _predicted, scale=4)
+    # Truth and prediction only, at 3x: three 4x panels shrank to unreadable labels in this column.
+    panels = media.comparison_panels(_context, _truth, _predicted, scale=3)
+    return media.encode_gif(media.side_by_side({name: panels[name] for name in ("ground truth", "prediction")}))
 
 
 @st.fragment(run_every=1.0)
