@@ -28,6 +28,8 @@ def _check_output(path: str, suffix: str, option: str) -> None:
     if not path.endswith(suffix):
         raise InputError(f"{option} must end in {suffix}; received {path}")
     target = Path(path)
+    if target.name == suffix:
+        raise InputError(f"{option} needs a file name before {suffix}; received {path}")
     if target.is_dir():
         raise InputError(f"{option} {path} is a folder; give a file name")
     folder = target.parent
@@ -42,25 +44,33 @@ def _check_count(count: int) -> None:
         raise InputError(f"--count must be from 1 to {MAX_SEQUENCES:,}; received {count}")
 
 
-def _atomic_write(path: str, write) -> None:
-    """Calls write(temporary_path), then renames the result to `path`."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.partial{path.suffix}")
+def _atomic_write(writes: dict) -> None:
+    """Calls write(temporary_path) for each {path: write}, then renames the
+    results into place: a write that fails leaves every output as it was (a
+    GIF that could not be written used to take an earlier forecast with it)."""
+    temporaries = {Path(path): Path(path).with_name(f".{Path(path).name}.partial") for path in writes}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write(temporary)
-        os.replace(temporary, path)
+        for (path, temporary), write in zip(temporaries.items(), writes.values()):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(temporary)
+        for path, temporary in temporaries.items():
+            os.replace(temporary, path)
     except OSError as error:
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     finally:
-        if temporary.exists():  # not under a path that is a file
-            temporary.unlink()
+        for temporary in temporaries.values():
+            if temporary.exists():  # not under a path that is a file
+                temporary.unlink()
 
 
-def _save_npy(path: str, array) -> None:
+def _npy_writer(array):
     import numpy as np
 
-    _atomic_write(path, lambda tmp: np.save(tmp, array, allow_pickle=False))
+    def write(path) -> None:
+        with open(path, "wb") as handle:  # a path would get ".npy" added where it lacks one
+            np.save(handle, array, allow_pickle=False)
+
+    return write
 
 
 def _bar(total: int, unit: str, desc: str):
@@ -87,7 +97,7 @@ def cmd_data_export(args) -> None:
     _check_output(args.out, ".npy", "--out")
     with _bar(args.count, "seq", "generating") as bar:
         frames = moving_mnist(args.split, args.count, args.seed, args.digits, progress=_progress(bar))
-    _save_npy(args.out, frames)
+    _atomic_write({args.out: _npy_writer(frames)})
     print(f"wrote {args.out}: {frames.shape} {frames.dtype}")
 
 
@@ -199,13 +209,10 @@ def cmd_forecast(args) -> None:
         from core.media import comparison_gif
 
         gif = comparison_gif(context[0], truth[0] if truth is not None else None, predicted[0])
-    _save_npy(args.output, predicted)
+    writes = {args.output: _npy_writer(predicted)}
     if gif is not None:
-        try:
-            _atomic_write(args.gif, lambda tmp: Path(tmp).write_bytes(gif))
-        except InputError:  # both outputs or neither
-            Path(args.output).unlink(missing_ok=True)
-            raise
+        writes[args.gif] = lambda tmp: Path(tmp).write_bytes(gif)
+    _atomic_write(writes)  # both outputs or neither
     print(f"wrote {args.output}: {predicted.shape} float32" + (f" and {args.gif}" if args.gif else ""))
 
 
@@ -286,7 +293,7 @@ def _write_card(args, model, table: dict, count: int) -> None:
     # Only a card of the same checkpoint lends its hand-kept fields (training commands, notes).
     if isinstance(earlier, dict) and earlier.get("checkpoint") == args.checkpoint:
         card = {**{k: v for k, v in earlier.items() if k not in card}, **card}
-    _atomic_write(args.card, lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n"))
+    _atomic_write({args.card: lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n")})
 
 
 def cmd_export(args) -> None:

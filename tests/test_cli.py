@@ -72,6 +72,7 @@ def test_outputs_that_cannot_be_written_are_refused_before_the_work(tiny_checkpo
     for argv, path in [
         (["data", "export", "--count", 2, "--out"], blocker / "x.npy"),
         (["data", "export", "--count", 2, "--out"], folder),
+        (["data", "export", "--count", 2, "--out"], tmp_path / ".npy"),  # np.save would write "..npy.partial.npy"
         (["train", "--epochs", 1, "--out"], blocker / "sub" / "m.keras"),
         (["export", "--checkpoint", tiny_checkpoint, "--out"], blocker / "m.keras"),
         (["evaluate", "--checkpoint", tiny_checkpoint, "--count", 2, "--card"], blocker / "card.json"),
@@ -82,8 +83,9 @@ def test_outputs_that_cannot_be_written_are_refused_before_the_work(tiny_checkpo
     assert blocker.read_text() == "not a folder" and not any(folder.iterdir())
 
 
-def test_a_write_that_fails_midway_leaves_neither_output(tiny_checkpoint, inputs, tmp_path, capsys, monkeypatch):
-    # The disk fills up while the GIF is written, after the forecast itself was saved.
+def test_a_write_that_fails_midway_changes_neither_output(tiny_checkpoint, inputs, tmp_path, capsys, monkeypatch):
+    # The disk fills up while the GIF is written, after the forecast itself was written:
+    # the earlier forecast in the same file must survive (it used to be deleted).
     _, good = inputs
 
     def full_disk(self, content):
@@ -91,11 +93,12 @@ def test_a_write_that_fails_midway_leaves_neither_output(tiny_checkpoint, inputs
 
     monkeypatch.setattr("pathlib.Path.write_bytes", full_disk)
     out, gif = tmp_path / "p.npy", tmp_path / "p.gif"
+    out.write_text("an earlier forecast")
     argv = ["forecast", "--checkpoint", tiny_checkpoint, "--input", good, "--output", out, "--gif", gif]
     assert main([str(a) for a in argv]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
     assert last == f"error: cannot write {gif}: No space left on device"
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [out] and out.read_text() == "an earlier forecast"
 
 
 def test_train_json_in_a_real_process(tmp_path):
