@@ -44,6 +44,12 @@ def _check_count(count: int) -> None:
         raise InputError(f"--count must be from 1 to {MAX_SEQUENCES:,}; received {count}")
 
 
+def _check_context(context: int) -> None:
+    # Motion needs two frames; evaluate let 1 through to a message about "frames".
+    if context < 2:
+        raise InputError(f"--context must be at least 2 frames; received {context}")
+
+
 def _atomic_write(writes: dict) -> None:
     """Calls write(temporary_path) for each {path: write}, then renames the
     results into place: a write that fails leaves every output as it was (a
@@ -194,8 +200,7 @@ def cmd_forecast(args) -> None:
     _check_output(args.output, ".npy", "--output")
     if args.gif:
         _check_output(args.gif, ".gif", "--gif")
-    if args.context < 2:
-        raise InputError(f"--context must be at least 2 frames; received {args.context}")
+    _check_context(args.context)
     frames = load_npy(args.input)
     # A shorter input is all context; the model pads it (see core.data.pad_context).
     args.context = min(args.context, frames.shape[1])
@@ -222,8 +227,7 @@ def cmd_evaluate(args) -> None:
     from core.model import load_checkpoint
 
     _check_count(args.count)
-    if args.context < 1:
-        raise InputError(f"--context must be at least 1 frame; received {args.context}")
+    _check_context(args.context)
     if args.card:
         _check_output(args.card, ".json", "--card")
     if args.official and args.input:

@@ -442,6 +442,10 @@ def _load(path, compile: bool, precision: str | None, config: ModelConfig, info:
         weights = model.get_weights()
         config = dataclasses.replace(config, precision=precision)
         model = build_model(config)
-        model.set_weights(weights)
+        try:
+            model.set_weights(weights)
+        except ValueError:  # an edited studio.json: the weights are of another size
+            raise InputError(f"cannot load {Path(path).name}: its studio.json describes another model "
+                             "than the weights it holds") from None
     model.studio_config, model.studio_info = config, info
     return model

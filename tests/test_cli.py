@@ -210,6 +210,8 @@ def test_evaluate_table_and_json(tiny_checkpoint, capsys):
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "4"]) == 0
     table = capsys.readouterr().out
     assert "MSE" in table and "repeat last frame" in table
+    _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 2, "--context", 1],
+             "--context must be at least 2 frames")  # as forecast says, not a message about "frames"
 
 
 def test_evaluate_on_a_file(tiny_checkpoint, inputs, capsys):

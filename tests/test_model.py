@@ -164,6 +164,21 @@ def test_lambda_layers_are_refused_by_safe_mode(tmp_path):
         load_checkpoint(path)
 
 
+def test_a_studio_json_that_does_not_match_the_weights_is_a_clear_error(tmp_path):
+    path = save_checkpoint(build_model(ModelConfig(**{**TINY, "precision": "float32"})), tmp_path / "tiny.keras")
+    edited = tmp_path / "edited.keras"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(edited, "w") as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "studio.json":  # someone's hand edit
+                card = json.loads(content)
+                card["config"]["filters"] += 4
+                content = json.dumps(card)
+            target.writestr(item, content)
+    # Another precision rebuilds the model from studio.json: that used to end in a traceback.
+    with pytest.raises(InputError, match="describes another model"):
+        load_checkpoint(edited, compile=False, precision="mixed_bfloat16")
+
 def test_precision_can_change_at_load(tmp_path, test_sequences):
     model = build_model(ModelConfig(**{**TINY, "precision": "mixed_bfloat16"}))
     path = save_checkpoint(model, tmp_path / "bf16.keras")
