@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -107,6 +108,19 @@ def cmd_data_export(args) -> None:
     print(f"wrote {args.out}: {frames.shape} {frames.dtype}")
 
 
+# TrainConfig and ModelConfig name their fields, the words of a notebook; a CLI
+# user typed flags, so their messages are put in those words.
+FLAG_NAMES = {"num_layers": "--layers", "kernel_size": "--kernel-size", "batch_size": "--batch-size",
+              "learning_rate": "--lr", "epoch_sequences": "--epoch-sequences", "lr_decay_sequences": "--lr-decay-sequences",
+              "lr_decay_start": "--lr-decay-start", "num_digits": "--digits", "sampling_sequences": "--sampling-sequences",
+              "init_from": "--init-from"}
+
+
+def _as_flags(message: str) -> str:
+    message = re.sub(r"\b(" + "|".join(FLAG_NAMES) + r")\b", lambda m: FLAG_NAMES[m.group(1)], message)
+    return re.sub(r"^(minutes|epochs|workers|seed|filters|resume) ", r"--\1 ", message)
+
+
 def cmd_train(args) -> None:
     from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, TrainingProgress, train
 
@@ -118,26 +132,29 @@ def cmd_train(args) -> None:
     }
     if args.precision:
         overrides["precision"] = args.precision
-    config = TrainConfig(
-        out=args.out,
-        preset=args.preset,
-        model_overrides=overrides,
-        minutes=args.minutes,
-        epochs=args.epochs,
-        epoch_sequences=args.epoch_sequences,
-        batch_size=args.batch_size,
-        learning_rate=args.lr if args.lr is not None else FINE_TUNING_LEARNING_RATE if args.init_from else 1e-3,
-        lr_decay_sequences=args.lr_decay_sequences,
-        lr_decay_start=args.lr_decay_start,
-        num_digits=args.digits,
-        workers=args.workers,
-        sampling_sequences=(args.sampling_sequences if args.sampling_sequences is not None
-                            else 0 if args.init_from else 10_000),
-        resume=args.resume,
-        init_from=args.init_from,
-        strategy=args.strategy,
-        seed=args.seed,
-    )
+    try:
+        config = TrainConfig(
+            out=args.out,
+            preset=args.preset,
+            model_overrides=overrides,
+            minutes=args.minutes,
+            epochs=args.epochs,
+            epoch_sequences=args.epoch_sequences,
+            batch_size=args.batch_size,
+            learning_rate=args.lr if args.lr is not None else FINE_TUNING_LEARNING_RATE if args.init_from else 1e-3,
+            lr_decay_sequences=args.lr_decay_sequences,
+            lr_decay_start=args.lr_decay_start,
+            num_digits=args.digits,
+            workers=args.workers,
+            sampling_sequences=(args.sampling_sequences if args.sampling_sequences is not None
+                                else 0 if args.init_from else 10_000),
+            resume=args.resume,
+            init_from=args.init_from,
+            strategy=args.strategy,
+            seed=args.seed,
+        )
+    except InputError as error:
+        raise InputError(_as_flags(str(error))) from None
     progress = TrainingProgress()
     outcome = {}
 

@@ -113,7 +113,8 @@ class TrainConfig:
         if not 0 < self.learning_rate < 1:
             raise InputError(f"learning_rate must be between 0 and 1; received {self.learning_rate}")
         if self.lr_decay_sequences is not None and self.lr_decay_sequences < 1 or self.lr_decay_start < 0:
-            raise InputError("lr_decay_sequences must be positive and lr_decay_start not negative")
+            raise InputError("lr_decay_sequences must be positive and lr_decay_start not negative; "
+                             f"received {self.lr_decay_sequences} and {self.lr_decay_start}")
         if self.workers < 1:
             raise InputError(f"workers must be at least 1; received {self.workers}")
         if self.num_digits not in (1, 2, 3):
@@ -128,6 +129,7 @@ class TrainConfig:
             raise InputError("resume continues the checkpoint at out, init_from starts a new run: give one of them")
         if self.strategy not in (None, "mirrored", "multiworker"):
             raise InputError(f"strategy must be 'mirrored', 'multiworker' or none; received {self.strategy!r}")
+        preset(self.preset, **self.model_overrides)  # sizes checked now, not after minutes of building
 
 
 class TrainingSequences(keras.utils.PyDataset):

@@ -226,13 +226,19 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 0], "--count")
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--input", folder / "nan.npy"], "NaN")
     _refused(capsys, ["train", "--out", tmp_path / "m.h5"], ".keras", tmp_path / "m.h5")
-    _refused(capsys, ["train", "--out", tmp_path / "m.keras", "--lr", 7], "learning_rate", tmp_path / "m.keras")
+    # Messages name the flags that were typed, not TrainConfig's fields.
     for option, message in [
-        (["--seed", -1], "seed"),
-        (["--sampling-sequences", -5], "sampling_sequences"),
-        (["--lr-decay-start", 100], "lr_decay_sequences"),
+        (["--lr", 7], "--lr must be between 0 and 1"),
+        (["--batch-size", 0], "--batch-size must be at least 1"),
+        (["--epoch-sequences", 4, "--batch-size", 8], "--epoch-sequences (4) must be at least --batch-size (8)"),
+        (["--seed", -1], "--seed"),
+        (["--sampling-sequences", -5], "--sampling-sequences"),
+        (["--lr-decay-start", 100], "--lr-decay-sequences"),
         (["--resume", "--init-from", tiny_checkpoint], "give one of them"),
         (["--preset", "keras-io", "--layers", 5], "only filters"),
+        # Refused at once: 100,000 layers filled 23 GB of memory before a batch ran.
+        (["--layers", 100_000], "--layers must be at most 8"),
+        (["--filters", 100_000], "--filters must be at most 512"),
     ]:
         _refused(capsys, ["train", "--out", tmp_path / "m.keras", *option], message, tmp_path / "m.keras")
     broken = tmp_path / "broken.keras"
