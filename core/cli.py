@@ -266,7 +266,8 @@ def cmd_evaluate(args) -> None:
     if args.json:
         print(json.dumps({"sequences": len(frames), "context": args.context, "seconds": round(seconds, 2), **table}))
         return
-    print(f"{len(frames)} sequences, {args.context} context -> {frames.shape[1] - args.context} predicted frames")
+    print(f"{len(frames)} sequence{'s' * (len(frames) != 1)}, {args.context} context -> "
+          f"{frames.shape[1] - args.context} predicted frames")
     print(f"{'':20} {'MSE':>8} {'MAE':>8} {'SSIM':>7} {'PSNR':>7}")
     for name, scores in results.items():
         print(f"{name:20} {scores.mse:8.1f} {scores.mae:8.1f} {scores.ssim:7.3f} {scores.psnr:7.2f}")
@@ -339,31 +340,33 @@ def parser() -> argparse.ArgumentParser:
 
     data = commands.add_parser("data", help="dataset tools").add_subparsers(dest="action", required=True)
     export = data.add_parser("export", help="write generated Moving MNIST sequences to a .npy file")
-    export.add_argument("--split", choices=["train", "val", "test"], default="test")
-    export.add_argument("--count", type=int, default=100)
+    export.add_argument("--split", choices=["train", "val", "test"], default="test",
+                        help="whose digits: train, val or test (default %(default)s)")
+    export.add_argument("--count", type=int, default=100, help="sequences (default %(default)s)")
     export.add_argument("--seed", type=int, default=None, help="default: the split's standard set")
-    export.add_argument("--digits", type=int, default=2, choices=[1, 2, 3])
-    export.add_argument("--out", required=True)
+    export.add_argument("--digits", type=int, default=2, choices=[1, 2, 3], help="digits per sequence (default %(default)s)")
+    export.add_argument("--out", required=True, help="the .npy to write")
     export.set_defaults(run=cmd_data_export)
 
     train = commands.add_parser("train", help="train or resume a model")
     train.add_argument("--out", required=True, help="checkpoint path (.keras)")
-    train.add_argument("--minutes", type=float, default=None, help="time budget")
+    train.add_argument("--minutes", type=float, default=None, help="time budget in minutes (default 1 without --epochs)")
     train.add_argument("--epochs", type=int, default=None, help="epoch budget (when no --minutes)")
-    train.add_argument("--epoch-sequences", type=int, default=1024)
+    train.add_argument("--epoch-sequences", type=int, default=1024,
+                       help="sequences per epoch, scored on validation after each (default %(default)s)")
     train.add_argument("--preset", default="convlstm", choices=["convlstm", "keras-io"])
-    train.add_argument("--layers", type=int, default=None)
-    train.add_argument("--filters", type=int, default=None)
-    train.add_argument("--kernel-size", type=int, default=None)
+    train.add_argument("--layers", type=int, default=None, help="stacked ConvLSTM cells, 1-8 (default: the preset's)")
+    train.add_argument("--filters", type=int, default=None, help="channels per cell, 1-512 (default: the preset's)")
+    train.add_argument("--kernel-size", type=int, default=None, help="convolution kernel, 1-15 (default: the preset's)")
     train.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default=None)
-    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--batch-size", type=int, default=16, help="sequences per step (default %(default)s)")
     train.add_argument("--lr", type=float, default=None,
                        help="step size (default 1e-3; 1e-4 with --init-from, where 1e-3 undoes what was learned)")
     train.add_argument("--lr-decay-sequences", type=int, default=None,
                        help="cosine decay of --lr to 1%% over this many sequences seen (resumes continue it)")
     train.add_argument("--lr-decay-start", type=int, default=0,
                        help="sequences seen before the decay begins (a decay branched off a long run)")
-    train.add_argument("--digits", type=int, default=2, choices=[1, 2, 3])
+    train.add_argument("--digits", type=int, default=2, choices=[1, 2, 3], help="digits per sequence (default %(default)s)")
     train.add_argument("--workers", type=int, default=1, help="threads drawing batches (several for a GPU)")
     train.add_argument("--sampling-sequences", type=int, default=None,
                        help="teacher forcing fades over this many sequences (default 10000; 0 with --init-from)")
@@ -371,27 +374,29 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--init-from", default=None, help="start from another checkpoint's weights and sizes")
     train.add_argument("--strategy", choices=["mirrored", "multiworker"], default=None,
                        help="mirrored: all local GPUs; multiworker: the machines in TF_CONFIG")
-    train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--seed", type=int, default=None, help="for the weights and the batches drawn (default: random)")
     train.add_argument("--json", action="store_true", help="end with one JSON line of results")
     train.set_defaults(run=cmd_train)
 
     fc = commands.add_parser("forecast", help="forecast sequences from a .npy file")
-    fc.add_argument("--checkpoint", required=True)
+    fc.add_argument("--checkpoint", required=True, help="a .keras checkpoint, e.g. checkpoints/convlstm.keras")
     fc.add_argument("--input", required=True, help="(N, T, 64, 64) .npy, uint8 or float 0-1")
     fc.add_argument("--output", required=True, help="(N, H, 64, 64) float32 .npy")
-    fc.add_argument("--horizon", type=int, default=10)
-    fc.add_argument("--context", type=int, default=10)
+    fc.add_argument("--horizon", type=int, default=10, help="frames to predict, 1-100 (default %(default)s)")
+    fc.add_argument("--context", type=int, default=10,
+                    help="frames of each sequence the model reads first, at least 2 (default %(default)s)")
     fc.add_argument("--gif", default=None, help="also write the first sequence as a GIF")
     fc.set_defaults(run=cmd_forecast)
 
     ev = commands.add_parser("evaluate", help="metrics against the baselines")
-    ev.add_argument("--checkpoint", required=True)
+    ev.add_argument("--checkpoint", required=True, help="a .keras checkpoint, e.g. checkpoints/convlstm.keras")
     ev.add_argument("--input", default=None, help="(N, T, 64, 64) .npy; default: the bundled test set")
     ev.add_argument("--official", nargs="?", const="cache", default=None, metavar="PATH",
                     help="the official mnist_test_seq.npy (time first), from PATH or Keras' cache")
-    ev.add_argument("--count", type=int, default=1000)
-    ev.add_argument("--context", type=int, default=10)
-    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--count", type=int, default=1000, help="bundled test sequences (default %(default)s)")
+    ev.add_argument("--context", type=int, default=10,
+                    help="frames the model reads; the rest of each sequence is scored (default %(default)s)")
+    ev.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
     ev.add_argument("--card", default=None, help="also write a model card (.json) with these results")
     ev.set_defaults(run=cmd_evaluate)
     ship = commands.add_parser("export", help="copy a checkpoint for inference (no optimizer state)")
