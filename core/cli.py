@@ -135,7 +135,7 @@ def cmd_train(args) -> None:
     try:
         config = TrainConfig(
             out=args.out,
-            preset=args.preset,
+            preset=args.preset or "convlstm",
             model_overrides=overrides,
             minutes=args.minutes,
             epochs=args.epochs,
@@ -155,6 +155,12 @@ def cmd_train(args) -> None:
         )
     except InputError as error:
         raise InputError(_as_flags(str(error))) from None
+    if args.resume and args.preset and Path(args.out).is_file():  # was ignored without a word
+        from core.model import read_checkpoint_info
+
+        found = read_checkpoint_info(args.out)[0].preset
+        if found != args.preset:
+            raise InputError(f"--resume continues {args.out}, a {found} model; --preset {args.preset} asks for another")
     progress = TrainingProgress()
     outcome = {}
 
@@ -354,7 +360,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=None, help="epoch budget (when no --minutes)")
     train.add_argument("--epoch-sequences", type=int, default=1024,
                        help="sequences per epoch, scored on validation after each (default %(default)s)")
-    train.add_argument("--preset", default="convlstm", choices=["convlstm", "keras-io"])
+    train.add_argument("--preset", default=None, choices=["convlstm", "keras-io"],
+                       help="model for a new run (default convlstm); a resumed run keeps its file's")
     train.add_argument("--layers", type=int, default=None, help="stacked ConvLSTM cells, 1-8 (default: the preset's)")
     train.add_argument("--filters", type=int, default=None, help="channels per cell, 1-512 (default: the preset's)")
     train.add_argument("--kernel-size", type=int, default=None, help="convolution kernel, 1-15 (default: the preset's)")

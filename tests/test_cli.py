@@ -1,6 +1,7 @@
 """Every CLI command, and every bad input: one line, exit status 2, nothing written."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -241,6 +242,10 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
         (["--filters", 100_000], "--filters must be at most 512"),
     ]:
         _refused(capsys, ["train", "--out", tmp_path / "m.keras", *option], message, tmp_path / "m.keras")
+    resumed = tmp_path / "resumed.keras"
+    resumed.write_bytes(Path(tiny_checkpoint).read_bytes())
+    _refused(capsys, ["train", "--out", resumed, "--resume", "--preset", "keras-io", "--epochs", 1],
+             "a convlstm model; --preset keras-io asks for another")
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"garbage")
     _refused(capsys, ["train", "--out", broken, "--resume", "--epochs", 1], "not a Keras checkpoint")
