@@ -8,6 +8,7 @@ and renamed into place).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -56,18 +57,24 @@ def _atomic_write(writes: dict) -> None:
     results into place: a write that fails leaves every output as it was (a
     GIF that could not be written used to take an earlier forecast with it)."""
     temporaries = {Path(path): Path(path).with_name(f".{Path(path).name}.partial") for path in writes}
+    made = []  # folders this call made, deepest last: a failure takes them away again
     try:
         for (path, temporary), write in zip(temporaries.items(), writes.values()):
+            made += reversed([folder for folder in (path.parent, *path.parent.parents) if not folder.exists()])
             path.parent.mkdir(parents=True, exist_ok=True)
             write(temporary)
         for path, temporary in temporaries.items():
             os.replace(temporary, path)
+        made = []
     except OSError as error:
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     finally:
         for temporary in temporaries.values():
             if temporary.exists():  # not under a path that is a file
                 temporary.unlink()
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):  # never made, or no longer empty
+                folder.rmdir()
 
 
 def _npy_writer(array):

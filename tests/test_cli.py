@@ -100,6 +100,12 @@ def test_a_write_that_fails_midway_changes_neither_output(tiny_checkpoint, input
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
     assert last == f"error: cannot write {gif}: No space left on device"
     assert list(tmp_path.iterdir()) == [out] and out.read_text() == "an earlier forecast"
+    # Folders made for the outputs go too: a failed forecast left empty new/deeper/ behind.
+    new = tmp_path / "new"
+    argv = ["forecast", "--checkpoint", tiny_checkpoint, "--input", good,
+            "--output", new / "deeper" / "p.npy", "--gif", new / "p.gif"]
+    assert main([str(a) for a in argv]) == 2
+    assert list(tmp_path.iterdir()) == [out]
 
 
 def test_train_json_in_a_real_process(tmp_path):
