@@ -188,13 +188,20 @@ def cmd_train(args) -> None:
         while worker.is_alive() and progress.snapshot()["status"] == "starting":
             worker.join(0.2)
         bar = _bar(1000, "‰", "training") if worker.is_alive() else None
+        shown = None
         while worker.is_alive():
             worker.join(0.5)
             state = progress.snapshot()
             bar.update(int(state["fraction"] * 1000) - bar.n)
             speed = state["sequences_per_second"]
             val = state["val_mse"][-1][1] if state["val_mse"] else float("nan")
-            bar.set_postfix_str(f"seen={state['sequences_seen']} seq/s={speed or 0:.1f} val_mse={val:.1f}", refresh=False)
+            text = f"seen={state['sequences_seen']} seq/s={speed or 0:.1f} val_mse={val:.1f}"
+            if state["validation"]:
+                text += " validating {}/{}".format(*state["validation"])
+            # The bar stands still while validating: redraw it when the count moves (the keras.io
+            # model's 64 forecasts take minutes on a CPU), not every half second into a log.
+            bar.set_postfix_str(text, refresh=state["validation"] != shown)
+            shown = state["validation"]
     except KeyboardInterrupt:
         print("\nstopping after this batch; the checkpoint keeps what was learned", file=sys.stderr)
         progress.request_stop()

@@ -165,13 +165,14 @@ class TrainingProgress:
             "epoch": 0,
             "batch": 0,
             "sequences_seen": 0,
-            "elapsed": 0.0,
+            "elapsed": 0.0,  # seconds since training began, validations included
             "fraction": 0.0,
             "eta_seconds": None,
             "sequences_per_second": None,
             "loss": [],  # (sequences_seen, training loss)
             "val_mse": [],  # (sequences_seen, validation MSE per frame, OpenSTL units)
             "sample": None,  # (context, truth, prediction) of one validation sequence
+            "validation": None,  # (forecasts done, total) while validating
             "error": None,
             "checkpoint": None,
         }
@@ -328,7 +329,9 @@ class _ProgressCallback(keras.callbacks.Callback):
         status = self.progress.snapshot()["status"]
         self.progress.update(status="validating", eta_seconds=None)
         context, truth = data.split_context(self.validation)
-        predicted = forecast(self.model, context, truth.shape[1])
+        # The keras.io model forecasts one sequence at a time: minutes on a CPU, so say how far it is.
+        predicted = forecast(self.model, context, truth.shape[1],
+                             progress=lambda done, total: self.progress.update(validation=(done, total)))
         score = float(mse(predicted, data.to_unit_float(truth)))
         self.validated_at = self.seen
         self.progress.update(
@@ -344,7 +347,7 @@ class _ProgressCallback(keras.callbacks.Callback):
         if self.progress.stop_requested:  # asked while validating: stop now, not after one more batch
             status = "stopping"
             self.model.stop_training = True
-        self.progress.update(status=status)
+        self.progress.update(status=status, validation=None, elapsed=time.perf_counter() - self.start)
         if self.warm_start:
             self.paused += time.perf_counter() - began
 

@@ -131,6 +131,8 @@ def live_ui(job):
         st.rerun()  # once, to draw the finished run without the timer
     state = job.progress.snapshot()
     text = f"{state['status']}: {state['sequences_seen']} sequences seen"
+    if state["validation"]:
+        text += ", {} of {} validation forecasts made".format(*state["validation"])
     if state["sequences_per_second"]:
         text += f", {state['sequences_per_second']:.1f} sequences/s"
     if state["eta_seconds"] is not None:

@@ -62,6 +62,28 @@ def test_progress_reports_what_a_ui_draws(tmp_path):
     assert load_checkpoint(out).studio_info["sequences_seen"] == 64
 
 
+class _ValidationLog(TrainingProgress):
+    def __init__(self):
+        super().__init__()
+        self.counts = []  # (validation, elapsed) at each count of forecasts made
+
+    def update(self, **changes):
+        super().update(**changes)
+        if changes.get("validation"):
+            state = self.snapshot()
+            self.counts.append((state["validation"], state["elapsed"]))
+
+
+def test_validation_reports_its_forecasts_and_counts_in_the_time():
+    _, progress = train(_config(epochs=1, val_count=40), _ValidationLog())
+    # forecast's batches of 32: the count a slow model's minutes of validation show
+    assert [count for count, _ in progress.counts] == [(32, 40), (40, 40)]
+    state = progress.snapshot()
+    assert state["validation"] is None and state["status"] == "done"
+    # The time reported includes the last validation, not only the batches before it.
+    assert state["elapsed"] > progress.counts[-1][1]
+
+
 class _StopWhileValidating(TrainingProgress):
     def update(self, **changes):
         super().update(**changes)
