@@ -91,7 +91,7 @@ with right:
 
 if path is not None:
     frames = sequence.frames[0]
-    prediction, _ = forecast_frames(str(path), path.stat().st_mtime, frames[:CONTEXT], len(frames) - CONTEXT)
+    prediction, *_ = forecast_frames(str(path), path.stat().st_mtime, frames[:CONTEXT], len(frames) - CONTEXT)
     panels = media.comparison_panels(frames[:CONTEXT], frames[CONTEXT:], prediction, scale=4)
     for column, (name, frames_rgb) in zip(st.columns(3), panels.items()):
         with column:

@@ -12,7 +12,7 @@ from core.evaluation import score_forecast
 from ui.charts import per_frame_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded, checkpoint_ui, context_length,
-                       forecast_frames, forecast_sequence, gif_ui, horizon_limit, sequence_ui)
+                       forecast_frames, forecast_sequence, gif_ui, horizon_limit, sequence_ui, timing_words)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -83,13 +83,13 @@ with right:
 if path is not None:
     if outside is None:
         name, slug = f"test sequence {index}", f"sequence-{index}"
-        context, truth, prediction, seconds = forecast_sequence(str(path), path.stat().st_mtime, index, horizon)
+        context, truth, prediction, seconds, built = forecast_sequence(str(path), path.stat().st_mtime, index, horizon)
     else:
         name, slug = outside["label"], "your-sequence"
         frames = outside["frames"]
         known = context_length(len(frames))
         context, truth = frames[:known], frames[known : known + horizon]
-        prediction, seconds = forecast_frames(str(path), path.stat().st_mtime, context, horizon)
+        prediction, seconds, built = forecast_frames(str(path), path.stat().st_mtime, context, horizon)
         if known < CONTEXT:
             st.info(f"This sequence has only {len(frames)} frames: the model gets the first {known}, with the first "
                     f"one repeated in front to make {CONTEXT} (see 'Padding' on the Dataset page), and the last one "
@@ -100,7 +100,7 @@ if path is not None:
     panels = media.comparison_panels(context, truth, prediction, scale=4)
     gifs = {panel: media.encode_gif(frames) for panel, frames in panels.items()}
 
-    st.caption(f"Forecast of {horizon} frames took {seconds * 1000:.0f} ms. Blue frame = context given to the model; "
+    st.caption(f"Forecast of {horizon} frames took {timing_words(seconds, built)}. Blue frame = context given to the model; "
                "orange = the frames after it: the true ones in the ground truth, predicted in closed loop in the "
                "prediction.")
     for column, (panel, gif) in zip(st.columns(3), gifs.items()):

@@ -8,7 +8,8 @@ import numpy as np
 import streamlit as st
 
 from core import media
-from ui.shared import CONTEXT, SHIPPED, TEST_COUNT, forecast_sequence, gif_ui, keras_loaded_ui, test_sequence
+from ui.shared import (CONTEXT, SHIPPED, TEST_COUNT, forecast_sequence, gif_ui, keras_loaded_ui, test_sequence,
+                       timing_words)
 
 
 @st.cache_data(show_spinner=False)
@@ -46,10 +47,10 @@ elif st.button("Forecast a random test sequence with the shipped model", icon=":
 if SHIPPED.is_file() and "home_index" in st.session_state:
     keras_loaded_ui()
     index = st.session_state.home_index
-    context, truth, prediction, seconds = forecast_sequence(str(SHIPPED), SHIPPED.stat().st_mtime, index, 10)
+    context, truth, prediction, seconds, built = forecast_sequence(str(SHIPPED), SHIPPED.stat().st_mtime, index, 10)
     gif_ui(
         media.comparison_gif(context, truth, prediction, scale=4),
-        f"Test sequence {index}: ground truth, closed-loop prediction and error ({seconds * 1000:.0f} ms to forecast).",
+        f"Test sequence {index}: ground truth, closed-loop prediction and error (forecast in {timing_words(seconds, built)}).",
         "Animated comparison of the true and predicted frames of a test sequence.",
     )
     st.page_link("pages/forecast.py", label="Explore more forecasts on the Forecast page", icon=":material/arrow_forward:")

@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import re
 import time
 
 import keras
@@ -89,6 +90,17 @@ def test_forecast_says_where_it_trails_black_frames_as_its_chart_shows(app):
         assert "no longer useful" not in verdict
     else:
         assert "at every one of the 60 frames" in verdict and not dashed
+
+def test_forecast_time_includes_the_wait_for_a_new_length_once(app):
+    # The first forecast of a length builds its graph (seconds, behind a spinner);
+    # the caption gave only the warm forecast's milliseconds.
+    app.switch_page("pages/forecast.py").run()
+    timing = lambda: next(caption.value for caption in app.caption if caption.value.startswith("Forecast of"))
+    app.slider(key="forecast_horizon").set_value(37).run()  # a length no other test forecasts
+    assert re.search(r"took \d+ ms, after \d+\.\d s spent once building the model for this length", timing())
+    app.number_input(key="forecast_index").set_value(3).run()
+    assert re.search(r"took \d+ ms\. Blue", timing())
+
 
 def test_home_forecasts_with_one_click(app):
     app.button(key="home_forecast").click().run()

@@ -370,29 +370,41 @@ def run_model(function, *args, **kwargs):
 # Streamlit shows the spinner only when a call lasts over half a second: the
 # first forecast of a new length (its graph is built then) or a keras.io model.
 @st.cache_data(max_entries=64, show_spinner="Forecasting...")
-def forecast_frames(path: str, stamp: float, context: np.ndarray, horizon: int) -> tuple[np.ndarray, float]:
+def forecast_frames(path: str, stamp: float, context: np.ndarray, horizon: int) -> tuple[np.ndarray, float, float]:
     """Closed-loop forecast of `horizon` frames after `context`: a test, designed,
     uploaded or official sequence (fewer than 10 context frames are padded).
 
     Returns:
-        (prediction, seconds): float32 (horizon, 64, 64), and the time a warm forecast took.
+        (prediction, seconds, built): float32 (horizon, 64, 64), the time a warm
+        forecast took, and the seconds spent first building the model's graph
+        for this length (0 when it was built already).
     """
     from core.forecasting import forecast, is_warm
 
     model = _load(path, stamp)
+    built = 0.0
     if not is_warm(model, CONTEXT, horizon):  # building the graph takes seconds once; time a warm forecast
+        start = time.perf_counter()
         run_model(forecast, model, context, horizon)
+        built = time.perf_counter() - start
     start = time.perf_counter()
     prediction = run_model(forecast, model, context, horizon)[0]
-    return prediction, time.perf_counter() - start
+    return prediction, time.perf_counter() - start, built
+
+
+def timing_words(seconds: float, built: float) -> str:
+    """'42 ms', with the graph's build time where this forecast paid it (the wait a visitor saw)."""
+    words = f"{seconds * 1000:.0f} ms"
+    return words + (f", after {built:.1f} s spent once building the model for this length" if built else "")
 
 
 def forecast_sequence(path: str, stamp: float, index: int, horizon: int):
     """Closed-loop forecast of test sequence `index` from its first 10 frames.
 
     Returns:
-        (context, truth, prediction, seconds): uint8 (10, 64, 64), uint8
-        (horizon, 64, 64), float32 (horizon, 64, 64), and the forecast's time.
+        (context, truth, prediction, seconds, built): uint8 (10, 64, 64), uint8
+        (horizon, 64, 64), float32 (horizon, 64, 64), and the times as
+        `forecast_frames` gives them.
     """
     frames = test_sequence(index, CONTEXT + horizon).frames[0]
     context, truth = frames[:CONTEXT], frames[CONTEXT:]
