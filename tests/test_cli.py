@@ -82,6 +82,9 @@ def test_outputs_that_cannot_be_written_are_refused_before_the_work(tiny_checkpo
     ]:
         _refused(capsys, argv + [path], str(path), out)
     assert blocker.read_text() == "not a folder" and not any(folder.iterdir())
+    # /proc takes no new file, even from root, whom os.access tells otherwise.
+    _refused(capsys, ["data", "export", "--count", 2, "--out", "/proc/convlstm/x.npy"],
+             "cannot write /proc/convlstm/x.npy: /proc is not a folder this user can write to")
 
 
 def test_a_write_that_fails_midway_changes_neither_output(tiny_checkpoint, inputs, tmp_path, capsys, monkeypatch):
