@@ -1,9 +1,11 @@
 #!/bin/bash
 # Continue the shipped training state on a lent GPU (Keras' JAX backend):
 # step 1 trains at the peak rate for 45 s and measures the speed; step 2 is one
-# cosine from there, sized to the time left. Run E's steps 4 and 5 (session 11),
-# as the device call ran it: with the wheels in .whl/ (docs/training.md) and the
-# device tool's $OUT, `BATCH=128 LR=5e-4 bash docs/gpu_session.sh SECONDS`.
+# cosine from there, sized to the time left. With the wheels in .whl/
+# (docs/training.md) and the device tool's $OUT it ran run E's steps 4 and 5
+# (session 11: `BATCH=128 LR=5e-4 bash docs/gpu_session.sh SECONDS`) and run F's
+# steps 7-10 (session 14: LR=3e-4 with 570 s, then LR=1e-4 with 280 s after
+# copying $OUT/convlstm-state.keras into checkpoints/training/).
 set -u
 T0=$(date +%s)
 TOTAL=${1:-540}
