@@ -100,6 +100,8 @@ def test_forecast_time_includes_the_wait_for_a_new_length_once(app):
     assert re.search(r"took \d+ ms, after \d+\.\d s spent once building the model for this length", timing())
     app.number_input(key="forecast_index").set_value(3).run()
     assert re.search(r"took \d+ ms\. Blue", timing())
+    app.number_input(key="forecast_index").set_value(0).run()  # cached, with the build time it once had
+    assert re.search(r"took \d+ ms\. Blue", timing())
 
 
 def test_home_forecasts_with_one_click(app):
