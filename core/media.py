@@ -14,6 +14,7 @@ forecast in a prediction panel).
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 
 import numpy as np
@@ -128,8 +129,9 @@ def encode_png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def encode_gif(frames: np.ndarray, fps: float = 4.0) -> bytes:
-    """Encodes (T, H, W) or (T, H, W, 3) uint8 frames as a looping GIF.
+def encode_gif(frames: np.ndarray, fps: float = 4.0, comment: bytes = b"") -> bytes:
+    """Encodes (T, H, W) or (T, H, W, 3) uint8 frames as a looping GIF, with an
+    optional comment block (see `encode_gifs`).
 
     Frames are quantised with Pillow's fast octree (within 15 of 255 grey
     levels here) rather than imageio's default median cut, which took 6x as
@@ -142,8 +144,33 @@ def encode_gif(frames: np.ndarray, fps: float = 4.0) -> bytes:
         for frame in frames
     ]
     buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+    extra = {"comment": comment} if comment else {}
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0,
+                   **extra)
     return buffer.getvalue()
+
+
+def encode_gifs(panels: dict[str, np.ndarray], fps: float = 4.0) -> dict[str, bytes]:
+    """Encodes panels that play side by side, each as `encode_gif` does.
+
+    A browser keeps playing an image whose bytes it already shows and starts a
+    new one from its first frame, so a panel that stayed the same (the ground
+    truth, when only the model changed) played out of step with its new
+    neighbours. Each file therefore carries a digest of all the panels as its
+    comment: when one panel changes, every file does.
+
+    Args:
+        panels: {name: (T, H, W) or (T, H, W, 3) frames}, e.g. from `comparison_panels`.
+        fps: frames per second.
+
+    Returns:
+        {name: GIF bytes}, in the panels' order.
+    """
+    digest = hashlib.blake2b(digest_size=8)
+    for frames in panels.values():
+        digest.update(np.ascontiguousarray(frames).tobytes())
+    tag = digest.hexdigest().encode()
+    return {name: encode_gif(frames, fps, tag) for name, frames in panels.items()}
 
 
 def sequence_gif(frames: np.ndarray, title: str = "", context: int | None = None, scale: int = 4, fps: float = 4.0) -> bytes:

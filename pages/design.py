@@ -93,6 +93,6 @@ if path is not None:
     frames = sequence.frames[0]
     prediction, *_ = forecast_frames(str(path), path.stat().st_mtime, frames[:CONTEXT], len(frames) - CONTEXT)
     panels = media.comparison_panels(frames[:CONTEXT], frames[CONTEXT:], prediction, scale=4)
-    for column, (name, frames_rgb) in zip(st.columns(3), panels.items()):
+    for column, (name, gif) in zip(st.columns(3), media.encode_gifs(panels).items()):
         with column:
-            gif_ui(media.encode_gif(frames_rgb), name.capitalize(), f"Animated {name} of the designed sequence")
+            gif_ui(gif, name.capitalize(), f"Animated {name} of the designed sequence")

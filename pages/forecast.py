@@ -98,7 +98,7 @@ if path is not None:
             st.info(f"The sequence ends {len(truth)} frames after the context: the forecast goes on past the data, "
                     "and only those frames are scored.")
     panels = media.comparison_panels(context, truth, prediction, scale=4)
-    gifs = {panel: media.encode_gif(frames) for panel, frames in panels.items()}
+    gifs = media.encode_gifs(panels)
 
     st.caption(f"Forecast of {horizon} frames took {timing_words(seconds, built)}. Blue frame = context given to the model; "
                "orange = the frames after it: the true ones in the ground truth, predicted in closed loop in the "

@@ -41,6 +41,19 @@ def test_comparison_gif_has_three_panels_in_step():
     assert tuple(single["prediction"][12, media.BANNER, 0]) == media.FORECAST_COLOUR
 
 
+def test_panels_that_play_together_change_together():
+    # A browser restarts only the GIFs whose bytes are new: when the model changed
+    # and the truth did not, the truth played on out of step with the new prediction.
+    frames = moving_mnist("test", 1)[0]
+    first = media.encode_gifs(media.comparison_panels(frames[:10], frames[10:], frames[10:] / 255.0 * 0.5))
+    again = media.encode_gifs(media.comparison_panels(frames[:10], frames[10:], frames[10:] / 255.0 * 0.5))
+    other = media.encode_gifs(media.comparison_panels(frames[:10], frames[10:], frames[10:] / 255.0 * 0.6))
+    assert first == again  # the same forecast keeps its files, and the page its playing images
+    assert all(first[name] != other[name] for name in first)  # the ground truth too
+    single = media.comparison_panels(frames[:10], frames[10:], frames[10:] / 255.0 * 0.6)["ground truth"]
+    assert (iio.imread(other["ground truth"], index=None) == iio.imread(media.encode_gif(single), index=None)).all()
+
+
 def test_forecast_without_truth_and_past_the_data():
     frames = moving_mnist("test", 1)[0]
     prediction = np.random.default_rng(0).random((25, 64, 64)).astype(np.float32)
