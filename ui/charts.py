@@ -6,22 +6,31 @@ import plotly.graph_objects as go
 from core import data
 
 
+# Streamlit's own palette, fixed per role: with a second model, the default
+# order drew it in the light blue that means "black frames" everywhere else.
+BASELINE_COLOURS = {"black frames": "#83c9ff", "repeat last frame": "#ff2b2b"}
+MODEL_COLOURS = ("#0068c9", "#29b09d", "#6d3fc0", "#ff8700")
+
+
 def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | None = None) -> go.Figure:
     """Lines of a metric over the frames ahead, one per model or baseline.
 
     Args:
         metric: the metric's name, for the title and axis.
-        curves: {name: (H,) values}; names starting with "baseline" or naming
-            a baseline are dotted, the others solid.
+        curves: {name: (H,) values}; a baseline's name, bare or after
+            "baseline: ", draws it dotted in its own colour, any other name a
+            model, solid.
         better: "lower" or "higher".
         mark_frame: a frame (1-based) to mark with a vertical line, or None.
     """
     figure = go.Figure()
+    models = iter(MODEL_COLOURS * len(curves))
     for name, values in curves.items():
-        baseline = name.startswith("baseline") or name in ("black frames", "repeat last frame")
+        baseline = BASELINE_COLOURS.get(name.removeprefix("baseline: "))
         figure.add_trace(go.Scatter(
             x=np.arange(1, len(values) + 1), y=values, mode="lines+markers", name=name,
-            line={"width": 2 if baseline else 4, "dash": "dot" if baseline else "solid"},
+            line={"width": 2 if baseline else 4, "dash": "dot" if baseline else "solid",
+                  "color": baseline or next(models)},
         ))
     if mark_frame is not None:
         figure.add_vline(x=mark_frame, line_dash="dash", line_color="gray")
