@@ -23,3 +23,10 @@ def test_baselines_keep_their_colours_beside_a_second_model():
     models = [two["Shipped model"], two["Trained here: run 1"]]
     assert models[0] == one["model"] and models[1][1] == "solid"
     assert len({colour for colour, _ in two.values()}) == 4  # four lines, four colours
+
+
+def test_the_title_is_short_and_the_axis_says_which_way_is_better():
+    # At 800 px a half-width column cut "MSE per predicted frame (lower is better)" to "(lower".
+    figure = per_frame_chart("SSIM", {"model": [0.9, 0.8]}, "higher")
+    assert figure.layout.title.text == "SSIM per predicted frame"
+    assert figure.layout.yaxis.title.text == "SSIM (higher is better)"
