@@ -1,5 +1,7 @@
 """Plotly charts that more than one page draws."""
 
+import itertools
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -24,7 +26,7 @@ def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | No
         mark_frame: a frame (1-based) to mark with a vertical line, or None.
     """
     figure = go.Figure()
-    models = iter(MODEL_COLOURS * len(curves))
+    models = itertools.cycle(MODEL_COLOURS)
     for name, values in curves.items():
         baseline = BASELINE_COLOURS.get(name.removeprefix("baseline: "))
         figure.add_trace(go.Scatter(
