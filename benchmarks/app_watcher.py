@@ -17,52 +17,30 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from app_speed import FLAGS, ROOT, free_port, settle
+from app_speed import FLAGS, ROOT, goto_when_up, settle, streamlit_server
 
 
 def one_run(watcher: str, chromium: str) -> tuple[int, int, float, int]:
     """(sequences, the run's seconds, seconds from click to done, inotify overflows)."""
-    port = free_port()
     with tempfile.TemporaryFile("w+") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", watcher],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                while True:  # the server accepts connections a moment after it starts
-                    try:
-                        page.goto(f"http://127.0.0.1:{port}/train", timeout=2_000)
-                        break
-                    except Exception:
-                        time.sleep(0.1)
-                page.get_by_role("button", name="Start training").wait_for(timeout=120_000)
-                settle(page)
-                page.get_by_role("button", name="Start training").click()
-                clicked = time.perf_counter()
-                done = page.get_by_test_id("stAlertContentSuccess")
-                done.wait_for(timeout=600_000)
-                waited = time.perf_counter() - clicked
-                sequences, seconds = re.search(r"after (\d+) sequences \((\d+) s\)", done.inner_text()).groups()
-                browser.close()
-        finally:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        with streamlit_server(watcher, log) as (_, url), sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            goto_when_up(page, f"{url}/train")
+            page.get_by_role("button", name="Start training").wait_for(timeout=120_000)
+            settle(page)
+            page.get_by_role("button", name="Start training").click()
+            clicked = time.perf_counter()
+            done = page.get_by_test_id("stAlertContentSuccess")
+            done.wait_for(timeout=600_000)
+            waited = time.perf_counter() - clicked
+            sequences, seconds = re.search(r"after (\d+) sequences \((\d+) s\)", done.inner_text()).groups()
+            browser.close()
         log.seek(0)
         overflows = log.read().count("Inotify queue overflowed")
     return int(sequences), int(seconds), waited, overflows
