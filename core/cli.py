@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -310,7 +311,6 @@ def _write_card(args, model, table: dict, count: int) -> None:
     Fields the evaluation cannot know (how the model was trained, notes) are
     kept from the card already at that path.
     """
-    import dataclasses
     import platform
 
     from core.data import CONTEXT_FRAMES
@@ -350,10 +350,12 @@ def _write_card(args, model, table: dict, count: int) -> None:
 
 
 def cmd_export(args) -> None:
-    from core.model import load_checkpoint, save_checkpoint
+    from core.model import load_checkpoint, save_checkpoint, with_output_floor
 
     _check_output(args.out, ".keras", "--out")
     model = load_checkpoint(args.checkpoint, compile=False)
+    if args.output_floor is not None:
+        model = with_output_floor(model, args.output_floor)
     save_checkpoint(model, args.out, model.studio_info)
     print(f"wrote {args.out} without optimizer state ({Path(args.out).stat().st_size / 1e6:.1f} MB)")
 
@@ -434,6 +436,9 @@ def parser() -> argparse.ArgumentParser:
     ship = commands.add_parser("export", help="copy a checkpoint for inference (no optimizer state)")
     ship.add_argument("--checkpoint", required=True)
     ship.add_argument("--out", required=True)
+    ship.add_argument("--output-floor", type=float, default=None,
+                      help="forecast pixels below this are drawn black, 0 to 1 (default: the checkpoint's, "
+                           "0 after training); benchmarks/output_floor.py measures the trade")
     ship.set_defaults(run=cmd_export)
     return root
 

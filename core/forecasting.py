@@ -84,7 +84,8 @@ def forecast(
         progress: called as progress(done, total) after each batch.
 
     Returns:
-        float32 (N, horizon, 64, 64) in [0, 1].
+        float32 (N, horizon, 64, 64) in [0, 1], pixels below the model's
+        `output_floor` set to 0.
     """
     if not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= MAX_HORIZON:
         raise InputError(f"horizon must be an integer from 1 to {MAX_HORIZON}; received {horizon!r}")
@@ -103,4 +104,17 @@ def forecast(
         if progress:
             progress(min(start + batch_size, total), total)
     predicted = np.concatenate(outputs).astype(np.float32, copy=False)
-    return np.clip(predicted, 0.0, 1.0, out=predicted)  # in place: 1,000 sequences are 164 MB a copy
+    np.clip(predicted, 0.0, 1.0, out=predicted)  # in place: 1,000 sequences are 164 MB a copy
+    # After the rollout, not inside it: the model reads back the raw frames it
+    # was trained on (clearing those too measured the same trade, docs/training.md).
+    return clear_below(predicted, config.output_floor)
+
+
+def clear_below(predicted: np.ndarray, floor: float) -> np.ndarray:
+    """Sets the pixels below `floor` to 0, in place (a model's `output_floor`).
+
+    Returns:
+        `predicted`.
+    """
+    predicted[predicted < floor] = 0.0
+    return predicted

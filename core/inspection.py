@@ -26,7 +26,8 @@ class Trace:
     Attributes:
         inputs: float32 (S, 64, 64), the frame fed at each step (true context
             frames, then the model's own predictions).
-        predictions: float32 (S, 64, 64), the frame predicted at each step.
+        predictions: float32 (S, 64, 64), the frame predicted at each step, as
+            the model feeds it back (before `forecast` applies the output floor).
         context: how many steps read true frames.
         layers: per cell, {quantity: float32 (S, 16, 16, filters)} for the
             QUANTITIES "input", "forget", "candidate", "output" (the gates),

@@ -10,7 +10,8 @@ from conftest import run_cli
 
 from core.cli import main
 from core.data import moving_mnist
-from core.model import read_checkpoint_info
+from core.forecasting import forecast
+from core.model import load_checkpoint, read_checkpoint_info
 
 
 def _npy(path, array, allow_pickle=False):
@@ -109,6 +110,22 @@ def test_a_write_that_fails_midway_changes_neither_output(tiny_checkpoint, input
             "--output", new / "deeper" / "p.npy", "--gif", new / "p.gif"]
     assert main([str(a) for a in argv]) == 2
     assert list(tmp_path.iterdir()) == [out]
+
+
+def test_export_drops_the_optimizer_and_can_set_an_output_floor(tiny_checkpoint, inputs, tmp_path, capsys):
+    _, good = inputs
+    source = load_checkpoint(tiny_checkpoint, compile=False)
+    raw = forecast(source, np.load(good)[:, :10], 10)
+    floor = round(float(np.median(raw)), 3)
+    out = tmp_path / "shipped.keras"
+    assert main(["export", "--checkpoint", str(tiny_checkpoint), "--out", str(out), "--output-floor", str(floor)]) == 0
+    assert out.stat().st_size < tiny_checkpoint.stat().st_size  # no Adam moments
+    config, info = read_checkpoint_info(out)
+    assert config.output_floor == floor and info == source.studio_info
+    exported = forecast(load_checkpoint(out, compile=False), np.load(good)[:, :10], 10)
+    np.testing.assert_array_equal(exported, np.where(raw < floor, 0, raw))
+    _refused(capsys, ["export", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "x.keras", "--output-floor", 1],
+             "output_floor must be at least 0 and below 1", tmp_path / "x.keras")
 
 
 def test_train_json_in_a_real_process(tmp_path):

@@ -19,6 +19,7 @@ from core.model import (
     preset,
     read_checkpoint_info,
     save_checkpoint,
+    with_output_floor,
 )
 
 
@@ -188,6 +189,38 @@ def test_precision_can_change_at_load(tmp_path, test_sequences):
     np.testing.assert_allclose(
         forecast(as_float32, test_sequences[:2, :10], 3), forecast(model, test_sequences[:2, :10], 3), atol=0.03
     )
+
+
+def test_an_output_floor_clears_only_the_faint_pixels_and_survives_saving(tmp_path, tiny_model, test_sequences):
+    raw = forecast(tiny_model, test_sequences[:2, :10], 3)
+    floor = float(np.median(raw))
+    floored = with_output_floor(tiny_model, floor)
+    path = save_checkpoint(floored, tmp_path / "floored.keras")
+    assert read_checkpoint_info(path)[0].output_floor == floor
+    cleared = forecast(load_checkpoint(path, compile=False), test_sequences[:2, :10], 3)
+    faint = raw < floor
+    assert 0.3 < faint.mean() < 0.7
+    assert not cleared[faint].any()
+    np.testing.assert_array_equal(cleared[~faint], raw[~faint])
+
+
+@pytest.mark.parametrize("floor", [-0.1, 1.0, float("nan")])
+def test_output_floors_outside_0_to_1_are_refused(floor):
+    with pytest.raises(InputError, match="output_floor must be at least 0 and below 1"):
+        ModelConfig(output_floor=floor)
+
+
+def test_checkpoints_from_before_the_output_floor_load_without_one(tmp_path, tiny_model):
+    path = save_checkpoint(tiny_model, tmp_path / "tiny.keras")
+    older = tmp_path / "older.keras"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(older, "w") as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename in ("studio.json", "config.json"):
+                content = content.replace(b', "output_floor": 0.0', b"").replace(b',\n  "output_floor": 0.0', b"")
+                assert b"output_floor" not in content
+            target.writestr(item, content)
+    assert load_checkpoint(older, compile=False).studio_config.output_floor == 0
 
 
 def test_a_model_loaded_with_plain_keras_still_forecasts(tmp_path, tiny_model, test_sequences):
