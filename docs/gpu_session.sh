@@ -5,7 +5,8 @@
 # (docs/training.md) and the device tool's $OUT it ran run E's steps 4 and 5
 # (session 11: `BATCH=128 LR=5e-4 bash docs/gpu_session.sh SECONDS`) and run F's
 # steps 7-10 (session 14: LR=3e-4 with 570 s, then LR=1e-4 with 280 s after
-# copying $OUT/convlstm-state.keras into checkpoints/training/).
+# copying $OUT/convlstm-state.keras into checkpoints/training/) and run G's
+# steps 11-14 (session 15, the same two calls).
 set -u
 T0=$(date +%s)
 TOTAL=${1:-540}
