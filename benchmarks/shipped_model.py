@@ -6,10 +6,13 @@ forecasts of one test sequence from 10 context frames.
 
 With --layers and --filters it times an untrained model of that size instead
 (speed does not depend on the weights), to see which sizes fit the budget.
+With --batch N it forecasts N sequences at once (what averaging N forecasts
+of one sequence, e.g. over its mirror images, would cost).
 
 Usage:
     python benchmarks/shipped_model.py
     python benchmarks/shipped_model.py --layers 4 --filters 64
+    python benchmarks/shipped_model.py --batch 2
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=None)
     parser.add_argument("--filters", type=int, default=None)
+    parser.add_argument("--batch", type=int, default=1, help="sequences per forecast (default 1)")
     args = parser.parse_args()
 
     from core.data import moving_mnist
@@ -45,12 +49,13 @@ def main() -> None:
     else:
         model = load_checkpoint(CHECKPOINT, compile=False, precision="auto")
     load_seconds = time.perf_counter() - start
-    test = moving_mnist("test", 31)[:, :10]
-    forecast(model, test[:1], 10)  # warm-up: builds the graph once
+    n = args.batch
+    test = moving_mnist("test", 31 * n)[:, :10]
+    forecast(model, test[:n], 10)  # warm-up: builds the graph once
     times = []
-    for i in range(1, 31):
+    for i in range(n, 31 * n, n):
         start = time.perf_counter()
-        forecast(model, test[i : i + 1], 10)
+        forecast(model, test[i : i + n], 10)
         times.append(time.perf_counter() - start)
     config = model_config(model)
     print(f"CPU: {os.cpu_count()} cores; {config.num_layers} x {config.filters}, running in {config.precision}")
@@ -58,7 +63,7 @@ def main() -> None:
     if not (args.layers or args.filters):
         print(f"file size: {CHECKPOINT.stat().st_size / 1e6:.2f} MB (budget 20 MB)")
         print(f"load: {load_seconds:.1f} s")
-    print(f"10-frame forecast of one sequence: median {1000 * statistics.median(times):.1f} ms, "
+    print(f"10-frame forecast of {'one sequence' if n == 1 else f'{n} sequences at once'}: median {1000 * statistics.median(times):.1f} ms, "
           f"min {1000 * min(times):.1f} ms, max {1000 * max(times):.1f} ms (budget 50 ms)")
 
 
