@@ -9,6 +9,7 @@ import streamlit as st
 
 from core import media
 from core.evaluation import score_forecast
+from core.model import read_checkpoint_info
 from ui.charts import per_frame_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded, checkpoint_ui, context_length,
@@ -100,9 +101,13 @@ if path is not None:
     panels = media.comparison_panels(context, truth, prediction, scale=4)
     gifs = media.encode_gifs(panels)
 
+    floor = read_checkpoint_info(path)[0].output_floor
     st.caption(f"Forecast of {horizon} frames took {timing_words(seconds, built)}. Blue frame = context given to the model; "
                "orange = the frames after it: the true ones in the ground truth, predicted in closed loop in the "
-               "prediction.")
+               "prediction."
+               + (f" Predicted pixels fainter than {floor:.0%} are drawn black: this model's output floor, which clears "
+                  "the grey haze it predicts where it is unsure (Inside the ConvLSTM shows the raw output)."
+                  if floor else ""))
     for column, (panel, gif) in zip(st.columns(3), gifs.items()):
         with column:
             gif_ui(gif, panel.capitalize(), f"Animated {panel} of {name}")

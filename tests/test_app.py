@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.data import moving_mnist
 from core.evaluation import evaluate
-from core.model import build_model, load_checkpoint, save_checkpoint
+from core.model import build_model, load_checkpoint, read_checkpoint_info, save_checkpoint
 from ui.shared import SHIPPED, SHIPPED_LABEL
 
 PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py",
@@ -114,6 +114,8 @@ def test_forecast_page_shows_gifs_and_downloads(app):
     app.switch_page("pages/forecast.py").run()
     assert len([url for _, url in images(app) if url.endswith(".gif")]) == 3
     assert len(images(app)) >= 4  # and the frame strip
+    floor = read_checkpoint_info(SHIPPED)[0].output_floor  # the caption says when black means "below the floor"
+    assert (f"fainter than {floor:.0%} are drawn black" in app.caption[0].value) == (floor > 0)
     downloads = app.get("download_button")
     assert len(downloads) == 4
     app.number_input(key="forecast_index").set_value(17).run()
