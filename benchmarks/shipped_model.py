@@ -63,7 +63,8 @@ def main() -> None:
     if not (args.layers or args.filters):
         print(f"file size: {CHECKPOINT.stat().st_size / 1e6:.2f} MB (budget 20 MB)")
         print(f"load: {load_seconds:.1f} s")
-    print(f"10-frame forecast of {'one sequence' if n == 1 else f'{n} sequences at once'}: median {1000 * statistics.median(times):.1f} ms, "
+    what = "one sequence" if n == 1 else f"{n} sequences at once"
+    print(f"10-frame forecast of {what}: median {1000 * statistics.median(times):.1f} ms, "
           f"min {1000 * min(times):.1f} ms, max {1000 * max(times):.1f} ms (budget 50 ms)")
 
 

@@ -104,8 +104,10 @@ def preset(name: str, **overrides) -> ModelConfig:
     if name not in PRESETS:
         raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     if name == "keras-io":
-        # build_keras_io follows the example layer by layer; only the width is free.
-        fixed = sorted(k for k, v in overrides.items() if k != "filters" and v != getattr(PRESETS[name], k, None))
+        # build_keras_io follows the example layer by layer; only the width is
+        # free (and the output floor, which acts after the model).
+        free = ("filters", "output_floor")
+        fixed = sorted(k for k, v in overrides.items() if k not in free and v != getattr(PRESETS[name], k, None))
         if fixed:
             raise InputError(f"the keras-io preset rebuilds the keras.io example, so only filters can change; "
                              f"received {', '.join(fixed)}")

@@ -94,6 +94,7 @@ def test_config_validation():
     with pytest.raises(InputError, match="num_layers, precision"):
         preset("keras-io", num_layers=5, precision="mixed_bfloat16")
     assert preset("keras-io", filters=32).filters == 32
+    assert preset("keras-io", output_floor=0.1).output_floor == 0.1  # acts after the model, so any model takes one
 
 
 def test_a_checkpoint_that_cannot_be_written_leaves_the_old_one(tmp_path, tiny_model, monkeypatch):
@@ -165,17 +166,25 @@ def test_lambda_layers_are_refused_by_safe_mode(tmp_path):
         load_checkpoint(path)
 
 
+def _edited(path: Path, out: Path, edit) -> Path:
+    """A copy of a .keras archive with each entry's bytes passed through edit(name, content)."""
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            target.writestr(item, edit(item.filename, source.read(item)))
+    return out
+
+
 def test_a_studio_json_that_does_not_match_the_weights_is_a_clear_error(tmp_path):
     path = save_checkpoint(build_model(ModelConfig(**{**TINY, "precision": "float32"})), tmp_path / "tiny.keras")
-    edited = tmp_path / "edited.keras"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(edited, "w") as target:
-        for item in source.infolist():
-            content = source.read(item)
-            if item.filename == "studio.json":  # someone's hand edit
-                card = json.loads(content)
-                card["config"]["filters"] += 4
-                content = json.dumps(card)
-            target.writestr(item, content)
+
+    def wider(name, content):  # someone's hand edit
+        if name != "studio.json":
+            return content
+        card = json.loads(content)
+        card["config"]["filters"] += 4
+        return json.dumps(card)
+
+    edited = _edited(path, tmp_path / "edited.keras", wider)
     # Another precision rebuilds the model from studio.json: that used to end in a traceback.
     with pytest.raises(InputError, match="describes another model"):
         load_checkpoint(edited, compile=False, precision="mixed_bfloat16")
@@ -212,14 +221,13 @@ def test_output_floors_outside_0_to_1_are_refused(floor):
 
 def test_checkpoints_from_before_the_output_floor_load_without_one(tmp_path, tiny_model):
     path = save_checkpoint(tiny_model, tmp_path / "tiny.keras")
-    older = tmp_path / "older.keras"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(older, "w") as target:
-        for item in source.infolist():
-            content = source.read(item)
-            if item.filename in ("studio.json", "config.json"):
-                content = content.replace(b', "output_floor": 0.0', b"").replace(b',\n  "output_floor": 0.0', b"")
-                assert b"output_floor" not in content
-            target.writestr(item, content)
+
+    def without_floor(name, content):
+        content = content.replace(b', "output_floor": 0.0', b"").replace(b',\n  "output_floor": 0.0', b"")
+        assert name not in ("studio.json", "config.json") or b"output_floor" not in content
+        return content
+
+    older = _edited(path, tmp_path / "older.keras", without_floor)
     assert load_checkpoint(older, compile=False).studio_config.output_floor == 0
 
 
