@@ -7,10 +7,17 @@
 # steps 7-10 (session 14: LR=3e-4 with 570 s, then LR=1e-4 with 280 s after
 # copying $OUT/convlstm-state.keras into checkpoints/training/) and run G's
 # steps 11-14 (session 15, the same two calls).
+#
+# One cosine over both calls instead (session 15's plan for the next session,
+# not yet measured): with SPEED (sequences/s) known, step 1 is skipped; the
+# first call plans the cosine over DECAY_SEQUENCES and prints its start, and
+# the second call continues it, given the same LR, DECAY_START and
+# DECAY_SEQUENCES.
 set -u
 T0=$(date +%s)
 TOTAL=${1:-540}
 BATCH=${BATCH:-128}; LR=${LR:-5e-4}; WORKERS=${WORKERS:-12}
+SPEED=${SPEED:-}; DECAY_START=${DECAY_START:-}; DECAY_SEQUENCES=${DECAY_SEQUENCES:-}
 LOG=$OUT/gpu.log
 exec > >(tee -a "$LOG") 2>&1
 python -V; nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader; nproc
@@ -22,17 +29,22 @@ export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3
 STATE=$OUT/convlstm-state.keras
 cp checkpoints/training/convlstm-state.keras "$STATE"
 echo "setup took $(( $(date +%s) - T0 )) s"
-python -m core train --out "$STATE" --resume --batch-size $BATCH --workers $WORKERS --lr $LR --minutes 0.75 \
-    --epochs 100000 --epoch-sequences 100000000 --sampling-sequences 20000 --json 2>$OUT/step1.err | tee $OUT/step1.json
-tail -3 $OUT/step1.err
-read SEEN SPEED < <(python -c "import json,sys; r=json.loads(open('$OUT/step1.json').read().strip().splitlines()[-1]); print(r['sequences_seen'], r['sequences_per_second'])")
+if [ -z "$SPEED" ]; then
+    python -m core train --out "$STATE" --resume --batch-size $BATCH --workers $WORKERS --lr $LR --minutes 0.75 \
+        --epochs 100000 --epoch-sequences 100000000 --sampling-sequences 20000 --json 2>$OUT/step1.err | tee $OUT/step1.json
+    tail -3 $OUT/step1.err
+    read SEEN SPEED < <(python -c "import json,sys; r=json.loads(open('$OUT/step1.json').read().strip().splitlines()[-1]); print(r['sequences_seen'], r['sequences_per_second'])")
+else
+    SEEN=$(python -c "from core.model import read_checkpoint_info; print(read_checkpoint_info('$STATE')[1]['sequences_seen'])")
+fi
 LEFT=$(( TOTAL - ($(date +%s) - T0) - 50 ))
-DECAY=$(python -c "print(int(0.85 * $SPEED * $LEFT))")
+DECAY=${DECAY_SEQUENCES:-$(python -c "print(int(0.85 * $SPEED * $LEFT))")}
+START=${DECAY_START:-$SEEN}
 EPOCH=$(python -c "print(int($SPEED * 60) // $BATCH * $BATCH)")
 MIN=$(python -c "print(round($LEFT / 60, 2))")
-echo "step 1 ended at $SEEN sequences, $SPEED seq/s; step 2: $MIN min, cosine over $DECAY from $SEEN, epochs of $EPOCH"
+echo "starting at $SEEN sequences, $SPEED seq/s; step 2: $MIN min, cosine over $DECAY from $START, epochs of $EPOCH"
 python -m core train --out "$STATE" --resume --batch-size $BATCH --workers $WORKERS --lr $LR --minutes $MIN \
-    --epochs 100000 --epoch-sequences $EPOCH --lr-decay-start $SEEN --lr-decay-sequences $DECAY \
+    --epochs 100000 --epoch-sequences $EPOCH --lr-decay-start $START --lr-decay-sequences $DECAY \
     --sampling-sequences 20000 --json 2>$OUT/step2.err | tee $OUT/step2.json
 tr '\r' '\n' < $OUT/step2.err | grep -o "seen=[0-9]* seq/s=[0-9.]* val_mse=[0-9.a-z]*" | awk -F'val_mse=' '$2!=last{print; last=$2}'
 echo "total $(( $(date +%s) - T0 )) s"
