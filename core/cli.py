@@ -132,7 +132,7 @@ def cmd_data_export(args) -> None:
 FLAG_NAMES = {"num_layers": "--layers", "kernel_size": "--kernel-size", "batch_size": "--batch-size",
               "learning_rate": "--lr", "epoch_sequences": "--epoch-sequences", "lr_decay_sequences": "--lr-decay-sequences",
               "lr_decay_start": "--lr-decay-start", "num_digits": "--digits", "sampling_sequences": "--sampling-sequences",
-              "init_from": "--init-from"}
+              "init_from": "--init-from", "val_count": "--val-sequences"}
 
 
 def _as_flags(message: str) -> str:
@@ -169,6 +169,7 @@ def cmd_train(args) -> None:
                                 else 0 if args.init_from else 10_000),
             resume=args.resume,
             init_from=args.init_from,
+            val_count=args.val_sequences,
             strategy=args.strategy,
             seed=args.seed,
         )
@@ -387,6 +388,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=None, help="epoch budget (when no --minutes)")
     train.add_argument("--epoch-sequences", type=int, default=1024,
                        help="sequences per epoch, scored on validation after each (default %(default)s)")
+    train.add_argument("--val-sequences", type=int, default=None,
+                       help="validation sequences scored after each epoch (default 64; 8 for the slow keras-io model)")
     train.add_argument("--preset", default=None, choices=["convlstm", "keras-io"],
                        help="model for a new run (default convlstm); a resumed run keeps its file's")
     train.add_argument("--layers", type=int, default=None, help="stacked ConvLSTM cells, 1-8 (default: the preset's)")

@@ -260,6 +260,7 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
         (["--epoch-sequences", 4, "--batch-size", 8], "--epoch-sequences (4) must be at least --batch-size (8)"),
         (["--seed", -1], "--seed"),
         (["--sampling-sequences", -5], "--sampling-sequences"),
+        (["--val-sequences", 0], "--val-sequences must be at least 1"),
         (["--lr-decay-start", 100], "--lr-decay-sequences"),
         (["--resume", "--init-from", tiny_checkpoint], "give one of them"),
         (["--preset", "keras-io", "--layers", 5], "only filters"),

@@ -12,7 +12,7 @@ from conftest import ROOT, TINY
 
 from core.errors import InputError
 from core.model import build_model, gpu_names, load_checkpoint, model_config, preset, save_checkpoint
-from core.training import TrainConfig, TrainingProgress, train
+from core.training import DEFAULT_VAL_COUNT, TrainConfig, TrainingProgress, train
 
 
 def _config(**changes):
@@ -132,14 +132,16 @@ def test_resume_continues_weights_optimizer_and_schedule(tmp_path):
         train(_config(out=str(out), resume=True, model_overrides={**TINY, "precision": "mixed_bfloat16"}))
 
 
-def test_resume_takes_the_files_preset(tmp_path):
+def test_resume_takes_the_files_preset_and_its_validation_size(tmp_path):
     # The CLI's preset defaults to convlstm: a keras.io checkpoint still resumes without --preset.
     out = tmp_path / "kio.keras"
     save_checkpoint(build_model(preset("keras-io", filters=2)), out)
     model, progress = train(TrainConfig(out=str(out), resume=True, minutes=None, epochs=1, epoch_sequences=2,
-                                        batch_size=2, val_count=2, seed=0))
+                                        batch_size=2, seed=0), _ValidationLog())
     assert model_config(model).preset == "keras-io" and model_config(model).filters == 2
     assert progress.snapshot()["status"] == "done" and progress.snapshot()["sequences_seen"] == 2
+    # The slow keras.io model validates on fewer sequences: 64 took 10 minutes on 2 CPU cores.
+    assert progress.counts[-1][0] == (8, 8) == (DEFAULT_VAL_COUNT["keras-io"],) * 2
 
 
 def test_bad_settings():
