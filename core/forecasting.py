@@ -113,6 +113,10 @@ def forecast(
 def clear_below(predicted: np.ndarray, floor: float) -> np.ndarray:
     """Sets the pixels below `floor` to 0, in place (a model's `output_floor`).
 
+    Args:
+        predicted: a forecast, float 0-1, of any shape.
+        floor: pixels below it become 0; 0 changes nothing.
+
     Returns:
         `predicted`.
     """

@@ -61,7 +61,8 @@ class ModelConfig:
             the model is unsure it predicts a faint haze, the mean of where a
             digit might be; clearing it costs a little MSE and gains SSIM,
             which rewards a clean black background (docs/training.md). Set
-            on export, after training; 0 keeps the raw output.
+            on export; a model fine-tuned from a checkpoint keeps its floor;
+            0 keeps the raw output.
     """
 
     preset: str = "convlstm"
@@ -84,7 +85,8 @@ class ModelConfig:
         for name, most in (("num_layers", 8), ("filters", 512), ("kernel_size", 15)):
             if getattr(self, name) > most:
                 raise InputError(f"{name} must be at most {most}; received {getattr(self, name)}")
-        if not 0 <= self.output_floor < 1:
+        real = isinstance(self.output_floor, (int, float)) and not isinstance(self.output_floor, bool)
+        if not real or not 0 <= self.output_floor < 1:
             raise InputError(f"output_floor must be at least 0 and below 1; received {self.output_floor}")
         if FRAME_SIZE % self.patch_size:
             raise InputError(f"patch_size must divide {FRAME_SIZE}; received {self.patch_size}")
@@ -109,7 +111,8 @@ def preset(name: str, **overrides) -> ModelConfig:
         free = ("filters", "output_floor")
         fixed = sorted(k for k, v in overrides.items() if k not in free and v != getattr(PRESETS[name], k, None))
         if fixed:
-            raise InputError(f"the keras-io preset rebuilds the keras.io example, so only filters can change; "
+            raise InputError(f"the keras-io preset rebuilds the keras.io example, so only filters (and the output "
+                             "floor) can change; "
                              f"received {', '.join(fixed)}")
     return dataclasses.replace(PRESETS[name], **overrides)
 
@@ -456,7 +459,7 @@ def _load(path, compile: bool, precision: str | None, config: ModelConfig, info:
     if precision and not compile and config.preset == "convlstm" and precision != config.precision:
         config = dataclasses.replace(config, precision=precision)
         try:
-            model = rebuild(model, config)
+            model = _rebuild(model, config)
         except ValueError:  # an edited studio.json: the weights are of another size
             raise InputError(f"cannot load {Path(path).name}: its studio.json describes another model "
                              "than the weights it holds") from None
@@ -464,13 +467,9 @@ def _load(path, compile: bool, precision: str | None, config: ModelConfig, info:
     return model
 
 
-def rebuild(model: keras.Model, config: ModelConfig) -> keras.Model:
-    """The same model (weights and `studio_info`) built from `config`: another
-    precision or output floor; the sizes must match.
-
-    Raises:
-        ValueError: the config's sizes differ from the model's weights.
-    """
+def _rebuild(model: keras.Model, config: ModelConfig) -> keras.Model:
+    # The same weights and studio_info in a model built from another config
+    # (precision, output floor); ValueError where the sizes differ.
     rebuilt = build_model(config)
     rebuilt.set_weights(model.get_weights())
     rebuilt.studio_info = getattr(model, "studio_info", {})
@@ -478,5 +477,17 @@ def rebuild(model: keras.Model, config: ModelConfig) -> keras.Model:
 
 
 def with_output_floor(model: keras.Model, floor: float) -> keras.Model:
-    """The same model, its forecasts' pixels below `floor` set to 0 (see `ModelConfig`)."""
-    return rebuild(model, dataclasses.replace(model_config(model), output_floor=floor))
+    """The same model, with forecast pixels below `floor` set to 0 (see `ModelConfig`).
+
+    Args:
+        model: from `build_model` or `load_checkpoint`.
+        floor: from 0 (the raw output) to below 1.
+
+    Returns:
+        A new model with the same weights and `studio_info`, for forecasting
+        and saving (it has no optimizer).
+
+    Raises:
+        InputError: the floor is not a number from 0 to below 1.
+    """
+    return _rebuild(model, dataclasses.replace(model_config(model), output_floor=floor))

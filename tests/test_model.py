@@ -213,7 +213,7 @@ def test_an_output_floor_clears_only_the_faint_pixels_and_survives_saving(tmp_pa
     np.testing.assert_array_equal(cleared[~faint], raw[~faint])
 
 
-@pytest.mark.parametrize("floor", [-0.1, 1.0, float("nan")])
+@pytest.mark.parametrize("floor", [-0.1, 1.0, float("nan"), "0.1", True])
 def test_output_floors_outside_0_to_1_are_refused(floor):
     with pytest.raises(InputError, match="output_floor must be at least 0 and below 1"):
         ModelConfig(output_floor=floor)

@@ -11,7 +11,8 @@ import pytest
 from conftest import ROOT, TINY
 
 from core.errors import InputError
-from core.model import build_model, gpu_names, load_checkpoint, model_config, preset, save_checkpoint
+from core.model import (build_model, gpu_names, load_checkpoint, model_config, preset, save_checkpoint,
+                        with_output_floor)
 from core.training import DEFAULT_VAL_COUNT, TrainConfig, TrainingProgress, train
 
 
@@ -168,6 +169,15 @@ def test_init_from_takes_the_sources_sizes_and_refuses_others(tmp_path):
     # With no sizes given (the Train page's "From the shipped model"), the source's are used.
     model, _ = train(_config(init_from=str(tmp_path / "tiny.keras"), epochs=1, model_overrides={}))
     assert (model_config(model).num_layers, model_config(model).filters) == (TINY["num_layers"], TINY["filters"])
+
+
+def test_fine_tuning_keeps_the_sources_output_floor(tmp_path):
+    # So that the Train page's "From the shipped model" forecasts, validates and
+    # compares on Evaluate as the shipped model does.
+    source, _ = train(_config(out=str(tmp_path / "tiny.keras"), epochs=1))
+    floored = save_checkpoint(with_output_floor(source, 0.2), tmp_path / "floored.keras")
+    model, _ = train(_config(init_from=str(floored), epochs=1, model_overrides={}))
+    assert model_config(model).output_floor == 0.2
 
 
 @pytest.mark.parametrize("strategy", ["mirrored", "multiworker"])
