@@ -35,8 +35,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=None)
     parser.add_argument("--filters", type=int, default=None)
-    parser.add_argument("--batch", type=int, default=1, help="sequences per forecast (default 1)")
+    parser.add_argument("--batch", type=int, default=1, help="sequences per forecast, 1-32 (default 1)")
     args = parser.parse_args()
+    if not 1 <= args.batch <= 32:  # forecast's batches hold 32: more would not be one forecast
+        parser.error("--batch must be from 1 to 32")
 
     from core.data import moving_mnist
     from core.forecasting import forecast

@@ -53,9 +53,9 @@ def _can_make_files_in(folder: Path) -> bool:
         return False
 
 
-def _check_count(count: int) -> None:
+def _check_count(count: int, option: str = "--count") -> None:
     if not 1 <= count <= MAX_SEQUENCES:
-        raise InputError(f"--count must be from 1 to {MAX_SEQUENCES:,}; received {count}")
+        raise InputError(f"{option} must be from 1 to {MAX_SEQUENCES:,}; received {count}")
 
 
 def _check_context(context: int) -> None:
@@ -132,7 +132,7 @@ def cmd_data_export(args) -> None:
 FLAG_NAMES = {"num_layers": "--layers", "kernel_size": "--kernel-size", "batch_size": "--batch-size",
               "learning_rate": "--lr", "epoch_sequences": "--epoch-sequences", "lr_decay_sequences": "--lr-decay-sequences",
               "lr_decay_start": "--lr-decay-start", "num_digits": "--digits", "sampling_sequences": "--sampling-sequences",
-              "init_from": "--init-from", "val_count": "--val-sequences"}
+              "init_from": "--init-from", "val_count": "--val-sequences", "output_floor": "--output-floor"}
 
 
 def _as_flags(message: str) -> str:
@@ -144,6 +144,8 @@ def cmd_train(args) -> None:
     from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, TrainingProgress, train
 
     _check_output(args.out, ".keras", "--out")
+    if args.val_sequences is not None:
+        _check_count(args.val_sequences, "--val-sequences")
     overrides = {
         name: value
         for name, value in (("num_layers", args.layers), ("filters", args.filters), ("kernel_size", args.kernel_size))
@@ -356,7 +358,10 @@ def cmd_export(args) -> None:
     _check_output(args.out, ".keras", "--out")
     model = load_checkpoint(args.checkpoint, compile=False)
     if args.output_floor is not None:
-        model = with_output_floor(model, args.output_floor)
+        try:
+            model = with_output_floor(model, args.output_floor)
+        except InputError as error:
+            raise InputError(_as_flags(str(error))) from None
     save_checkpoint(model, args.out, model.studio_info)
     print(f"wrote {args.out} without optimizer state ({Path(args.out).stat().st_size / 1e6:.1f} MB)")
 
@@ -440,8 +445,8 @@ def parser() -> argparse.ArgumentParser:
     ship.add_argument("--checkpoint", required=True)
     ship.add_argument("--out", required=True)
     ship.add_argument("--output-floor", type=float, default=None,
-                      help="forecast pixels below this are drawn black, 0 to 1 (default: the checkpoint's, "
-                           "0 after training); benchmarks/output_floor.py measures the trade")
+                      help="forecast pixels below this are drawn black, 0 to 1 (default: the checkpoint's; "
+                           "0 for a model trained from scratch); benchmarks/output_floor.py measures the trade")
     ship.set_defaults(run=cmd_export)
     return root
 

@@ -18,6 +18,9 @@ T0=$(date +%s)
 TOTAL=${1:-540}
 BATCH=${BATCH:-128}; LR=${LR:-5e-4}; WORKERS=${WORKERS:-12}
 SPEED=${SPEED:-}; DECAY_START=${DECAY_START:-}; DECAY_SEQUENCES=${DECAY_SEQUENCES:-}
+if [ -n "$DECAY_START" ] && [ -z "$DECAY_SEQUENCES" ]; then
+    echo "DECAY_START continues a cosine: give its DECAY_SEQUENCES too" >&2; exit 2
+fi
 LOG=$OUT/gpu.log
 exec > >(tee -a "$LOG") 2>&1
 python -V; nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader; nproc
@@ -35,7 +38,7 @@ if [ -z "$SPEED" ]; then
     tail -3 $OUT/step1.err
     read SEEN SPEED < <(python -c "import json,sys; r=json.loads(open('$OUT/step1.json').read().strip().splitlines()[-1]); print(r['sequences_seen'], r['sequences_per_second'])")
 else
-    SEEN=$(python -c "from core.model import read_checkpoint_info; print(read_checkpoint_info('$STATE')[1]['sequences_seen'])")
+    SEEN=$(python -c "import json, sys, zipfile; print(json.loads(zipfile.ZipFile(sys.argv[1]).read('studio.json'))['info']['sequences_seen'])" "$STATE")
 fi
 LEFT=$(( TOTAL - ($(date +%s) - T0) - 50 ))
 DECAY=${DECAY_SEQUENCES:-$(python -c "print(int(0.85 * $SPEED * $LEFT))")}

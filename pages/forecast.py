@@ -105,7 +105,7 @@ if path is not None:
     st.caption(f"Forecast of {horizon} frames took {timing_words(seconds, built)}. Blue frame = context given to the model; "
                "orange = the frames after it: the true ones in the ground truth, predicted in closed loop in the "
                "prediction."
-               + (f" Predicted pixels fainter than {floor:.0%} are drawn black: this model's output floor, which clears "
+               + (f" Predicted pixels fainter than {floor * 100:g}% are drawn black: this model's output floor, which clears "
                   "the grey haze it predicts where it is unsure (Inside the ConvLSTM shows the raw output)."
                   if floor else ""))
     for column, (panel, gif) in zip(st.columns(3), gifs.items()):

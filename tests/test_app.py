@@ -115,7 +115,7 @@ def test_forecast_page_shows_gifs_and_downloads(app):
     assert len([url for _, url in images(app) if url.endswith(".gif")]) == 3
     assert len(images(app)) >= 4  # and the frame strip
     floor = read_checkpoint_info(SHIPPED)[0].output_floor  # the caption says when black means "below the floor"
-    assert (f"fainter than {floor:.0%} are drawn black" in app.caption[0].value) == (floor > 0)
+    assert (f"fainter than {floor * 100:g}% are drawn black" in app.caption[0].value) == (floor > 0)
     downloads = app.get("download_button")
     assert len(downloads) == 4
     app.number_input(key="forecast_index").set_value(17).run()

@@ -125,7 +125,7 @@ def test_export_drops_the_optimizer_and_can_set_an_output_floor(tiny_checkpoint,
     exported = forecast(load_checkpoint(out, compile=False), np.load(good)[:, :10], 10)
     np.testing.assert_array_equal(exported, np.where(raw < floor, 0, raw))
     _refused(capsys, ["export", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "x.keras", "--output-floor", 1],
-             "output_floor must be at least 0 and below 1", tmp_path / "x.keras")
+             "--output-floor must be at least 0 and below 1", tmp_path / "x.keras")
 
 
 def test_train_json_in_a_real_process(tmp_path):
@@ -260,7 +260,8 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
         (["--epoch-sequences", 4, "--batch-size", 8], "--epoch-sequences (4) must be at least --batch-size (8)"),
         (["--seed", -1], "--seed"),
         (["--sampling-sequences", -5], "--sampling-sequences"),
-        (["--val-sequences", 0], "--val-sequences must be at least 1"),
+        (["--val-sequences", 0], "--val-sequences must be from 1 to 10,000"),
+        (["--val-sequences", 10**8], "--val-sequences must be from 1 to 10,000"),  # was a MemoryError
         (["--lr-decay-start", 100], "--lr-decay-sequences"),
         (["--resume", "--init-from", tiny_checkpoint], "give one of them"),
         (["--preset", "keras-io", "--layers", 5], "only filters"),
