@@ -367,8 +367,6 @@ def run_model(function, *args, **kwargs):
     return model_thread().submit(function, *args, **kwargs).result()
 
 
-# Streamlit shows the spinner only when a call lasts over half a second: the
-# first forecast of a new length (its graph is built then) or a keras.io model.
 def forecast_frames(path: str, stamp: float, context: np.ndarray, horizon: int) -> tuple[np.ndarray, float, float]:
     """Closed-loop forecast of `horizon` frames after `context`: a test, designed,
     uploaded or official sequence (fewer than 10 context frames are padded).
@@ -384,6 +382,8 @@ def forecast_frames(path: str, stamp: float, context: np.ndarray, horizon: int) 
     return prediction, seconds, built if time.perf_counter() - start >= built else 0.0
 
 
+# Streamlit shows the spinner only when a call lasts over half a second: the
+# first forecast of a new length (its graph is built then) or a keras.io model.
 @st.cache_data(max_entries=64, show_spinner="Forecasting...")
 def _forecast_frames(path: str, stamp: float, context: np.ndarray, horizon: int) -> tuple[np.ndarray, float, float]:
     from core.forecasting import forecast, is_warm
