@@ -29,13 +29,22 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--floors", type=float, nargs="+", default=[0, 0.03, 0.05, 0.06, 0.07, 0.08, 0.1, 0.15])
     args = parser.parse_args()
+    # Checked before the minute of loading and forecasting that a bad value would waste.
+    if not 1 <= args.count <= 10_000:
+        parser.error(f"--count must be from 1 to 10,000; received {args.count}")
+    if not all(0 <= floor < 1 for floor in args.floors):
+        parser.error(f"--floors must be at least 0 and below 1; received {' '.join(map(str, args.floors))}")
 
     from core.data import moving_mnist, split_context, to_unit_float
+    from core.errors import InputError
     from core.forecasting import clear_below, forecast
     from core.metrics import score
     from core.model import load_checkpoint, with_output_floor
 
-    model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
+    try:
+        model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
+    except InputError as error:
+        parser.error(str(error))
     shipped_floor = model.studio_config.output_floor
     model = with_output_floor(model, 0.0)
     context, truth = split_context(moving_mnist(args.split, args.count))
