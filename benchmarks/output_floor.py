@@ -29,9 +29,11 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--floors", type=float, nargs="+", default=[0, 0.03, 0.05, 0.06, 0.07, 0.08, 0.1, 0.15])
     args = parser.parse_args()
+    from core.cli import MAX_SEQUENCES  # light: no TensorFlow
+
     # Checked before the minute of loading and forecasting that a bad value would waste.
-    if not 1 <= args.count <= 10_000:
-        parser.error(f"--count must be from 1 to 10,000; received {args.count}")
+    if not 1 <= args.count <= MAX_SEQUENCES:
+        parser.error(f"--count must be from 1 to {MAX_SEQUENCES:,}; received {args.count}")
     if not all(0 <= floor < 1 for floor in args.floors):
         parser.error(f"--floors must be at least 0 and below 1; received {' '.join(map(str, args.floors))}")
 
