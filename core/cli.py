@@ -366,6 +366,15 @@ def cmd_export(args) -> None:
     print(f"wrote {args.out} without optimizer state ({Path(args.out).stat().st_size / 1e6:.1f} MB)")
 
 
+def _path(text: str) -> str:
+    """The type of every path option. An empty path, as from an unset shell
+    variable (`--init-from "$CKPT"`), was taken for no option at all: a run
+    from scratch, or the bundled test set scored instead of the file meant."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a path; received an empty one")
+    return text
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors on one line like the commands' own."""
 
@@ -384,11 +393,11 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--count", type=int, default=100, help="sequences (default %(default)s)")
     export.add_argument("--seed", type=int, default=None, help="default: the split's standard set")
     export.add_argument("--digits", type=int, default=2, choices=[1, 2, 3], help="digits per sequence (default %(default)s)")
-    export.add_argument("--out", required=True, help="the .npy to write")
+    export.add_argument("--out", required=True, type=_path, help="the .npy to write")
     export.set_defaults(run=cmd_data_export)
 
     train = commands.add_parser("train", help="train or resume a model")
-    train.add_argument("--out", required=True, help="checkpoint path (.keras)")
+    train.add_argument("--out", required=True, type=_path, help="checkpoint path (.keras)")
     train.add_argument("--minutes", type=float, default=None, help="time budget in minutes (default 1 without --epochs)")
     train.add_argument("--epochs", type=int, default=None, help="epoch budget (when no --minutes)")
     train.add_argument("--epoch-sequences", type=int, default=1024,
@@ -413,7 +422,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--sampling-sequences", type=int, default=None,
                        help="teacher forcing fades over this many sequences (default 10000; 0 with --init-from)")
     train.add_argument("--resume", action="store_true", help="continue from --out if it exists")
-    train.add_argument("--init-from", default=None, help="start from another checkpoint's weights and sizes")
+    train.add_argument("--init-from", default=None, type=_path, help="start from another checkpoint's weights and sizes")
     train.add_argument("--strategy", choices=["mirrored", "multiworker"], default=None,
                        help="mirrored: all local GPUs; multiworker: the machines in TF_CONFIG")
     train.add_argument("--seed", type=int, default=None, help="for the weights and the batches drawn (default: random)")
@@ -421,29 +430,29 @@ def parser() -> argparse.ArgumentParser:
     train.set_defaults(run=cmd_train)
 
     fc = commands.add_parser("forecast", help="forecast sequences from a .npy file")
-    fc.add_argument("--checkpoint", required=True, help="a .keras checkpoint, e.g. checkpoints/convlstm.keras")
-    fc.add_argument("--input", required=True, help="(N, T, 64, 64) .npy, uint8 or float 0-1")
-    fc.add_argument("--output", required=True, help="(N, H, 64, 64) float32 .npy")
+    fc.add_argument("--checkpoint", required=True, type=_path, help="a .keras checkpoint, e.g. checkpoints/convlstm.keras")
+    fc.add_argument("--input", required=True, type=_path, help="(N, T, 64, 64) .npy, uint8 or float 0-1")
+    fc.add_argument("--output", required=True, type=_path, help="(N, H, 64, 64) float32 .npy")
     fc.add_argument("--horizon", type=int, default=10, help="frames to predict, 1-100 (default %(default)s)")
     fc.add_argument("--context", type=int, default=10,
                     help="frames of each sequence the model reads first, at least 2 (default %(default)s)")
-    fc.add_argument("--gif", default=None, help="also write the first sequence as a GIF")
+    fc.add_argument("--gif", default=None, type=_path, help="also write the first sequence as a GIF")
     fc.set_defaults(run=cmd_forecast)
 
     ev = commands.add_parser("evaluate", help="metrics against the baselines")
-    ev.add_argument("--checkpoint", required=True, help="a .keras checkpoint, e.g. checkpoints/convlstm.keras")
-    ev.add_argument("--input", default=None, help="(N, T, 64, 64) .npy; default: the bundled test set")
-    ev.add_argument("--official", nargs="?", const="cache", default=None, metavar="PATH",
+    ev.add_argument("--checkpoint", required=True, type=_path, help="a .keras checkpoint, e.g. checkpoints/convlstm.keras")
+    ev.add_argument("--input", default=None, type=_path, help="(N, T, 64, 64) .npy; default: the bundled test set")
+    ev.add_argument("--official", nargs="?", const="cache", default=None, type=_path, metavar="PATH",
                     help="the official mnist_test_seq.npy (time first), from PATH or Keras' cache")
     ev.add_argument("--count", type=int, default=1000, help="bundled test sequences (default %(default)s)")
     ev.add_argument("--context", type=int, default=10,
                     help="frames the model reads; the rest of each sequence is scored (default %(default)s)")
     ev.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
-    ev.add_argument("--card", default=None, help="also write a model card (.json) with these results")
+    ev.add_argument("--card", default=None, type=_path, help="also write a model card (.json) with these results")
     ev.set_defaults(run=cmd_evaluate)
     ship = commands.add_parser("export", help="copy a checkpoint for inference (no optimizer state)")
-    ship.add_argument("--checkpoint", required=True)
-    ship.add_argument("--out", required=True)
+    ship.add_argument("--checkpoint", required=True, type=_path)
+    ship.add_argument("--out", required=True, type=_path)
     ship.add_argument("--output-floor", type=float, default=None,
                       help="forecast pixels below this are drawn black, 0 to 1 (default: the checkpoint's; "
                            "0 for a model trained from scratch); benchmarks/output_floor.py measures the trade")

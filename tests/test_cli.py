@@ -280,6 +280,28 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
     assert broken.read_bytes() == b"garbage"  # a failed resume leaves the file alone
 
 
+def test_an_empty_path_is_refused_not_taken_for_no_option(tiny_checkpoint, inputs, tmp_path, capsys):
+    # As an unset shell variable gives: --init-from "" trained from scratch, and
+    # --input "" or --official "" scored the bundled test set instead.
+    _, good = inputs
+    out = tmp_path / "out.npy"
+    for argv in [
+        ["train", "--out", tmp_path / "m.keras", "--init-from", "", "--epochs", 1],
+        ["evaluate", "--checkpoint", tiny_checkpoint, "--input", "", "--count", 2],
+        ["evaluate", "--checkpoint", tiny_checkpoint, "--official", "", "--count", 2],
+        ["evaluate", "--checkpoint", tiny_checkpoint, "--card", " ", "--count", 2],
+        ["forecast", "--checkpoint", tiny_checkpoint, "--input", good, "--output", out, "--gif", ""],
+        ["export", "--checkpoint", "", "--out", tmp_path / "e.keras"],
+    ]:
+        with pytest.raises(SystemExit) as stop:
+            main([str(a) for a in argv])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: argument --") and "needs a path; received an empty one" in err, err
+        assert "\n" not in err
+    assert not out.exists() and not (tmp_path / "m.keras").exists()
+
+
 def test_bad_input_in_a_real_process_has_no_traceback(tiny_checkpoint, inputs, tmp_path):
     folder, _ = inputs
     out = tmp_path / "out.npy"
