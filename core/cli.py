@@ -410,7 +410,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--filters", type=int, default=None, help="channels per cell, 1-512 (default: the preset's)")
     train.add_argument("--kernel-size", type=int, default=None, help="convolution kernel, 1-15 (default: the preset's)")
     train.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default=None)
-    train.add_argument("--batch-size", type=int, default=16, help="sequences per step (default %(default)s)")
+    train.add_argument("--batch-size", type=int, default=16, help="sequences per step, 1-1024 (default %(default)s)")
     train.add_argument("--lr", type=float, default=None,
                        help="step size (default 1e-3; 1e-4 with --init-from, where 1e-3 undoes what was learned)")
     train.add_argument("--lr-decay-sequences", type=int, default=None,

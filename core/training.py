@@ -49,6 +49,9 @@ FINE_TUNING_LEARNING_RATE = 1e-4
 # re-running the whole sequence for every new frame, 9.4 s a sequence on 2 CPU
 # cores, so 64 of them took 10 minutes after every epoch.
 DEFAULT_VAL_COUNT = {"convlstm": 64, "keras-io": 8}
+# 8x the largest batch trained so far (128, on an H200): a batch of 100,000
+# asked for 30 GiB for its frames alone and ended in a traceback.
+MAX_BATCH_SIZE = 1024
 
 
 @dataclass
@@ -62,7 +65,7 @@ class TrainConfig:
         minutes: wall-clock budget; None trains for `epochs`.
         epochs: upper bound on epochs (an epoch is `epoch_sequences` sequences).
         epoch_sequences: sequences per epoch; validation runs after each.
-        batch_size: sequences per batch.
+        batch_size: sequences per batch, at most MAX_BATCH_SIZE.
         learning_rate: Adam's step size.
         lr_decay_sequences: if set, the step size follows a cosine from
             `learning_rate` down to 1% of it over this many sequences seen
@@ -113,6 +116,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1; received {getattr(self, name)}")
+        if self.batch_size > MAX_BATCH_SIZE:
+            raise InputError(f"batch_size must be at most {MAX_BATCH_SIZE}; received {self.batch_size}")
         if self.epoch_sequences < self.batch_size:
             raise InputError(f"epoch_sequences ({self.epoch_sequences}) must be at least batch_size ({self.batch_size})")
         if not 0 < self.learning_rate < 1:

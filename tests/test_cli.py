@@ -257,6 +257,7 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
     for option, message in [
         (["--lr", 7], "--lr must be between 0 and 1"),
         (["--batch-size", 0], "--batch-size must be at least 1"),
+        (["--batch-size", 100_000], "--batch-size must be at most 1024"),  # was 30 GiB, then a traceback
         (["--epoch-sequences", 4, "--batch-size", 8], "--epoch-sequences (4) must be at least --batch-size (8)"),
         (["--seed", -1], "--seed"),
         (["--sampling-sequences", -5], "--sampling-sequences"),

@@ -156,8 +156,10 @@ def test_bad_settings():
         TrainConfig(workers=0)
     with pytest.raises(InputError, match=r"batch_size must be at least 1; received 0"):
         TrainConfig(batch_size=0)
-    with pytest.raises(InputError, match=r"epoch_sequences \(1024\) must be at least batch_size \(2048\)"):
-        TrainConfig(batch_size=2048)
+    with pytest.raises(InputError, match=r"batch_size must be at most 1024; received 2048"):
+        TrainConfig(batch_size=2048, epoch_sequences=4096)
+    with pytest.raises(InputError, match=r"epoch_sequences \(512\) must be at least batch_size \(1024\)"):
+        TrainConfig(batch_size=1024, epoch_sequences=512)
 
 
 def test_init_from_takes_the_sources_sizes_and_refuses_others(tmp_path):
