@@ -236,7 +236,10 @@ def make_strategy(name: str | None):
     import tensorflow as tf
 
     if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        try:
+            return tf.distribute.MultiWorkerMirroredStrategy()
+        except ValueError as error:  # TF_CONFIG not JSON (a ValueError too), or naming no such task
+            raise InputError(f"TF_CONFIG must be JSON naming the cluster and this machine's task in it: {error}") from None
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
     return tf.distribute.MirroredStrategy([d.name for d in devices])
 

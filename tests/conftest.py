@@ -15,15 +15,16 @@ sys.path.insert(0, str(ROOT))
 TINY = {"num_layers": 1, "filters": 8, "precision": "float32"}
 
 
-def run_cli(*args, timeout=300):
-    """Runs `python -m core ARGS` in a fresh process, as a user would."""
+def run_cli(*args, timeout=300, env=None):
+    """Runs `python -m core ARGS` in a fresh process, as a user would, with
+    `env`'s variables added to this process's."""
     return subprocess.run(
         [sys.executable, "-m", "core", *map(str, args)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
     )
 
 

@@ -315,6 +315,20 @@ def test_bad_input_in_a_real_process_has_no_traceback(tiny_checkpoint, inputs, t
     assert not out.exists()
 
 
+@pytest.mark.parametrize("tf_config, message", [
+    ("not json", "Expecting value"),
+    ('{"cluster": {"worker": ["localhost:12345"]}, "task": {"type": "worker", "index": 3}}', "exceeds"),
+])
+def test_a_bad_tf_config_gets_one_line(tf_config, message, tmp_path):
+    out = tmp_path / "m.keras"
+    result = run_cli("train", "--out", out, "--strategy", "multiworker", "--epochs", 1, "--epoch-sequences", 16,
+                     env={"TF_CONFIG": tf_config})
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "TF_CONFIG must be JSON" in errors[0] and message in errors[0], errors
+    assert not out.exists()
+
+
 def test_evaluate_writes_a_model_card(tiny_checkpoint, inputs, tmp_path, capsys):
     card = tmp_path / "card.json"
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "4", "--card", str(card), "--json"]) == 0
