@@ -451,8 +451,9 @@ def _load(path, compile: bool, precision: str | None, config: ModelConfig, info:
     try:
         model = keras.saving.load_model(path, compile=compile, safe_mode=True)
     except Exception as error:  # Keras raises many types for damaged or unsafe files
-        text = str(error).strip()
-        first = text.splitlines()[0] if text else type(error).__name__
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+        # Keras gives a damaged weights file's cause on the line after "... for object <Layer>:".
+        first = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
         raise InputError(f"cannot load {Path(path).name}: {first[:300]}") from None
     if precision == "auto":
         precision = fast_precision()

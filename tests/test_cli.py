@@ -1,6 +1,7 @@
 """Every CLI command, and every bad input: one line, exit status 2, nothing written."""
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -216,6 +217,26 @@ def test_forecast_refuses_bad_checkpoints(checkpoint, message, inputs, tmp_path,
     folder, good = inputs
     out = tmp_path / "out.npy"
     _refused(capsys, ["forecast", "--checkpoint", folder / checkpoint, "--input", good, "--output", out], message, out)
+
+
+def test_a_checkpoint_missing_a_weight_is_refused_with_the_cause(tiny_checkpoint, inputs, tmp_path, capsys):
+    # The message used to stop at Keras' "... for object <Conv2D name=head>:".
+    import h5py
+
+    _, good = inputs
+    with zipfile.ZipFile(tiny_checkpoint) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    weights = tmp_path / "model.weights.h5"
+    weights.write_bytes(parts["model.weights.h5"])
+    with h5py.File(weights, "r+") as file:
+        del file["head/vars/1"]  # the output layer's bias
+    damaged = tmp_path / "damaged.keras"
+    with zipfile.ZipFile(damaged, "w") as archive:
+        for name, content in parts.items():
+            archive.writestr(name, weights.read_bytes() if name == "model.weights.h5" else content)
+    out = tmp_path / "out.npy"
+    _refused(capsys, ["forecast", "--checkpoint", damaged, "--input", good, "--output", out],
+             "Layer 'head' expected 2 variables, but received 0", out)
 
 
 def test_forecast_refuses_bad_options(tiny_checkpoint, inputs, tmp_path, capsys):
