@@ -41,13 +41,20 @@ def main() -> None:
         parser.error("--batch must be from 1 to 32")
 
     from core.data import moving_mnist
+    from core.errors import InputError
     from core.forecasting import forecast
     from core.model import build_model, fast_precision, load_checkpoint, model_config, preset
 
+    untrained = args.layers is not None or args.filters is not None  # --layers 0 was the shipped model's
     start = time.perf_counter()
-    if args.layers or args.filters:
-        sizes = {"num_layers": args.layers or 3, "filters": args.filters or 64}
-        model = build_model(preset("convlstm", precision=fast_precision(), **sizes))
+    if untrained:
+        sizes = {"num_layers": 3 if args.layers is None else args.layers,
+                 "filters": 64 if args.filters is None else args.filters}
+        try:
+            config = preset("convlstm", precision=fast_precision(), **sizes)
+        except InputError as error:  # sizes outside ModelConfig's limits, in its words
+            parser.error(str(error).replace("num_layers", "--layers").replace("filters", "--filters"))
+        model = build_model(config)
     else:
         model = load_checkpoint(CHECKPOINT, compile=False, precision="auto")
     load_seconds = time.perf_counter() - start
@@ -62,7 +69,7 @@ def main() -> None:
     config = model_config(model)
     print(f"CPU: {os.cpu_count()} cores; {config.num_layers} x {config.filters}, running in {config.precision}")
     print(f"parameters: {model.count_params():,} (budget 5,000,000)")
-    if not (args.layers or args.filters):
+    if not untrained:
         print(f"file size: {CHECKPOINT.stat().st_size / 1e6:.2f} MB (budget 20 MB)")
         print(f"load: {load_seconds:.1f} s")
     what = "one sequence" if n == 1 else f"{n} sequences at once"
