@@ -183,6 +183,8 @@ def cmd_train(args) -> None:
         found = read_checkpoint_info(args.out)[0].preset
         if found != args.preset:
             raise InputError(f"--resume continues {args.out}, a {found} model; --preset {args.preset} asks for another")
+    if args.resume and not Path(args.out).exists():  # a mistyped path would start over without a word
+        print(f"note: {args.out} does not exist yet, so --resume starts a new run there", file=sys.stderr)
     progress = TrainingProgress()
     outcome = {}
 

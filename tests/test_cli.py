@@ -131,13 +131,19 @@ def test_export_drops_the_optimizer_and_can_set_an_output_floor(tiny_checkpoint,
 
 def test_train_json_in_a_real_process(tmp_path):
     out = tmp_path / "m.keras"
-    result = run_cli("train", "--epochs", 1, "--epoch-sequences", 24, "--batch-size", 8, "--layers", 1,
-                     "--filters", 4, "--precision", "float32", "--out", out, "--json")
+    run = ("train", "--epochs", 1, "--epoch-sequences", 24, "--batch-size", 8, "--layers", 1,
+           "--filters", 4, "--precision", "float32", "--out", out, "--json", "--resume")
+    result = run_cli(*run)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["sequences_seen"] == 24 and report["sequences_per_second"] > 0
     assert report["device"].startswith("CPU") and report["val_mse"] > 0
     assert out.is_file()
+    # A --resume with nothing to resume says so (a mistyped path started over without a word).
+    assert f"note: {out} does not exist yet, so --resume starts a new run there" in result.stderr
+    again = run_cli(*run)
+    assert again.returncode == 0 and "does not exist" not in again.stderr, again.stderr
+    assert json.loads(again.stdout.strip().splitlines()[-1])["sequences_seen"] == 48
 
 
 def test_fine_tuning_takes_the_sources_sizes_small_steps_and_closed_loop(tiny_checkpoint, tmp_path):
