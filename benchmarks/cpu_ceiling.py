@@ -31,8 +31,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from core_speed import forward_flops  # noqa: E402  (same directory)
 
 
-def convolution_gflops(batch: int, filters: int, seconds: float) -> float:
-    """GFLOP/s of one cell's gate convolution, forward and both gradients, in bfloat16."""
+def convolution_gflops(batch: int, filters: int, seconds: float, backward: bool = True) -> float:
+    """GFLOP/s of one cell's gate convolution in bfloat16: forward and both
+    gradients, as in training, or with backward=False forward only, as in a forecast."""
     import tensorflow as tf
 
     x = tf.Variable(tf.cast(tf.random.normal((batch, 16, 16, 2 * filters)), tf.bfloat16))
@@ -42,7 +43,7 @@ def convolution_gflops(batch: int, filters: int, seconds: float) -> float:
     def step():
         with tf.GradientTape() as tape:
             y = tf.nn.conv2d(x, kernel, 1, "SAME")
-        return tape.gradient(y, [x, kernel], output_gradients=tf.ones_like(y))
+        return tape.gradient(y, [x, kernel], output_gradients=tf.ones_like(y)) if backward else [y]
 
     step()
     runs, start = 0, time.perf_counter()
@@ -50,7 +51,7 @@ def convolution_gflops(batch: int, filters: int, seconds: float) -> float:
         grads = step()
         runs += 1
     grads[0].numpy()
-    flops = 3 * 2 * batch * 16 * 16 * 2 * filters * 4 * filters * 9  # forward + 2 gradients
+    flops = (3 if backward else 1) * 2 * batch * 16 * 16 * 2 * filters * 4 * filters * 9  # a gradient costs a forward
     return flops * runs / (time.perf_counter() - start) / 1e9
 
 

@@ -2,7 +2,9 @@
 
 Loads `checkpoints/convlstm.keras` the way the app does (precision "auto") and
 prints its parameters, file size, load time and the median of 30 warm 10-frame
-forecasts of one test sequence from 10 context frames.
+forecasts of one test sequence from 10 context frames, then that forecast's
+FLOP rate next to the rate of its largest convolution alone (how much faster
+it could get on this CPU).
 
 With --layers and --filters it times an untrained model of that size instead
 (speed does not depend on the weights), to see which sizes fit the budget.
@@ -40,6 +42,9 @@ def main() -> None:
     if not 1 <= args.batch <= 32:  # forecast's batches hold 32: more would not be one forecast
         parser.error("--batch must be from 1 to 32")
 
+    from core_speed import forward_flops  # same directory
+    from cpu_ceiling import convolution_gflops
+
     from core.data import moving_mnist
     from core.errors import InputError
     from core.forecasting import forecast
@@ -75,6 +80,13 @@ def main() -> None:
     what = "one sequence" if n == 1 else f"{n} sequences at once"
     print(f"10-frame forecast of {what}: median {1000 * statistics.median(times):.1f} ms, "
           f"min {1000 * min(times):.1f} ms, max {1000 * max(times):.1f} ms (budget 50 ms)")
+    # How much faster a forecast could get here: its FLOP rate against that of its
+    # largest convolution run alone at the same batch (the work is 19 cell steps).
+    gflop = n * forward_flops(config, steps=config.context + 9) / 1e9
+    alone = convolution_gflops(n, config.filters, seconds=5, backward=False)
+    rate = gflop / statistics.median(times)
+    print(f"that is {gflop:.1f} GFLOP at {rate:.0f} GFLOP/s; the cells' largest convolution alone "
+          f"(bfloat16, batch {n}): {alone:.0f} GFLOP/s, so {rate / alone:.0%} of it")
 
 
 if __name__ == "__main__":
