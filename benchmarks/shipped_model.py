@@ -50,7 +50,7 @@ def main() -> None:
     from core.forecasting import forecast
     from core.model import build_model, fast_precision, load_checkpoint, model_config, preset
 
-    untrained = args.layers is not None or args.filters is not None  # --layers 0 was the shipped model's
+    untrained = args.layers is not None or args.filters is not None  # not `or`: --layers 0 timed the shipped model
     start = time.perf_counter()
     if untrained:
         sizes = {"num_layers": 3 if args.layers is None else args.layers,
@@ -81,8 +81,9 @@ def main() -> None:
     print(f"10-frame forecast of {what}: median {1000 * statistics.median(times):.1f} ms, "
           f"min {1000 * min(times):.1f} ms, max {1000 * max(times):.1f} ms (budget 50 ms)")
     # How much faster a forecast could get here: its FLOP rate against that of its
-    # largest convolution run alone at the same batch (the work is 19 cell steps).
-    gflop = n * forward_flops(config, steps=config.context + 9) / 1e9
+    # largest convolution run alone at the same batch. The cells step once per
+    # context frame, the last step predicting the first of the 10, then 9 more.
+    gflop = n * forward_flops(config, steps=config.context + 10 - 1) / 1e9
     alone = convolution_gflops(n, config.filters, seconds=5, backward=False)
     rate = gflop / statistics.median(times)
     print(f"that is {gflop:.1f} GFLOP at {rate:.0f} GFLOP/s; the cells' largest convolution alone "
