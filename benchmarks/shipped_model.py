@@ -45,6 +45,7 @@ def main() -> None:
     from core_speed import forward_flops  # same directory
     from cpu_ceiling import convolution_gflops
 
+    from core.cli import as_flags
     from core.data import moving_mnist
     from core.errors import InputError
     from core.forecasting import forecast
@@ -57,8 +58,8 @@ def main() -> None:
                  "filters": 64 if args.filters is None else args.filters}
         try:
             config = preset("convlstm", precision=fast_precision(), **sizes)
-        except InputError as error:  # sizes outside ModelConfig's limits, in its words
-            parser.error(str(error).replace("num_layers", "--layers").replace("filters", "--filters"))
+        except InputError as error:  # sizes outside ModelConfig's limits
+            parser.error(as_flags(str(error)))
         model = build_model(config)
     else:
         model = load_checkpoint(CHECKPOINT, compile=False, precision="auto")

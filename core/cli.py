@@ -135,7 +135,8 @@ FLAG_NAMES = {"num_layers": "--layers", "kernel_size": "--kernel-size", "batch_s
               "init_from": "--init-from", "val_count": "--val-sequences", "output_floor": "--output-floor"}
 
 
-def _as_flags(message: str) -> str:
+def as_flags(message: str) -> str:
+    """A config's error message in the words of the flags that set each field."""
     message = re.sub(r"\b(" + "|".join(FLAG_NAMES) + r")\b", lambda m: FLAG_NAMES[m.group(1)], message)
     return re.sub(r"^(minutes|epochs|workers|seed|filters|resume) ", r"--\1 ", message)
 
@@ -176,7 +177,7 @@ def cmd_train(args) -> None:
             seed=args.seed,
         )
     except InputError as error:
-        raise InputError(_as_flags(str(error))) from None
+        raise InputError(as_flags(str(error))) from None
     if args.resume and args.preset and Path(args.out).is_file():  # was ignored without a word
         from core.model import read_checkpoint_info
 
@@ -363,7 +364,7 @@ def cmd_export(args) -> None:
         try:
             model = with_output_floor(model, args.output_floor)
         except InputError as error:
-            raise InputError(_as_flags(str(error))) from None
+            raise InputError(as_flags(str(error))) from None
     save_checkpoint(model, args.out, model.studio_info)
     print(f"wrote {args.out} without optimizer state ({Path(args.out).stat().st_size / 1e6:.1f} MB)")
 
