@@ -410,9 +410,11 @@ def _architecture(source: keras.Model, config: TrainConfig, path: str) -> dict:
     sizes = asdict(model_config(source))
     del sizes["precision"]
     clashes = sorted(name for name, value in config.model_overrides.items() if sizes.get(name, value) != value)
-    if sizes.pop("preset") != config.preset or clashes:
+    preset = sizes.pop("preset")
+    if preset != config.preset or clashes:
         raise InputError(
             f"{path} has another architecture than preset {config.preset!r}"
+            + (f" (it is a {preset!r} model)" if preset != config.preset else "")
             + "".join(f"; {name}={config.model_overrides[name]} asked, {sizes[name]} there" for name in clashes)
         )
     return sizes

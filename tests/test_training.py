@@ -166,6 +166,8 @@ def test_init_from_takes_the_sources_sizes_and_refuses_others(tmp_path):
     source, _ = train(_config(out=str(tmp_path / "tiny.keras"), epochs=1))
     with pytest.raises(InputError, match="another architecture"):
         train(_config(init_from=str(tmp_path / "tiny.keras"), model_overrides={**TINY, "filters": 4}))
+    with pytest.raises(InputError, match=r"than preset 'keras-io' \(it is a 'convlstm' model\)$"):
+        train(_config(init_from=str(tmp_path / "tiny.keras"), preset="keras-io", model_overrides={}))
     model, _ = train(_config(init_from=str(tmp_path / "tiny.keras"), epochs=1))
     assert int(model.sequences_seen.numpy()) == 32  # a fresh count, not the source's
     # With no sizes given (the Train page's "From the shipped model"), the source's are used.
