@@ -415,6 +415,8 @@ def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             record = json.loads(archive.read(STUDIO_ENTRY)) if STUDIO_ENTRY in names else None
+    except PermissionError:  # as a file copied from another user's account can be
+        raise InputError(f"cannot read {path}: permission denied") from None
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise InputError(f"{path.name} is not a Keras checkpoint (corrupted or another file type)") from None
     if not isinstance(record, dict) or not isinstance(record.get("config"), dict):

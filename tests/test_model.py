@@ -133,13 +133,21 @@ def test_keras_io_round_trip(tmp_path):
     assert loaded.count_params() == model.count_params()
 
 
-def test_bad_checkpoints(tmp_path, tiny_model):
+def test_bad_checkpoints(tmp_path, tiny_model, monkeypatch):
     with pytest.raises(InputError, match="no checkpoint"):
         load_checkpoint(tmp_path / "missing.keras")
     corrupted = tmp_path / "corrupted.keras"
     corrupted.write_bytes(b"PK\x03\x04 not really a zip" * 10)
     with pytest.raises(InputError, match="not a Keras checkpoint"):
         load_checkpoint(corrupted)
+    # Root reads any file, so the refusal an ordinary user meets is simulated.
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(zipfile, "ZipFile", refuse)
+        with pytest.raises(InputError, match=r"^cannot read .*corrupted.keras: permission denied$"):
+            load_checkpoint(corrupted)
     # A healthy archive whose weights were cut short.
     good = save_checkpoint(tiny_model, tmp_path / "good.keras")
     truncated = tmp_path / "truncated.keras"
