@@ -142,7 +142,7 @@ def as_flags(message: str) -> str:
 
 
 def cmd_train(args) -> None:
-    from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, TrainingProgress, train
+    from core.training import TrainConfig, TrainingProgress, train
 
     _check_output(args.out, ".keras", "--out")
     if args.val_sequences is not None:
@@ -163,7 +163,7 @@ def cmd_train(args) -> None:
             epochs=args.epochs,
             epoch_sequences=args.epoch_sequences,
             batch_size=args.batch_size,
-            learning_rate=args.lr if args.lr is not None else FINE_TUNING_LEARNING_RATE if args.init_from else 1e-3,
+            learning_rate=args.lr,
             lr_decay_sequences=args.lr_decay_sequences,
             lr_decay_start=args.lr_decay_start,
             num_digits=args.digits,
@@ -415,7 +415,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default=None)
     train.add_argument("--batch-size", type=int, default=16, help="sequences per step, 1-1024 (default %(default)s)")
     train.add_argument("--lr", type=float, default=None,
-                       help="step size (default 1e-3; 1e-4 with --init-from, where 1e-3 undoes what was learned)")
+                       help="step size (default 1e-3; 1e-4 with --init-from, where 1e-3 undoes what was learned; "
+                            "with --resume, the rate the file was trained at)")
     train.add_argument("--lr-decay-sequences", type=int, default=None,
                        help="cosine decay of --lr to 1%% over this many sequences seen (resumes continue it)")
     train.add_argument("--lr-decay-start", type=int, default=0,
