@@ -53,6 +53,12 @@ DEFAULT_VAL_COUNT = {"convlstm": 64, "keras-io": 8}
 # 8x the largest batch trained so far (128, on an H200): a batch of 100,000
 # asked for 30 GiB for its frames alone and ended in a traceback.
 MAX_BATCH_SIZE = 1024
+# Keras lists every batch index of an epoch up front: 10^10 sequences filled
+# 23 GB and were killed. A million batches is a list of tens of MB, and above
+# the 781,250 of the GPU sessions' "--epoch-sequences 100000000" at batch 128.
+MAX_EPOCH_BATCHES = 1_000_000
+# Threads drawing batches: 12 kept an H200 fed; 40,000 could not be started.
+MAX_WORKERS = 64
 
 
 @dataclass
@@ -65,7 +71,8 @@ class TrainConfig:
         model_overrides: ModelConfig fields to change, e.g. {"filters": 32}.
         minutes: wall-clock budget; None trains for `epochs`.
         epochs: upper bound on epochs (an epoch is `epoch_sequences` sequences).
-        epoch_sequences: sequences per epoch; validation runs after each.
+        epoch_sequences: sequences per epoch; validation runs after each. At
+            most MAX_EPOCH_BATCHES batches.
         batch_size: sequences per batch, at most MAX_BATCH_SIZE.
         learning_rate: Adam's step size; None picks one: a resumed run's
             file's own (the rate it was trained at), 1e-4 with `init_from`,
@@ -123,13 +130,17 @@ class TrainConfig:
             raise InputError(f"batch_size must be at most {MAX_BATCH_SIZE}; received {self.batch_size}")
         if self.epoch_sequences < self.batch_size:
             raise InputError(f"epoch_sequences ({self.epoch_sequences}) must be at least batch_size ({self.batch_size})")
+        if self.epoch_sequences > MAX_EPOCH_BATCHES * self.batch_size:
+            raise InputError(f"epoch_sequences must be at most {MAX_EPOCH_BATCHES * self.batch_size:,} (a million "
+                             f"batches of {self.batch_size}); received {self.epoch_sequences:,}")
         if self.learning_rate is not None and not 0 < self.learning_rate < 1:
             raise InputError(f"learning_rate must be between 0 and 1; received {self.learning_rate}")
-        if self.lr_decay_sequences is not None and self.lr_decay_sequences < 1 or self.lr_decay_start < 0:
-            raise InputError("lr_decay_sequences must be positive and lr_decay_start not negative; "
-                             f"received {self.lr_decay_sequences} and {self.lr_decay_start}")
-        if self.workers < 1:
-            raise InputError(f"workers must be at least 1; received {self.workers}")
+        if self.lr_decay_sequences is not None and self.lr_decay_sequences < 1:
+            raise InputError(f"lr_decay_sequences must be positive; received {self.lr_decay_sequences}")
+        if self.lr_decay_start < 0:
+            raise InputError(f"lr_decay_start must not be negative; received {self.lr_decay_start}")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise InputError(f"workers must be from 1 to {MAX_WORKERS}; received {self.workers}")
         if self.num_digits not in (1, 2, 3):
             raise InputError(f"num_digits must be 1, 2 or 3; received {self.num_digits}")
         if self.lr_decay_start and not self.lr_decay_sequences:
@@ -141,7 +152,8 @@ class TrainConfig:
         if self.seed is not None and self.seed < 0:
             raise InputError(f"seed must not be negative; received {self.seed}")
         if self.resume and self.init_from:
-            raise InputError("resume continues the checkpoint at out, init_from starts a new run: give one of them")
+            raise InputError("resume and init_from cannot both be given: one continues the run being saved, "
+                             "the other starts a new one")
         if self.strategy not in (None, "mirrored", "multiworker"):
             raise InputError(f"strategy must be 'mirrored', 'multiworker' or none; received {self.strategy!r}")
         preset(self.preset, **self.model_overrides)  # sizes checked now, not after minutes of building

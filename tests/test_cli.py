@@ -291,7 +291,10 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
         (["--val-sequences", 0], "--val-sequences must be from 1 to 10,000"),
         (["--val-sequences", 10**8], "--val-sequences must be from 1 to 10,000"),  # was a MemoryError
         (["--lr-decay-start", 100], "--lr-decay-sequences"),
-        (["--resume", "--init-from", tiny_checkpoint], "give one of them"),
+        (["--resume", "--init-from", tiny_checkpoint], "--resume and --init-from cannot both be given"),
+        (["--lr-decay-sequences", 10, "--lr-decay-start", -1], "--lr-decay-start must not be negative; received -1"),
+        (["--workers", 40_000], "--workers must be from 1 to 64"),  # was "can't start new thread", 98 lines
+        (["--epoch-sequences", 10**10], "--epoch-sequences must be at most 16,000,000"),  # was killed at 23 GB
         (["--preset", "keras-io", "--layers", 5], "only filters"),
         # Refused at once: 100,000 layers filled 23 GB of memory before a batch ran.
         (["--layers", 100_000], "--layers must be at most 8"),

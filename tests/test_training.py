@@ -166,8 +166,14 @@ def test_bad_settings():
         TrainConfig(learning_rate=5)
     with pytest.raises(InputError, match="num_digits"):
         TrainConfig(num_digits=7)
-    with pytest.raises(InputError, match="workers"):
+    with pytest.raises(InputError, match=r"workers must be from 1 to 64; received 0"):
         TrainConfig(workers=0)
+    with pytest.raises(InputError, match=r"workers must be from 1 to 64; received 40000"):
+        TrainConfig(workers=40_000)
+    with pytest.raises(InputError, match=r"epoch_sequences must be at most 16,000,000 \(a million batches of 16\); "
+                                         r"received 10,000,000,000"):
+        TrainConfig(batch_size=16, epoch_sequences=10**10)
+    TrainConfig(batch_size=128, epoch_sequences=10**8)  # as the GPU sessions ran
     with pytest.raises(InputError, match=r"batch_size must be at least 1; received 0"):
         TrainConfig(batch_size=0)
     with pytest.raises(InputError, match=r"batch_size must be at most 1024; received 2048"):
