@@ -43,6 +43,12 @@ def _check_output(path: str, suffix: str, option: str) -> None:
         raise InputError(f"cannot write {path}: {folder} is not a folder this user can write to")
 
 
+def _check_not_source(path: str, option: str, source: str | None, source_option: str) -> None:
+    # A run that writes over what it reads loses its input with no way back.
+    if source and Path(path).resolve() == Path(source).resolve():
+        raise InputError(f"{option} is the {source_option} file, which it would overwrite; give another path")
+
+
 def _can_make_files_in(folder: Path) -> bool:
     # os.access tells root yes for /proc and /sys, where no file can be made: the
     # refusal came after the work. Making (and dropping) a nameless file is the test.
@@ -145,6 +151,7 @@ def cmd_train(args) -> None:
     from core.training import TrainConfig, TrainingProgress, train
 
     _check_output(args.out, ".keras", "--out")
+    _check_not_source(args.out, "--out", args.init_from, "--init-from")
     if args.val_sequences is not None:
         _check_count(args.val_sequences, "--val-sequences")
     overrides = {
@@ -253,6 +260,7 @@ def cmd_forecast(args) -> None:
     if not 1 <= args.horizon <= MAX_HORIZON:
         raise InputError(f"--horizon must be from 1 to {MAX_HORIZON}; received {args.horizon}")
     _check_output(args.output, ".npy", "--output")
+    _check_not_source(args.output, "--output", args.input, "--input")
     if args.gif:
         _check_output(args.gif, ".gif", "--gif")
     _check_context(args.context)

@@ -253,6 +253,10 @@ def test_forecast_refuses_bad_options(tiny_checkpoint, inputs, tmp_path, capsys)
     _refused(capsys, base + ["--context", 1], "--context", out)
     _refused(capsys, base[:-1] + [tmp_path / "out.csv"], ".npy", tmp_path / "out.csv")
     _refused(capsys, base + ["--gif", tmp_path / "x.png"], ".gif", out, tmp_path / "x.png")
+    # The input written over with its own forecast was gone for good.
+    before = good.read_bytes()
+    _refused(capsys, base[:-1] + [good], "--output is the --input file, which it would overwrite")
+    assert good.read_bytes() == before
 
 
 def test_evaluate_table_and_json(tiny_checkpoint, capsys):
@@ -292,6 +296,7 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
         (["--val-sequences", 10**8], "--val-sequences must be from 1 to 10,000"),  # was a MemoryError
         (["--lr-decay-start", 100], "--lr-decay-sequences"),
         (["--resume", "--init-from", tiny_checkpoint], "--resume and --init-from cannot both be given"),
+        (["--init-from", tmp_path / "m.keras"], "--out is the --init-from file, which it would overwrite"),
         (["--lr-decay-sequences", 10, "--lr-decay-start", -1], "--lr-decay-start must not be negative; received -1"),
         (["--workers", 40_000], "--workers must be from 1 to 64"),  # was "can't start new thread", 98 lines
         (["--epoch-sequences", 10**10], "--epoch-sequences must be at most 16,000,000"),  # was killed at 23 GB
