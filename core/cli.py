@@ -287,6 +287,7 @@ def cmd_forecast(args) -> None:
 def cmd_evaluate(args) -> None:
     from core.data import load_npy, load_official, moving_mnist
     from core.evaluation import evaluate
+    from core.forecasting import MAX_HORIZON
     from core.model import load_checkpoint
 
     _check_count(args.count)
@@ -301,6 +302,9 @@ def cmd_evaluate(args) -> None:
         frames = load_npy(args.input)[: args.count] if args.input else moving_mnist("test", args.count)
     if frames.shape[1] <= args.context:
         raise InputError(f"evaluation needs frames after the {args.context} context frames; the input has {frames.shape[1]}")
+    if frames.shape[1] - args.context > MAX_HORIZON:  # found by forecast after the model loaded, as "horizon"
+        raise InputError(f"evaluation scores at most {MAX_HORIZON} frames after the context; the input has "
+                         f"{frames.shape[1]} frames and --context is {args.context}")
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
     start = time.perf_counter()
     with _bar(len(frames), "seq", "evaluating") as bar:

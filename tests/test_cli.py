@@ -283,6 +283,9 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
     _refused(capsys, ["evaluate", "--checkpoint", folder / "corrupted.keras"], "not a Keras checkpoint")
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 0], "--count")
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--input", folder / "nan.npy"], "NaN")
+    np.save(folder / "long.npy", np.zeros((1, 200, 64, 64), np.uint8))
+    _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--input", folder / "long.npy"],
+             "evaluation scores at most 100 frames after the context; the input has 200 frames and --context is 10")
     _refused(capsys, ["train", "--out", tmp_path / "m.h5"], ".keras", tmp_path / "m.h5")
     # Messages name the flags that were typed, not TrainConfig's fields.
     for option, message in [
