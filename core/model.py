@@ -421,6 +421,8 @@ def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
         raise InputError(f"{path.name} is not a Keras checkpoint (corrupted or another file type)") from None
     if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
         raise InputError(f"{path.name} is a Keras file but not a ConvLSTM Studio checkpoint")
+    if not isinstance(record.get("info", {}), dict):  # a hand edit; resuming it ended in a traceback
+        raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: its info is not a table")
     try:
         config = ModelConfig(**record["config"])
     except TypeError:

@@ -197,6 +197,12 @@ def test_a_studio_json_that_does_not_match_the_weights_is_a_clear_error(tmp_path
     with pytest.raises(InputError, match="describes another model"):
         load_checkpoint(edited, compile=False, precision="mixed_bfloat16")
 
+    def no_info(name, content):
+        return json.dumps({**json.loads(content), "info": None}) if name == "studio.json" else content
+
+    with pytest.raises(InputError, match=r"edited.keras has a damaged studio.json: its info is not a table"):
+        load_checkpoint(_edited(path, tmp_path / "edited.keras", no_info))
+
 def test_precision_can_change_at_load(tmp_path, test_sequences):
     model = build_model(ModelConfig(**{**TINY, "precision": "mixed_bfloat16"}))
     path = save_checkpoint(model, tmp_path / "bf16.keras")
