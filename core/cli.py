@@ -424,7 +424,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--layers", type=int, default=None, help="stacked ConvLSTM cells, 1-8 (default: the preset's)")
     train.add_argument("--filters", type=int, default=None, help="channels per cell, 1-512 (default: the preset's)")
     train.add_argument("--kernel-size", type=int, default=None, help="convolution kernel, 1-15 (default: the preset's)")
-    train.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default=None)
+    train.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default=None,
+                       help="arithmetic of a new convlstm model (default: mixed_bfloat16 where the CPU or GPU "
+                            "has bfloat16, else float32); a resumed run keeps its file's")
     train.add_argument("--batch-size", type=int, default=16, help="sequences per step, 1-1024 (default %(default)s)")
     train.add_argument("--lr", type=float, default=None,
                        help="step size (default 1e-3; 1e-4 with --init-from, where 1e-3 undoes what was learned; "
@@ -441,7 +443,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--init-from", default=None, type=_path, help="start from another checkpoint's weights and sizes")
     train.add_argument("--strategy", choices=["mirrored", "multiworker"], default=None,
                        help="mirrored: all local GPUs; multiworker: the machines in TF_CONFIG")
-    train.add_argument("--seed", type=int, default=None, help="for the weights and the batches drawn (default: random)")
+    train.add_argument("--seed", type=int, default=None,
+                       help="fixes the batches drawn (default: random); the starting weights are random either way")
     train.add_argument("--json", action="store_true", help="end with one JSON line of results")
     train.set_defaults(run=cmd_train)
 
@@ -470,7 +473,7 @@ def parser() -> argparse.ArgumentParser:
     ship.add_argument("--checkpoint", required=True, type=_path)
     ship.add_argument("--out", required=True, type=_path)
     ship.add_argument("--output-floor", type=float, default=None,
-                      help="forecast pixels below this are drawn black, 0 to 1 (default: the checkpoint's; "
+                      help="forecast pixels below this are drawn black, from 0 to below 1 (default: the checkpoint's; "
                            "0 for a model trained from scratch); benchmarks/output_floor.py measures the trade")
     ship.set_defaults(run=cmd_export)
     return root

@@ -87,7 +87,7 @@ class ModelConfig:
                 raise InputError(f"{name} must be at most {most}; received {getattr(self, name)}")
         real = isinstance(self.output_floor, (int, float)) and not isinstance(self.output_floor, bool)
         if not real or not 0 <= self.output_floor < 1:
-            raise InputError(f"output_floor must be at least 0 and below 1; received {self.output_floor}")
+            raise InputError(f"output_floor must be at least 0 and below 1; received {self.output_floor!r}")
         if FRAME_SIZE % self.patch_size:
             raise InputError(f"patch_size must divide {FRAME_SIZE}; received {self.patch_size}")
 

@@ -1,6 +1,7 @@
 """The forecaster: closed loop, any horizon, safe checkpoints, the keras.io preset."""
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -229,7 +230,9 @@ def test_an_output_floor_clears_only_the_faint_pixels_and_survives_saving(tmp_pa
 
 @pytest.mark.parametrize("floor", [-0.1, 1.0, float("nan"), "0.1", True])
 def test_output_floors_outside_0_to_1_are_refused(floor):
-    with pytest.raises(InputError, match="output_floor must be at least 0 and below 1"):
+    # repr: a hand-edited "0.1" read "received 0.1", as if that were refused.
+    message = f"output_floor must be at least 0 and below 1; received {re.escape(repr(floor))}$"
+    with pytest.raises(InputError, match=message):
         ModelConfig(output_floor=floor)
 
 
