@@ -41,6 +41,11 @@ def _check_output(path: str, suffix: str, option: str) -> None:
         folder = folder.parent
     if not folder.is_dir() or not _can_make_files_in(folder):
         raise InputError(f"cannot write {path}: {folder} is not a folder this user can write to")
+    # The output is first written beside itself as ".NAME.partial", which a name
+    # near the limit pushes past it: that failed after the work, naming the hidden file.
+    longest = os.pathconf(folder, "PC_NAME_MAX") - len("..partial")
+    if len(target.name.encode()) > longest:
+        raise InputError(f"{option}'s file name is too long: {len(target.name.encode())} bytes, at most {longest} here")
 
 
 def _check_not_source(path: str, option: str, source: str | None, source_option: str) -> None:

@@ -87,6 +87,10 @@ def test_outputs_that_cannot_be_written_are_refused_before_the_work(tiny_checkpo
     # /proc takes no new file, even from root, whom os.access tells otherwise.
     _refused(capsys, ["data", "export", "--count", 2, "--out", "/proc/convlstm/x.npy"],
              "cannot write /proc/convlstm/x.npy: /proc is not a folder this user can write to")
+    # A valid name whose hidden ".NAME.partial" is not: it failed after the work, naming that file.
+    long = tmp_path / "new" / ("a" * 248 + ".npy")
+    _refused(capsys, ["data", "export", "--count", 2, "--out", long], "--out's file name is too long: 252 bytes", long)
+    assert not (tmp_path / "new").exists()
 
 
 def test_a_write_that_fails_midway_changes_neither_output(tiny_checkpoint, inputs, tmp_path, capsys, monkeypatch):
