@@ -137,8 +137,12 @@ if source is not None:
     st.image(media.frame_strip({"frames": frames}, context=context),
              caption=f"Context: {span(0, context - 1)}. Target: {span(context, length - 1)}.",
              alt="Numbered strip of all frames of the sequence")
+    # Two frames split into one of context and one to score, and one frame shows no motion.
+    too_short = context < 2
     if st.button("Forecast this sequence", icon=":material/online_prediction:", key="dataset_forecast",
-                 help="Opens the Forecast page on this sequence."):
+                 disabled=too_short,
+                 help="A forecast needs 2 frames of context and 1 to compare it with: this sequence has 2."
+                 if too_short else "Opens the Forecast page on this sequence."):
         # Not the Forecast page's widget key: Streamlit drops the state of widgets
         # that are not on the page being run, so the wish goes under its own key.
         if source == BUNDLED:
@@ -160,7 +164,7 @@ if source is not None:
 4. **Padding**: a sequence shorter than the {CONTEXT} context frames the model was trained with gets copies of its first frame in front, as if the digits stood still before moving.
 """
     )
-    longest = min(CONTEXT, length)
+    longest = max(2, context)  # the Split line's context; two frames for the shortest sequences
     known = longest if longest == 2 else st.slider(
         "Pretend only this many frames are known", 2, longest, min(3, longest), key="dataset_known")
     padded = data.pad_context(unit[None, :known], CONTEXT)[0]

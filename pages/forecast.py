@@ -36,6 +36,10 @@ def breakdown(behind: np.ndarray, horizon: int) -> int | None:
     return int(behind[0]) if len(behind) and behind[0] + len(behind) - 1 == horizon else None
 
 
+def at_every(horizon: int) -> str:
+    return "at the one predicted frame" if horizon == 1 else f"at every one of the {horizon} frames"
+
+
 def where(behind: np.ndarray, horizon: int) -> str:
     """The frames in `behind`, in words."""
     start = breakdown(behind, horizon)
@@ -95,9 +99,9 @@ if path is not None:
             st.info(f"This sequence has only {len(frames)} frames: the model gets the first {known}, with the first "
                     f"one repeated in front to make {CONTEXT} (see 'Padding' on the Dataset page), and the last one "
                     "is kept to score the forecast on.")
-        elif len(truth) < horizon:
-            st.info(f"The sequence ends {len(truth)} frames after the context: the forecast goes on past the data, "
-                    "and only those frames are scored.")
+        if len(truth) < horizon:  # a short sequence too: its ground truth GIF goes black after its last frame
+            st.info(f"The sequence ends {len(truth)} frame{'s' * (len(truth) != 1)} after the context: the forecast goes on past the "
+                    "data (the ground truth is black there), and only those frames are scored.")
     panels = media.comparison_panels(context, truth, prediction, scale=4)
     gifs = media.encode_gifs(panels)
 
@@ -133,14 +137,14 @@ if path is not None:
     right.plotly_chart(per_frame_chart("SSIM", {n: s.per_frame["ssim"] for n, s in scores.items()}, "higher"),
                        width="stretch", key="forecast_ssim")
     if not len(behind):
-        text = f"On MSE the forecast beats predicting black frames at every one of the {horizon} frames"
+        text = f"On MSE the forecast beats predicting black frames {at_every(horizon)}"
     elif useless_from is not None:
         text = (f"On MSE the forecast is worse than predicting black frames from frame +{useless_from} on "
                 "(dashed line): past that point it is no longer useful")
     else:
         text = f"On MSE the forecast is worse than predicting black frames {where(behind, horizon)}"
     if not len(ssim_behind):
-        text += f"; on SSIM it beats them at every one of the {horizon} frames."
+        text += f"; on SSIM it beats them {at_every(horizon)}."
     else:
         text += (f". On SSIM black frames score higher {where(ssim_behind, horizon)}: a black frame matches the "
                  "black background, which is most of the picture, and SSIM rewards that more than MSE does.")

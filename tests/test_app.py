@@ -422,9 +422,19 @@ def test_a_sequence_shorter_than_the_context_is_padded_and_forecast(app):
     assert not app.exception and not app.error
     # Split as the Dataset page shows it: 5 frames of context, the last kept to score the forecast on.
     assert "only 6 frames: the model gets the first 5" in app.info[0].value
+    # Its ground truth GIF is black after its last frame, which the second note says.
+    assert "ends 1 frame after the context" in app.info[1].value and "black there" in app.info[1].value
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
     assert gifs == ["Ground truth", "Prediction", "Absolute error"]
     assert len(chart_curves(app.get("plotly_chart")[0])["model"]) == 1
+    assert not [caption.value for caption in app.caption if " 1 frames" in caption.value]
+
+
+def test_a_two_frame_sequence_is_shown_but_not_sent_to_forecast(app):
+    # One frame of context and one to score: the Forecast page showed a traceback.
+    upload(app, moving_mnist("test", 1)[0, :2])
+    assert not app.exception and app.button(key="dataset_forecast").disabled
+    assert any(caption.startswith("2 known frames padded to 10") for caption, _ in images(app))
 
 
 @pytest.mark.parametrize("page,key,value,limit", [
