@@ -40,7 +40,8 @@ def settings_ui():
         if budget == "Time":
             bounded("train_minutes", 0.5, LIMITS.train_minutes)
             minutes = st.slider("Minutes", 0.5, LIMITS.train_minutes, 1.0, step=0.5, key="train_minutes",
-                                help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared.")
+                                help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared. "
+                                "Scoring the model and saving it come after (about half a minute on 2 CPU cores).")
             epochs = 10_000
         else:
             minutes = None

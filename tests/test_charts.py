@@ -1,5 +1,7 @@
 """Charts that several pages draw: each line keeps the look that names its role."""
 
+import numpy as np
+
 from core.data import moving_mnist
 from core.evaluation import evaluate
 from core.model import load_checkpoint
@@ -30,3 +32,9 @@ def test_the_title_is_short_and_the_axis_says_which_way_is_better():
     figure = per_frame_chart("SSIM", {"model": [0.9, 0.8]}, "higher")
     assert figure.layout.title.text == "SSIM per predicted frame"
     assert figure.layout.yaxis.title.text == "SSIM (higher is better)"
+
+
+def test_frames_ahead_are_whole_numbers():
+    # A forecast scored on one or two frames got ticks at 0.5 and 1.5.
+    assert per_frame_chart("MSE", {"model": [40.0]}, "lower").layout.xaxis.dtick == 1
+    assert per_frame_chart("MSE", {"model": np.arange(60.0)}, "lower").layout.xaxis.dtick is None  # Plotly spaces 60
