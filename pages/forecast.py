@@ -100,8 +100,8 @@ if path is not None:
                     f"one repeated in front to make {CONTEXT} (see 'Padding' on the Dataset page), and the last one "
                     "is kept to score the forecast on.")
         if len(truth) < horizon:  # a short sequence too: its ground truth GIF goes black after its last frame
-            st.info(f"The sequence ends {len(truth)} frame{'s' * (len(truth) != 1)} after the context: the forecast goes on past the "
-                    "data (the ground truth is black there), and only those frames are scored.")
+            st.info(f"The sequence ends {len(truth)} frame{'s' * (len(truth) != 1)} after the context: the forecast "
+                    "goes on past the data (the ground truth is black there), and only those frames are scored.")
     panels = media.comparison_panels(context, truth, prediction, scale=4)
     gifs = media.encode_gifs(panels)
 
