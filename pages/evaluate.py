@@ -47,9 +47,11 @@ def results_ui(runs: dict, count: int) -> None:
     for column, metric, better in ((left, "mse", "lower"), (right, "ssim", "higher")):
         curves = {name: scores.per_frame[metric] for name, scores in rows.items()}
         column.plotly_chart(per_frame_chart(metric.upper(), curves, better), width="stretch", key=f"evaluate_{metric}")
-    seconds = sum(run.seconds or 0 for run in runs.values())
-    st.caption(f"{count} bundled test sequences (test digits only), 10 context -> 10 predicted frames; "
-               f"scored in {seconds:.0f} s.")
+    # Per model: a sum would add the time of a run kept from an earlier click.
+    took = [f"{run.seconds:.0f} s" + (f" for {name}" if len(runs) > 1 else "")
+            for name, run in runs.items() if run.seconds is not None]
+    st.caption(f"{count} bundled test sequences (test digits only), 10 context -> 10 predicted frames"
+               + (f"; scored in {' and '.join(took)}." if took else "."))
 
 
 st.title("Evaluate")

@@ -176,6 +176,7 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     expected = evaluate(load_checkpoint(str(SHIPPED), compile=False, precision="auto"), moving_mnist("test", 200))
     assert table["MSE"].tolist() == pytest.approx([expected[name].mse for name in expected], rel=1e-4)
     assert table["SSIM"].tolist() == pytest.approx([expected[name].ssim for name in expected], rel=1e-4)
+    assert any(re.search(r"; scored in \d+ s\.$", caption.value) for caption in app.caption)
     # Another page and back: the same results at once, not a second evaluation.
     app.switch_page("pages/forecast.py").run()
     app.switch_page("pages/evaluate.py").run()
@@ -217,6 +218,24 @@ def test_evaluate_results_survive_another_page_picking_another_model(app, tiny_c
     assert not app.exception
     assert app.selectbox(key="evaluate_checkpoint").value == "Trained here: tiny"
     assert app.dataframe and app.dataframe[0].value.equals(table)
+
+
+def test_a_comparison_says_how_long_each_model_took(app, tiny_checkpoint, monkeypatch):
+    # One sum added the time of a model scored at an earlier click to this one's.
+    monkeypatch.setattr("ui.shared.session_folder", lambda: str(tiny_checkpoint.parent))
+    app.session_state["trained"] = {"Trained here: tiny": str(tiny_checkpoint)}
+    app.switch_page("pages/evaluate.py").run()
+    app.selectbox(key="evaluate_checkpoint").set_value("Trained here: tiny").run()
+    app.selectbox(key="evaluate_compare").set_value(SHIPPED_LABEL).run()
+    app.slider(key="evaluate_count").set_value(10).run()
+    app.button(key="evaluate_run").click().run()
+    deadline = time.time() + 120
+    while not app.dataframe and time.time() < deadline:
+        time.sleep(1)
+        app.run()
+    assert not app.exception
+    timing = re.escape(" s for Trained here: tiny and ") + r"\d+" + re.escape(f" s for {SHIPPED_LABEL}.")
+    assert any(re.search(r"; scored in \d+" + timing + "$", caption.value) for caption in app.caption)
 
 
 def test_a_model_dropped_from_the_cache_is_freed_by_the_next_load():
