@@ -199,17 +199,24 @@ def test_evaluate_shows_the_scores_the_server_has_after_a_reload(app):
     assert not reloaded.exception
     assert reloaded.dataframe and reloaded.dataframe[0].value.equals(app.dataframe[0].value)
 
-def test_evaluate_results_survive_another_page_picking_another_model(app, tiny_checkpoint, monkeypatch):
+
+def evaluate_tiny(app, tiny_checkpoint, monkeypatch, compare: str = "(none)") -> None:
+    """Scores the tiny model (as if trained here), beside `compare`, on 10 sequences, and waits for the table."""
     monkeypatch.setattr("ui.shared.session_folder", lambda: str(tiny_checkpoint.parent))
     app.session_state["trained"] = {"Trained here: tiny": str(tiny_checkpoint)}
     app.switch_page("pages/evaluate.py").run()
     app.selectbox(key="evaluate_checkpoint").set_value("Trained here: tiny").run()
+    app.selectbox(key="evaluate_compare").set_value(compare).run()
     app.slider(key="evaluate_count").set_value(10).run()
     app.button(key="evaluate_run").click().run()
     deadline = time.time() + 120
     while not app.dataframe and time.time() < deadline:
         time.sleep(1)
         app.run()
+
+
+def test_evaluate_results_survive_another_page_picking_another_model(app, tiny_checkpoint, monkeypatch):
+    evaluate_tiny(app, tiny_checkpoint, monkeypatch)
     table = app.dataframe[0].value
     # While it ran, the user looked at the shipped model on Forecast.
     app.switch_page("pages/forecast.py").run()
@@ -222,17 +229,7 @@ def test_evaluate_results_survive_another_page_picking_another_model(app, tiny_c
 
 def test_a_comparison_says_how_long_each_model_took(app, tiny_checkpoint, monkeypatch):
     # One sum added the time of a model scored at an earlier click to this one's.
-    monkeypatch.setattr("ui.shared.session_folder", lambda: str(tiny_checkpoint.parent))
-    app.session_state["trained"] = {"Trained here: tiny": str(tiny_checkpoint)}
-    app.switch_page("pages/evaluate.py").run()
-    app.selectbox(key="evaluate_checkpoint").set_value("Trained here: tiny").run()
-    app.selectbox(key="evaluate_compare").set_value(SHIPPED_LABEL).run()
-    app.slider(key="evaluate_count").set_value(10).run()
-    app.button(key="evaluate_run").click().run()
-    deadline = time.time() + 120
-    while not app.dataframe and time.time() < deadline:
-        time.sleep(1)
-        app.run()
+    evaluate_tiny(app, tiny_checkpoint, monkeypatch, compare=SHIPPED_LABEL)
     assert not app.exception
     timing = re.escape(" s for Trained here: tiny and ") + r"\d+" + re.escape(f" s for {SHIPPED_LABEL}.")
     assert any(re.search(r"; scored in \d+" + timing + "$", caption.value) for caption in app.caption)
