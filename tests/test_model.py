@@ -204,6 +204,7 @@ def test_a_studio_json_that_does_not_match_the_weights_is_a_clear_error(tmp_path
     with pytest.raises(InputError, match=r"edited.keras has a damaged studio.json: its info is not a table"):
         load_checkpoint(_edited(path, tmp_path / "edited.keras", no_info))
 
+
 def test_precision_can_change_at_load(tmp_path, test_sequences):
     model = build_model(ModelConfig(**{**TINY, "precision": "mixed_bfloat16"}))
     path = save_checkpoint(model, tmp_path / "bf16.keras")
