@@ -48,12 +48,6 @@ def _check_output(path: str, suffix: str, option: str) -> None:
         raise InputError(f"{option}'s file name is too long: {len(target.name.encode())} bytes, at most {longest} here")
 
 
-def _check_not_source(path: str, option: str, source: str | None, source_option: str) -> None:
-    # A run that writes over what it reads loses its input with no way back.
-    if source and Path(path).resolve() == Path(source).resolve():
-        raise InputError(f"{option} is the {source_option} file, which it would overwrite; give another path")
-
-
 def _can_make_files_in(folder: Path) -> bool:
     # os.access tells root yes for /proc and /sys, where no file can be made: the
     # refusal came after the work. Making (and dropping) a nameless file is the test.
@@ -143,7 +137,8 @@ def cmd_data_export(args) -> None:
 FLAG_NAMES = {"num_layers": "--layers", "kernel_size": "--kernel-size", "batch_size": "--batch-size",
               "learning_rate": "--lr", "epoch_sequences": "--epoch-sequences", "lr_decay_sequences": "--lr-decay-sequences",
               "lr_decay_start": "--lr-decay-start", "num_digits": "--digits", "sampling_sequences": "--sampling-sequences",
-              "init_from": "--init-from", "val_count": "--val-sequences", "output_floor": "--output-floor"}
+              "init_from": "--init-from", "val_count": "--val-sequences", "output_floor": "--output-floor",
+              "out": "--out"}
 
 
 def as_flags(message: str) -> str:
@@ -156,7 +151,6 @@ def cmd_train(args) -> None:
     from core.training import TrainConfig, TrainingProgress, train
 
     _check_output(args.out, ".keras", "--out")
-    _check_not_source(args.out, "--out", args.init_from, "--init-from")
     if args.val_sequences is not None:
         _check_count(args.val_sequences, "--val-sequences")
     overrides = {
@@ -265,7 +259,8 @@ def cmd_forecast(args) -> None:
     if not 1 <= args.horizon <= MAX_HORIZON:
         raise InputError(f"--horizon must be from 1 to {MAX_HORIZON}; received {args.horizon}")
     _check_output(args.output, ".npy", "--output")
-    _check_not_source(args.output, "--output", args.input, "--input")
+    if Path(args.output).resolve() == Path(args.input).resolve():  # the input was lost for good
+        raise InputError("--output is the --input file, which it would overwrite; give another path")
     if args.gif:
         _check_output(args.gif, ".gif", "--gif")
     _check_context(args.context)

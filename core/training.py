@@ -151,6 +151,9 @@ class TrainConfig:
             raise InputError(f"val_count must be at least 1; received {self.val_count}")
         if self.seed is not None and self.seed < 0:
             raise InputError(f"seed must not be negative; received {self.seed}")
+        # The run saves to out while it reads init_from: the same file lost what it started from.
+        if self.init_from and self.out and Path(self.init_from).resolve() == Path(self.out).resolve():
+            raise InputError("init_from is out, which the run would overwrite; give out another path")
         if self.resume and self.init_from:
             raise InputError("resume and init_from cannot both be given: one continues the run being saved, "
                              "the other starts a new one")

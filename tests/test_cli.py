@@ -303,7 +303,7 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
         (["--val-sequences", 10**8], "--val-sequences must be from 1 to 10,000"),  # was a MemoryError
         (["--lr-decay-start", 100], "--lr-decay-sequences"),
         (["--resume", "--init-from", tiny_checkpoint], "--resume and --init-from cannot both be given"),
-        (["--init-from", tmp_path / "m.keras"], "--out is the --init-from file, which it would overwrite"),
+        (["--init-from", tmp_path / "m.keras"], "--init-from is --out, which the run would overwrite; give --out another path"),
         (["--lr-decay-sequences", 10, "--lr-decay-start", -1], "--lr-decay-start must not be negative; received -1"),
         (["--workers", 40_000], "--workers must be from 1 to 64"),  # was "can't start new thread", 98 lines
         (["--epoch-sequences", 10**10], "--epoch-sequences must be at most 16,000,000"),  # was killed at 23 GB

@@ -186,6 +186,8 @@ def test_init_from_takes_the_sources_sizes_and_refuses_others(tmp_path):
     source, _ = train(_config(out=str(tmp_path / "tiny.keras"), epochs=1))
     with pytest.raises(InputError, match="another architecture"):
         train(_config(init_from=str(tmp_path / "tiny.keras"), model_overrides={**TINY, "filters": 4}))
+    with pytest.raises(InputError, match="init_from is out, which the run would overwrite"):
+        TrainConfig(init_from=str(tmp_path / "tiny.keras"), out=str(tmp_path / "." / "tiny.keras"))
     with pytest.raises(InputError, match=r"than preset 'keras-io' \(it is a 'convlstm' model\)$"):
         train(_config(init_from=str(tmp_path / "tiny.keras"), preset="keras-io", model_overrides={}))
     model, _ = train(_config(init_from=str(tmp_path / "tiny.keras"), epochs=1))
