@@ -43,7 +43,8 @@ def _check_output(path: str, suffix: str, option: str) -> None:
         raise InputError(f"cannot write {path}: {folder} is not a folder this user can write to")
     # The output is first written beside itself as ".NAME.partial", which a name
     # near the limit pushes past it: that failed after the work, naming the hidden file.
-    longest = os.pathconf(folder, "PC_NAME_MAX") - len("..partial")
+    limit = os.pathconf(folder, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255  # Windows has no pathconf
+    longest = limit - len("..partial")
     if len(target.name.encode()) > longest:
         raise InputError(f"{option}'s file name is too long: {len(target.name.encode())} bytes, at most {longest} here")
 
