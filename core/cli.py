@@ -333,11 +333,13 @@ def _write_card(args, model, table: dict, count: int) -> None:
     import platform
 
     from core.data import CONTEXT_FRAMES
+    from core.model import read_checkpoint_info
     from core.training import cpu_name
 
     card = {
         "checkpoint": args.checkpoint,
-        "config": dataclasses.asdict(model.studio_config),
+        # The file's config: the model ran in this CPU's precision, named in evaluated_on.
+        "config": dataclasses.asdict(read_checkpoint_info(args.checkpoint)[0]),
         "parameters": model.count_params(),
         "size_mb": round(Path(args.checkpoint).stat().st_size / 1e6, 2),
         "training": model.studio_info,
@@ -350,7 +352,8 @@ def _write_card(args, model, table: dict, count: int) -> None:
             "metrics": "OpenSTL definitions: MSE/MAE summed over the 64x64 pixels per frame, SSIM, PSNR",
             **{name: {k: round(v, 4) for k, v in scores.items()} for name, scores in table.items()},
         },
-        "evaluated_on": f"{cpu_name()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
+        "evaluated_on": f"{cpu_name()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
+                        f"running in {model.studio_config.precision}",
         "reproduce": " ".join(
             ["python -m core evaluate --checkpoint", args.checkpoint, "--count", str(count)]
             + (["--input", args.input] if args.input else [])

@@ -12,7 +12,7 @@ from conftest import run_cli
 from core.cli import main
 from core.data import moving_mnist
 from core.forecasting import forecast
-from core.model import load_checkpoint, read_checkpoint_info
+from core.model import build_model, load_checkpoint, read_checkpoint_info, save_checkpoint
 
 
 def _npy(path, array, allow_pickle=False):
@@ -369,6 +369,21 @@ def test_a_bad_tf_config_gets_one_line(tf_config, message, tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "TF_CONFIG must be JSON" in errors[0] and message in errors[0], errors
     assert not out.exists()
+
+
+def test_a_model_card_gives_the_files_config_and_the_precision_it_ran_in(tmp_path, capsys):
+    # On a CPU without bfloat16 the model runs in float32; the card used to say so in
+    # its config, as if the file were another model than the one shipped.
+    from core.model import ModelConfig, fast_precision
+
+    path = save_checkpoint(build_model(ModelConfig(num_layers=1, filters=8, precision="mixed_bfloat16")),
+                           tmp_path / "bf16.keras")
+    card = tmp_path / "card.json"
+    assert main(["evaluate", "--checkpoint", str(path), "--count", "2", "--card", str(card), "--json"]) == 0
+    capsys.readouterr()
+    written = json.loads(card.read_text())
+    assert written["config"]["precision"] == "mixed_bfloat16"
+    assert written["evaluated_on"].endswith(f"running in {fast_precision()}")
 
 
 def test_evaluate_writes_a_model_card(tiny_checkpoint, inputs, tmp_path, capsys):
