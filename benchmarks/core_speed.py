@@ -38,8 +38,9 @@ SETTINGS = {
 }
 
 
-def forward_flops(config, steps: int) -> float:
-    """Multiply-adds x 2 of the convolutions over `steps` frames of one sequence."""
+def forward_flops(config, steps: int, refined: int = 0) -> float:
+    """Multiply-adds x 2 of the convolutions over `steps` frames of one sequence,
+    and of the refiner (if the model has one) over `refined` predicted frames."""
     if config.preset == "keras-io":
         pixels, f = 64 * 64, config.filters
         per_step = 0.0
@@ -56,7 +57,11 @@ def forward_flops(config, steps: int) -> float:
         per_step += 2 * pixels * (channels + f) * 4 * f * config.kernel_size**2
         channels = f
     per_step += 2 * pixels * f * config.patch_size**2
-    return steps * per_step
+    from core.model import REFINER_INPUTS
+
+    w, patch = config.refiner_filters, config.patch_size**2
+    per_frame = 2 * pixels * 9 * (REFINER_INPUTS * patch * w + w * w + w * patch)  # three 3x3 convolutions
+    return steps * per_step + refined * per_frame
 
 
 def measure(name: str) -> dict:

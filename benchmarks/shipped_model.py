@@ -6,14 +6,16 @@ forecasts of one test sequence from 10 context frames, then that forecast's
 FLOP rate next to the rate of its largest convolution alone (how much faster
 it could get on this CPU).
 
-With --layers and --filters it times an untrained model of that size instead
-(speed does not depend on the weights), to see which sizes fit the budget.
+With --layers, --filters and --refiner it times an untrained model of that
+size instead (speed does not depend on the weights), to see which sizes fit
+the budget.
 With --batch N it forecasts N sequences at once (what averaging N forecasts
 of one sequence, e.g. over its mirror images, would cost).
 
 Usage:
     python benchmarks/shipped_model.py
     python benchmarks/shipped_model.py --layers 4 --filters 64
+    python benchmarks/shipped_model.py --layers 3 --filters 64 --refiner 96
     python benchmarks/shipped_model.py --batch 2
 """
 
@@ -37,6 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=None)
     parser.add_argument("--filters", type=int, default=None)
+    parser.add_argument("--refiner", type=int, default=0, help="width of the refiner of an untrained model (default 0, none)")
     parser.add_argument("--batch", type=int, default=1, help="sequences per forecast, 1-32 (default 1)")
     args = parser.parse_args()
     if not 1 <= args.batch <= 32:  # forecast's batches hold 32: more would not be one forecast
@@ -55,7 +58,7 @@ def main() -> None:
     start = time.perf_counter()
     if untrained:
         sizes = {"num_layers": 3 if args.layers is None else args.layers,
-                 "filters": 64 if args.filters is None else args.filters}
+                 "filters": 64 if args.filters is None else args.filters, "refiner_filters": args.refiner}
         try:
             config = preset("convlstm", precision=fast_precision(), **sizes)
         except InputError as error:  # sizes outside ModelConfig's limits
@@ -73,7 +76,8 @@ def main() -> None:
         forecast(model, test[i : i + n], 10)
         times.append(time.perf_counter() - start)
     config = model_config(model)
-    print(f"CPU: {os.cpu_count()} cores; {config.num_layers} x {config.filters}, running in {config.precision}")
+    refiner = f", refiner {config.refiner_filters}" if config.refiner_filters else ""
+    print(f"CPU: {os.cpu_count()} cores; {config.num_layers} x {config.filters}{refiner}, running in {config.precision}")
     print(f"parameters: {model.count_params():,} (budget 5,000,000)")
     if not untrained:
         print(f"file size: {CHECKPOINT.stat().st_size / 1e6:.2f} MB (budget 20 MB)")
@@ -84,7 +88,7 @@ def main() -> None:
     # How much faster a forecast could get here: its FLOP rate against that of its
     # largest convolution run alone at the same batch. The cells step once per
     # context frame, the last step predicting the first of the 10, then 9 more.
-    gflop = n * forward_flops(config, steps=config.context + 10 - 1) / 1e9
+    gflop = n * forward_flops(config, steps=config.context + 10 - 1, refined=10) / 1e9
     alone = convolution_gflops(n, config.filters, seconds=5, backward=False)
     rate = gflop / statistics.median(times)
     print(f"that is {gflop:.1f} GFLOP at {rate:.0f} GFLOP/s; the cells' largest convolution alone "

@@ -5,7 +5,7 @@ and the Streamlit pages. Modules, one concern each:
 
     data         the offline generator, the official file, users' arrays, preprocessing
     model        the ConvLSTM forecaster, presets, checkpoints
-    training     Model.fit with live progress and resumable checkpoints
+    training     Model.fit with live progress and resumable checkpoints; the refiner
     forecasting  closed-loop forecasts
     metrics      MSE, MAE, SSIM, PSNR and the baselines
     media        GIFs and frame strips
@@ -29,6 +29,8 @@ _EXPORTS = {
     "TrainConfig": "core.training",
     "TrainingProgress": "core.training",
     "train": "core.training",
+    "RefinerConfig": "core.training",
+    "train_refiner": "core.training",
     "score": "core.metrics",
     "evaluate": "core.evaluation",
     "sequence_gif": "core.media",

@@ -1,4 +1,4 @@
-"""The command line: `python -m core {data export, train, forecast, evaluate}`.
+"""The command line: `python -m core {data export, train, refine, forecast, evaluate, export}`.
 
 Every bad input ends with a one-line `error: ...` on stderr and exit status 2,
 and no output file is left behind (outputs are written to a temporary file
@@ -145,7 +145,7 @@ FLAG_NAMES = {"num_layers": "--layers", "kernel_size": "--kernel-size", "batch_s
 def as_flags(message: str) -> str:
     """A config's error message in the words of the flags that set each field."""
     message = re.sub(r"\b(" + "|".join(FLAG_NAMES) + r")\b", lambda m: FLAG_NAMES[m.group(1)], message)
-    return re.sub(r"^(minutes|epochs|workers|seed|filters|resume) ", r"--\1 ", message)
+    return re.sub(r"^(minutes|epochs|workers|seed|filters|resume|sequences) ", r"--\1 ", message)
 
 
 def cmd_train(args) -> None:
@@ -250,6 +250,44 @@ def cmd_train(args) -> None:
     else:
         score = "not measured" if result["val_mse"] is None else f"{result['val_mse']:.1f}"
         print(f"saved {args.out}: {result['sequences_seen']} sequences seen, validation MSE {score}")
+
+
+def cmd_refine(args) -> None:
+    from core.model import load_checkpoint, model_config, save_checkpoint
+    from core.training import RefinerConfig, train_refiner
+
+    _check_output(args.out, ".keras", "--out")
+    try:
+        config = RefinerConfig(filters=args.filters, sequences=args.sequences, epochs=args.epochs,
+                               batch_size=args.batch_size, learning_rate=args.lr, val_count=args.val_sequences,
+                               seed=args.seed)
+    except InputError as error:
+        raise InputError(as_flags(str(error))) from None
+    model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
+    if model_config(model).preset != "convlstm":
+        raise InputError(f"{args.checkpoint} is a keras-io model; only a convlstm model takes a refiner")
+    bars = {}
+
+    def log(stage: str, done: int, total: int, val: float | None) -> None:
+        if stage == "epoch":
+            print(f"epoch {done}/{total}: validation MSE {val:.2f}", file=sys.stderr)
+            return
+        if stage not in bars:
+            bars[stage] = _bar(total, "seq", stage)
+        bars[stage].update(done - bars[stage].n)
+        if done == total:
+            bars[stage].close()
+
+    refined = train_refiner(model, config, log)
+    save_checkpoint(refined, args.out, refined.studio_info)
+    record = refined.studio_info["refiner"]
+    result = {"out": args.out, "val_mse_before": record["val_mse_before"], "val_mse": record["val_mse_per_epoch"][-1],
+              "seconds": record["train_seconds"]}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"saved {args.out}: validation MSE {result['val_mse_before']:.2f} -> {result['val_mse']:.2f} "
+              f"in {result['seconds']:.0f} s")
 
 
 def cmd_forecast(args) -> None:
@@ -451,6 +489,24 @@ def parser() -> argparse.ArgumentParser:
                        help="fixes the batches drawn (default: random); the starting weights are random either way")
     train.add_argument("--json", action="store_true", help="end with one JSON line of results")
     train.set_defaults(run=cmd_train)
+
+    refine = commands.add_parser("refine", help="train a refiner for a trained convlstm model, which stays frozen")
+    refine.add_argument("--checkpoint", required=True, type=_path, help="the trained model (.keras)")
+    refine.add_argument("--out", required=True, type=_path, help="the refined model (.keras)")
+    refine.add_argument("--filters", type=int, default=64, help="the refiner's width, 1-512 (default %(default)s)")
+    refine.add_argument("--sequences", type=int, default=4000,
+                        help="training sequences, forecast once, 1-10000 (default %(default)s)")
+    refine.add_argument("--epochs", type=int, default=6, help="passes over them (default %(default)s)")
+    refine.add_argument("--batch-size", type=int, default=64,
+                        help="frames per step, drawn from all the sequences (default %(default)s)")
+    refine.add_argument("--lr", type=float, default=1e-3, help="first step size of a cosine to 0 (default %(default)s)")
+    refine.add_argument("--val-sequences", type=int, default=1000,
+                        help="validation sequences scored after each epoch (default %(default)s)")
+    refine.add_argument("--seed", type=int, default=None,
+                        help="draws the training sequences and fixes the order of the batches "
+                             "(default: the split's standard sequences, in a random order)")
+    refine.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    refine.set_defaults(run=cmd_refine)
 
     fc = commands.add_parser("forecast", help="forecast sequences from a .npy file")
     fc.add_argument("--checkpoint", required=True, type=_path, help="a .keras checkpoint, e.g. checkpoints/convlstm.keras")

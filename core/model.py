@@ -9,6 +9,12 @@ is what is shown. Scheduled sampling eases training in: early on the true frame
 is fed back with probability `teacher_forcing`, which the training loop lowers
 to zero.
 
+A refiner may follow the rollout: two small convolutions, on the same patches,
+that correct each finished frame from it, its neighbours in the forecast and
+the last context frame. It is trained afterwards on the frozen forecaster's
+own forecasts (`core.training.train_refiner`), and the forecaster still reads
+back its raw frames, so it changes what is shown, never what is fed back.
+
 The "keras-io" preset rebuilds the keras.io example's full-frame model so users
 can compare the two on the same data.
 
@@ -29,7 +35,7 @@ from pathlib import Path
 import keras
 from keras import layers, ops
 
-from core.data import CONTEXT_FRAMES, FRAME_SIZE
+from core.data import CONTEXT_FRAMES, FRAME_SIZE, SEQUENCE_LENGTH
 from core.errors import InputError
 
 PACKAGE = "convlstm_studio"
@@ -42,6 +48,8 @@ PACKAGE = "convlstm_studio"
 # for any other host that builds models from several threads.)
 MODEL_LOCK = threading.RLock()
 STUDIO_ENTRY = "studio.json"  # our config inside the .keras archive
+TRAINED_HORIZON = SEQUENCE_LENGTH - CONTEXT_FRAMES
+REFINER_INPUTS = 5  # per pixel: the frame, the frames before and after it, the last context frame, how far ahead
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,8 @@ class ModelConfig:
             which rewards a clean black background (docs/training.md). Set
             on export; a model fine-tuned from a checkpoint keeps its floor;
             0 keeps the raw output.
+        refiner_filters: width of the refiner that corrects the finished
+            forecast; 0 for none. Set by `core.training.train_refiner`.
     """
 
     preset: str = "convlstm"
@@ -73,6 +83,7 @@ class ModelConfig:
     context: int = CONTEXT_FRAMES
     precision: str = "mixed_bfloat16"
     output_floor: float = 0.0
+    refiner_filters: int = 0
 
     def __post_init__(self):
         if self.preset not in ("convlstm", "keras-io"):
@@ -82,7 +93,7 @@ class ModelConfig:
                 raise InputError(f"{name} must be at least 1; received {getattr(self, name)}")
         # Far above anything that trains in a session, far below what fills the
         # memory: 100,000 layers took 23 GB before building, 100,000 filters a traceback.
-        for name, most in (("num_layers", 8), ("filters", 512), ("kernel_size", 15)):
+        for name, most in (("num_layers", 8), ("filters", 512), ("kernel_size", 15), ("refiner_filters", 512)):
             if getattr(self, name) > most:
                 raise InputError(f"{name} must be at most {most}; received {getattr(self, name)}")
         real = isinstance(self.output_floor, (int, float)) and not isinstance(self.output_floor, bool)
@@ -90,6 +101,8 @@ class ModelConfig:
             raise InputError(f"output_floor must be at least 0 and below 1; received {self.output_floor!r}")
         if FRAME_SIZE % self.patch_size:
             raise InputError(f"patch_size must divide {FRAME_SIZE}; received {self.patch_size}")
+        if self.refiner_filters < 0 or (self.refiner_filters and self.preset != "convlstm"):
+            raise InputError(f"refiner_filters must be 0, or positive for the convlstm preset; received {self.refiner_filters}")
 
 
 PRESETS = {
@@ -199,6 +212,20 @@ class ConvLSTMForecaster(keras.Model):
             for i in range(cfg.num_layers)
         ]
         self.head = layers.Conv2D(cfg.patch_size**2, 1, dtype=cfg.precision, name="head")
+        self.refiner = []
+        if cfg.refiner_filters:
+            width = cfg.refiner_filters
+            # The last layer starts at zero, so an untrained refiner changes nothing.
+            self.refiner = [
+                layers.Conv2D(width, 3, padding="same", activation="relu", dtype=cfg.precision, name="refiner_0"),
+                layers.Conv2D(width, 3, padding="same", activation="relu", dtype=cfg.precision, name="refiner_1"),
+                layers.Conv2D(cfg.patch_size**2, 3, padding="same", kernel_initializer="zeros",
+                              dtype=cfg.precision, name="refiner_out"),
+            ]
+            # Trained only by `train_refiner`, on the frozen forecaster: fine-tuning the
+            # forecaster (whose loss never reaches these) leaves them as they are.
+            for layer in self.refiner:
+                layer.trainable = False
         # Training state that must survive a resume, so it lives in the checkpoint.
         self.teacher_forcing = self.add_weight(shape=(), initializer="zeros", trainable=False, name="teacher_forcing")
         self.sequences_seen = self.add_weight(
@@ -213,13 +240,17 @@ class ConvLSTMForecaster(keras.Model):
             cell.build((None, size, size, channels))
             channels = cell.filters
         self.head.build((None, size, size, channels))
+        channels = REFINER_INPUTS * p * p
+        for layer in self.refiner:
+            layer.build((None, size, size, channels))
+            channels = layer.filters
         self.built = True
 
-    # Space-to-depth and back: (B, 64, 64, 1) <-> (B, 16, 16, 16) for patch 4.
-    def _to_patches(self, frame):
+    # Space-to-depth and back: (B, 64, 64, C) <-> (B, 16, 16, 16 C) for patch 4.
+    def _to_patches(self, frame, channels=1):
         p, n = self.config.patch_size, FRAME_SIZE // self.config.patch_size
-        x = ops.reshape(frame, (-1, n, p, n, p))
-        return ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4)), (-1, n, n, p * p))
+        x = ops.reshape(frame, (-1, n, p, n, p, channels))
+        return ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, n, n, p * p * channels))
 
     def _from_patches(self, x):
         p, n = self.config.patch_size, FRAME_SIZE // self.config.patch_size
@@ -262,12 +293,13 @@ class ConvLSTMForecaster(keras.Model):
             predictions.append(prediction)
         return ops.stack(predictions, axis=1)
 
-    def rollout(self, context, horizon: int):
+    def rollout(self, context, horizon: int, refine: bool = True):
         """Closed-loop forecast: reads all context frames, then feeds back its own.
 
         Args:
             context: (B, C, 64, 64, 1) in [0, 1], C >= 1.
             horizon: frames to predict (any number, not only the trained one).
+            refine: correct the forecast with the refiner, where the model has one.
 
         Returns:
             (B, horizon, 64, 64, 1).
@@ -279,7 +311,55 @@ class ConvLSTMForecaster(keras.Model):
         for _ in range(horizon - 1):
             prediction, states = self.step(prediction, states)
             predictions.append(prediction)
-        return ops.stack(predictions, axis=1)
+        predictions = ops.stack(predictions, axis=1)
+        return self.refine(predictions, context[:, -1]) if self.refiner and refine else predictions
+
+    def refine(self, predictions, last_context):
+        """Corrects a finished forecast with the refiner.
+
+        Args:
+            predictions: (B, H, 64, 64, 1) raw forecast in [0, 1].
+            last_context: (B, 64, 64, 1), the frame before the forecast.
+
+        Returns:
+            (B, H, 64, 64, 1) in [0, 1].
+        """
+        corrected = self.refine_frames(self.refiner_inputs(predictions, last_context))
+        return ops.reshape(corrected, (-1, predictions.shape[1], FRAME_SIZE, FRAME_SIZE, 1))
+
+    def refiner_inputs(self, predictions, last_context):
+        """What the refiner reads for each frame of a forecast.
+
+        Per pixel: the frame, the frames before and after it (the last context
+        frame before the first, the last frame repeated after it), the last
+        context frame, which shows the digits' shapes sharply, and how far
+        ahead the frame lies (frames past the trained horizon read as its last).
+
+        Args:
+            predictions: (B, H, 64, 64, 1) raw forecast in [0, 1].
+            last_context: (B, 64, 64, 1).
+
+        Returns:
+            (B * H, 64, 64, REFINER_INPUTS), frame by frame.
+        """
+        horizon = predictions.shape[1]
+        last = ops.expand_dims(ops.cast(last_context, "float32"), 1)
+        predictions = ops.cast(predictions, "float32")
+        before = ops.concatenate([last, predictions[:, :-1]], axis=1)
+        after = ops.concatenate([predictions[:, 1:], predictions[:, -1:]], axis=1)
+        ahead = ops.minimum(ops.arange(horizon, dtype="float32"), TRAINED_HORIZON - 1) / TRAINED_HORIZON
+        ahead = ops.zeros_like(predictions) + ops.reshape(ahead, (1, horizon, 1, 1, 1))
+        inputs = ops.concatenate([predictions, before, after, ops.zeros_like(predictions) + last, ahead], axis=-1)
+        return ops.reshape(inputs, (-1, FRAME_SIZE, FRAME_SIZE, REFINER_INPUTS))
+
+    def refine_frames(self, inputs):
+        """The refiner on single frames: (N, 64, 64, REFINER_INPUTS) from
+        `refiner_inputs` -> (N, 64, 64, 1); its output is added to the frame's logit."""
+        x = ops.cast(self._to_patches(inputs, REFINER_INPUTS), self.compute_dtype)
+        for layer in self.refiner:
+            x = layer(x)
+        frame = ops.clip(inputs[..., :1], 1e-4, 1 - 1e-4)
+        return ops.sigmoid(ops.log(frame) - ops.log(1 - frame) + self._from_patches(ops.cast(x, "float32")))
 
     def get_config(self):
         return {"config": dataclasses.asdict(self.config), "name": self.name}
@@ -496,3 +576,29 @@ def with_output_floor(model: keras.Model, floor: float) -> keras.Model:
         InputError: the floor is not a number from 0 to below 1.
     """
     return _rebuild(model, dataclasses.replace(model_config(model), output_floor=floor))
+
+
+def with_refiner(model: keras.Model, filters: int) -> keras.Model:
+    """The same forecaster with a new, untrained refiner (see `ModelConfig`).
+
+    An untrained refiner changes nothing; `core.training.train_refiner` trains it.
+
+    Args:
+        model: a convlstm model from `build_model` or `load_checkpoint`.
+        filters: the refiner's width; 0 for none.
+
+    Returns:
+        A new model with the forecaster's weights and `studio_info`.
+
+    Raises:
+        InputError: a keras-io model, or a width outside 0-512.
+    """
+    if not isinstance(model, ConvLSTMForecaster):
+        raise InputError("only a convlstm model can have a refiner")
+    refined = build_model(dataclasses.replace(model_config(model), refiner_filters=filters))
+    for source, target in zip([*model.cells, model.head], [*refined.cells, refined.head]):
+        target.set_weights(source.get_weights())
+    refined.sequences_seen.assign(model.sequences_seen)
+    refined.teacher_forcing.assign(model.teacher_forcing)
+    refined.studio_info = getattr(model, "studio_info", {})
+    return refined

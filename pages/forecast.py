@@ -105,10 +105,13 @@ if path is not None:
     panels = media.comparison_panels(context, truth, prediction, scale=4)
     gifs = media.encode_gifs(panels)
 
-    floor = read_checkpoint_info(path)[0].output_floor
+    config = read_checkpoint_info(path)[0]
+    floor = config.output_floor
     st.caption(f"Forecast of {horizon} frames took {timing_words(seconds, built)}. Blue frame = context given to the model; "
                "orange = the frames after it: the true ones in the ground truth, predicted in closed loop in the "
                "prediction."
+               + (" A small refiner then corrects each predicted frame from its neighbours and the last context "
+                  "frame (the model still reads back its own uncorrected frames)." if config.refiner_filters else "")
                + (f" Predicted pixels fainter than {floor * 100:g}% are drawn black: this model's output floor, which clears "
                   "the grey haze it predicts where it is unsure (Inside the ConvLSTM shows the raw output)."
                   if floor else ""))

@@ -282,6 +282,32 @@ def test_evaluate_on_a_file(tiny_checkpoint, inputs, capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sequences"] == 3
 
 
+def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, tmp_path, capsys):
+    out = tmp_path / "refined.keras"
+    result = run_cli("refine", "--checkpoint", tiny_checkpoint, "--out", out, "--filters", 4, "--sequences", 16,
+                     "--epochs", 1, "--val-sequences", 8, "--seed", 0, "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["val_mse"] < summary["val_mse_before"]
+    config, info = read_checkpoint_info(out)
+    assert config.refiner_filters == 4 and info["refiner"]["sequences"] == 16
+    folder, _ = inputs
+    for option, message in [
+        (["--filters", 0], "--filters must be from 1 to 512; received 0"),
+        (["--sequences", 10**6], "--sequences must be from 1 to 10,000"),
+        (["--lr", 2], "--lr must be between 0 and 1"),
+        (["--val-sequences", 0], "--val-sequences must be from 1 to 10,000"),
+        (["--seed", -1], "--seed must not be negative"),
+    ]:
+        _refused(capsys, ["refine", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "r.keras", *option], message,
+                 tmp_path / "r.keras")
+    _refused(capsys, ["refine", "--checkpoint", folder / "corrupted.keras", "--out", tmp_path / "r.keras"],
+             "not a Keras checkpoint", tmp_path / "r.keras")
+    keras_io = save_checkpoint(build_model("keras-io"), tmp_path / "keras-io.keras")
+    _refused(capsys, ["refine", "--checkpoint", keras_io, "--out", tmp_path / "r.keras"],
+             "is a keras-io model; only a convlstm model takes a refiner", tmp_path / "r.keras")
+
+
 def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys):
     folder, _ = inputs
     _refused(capsys, ["evaluate", "--checkpoint", folder / "corrupted.keras"], "not a Keras checkpoint")

@@ -21,6 +21,7 @@ from core.model import (
     read_checkpoint_info,
     save_checkpoint,
     with_output_floor,
+    with_refiner,
 )
 
 
@@ -253,3 +254,27 @@ def test_a_model_loaded_with_plain_keras_still_forecasts(tmp_path, tiny_model, t
     path = save_checkpoint(tiny_model, tmp_path / "plain.keras")
     plain = keras.saving.load_model(path, safe_mode=True)
     assert forecast(plain, test_sequences[:1, :10], 2).shape == (1, 2, 64, 64)
+
+
+def test_an_untrained_refiner_changes_nothing_and_a_trained_one_survives_saving(tmp_path, tiny_model, test_sequences):
+    context = test_sequences[:2, :10]
+    refined = with_refiner(tiny_model, 4)
+    assert refined.count_params() > tiny_model.count_params()
+    # Its last layer starts at zero: the forecast is the forecaster's, at any horizon.
+    np.testing.assert_allclose(forecast(refined, context, 12), forecast(tiny_model, context, 12), atol=1e-6)
+    out = refined.refiner[-1]
+    out.kernel.assign(np.random.default_rng(0).normal(0, 0.1, out.kernel.shape))
+    path = save_checkpoint(refined, tmp_path / "refined.keras")
+    loaded = load_checkpoint(path, compile=False)
+    assert loaded.studio_config.refiner_filters == 4
+    corrected = forecast(loaded, context, 12)
+    np.testing.assert_allclose(corrected, forecast(refined, context, 12), atol=1e-6)
+    assert np.abs(corrected - forecast(tiny_model, context, 12)).max() > 0.01
+    # The raw forecast is still there for whoever asks, and is what the model reads back.
+    raw = keras.ops.convert_to_numpy(loaded.rollout(context[..., None] / 255.0, 12, refine=False))[..., 0]
+    np.testing.assert_allclose(raw, forecast(tiny_model, context, 12), atol=1e-5)
+    assert with_refiner(loaded, 0).studio_config.refiner_filters == 0 and not with_refiner(loaded, 0).refiner
+    with pytest.raises(InputError, match="only a convlstm model can have a refiner"):
+        with_refiner(build_model("keras-io"), 4)
+    with pytest.raises(InputError, match="refiner_filters must be 0, or positive for the convlstm preset"):
+        ModelConfig(refiner_filters=-1)
