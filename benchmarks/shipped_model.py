@@ -54,7 +54,8 @@ def main() -> None:
     from core.forecasting import forecast
     from core.model import build_model, fast_precision, load_checkpoint, model_config, preset
 
-    untrained = args.layers is not None or args.filters is not None  # not `or`: --layers 0 timed the shipped model
+    # `is not None`, not truthiness: --layers 0 timed the shipped model.
+    untrained = args.layers is not None or args.filters is not None or args.refiner != 0
     start = time.perf_counter()
     if untrained:
         sizes = {"num_layers": 3 if args.layers is None else args.layers,

@@ -34,7 +34,7 @@ def _quiet_tensorflow() -> None:
 
 # With KERAS_BACKEND=jax (a GPU machine without TensorFlow) there is nothing to quiet.
 on_tensorflow = os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"
-if on_tensorflow and len(sys.argv) > 1 and sys.argv[1] in ("train", "forecast", "evaluate", "export"):
+if on_tensorflow and len(sys.argv) > 1 and sys.argv[1] in ("train", "refine", "forecast", "evaluate", "export"):
     _quiet_tensorflow()
 
 from core.cli import main  # noqa: E402

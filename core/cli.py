@@ -139,7 +139,7 @@ FLAG_NAMES = {"num_layers": "--layers", "kernel_size": "--kernel-size", "batch_s
               "learning_rate": "--lr", "epoch_sequences": "--epoch-sequences", "lr_decay_sequences": "--lr-decay-sequences",
               "lr_decay_start": "--lr-decay-start", "num_digits": "--digits", "sampling_sequences": "--sampling-sequences",
               "init_from": "--init-from", "val_count": "--val-sequences", "output_floor": "--output-floor",
-              "out": "--out"}
+              "out": "--out", "refiner_filters": "--refiner"}
 
 
 def as_flags(message: str) -> str:
@@ -253,10 +253,12 @@ def cmd_train(args) -> None:
 
 
 def cmd_refine(args) -> None:
-    from core.model import load_checkpoint, model_config, save_checkpoint
+    from core.model import load_checkpoint, model_config, read_checkpoint_info, save_checkpoint, with_precision
     from core.training import RefinerConfig, train_refiner
 
     _check_output(args.out, ".keras", "--out")
+    if Path(args.out).resolve() == Path(args.checkpoint).resolve():
+        raise InputError("--out is the --checkpoint file, which the refined model would replace; give another path")
     try:
         config = RefinerConfig(filters=args.filters, sequences=args.sequences, epochs=args.epochs,
                                batch_size=args.batch_size, learning_rate=args.lr, val_count=args.val_sequences,
@@ -278,8 +280,13 @@ def cmd_refine(args) -> None:
         if done == total:
             bars[stage].close()
 
-    refined = train_refiner(model, config, log)
-    save_checkpoint(refined, args.out, refined.studio_info)
+    try:
+        refined = train_refiner(model, config, log)
+    except KeyboardInterrupt:
+        raise InputError(f"stopped before the end; {args.out} was not written") from None
+    # Saved in the precision the file was trained in, not this CPU's.
+    trained_in = read_checkpoint_info(args.checkpoint)[0].precision
+    save_checkpoint(with_precision(refined, trained_in), args.out, refined.studio_info)
     record = refined.studio_info["refiner"]
     result = {"out": args.out, "val_mse_before": record["val_mse_before"], "val_mse": record["val_mse_per_epoch"][-1],
               "seconds": record["train_seconds"]}
@@ -495,7 +502,7 @@ def parser() -> argparse.ArgumentParser:
     refine.add_argument("--out", required=True, type=_path, help="the refined model (.keras)")
     refine.add_argument("--filters", type=int, default=64, help="the refiner's width, 1-512 (default %(default)s)")
     refine.add_argument("--sequences", type=int, default=4000,
-                        help="training sequences, forecast once, 1-10000 (default %(default)s)")
+                        help="training sequences, forecast once, 1-5000 (default %(default)s)")
     refine.add_argument("--epochs", type=int, default=6, help="passes over them (default %(default)s)")
     refine.add_argument("--batch-size", type=int, default=64,
                         help="frames per step, drawn from all the sequences (default %(default)s)")

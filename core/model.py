@@ -9,7 +9,7 @@ is what is shown. Scheduled sampling eases training in: early on the true frame
 is fed back with probability `teacher_forcing`, which the training loop lowers
 to zero.
 
-A refiner may follow the rollout: two small convolutions, on the same patches,
+A refiner may follow the rollout: three small convolutions, on the same patches,
 that correct each finished frame from it, its neighbours in the forecast and
 the last context frame. It is trained afterwards on the frozen forecaster's
 own forecasts (`core.training.train_refiner`), and the forecaster still reads
@@ -88,6 +88,11 @@ class ModelConfig:
     def __post_init__(self):
         if self.preset not in ("convlstm", "keras-io"):
             raise InputError(f"preset must be 'convlstm' or 'keras-io'; received {self.preset!r}")
+        for name in ("num_layers", "filters", "kernel_size", "patch_size", "context", "refiner_filters"):
+            value = getattr(self, name)
+            # A hand-edited studio.json's 8.5 or true passed, then failed deep in Keras.
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InputError(f"{name} must be a whole number; received {value!r}")
         for name in ("num_layers", "filters", "kernel_size", "patch_size", "context"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1; received {getattr(self, name)}")
@@ -602,3 +607,16 @@ def with_refiner(model: keras.Model, filters: int) -> keras.Model:
     refined.teacher_forcing.assign(model.teacher_forcing)
     refined.studio_info = getattr(model, "studio_info", {})
     return refined
+
+
+def with_precision(model: keras.Model, precision: str) -> keras.Model:
+    """The same model, running in another precision (weights are float32 in both).
+
+    Args:
+        model: from `build_model` or `load_checkpoint`.
+        precision: a Keras dtype policy, e.g. "float32" or "mixed_bfloat16".
+
+    Returns:
+        A new model with the same weights and `studio_info` (no optimizer).
+    """
+    return _rebuild(model, dataclasses.replace(model_config(model), precision=precision))

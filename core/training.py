@@ -45,6 +45,7 @@ from core.model import (
     preset,
     read_checkpoint_info,
     save_checkpoint,
+    REFINER_INPUTS,
     with_output_floor,
     with_refiner,
 )
@@ -433,6 +434,8 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
             model.set_weights(source.get_weights())
             model.sequences_seen.assign(0)
         optimizer, info = keras.optimizers.Adam(config.learning_rate), {"preset": config.preset}
+        if source is not None and "refiner" in source.studio_info:  # kept, frozen, as trained for the source
+            info["refiner"] = source.studio_info["refiner"]
     # Binary cross-entropy: Moving MNIST pixels are nearly binary, and BCE
     # keeps pushing faint blurred pixels to 0 or 1 where MSE's gradient fades.
     # A resumed model is compiled again (same optimizer, so Adam's moments stay)
@@ -511,9 +514,10 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
         raise
 
 
-# The refiner's inputs and targets take 1 MB a training sequence as float32:
-# 10,000 sequences are 10 GB, 2.5x the 4,000 that trained the shipped refiner.
-MAX_REFINER_SEQUENCES = 10_000
+# The refiner's inputs and targets are 1 MB a sequence as float32, and Keras
+# copies them into a tensor: 4,000 training sequences (the shipped refiner's)
+# and 1,000 validation ones peaked at 13.9 GB; 5,000 stay inside 24 GB.
+MAX_REFINER_SEQUENCES = 5_000
 
 
 @dataclass(frozen=True)
@@ -528,8 +532,10 @@ class RefinerConfig:
         batch_size: frames per step, drawn from all the sequences.
         learning_rate: Adam's first step size.
         val_count: validation sequences (held-out digits) scored after each epoch.
-        seed: draws the training sequences and fixes the order of the batches;
-            None takes the split's standard sequences and a fresh order.
+        seed: draws the training sequences and fixes the order of the batches
+            (through `keras.utils.set_random_seed`, which seeds Python's,
+            NumPy's and the backend's generators); None takes the split's
+            standard sequences and a fresh order.
     """
 
     filters: int = 64
@@ -590,16 +596,19 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     started = time.perf_counter()
     refined = with_refiner(model, config.filters)
     raw_model = with_output_floor(with_refiner(model, 0), 0.0)
-    horizon = data.SEQUENCE_LENGTH - model_config(model).context
     sets = {}
     for split, count in (("train", config.sequences), ("val", config.val_count)):
         context, truth = data.split_context(data.moving_mnist(split, count, seed=config.seed if split == "train" else None))
+        horizon = truth.shape[1]
         stage = f"forecasting {split} sequences"
         raw = forecast(raw_model, context, horizon, progress=lambda done, total: log(stage, done, total, None))
         last = data.to_unit_float(context[:, -1])[..., None]
-        inputs = np.concatenate([keras.ops.convert_to_numpy(refined.refiner_inputs(raw[i : i + 100, ..., None],
-                                                                                   last[i : i + 100]))
-                                 for i in range(0, len(raw), 100)])
+        # Filled in place: a list of chunks and its concatenation held the inputs twice.
+        inputs = np.empty((len(raw) * horizon, *raw.shape[2:], REFINER_INPUTS), np.float32)
+        for i in range(0, len(raw), 100):
+            chunk = refined.refiner_inputs(raw[i : i + 100, ..., None], last[i : i + 100])
+            inputs[i * horizon : (i + 100) * horizon] = keras.ops.convert_to_numpy(chunk)
+        del raw
         sets[split] = (inputs, data.to_unit_float(truth).reshape(-1, *truth.shape[2:], 1))
     (val_inputs, val_truth), total = sets["val"], config.epochs
 
@@ -620,10 +629,14 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
             keras.utils.set_random_seed(config.seed)
         fit.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(config.learning_rate, steps)), "mse")
         scores = []
-        for epoch in range(1, total + 1):
-            fit.fit(*sets["train"], batch_size=config.batch_size, epochs=1, verbose=0)
+
+        def score(epoch, logs=None):
             scores.append(val_mse(fit.predict(val_inputs, batch_size=256, verbose=0)[..., 0]))
-            log("epoch", epoch, total, scores[-1])
+            log("epoch", epoch + 1, total, scores[-1])
+
+        # One fit for all epochs: Keras copies the arrays into a tensor at every call.
+        fit.fit(*sets["train"], batch_size=config.batch_size, epochs=total, verbose=0,
+                callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=score)])
     finally:
         for layer in frozen:
             layer.trainable = True

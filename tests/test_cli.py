@@ -294,18 +294,35 @@ def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, 
     folder, _ = inputs
     for option, message in [
         (["--filters", 0], "--filters must be from 1 to 512; received 0"),
-        (["--sequences", 10**6], "--sequences must be from 1 to 10,000"),
+        (["--sequences", 10**6], "--sequences must be from 1 to 5,000"),
         (["--lr", 2], "--lr must be between 0 and 1"),
-        (["--val-sequences", 0], "--val-sequences must be from 1 to 10,000"),
+        (["--val-sequences", 0], "--val-sequences must be from 1 to 5,000"),
         (["--seed", -1], "--seed must not be negative"),
     ]:
         _refused(capsys, ["refine", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "r.keras", *option], message,
                  tmp_path / "r.keras")
     _refused(capsys, ["refine", "--checkpoint", folder / "corrupted.keras", "--out", tmp_path / "r.keras"],
              "not a Keras checkpoint", tmp_path / "r.keras")
+    _refused(capsys, ["refine", "--checkpoint", tiny_checkpoint, "--out", Path(tiny_checkpoint).parent / "." /
+                      Path(tiny_checkpoint).name], "--out is the --checkpoint file")
     keras_io = save_checkpoint(build_model("keras-io"), tmp_path / "keras-io.keras")
     _refused(capsys, ["refine", "--checkpoint", keras_io, "--out", tmp_path / "r.keras"],
              "is a keras-io model; only a convlstm model takes a refiner", tmp_path / "r.keras")
+
+
+def test_refine_keeps_the_precision_the_file_was_trained_in(tmp_path):
+    # On a CPU without bfloat16 the model runs in float32, which was saved as if
+    # the file had been trained so: a resumed GPU run then trained at half speed.
+    from core.model import ModelConfig
+
+    source = save_checkpoint(build_model(ModelConfig(num_layers=1, filters=8, precision="mixed_bfloat16")),
+                             tmp_path / "bf16.keras")
+    out = tmp_path / "refined.keras"
+    result = run_cli("refine", "--checkpoint", source, "--out", out, "--filters", 4, "--sequences", 8, "--epochs", 1,
+                     "--val-sequences", 4)
+    assert result.returncode == 0, result.stderr
+    config = read_checkpoint_info(out)[0]
+    assert (config.precision, config.refiner_filters) == ("mixed_bfloat16", 4)
 
 
 def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys):

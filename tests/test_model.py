@@ -278,3 +278,7 @@ def test_an_untrained_refiner_changes_nothing_and_a_trained_one_survives_saving(
         with_refiner(build_model("keras-io"), 4)
     with pytest.raises(InputError, match="refiner_filters must be 0, or positive for the convlstm preset"):
         ModelConfig(refiner_filters=-1)
+    # As a hand-edited studio.json may have them: they passed, then failed deep inside Keras.
+    for name, value in [("refiner_filters", True), ("filters", 8.5), ("num_layers", "3")]:
+        with pytest.raises(InputError, match=f"{name} must be a whole number; received {re.escape(repr(value))}$"):
+            ModelConfig(**{name: value})

@@ -11,8 +11,8 @@ import pytest
 from conftest import ROOT, TINY
 
 from core.errors import InputError
-from core.model import (build_model, gpu_names, load_checkpoint, model_config, preset, save_checkpoint,
-                        with_output_floor)
+from core.model import (build_model, gpu_names, load_checkpoint, model_config, preset, read_checkpoint_info,
+                        save_checkpoint, with_output_floor)
 from core.training import DEFAULT_VAL_COUNT, RefinerConfig, TrainConfig, TrainingProgress, train, train_refiner
 
 
@@ -219,14 +219,15 @@ def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_
         for a, b in zip(before.get_weights(), after.get_weights()):
             np.testing.assert_array_equal(a, b)
     # Fine-tuning the forecaster (the Train page's "From the shipped model") leaves the refiner as trained.
-    path = save_checkpoint(refined, tmp_path / "refined.keras")
-    tuned, _ = train(_config(init_from=str(path), epochs=1, model_overrides={}))
+    path = save_checkpoint(refined, tmp_path / "refined.keras", refined.studio_info)
+    tuned, _ = train(_config(init_from=str(path), out=str(tmp_path / "tuned.keras"), epochs=1, model_overrides={}))
     assert model_config(tuned).refiner_filters == 8
+    assert read_checkpoint_info(tmp_path / "tuned.keras")[1]["refiner"] == refined.studio_info["refiner"]
     for before, after in zip(refined.refiner, tuned.refiner):
         for a, b in zip(before.get_weights(), after.get_weights()):
             np.testing.assert_array_equal(a, b)
     assert not np.array_equal(refined.head.get_weights()[0], tuned.head.get_weights()[0])
-    with pytest.raises(InputError, match="sequences must be from 1 to 10,000; received 0"):
+    with pytest.raises(InputError, match="sequences must be from 1 to 5,000; received 0"):
         RefinerConfig(sequences=0)
 
 
