@@ -196,6 +196,9 @@ def test_a_reload_or_a_second_tab_finds_its_own_run_and_can_stop_it(page):
     page.get_by_role("button", name="Start training").click()
     page.get_by_test_id("stProgress").wait_for(timeout=60_000)
     page.reload()
+    # A reloaded page reads as idle for a moment before its first script run starts;
+    # waiting on the bar itself, not on idleness, keeps a slow machine from failing here.
+    page.get_by_test_id("stProgress").wait_for(timeout=60_000)
     settle(page)
     assert page.get_by_test_id("stProgress").count() == 1
     assert page.get_by_text("Someone else is training").count() == 0
