@@ -265,6 +265,9 @@ def cmd_refine(args) -> None:
                                seed=args.seed)
     except InputError as error:
         raise InputError(as_flags(str(error))) from None
+    # Saved in the precision the file was trained in, not this CPU's; read before
+    # the minutes of work, which a file changed meanwhile would otherwise lose.
+    trained_in = read_checkpoint_info(args.checkpoint)[0].precision
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
     if model_config(model).preset != "convlstm":
         raise InputError(f"{args.checkpoint} is a keras-io model; only a convlstm model takes a refiner")
@@ -284,8 +287,6 @@ def cmd_refine(args) -> None:
         refined = train_refiner(model, config, log)
     except KeyboardInterrupt:
         raise InputError(f"stopped before the end; {args.out} was not written") from None
-    # Saved in the precision the file was trained in, not this CPU's.
-    trained_in = read_checkpoint_info(args.checkpoint)[0].precision
     save_checkpoint(with_precision(refined, trained_in), args.out, refined.studio_info)
     record = refined.studio_info["refiner"]
     result = {"out": args.out, "val_mse_before": record["val_mse_before"], "val_mse": record["val_mse_per_epoch"][-1],
