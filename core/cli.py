@@ -139,7 +139,7 @@ FLAG_NAMES = {"num_layers": "--layers", "kernel_size": "--kernel-size", "batch_s
               "learning_rate": "--lr", "epoch_sequences": "--epoch-sequences", "lr_decay_sequences": "--lr-decay-sequences",
               "lr_decay_start": "--lr-decay-start", "num_digits": "--digits", "sampling_sequences": "--sampling-sequences",
               "init_from": "--init-from", "val_count": "--val-sequences", "output_floor": "--output-floor",
-              "out": "--out", "refiner_filters": "--refiner"}
+              "out": "--out", "refiner_filters": "--refiner", "ssim_weight": "--ssim-weight"}
 
 
 def as_flags(message: str) -> str:
@@ -262,7 +262,7 @@ def cmd_refine(args) -> None:
     try:
         config = RefinerConfig(filters=args.filters, sequences=args.sequences, epochs=args.epochs,
                                batch_size=args.batch_size, learning_rate=args.lr, val_count=args.val_sequences,
-                               seed=args.seed)
+                               seed=args.seed, ssim_weight=args.ssim_weight)
     except InputError as error:
         raise InputError(as_flags(str(error))) from None
     # Saved in the precision the file was trained in, not this CPU's; read before
@@ -503,7 +503,7 @@ def parser() -> argparse.ArgumentParser:
     refine.add_argument("--out", required=True, type=_path, help="the refined model (.keras)")
     refine.add_argument("--filters", type=int, default=64, help="the refiner's width, 1-512 (default %(default)s)")
     refine.add_argument("--sequences", type=int, default=4000,
-                        help="training sequences, forecast once, 1-5000 (default %(default)s)")
+                        help="training sequences, forecast once, 1-20000 (default %(default)s)")
     refine.add_argument("--epochs", type=int, default=6, help="passes over them (default %(default)s)")
     refine.add_argument("--batch-size", type=int, default=64,
                         help="frames per step, drawn from all the sequences (default %(default)s)")
@@ -513,6 +513,9 @@ def parser() -> argparse.ArgumentParser:
     refine.add_argument("--seed", type=int, default=None,
                         help="draws the training sequences and fixes the order of the batches "
                              "(default: the split's standard sequences, in a random order)")
+    refine.add_argument("--ssim-weight", type=float, default=0.0,
+                        help="weight of each frame's 1 - SSIM in the loss, next to its summed squared error; "
+                             "0 for squared error alone (default %(default)s)")
     refine.add_argument("--json", action="store_true", help="end with one JSON line of results")
     refine.set_defaults(run=cmd_refine)
 

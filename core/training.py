@@ -45,7 +45,6 @@ from core.model import (
     preset,
     read_checkpoint_info,
     save_checkpoint,
-    REFINER_INPUTS,
     with_output_floor,
     with_refiner,
 )
@@ -514,10 +513,10 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
         raise
 
 
-# The refiner's inputs and targets are 1 MB a sequence as float32, and Keras
-# copies them into a tensor: 4,000 training sequences (the shipped refiner's)
-# and 1,000 validation ones peaked at 13.9 GB; 5,000 stay inside 24 GB.
-MAX_REFINER_SEQUENCES = 5_000
+# The refiner's batches are built as they are drawn, from raw forecasts that
+# take 0.16 MB a sequence (ready-made inputs took 1 MB, and 5,000 sequences
+# peaked at 13.9 GB); 20,000 sequences hold 3.3 GB.
+MAX_REFINER_SEQUENCES = 20_000
 
 
 @dataclass(frozen=True)
@@ -536,6 +535,11 @@ class RefinerConfig:
             (through `keras.utils.set_random_seed`, which seeds Python's,
             NumPy's and the backend's generators); None takes the split's
             standard sequences and a fresh order.
+        ssim_weight: weight of each frame's (1 - SSIM) in the loss, next to
+            its squared error summed over the pixels (the MSE metric's unit).
+            Squared error alone leaves a faint haze where a digit might be,
+            which SSIM punishes hard on a black background; 0 trains on
+            squared error alone.
     """
 
     filters: int = 64
@@ -545,6 +549,7 @@ class RefinerConfig:
     learning_rate: float = 1e-3
     val_count: int = 1000
     seed: int | None = None
+    ssim_weight: float = 0.0
 
     def __post_init__(self):
         for name, least, most in (("filters", 1, 512), ("sequences", 1, MAX_REFINER_SEQUENCES), ("epochs", 1, 1000),
@@ -556,6 +561,8 @@ class RefinerConfig:
             raise InputError(f"learning_rate must be between 0 and 1; received {self.learning_rate}")
         if self.seed is not None and self.seed < 0:
             raise InputError(f"seed must not be negative; received {self.seed}")
+        if not 0 <= self.ssim_weight <= 10_000:  # also refuses NaN
+            raise InputError(f"ssim_weight must be from 0 to 10,000; received {self.ssim_weight}")
 
 
 class _RefinerFit(keras.Model):
@@ -569,13 +576,80 @@ class _RefinerFit(keras.Model):
         return self.forecaster.refine_frames(inputs)
 
 
+class _RefinerFrames(keras.utils.PyDataset):
+    # Batches of single forecast frames, (refiner inputs, true frame), in a
+    # shuffled order when `rng` is given, else in order.
+    def __init__(self, forecaster, raw, last, truth, batch_size: int, rng: np.random.Generator | None = None):
+        super().__init__()
+        self.forecaster, self.raw, self.last, self.truth = forecaster, raw, last, truth
+        self.batch_size, self.rng = batch_size, rng
+        self.order = np.arange(raw.shape[0] * raw.shape[1])
+        self.on_epoch_end()
+
+    def __len__(self):
+        return math.ceil(len(self.order) / self.batch_size)
+
+    def __getitem__(self, index):
+        sequence, t = np.divmod(self.order[index * self.batch_size : (index + 1) * self.batch_size], self.raw.shape[1])
+        # The model's own `refiner_inputs` on the whole sequences, then each one's frame:
+        # ten times the work of one frame, still far less than a training step.
+        inputs = self.forecaster.refiner_inputs(self.raw[sequence, ..., None], self.last[sequence])
+        inputs = keras.ops.convert_to_numpy(inputs)[np.arange(len(t)) * self.raw.shape[1] + t]
+        return inputs, data.to_unit_float(self.truth[sequence, t])[..., None]
+
+    def on_epoch_end(self):
+        if self.rng is not None:
+            self.rng.shuffle(self.order)
+
+
+def frame_ssim(x, y):
+    """SSIM of each frame, as `core.metrics` scores it (scikit-image's defaults:
+    7x7 uniform window, sample covariances, data range 1), in Keras ops so a
+    loss can use it.
+
+    Args:
+        x, y: (N, 64, 64, 1) in [0, 1].
+
+    Returns:
+        (N,) SSIM per frame.
+    """
+    c1, c2, window = 0.01**2, 0.03**2, 7
+
+    def pool(t):
+        return keras.ops.average_pool(t, window, 1, "valid")
+
+    mean_x, mean_y = pool(x), pool(y)
+    unbiased = window**2 / (window**2 - 1)
+    var_x = unbiased * (pool(x * x) - mean_x**2)
+    var_y = unbiased * (pool(y * y) - mean_y**2)
+    cov = unbiased * (pool(x * y) - mean_x * mean_y)
+    ssim = ((2 * mean_x * mean_y + c1) * (2 * cov + c2)) / ((mean_x**2 + mean_y**2 + c1) * (var_x + var_y + c2))
+    return keras.ops.mean(ssim, axis=(1, 2, 3))
+
+
+def _refiner_loss(ssim_weight: float):
+    # Divided by the frame's pixels so that weight 0 is Keras' "mse", which the
+    # shipped refiners were trained with.
+    pixels = data.FRAME_SIZE**2
+
+    def loss(true, predicted):
+        predicted = keras.ops.cast(predicted, "float32")
+        squared = keras.ops.sum(keras.ops.square(true - predicted), axis=(1, 2, 3))
+        if ssim_weight:
+            squared = squared + ssim_weight * (1 - frame_ssim(predicted, true))
+        return squared / pixels
+
+    return loss
+
+
 def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
                   log: Callable[[str, int, int, float | None], None] | None = None) -> keras.Model:
     """Trains a refiner for a trained convlstm forecaster, which stays frozen.
 
     The forecaster forecasts `config.sequences` training sequences once; the
-    refiner then learns, with a squared-error loss, to turn each of those
-    forecasts into the truth. A model that has a refiner already gets a new one.
+    refiner then learns to turn each of those forecasts into the truth, with a
+    squared-error loss and, given `config.ssim_weight`, an SSIM term. A model
+    that has a refiner already gets a new one.
 
     Args:
         model: a trained convlstm model (from `load_checkpoint` or `train`).
@@ -596,29 +670,22 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     started = time.perf_counter()
     refined = with_refiner(model, config.filters)
     raw_model = with_output_floor(with_refiner(model, 0), 0.0)
+    rng = np.random.default_rng(config.seed)
     sets = {}
     for split, count in (("train", config.sequences), ("val", config.val_count)):
         context, truth = data.split_context(data.moving_mnist(split, count, seed=config.seed if split == "train" else None))
-        horizon = truth.shape[1]
         stage = f"forecasting {split} sequences"
-        raw = forecast(raw_model, context, horizon, progress=lambda done, total: log(stage, done, total, None))
+        raw = forecast(raw_model, context, truth.shape[1], progress=lambda done, total: log(stage, done, total, None))
         last = data.to_unit_float(context[:, -1])[..., None]
-        # Filled in place: a list of chunks and its concatenation held the inputs twice.
-        inputs = np.empty((len(raw) * horizon, *raw.shape[2:], REFINER_INPUTS), np.float32)
-        for i in range(0, len(raw), 100):
-            chunk = refined.refiner_inputs(raw[i : i + 100, ..., None], last[i : i + 100])
-            inputs[i * horizon : (i + 100) * horizon] = keras.ops.convert_to_numpy(chunk)
-        del raw
-        sets[split] = (inputs, data.to_unit_float(truth).reshape(-1, *truth.shape[2:], 1))
-    (val_inputs, val_truth), total = sets["val"], config.epochs
+        sets[split] = _RefinerFrames(refined, raw, last, truth, config.batch_size, rng if split == "train" else None)
+    val, total = sets["val"], config.epochs
 
     def val_mse(frames: np.ndarray) -> float:
-        return float(mse(frames.reshape(-1, horizon, *frames.shape[1:3]), val_truth.reshape(-1, horizon, *frames.shape[1:3])))
+        return float(mse(frames.reshape(val.raw.shape), data.to_unit_float(val.truth)))
 
     fit = _RefinerFit(refined)
-    before = val_mse(val_inputs[..., 0])
+    before = val_mse(val.raw)
     log("epoch", 0, total, before)
-    steps = total * math.ceil(len(sets["train"][0]) / config.batch_size)
     frozen = [*refined.cells, refined.head]
     for layer in frozen:
         layer.trainable = False
@@ -627,16 +694,15 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     try:
         if config.seed is not None:
             keras.utils.set_random_seed(config.seed)
-        fit.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(config.learning_rate, steps)), "mse")
+        schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, total * len(sets["train"]))
+        fit.compile(keras.optimizers.Adam(schedule), _refiner_loss(config.ssim_weight))
         scores = []
 
         def score(epoch, logs=None):
-            scores.append(val_mse(fit.predict(val_inputs, batch_size=256, verbose=0)[..., 0]))
+            scores.append(val_mse(fit.predict(val, verbose=0)[..., 0]))
             log("epoch", epoch + 1, total, scores[-1])
 
-        # One fit for all epochs: Keras copies the arrays into a tensor at every call.
-        fit.fit(*sets["train"], batch_size=config.batch_size, epochs=total, verbose=0,
-                callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=score)])
+        fit.fit(sets["train"], epochs=total, verbose=0, callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=score)])
     finally:
         for layer in frozen:
             layer.trainable = True

@@ -285,19 +285,20 @@ def test_evaluate_on_a_file(tiny_checkpoint, inputs, capsys):
 def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, tmp_path, capsys):
     out = tmp_path / "refined.keras"
     result = run_cli("refine", "--checkpoint", tiny_checkpoint, "--out", out, "--filters", 4, "--sequences", 16,
-                     "--epochs", 1, "--val-sequences", 8, "--seed", 0, "--json")
+                     "--epochs", 1, "--val-sequences", 8, "--seed", 0, "--ssim-weight", 20, "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["val_mse"] < summary["val_mse_before"]
     config, info = read_checkpoint_info(out)
-    assert config.refiner_filters == 4 and info["refiner"]["sequences"] == 16
+    assert config.refiner_filters == 4 and info["refiner"]["sequences"] == 16 and info["refiner"]["ssim_weight"] == 20
     folder, _ = inputs
     for option, message in [
         (["--filters", 0], "--filters must be from 1 to 512; received 0"),
-        (["--sequences", 10**6], "--sequences must be from 1 to 5,000"),
+        (["--sequences", 10**6], "--sequences must be from 1 to 20,000"),
         (["--lr", 2], "--lr must be between 0 and 1"),
-        (["--val-sequences", 0], "--val-sequences must be from 1 to 5,000"),
+        (["--val-sequences", 0], "--val-sequences must be from 1 to 20,000"),
         (["--seed", -1], "--seed must not be negative"),
+        (["--ssim-weight", "nan"], "--ssim-weight must be from 0 to 10,000; received nan"),
     ]:
         _refused(capsys, ["refine", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "r.keras", *option], message,
                  tmp_path / "r.keras")

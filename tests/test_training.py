@@ -11,9 +11,11 @@ import pytest
 from conftest import ROOT, TINY
 
 from core.errors import InputError
+from core.metrics import ssim_per_frame
 from core.model import (build_model, gpu_names, load_checkpoint, model_config, preset, read_checkpoint_info,
                         save_checkpoint, with_output_floor)
-from core.training import DEFAULT_VAL_COUNT, RefinerConfig, TrainConfig, TrainingProgress, train, train_refiner
+from core.training import (DEFAULT_VAL_COUNT, RefinerConfig, TrainConfig, TrainingProgress, _refiner_loss, _RefinerFrames,
+                           frame_ssim, train, train_refiner)
 
 
 def _config(**changes):
@@ -227,8 +229,51 @@ def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_
         for a, b in zip(before.get_weights(), after.get_weights()):
             np.testing.assert_array_equal(a, b)
     assert not np.array_equal(refined.head.get_weights()[0], tuned.head.get_weights()[0])
-    with pytest.raises(InputError, match="sequences must be from 1 to 5,000; received 0"):
+    with pytest.raises(InputError, match="sequences must be from 1 to 20,000; received 0"):
         RefinerConfig(sequences=0)
+    for weight in (-1.0, float("nan")):
+        with pytest.raises(InputError, match="ssim_weight must be from 0 to 10,000"):
+            RefinerConfig(ssim_weight=weight)
+
+
+def _blurred_and_moved(frames):
+    # Forecast-like frames: the truth shifted a pixel, blurred, with a faint haze.
+    moved = np.roll(frames, 1, axis=-1)
+    blurred = (moved + np.roll(moved, 1, axis=-2) + np.roll(moved, -1, axis=-2)) / 3
+    return np.clip(blurred + 0.005, 0, 1).astype(np.float32)
+
+
+def test_frame_ssim_and_the_refiner_loss_match_the_reported_metrics(test_sequences):
+    truth = (test_sequences[:4, 10:] / 255).astype(np.float32)
+    predicted = _blurred_and_moved(truth)
+    ssim = keras.ops.convert_to_numpy(frame_ssim(predicted.reshape(-1, 64, 64, 1), truth.reshape(-1, 64, 64, 1)))
+    expected = np.array([ssim_per_frame(predicted[i : i + 1], truth[i : i + 1]) for i in range(4)]).reshape(-1)
+    assert 0.3 < expected.min() < expected.max() < 0.95  # frames the check can tell apart
+    np.testing.assert_allclose(ssim, expected, atol=1e-4)
+    frames = [x.reshape(-1, 64, 64, 1) for x in (truth, predicted)]
+    per_pixel = float(np.mean((truth - predicted) ** 2))
+    assert float(keras.ops.mean(_refiner_loss(0.0)(*frames))) == pytest.approx(per_pixel, rel=1e-5)
+    with_ssim = float(keras.ops.mean(_refiner_loss(50.0)(*frames)))
+    assert with_ssim == pytest.approx(per_pixel + 50 * (1 - expected.mean()) / 4096, rel=1e-4)
+
+
+def test_refiner_batches_are_the_models_inputs_and_an_epoch_draws_each_frame_once(test_sequences):
+    model = build_model(preset("convlstm", **TINY, refiner_filters=4))
+    truth = test_sequences[:3, 10:]
+    raw = _blurred_and_moved(truth / 255)
+    last = (test_sequences[:3, 9] / 255).astype(np.float32)[..., None]
+    expected = keras.ops.convert_to_numpy(model.refiner_inputs(raw[..., None], last))
+    in_order = _RefinerFrames(model, raw, last, truth, batch_size=7)
+    inputs, targets = zip(*(in_order[i] for i in range(len(in_order))))
+    np.testing.assert_array_equal(np.concatenate(inputs), expected)
+    np.testing.assert_allclose(np.concatenate(targets)[..., 0], (truth / 255).reshape(-1, 64, 64), atol=1e-7)
+    shuffled = _RefinerFrames(model, raw, last, truth, batch_size=7, rng=np.random.default_rng(0))
+    for _ in range(2):
+        frames = np.concatenate([shuffled[i][0] for i in range(len(shuffled))])
+        assert not np.array_equal(frames, expected)
+        order = [np.flatnonzero((expected == frame).all(axis=(1, 2, 3)))[0] for frame in frames]
+        assert sorted(order) == list(range(30))
+        shuffled.on_epoch_end()
 
 
 @pytest.mark.parametrize("strategy", ["mirrored", "multiworker"])
