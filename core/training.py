@@ -513,10 +513,12 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
         raise
 
 
-# The refiner's batches are built as they are drawn, from raw forecasts that
-# take 0.16 MB a sequence (ready-made inputs took 1 MB, and 5,000 sequences
-# peaked at 13.9 GB); 20,000 sequences hold 3.3 GB.
+# The refiner's batches are built as they are drawn, from raw forecasts and
+# truth that take 0.22 MB a sequence (ready-made inputs took 1 MB: 4,000 + 1,000
+# sequences peaked at 13.9 GB; 12,000 + 1,000 now peak at 6.3 GB).
 MAX_REFINER_SEQUENCES = 20_000
+MAX_REFINER_VAL_SEQUENCES = 5_000  # scored whole after every epoch
+VAL_BATCH_FRAMES = 256
 
 
 @dataclass(frozen=True)
@@ -530,11 +532,13 @@ class RefinerConfig:
         epochs: passes over them; the step size follows one cosine to 0 over all.
         batch_size: frames per step, drawn from all the sequences.
         learning_rate: Adam's first step size.
-        val_count: validation sequences (held-out digits) scored after each epoch.
-        seed: draws the training sequences and fixes the order of the batches
-            (through `keras.utils.set_random_seed`, which seeds Python's,
-            NumPy's and the backend's generators); None takes the split's
-            standard sequences and a fresh order.
+        val_count: validation sequences (held-out digits) scored after each
+            epoch, 1 to MAX_REFINER_VAL_SEQUENCES.
+        seed: draws the training sequences and fixes the refiner's first
+            weights and the order of the frames (it also calls
+            `keras.utils.set_random_seed`, which seeds Python's, NumPy's and
+            the backend's global generators); None takes the split's standard
+            sequences, fresh weights and a fresh order.
         ssim_weight: weight of each frame's (1 - SSIM) in the loss, next to
             its squared error summed over the pixels (the MSE metric's unit).
             Squared error alone leaves a faint haze where a digit might be,
@@ -553,16 +557,20 @@ class RefinerConfig:
 
     def __post_init__(self):
         for name, least, most in (("filters", 1, 512), ("sequences", 1, MAX_REFINER_SEQUENCES), ("epochs", 1, 1000),
-                                  ("batch_size", 1, MAX_BATCH_SIZE), ("val_count", 1, MAX_REFINER_SEQUENCES)):
+                                  ("batch_size", 1, MAX_BATCH_SIZE), ("val_count", 1, MAX_REFINER_VAL_SEQUENCES)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:
                 raise InputError(f"{name} must be from {least} to {most:,}; received {value!r}")
-        if not 0 < self.learning_rate < 1:
-            raise InputError(f"learning_rate must be between 0 and 1; received {self.learning_rate}")
+        if not _is_real(self.learning_rate) or not 0 < self.learning_rate < 1:
+            raise InputError(f"learning_rate must be between 0 and 1; received {self.learning_rate!r}")
         if self.seed is not None and self.seed < 0:
             raise InputError(f"seed must not be negative; received {self.seed}")
-        if not 0 <= self.ssim_weight <= 10_000:  # also refuses NaN
-            raise InputError(f"ssim_weight must be from 0 to 10,000; received {self.ssim_weight}")
+        if not _is_real(self.ssim_weight) or not 0 <= self.ssim_weight <= 10_000:  # the range also refuses NaN
+            raise InputError(f"ssim_weight must be from 0 to 10,000; received {self.ssim_weight!r}")
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class _RefinerFit(keras.Model):
@@ -581,7 +589,8 @@ class _RefinerFrames(keras.utils.PyDataset):
     # shuffled order when `rng` is given, else in order.
     def __init__(self, forecaster, raw, last, truth, batch_size: int, rng: np.random.Generator | None = None):
         super().__init__()
-        self.forecaster, self.raw, self.last, self.truth = forecaster, raw, last, truth
+        # A copy of the truth: a view would keep the whole sequences' context frames alive.
+        self.forecaster, self.raw, self.last, self.truth = forecaster, raw, last, np.ascontiguousarray(truth)
         self.batch_size, self.rng = batch_size, rng
         self.order = np.arange(raw.shape[0] * raw.shape[1])
         self.on_epoch_end()
@@ -668,6 +677,8 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     """
     log = log or (lambda *_: None)
     started = time.perf_counter()
+    if config.seed is not None:  # before the refiner's first weights are drawn
+        keras.utils.set_random_seed(config.seed)
     refined = with_refiner(model, config.filters)
     raw_model = with_output_floor(with_refiner(model, 0), 0.0)
     rng = np.random.default_rng(config.seed)
@@ -677,7 +688,9 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
         stage = f"forecasting {split} sequences"
         raw = forecast(raw_model, context, truth.shape[1], progress=lambda done, total: log(stage, done, total, None))
         last = data.to_unit_float(context[:, -1])[..., None]
-        sets[split] = _RefinerFrames(refined, raw, last, truth, config.batch_size, rng if split == "train" else None)
+        # Validation needs no shuffling, and larger batches score it in fewer steps.
+        sets[split] = (_RefinerFrames(refined, raw, last, truth, config.batch_size, rng) if split == "train"
+                       else _RefinerFrames(refined, raw, last, truth, VAL_BATCH_FRAMES))
     val, total = sets["val"], config.epochs
 
     def val_mse(frames: np.ndarray) -> float:
@@ -692,8 +705,6 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     for layer in refined.refiner:
         layer.trainable = True
     try:
-        if config.seed is not None:
-            keras.utils.set_random_seed(config.seed)
         schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, total * len(sets["train"]))
         fit.compile(keras.optimizers.Adam(schedule), _refiner_loss(config.ssim_weight))
         scores = []

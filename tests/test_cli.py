@@ -296,7 +296,7 @@ def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, 
         (["--filters", 0], "--filters must be from 1 to 512; received 0"),
         (["--sequences", 10**6], "--sequences must be from 1 to 20,000"),
         (["--lr", 2], "--lr must be between 0 and 1"),
-        (["--val-sequences", 0], "--val-sequences must be from 1 to 20,000"),
+        (["--val-sequences", 0], "--val-sequences must be from 1 to 5,000"),
         (["--seed", -1], "--seed must not be negative"),
         (["--ssim-weight", "nan"], "--ssim-weight must be from 0 to 10,000; received nan"),
     ]:

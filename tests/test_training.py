@@ -231,9 +231,11 @@ def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_
     assert not np.array_equal(refined.head.get_weights()[0], tuned.head.get_weights()[0])
     with pytest.raises(InputError, match="sequences must be from 1 to 20,000; received 0"):
         RefinerConfig(sequences=0)
-    for weight in (-1.0, float("nan")):
+    for weight in (-1.0, float("nan"), "1", True):
         with pytest.raises(InputError, match="ssim_weight must be from 0 to 10,000"):
             RefinerConfig(ssim_weight=weight)
+    with pytest.raises(InputError, match="learning_rate must be between 0 and 1; received None"):
+        RefinerConfig(learning_rate=None)
 
 
 def _blurred_and_moved(frames):
