@@ -509,10 +509,10 @@ def parser() -> argparse.ArgumentParser:
                         help="frames per step, drawn from all the sequences (default %(default)s)")
     refine.add_argument("--lr", type=float, default=1e-3, help="first step size of a cosine to 0 (default %(default)s)")
     refine.add_argument("--val-sequences", type=int, default=1000,
-                        help="validation sequences scored after each epoch (default %(default)s)")
+                        help="validation sequences scored after each epoch, 1-5000 (default %(default)s)")
     refine.add_argument("--seed", type=int, default=None,
-                        help="draws the training sequences and fixes the order of the batches "
-                             "(default: the split's standard sequences, in a random order)")
+                        help="draws the training sequences and fixes the refiner's first weights and the order "
+                             "of the batches (default: the split's standard sequences, in a random order)")
     refine.add_argument("--ssim-weight", type=float, default=0.0,
                         help="weight of each frame's 1 - SSIM in the loss, next to its summed squared error; "
                              "0 for squared error alone (default %(default)s)")

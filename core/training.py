@@ -601,7 +601,8 @@ class _RefinerFrames(keras.utils.PyDataset):
     def __getitem__(self, index):
         sequence, t = np.divmod(self.order[index * self.batch_size : (index + 1) * self.batch_size], self.raw.shape[1])
         # The model's own `refiner_inputs` on the whole sequences, then each one's frame:
-        # ten times the work of one frame, still far less than a training step.
+        # ten times the work of one frame, about a quarter of a 128-filter training step
+        # on 2 cores (docs/training.md), but one definition of the inputs.
         inputs = self.forecaster.refiner_inputs(self.raw[sequence, ..., None], self.last[sequence])
         inputs = keras.ops.convert_to_numpy(inputs)[np.arange(len(t)) * self.raw.shape[1] + t]
         return inputs, data.to_unit_float(self.truth[sequence, t])[..., None]
@@ -637,8 +638,8 @@ def frame_ssim(x, y):
 
 
 def _refiner_loss(ssim_weight: float):
-    # Divided by the frame's pixels so that weight 0 is Keras' "mse", which the
-    # shipped refiners were trained with.
+    # Divided by the frame's pixels so that weight 0 is Keras' "mse", which
+    # session 19's refiner was trained with.
     pixels = data.FRAME_SIZE**2
 
     def loss(true, predicted):
