@@ -32,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 SHIFT = 3  # pixels: a digit's window from the generator is exact, a forecast's digit may sit off it
+MIN_COUNT = 50  # fewer can leave a frame with no digit read in the truth, and nothing to compare
 
 
 def train_classifier(seed: int = 0):
@@ -43,8 +44,10 @@ def train_classifier(seed: int = 0):
     keras.utils.set_random_seed(seed)
     images, labels = mnist_digits("train")
     rng = np.random.default_rng(seed)
-    # Shifted copies, wrapped round: the digits' borders are black, so a 3-pixel roll moves the digit only.
-    shifted = [np.roll(images, tuple(rng.integers(-SHIFT, SHIFT + 1, 2)), axis=(1, 2)) for _ in range(8)]
+    # Copies shifted on black (a roll would wrap ink near an edge round to the
+    # far side), each image by its own offset, so that all 49 shifts are seen.
+    padded = np.pad(images, ((0, 0), (SHIFT, SHIFT), (SHIFT, SHIFT)))[:, None]  # (n, 1, 34, 34)
+    shifted = [windows_at(padded, rng.integers(0, 2 * SHIFT + 1, (len(images), 1, 1, 2)))[:, 0, 0] for _ in range(8)]
     x = np.concatenate([images, *shifted])[..., None].astype("float32") / 255
     y = np.tile(labels, 9)
     classifier = keras.Sequential([
@@ -75,7 +78,7 @@ def windows_at(frames: np.ndarray, positions: np.ndarray) -> np.ndarray:
     positions (N, T, D, 2) -> (N, T, D, 28, 28)."""
     from core.data import DIGIT_SIZE
 
-    n, length, digits, _ = positions.shape
+    n, length = positions.shape[:2]
     rows = positions[..., 0, None] + np.arange(DIGIT_SIZE)  # (N, T, D, 28)
     cols = positions[..., 1, None] + np.arange(DIGIT_SIZE)
     index = np.arange(n)[:, None, None, None, None], np.arange(length)[None, :, None, None, None]
@@ -85,10 +88,11 @@ def windows_at(frames: np.ndarray, positions: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "convlstm.keras"))
-    parser.add_argument("--count", type=int, default=1000, help="test sequences, 1-1000 (default %(default)s)")
+    parser.add_argument("--count", type=int, default=1000, help=f"test sequences, {MIN_COUNT}-1000 (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="fixes the classifier's training (default %(default)s)")
     args = parser.parse_args()
-    if not 1 <= args.count <= 1000:
-        parser.error(f"--count must be from 1 to 1000; received {args.count}")
+    if not MIN_COUNT <= args.count <= 1000:
+        parser.error(f"--count must be from {MIN_COUNT} to 1000; received {args.count}")
 
     from core.data import CONTEXT_FRAMES, sequence, split_context, to_unit_float
     from core.errors import InputError
@@ -100,7 +104,7 @@ def main() -> None:
         model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
     except InputError as error:
         parser.error(str(error))
-    classifier, digit_accuracy = train_classifier()
+    classifier, digit_accuracy = train_classifier(args.seed)
     drawn = [sequence("test", i) for i in range(args.count)]  # the bundled test set, with labels and places
     frames = np.concatenate([s.frames for s in drawn])
     labels = np.concatenate([s.labels for s in drawn])  # (N, D)
@@ -114,9 +118,10 @@ def main() -> None:
     correct = {name: read(classifier, windows_at(video, places)) == labels[:, None, :] for name, video in guesses.items()}
     readable = correct["truth"]
     frame_mse = mse_per_frame(guesses["forecast"], guesses["truth"])
-    print(f"{args.checkpoint}, {args.count} test sequences; the classifier reads {digit_accuracy:.1%} "
-          "of the 1,000 test digits alone")
-    print("digits read correctly at their true place, per predicted frame (kept: of those read in the true frame)")
+    print(f"{args.checkpoint}, {args.count} test sequences; the classifier (seed {args.seed}) reads "
+          f"{digit_accuracy:.1%} of the 1,000 test digits alone")
+    print("digits read correctly at their true place, per predicted frame (kept: of those read in the true frame;"
+          " both kept: of the sequences whose two digits are read in the true frame)")
     print(f"{'frame':>5} {'truth':>6} {'forecast':>9} {'kept':>6} {'repeat last kept':>17} {'both kept':>10} {'MSE':>6}")
     for t in range(truth.shape[1]):
         kept = {name: correct[name][:, t][readable[:, t]].mean() for name in ("forecast", "repeat last")}
