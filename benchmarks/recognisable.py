@@ -4,7 +4,7 @@ The issue asks that the digits stay recognisable over all 10 predicted frames,
 which MSE and SSIM do not say: a blur can score well and read as nothing. The
 generator knows where each digit is in every frame and what it is, so a digit
 classifier (a small CNN trained here on the 4,000 training digits and copies
-shifted by up to 3 pixels) reads the 28x28 window at each digit's true
+shifted on black by up to 3 pixels) reads the 28x28 window at each digit's true
 place in the forecast and in the true frame. Where the two digits overlap, a
 window holds both and may be misread even in the true frame; so the figure that
 matters is how many of the digits read correctly in the true frame still read
