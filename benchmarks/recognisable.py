@@ -60,7 +60,7 @@ def train_classifier(seed: int = 0):
         keras.layers.Dropout(0.3),
         keras.layers.Dense(10, activation="softmax"),
     ])
-    classifier.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    classifier.compile("adam", "sparse_categorical_crossentropy")
     classifier.fit(x, y, batch_size=128, epochs=6, shuffle=True, verbose=0)
     test_images, test_labels = mnist_digits("test")
     accuracy = float(np.mean(read(classifier, test_images / 255) == test_labels))
