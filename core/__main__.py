@@ -4,6 +4,8 @@ import os
 import sys
 import tempfile
 
+from core.errors import InputError, check_backend
+
 
 def _quiet_tensorflow() -> None:
     """Imports TensorFlow and finds its devices with C++ start-up chatter hidden.
@@ -31,6 +33,12 @@ def _quiet_tensorflow() -> None:
             os.dup2(saved, 2)
             os.close(saved)
 
+
+try:
+    check_backend()
+except InputError as error:
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(2)  # core.cli.EXIT_BAD_INPUT, which would import Keras
 
 # With KERAS_BACKEND=jax (a GPU machine without TensorFlow) there is nothing to quiet.
 on_tensorflow = os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"

@@ -3,7 +3,10 @@
 import base64
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 
 import keras
@@ -49,6 +52,26 @@ def test_a_script_run_leaves_keras_state_alone():
         assert keras.config.dtype_policy().name == "mixed_bfloat16"
     finally:
         keras.config.set_dtype_policy(before)
+
+
+def test_an_unusable_keras_backend_gets_a_message_on_the_pages_that_need_a_model():
+    # Keras stops with a traceback on a backend it cannot load; the app must say what to change.
+    # A fresh process, as a fresh server has not imported Keras yet.
+    script = f"""
+import sys
+from streamlit.testing.v1 import AppTest
+app = AppTest.from_file({str(ROOT / "streamlit_app.py")!r}, default_timeout={TIMEOUT}).run()
+assert not app.exception and not app.error, "Home needs no model"
+app.switch_page("pages/forecast.py").run()
+assert not app.exception, app.exception
+print([e.value for e in app.error], "keras" in sys.modules)
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT,
+                            env={**os.environ, "KERAS_BACKEND": "bogus"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == str([
+        "KERAS_BACKEND is 'bogus'; ConvLSTM Studio runs on 'tensorflow' or 'jax'. "
+        "Restart the app without KERAS_BACKEND, or with one of those."]) + " False"
 
 
 @pytest.mark.parametrize("page", PAGES)
