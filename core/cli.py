@@ -259,15 +259,19 @@ def cmd_refine(args) -> None:
     _check_output(args.out, ".keras", "--out")
     if Path(args.out).resolve() == Path(args.checkpoint).resolve():
         raise InputError("--out is the --checkpoint file, which the refined model would replace; give another path")
-    try:
-        config = RefinerConfig(filters=args.filters, sequences=args.sequences, epochs=args.epochs,
-                               batch_size=args.batch_size, learning_rate=args.lr, val_count=args.val_sequences,
-                               seed=args.seed, ssim_weight=args.ssim_weight)
-    except InputError as error:
-        raise InputError(as_flags(str(error))) from None
     # Saved in the precision the file was trained in, not this CPU's; read before
     # the minutes of work, which a file changed meanwhile would otherwise lose.
-    trained_in = read_checkpoint_info(args.checkpoint)[0].precision
+    file_config = read_checkpoint_info(args.checkpoint)[0]
+    trained_in = file_config.precision
+    if args.resume and not file_config.refiner_filters:
+        raise InputError(f"{args.checkpoint} has no refiner to resume; drop --resume to train a new one")
+    filters = args.filters if args.filters is not None else file_config.refiner_filters if args.resume else 64
+    try:
+        config = RefinerConfig(filters=filters, sequences=args.sequences, epochs=args.epochs,
+                               batch_size=args.batch_size, learning_rate=args.lr, val_count=args.val_sequences,
+                               seed=args.seed, ssim_weight=args.ssim_weight, resume=args.resume)
+    except InputError as error:
+        raise InputError(as_flags(str(error))) from None
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
     if model_config(model).preset != "convlstm":
         raise InputError(f"{args.checkpoint} is a keras-io model; only a convlstm model takes a refiner")
@@ -501,7 +505,8 @@ def parser() -> argparse.ArgumentParser:
     refine = commands.add_parser("refine", help="train a refiner for a trained convlstm model, which stays frozen")
     refine.add_argument("--checkpoint", required=True, type=_path, help="the trained model (.keras)")
     refine.add_argument("--out", required=True, type=_path, help="the refined model (.keras)")
-    refine.add_argument("--filters", type=int, default=64, help="the refiner's width, 1-512 (default %(default)s)")
+    refine.add_argument("--filters", type=int, default=None,
+                        help="the refiner's width, 1-512 (default 64, or the checkpoint's with --resume)")
     refine.add_argument("--sequences", type=int, default=4000,
                         help="training sequences, forecast once, 1-20000 (default %(default)s)")
     refine.add_argument("--epochs", type=int, default=6, help="passes over them (default %(default)s)")
@@ -516,6 +521,9 @@ def parser() -> argparse.ArgumentParser:
     refine.add_argument("--ssim-weight", type=float, default=0.0,
                         help="weight of each frame's 1 - SSIM in the loss, next to its summed squared error; "
                              "0 for squared error alone (default %(default)s)")
+    refine.add_argument("--resume", action="store_true",
+                        help="train the checkpoint's refiner further on these sequences instead of a new one "
+                             "(--sequences caps what fits in memory; more are seen in rounds, one file to the next)")
     refine.add_argument("--json", action="store_true", help="end with one JSON line of results")
     refine.set_defaults(run=cmd_refine)
 

@@ -544,6 +544,11 @@ class RefinerConfig:
             Squared error alone leaves a faint haze where a digit might be,
             which SSIM punishes hard on a black background; 0 trains on
             squared error alone.
+        resume: train the model's own refiner further (on this round's
+            sequences) instead of a new one; it must have a refiner of
+            `filters`. Memory caps the sequences held at once
+            (MAX_REFINER_SEQUENCES), so more are seen in rounds, one file
+            to the next.
     """
 
     filters: int = 64
@@ -554,6 +559,7 @@ class RefinerConfig:
     val_count: int = 1000
     seed: int | None = None
     ssim_weight: float = 0.0
+    resume: bool = False
 
     def __post_init__(self):
         for name, least, most in (("filters", 1, 512), ("sequences", 1, MAX_REFINER_SEQUENCES), ("epochs", 1, 1000),
@@ -567,6 +573,8 @@ class RefinerConfig:
             raise InputError(f"seed must not be negative; received {self.seed}")
         if not _is_real(self.ssim_weight) or not 0 <= self.ssim_weight <= 10_000:  # the range also refuses NaN
             raise InputError(f"ssim_weight must be from 0 to 10,000; received {self.ssim_weight!r}")
+        if not isinstance(self.resume, bool):
+            raise InputError(f"resume must be True or False; received {self.resume!r}")
 
 
 def _is_real(value) -> bool:
@@ -659,7 +667,7 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     The forecaster forecasts `config.sequences` training sequences once; the
     refiner then learns to turn each of those forecasts into the truth, with a
     squared-error loss and, given `config.ssim_weight`, an SSIM term. A model
-    that has a refiner already gets a new one.
+    that has a refiner already gets a new one, unless `config.resume`.
 
     Args:
         model: a trained convlstm model (from `load_checkpoint` or `train`).
@@ -667,20 +675,29 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
         log: called as log(stage, done, total, val_mse) while forecasting
             ("forecasting train sequences", then "... val ...", with val_mse
             None) and after each epoch ("epoch"); the first "epoch" call,
-            (0, epochs), scores the forecaster unrefined.
+            (0, epochs), scores the model as it came (unrefined unless resumed).
 
     Returns:
         A new model: the forecaster's weights and output floor with the
-        trained refiner; its `studio_info` gains a "refiner" record.
+        trained refiner; its `studio_info` gains a "refiner" record, which
+        keeps a resumed refiner's earlier record as "continues".
 
     Raises:
-        InputError: a keras-io model.
+        InputError: a keras-io model, or `resume` without a refiner of
+            `config.filters`.
     """
     log = log or (lambda *_: None)
     started = time.perf_counter()
+    had = model_config(model).refiner_filters
+    if config.resume and had != config.filters:
+        raise InputError(f"resume needs a refiner of {config.filters} filters; the model has "
+                         + (f"one of {had}" if had else "none"))
     if config.seed is not None:  # before the refiner's first weights are drawn
         keras.utils.set_random_seed(config.seed)
     refined = with_refiner(model, config.filters)
+    if config.resume:
+        for source, target in zip(model.refiner, refined.refiner):
+            target.set_weights(source.get_weights())
     raw_model = with_output_floor(with_refiner(model, 0), 0.0)
     rng = np.random.default_rng(config.seed)
     sets = {}
@@ -698,7 +715,7 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
         return float(mse(frames.reshape(val.raw.shape), data.to_unit_float(val.truth)))
 
     fit = _RefinerFit(refined)
-    before = val_mse(val.raw)
+    before = val_mse(fit.predict(val, verbose=0)[..., 0] if config.resume else val.raw)
     log("epoch", 0, total, before)
     frozen = [*refined.cells, refined.head]
     for layer in frozen:
@@ -720,8 +737,9 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
             layer.trainable = True
         for layer in refined.refiner:
             layer.trainable = False
+    earlier = {"continues": refined.studio_info.get("refiner")} if config.resume else {}
     refined.studio_info = {**refined.studio_info, "refiner": {
         **asdict(config), "val_mse_before": before, "val_mse_per_epoch": scores,
-        "train_seconds": round(time.perf_counter() - started, 1), "device": describe_device(),
+        "train_seconds": round(time.perf_counter() - started, 1), "device": describe_device(), **earlier,
     }}
     return refined

@@ -291,6 +291,16 @@ def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, 
     assert summary["val_mse"] < summary["val_mse_before"]
     config, info = read_checkpoint_info(out)
     assert config.refiner_filters == 4 and info["refiner"]["sequences"] == 16 and info["refiner"]["ssim_weight"] == 20
+    # A second round on other sequences starts from the first round's refiner, as it scored, and records both.
+    resumed = tmp_path / "resumed.keras"
+    result = run_cli("refine", "--checkpoint", out, "--out", resumed, "--resume", "--sequences", 16, "--epochs", 1,
+                     "--val-sequences", 8, "--seed", 1, "--lr", 1e-4, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["val_mse_before"] == pytest.approx(summary["val_mse"],
+                                                                                                 rel=1e-3)
+    config, again = read_checkpoint_info(resumed)
+    assert config.refiner_filters == 4 and again["refiner"]["resume"] and again["refiner"]["seed"] == 1
+    assert again["refiner"]["continues"] == info["refiner"]
     folder, _ = inputs
     for option, message in [
         (["--filters", 0], "--filters must be from 1 to 512; received 0"),
@@ -309,6 +319,10 @@ def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, 
     keras_io = save_checkpoint(build_model("keras-io"), tmp_path / "keras-io.keras")
     _refused(capsys, ["refine", "--checkpoint", keras_io, "--out", tmp_path / "r.keras"],
              "is a keras-io model; only a convlstm model takes a refiner", tmp_path / "r.keras")
+    _refused(capsys, ["refine", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "r.keras", "--resume"],
+             "has no refiner to resume; drop --resume to train a new one", tmp_path / "r.keras")
+    _refused(capsys, ["refine", "--checkpoint", out, "--out", tmp_path / "r.keras", "--resume", "--filters", 8],
+             "resume needs a refiner of 8 filters; the model has one of 4", tmp_path / "r.keras")
 
 
 def test_refine_keeps_the_precision_the_file_was_trained_in(tmp_path):
