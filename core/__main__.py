@@ -4,8 +4,6 @@ import os
 import sys
 import tempfile
 
-from core.errors import InputError, check_backend
-
 
 def _quiet_tensorflow() -> None:
     """Imports TensorFlow and finds its devices with C++ start-up chatter hidden.
@@ -34,17 +32,12 @@ def _quiet_tensorflow() -> None:
             os.close(saved)
 
 
-try:
-    check_backend()
-except InputError as error:
-    print(f"error: {error}", file=sys.stderr)
-    sys.exit(2)  # core.cli.EXIT_BAD_INPUT, which would import Keras
+# Only the standard library and core.errors: Keras and TensorFlow load below, or not at all.
+from core.cli import KERAS_COMMANDS, main  # noqa: E402
 
 # With KERAS_BACKEND=jax (a GPU machine without TensorFlow) there is nothing to quiet.
-on_tensorflow = os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"
-if on_tensorflow and len(sys.argv) > 1 and sys.argv[1] in ("train", "refine", "forecast", "evaluate", "export"):
+on_tensorflow = (os.environ.get("KERAS_BACKEND") or "tensorflow") == "tensorflow"  # Keras reads "" as unset
+if on_tensorflow and len(sys.argv) > 1 and sys.argv[1] in KERAS_COMMANDS:
     _quiet_tensorflow()
-
-from core.cli import main  # noqa: E402
 
 sys.exit(main())

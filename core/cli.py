@@ -20,9 +20,11 @@ import threading
 import time
 from pathlib import Path
 
-from core.errors import InputError
+from core.errors import InputError, import_keras
 
 EXIT_BAD_INPUT = 2
+# The commands that load a model, and so Keras with its backend; `data` needs neither.
+KERAS_COMMANDS = ("train", "refine", "forecast", "evaluate", "export")
 # The official test set's size; more would take gigabytes of memory.
 MAX_SEQUENCES = 10_000
 
@@ -565,6 +567,8 @@ def main(argv=None) -> int:
     if args.command == "train" and args.epochs is None:
         args.epochs = 100_000
     try:
+        if args.command in KERAS_COMMANDS:
+            import_keras()
         args.run(args)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -70,8 +70,8 @@ print([e.value for e in app.error], "keras" in sys.modules)
                             env={**os.environ, "KERAS_BACKEND": "bogus"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == str([
-        "KERAS_BACKEND is 'bogus'; ConvLSTM Studio runs on 'tensorflow' or 'jax'. "
-        "Restart the app without KERAS_BACKEND, or with one of those."]) + " False"
+        "Keras cannot load its backend (Unable to import backend : bogus); ConvLSTM Studio runs on "
+        "KERAS_BACKEND=tensorflow (the default) or jax. Restart the app with one of those."]) + " False"
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -25,7 +25,7 @@ import numpy as np
 import streamlit as st
 
 from core import data
-from core.errors import InputError, check_backend
+from core.errors import InputError, import_keras
 from ui.limits import LIMITS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,17 +182,15 @@ def keras_loaded_ui() -> None:
     """
     if "keras" in sys.modules:
         return
-    try:
-        check_backend()
-    except InputError as error:
-        st.error(f"{error}. Restart the app without KERAS_BACKEND, or with one of those.", icon=":material/error:")
-        st.stop()
-    backend = {"tensorflow": "TensorFlow", "jax": "JAX"}[os.environ.get("KERAS_BACKEND", "tensorflow")]
+    backend = {"tensorflow": "TensorFlow", "jax": "JAX"}.get(os.environ.get("KERAS_BACKEND") or "tensorflow", "Keras")
     notice = st.empty()
     notice.info(f"Loading {backend} (once, after the server starts)...", icon=":material/hourglass_top:")
     time.sleep(0.2)  # lets the server send the notice before the import holds the GIL
-    import keras  # noqa: F401
-
+    try:
+        import_keras()
+    except InputError as error:
+        notice.error(f"{error}. Restart the app with one of those.", icon=":material/error:")
+        st.stop()
     notice.empty()
 
 
