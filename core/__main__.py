@@ -4,6 +4,9 @@ import os
 import sys
 import tempfile
 
+# core.cli imports only the standard library and core.errors: Keras and TensorFlow load below, or not at all.
+from core.cli import KERAS_COMMANDS, main
+
 
 def _quiet_tensorflow() -> None:
     """Imports TensorFlow and finds its devices with C++ start-up chatter hidden.
@@ -31,9 +34,6 @@ def _quiet_tensorflow() -> None:
             os.dup2(saved, 2)
             os.close(saved)
 
-
-# Only the standard library and core.errors: Keras and TensorFlow load below, or not at all.
-from core.cli import KERAS_COMMANDS, main  # noqa: E402
 
 # With KERAS_BACKEND=jax (a GPU machine without TensorFlow) there is nothing to quiet.
 on_tensorflow = (os.environ.get("KERAS_BACKEND") or "tensorflow") == "tensorflow"  # Keras reads "" as unset

@@ -255,7 +255,7 @@ def cmd_train(args) -> None:
 
 
 def cmd_refine(args) -> None:
-    from core.model import load_checkpoint, model_config, read_checkpoint_info, save_checkpoint, with_precision
+    from core.model import load_checkpoint, read_checkpoint_info, save_checkpoint, with_precision
     from core.training import RefinerConfig, train_refiner
 
     _check_output(args.out, ".keras", "--out")
@@ -264,10 +264,15 @@ def cmd_refine(args) -> None:
     # Saved in the precision the file was trained in, not this CPU's; read before
     # the minutes of work, which a file changed meanwhile would otherwise lose.
     file_config = read_checkpoint_info(args.checkpoint)[0]
-    trained_in = file_config.precision
-    if args.resume and not file_config.refiner_filters:
+    trained_in, had = file_config.precision, file_config.refiner_filters
+    if file_config.preset != "convlstm":
+        raise InputError(f"{args.checkpoint} is a keras-io model; only a convlstm model takes a refiner")
+    if args.resume and not had:
         raise InputError(f"{args.checkpoint} has no refiner to resume; drop --resume to train a new one")
-    filters = args.filters if args.filters is not None else file_config.refiner_filters if args.resume else 64
+    if args.resume and args.filters not in (None, had):
+        raise InputError(f"--filters {args.filters} does not match the {had} filters of {args.checkpoint}'s refiner; "
+                         "leave --filters out with --resume")
+    filters = args.filters if args.filters is not None else had if args.resume else RefinerConfig.filters
     try:
         config = RefinerConfig(filters=filters, sequences=args.sequences, epochs=args.epochs,
                                batch_size=args.batch_size, learning_rate=args.lr, val_count=args.val_sequences,
@@ -275,8 +280,6 @@ def cmd_refine(args) -> None:
     except InputError as error:
         raise InputError(as_flags(str(error))) from None
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
-    if model_config(model).preset != "convlstm":
-        raise InputError(f"{args.checkpoint} is a keras-io model; only a convlstm model takes a refiner")
     bars = {}
 
     def log(stage: str, done: int, total: int, val: float | None) -> None:
@@ -524,8 +527,9 @@ def parser() -> argparse.ArgumentParser:
                         help="weight of each frame's 1 - SSIM in the loss, next to its summed squared error; "
                              "0 for squared error alone (default %(default)s)")
     refine.add_argument("--resume", action="store_true",
-                        help="train the checkpoint's refiner further on these sequences instead of a new one "
-                             "(--sequences caps what fits in memory; more are seen in rounds, one file to the next)")
+                        help="train the checkpoint's refiner further instead of a new one, on the sequences of "
+                             "a --seed no earlier round used, best with a lower --lr (e.g. 3e-4); --sequences caps "
+                             "what fits in memory, so more are seen in rounds, one file to the next")
     refine.add_argument("--json", action="store_true", help="end with one JSON line of results")
     refine.set_defaults(run=cmd_refine)
 

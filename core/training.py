@@ -538,7 +538,9 @@ class RefinerConfig:
             weights and the order of the frames (it also calls
             `keras.utils.set_random_seed`, which seeds Python's, NumPy's and
             the backend's global generators); None takes the split's standard
-            sequences, fresh weights and a fresh order.
+            sequences, fresh weights and a fresh order. Not 1 or 2, which
+            draw the validation and test sets' motions; a resumed round needs
+            one that no earlier round used (None counts as 0).
         ssim_weight: weight of each frame's (1 - SSIM) in the loss, next to
             its squared error summed over the pixels (the MSE metric's unit).
             Squared error alone leaves a faint haze where a digit might be,
@@ -575,6 +577,10 @@ class RefinerConfig:
             raise InputError(f"ssim_weight must be from 0 to 10,000; received {self.ssim_weight!r}")
         if not isinstance(self.resume, bool):
             raise InputError(f"resume must be True or False; received {self.resume!r}")
+        if self.seed in (data.SPLIT_SEEDS["val"], data.SPLIT_SEEDS["test"]):
+            # Each sequence's stream is seeded by (seed, index) alone, whatever the split.
+            raise InputError(f"seed {self.seed} draws the motions of the validation set (seed "
+                             f"{data.SPLIT_SEEDS['val']}) or the test set ({data.SPLIT_SEEDS['test']}); pick another")
 
 
 def _is_real(value) -> bool:
@@ -684,7 +690,7 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
 
     Raises:
         InputError: a keras-io model, or `resume` without a refiner of
-            `config.filters`.
+            `config.filters` or with the seed of an earlier round.
     """
     log = log or (lambda *_: None)
     started = time.perf_counter()
@@ -692,6 +698,16 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     if config.resume and had != config.filters:
         raise InputError(f"resume needs a refiner of {config.filters} filters; the model has "
                          + (f"one of {had}" if had else "none"))
+    earlier = getattr(model, "studio_info", {}).get("refiner") if config.resume else None
+    used = set()
+    record = earlier
+    while record:
+        used.add(data.SPLIT_SEEDS["train"] if record.get("seed") is None else record["seed"])
+        record = record.get("continues")
+    drawn = data.SPLIT_SEEDS["train"] if config.seed is None else config.seed
+    if drawn in used:
+        raise InputError(f"seed {drawn} draws the sequences an earlier round of this refiner trained on "
+                         f"(seeds used: {', '.join(map(str, sorted(used)))}); pick another")
     if config.seed is not None:  # before the refiner's first weights are drawn
         keras.utils.set_random_seed(config.seed)
     refined = with_refiner(model, config.filters)
@@ -737,9 +753,9 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
             layer.trainable = True
         for layer in refined.refiner:
             layer.trainable = False
-    earlier = {"continues": refined.studio_info.get("refiner")} if config.resume else {}
     refined.studio_info = {**refined.studio_info, "refiner": {
         **asdict(config), "val_mse_before": before, "val_mse_per_epoch": scores,
-        "train_seconds": round(time.perf_counter() - started, 1), "device": describe_device(), **earlier,
+        "train_seconds": round(time.perf_counter() - started, 1), "device": describe_device(),
+        **({"continues": earlier} if earlier else {}),
     }}
     return refined

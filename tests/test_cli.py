@@ -294,12 +294,12 @@ def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, 
     # A second round on other sequences starts from the first round's refiner, as it scored, and records both.
     resumed = tmp_path / "resumed.keras"
     result = run_cli("refine", "--checkpoint", out, "--out", resumed, "--resume", "--sequences", 16, "--epochs", 1,
-                     "--val-sequences", 8, "--seed", 1, "--lr", 1e-4, "--json")
+                     "--val-sequences", 8, "--seed", 3, "--lr", 1e-4, "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1])["val_mse_before"] == pytest.approx(summary["val_mse"],
                                                                                                  rel=1e-3)
     config, again = read_checkpoint_info(resumed)
-    assert config.refiner_filters == 4 and again["refiner"]["resume"] and again["refiner"]["seed"] == 1
+    assert config.refiner_filters == 4 and again["refiner"]["resume"] and again["refiner"]["seed"] == 3
     assert again["refiner"]["continues"] == info["refiner"]
     folder, _ = inputs
     for option, message in [
@@ -308,6 +308,8 @@ def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, 
         (["--lr", 2], "--lr must be between 0 and 1"),
         (["--val-sequences", 0], "--val-sequences must be from 1 to 5,000"),
         (["--seed", -1], "--seed must not be negative"),
+        (["--seed", 1], "--seed 1 draws the motions of the validation set (seed 1) or the test set (2)"),
+        (["--seed", 2], "--seed 2 draws the motions"),
         (["--ssim-weight", "nan"], "--ssim-weight must be from 0 to 10,000; received nan"),
     ]:
         _refused(capsys, ["refine", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "r.keras", *option], message,
@@ -322,7 +324,12 @@ def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, 
     _refused(capsys, ["refine", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "r.keras", "--resume"],
              "has no refiner to resume; drop --resume to train a new one", tmp_path / "r.keras")
     _refused(capsys, ["refine", "--checkpoint", out, "--out", tmp_path / "r.keras", "--resume", "--filters", 8],
-             "resume needs a refiner of 8 filters; the model has one of 4", tmp_path / "r.keras")
+             f"--filters 8 does not match the 4 filters of {out}'s refiner", tmp_path / "r.keras")
+    _refused(capsys, ["refine", "--checkpoint", keras_io, "--out", tmp_path / "r.keras", "--resume"],
+             "is a keras-io model", tmp_path / "r.keras")
+    for seed in ([], ["--seed", 0], ["--seed", 3]):  # the rounds so far drew seeds 0 and 3
+        _refused(capsys, ["refine", "--checkpoint", resumed, "--out", tmp_path / "r.keras", "--resume", *seed],
+                 "an earlier round of this refiner trained on (seeds used: 0, 3); pick another", tmp_path / "r.keras")
 
 
 def test_refine_keeps_the_precision_the_file_was_trained_in(tmp_path):
