@@ -528,8 +528,8 @@ def parser() -> argparse.ArgumentParser:
                              "0 for squared error alone (default %(default)s)")
     refine.add_argument("--resume", action="store_true",
                         help="train the checkpoint's refiner further instead of a new one, on the sequences of "
-                             "a --seed no earlier round used, best with a lower --lr (e.g. 3e-4); --sequences caps "
-                             "what fits in memory, so more are seen in rounds, one file to the next")
+                             "a --seed no earlier round used, best with the earlier --ssim-weight and a lower --lr "
+                             "(e.g. 3e-4); --sequences caps what fits in memory, so more are seen in rounds")
     refine.add_argument("--json", action="store_true", help="end with one JSON line of results")
     refine.set_defaults(run=cmd_refine)
 
