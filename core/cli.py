@@ -263,7 +263,7 @@ def cmd_refine(args) -> None:
         raise InputError("--out is the --checkpoint file, which the refined model would replace; give another path")
     # Saved in the precision the file was trained in, not this CPU's; read before
     # the minutes of work, which a file changed meanwhile would otherwise lose.
-    file_config = read_checkpoint_info(args.checkpoint)[0]
+    file_config, file_info = read_checkpoint_info(args.checkpoint)
     trained_in, had = file_config.precision, file_config.refiner_filters
     if file_config.preset != "convlstm":
         raise InputError(f"{args.checkpoint} is a keras-io model; only a convlstm model takes a refiner")
@@ -273,10 +273,14 @@ def cmd_refine(args) -> None:
         raise InputError(f"--filters {args.filters} does not match the {had} filters of {args.checkpoint}'s refiner; "
                          "leave --filters out with --resume")
     filters = args.filters if args.filters is not None else had if args.resume else RefinerConfig.filters
+    # A resumed round keeps the loss its refiner was trained with, unless told otherwise.
+    earlier_weight = file_info.get("refiner", {}).get("ssim_weight", RefinerConfig.ssim_weight)
+    ssim_weight = args.ssim_weight if args.ssim_weight is not None else (
+        earlier_weight if args.resume else RefinerConfig.ssim_weight)
     try:
         config = RefinerConfig(filters=filters, sequences=args.sequences, epochs=args.epochs,
                                batch_size=args.batch_size, learning_rate=args.lr, val_count=args.val_sequences,
-                               seed=args.seed, ssim_weight=args.ssim_weight, resume=args.resume)
+                               seed=args.seed, ssim_weight=ssim_weight, resume=args.resume)
     except InputError as error:
         raise InputError(as_flags(str(error))) from None
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
@@ -523,13 +527,13 @@ def parser() -> argparse.ArgumentParser:
     refine.add_argument("--seed", type=int, default=None,
                         help="draws the training sequences and fixes the refiner's first weights and the order "
                              "of the batches (default: the split's standard sequences, in a random order)")
-    refine.add_argument("--ssim-weight", type=float, default=0.0,
+    refine.add_argument("--ssim-weight", type=float, default=None,
                         help="weight of each frame's 1 - SSIM in the loss, next to its summed squared error; "
-                             "0 for squared error alone (default %(default)s)")
+                             "0 for squared error alone (default 0, or the earlier round's with --resume)")
     refine.add_argument("--resume", action="store_true",
                         help="train the checkpoint's refiner further instead of a new one, on the sequences of "
-                             "a --seed no earlier round used, best with the earlier --ssim-weight and a lower --lr "
-                             "(e.g. 3e-4); --sequences caps what fits in memory, so more are seen in rounds")
+                             "a --seed no earlier round used, best with a lower --lr (e.g. 3e-4); --sequences caps "
+                             "what fits in memory, so more are seen in rounds, one file to the next")
     refine.add_argument("--json", action="store_true", help="end with one JSON line of results")
     refine.set_defaults(run=cmd_refine)
 

@@ -300,6 +300,7 @@ def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, 
                                                                                                  rel=1e-3)
     config, again = read_checkpoint_info(resumed)
     assert config.refiner_filters == 4 and again["refiner"]["resume"] and again["refiner"]["seed"] == 3
+    assert again["refiner"]["ssim_weight"] == 20  # the first round's loss, not the default squared error alone
     assert again["refiner"]["continues"] == info["refiner"]
     folder, _ = inputs
     for option, message in [
