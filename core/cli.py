@@ -469,7 +469,9 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--split", choices=["train", "val", "test"], default="test",
                         help="whose digits: train, val or test (default %(default)s)")
     export.add_argument("--count", type=int, default=100, help="sequences (default %(default)s)")
-    export.add_argument("--seed", type=int, default=None, help="default: the split's standard set")
+    export.add_argument("--seed", type=int, default=None,
+                        help="default: the split's standard set; a seed gives the same motions in every split, "
+                             "so 1 and 2 give the validation and test sets' motions")
     export.add_argument("--digits", type=int, default=2, choices=[1, 2, 3], help="digits per sequence (default %(default)s)")
     export.add_argument("--out", required=True, type=_path, help="the .npy to write")
     export.set_defaults(run=cmd_data_export)

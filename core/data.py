@@ -231,6 +231,9 @@ def moving_mnist(
         count: number of sequences (at least 1).
         seed: fixes the draw; None gives the split's standard set, so
             `moving_mnist("test", 1000)` is the bundled test set everywhere.
+            A seed fixes the same motions in every split (only the digits
+            differ), so seeds 1 and 2 draw the validation and test sets'
+            motions: training draws must avoid them (`RefinerConfig` does).
         num_digits: digits per sequence.
         length: frames per sequence.
         progress: called as progress(done, count) every 100 sequences.
