@@ -1,13 +1,16 @@
 """Benchmark: does a refiner that sees the whole frame correct more?
 
-The shipped refiner's two 3x3 convolutions on 4x4 patches see 7x7 patches
-(28 pixels) around each output patch, less than a digit travels in ten frames.
-Dilated convolutions (rates 1, 2, 4, 8: 31x31 patches, the whole frame) would
-let it find the sharp digit in the last context frame wherever the forecast
-has moved it. This trains both shapes as `python -m core refine` does (same
-data, loss and schedule) and prints the validation MSE after each epoch;
-`--dilations 1 1` is the shipped shape. Experimental: the dilated refiner is
-built here only, not in `core`.
+The shipped refiner's three 3x3 convolutions (two hidden, one out) on 4x4
+patches see 7x7 patches (28 pixels) around each output patch, less than a
+digit travels in ten frames. Dilated hidden convolutions (rates 1, 2, 4, 8;
+with the output layer 33x33 patches, the whole 16x16-patch frame) would let
+it find the sharp digit in the last context frame wherever the forecast has
+moved it. This trains one refiner with the given hidden layers as `python -m
+core refine` does (same data, loss, schedule and precision) and prints the
+validation MSE after each epoch: `--dilations 1 1` is the shipped shape,
+`1 1 1 1` as deep as `1 2 4 8` without the reach. Experimental: the refiner
+is built by replacing `core.model._build` in this process only; `core` keeps
+the shipped shape.
 
 Usage:
     python benchmarks/refiner_reach.py --dilations 1 1
@@ -32,19 +35,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "training" / "convlstm-state.keras"))
     parser.add_argument("--dilations", type=int, nargs="+", default=[1, 2, 4, 8],
-                        help="the dilation rate of each hidden 3x3 layer; 1 1 is the shipped refiner")
+                        help="the dilation rate of each hidden 3x3 layer; 1 1 is the shipped refiner's shape")
     parser.add_argument("--filters", type=int, default=128)
     parser.add_argument("--sequences", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--ssim-weight", type=float, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if not all(1 <= rate <= 16 for rate in args.dilations):
-        parser.error(f"--dilations must be from 1 to 16; received {' '.join(map(str, args.dilations))}")
+    # At 16 or more every tap but the centre falls in the padding of the 16-patch-wide frame.
+    if not all(1 <= rate <= 15 for rate in args.dilations):
+        parser.error(f"--dilations must be from 1 to 15 (the frame is 16 patches wide); "
+                     f"received {' '.join(map(str, args.dilations))}")
 
     from keras import layers
 
     import core.model
+    from core.cli import as_flags
     from core.errors import InputError
     from core.training import RefinerConfig, train_refiner
 
@@ -74,7 +80,7 @@ def main() -> None:
     # `train_refiner` builds its refiner through `with_refiner`, which calls this.
     core.model._build = build_reach
     try:
-        model = core.model.load_checkpoint(args.checkpoint, compile=False)
+        model = core.model.load_checkpoint(args.checkpoint, compile=False, precision="auto")
         config = RefinerConfig(filters=args.filters, sequences=args.sequences, epochs=args.epochs,
                                ssim_weight=args.ssim_weight, seed=args.seed)
         started = time.perf_counter()
@@ -86,7 +92,9 @@ def main() -> None:
 
         refined = train_refiner(model, config, log)
     except InputError as error:
-        parser.error(str(error))
+        parser.error(as_flags(str(error)))
+    finally:
+        core.model._build = build
     params = sum(layer.count_params() for layer in refined.refiner)
     print(f"refiner dilations {' '.join(map(str, args.dilations))}, {args.filters} filters: {params:,} parameters")
 
