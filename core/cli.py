@@ -23,6 +23,7 @@ from pathlib import Path
 from core.errors import InputError, import_keras
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
 # The commands that load a model, and so Keras with its backend; `data` needs neither.
 KERAS_COMMANDS = ("train", "refine", "forecast", "evaluate", "export")
 # The official test set's size; more would take gigabytes of memory.
@@ -193,6 +194,8 @@ def cmd_train(args) -> None:
         found = read_checkpoint_info(args.out)[0].preset
         if found != args.preset:
             raise InputError(f"--resume continues {args.out}, a {found} model; --preset {args.preset} asks for another")
+    if not args.resume and Path(args.out).exists():  # hours of training replaced by a new model's minutes
+        raise InputError(f"{args.out} already exists; add --resume to continue it, or give another --out")
     if args.resume and not Path(args.out).exists():  # a mistyped path would start over without a word
         print(f"note: {args.out} does not exist yet, so --resume starts a new run there", file=sys.stderr)
     progress = TrainingProgress()
@@ -204,9 +207,18 @@ def cmd_train(args) -> None:
         except BaseException as error:  # re-raised in the main thread
             outcome["error"] = error
 
-    # A background run (nohup, a service) is stopped with SIGTERM: finish the
-    # batch and save, as for Ctrl-C.
-    signal.signal(signal.SIGTERM, lambda *_: progress.request_stop())
+    def stop(signum, frame):
+        if signum == signal.SIGINT:
+            print("\nstopping after this batch; the checkpoint keeps what was learned "
+                  "(Ctrl-C again quits without saving)", file=sys.stderr)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        progress.request_stop()
+
+    # Ctrl-C and SIGTERM (nohup, a service) both finish the batch and save. Ctrl-C
+    # is a handler, not `except KeyboardInterrupt`: on CPython 3.11 the exception,
+    # raised inside `worker.join`, marks the worker finished, so the save was lost.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
     bar = None
@@ -229,12 +241,10 @@ def cmd_train(args) -> None:
             # model's 64 forecasts take minutes on a CPU), not every half second into a log.
             bar.set_postfix_str(text, refresh=state["validation"] != shown)
             shown = state["validation"]
-    except KeyboardInterrupt:
-        print("\nstopping after this batch; the checkpoint keeps what was learned", file=sys.stderr)
-        progress.request_stop()
-        worker.join()
-    if bar is not None:
-        bar.close()
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if bar is not None:
+            bar.close()
     if "error" in outcome:
         raise outcome["error"]
     state = progress.snapshot()
@@ -434,6 +444,8 @@ def cmd_export(args) -> None:
     from core.model import load_checkpoint, save_checkpoint, with_output_floor
 
     _check_output(args.out, ".keras", "--out")
+    if Path(args.out).resolve() == Path(args.checkpoint).resolve():  # a training state would lose its optimizer
+        raise InputError("--out is the --checkpoint file, which the copy would replace; give another path")
     model = load_checkpoint(args.checkpoint, compile=False)
     if args.output_floor is not None:
         try:
@@ -583,6 +595,9 @@ def main(argv=None) -> int:
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # files are written whole or not at all, so there is nothing to clean up
+        print("\nstopped by Ctrl-C before the end", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except OSError as error:  # a disk that fills up or a folder that vanishes mid-run
         print(f"error: {error.filename or 'a file'}: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -89,6 +89,8 @@ def forecast(
     """
     if not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= MAX_HORIZON:
         raise InputError(f"horizon must be an integer from 1 to {MAX_HORIZON}; received {horizon!r}")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise InputError(f"batch_size must be a positive integer; received {batch_size!r}")
     frames = check_frames(frames, "frames")
     config = model_config(model)
     batch_size = batch_size_for(model, batch_size)

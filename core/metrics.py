@@ -36,6 +36,10 @@ def _per_frame(values, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
         raise InputError(
             f"predictions and truth must both be (N, T, H, W) with N >= 1; received {np.shape(pred)} and {np.shape(true)}"
         )
+    kinds = np.asarray(pred).dtype, np.asarray(true).dtype
+    if any(kind.kind != "f" for kind in kinds):  # uint8 0-255 scored as 0-1 gives MSEs in the millions
+        raise InputError(f"predictions and truth must be floats in [0, 1]; received {kinds[0]} and {kinds[1]} "
+                         "(core.to_unit_float scales uint8 frames)")
     chunks = [
         values(np.asarray(pred[i : i + CHUNK], np.float64), np.asarray(true[i : i + CHUNK], np.float64))
         for i in range(0, len(pred), CHUNK)
@@ -109,7 +113,15 @@ class Scores:
 
 
 def score(pred: np.ndarray, true: np.ndarray) -> Scores:
-    """All four metrics and their per-frame curves for predictions against truth."""
+    """All four metrics and their per-frame curves for predictions against truth.
+
+    Args:
+        pred: (N, T, 64, 64) floats in [0, 1].
+        true: the same shape, floats in [0, 1] (`core.to_unit_float` scales uint8 frames).
+
+    Returns:
+        `Scores`: the means over sequences and frames, and `per_frame` curves of length T.
+    """
     curves = {
         "mse": mse_per_frame(pred, true),
         "mae": mae_per_frame(pred, true),

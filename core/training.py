@@ -571,8 +571,8 @@ class RefinerConfig:
                 raise InputError(f"{name} must be from {least} to {most:,}; received {value!r}")
         if not _is_real(self.learning_rate) or not 0 < self.learning_rate < 1:
             raise InputError(f"learning_rate must be between 0 and 1; received {self.learning_rate!r}")
-        if self.seed is not None and self.seed < 0:
-            raise InputError(f"seed must not be negative; received {self.seed}")
+        if self.seed is not None and not 0 <= self.seed < 2**32:  # keras.utils.set_random_seed's range
+            raise InputError(f"seed must be from 0 to {2**32 - 1:,}; received {self.seed}")
         if not _is_real(self.ssim_weight) or not 0 <= self.ssim_weight <= 10_000:  # the range also refuses NaN
             raise InputError(f"ssim_weight must be from 0 to 10,000; received {self.ssim_weight!r}")
         if not isinstance(self.resume, bool):

@@ -131,6 +131,9 @@ def test_export_drops_the_optimizer_and_can_set_an_output_floor(tiny_checkpoint,
     np.testing.assert_array_equal(exported, np.where(raw < floor, 0, raw))
     _refused(capsys, ["export", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "x.keras", "--output-floor", 1],
              "--output-floor must be at least 0 and below 1", tmp_path / "x.keras")
+    before = out.read_bytes()
+    _refused(capsys, ["export", "--checkpoint", out, "--out", out], "--out is the --checkpoint file")
+    assert out.read_bytes() == before  # a training state kept its optimizer
 
 
 def test_train_json_in_a_real_process(tmp_path):
@@ -308,7 +311,8 @@ def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, 
         (["--sequences", 10**6], "--sequences must be from 1 to 20,000"),
         (["--lr", 2], "--lr must be between 0 and 1"),
         (["--val-sequences", 0], "--val-sequences must be from 1 to 5,000"),
-        (["--seed", -1], "--seed must not be negative"),
+        (["--seed", -1], "--seed must be from 0 to 4,294,967,295; received -1"),
+        (["--seed", 2**32], "--seed must be from 0 to 4,294,967,295"),  # was Keras' traceback
         (["--seed", 1], "--seed 1 draws the motions of the validation set (seed 1) or the test set (2)"),
         (["--seed", 2], "--seed 2 draws the motions"),
         (["--ssim-weight", "nan"], "--ssim-weight must be from 0 to 10,000; received nan"),
@@ -387,6 +391,9 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
     broken.write_bytes(b"garbage")
     _refused(capsys, ["train", "--out", broken, "--resume", "--epochs", 1], "not a Keras checkpoint")
     assert broken.read_bytes() == b"garbage"  # a failed resume leaves the file alone
+    # Without --resume an existing model was replaced by a new one.
+    _refused(capsys, ["train", "--out", resumed, "--epochs", 1], "already exists; add --resume to continue it")
+    assert resumed.read_bytes() == Path(tiny_checkpoint).read_bytes()
 
 
 def test_an_empty_path_is_refused_not_taken_for_no_option(tiny_checkpoint, inputs, tmp_path, capsys):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core import metrics
+from core import data, metrics
 from core.errors import InputError
 
 
@@ -64,6 +64,15 @@ def test_mismatched_shapes_are_refused():
         metrics.mse(np.zeros((1, 2, 64, 64)), np.zeros((1, 3, 64, 64)))
     with pytest.raises(InputError, match="N >= 1"):
         metrics.ssim_per_frame(np.zeros((0, 2, 64, 64)), np.zeros((0, 2, 64, 64)))
+
+
+def test_uint8_truth_is_refused_not_scored_as_if_in_0_1():
+    # moving_mnist returns uint8, so score(prediction, frames[:, 10:]) is the natural
+    # notebook call: it scored MSEs in the millions without a word.
+    truth = data.moving_mnist("test", 2)[:, 10:]
+    with pytest.raises(InputError, match="received float32 and uint8 .*to_unit_float"):
+        metrics.score(np.zeros(truth.shape, np.float32), truth)
+    assert metrics.score(np.zeros(truth.shape, np.float32), data.to_unit_float(truth)).mse > 0
 
 
 def test_many_sequences_are_scored_in_chunks_with_the_same_result():

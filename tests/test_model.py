@@ -48,6 +48,9 @@ def test_forecast_refuses_bad_horizon(tiny_model, test_sequences):
     for horizon in (0, 101, 2.5):
         with pytest.raises(InputError, match="horizon"):
             forecast(tiny_model, test_sequences[:1, :10], horizon)
+    for batch_size in (0, -1, 2.5):  # were "range() arg 3 must not be zero" and a failed concatenate
+        with pytest.raises(InputError, match="batch_size must be a positive integer"):
+            forecast(tiny_model, test_sequences[:1, :10], 10, batch_size)
 
 
 def test_closed_loop_ignores_the_future(tiny_model, test_sequences):

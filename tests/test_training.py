@@ -355,7 +355,8 @@ def test_a_delayed_decay_holds_the_rate_then_follows_the_cosine(tmp_path):
     )
 
 
-def test_sigterm_stops_a_cli_run_after_saving(tmp_path):
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])  # a service's stop, and Ctrl-C
+def test_a_stopped_cli_run_saves_and_says_so(tmp_path, signal_name):
     import json
     import os
     import signal
@@ -370,7 +371,8 @@ def test_sigterm_stops_a_cli_run_after_saving(tmp_path):
     deadline = time.time() + 120
     while not out.exists() and time.time() < deadline:
         time.sleep(0.1)
-    os.kill(process.pid, signal.SIGTERM)
+    time.sleep(1)  # into the loop that waits on the training thread, where Ctrl-C once lost the run
+    os.kill(process.pid, getattr(signal, signal_name))
     stdout, _ = process.communicate(timeout=120)
     report = json.loads(stdout.strip().splitlines()[-1])
     assert process.returncode == 0 and report["status"] == "stopped"
