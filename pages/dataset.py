@@ -69,6 +69,9 @@ def source_ui():
         try:
             return official_frames(path.strip()), source
         except InputError as error:
+            if path.strip():  # a file the visitor named: what is wrong with it, not the download (to the cache)
+                show_error(error)
+                return None, None
             st.info(f"{error}.", icon=":material/info:")
             job = download_job()
             downloading = job["thread"] is not None and job["thread"].is_alive()

@@ -110,3 +110,5 @@ if first is not None:
         # Scores the server already has (this browser's before a reload, or
         # another visitor's of the shipped model) show without a click.
         results_ui(dict(zip(chosen, known)), count)
+    else:  # after a change of model or count, results that vanished without a word looked lost
+        st.caption(f"Press Evaluate to score {' and '.join(chosen)} on {count} test sequences.")

@@ -13,7 +13,8 @@ from core.model import read_checkpoint_info
 from ui.charts import per_frame_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded, checkpoint_ui, context_length,
-                       forecast_frames, forecast_sequence, gif_ui, horizon_limit, sequence_ui, timing_words)
+                       forecast_frames, forecast_sequence, gif_ui, horizon_limit, keep_values, sequence_ui,
+                       timing_words)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -71,6 +72,8 @@ st.markdown(
     "The model sees **only the first 10 frames** (blue). Every orange frame of the prediction is predicted "
     "from the model's own previous prediction: a real closed-loop forecast, never fed the true future."
 )
+# Coming back from another page shows the same forecast, as Evaluate and Design do.
+keep_values(["forecast_horizon", "forecast_source"])
 left, middle, right = st.columns([2, 3, 2])
 with left:
     path = checkpoint_ui("forecast_checkpoint")
@@ -79,8 +82,9 @@ with middle:
     index = sequence_ui("forecast") if outside is None else None
 with right:
     most = horizon_limit(path) if path is not None else LIMITS.horizon
+    st.session_state.setdefault("forecast_horizon", 10)  # here, not in the slider: keep_values may have set it
     bounded("forecast_horizon", 1, most)
-    horizon = st.slider("Frames to predict", 1, most, 10, key="forecast_horizon",
+    horizon = st.slider("Frames to predict", 1, most, key="forecast_horizon",
                         help="The model trained on 10. Beyond that you see how far its idea of motion carries; "
                         "the true frames come from the same generator, continued."
                         + ("" if most == LIMITS.horizon else f" At most {most} with the slow keras.io model."))
@@ -107,7 +111,8 @@ if path is not None:
 
     config = read_checkpoint_info(path)[0]
     floor = config.output_floor
-    st.caption(f"Forecast of {horizon} frames took {timing_words(seconds, built)}. Blue frame = context given to the model; "
+    # The name, here too: after an out-of-range number the input box can go on showing it, not the one drawn.
+    st.caption(f"Forecast of {horizon} frames of {name} took {timing_words(seconds, built)}. Blue frame = context given to the model; "
                "orange = the frames after it: the true ones in the ground truth, predicted in closed loop in the "
                "prediction."
                + (" A small refiner then corrects each predicted frame from its neighbours and the last context "

@@ -46,6 +46,7 @@ if not SHIPPED.is_file():
     st.error("The shipped model checkpoints/convlstm.keras is missing, so this demo cannot run.")
 elif st.button("Forecast a random test sequence with the shipped model", icon=":material/online_prediction:", type="primary", key="home_forecast"):
     st.session_state.home_index = int(np.random.default_rng().integers(TEST_COUNT))
+    st.session_state.picked_sequence = st.session_state.home_index  # the Forecast page opens on it
 if SHIPPED.is_file() and "home_index" in st.session_state:
     keras_loaded_ui()
     index = st.session_state.home_index

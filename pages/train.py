@@ -13,9 +13,10 @@ from core import media
 from core.errors import InputError
 # This page trains: TensorFlow is needed anyway.
 from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_device
+from ui.charts import BASELINE_COLOURS, MODEL_COLOURS
 from ui.jobs import collect_finished, registry
 from ui.limits import LIMITS
-from ui.shared import SHIPPED, bounded, gif_ui, session_folder, session_id, show_error
+from ui.shared import SHIPPED, bounded, gif_ui, keep_values, session_folder, session_id, show_error
 
 # Few, so that scoring them pauses a short run only briefly; the keras.io
 # model forecasts about 9 s a sequence, so it gets fewer still.
@@ -25,6 +26,9 @@ PRESETS = {"Fast ConvLSTM (recommended)": "convlstm", "keras.io example's model 
 
 def settings_ui():
     """The run's settings as a core TrainConfig (or None if invalid)."""
+    # Coming back shows the settings of the run below, not the defaults.
+    keep_values(["train_preset", "train_start", "train_digits", "train_budget", "train_minutes", "train_epochs",
+                 "train_batch", "train_lr", "train_lr_shipped"])
     left, right = st.columns(2)
     with left:
         preset_label = st.selectbox("Model", list(PRESETS), key="train_preset")
@@ -33,21 +37,24 @@ def settings_ui():
         start = st.radio("Start", start_options, horizontal=True, key="train_start",
                          help="From the shipped model, training fine-tunes what it already knows.")
         from_shipped = start == "From the shipped model"
-        digits = st.radio("Digits per sequence", [1, 2], index=1, horizontal=True, key="train_digits",
+        st.session_state.setdefault("train_digits", 2)  # defaults in session state: keep_values may have put one there
+        digits = st.radio("Digits per sequence", [1, 2], horizontal=True, key="train_digits",
                           help="One digit is easier: the model learns faster.")
     with right:
         budget = st.radio("Budget", ["Time", "Epochs"], horizontal=True, key="train_budget")
         if budget == "Time":
+            st.session_state.setdefault("train_minutes", 1.0)
             bounded("train_minutes", 0.5, LIMITS.train_minutes)
-            minutes = st.slider("Minutes", 0.5, LIMITS.train_minutes, 1.0, step=0.5, key="train_minutes",
+            minutes = st.slider("Minutes", 0.5, LIMITS.train_minutes, step=0.5, key="train_minutes",
                                 help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared. "
                                 "Scoring the model and saving it come after (about half a minute on 2 CPU cores).")
             epochs = 10_000
         else:
             minutes = None
             most = LIMITS.train_epochs if preset == "convlstm" else LIMITS.keras_io_train_epochs
+            st.session_state.setdefault("train_epochs", min(4, most))
             bounded("train_epochs", 1, most)
-            epochs = st.slider("Epochs (256 sequences each)", 1, most, min(4, most), key="train_epochs",
+            epochs = st.slider("Epochs (256 sequences each)", 1, most, key="train_epochs",
                                help=f"At most {most} epochs for this model: the server is shared.")
         sizes = LIMITS.batch_sizes if preset == "convlstm" else LIMITS.keras_io_batch_sizes
         if st.session_state.get("train_batch") not in sizes:
@@ -60,10 +67,10 @@ def settings_ui():
             st.caption(f"Batch size: {batch_size}. This model needs more memory per sequence than a shared server "
                        "has to spare for more.")
         # One key per start, so that each keeps its own default.
+        rate_key = "train_lr_shipped" if from_shipped else "train_lr"
+        st.session_state.setdefault(rate_key, FINE_TUNING_LEARNING_RATE if from_shipped else 1e-3)
         learning_rate = st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 3e-3],
-                                         value=FINE_TUNING_LEARNING_RATE if from_shipped else 1e-3,
-                                         format_func=lambda v: f"{v:g}",
-                                         key="train_lr_shipped" if from_shipped else "train_lr",
+                                         format_func=lambda v: f"{v:g}", key=rate_key,
                                          help="From the shipped model, keep it at 1e-4: one step at 1e-3 "
                                               "undoes much of what it learned.")
     try:
@@ -87,7 +94,13 @@ def curves(state) -> go.Figure:
         figure.add_trace(go.Scatter(x=seen, y=loss, name="training loss (binary cross-entropy)", mode="lines"))
     if state["val_mse"]:
         seen, val = zip(*state["val_mse"])
-        figure.add_trace(go.Scatter(x=seen, y=val, name="validation MSE (closed loop)", mode="lines+markers", yaxis="y2"))
+        figure.add_trace(go.Scatter(x=seen, y=val, name="validation MSE (closed loop)", mode="lines+markers", yaxis="y2",
+                                    line={"color": MODEL_COLOURS[1]}))  # plotly's second colour is black frames' blue
+        # A short run from scratch scores about what black frames do: the lines say so.
+        for name, score in state["val_baselines"].items():
+            figure.add_trace(go.Scatter(x=[0, seen[-1]], y=[score, score], name=f"baseline: {name}",
+                                        mode="lines", yaxis="y2",
+                                        line={"dash": "dot", "color": BASELINE_COLOURS[name]}))
     figure.update_layout(
         title="Learning curves", xaxis_title="sequences seen", height=380, margin={"t": 50, "b": 10},
         # From zero, in whole numbers: a single validation point got an axis from 196.067 to 197.889.
@@ -189,4 +202,9 @@ elif job is not None:
         collect_finished()
         st.success(f"Training {state['status']} after {state['sequences_seen']} sequences "
                    f"({state['elapsed']:.0f} s). Saved as **{job.label}**: pick it on Forecast or Evaluate.")
+        black = state["val_baselines"].get("black frames")
+        if state["val_mse"] and black is not None and state["val_mse"][-1][1] >= 0.85 * black:
+            st.warning(f"Its validation MSE, {state['val_mse'][-1][1]:.0f}, is close to what predicting black frames "
+                       f"scores ({black:.0f}): it has not learned to draw the digits yet, so its forecasts will be "
+                       "grey blurs. Train for longer, or start from the shipped model.", icon=":material/info:")
     results_ui(job, state)

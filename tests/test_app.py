@@ -130,7 +130,28 @@ def test_forecast_time_includes_the_wait_for_a_new_length_once(app):
 def test_home_forecasts_with_one_click(app):
     app.button(key="home_forecast").click().run()
     assert not app.exception
-    assert any("closed-loop prediction" in caption and url.endswith(".gif") for caption, url in images(app))
+    shown = next(int(re.search(r"Test sequence (\d+)", caption)[1]) for caption, _ in images(app)
+                 if "closed-loop prediction" in caption)
+    # Its link to "more forecasts" opened Forecast on sequence 0.
+    app.switch_page("pages/forecast.py").run()
+    assert app.number_input(key="forecast_index").value == shown
+
+
+def test_forecast_and_train_settings_survive_a_trip_to_another_page(app):
+    # Streamlit drops a widget's value when its page is left: Forecast reopened
+    # on 10 frames, and Train showed 1 minute beside the results of a 0.5-minute run.
+    app.switch_page("pages/forecast.py").run()
+    app.slider(key="forecast_horizon").set_value(15).run()
+    app.switch_page("pages/train.py").run()
+    app.slider(key="train_minutes").set_value(0.5).run()
+    app.radio(key="train_digits").set_value(1).run()
+    app.switch_page("pages/evaluate.py").run()
+    app.switch_page("pages/forecast.py").run()
+    assert app.slider(key="forecast_horizon").value == 15
+    assert any(caption.value.startswith("Forecast of 15 frames of test sequence") for caption in app.caption)
+    app.switch_page("pages/train.py").run()
+    assert app.slider(key="train_minutes").value == 0.5 and app.radio(key="train_digits").value == 1
+    assert not app.exception and not app.warning  # no "default value but also set via Session State" warning
 
 
 def test_forecast_page_shows_gifs_and_downloads(app):
@@ -172,8 +193,10 @@ def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missin
         app.run()
     assert "could not download the official file: 127.0.0.1 cannot be reached" in app.error[0].value
     assert not app.exception and not (tmp_path / "datasets" / "mnist_test_seq.npy").exists()
+    # A path typed by hand: what is wrong with that file, without the failed download of the cache's file.
     app.text_input(key="dataset_official_path").input(str(tmp_path / "nowhere.npy")).run()
-    assert "no official Moving MNIST file" in app.info[0].value
+    assert len(app.error) == 1 and "no official Moving MNIST file" in app.error[0].value
+    assert not app.info and all(button.key != "dataset_download" for button in app.button)
 
 
 def test_evaluate_page_scores_against_baselines_in_the_background(app):
@@ -343,6 +366,7 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     # about 160, near black frames (175); the shipped model about 68.
     score = next(float(caption.split(": ")[-1].rstrip(".")) for caption, _ in images(app) if "Validation MSE" in caption)
     assert score < 100
+    assert not app.warning  # the warning that a run has not learned yet is for runs near black frames' score
     app.switch_page("pages/forecast.py").run()
     options = app.selectbox(key="forecast_checkpoint").options
     assert any(option.startswith("Trained here") for option in options)

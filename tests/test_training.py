@@ -60,6 +60,10 @@ def test_progress_reports_what_a_ui_draws(tmp_path):
     assert state["sequences_seen"] == 64 and state["fraction"] == 1.0
     assert state["sequences_per_second"] > 0 and state["device"].startswith(("CPU", "NVIDIA", "Tesla"))
     assert [seen for seen, _ in state["val_mse"]] == [32, 64]
+    # The scale a chart draws the curve against: on Moving MNIST black frames
+    # score about 179 and the last frame held still about 296 (a moved digit costs twice).
+    scale = state["val_baselines"]
+    assert 120 < scale["black frames"] < 240 and 1.4 < scale["repeat last frame"] / scale["black frames"] < 2
     context, truth, predicted = state["sample"]
     assert context.shape == (10, 64, 64) and truth.shape == predicted.shape == (10, 64, 64)
     assert load_checkpoint(out).studio_info["sequences_seen"] == 64

@@ -48,7 +48,7 @@ class Evaluation:
 
     def describe(self, name: str) -> str:
         if self.status == "waiting":
-            return f"{name}: waiting for another evaluation to finish ({self.total} sequences)"
+            return f"{name}: queued ({self.total} sequences; the server runs one evaluation at a time)"
         if self.status == "forecasting":
             return f"{name}: forecast {self.done}/{self.total} sequences"
         return f"{name}: {self.status} ({self.total} sequences)"
