@@ -21,6 +21,8 @@ _EXPORTS = {
     "moving_mnist": "core.data",
     "load_npy": "core.data",
     "load_official": "core.data",
+    "split_context": "core.data",
+    "to_unit_float": "core.data",
     "ModelConfig": "core.model",
     "build_model": "core.model",
     "load_checkpoint": "core.model",
@@ -37,10 +39,18 @@ _EXPORTS = {
     "comparison_gif": "core.media",
 }
 
+_MODULES = ("data", "model", "training", "forecasting", "metrics", "media", "evaluation", "errors")
+
 __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name):
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
+    if name in _MODULES:  # `core.data` after a bare `import core`, as the docstring above lists them
+        return importlib.import_module(f"core.{name}")
     raise AttributeError(f"module 'core' has no attribute {name!r}")
+
+
+def __dir__():  # tab completion and help(core) in a notebook see the lazy names
+    return sorted({*globals(), *_EXPORTS, *_MODULES})

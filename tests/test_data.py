@@ -251,3 +251,17 @@ def test_one_sequence_matches_the_set():
     picked = data.sequence("test", 4)
     assert np.array_equal(picked.frames[0], frames[4])
     assert picked.labels.shape == (1, 2) and picked.positions.shape == (1, 20, 2, 2)
+
+
+def test_a_notebook_finds_the_modules_and_names_after_a_bare_import():
+    # In a fresh interpreter: `core.data` raised AttributeError until something
+    # else imported it, and dir(core) listed none of the lazily loaded names.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("import sys, core; frames = core.data.moving_mnist('test', 1); "
+              "print(frames.shape, 'forecast' in dir(core), 'metrics' in dir(core), 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[1], capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.strip() == "(1, 20, 64, 64) True True False", result.stderr[-2000:]
