@@ -115,7 +115,7 @@ class TrainConfig:
     epochs: int = 1000
     epoch_sequences: int = 1024
     batch_size: int = 16
-    learning_rate: float | None = 1e-3
+    learning_rate: float | None = None  # picked in train(): see the docstring
     lr_decay_sequences: int | None = None
     lr_decay_start: int = 0
     num_digits: int = 2

@@ -147,9 +147,10 @@ def test_without_a_rate_a_resume_keeps_its_files(tmp_path):
     resumed, _ = train(_config(out=str(out), epochs=1, learning_rate=None, resume=True))
     assert float(resumed.optimizer.learning_rate.numpy()) == pytest.approx(3e-4)
     assert load_checkpoint(out).studio_info["learning_rate"] == pytest.approx(3e-4)
-    fine_tuned, _ = train(_config(init_from=str(out), epochs=1, learning_rate=None))
+    # The default is to pick: a notebook's TrainConfig(init_from=...) fine-tuned at 1e-3.
+    fine_tuned, _ = train(_config(init_from=str(out), epochs=1))
     assert float(fine_tuned.optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
-    new, _ = train(_config(epochs=1, learning_rate=None))
+    new, _ = train(_config(epochs=1))
     assert float(new.optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
 
 
