@@ -163,7 +163,7 @@ if source is not None:
         f"""
 1. **Raw frames**: `{raw.dtype}`, shape `{raw.shape}`, values {raw.min()} to {raw.max()}.
 2. **Scaled to [0, 1]**: `float32`, values {unit.min():.3f} to {unit.max():.3f} (uint8 is divided by 255).
-3. **Split**: the first {context} frames are the context `{unit[:context].shape}`, the remaining {length - context} the target `{unit[context:].shape}`.
+3. **Split**: {"the first frame is" if context == 1 else f"the first {context} frames are"} the context `{unit[:context].shape}`, the remaining {length - context} the target `{unit[context:].shape}`.
 4. **Padding**: a sequence shorter than the {CONTEXT} context frames the model was trained with gets copies of its first frame in front, as if the digits stood still before moving.
 """
     )

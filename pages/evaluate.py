@@ -48,7 +48,7 @@ def results_ui(runs: dict, count: int) -> None:
         curves = {name: scores.per_frame[metric] for name, scores in rows.items()}
         column.plotly_chart(per_frame_chart(metric.upper(), curves, better), width="stretch", key=f"evaluate_{metric}")
     # Per model: a sum would add the time of a run kept from an earlier click.
-    took = [f"{run.seconds:.0f} s" + (f" for {name}" if len(runs) > 1 else "")
+    took = [(f"{run.seconds:.0f} s" if run.seconds >= 1 else "under a second") + (f" for {name}" if len(runs) > 1 else "")
             for name, run in runs.items() if run.seconds is not None]
     st.caption(f"{count} bundled test sequences (test digits only), 10 context -> 10 predicted frames"
                + (f"; scored in {' and '.join(took)}." if took else "."))
@@ -57,8 +57,9 @@ def results_ui(runs: dict, count: int) -> None:
 st.title("Evaluate")
 st.markdown(
     "Forecast many test sequences from their first 10 frames and score the 10 predicted frames. "
-    "**MSE** and **MAE** sum the error over the 64x64 pixels of a frame (lower is better); **SSIM** "
-    "(structure, 1 is perfect) and **PSNR** (dB) are higher-is-better. A model is only useful if it beats "
+    "**MSE** (mean squared error) and **MAE** (mean absolute error) sum the error over the 64x64 pixels of a "
+    "frame (lower is better); **SSIM** (structural similarity: 1 is a perfect match) and **PSNR** (peak "
+    "signal-to-noise ratio, in dB) are higher-is-better. A model is only useful if it beats "
     "both baselines: black frames, and the last context frame held still."
 )
 # Coming back shows the last results, not the defaults, even if another page picked another model meanwhile.

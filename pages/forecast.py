@@ -157,5 +157,6 @@ if path is not None:
         text += (f". On SSIM black frames score higher {where(ssim_behind, horizon)}: a black frame matches the "
                  "black background, which is most of the picture, and SSIM rewards that more than MSE does.")
     st.caption(text)
-    st.caption("MSE is the squared error summed over the 64x64 pixels of a frame (values in [0, 1]), as the "
-               "field reports it. The baselines: predicting black frames, and holding the last context frame still.")
+    st.caption("MSE (mean squared error) is the squared error summed over the 64x64 pixels of a frame (values in "
+               "[0, 1]), as the field reports it; SSIM (structural similarity) compares local shapes, 1 is a perfect "
+               "match. The baselines: predicting black frames, and holding the last context frame still.")
