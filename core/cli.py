@@ -28,6 +28,8 @@ EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
 KERAS_COMMANDS = ("train", "refine", "forecast", "evaluate", "export")
 # The official test set's size; more would take gigabytes of memory.
 MAX_SEQUENCES = 10_000
+# Predicted frames one forecast command holds in memory: 3.3 GB of float32.
+MAX_FORECAST_FRAMES = 200_000
 
 
 def _check_output(path: str, suffix: str, option: str) -> None:
@@ -335,6 +337,9 @@ def cmd_forecast(args) -> None:
         _check_output(args.gif, ".gif", "--gif")
     _check_context(args.context)
     frames = load_npy(args.input)
+    if len(frames) * args.horizon > MAX_FORECAST_FRAMES:  # 10,000 sequences x 100 frames was 16 GB, then the OOM killer
+        raise InputError(f"{len(frames):,} sequences x {args.horizon} frames is more than {MAX_FORECAST_FRAMES:,} "
+                         "frames to hold at once; forecast fewer sequences (split the input) or frames")
     # A shorter input is all context; the model pads it (see core.data.pad_context).
     args.context = min(args.context, frames.shape[1])
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
@@ -491,7 +496,7 @@ def parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train or resume a model")
     train.add_argument("--out", required=True, type=_path, help="checkpoint path (.keras)")
     train.add_argument("--minutes", type=float, default=None, help="time budget in minutes (default 1 without --epochs)")
-    train.add_argument("--epochs", type=int, default=None, help="epoch budget (when no --minutes)")
+    train.add_argument("--epochs", type=int, default=None, help="epoch budget; with --minutes too, training stops at whichever comes first")
     train.add_argument("--epoch-sequences", type=int, default=1024,
                        help="sequences per epoch, scored on validation after each (default %(default)s)")
     train.add_argument("--val-sequences", type=int, default=None,
@@ -566,15 +571,15 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--input", default=None, type=_path, help="(N, T, 64, 64) .npy; default: the bundled test set")
     ev.add_argument("--official", nargs="?", const="cache", default=None, type=_path, metavar="PATH",
                     help="the official mnist_test_seq.npy (time first), from PATH or Keras' cache")
-    ev.add_argument("--count", type=int, default=1000, help="bundled test sequences (default %(default)s)")
+    ev.add_argument("--count", type=int, default=1000, help="sequences scored, 1-10000: the first of the bundled test set, --input or --official (default %(default)s)")
     ev.add_argument("--context", type=int, default=10,
                     help="frames the model reads; the rest of each sequence is scored (default %(default)s)")
     ev.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
     ev.add_argument("--card", default=None, type=_path, help="also write a model card (.json) with these results")
     ev.set_defaults(run=cmd_evaluate)
     ship = commands.add_parser("export", help="copy a checkpoint for inference (no optimizer state)")
-    ship.add_argument("--checkpoint", required=True, type=_path)
-    ship.add_argument("--out", required=True, type=_path)
+    ship.add_argument("--checkpoint", required=True, type=_path, help="a trained .keras checkpoint (a training state)")
+    ship.add_argument("--out", required=True, type=_path, help="the copy to write (.keras), another path")
     ship.add_argument("--output-floor", type=float, default=None,
                       help="forecast pixels below this are drawn black, from 0 to below 1 (default: the checkpoint's; "
                            "0 for a model trained from scratch); benchmarks/output_floor.py measures the trade")

@@ -252,7 +252,7 @@ def test_a_checkpoint_missing_a_weight_is_refused_with_the_cause(tiny_checkpoint
              "Layer 'head' expected 2 variables, but received 0", out)
 
 
-def test_forecast_refuses_bad_options(tiny_checkpoint, inputs, tmp_path, capsys):
+def test_forecast_refuses_bad_options(tiny_checkpoint, inputs, tmp_path, capsys, monkeypatch):
     _, good = inputs
     out = tmp_path / "out.npy"
     base = ["forecast", "--checkpoint", tiny_checkpoint, "--input", good, "--output", out]
@@ -260,6 +260,9 @@ def test_forecast_refuses_bad_options(tiny_checkpoint, inputs, tmp_path, capsys)
     _refused(capsys, base + ["--context", 1], "--context", out)
     _refused(capsys, base[:-1] + [tmp_path / "out.csv"], ".npy", tmp_path / "out.csv")
     _refused(capsys, base + ["--gif", tmp_path / "x.png"], ".gif", out, tmp_path / "x.png")
+    # 10,000 sequences x 100 frames filled 16 GB and met the OOM killer; the limit is lowered to fit the 3 sequences here.
+    monkeypatch.setattr("core.cli.MAX_FORECAST_FRAMES", 29)
+    _refused(capsys, base + ["--horizon", 10], "3 sequences x 10 frames is more than 29 frames", out)
     # The input written over with its own forecast was gone for good.
     before = good.read_bytes()
     _refused(capsys, base[:-1] + [good], "--output is the --input file, which it would overwrite")
