@@ -149,7 +149,9 @@ FLAG_NAMES = {"num_layers": "--layers", "kernel_size": "--kernel-size", "batch_s
 
 def as_flags(message: str) -> str:
     """A config's error message in the words of the flags that set each field."""
-    message = re.sub(r"\b(" + "|".join(FLAG_NAMES) + r")\b", lambda m: FLAG_NAMES[m.group(1)], message)
+    # Not inside a path: "runs/out/m.keras" and "filters.keras" keep their names.
+    message = re.sub(r"(?<![\w/.-])(" + "|".join(FLAG_NAMES) + r")(?![\w/-]|\.\w)",
+                     lambda m: FLAG_NAMES[m.group(1)], message)
     return re.sub(r"^(minutes|epochs|workers|seed|filters|resume|sequences) ", r"--\1 ", message)
 
 
@@ -247,6 +249,8 @@ def cmd_train(args) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         if bar is not None:
             bar.close()
+    if isinstance(outcome.get("error"), InputError):  # e.g. --init-from's sizes against --layers
+        raise InputError(as_flags(str(outcome["error"]))) from None
     if "error" in outcome:
         raise outcome["error"]
     state = progress.snapshot()
@@ -310,6 +314,8 @@ def cmd_refine(args) -> None:
 
     try:
         refined = train_refiner(model, config, log)
+    except InputError as error:
+        raise InputError(as_flags(str(error))) from None
     except KeyboardInterrupt:
         raise InputError(f"stopped before the end; {args.out} was not written") from None
     save_checkpoint(with_precision(refined, trained_in), args.out, refined.studio_info)

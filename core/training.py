@@ -710,7 +710,8 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
         record = record.get("continues")
     drawn = data.SPLIT_SEEDS["train"] if config.seed is None else config.seed
     if drawn in used:
-        raise InputError(f"seed {drawn} draws the sequences an earlier round of this refiner trained on "
+        raise InputError(f"seed {drawn}{' (the default)' * (config.seed is None)} draws the sequences an earlier "
+                         "round of this refiner trained on "
                          f"(seeds used: {', '.join(map(str, sorted(used)))}); pick another")
     if config.seed is not None:  # before the refiner's first weights are drawn
         keras.utils.set_random_seed(config.seed)

@@ -335,9 +335,11 @@ def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, 
              f"--filters 8 does not match the 4 filters of {out}'s refiner", tmp_path / "r.keras")
     _refused(capsys, ["refine", "--checkpoint", keras_io, "--out", tmp_path / "r.keras", "--resume"],
              "is a keras-io model", tmp_path / "r.keras")
-    for seed in ([], ["--seed", 0], ["--seed", 3]):  # the rounds so far drew seeds 0 and 3
+    for seed, said in (([], "--seed 0 (the default) draws"), (["--seed", 0], "--seed 0 draws"), (["--seed", 3], "--seed 3 draws")):
+        # The rounds so far drew seeds 0 and 3.
         _refused(capsys, ["refine", "--checkpoint", resumed, "--out", tmp_path / "r.keras", "--resume", *seed],
-                 "an earlier round of this refiner trained on (seeds used: 0, 3); pick another", tmp_path / "r.keras")
+                 f"{said} the sequences an earlier round of this refiner trained on (seeds used: 0, 3); pick another",
+                 tmp_path / "r.keras")
 
 
 def test_refine_keeps_the_precision_the_file_was_trained_in(tmp_path):
@@ -390,6 +392,12 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
     resumed.write_bytes(Path(tiny_checkpoint).read_bytes())
     _refused(capsys, ["train", "--out", resumed, "--resume", "--preset", "keras-io", "--epochs", 1],
              "a convlstm model; --preset keras-io asks for another")
+    # The sizes of --init-from's model in flag words ("num_layers=5" was the notebook's), its path left whole.
+    source = tmp_path / "out" / "filters.keras"
+    source.parent.mkdir()
+    source.write_bytes(Path(tiny_checkpoint).read_bytes())
+    _refused(capsys, ["train", "--out", tmp_path / "m.keras", "--init-from", source, "--layers", 5, "--epochs", 1],
+             f"error: {source} has another architecture than preset 'convlstm'; --layers=5 asked", tmp_path / "m.keras")
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"garbage")
     _refused(capsys, ["train", "--out", broken, "--resume", "--epochs", 1], "not a Keras checkpoint")
