@@ -397,8 +397,9 @@ def cmd_evaluate(args) -> None:
     if args.json:
         print(json.dumps({"sequences": len(frames), "context": args.context, "seconds": round(seconds, 2), **table}))
         return
+    scored = frames.shape[1] - args.context
     print(f"{len(frames)} sequence{'s' * (len(frames) != 1)}, {args.context} context -> "
-          f"{frames.shape[1] - args.context} predicted frames")
+          f"{scored} predicted frame{'s' * (scored != 1)}")
     print(f"{'':20} {'MSE':>8} {'MAE':>8} {'SSIM':>7} {'PSNR':>7}")
     for name, scores in results.items():
         print(f"{name:20} {scores.mse:8.1f} {scores.mae:8.1f} {scores.ssim:7.3f} {scores.psnr:7.2f}")

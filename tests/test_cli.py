@@ -278,6 +278,8 @@ def test_evaluate_table_and_json(tiny_checkpoint, capsys):
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "4"]) == 0
     table = capsys.readouterr().out
     assert "MSE" in table and "repeat last frame" in table
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "1", "--context", "19"]) == 0
+    assert capsys.readouterr().out.startswith("1 sequence, 19 context -> 1 predicted frame\n")
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 2, "--context", 1],
              "--context must be at least 2 frames")  # as forecast says, not a message about "frames"
 
