@@ -27,8 +27,9 @@ PRESETS = {"Fast ConvLSTM (recommended)": "convlstm", "keras.io example's model 
 def settings_ui():
     """The run's settings as a core TrainConfig (or None if invalid)."""
     # Coming back shows the settings of the run below, not the defaults.
-    keep_values(["train_preset", "train_start", "train_digits", "train_budget", "train_minutes", "train_epochs",
-                 "train_batch", "train_lr", "train_lr_shipped"])
+    keep_values(["train_preset", "train_start", "train_digits", "train_budget", "train_minutes",
+                 *(f"train_{setting}_{name}" for setting in ("epochs", "batch") for name in PRESETS.values()),
+                 "train_lr", "train_lr_shipped"])
     left, right = st.columns(2)
     with left:
         preset_label = st.selectbox("Model", list(PRESETS), key="train_preset")
@@ -52,15 +53,16 @@ def settings_ui():
         else:
             minutes = None
             most = LIMITS.train_epochs if preset == "convlstm" else LIMITS.keras_io_train_epochs
-            st.session_state.setdefault("train_epochs", min(4, most))
-            bounded("train_epochs", 1, most)
-            epochs = st.slider("Epochs (256 sequences each)", 1, most, key="train_epochs",
+            # One key per model, as for the batch size, so that a look at the other model leaves this one's as it was.
+            st.session_state.setdefault(f"train_epochs_{preset}", min(4, most))
+            bounded(f"train_epochs_{preset}", 1, most)
+            epochs = st.slider("Epochs (256 sequences each)", 1, most, key=f"train_epochs_{preset}",
                                help=f"At most {most} epochs for this model: the server is shared.")
         sizes = LIMITS.batch_sizes if preset == "convlstm" else LIMITS.keras_io_batch_sizes
-        if st.session_state.get("train_batch") not in sizes:
-            st.session_state.train_batch = 16 if preset == "convlstm" else sizes[0]
+        if st.session_state.get(f"train_batch_{preset}") not in sizes:
+            st.session_state[f"train_batch_{preset}"] = 16 if preset == "convlstm" else sizes[0]
         if len(sizes) > 1:
-            batch_size = st.select_slider("Batch size", sizes, key="train_batch",
+            batch_size = st.select_slider("Batch size", sizes, key=f"train_batch_{preset}",
                                           help=f"At most {max(sizes)} for this model, to stay within the server's memory.")
         else:
             batch_size = sizes[0]

@@ -301,14 +301,19 @@ def test_a_model_dropped_from_the_cache_is_freed_by_the_next_load():
 def test_the_keras_io_model_trains_one_sequence_at_a_time(app):
     # Batch 2 took a server to 2.4 GB, near all of Community Cloud's 2.7 GB.
     app.switch_page("pages/train.py").run()
-    assert app.select_slider(key="train_batch").value == 16
+    assert app.select_slider(key="train_batch_convlstm").value == 16
+    app.radio(key="train_budget").set_value("Epochs").run()
+    app.slider(key="train_epochs_convlstm").set_value(7).run()
+    app.select_slider(key="train_batch_convlstm").set_value(32).run()
     app.selectbox(key="train_preset").set_value("keras.io example's model (slow, to compare)").run()
     assert not app.exception
     assert not [s for s in app.get("select_slider") if s.label == "Batch size"]
     assert any(caption.value.startswith("Batch size: 1.") for caption in app.caption)
     # About 4 minutes an epoch: 40 would hold the server's one training slot for hours.
-    app.radio(key="train_budget").set_value("Epochs").run()
-    assert app.slider(key="train_epochs").max == 2 and app.slider(key="train_epochs").value == 2
+    assert app.slider(key="train_epochs_keras-io").max == 2 and app.slider(key="train_epochs_keras-io").value == 2
+    # A look at the other model cut the epochs to its 2 and the batch to 1, and kept them.
+    app.selectbox(key="train_preset").set_value("Fast ConvLSTM (recommended)").run()
+    assert app.slider(key="train_epochs_convlstm").value == 7 and app.select_slider(key="train_batch_convlstm").value == 32
 
 
 @pytest.fixture
@@ -344,7 +349,7 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     app.switch_page("pages/train.py").run()
     app.radio(key="train_start").set_value("From the shipped model").run()
     app.radio(key="train_budget").set_value("Epochs").run()
-    app.slider(key="train_epochs").set_value(1).run()
+    app.slider(key="train_epochs_convlstm").set_value(1).run()
     app.radio(key="train_digits").set_value(1).run()
     app.button(key="train_start_button").click().run()
     assert app.button(key="train_start_button").disabled  # not a second click into "another run started"

@@ -324,11 +324,12 @@ def bounded(key: str, low, high) -> None:
 
     Session state can hold any value (a stale one, or one set from code);
     a widget given an out-of-range value would stop the page with a traceback.
+    The toast names the setting by the key's second word ("train_epochs_convlstm": epochs).
     """
     value = st.session_state.get(key)
     if value is not None and not low <= value <= high:
         st.session_state[key] = min(max(value, low), high)
-        st.toast(f"{key.split('_', 1)[-1].replace('_', ' ')} was {value}; the limit is {low} to {high}.")
+        st.toast(f"{key.split('_')[1]} was {value}; the limit is {low} to {high}.")
 
 
 def horizon_limit(path: Path) -> int:
