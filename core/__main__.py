@@ -5,7 +5,7 @@ import sys
 import tempfile
 
 # core.cli imports only the standard library and core.errors: Keras and TensorFlow load below, or not at all.
-from core.cli import KERAS_COMMANDS, main
+from core.cli import EXIT_INTERRUPTED, KERAS_COMMANDS, main
 
 
 def _quiet_tensorflow() -> None:
@@ -40,4 +40,12 @@ on_tensorflow = (os.environ.get("KERAS_BACKEND") or "tensorflow") == "tensorflow
 if on_tensorflow and len(sys.argv) > 1 and sys.argv[1] in KERAS_COMMANDS:
     _quiet_tensorflow()
 
-sys.exit(main())
+code = main()
+if code == EXIT_INTERRUPTED:
+    # A Keras fit or predict cut short by Ctrl-C hung TensorFlow's teardown at
+    # exit (refine sat in garbage collection until killed). Outputs are written
+    # whole or not at all by then, so the process ends without the teardown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+sys.exit(code)

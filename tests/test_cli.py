@@ -1,6 +1,7 @@
 """Every CLI command, and every bad input: one line, exit status 2, nothing written."""
 
 import json
+import signal
 import zipfile
 from pathlib import Path
 
@@ -131,9 +132,11 @@ def test_export_drops_the_optimizer_and_can_set_an_output_floor(tiny_checkpoint,
     np.testing.assert_array_equal(exported, np.where(raw < floor, 0, raw))
     _refused(capsys, ["export", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "x.keras", "--output-floor", 1],
              "--output-floor must be at least 0 and below 1", tmp_path / "x.keras")
-    before = out.read_bytes()
-    _refused(capsys, ["export", "--checkpoint", out, "--out", out], "--out is the --checkpoint file")
-    assert out.read_bytes() == before  # a training state kept its optimizer
+    # Exporting a training state over itself would drop its optimizer, and resuming it would start Adam afresh.
+    state = tmp_path / "state.keras"
+    state.write_bytes(tiny_checkpoint.read_bytes())
+    _refused(capsys, ["export", "--checkpoint", state, "--out", state], "--out is the --checkpoint file")
+    assert state.read_bytes() == tiny_checkpoint.read_bytes()
 
 
 def test_train_json_in_a_real_process(tmp_path):
@@ -262,7 +265,7 @@ def test_forecast_refuses_bad_options(tiny_checkpoint, inputs, tmp_path, capsys,
     _refused(capsys, base + ["--gif", tmp_path / "x.png"], ".gif", out, tmp_path / "x.png")
     # 10,000 sequences x 100 frames filled 16 GB and met the OOM killer; the limit is lowered to fit the 3 sequences here.
     monkeypatch.setattr("core.cli.MAX_FORECAST_FRAMES", 29)
-    _refused(capsys, base + ["--horizon", 10], "3 sequences x 10 frames is more than 29 frames", out)
+    _refused(capsys, base + ["--horizon", 10], "3 sequences x 10 predicted frames is more than 29 frames", out)
     # The input written over with its own forecast was gone for good.
     before = good.read_bytes()
     _refused(capsys, base[:-1] + [good], "--output is the --input file, which it would overwrite")
@@ -337,11 +340,38 @@ def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, 
              f"--filters 8 does not match the 4 filters of {out}'s refiner", tmp_path / "r.keras")
     _refused(capsys, ["refine", "--checkpoint", keras_io, "--out", tmp_path / "r.keras", "--resume"],
              "is a keras-io model", tmp_path / "r.keras")
-    for seed, said in (([], "--seed 0 (the default) draws"), (["--seed", 0], "--seed 0 draws"), (["--seed", 3], "--seed 3 draws")):
+    for seed, said in (([], "seed 0 (the default) draws"), (["--seed", 0], "seed 0 draws"), (["--seed", 3], "seed 3 draws")):
         # The rounds so far drew seeds 0 and 3.
         _refused(capsys, ["refine", "--checkpoint", resumed, "--out", tmp_path / "r.keras", "--resume", *seed],
                  f"{said} the sequences an earlier round of this refiner trained on (seeds used: 0, 3); pick another",
                  tmp_path / "r.keras")
+
+
+def test_ctrl_c_in_refine_exits_130_at_once_and_writes_nothing(tiny_checkpoint, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    out = tmp_path / "r.keras"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core", "refine", "--checkpoint", str(tiny_checkpoint), "--out", str(out),
+         "--filters", "4", "--sequences", "2000", "--epochs", "3"],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a shell's background job ignores it
+    )
+    try:
+        for line in process.stderr:
+            if line.startswith("epoch 0/"):  # the fit starts: a Ctrl-C a few steps in left TensorFlow hung at exit
+                break
+        time.sleep(4)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+        assert process.stderr.read().strip().endswith("stopped by Ctrl-C before the end")
+    finally:
+        process.kill()
+    assert not list(tmp_path.iterdir())
 
 
 def test_refine_keeps_the_precision_the_file_was_trained_in(tmp_path):
@@ -359,7 +389,7 @@ def test_refine_keeps_the_precision_the_file_was_trained_in(tmp_path):
     assert (config.precision, config.refiner_filters) == ("mixed_bfloat16", 4)
 
 
-def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys):
+def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys, monkeypatch):
     folder, _ = inputs
     _refused(capsys, ["evaluate", "--checkpoint", folder / "corrupted.keras"], "not a Keras checkpoint")
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 0], "--count")
@@ -367,6 +397,10 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
     np.save(folder / "long.npy", np.zeros((1, 200, 64, 64), np.uint8))
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--input", folder / "long.npy"],
              "evaluation scores at most 100 frames after the context; the input has 200 frames and --context is 10")
+    with monkeypatch.context() as patch:  # the limit lowered to fit 3 bundled sequences
+        patch.setattr("core.cli.MAX_FORECAST_FRAMES", 29)
+        _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 3],
+                 "3 sequences x 10 predicted frames is more than 29 frames to hold at once; lower --count")
     _refused(capsys, ["train", "--out", tmp_path / "m.h5"], ".keras", tmp_path / "m.h5")
     # Messages name the flags that were typed, not TrainConfig's fields.
     for option, message in [
@@ -394,12 +428,15 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys)
     resumed.write_bytes(Path(tiny_checkpoint).read_bytes())
     _refused(capsys, ["train", "--out", resumed, "--resume", "--preset", "keras-io", "--epochs", 1],
              "a convlstm model; --preset keras-io asks for another")
-    # The sizes of --init-from's model in flag words ("num_layers=5" was the notebook's), its path left whole.
+    # The sizes in words, not a notebook's "num_layers=5".
     source = tmp_path / "out" / "filters.keras"
     source.parent.mkdir()
     source.write_bytes(Path(tiny_checkpoint).read_bytes())
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     _refused(capsys, ["train", "--out", tmp_path / "m.keras", "--init-from", source, "--layers", 5, "--epochs", 1],
-             f"error: {source} has another architecture than preset 'convlstm'; --layers=5 asked", tmp_path / "m.keras")
+             f"error: {source} has another architecture than preset 'convlstm'; layers: 5 asked, 1 there", tmp_path / "m.keras")
+    # A failed train in this process left SIGTERM caught, and so ignored, by its finished run.
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"garbage")
     _refused(capsys, ["train", "--out", broken, "--resume", "--epochs", 1], "not a Keras checkpoint")

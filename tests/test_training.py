@@ -133,7 +133,7 @@ def test_resume_continues_weights_optimizer_and_schedule(tmp_path):
     assert float(second.teacher_forcing.numpy()) == pytest.approx(0.0)
     assert load_checkpoint(out).studio_info["sequences_seen"] == 64
     # Sizes that differ from the file's are refused, not silently ignored.
-    with pytest.raises(InputError, match=r"resume.keras has another architecture.*filters=4 asked, 8 there"):
+    with pytest.raises(InputError, match=r"resume.keras has another architecture.*filters: 4 asked, 8 there"):
         train(_config(out=str(out), resume=True, model_overrides={**TINY, "filters": 4}))
     with pytest.raises(InputError, match=r"resume.keras trains in float32, .* mixed_bfloat16 was asked"):
         train(_config(out=str(out), resume=True, model_overrides={**TINY, "precision": "mixed_bfloat16"}))
@@ -371,16 +371,17 @@ def test_a_stopped_cli_run_saves_and_says_so(tmp_path, signal_name):
     process = subprocess.Popen(
         [sys.executable, "-m", "core", "train", "--epochs", "1000", "--epoch-sequences", "8", "--batch-size", "8",
          "--layers", "1", "--filters", "4", "--precision", "float32", "--out", str(out), "--json"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.time() + 120
     while not out.exists() and time.time() < deadline:
         time.sleep(0.1)
     time.sleep(1)  # into the loop that waits on the training thread, where Ctrl-C once lost the run
     os.kill(process.pid, getattr(signal, signal_name))
-    stdout, _ = process.communicate(timeout=120)
+    stdout, stderr = process.communicate(timeout=120)
     report = json.loads(stdout.strip().splitlines()[-1])
     assert process.returncode == 0 and report["status"] == "stopped"
+    assert ("stopping after this batch" in stderr) == (signal_name == "SIGINT")
     assert load_checkpoint(out).studio_info["sequences_seen"] == report["sequences_seen"]
 
 
