@@ -32,6 +32,7 @@ class Job:
     out: Path
     progress: object  # core.training.TrainingProgress
     budget_seconds: float | None
+    fine_tuning: bool = False  # started from another model's weights
     started: float = field(default_factory=time.time)
     thread: threading.Thread | None = None
 
@@ -73,7 +74,8 @@ class Registry:
             label, out = f"Trained here: run {number}", folder / f"run-{number}.keras"
             config = dataclasses.replace(config, out=str(out))
             progress = TrainingProgress()
-            job = Job(owner, label, out, progress, None if config.minutes is None else config.minutes * 60)
+            job = Job(owner, label, out, progress, None if config.minutes is None else config.minutes * 60,
+                      fine_tuning=config.init_from is not None)
             job.thread = threading.Thread(target=self._work, args=(train, config, progress), daemon=True)
             self.jobs.append(job)
             job.thread.start()
