@@ -76,6 +76,11 @@ def _check_context(context: int) -> None:
         raise InputError(f"--context must be at least 2 frames; received {context}")
 
 
+def _check_apart(output: str, output_flag: str, source: str, source_flag: str, writer: str) -> None:
+    if Path(output).resolve() == Path(source).resolve():
+        raise InputError(f"{output_flag} is the {source_flag} file, which {writer} would replace; give another path")
+
+
 def _check_predicted_frames(sequences: int, frames: int, advice: str) -> None:
     # 10,000 sequences x 100 frames took 16 GB, then the OOM killer.
     if sequences * frames > MAX_FORECAST_FRAMES:
@@ -279,8 +284,7 @@ def cmd_refine(args) -> None:
     from core.training import RefinerConfig, train_refiner
 
     _check_output(args.out, ".keras", "--out")
-    if Path(args.out).resolve() == Path(args.checkpoint).resolve():
-        raise InputError("--out is the --checkpoint file, which the refined model would replace; give another path")
+    _check_apart(args.out, "--out", args.checkpoint, "--checkpoint", "the refined model")
     # Saved in the precision the file was trained in, not this CPU's; read before
     # the minutes of work, which a file changed meanwhile would otherwise lose.
     file_config, file_info = read_checkpoint_info(args.checkpoint)
@@ -336,8 +340,7 @@ def cmd_forecast(args) -> None:
     if not 1 <= args.horizon <= MAX_HORIZON:
         raise InputError(f"--horizon must be from 1 to {MAX_HORIZON}; received {args.horizon}")
     _check_output(args.output, ".npy", "--output")
-    if Path(args.output).resolve() == Path(args.input).resolve():  # the input was lost for good
-        raise InputError("--output is the --input file, which it would overwrite; give another path")
+    _check_apart(args.output, "--output", args.input, "--input", "the forecast")  # the input was lost for good
     if args.gif:
         _check_output(args.gif, ".gif", "--gif")
     _check_context(args.context)
@@ -454,8 +457,7 @@ def cmd_export(args) -> None:
     from core.model import load_checkpoint, save_checkpoint, with_output_floor
 
     _check_output(args.out, ".keras", "--out")
-    if Path(args.out).resolve() == Path(args.checkpoint).resolve():  # a training state would lose its optimizer
-        raise InputError("--out is the --checkpoint file, which the copy would replace; give another path")
+    _check_apart(args.out, "--out", args.checkpoint, "--checkpoint", "the copy")  # a training state lost its optimizer
     model = load_checkpoint(args.checkpoint, compile=False)
     if args.output_floor is not None:
         try:

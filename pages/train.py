@@ -97,7 +97,7 @@ def curves(state) -> go.Figure:
     if state["val_mse"]:
         seen, val = zip(*state["val_mse"])
         figure.add_trace(go.Scatter(x=seen, y=val, name="validation MSE (closed loop)", mode="lines+markers", yaxis="y2",
-                                    line={"color": MODEL_COLOURS[1]}))  # plotly's second colour is black frames' blue
+                                    line={"color": MODEL_COLOURS[1]}))  # the theme's second colour is black frames' light blue
         # A short run from scratch scores about what black frames do: the lines say so.
         for name, score in state["val_baselines"].items():
             figure.add_trace(go.Scatter(x=[0, seen[-1]], y=[score, score], name=f"baseline: {name}",

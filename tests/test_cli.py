@@ -268,7 +268,7 @@ def test_forecast_refuses_bad_options(tiny_checkpoint, inputs, tmp_path, capsys,
     _refused(capsys, base + ["--horizon", 10], "3 sequences x 10 predicted frames is more than 29 frames", out)
     # The input written over with its own forecast was gone for good.
     before = good.read_bytes()
-    _refused(capsys, base[:-1] + [good], "--output is the --input file, which it would overwrite")
+    _refused(capsys, base[:-1] + [good], "--output is the --input file, which the forecast would replace; give another path")
     assert good.read_bytes() == before
 
 
