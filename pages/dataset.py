@@ -15,7 +15,7 @@ from core.errors import InputError
 from ui.charts import paths_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, context_length, gif_ui,
-                       index_ui, show_error, test_sequence, uploaded_frames)
+                       index_ui, keep_values, show_error, test_sequence, uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 
@@ -57,6 +57,7 @@ def download_ui(job: dict) -> None:
 
 def source_ui():
     """Returns (frames of all sequences or None, Sequences for bundled data or None)."""
+    keep_values(["dataset_source", "dataset_official_path"])  # coming back reopened on the bundled set
     source = st.radio("Source", [BUNDLED, OFFICIAL, UPLOAD], horizontal=True, key="dataset_source")
     if source == BUNDLED:
         st.caption(
@@ -88,9 +89,15 @@ def source_ui():
     upload = st.file_uploader(
         f"A .npy array of shape (N, T, 64, 64) or (T, 64, 64), uint8 0-255 or float 0-1 (at most {LIMITS.upload_mb} MB)",
         key="dataset_upload",  # any file: a wrong one gets a line saying why, not a tooltip on a red chip
+        on_change=lambda: st.session_state.pop("dataset_upload_name", None),  # removed (or replaced) by the visitor
     )
     if upload is None:
+        # Streamlit drops a file once its box is not drawn; an empty box alone looked like a lost file.
+        if "dataset_upload_name" in st.session_state:
+            st.info(f"**{st.session_state.dataset_upload_name}** is no longer here: Streamlit forgets an upload once "
+                    "its box leaves the screen (another page or source). Drop it here again.", icon=":material/info:")
         return None, None
+    st.session_state.dataset_upload_name = upload.name
     try:
         return uploaded_frames(upload.file_id, upload, upload.name), source
     except InputError as error:

@@ -462,6 +462,22 @@ def upload(app, frames: np.ndarray) -> None:
     app.get("file_uploader")[0].set_value(("mine.npy", buffer.getvalue(), "application/octet-stream")).run()
 
 
+def test_an_upload_forgotten_by_streamlit_is_named_and_one_removed_is_not(app):
+    def forgotten():
+        return [info.value for info in app.info if "no longer here" in info.value]
+
+    upload(app, moving_mnist("test", 2))
+    assert not forgotten()
+    app.switch_page("pages/forecast.py").run()
+    app.switch_page("pages/dataset.py").run()
+    assert app.get("file_uploader")[0].value is None  # Streamlit's doing: a file cannot be put back
+    assert forgotten() == ["**mine.npy** is no longer here: Streamlit forgets an upload once its box leaves the "
+                           "screen (another page or source). Drop it here again."]
+    upload(app, moving_mnist("test", 2))
+    app.get("file_uploader")[0].set_value(None).run()  # the visitor's own x
+    assert not forgotten() and not app.exception
+
+
 def test_an_upload_is_read_once_and_shared_read_only():
     # A 100 MB upload copied on every rerun (cache_data unpickles a copy each time) would fill a shared server.
     from ui.shared import uploaded_frames
