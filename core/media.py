@@ -79,6 +79,11 @@ def colour_bar(colours: tuple[str, float, float], width: int = 320) -> np.ndarra
 ERROR_COLOURS = ("magma", 0.0, 1.0)
 
 
+def frame_label(t: int, context: int) -> str:
+    """How every picture names frame `t` (from 0) of a sequence whose first `context` frames are true."""
+    return f"context {t + 1}/{context}" if t < context else f"future +{t - context + 1}"
+
+
 def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours: tuple | None = None) -> np.ndarray:
     """One labelled column: (T, h, w) frames -> (T, banner + h*scale, w*scale, 3) uint8 RGB.
 
@@ -103,8 +108,7 @@ def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours:
     out = np.empty((length, BANNER + height + 2 * BORDER, width + 2 * BORDER, 3), np.uint8)
     for t in range(length):
         is_context = t < context
-        step = f"context {t + 1}/{context}" if is_context else f"future +{t - context + 1}"
-        out[t, :BANNER] = _banner(title, step, is_context, out.shape[2])
+        out[t, :BANNER] = _banner(title, frame_label(t, context), is_context, out.shape[2])
         out[t, BANNER:] = CONTEXT_COLOUR if is_context else FORECAST_COLOUR
         out[t, BANNER + BORDER : BANNER + BORDER + height, BORDER : BORDER + width] = rgb[t]
     return out

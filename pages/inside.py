@@ -111,16 +111,19 @@ if path is not None:
              alt=f"Colour scale from {scheme[1]:.2g} to {scheme[2]:.2g}")
 
     st.header("The equations, one picture per term")
-    step = st.slider("Step", 1, len(trace.inputs), trace.context, key="inside_step",
-                     help="Steps 1-10 read true frames; later steps read the model's own predictions.")
-    st.caption(f"Cell {layer}, {('mean over channels' if channel == 'mean' else f'channel {channel}')}, step {step} "
-               f"({'context' if step <= trace.context else 'forecast'}). $*$ is a convolution, $\\circ$ an element-wise product.")
+    # Named as the animation above names its frames: "step 15" matched nothing on screen.
+    step = st.select_slider("Frame fed in", range(len(trace.inputs)), trace.context - 1, key="inside_step",
+                            format_func=lambda t: media.frame_label(t, trace.context),
+                            help="Context frames are true frames; future frames are the model's own predictions, fed back.")
+    when = media.frame_label(step, trace.context)
+    st.caption(f"Cell {layer}, {('mean over channels' if channel == 'mean' else f'channel {channel}')}, reading "
+               f"{when}. $*$ is a convolution, $\\circ$ an element-wise product.")
     for name, equation, meaning in EQUATIONS:
         term = pick_channel(trace.layers[layer - 1][name], channel)
         scale = colours(name, term)
-        picture = media.colourise(media.upscale(term[step - 1], 8), scale)
+        picture = media.colourise(media.upscale(term[step], 8), scale)
         left, right = st.columns([3, 1], vertical_alignment="center")
         left.latex(equation)
         left.caption(f"{NAMES[name]}: {meaning}.")
-        right.image(media.encode_png(picture), caption=f"{NAMES[name]} at step {step} ({scale_words(scale)})",
+        right.image(media.encode_png(picture), caption=f"{NAMES[name]} at {when} ({scale_words(scale)})",
                     alt=f"Heatmap of {NAMES[name]}")

@@ -431,12 +431,12 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     assert len(equations) == 6 and any(r"H_t = o_t \circ \tanh(C_t)" in eq for eq in equations)
     app.selectbox(key="inside_quantity").set_value("forget").run()
     app.selectbox(key="inside_channel").set_value(3).run()
-    app.slider(key="inside_step").set_value(15).run()
+    app.select_slider(key="inside_step").set_value(14).run()  # the 15th frame fed in: the 5th prediction
     assert not app.exception
     captions = [caption for caption, _ in images(app)]
     assert any("forget gate f of cell 1" in caption for caption in captions)
-    assert sum("at step 15" in caption for caption in captions) == 6  # one picture per equation term
-    assert "forget gate f at step 15 (dark purple 0 to yellow 1)" in captions  # too small for a colour bar of its own
+    assert sum("at future +5" in caption for caption in captions) == 6  # one picture per equation term
+    assert "forget gate f at future +5 (dark purple 0 to yellow 1)" in captions  # too small for a colour bar of its own
 
 
 BAD_FILES = bad_files()
