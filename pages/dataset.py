@@ -189,7 +189,9 @@ if source is not None:
     left.plotly_chart(
         go.Figure(go.Bar(x=np.arange(1, 256), y=histogram[1:]),
                   layout={"title": f"Pixel intensities (the {histogram[0]:,} black pixels left out)",
-                          "xaxis_title": "intensity (0-255)", "yaxis_title": "pixels", "yaxis_type": "log", "height": 360}),
+                          "xaxis_title": "intensity (0-255)", "height": 360,
+                          # Powers of ten only: plotly's in-between 2s and 5s read as counts of 2 and 5 pixels.
+                          "yaxis": {"title": "pixels (log scale)", "type": "log", "dtick": 1}}),
         width="stretch", key="dataset_histogram",
     )
     right.plotly_chart(
