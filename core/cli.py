@@ -103,7 +103,9 @@ def _atomic_write(writes: dict) -> None:
             os.replace(temporary, path)
         made = []
     except OSError as error:
-        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+        # NumPy's short write to a full disk has no errno, only "8192000 requested and 1048448 written".
+        reason = error.strerror or ("no space left on the disk" if "requested and" in str(error) else error)
+        raise InputError(f"cannot write {path}: {reason}") from None
     finally:
         for temporary in temporaries.values():
             if temporary.exists():  # not under a path that is a file

@@ -118,6 +118,18 @@ def test_a_write_that_fails_midway_changes_neither_output(tiny_checkpoint, input
     assert list(tmp_path.iterdir()) == [out]
 
 
+def test_a_full_disk_under_numpy_is_named(tmp_path, capsys, monkeypatch):
+    def short_write(handle, array, allow_pickle):  # what np.save raised on a 1 MB tmpfs
+        handle.write(b"\x93NUMPY" + bytes(1000))
+        raise OSError("8192000 requested and 1048448 written")
+
+    monkeypatch.setattr("numpy.save", short_write)
+    out = tmp_path / "x.npy"
+    assert main(["data", "export", "--count", "2", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"error: cannot write {out}: no space left on the disk"
+    assert list(tmp_path.iterdir()) == []  # the partial file went too
+
+
 def test_export_drops_the_optimizer_and_can_set_an_output_floor(tiny_checkpoint, inputs, tmp_path, capsys):
     _, good = inputs
     source = load_checkpoint(tiny_checkpoint, compile=False)
