@@ -1,5 +1,6 @@
 """`python -m core`: see core/cli.py."""
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -45,7 +46,8 @@ if code == EXIT_INTERRUPTED:
     # A Keras fit or predict cut short by Ctrl-C hung TensorFlow's teardown at
     # exit (refine sat in garbage collection until killed). Outputs are written
     # whole or not at all by then, so the process ends without the teardown.
-    sys.stdout.flush()
-    sys.stderr.flush()
+    with contextlib.suppress(OSError, ValueError):  # a closed pipe (| head) must not bring the hang back
+        sys.stdout.flush()
+        sys.stderr.flush()
     os._exit(code)
 sys.exit(code)

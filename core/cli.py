@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import errno
 import json
 import os
 import re
@@ -29,7 +30,8 @@ EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
 KERAS_COMMANDS = ("train", "refine", "forecast", "evaluate", "export")
 # The official test set's size; more would take gigabytes of memory.
 MAX_SEQUENCES = 10_000
-# Predicted frames that forecast or evaluate holds in memory: 3.3 GB of float32.
+# Predicted frames that forecast or evaluate holds in memory: 3.3 GB of float32
+# (evaluate holds the truth as floats too).
 MAX_FORECAST_FRAMES = 200_000
 
 
@@ -103,8 +105,9 @@ def _atomic_write(writes: dict) -> None:
             os.replace(temporary, path)
         made = []
     except OSError as error:
-        # NumPy's short write to a full disk has no errno, only "8192000 requested and 1048448 written".
-        reason = error.strerror or ("no space left on the disk" if "requested and" in str(error) else error)
+        # NumPy's short write to a full disk (or quota) has no errno, only "8192000 requested and 1048448 written".
+        short = re.fullmatch(r"\d+ requested and \d+ written", str(error))
+        reason = error.strerror or (f"{os.strerror(errno.ENOSPC)} (or over quota)" if short else error)
         raise InputError(f"cannot write {path}: {reason}") from None
     finally:
         for temporary in temporaries.values():
@@ -259,7 +262,7 @@ def cmd_train(args) -> None:
             shown = state["validation"]
     finally:  # a notebook or a test that calls main() gets its own handlers back
         for number, handler in previous.items():
-            signal.signal(number, handler)
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
         if bar is not None:
             bar.close()
     if "error" in outcome:
@@ -580,7 +583,8 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--input", default=None, type=_path, help="(N, T, 64, 64) .npy; default: the bundled test set")
     ev.add_argument("--official", nargs="?", const="cache", default=None, type=_path, metavar="PATH",
                     help="the official mnist_test_seq.npy (time first), from PATH or Keras' cache")
-    ev.add_argument("--count", type=int, default=1000, help="sequences scored, 1-10000: the first of the bundled test set, --input or --official (default %(default)s)")
+    ev.add_argument("--count", type=int, default=1000, help="sequences scored, 1-10000: the first of the bundled test set, --input or --official; "
+                         f"N x predicted frames at most {MAX_FORECAST_FRAMES:,} (default %(default)s)")
     ev.add_argument("--context", type=int, default=10,
                     help="frames the model reads; the rest of each sequence is scored (default %(default)s)")
     ev.add_argument("--json", action="store_true", help="print one JSON line instead of a table")

@@ -97,9 +97,10 @@ def source_ui():
             st.info(f"**{st.session_state.dataset_upload_name}** is no longer here: Streamlit forgets an upload once "
                     "its box leaves the screen (another page or source). Drop it here again.", icon=":material/info:")
         return None, None
-    st.session_state.dataset_upload_name = upload.name
     try:
-        return uploaded_frames(upload.file_id, upload, upload.name), source
+        frames = uploaded_frames(upload.file_id, upload, upload.name)
+        st.session_state.dataset_upload_name = upload.name  # a refused file is not asked for again
+        return frames, source
     except InputError as error:
         show_error(error)
         return None, None

@@ -77,7 +77,7 @@ with left:
     st.session_state.setdefault("design_length", 20)
     count = st.radio("Digits", [1, 2, 3], horizontal=True, key="design_count")
     longest = CONTEXT + min(30, horizon_limit(path) if path is not None else 30)
-    bounded("design_length", CONTEXT + 1, longest)
+    bounded("design_length", CONTEXT + 1, longest, "length")
     length = st.slider("Frames (10 context + the rest predicted)", CONTEXT + 1, longest, key="design_length")
 settings = []
 for slot, column in zip(range(count), st.columns(MAX_DIGITS)):

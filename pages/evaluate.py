@@ -84,7 +84,7 @@ with right:
     # The default goes into session state, not the slider: keep_values may have put
     # a value there, and a widget given both logs a warning on every return.
     st.session_state.setdefault("evaluate_count", min(100, most))
-    bounded("evaluate_count", 10, most)
+    bounded("evaluate_count", 10, most, "sequences")
     count = st.slider("Test sequences", 10, most, step=10, key="evaluate_count",
                       help=f"At most {most}: the server is shared"
                            + (", and the keras.io model takes about 9 s a sequence." if slow else "."))

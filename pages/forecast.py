@@ -83,7 +83,7 @@ with middle:
 with right:
     most = horizon_limit(path) if path is not None else LIMITS.horizon
     st.session_state.setdefault("forecast_horizon", 10)  # here, not in the slider: keep_values may have set it
-    bounded("forecast_horizon", 1, most)
+    bounded("forecast_horizon", 1, most, "frames to predict")
     horizon = st.slider("Frames to predict", 1, most, key="forecast_horizon",
                         help="The model trained on 10. Beyond that you see how far its idea of motion carries; "
                         "the true frames come from the same generator, continued."

@@ -45,7 +45,7 @@ def settings_ui():
         budget = st.radio("Budget", ["Time", "Epochs"], horizontal=True, key="train_budget")
         if budget == "Time":
             st.session_state.setdefault("train_minutes", 1.0)
-            bounded("train_minutes", 0.5, LIMITS.train_minutes)
+            bounded("train_minutes", 0.5, LIMITS.train_minutes, "minutes")
             minutes = st.slider("Minutes", 0.5, LIMITS.train_minutes, step=0.5, key="train_minutes",
                                 help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared. "
                                 "Scoring the model and saving it come after (about half a minute on 2 CPU cores).")
@@ -55,7 +55,7 @@ def settings_ui():
             most = LIMITS.train_epochs if preset == "convlstm" else LIMITS.keras_io_train_epochs
             # One key per model, as for the batch size, so that a look at the other model leaves this one's as it was.
             st.session_state.setdefault(f"train_epochs_{preset}", min(4, most))
-            bounded(f"train_epochs_{preset}", 1, most)
+            bounded(f"train_epochs_{preset}", 1, most, "epochs")
             epochs = st.slider("Epochs (256 sequences each)", 1, most, key=f"train_epochs_{preset}",
                                help=f"At most {most} epochs for this model: the server is shared.")
         sizes = LIMITS.batch_sizes if preset == "convlstm" else LIMITS.keras_io_batch_sizes
@@ -97,7 +97,7 @@ def curves(state) -> go.Figure:
     if state["val_mse"]:
         seen, val = zip(*state["val_mse"])
         figure.add_trace(go.Scatter(x=seen, y=val, name="validation MSE (closed loop)", mode="lines+markers", yaxis="y2",
-                                    line={"color": MODEL_COLOURS[1]}))  # the theme's second colour is black frames' light blue
+                                    line={"color": MODEL_COLOURS[1]}))  # left to the theme: light blue, black frames' colour
         # A short run from scratch scores about what black frames do: the lines say so.
         for name, score in state["val_baselines"].items():
             figure.add_trace(go.Scatter(x=[0, seen[-1]], y=[score, score], name=f"baseline: {name}",
@@ -206,9 +206,11 @@ elif job is not None:
                    f"({state['elapsed']:.0f} s). Saved as **{job.label}**: pick it on Forecast or Evaluate.")
         black = state["val_baselines"].get("black frames")
         final = state["val_mse"][-1][1] if state["val_mse"] else None
-        if final is not None and black is not None and final >= 0.85 * black:
+        if final is not None and black is not None and not final < 0.85 * black:  # NaN included
             # At 1e-3 a fine-tuning run's first steps undo the shipped model's training (68 -> 190 in docs/training.md).
-            advice = ("Start again from the shipped model with a learning rate of 1e-4." if job.fine_tuning
+            advice = (f"Start again from the shipped model with a learning rate of {FINE_TUNING_LEARNING_RATE:g}."
+                      if job.fine_tuning and job.learning_rate > FINE_TUNING_LEARNING_RATE
+                      else "Start again from the shipped model." if job.fine_tuning
                       else "Train for longer, or start from the shipped model.")
             st.warning(f"Its validation MSE, {final:.0f}, is {'above' if final > black else 'close to'} what "
                        f"predicting black frames scores ({black:.0f}): its forecasts will be grey blurs, not digits. {advice}", icon=":material/info:")

@@ -354,12 +354,25 @@ def test_forecasting_with_the_keras_io_model_is_capped_at_a_few_frames(app, kera
     assert app.slider(key="forecast_horizon").max == 20 and app.slider(key="forecast_horizon").value == 20
 
 
-def test_a_short_fine_tuning_run_appears_on_forecast(app):
-    shipped = SHIPPED.read_bytes()
+def start_one_epoch_from_the_shipped_model(app) -> None:
     app.switch_page("pages/train.py").run()
     app.radio(key="train_start").set_value("From the shipped model").run()
     app.radio(key="train_budget").set_value("Epochs").run()
     app.slider(key="train_epochs_convlstm").set_value(1).run()
+
+
+def wait_for_the_run(app) -> None:
+    deadline = time.time() + 240
+    while time.time() < deadline and not (app.success or app.error):
+        time.sleep(2)
+        app.run()  # timed fragments do not fire in AppTest: poll by rerunning
+    assert not app.error, app.error[0].value
+    assert "Saved as" in app.success[0].value
+
+
+def test_a_short_fine_tuning_run_appears_on_forecast(app):
+    shipped = SHIPPED.read_bytes()
+    start_one_epoch_from_the_shipped_model(app)
     app.radio(key="train_digits").set_value(1).run()
     app.button(key="train_start_button").click().run()
     assert app.button(key="train_start_button").disabled  # not a second click into "another run started"
@@ -370,14 +383,7 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     # Leaving the page does not stop the run: it goes on in its own thread.
     app.switch_page("pages/forecast.py").run()
     app.switch_page("pages/train.py").run()
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        time.sleep(2)
-        app.run()  # timed fragments do not fire in AppTest: poll by rerunning
-        if app.success or app.error:
-            break
-    assert not app.error, app.error[0].value
-    assert "Saved as" in app.success[0].value
+    wait_for_the_run(app)
     # It started from what the shipped model knows: one epoch from scratch scores
     # about 160, near black frames (175); the shipped model about 68.
     score = next(float(caption.split(": ")[-1].rstrip(".")) for caption, _ in images(app) if "Validation MSE" in caption)
@@ -392,19 +398,12 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
 
 
 def test_a_fine_tuning_run_that_unlearned_is_told_to_lower_the_rate(app):
-    app.switch_page("pages/train.py").run()
-    app.radio(key="train_start").set_value("From the shipped model").run()
-    app.radio(key="train_budget").set_value("Epochs").run()
-    app.slider(key="train_epochs_convlstm").set_value(1).run()
+    start_one_epoch_from_the_shipped_model(app)
     app.select_slider(key="train_lr_shipped").set_value(3e-3).run()
     app.button(key="train_start_button").click().run()
-    deadline = time.time() + 240
-    while time.time() < deadline and not (app.success or app.error):
-        time.sleep(2)
-        app.run()
-    assert "Saved as" in app.success[0].value
+    wait_for_the_run(app)
     # 16 steps at 3e-3 undo the shipped model: validation MSE 138-144 in 4 runs (black frames 151, the warning at 129).
-    assert len(app.warning) == 1 and "Start again from the shipped model with a learning rate of 1e-4" in app.warning[0].value
+    assert len(app.warning) == 1 and "Start again from the shipped model with a learning rate of 0.0001" in app.warning[0].value
 
 
 @pytest.mark.parametrize("preset", ["Bounce off a wall", "Two digits crossing", "Leaving the context at a corner",
@@ -476,6 +475,11 @@ def test_an_upload_forgotten_by_streamlit_is_named_and_one_removed_is_not(app):
     upload(app, moving_mnist("test", 2))
     app.get("file_uploader")[0].set_value(None).run()  # the visitor's own x
     assert not forgotten() and not app.exception
+    app.get("file_uploader")[0].set_value(("bad.npy", b"not an array", "application/octet-stream")).run()
+    assert len(app.error) == 1
+    app.switch_page("pages/forecast.py").run()
+    app.switch_page("pages/dataset.py").run()
+    assert not forgotten()  # a refused file is not asked for again
 
 
 def test_an_upload_is_read_once_and_shared_read_only():

@@ -232,7 +232,7 @@ def sequence_ui(key: str, label: str = "Test sequence") -> int:
     state_key = f"{key}_index"
     if state_key not in st.session_state:
         st.session_state[state_key] = st.session_state.get("picked_sequence", 0)
-    bounded(state_key, 0, TEST_COUNT - 1)
+    bounded(state_key, 0, TEST_COUNT - 1, "test sequence")
     index = index_ui(f"{label} (0-{TEST_COUNT - 1})", TEST_COUNT, state_key)
     st.session_state.picked_sequence = index
     return index
@@ -319,17 +319,17 @@ def keep_values(keys) -> None:
             st.session_state[key] = kept[key]
 
 
-def bounded(key: str, low, high) -> None:
+def bounded(key: str, low, high, name: str) -> None:
     """Puts a widget's stored value back inside [low, high] before it is drawn.
 
     Session state can hold any value (a stale one, or one set from code);
     a widget given an out-of-range value would stop the page with a traceback.
-    The toast names the setting by the key's second word ("train_epochs_convlstm": epochs).
+    The toast calls the setting `name`.
     """
     value = st.session_state.get(key)
     if value is not None and not low <= value <= high:
         st.session_state[key] = min(max(value, low), high)
-        st.toast(f"{key.split('_')[1]} was {value}; the limit is {low} to {high}.")
+        st.toast(f"{name.capitalize()} was {value}; the limit is {low} to {high}.")
 
 
 def horizon_limit(path: Path) -> int:
