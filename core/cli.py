@@ -391,7 +391,8 @@ def cmd_evaluate(args) -> None:
     if frames.shape[1] - args.context > MAX_HORIZON:  # found by forecast after the model loaded, as "horizon"
         raise InputError(f"evaluation scores at most {MAX_HORIZON} frames after the context; the input has "
                          f"{frames.shape[1]} frames and --context is {args.context}")
-    _check_predicted_frames(len(frames), frames.shape[1] - args.context, "lower --count, or raise --context")
+    scored = frames.shape[1] - args.context
+    _check_predicted_frames(len(frames), scored, "lower --count, or raise --context")
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
     start = time.perf_counter()
     with _bar(len(frames), "seq", "evaluating") as bar:
@@ -403,7 +404,6 @@ def cmd_evaluate(args) -> None:
     if args.json:
         print(json.dumps({"sequences": len(frames), "context": args.context, "seconds": round(seconds, 2), **table}))
         return
-    scored = frames.shape[1] - args.context
     print(f"{len(frames)} sequence{'s' * (len(frames) != 1)}, {args.context} context -> "
           f"{scored} predicted frame{'s' * (scored != 1)}")
     print(f"{'':20} {'MSE':>8} {'MAE':>8} {'SSIM':>7} {'PSNR':>7}")
@@ -583,7 +583,8 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--input", default=None, type=_path, help="(N, T, 64, 64) .npy; default: the bundled test set")
     ev.add_argument("--official", nargs="?", const="cache", default=None, type=_path, metavar="PATH",
                     help="the official mnist_test_seq.npy (time first), from PATH or Keras' cache")
-    ev.add_argument("--count", type=int, default=1000, help="sequences scored, 1-10000: the first of the bundled test set, --input or --official; "
+    ev.add_argument("--count", type=int, default=1000,
+                    help="sequences scored, 1-10000: the first of the bundled test set, --input or --official; "
                          f"N x predicted frames at most {MAX_FORECAST_FRAMES:,} (default %(default)s)")
     ev.add_argument("--context", type=int, default=10,
                     help="frames the model reads; the rest of each sequence is scored (default %(default)s)")

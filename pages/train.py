@@ -208,10 +208,10 @@ elif job is not None:
         final = state["val_mse"][-1][1] if state["val_mse"] else None
         if final is not None and black is not None and not final < 0.85 * black:  # NaN included
             # At 1e-3 a fine-tuning run's first steps undo the shipped model's training (68 -> 190 in docs/training.md).
-            advice = (f"Start again from the shipped model with a learning rate of {FINE_TUNING_LEARNING_RATE:g}."
-                      if job.fine_tuning and job.learning_rate > FINE_TUNING_LEARNING_RATE
-                      else "Start again from the shipped model." if job.fine_tuning
+            advice = (f"Start again from the shipped model at a learning rate of {FINE_TUNING_LEARNING_RATE:g}, "
+                      "which keeps what it learned." if job.fine_tuning
                       else "Train for longer, or start from the shipped model.")
             st.warning(f"Its validation MSE, {final:.0f}, is {'above' if final > black else 'close to'} what "
-                       f"predicting black frames scores ({black:.0f}): its forecasts will be grey blurs, not digits. {advice}", icon=":material/info:")
+                       f"predicting black frames scores ({black:.0f}): its forecasts will be grey blurs, not digits. "
+                       + advice, icon=":material/info:")
     results_ui(job, state)

@@ -33,7 +33,6 @@ class Job:
     progress: object  # core.training.TrainingProgress
     budget_seconds: float | None
     fine_tuning: bool = False  # started from another model's weights
-    learning_rate: float | None = None
     started: float = field(default_factory=time.time)
     thread: threading.Thread | None = None
 
@@ -76,7 +75,7 @@ class Registry:
             config = dataclasses.replace(config, out=str(out))
             progress = TrainingProgress()
             job = Job(owner, label, out, progress, None if config.minutes is None else config.minutes * 60,
-                      fine_tuning=config.init_from is not None, learning_rate=config.learning_rate)
+                      fine_tuning=config.init_from is not None)
             job.thread = threading.Thread(target=self._work, args=(train, config, progress), daemon=True)
             self.jobs.append(job)
             job.thread.start()
