@@ -6,7 +6,7 @@ forecasts of one test sequence from 10 context frames, then that forecast's
 FLOP rate next to the rate of its largest convolution alone (how much faster
 it could get on this CPU).
 
-With --layers, --filters and --refiner it times an untrained model of that
+With --layers, --filters, --refiner and --layer-norm it times an untrained model of that
 size instead (speed does not depend on the weights), to see which sizes fit
 the budget.
 With --batch N it forecasts N sequences at once (what averaging N forecasts
@@ -16,6 +16,7 @@ Usage:
     python benchmarks/shipped_model.py
     python benchmarks/shipped_model.py --layers 4 --filters 64
     python benchmarks/shipped_model.py --layers 3 --filters 64 --refiner 96
+    python benchmarks/shipped_model.py --layers 3 --filters 64 --refiner 128 --layer-norm
     python benchmarks/shipped_model.py --batch 2
 """
 
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=None)
     parser.add_argument("--filters", type=int, default=None)
     parser.add_argument("--refiner", type=int, default=0, help="width of the refiner of an untrained model (default 0, none)")
+    parser.add_argument("--layer-norm", action="store_true", help="cells with layer normalisation (an untrained model)")
     parser.add_argument("--batch", type=int, default=1, help="sequences per forecast, 1-32 (default 1)")
     args = parser.parse_args()
     if not 1 <= args.batch <= 32:  # forecast's batches hold 32: more would not be one forecast
@@ -55,11 +57,12 @@ def main() -> None:
     from core.model import build_model, fast_precision, load_checkpoint, model_config, preset
 
     # `is not None`, not truthiness: --layers 0 timed the shipped model.
-    untrained = args.layers is not None or args.filters is not None or args.refiner != 0
+    untrained = args.layers is not None or args.filters is not None or args.refiner != 0 or args.layer_norm
     start = time.perf_counter()
     if untrained:
         sizes = {"num_layers": 3 if args.layers is None else args.layers,
-                 "filters": 64 if args.filters is None else args.filters, "refiner_filters": args.refiner}
+                 "filters": 64 if args.filters is None else args.filters, "refiner_filters": args.refiner,
+                 "layer_norm": args.layer_norm}
         try:
             config = preset("convlstm", precision=fast_precision(), **sizes)
         except InputError as error:  # sizes outside ModelConfig's limits
@@ -78,7 +81,9 @@ def main() -> None:
         times.append(time.perf_counter() - start)
     config = model_config(model)
     refiner = f", refiner {config.refiner_filters}" if config.refiner_filters else ""
-    print(f"CPU: {os.cpu_count()} cores; {config.num_layers} x {config.filters}{refiner}, running in {config.precision}")
+    norm = ", layer norm" if config.layer_norm else ""
+    print(f"CPU: {os.cpu_count()} cores; {config.num_layers} x {config.filters}{norm}{refiner}, "
+          f"running in {config.precision}")
     print(f"parameters: {model.count_params():,} (budget 5,000,000)")
     if not untrained:
         print(f"file size: {CHECKPOINT.stat().st_size / 1e6:.2f} MB (budget 20 MB)")

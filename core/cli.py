@@ -162,7 +162,7 @@ FLAG_NAMES = {"num_layers": "--layers", "kernel_size": "--kernel-size", "batch_s
               "learning_rate": "--lr", "epoch_sequences": "--epoch-sequences", "lr_decay_sequences": "--lr-decay-sequences",
               "lr_decay_start": "--lr-decay-start", "num_digits": "--digits", "sampling_sequences": "--sampling-sequences",
               "init_from": "--init-from", "val_count": "--val-sequences", "output_floor": "--output-floor",
-              "out": "--out", "refiner_filters": "--refiner", "ssim_weight": "--ssim-weight"}
+              "out": "--out", "refiner_filters": "--refiner", "layer_norm": "--layer-norm", "ssim_weight": "--ssim-weight"}
 
 
 def as_flags(message: str) -> str:
@@ -184,6 +184,8 @@ def cmd_train(args) -> None:
     }
     if args.precision:
         overrides["precision"] = args.precision
+    if args.layer_norm:
+        overrides["layer_norm"] = True
     try:
         config = TrainConfig(
             out=args.out,
@@ -518,6 +520,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--layers", type=int, default=None, help="stacked ConvLSTM cells, 1-8 (default: the preset's)")
     train.add_argument("--filters", type=int, default=None, help="channels per cell, 1-512 (default: the preset's)")
     train.add_argument("--kernel-size", type=int, default=None, help="convolution kernel, 1-15 (default: the preset's)")
+    train.add_argument("--layer-norm", action="store_true",
+                       help="normalise each gate of a new convlstm model's cells (docs/training.md)")
     train.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default=None,
                        help="arithmetic of a new convlstm model (default: mixed_bfloat16 where the CPU or GPU "
                             "has bfloat16, else float32); a resumed run keeps its file's")

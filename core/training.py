@@ -457,10 +457,15 @@ def _architecture(source: keras.Model, config: TrainConfig, path: str) -> dict:
             f"{path} has another architecture than preset {config.preset!r}"
             + (f" (it is a {source_preset!r} model)" if source_preset != config.preset else "")
             # "layers: 5 asked", words a notebook's num_layers=5 and the CLI's --layers 5 both read.
-            + "".join(f"; {name.replace('num_', '').replace('_', ' ')}: {config.model_overrides[name]} asked, "
-                      f"{sizes[name]} there" for name in clashes)
+            + "".join(f"; {name.replace('num_', '').replace('_', ' ')}: {_word(config.model_overrides[name])} asked, "
+                      f"{_word(sizes[name])} there" for name in clashes)
         )
     return sizes
+
+
+def _word(value) -> str:
+    # A switch (layer_norm) reads "on"/"off", for the CLI's --layer-norm and a notebook's True alike.
+    return ("on" if value else "off") if isinstance(value, bool) else str(value)
 
 
 def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tuple[keras.Model, TrainingProgress]:

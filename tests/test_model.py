@@ -253,6 +253,30 @@ def test_checkpoints_from_before_the_output_floor_load_without_one(tmp_path, tin
     assert load_checkpoint(older, compile=False).studio_config.output_floor == 0
 
 
+def test_layer_norm_normalises_each_gate_and_survives_saving(tmp_path, test_sequences):
+    model = build_model(ModelConfig(**TINY, layer_norm=True))
+    cell = model.cells[0]
+    rng = np.random.default_rng(0)
+    # Four gates on different scales, as an untrained convolution gives them.
+    z = rng.normal(size=(2, 16, 16, 4, 8)) * np.array([1, 5, 0.1, 20])[:, None] + np.array([3, -2, 0, 7])[:, None]
+    gates = np.asarray(cell._normalise(z.reshape(2, 16, 16, 32).astype("float32"))).reshape(2, 16, 16, 4, 8)
+    np.testing.assert_allclose(gates.mean(axis=(1, 2, 4)), 0, atol=1e-4)
+    np.testing.assert_allclose(gates.std(axis=(1, 2, 4)), 1, atol=1e-3)  # a little under: the epsilon
+    cell.gamma.assign(np.full(32, 2.0))
+    cell.beta.assign(np.full(32, 0.5))
+    gates = np.asarray(cell._normalise(z.reshape(2, 16, 16, 32).astype("float32"))).reshape(2, 16, 16, 4, 8)
+    np.testing.assert_allclose(gates.std(axis=(1, 2, 4)), 2, atol=2e-3)
+    np.testing.assert_allclose(gates.mean(axis=(1, 2, 4)), 0.5, atol=1e-4)
+
+    loaded = load_checkpoint(save_checkpoint(model, tmp_path / "ln.keras"))
+    assert loaded.studio_config.layer_norm
+    np.testing.assert_allclose(
+        forecast(loaded, test_sequences[:2, :10], 3), forecast(model, test_sequences[:2, :10], 3), atol=1e-6
+    )
+    with pytest.raises(InputError, match="layer_norm must be true or false"):
+        ModelConfig(layer_norm="yes")
+
+
 def test_a_model_loaded_with_plain_keras_still_forecasts(tmp_path, tiny_model, test_sequences):
     path = save_checkpoint(tiny_model, tmp_path / "plain.keras")
     plain = keras.saving.load_model(path, safe_mode=True)
