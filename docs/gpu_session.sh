@@ -13,10 +13,16 @@
 # first call plans the cosine over DECAY_SEQUENCES and prints its start, and
 # the second call continues it, given the same LR, DECAY_START and
 # DECAY_SEQUENCES.
+#
+# A new model instead (session 26's plan: layer normalisation learnt about 4x
+# faster per sequence early on, docs/training.md): MODEL holds its flags, e.g.
+# MODEL="--layers 4 --filters 64 --layer-norm"; later calls continue it with
+# FROM set to where its state was copied (not the committed run-G state).
 set -u
 T0=$(date +%s)
 TOTAL=${1:-540}
 BATCH=${BATCH:-128}; LR=${LR:-5e-4}; WORKERS=${WORKERS:-12}
+MODEL=${MODEL:-}; FROM=${FROM:-checkpoints/training/convlstm-state.keras}
 SPEED=${SPEED:-}; DECAY_START=${DECAY_START:-}; DECAY_SEQUENCES=${DECAY_SEQUENCES:-}
 if [ -n "$DECAY_START" ] && [ -z "$DECAY_SEQUENCES" ]; then
     echo "DECAY_START continues a cosine: give its DECAY_SEQUENCES too" >&2; exit 2
@@ -30,13 +36,15 @@ for m in h5py:h5py rich:rich absl:absl_py markdown_it:markdown_it_py mdurl:mdurl
 done
 export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3
 STATE=$OUT/convlstm-state.keras
-cp checkpoints/training/convlstm-state.keras "$STATE"
+[ -n "$MODEL" ] || cp "$FROM" "$STATE"
 echo "setup took $(( $(date +%s) - T0 )) s"
 if [ -z "$SPEED" ]; then
-    python -m core train --out "$STATE" --resume --batch-size $BATCH --workers $WORKERS --lr $LR --minutes 0.75 \
+    python -m core train --out "$STATE" --resume $MODEL --batch-size $BATCH --workers $WORKERS --lr $LR --minutes 0.75 \
         --epochs 100000 --epoch-sequences 100000000 --sampling-sequences 20000 --json 2>$OUT/step1.err | tee $OUT/step1.json
     tail -3 $OUT/step1.err
     read SEEN SPEED < <(python -c "import json,sys; r=json.loads(open('$OUT/step1.json').read().strip().splitlines()[-1]); print(r['sequences_seen'], r['sequences_per_second'])")
+elif [ -n "$MODEL" ]; then
+    SEEN=0
 else
     SEEN=$(python -c "import json, sys, zipfile; print(json.loads(zipfile.ZipFile(sys.argv[1]).read('studio.json'))['info']['sequences_seen'])" "$STATE")
 fi
@@ -46,7 +54,7 @@ START=${DECAY_START:-$SEEN}
 EPOCH=$(python -c "print(int($SPEED * 60) // $BATCH * $BATCH)")
 MIN=$(python -c "print(round($LEFT / 60, 2))")
 echo "starting at $SEEN sequences, $SPEED seq/s; step 2: $MIN min, cosine over $DECAY from $START, epochs of $EPOCH"
-python -m core train --out "$STATE" --resume --batch-size $BATCH --workers $WORKERS --lr $LR --minutes $MIN \
+python -m core train --out "$STATE" --resume $MODEL --batch-size $BATCH --workers $WORKERS --lr $LR --minutes $MIN \
     --epochs 100000 --epoch-sequences $EPOCH --lr-decay-start $START --lr-decay-sequences $DECAY \
     --sampling-sequences 20000 --json 2>$OUT/step2.err | tee $OUT/step2.json
 tr '\r' '\n' < $OUT/step2.err | grep -o "seen=[0-9]* seq/s=[0-9.]* val_mse=[0-9.a-z]*" | awk -F'val_mse=' '$2!=last{print; last=$2}'
