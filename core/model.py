@@ -182,16 +182,16 @@ class ConvLSTMCell(layers.Layer):
 
     def _normalise(self, z):
         # Statistics in float32: bfloat16's 8-bit mantissa loses a variance.
-        # Each gate's map is moved to the last axis first: TensorFlow reduced
-        # (B, H, W, 4, F) over axes (1, 2, 4) 5x slower than over a last axis.
+        # Means over the channels, then over the map: TensorFlow reduced
+        # (B, H, W, 4, F) over axes (1, 2, 4) at once 5x slower, and moving each
+        # gate's map to the last axis instead cost 5 ms a forecast in transposes.
         z = ops.cast(z, "float32")
         batch, height, width, _ = ops.shape(z)
-        groups = ops.transpose(ops.reshape(z, (batch, height * width, 4, self.filters)), (0, 2, 1, 3))
-        groups = ops.reshape(groups, (batch, 4, height * width * self.filters))
-        mean = ops.mean(groups, axis=-1, keepdims=True)
-        variance = ops.var(groups, axis=-1, keepdims=True)
-        groups = ops.reshape((groups - mean) * ops.rsqrt(variance + 1e-5), (batch, 4, height * width, self.filters))
-        z = ops.reshape(ops.transpose(groups, (0, 2, 1, 3)), (batch, height, width, 4 * self.filters))
+        groups = ops.reshape(z, (batch, height * width, 4, self.filters))
+        mean = ops.mean(ops.mean(groups, axis=-1, keepdims=True), axis=1, keepdims=True)
+        square = ops.mean(ops.mean(ops.square(groups), axis=-1, keepdims=True), axis=1, keepdims=True)
+        groups = (groups - mean) * ops.rsqrt(ops.maximum(square - ops.square(mean), 0.0) + 1e-5)
+        z = ops.reshape(groups, (batch, height, width, 4 * self.filters))
         # Keras hands weights to call in bfloat16 (autocast); the sum stays in float32.
         gamma, beta = ops.cast(self.gamma, "float32"), ops.cast(self.beta, "float32")
         return ops.cast(z * gamma + beta, self.compute_dtype)
