@@ -181,20 +181,34 @@ class ConvLSTMCell(layers.Layer):
             self.beta = self.add_weight(shape=(4 * self.filters,), initializer="zeros", name="beta")
 
     def _normalise(self, z):
-        # Statistics in float32: bfloat16's 8-bit mantissa loses a variance.
-        # Means over the channels, then over the map: TensorFlow reduced
-        # (B, H, W, 4, F) over axes (1, 2, 4) at once 5x slower, and moving each
-        # gate's map to the last axis instead cost 5 ms a forecast in transposes.
-        z = ops.cast(z, "float32")
-        batch, height, width, _ = ops.shape(z)
-        groups = ops.reshape(z, (batch, height * width, 4, self.filters))
-        mean = ops.mean(ops.mean(groups, axis=-1, keepdims=True), axis=1, keepdims=True)
-        square = ops.mean(ops.mean(ops.square(groups), axis=-1, keepdims=True), axis=1, keepdims=True)
-        groups = (groups - mean) * ops.rsqrt(ops.maximum(square - ops.square(mean), 0.0) + 1e-5)
-        z = ops.reshape(groups, (batch, height, width, 4 * self.filters))
-        # Keras hands weights to call in bfloat16 (autocast); the sum stays in float32.
-        gamma, beta = ops.cast(self.gamma, "float32"), ops.cast(self.beta, "float32")
-        return ops.cast(z * gamma + beta, self.compute_dtype)
+        """Normalises each gate of z + the convolution's bias (z comes without it).
+
+        Only per-channel sums see the whole map: the bias, the statistics and
+        gamma and beta meet on (B, 4F) vectors, and fold into one scale and one
+        shift per channel, so the map itself gets one multiply and one add.
+        Written out on the map, the same arithmetic took 9 passes over it, and
+        a 3 x 64 forecast 12 ms more than without normalisation on a 2-core CPU.
+        """
+        batch, height, width, channels = ops.shape(z)
+        # Sums in float32: bfloat16's 8-bit mantissa loses a variance.
+        flat = ops.cast(ops.reshape(z, (batch, height * width, channels)), "float32")
+        mean, square = ops.mean(flat, axis=1), ops.mean(ops.square(flat), axis=1)
+        bias = ops.cast(self.conv.bias, "float32")
+        # The moments of z + bias, per channel, then over each gate's channels.
+        square = square + bias * (2.0 * mean + bias)
+        mean = mean + bias
+        gates = (batch, 4, self.filters)
+        mean = ops.mean(ops.reshape(mean, gates), axis=-1, keepdims=True)
+        square = ops.mean(ops.reshape(square, gates), axis=-1, keepdims=True)
+        # Keras hands weights to call in bfloat16 (autocast): cast them back.
+        gamma = ops.reshape(ops.cast(self.gamma, "float32"), (1, 4, self.filters))
+        beta = ops.reshape(ops.cast(self.beta, "float32"), (1, 4, self.filters))
+        scale = gamma * ops.rsqrt(ops.maximum(square - ops.square(mean), 0.0) + 1e-5)
+        shift = beta + (ops.reshape(bias, (1, 4, self.filters)) - mean) * scale
+        per_channel = (batch, 1, 1, channels)
+        scale = ops.cast(ops.reshape(scale, per_channel), self.compute_dtype)
+        shift = ops.cast(ops.reshape(shift, per_channel), self.compute_dtype)
+        return ops.cast(z, self.compute_dtype) * scale + shift
 
     def call(self, x, state, return_gates=False):
         h, c = state
@@ -205,9 +219,8 @@ class ConvLSTMCell(layers.Layer):
         # when Streamlit cleared Keras' session mid-step (see ui.shared).
         dtype = self.compute_dtype
         inputs = ops.cast(ops.concatenate([x, h], axis=-1), dtype)
-        z = ops.conv(inputs, ops.cast(self.conv.kernel, dtype), padding="same") + ops.cast(self.conv.bias, dtype)
-        if self.layer_norm:
-            z = self._normalise(z)
+        z = ops.conv(inputs, ops.cast(self.conv.kernel, dtype), padding="same")
+        z = self._normalise(z) if self.layer_norm else z + ops.cast(self.conv.bias, dtype)
         c = ops.cast(c, dtype)
         i, f, g, o = ops.split(z, 4, axis=-1)
         # A forget gate that starts near 1 keeps the cell memory from the first steps.

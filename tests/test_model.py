@@ -257,16 +257,25 @@ def test_layer_norm_normalises_each_gate_and_survives_saving(tmp_path, test_sequ
     model = build_model(ModelConfig(**TINY, layer_norm=True))
     cell = model.cells[0]
     rng = np.random.default_rng(0)
-    # Four gates on different scales, as an untrained convolution gives them.
+    # Four gates on different scales, as an untrained convolution gives them;
+    # _normalise takes the convolution without its bias and adds it itself.
     z = rng.normal(size=(2, 16, 16, 4, 8)) * np.array([1, 5, 0.1, 20])[:, None] + np.array([3, -2, 0, 7])[:, None]
-    gates = np.asarray(cell._normalise(z.reshape(2, 16, 16, 32).astype("float32"))).reshape(2, 16, 16, 4, 8)
+    bias = rng.normal(size=32)
+    cell.conv.bias.assign(bias)
+
+    def normalised():
+        out = cell._normalise((z.reshape(2, 16, 16, 32) - bias).astype("float32"))
+        return np.asarray(out).reshape(2, 16, 16, 4, 8)
+
+    gates = normalised()
     np.testing.assert_allclose(gates.mean(axis=(1, 2, 4)), 0, atol=1e-4)
     np.testing.assert_allclose(gates.std(axis=(1, 2, 4)), 1, atol=1e-3)  # a little under: the epsilon
-    cell.gamma.assign(np.full(32, 2.0))
-    cell.beta.assign(np.full(32, 0.5))
-    gates = np.asarray(cell._normalise(z.reshape(2, 16, 16, 32).astype("float32"))).reshape(2, 16, 16, 4, 8)
-    np.testing.assert_allclose(gates.std(axis=(1, 2, 4)), 2, atol=2e-3)
-    np.testing.assert_allclose(gates.mean(axis=(1, 2, 4)), 0.5, atol=1e-4)
+    gamma, beta = rng.uniform(0.5, 2, size=32), rng.normal(size=32)
+    cell.gamma.assign(gamma)
+    cell.beta.assign(beta)
+    mean, var = z.mean(axis=(1, 2, 4), keepdims=True), z.var(axis=(1, 2, 4), keepdims=True)
+    expected = (z - mean) / np.sqrt(var + 1e-5) * gamma.reshape(4, 8) + beta.reshape(4, 8)
+    np.testing.assert_allclose(normalised(), expected, atol=1e-3)
 
     loaded = load_checkpoint(save_checkpoint(model, tmp_path / "ln.keras"))
     assert loaded.studio_config.layer_norm
