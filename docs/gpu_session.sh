@@ -14,11 +14,14 @@
 # the second call continues it, given the same LR, DECAY_START and
 # DECAY_SEQUENCES.
 #
-# A new model instead (session 26's plan: layer normalisation learnt about 5x
-# faster per sequence early on, docs/training.md): MODEL holds its flags, e.g.
-# MODEL="--layers 3 --filters 64 --layer-norm" (4 x 64 with it forecasts in
-# 65 ms here, over the 50 ms bound); later calls continue it with
-# FROM set to where its state was copied (not the committed run-G state).
+# A new model instead: MODEL holds its flags; later calls continue it with
+# FROM set to where its state was copied. Session 27 started run H, the
+# shipped 3 x 64 with layer normalisation, so (`BATCH=128 LR=1e-3
+# MODEL="--layers 3 --filters 64 --layer-norm" bash docs/gpu_session.sh 570`),
+# then continued it with `BATCH=128 LR=2e-4 SPEED=4000
+# FROM=.gpustate/ln-state.keras bash docs/gpu_session.sh 240`, the first
+# call's state copied to a git-ignored folder carried along. Its state is the
+# committed one now, which a plain call continues.
 set -u
 T0=$(date +%s)
 TOTAL=${1:-540}
