@@ -1,7 +1,7 @@
 """Benchmark: the shipped checkpoint against its budget (5M parameters, 20 MB, 50 ms).
 
 Loads `checkpoints/convlstm.keras` the way the app does (precision "auto") and
-prints its parameters, file size, load time and the median of 30 warm 10-frame
+prints its parameters, file size, load time and the median of 30 (--forecasts) warm 10-frame
 forecasts of one test sequence from 10 context frames, then that forecast's
 FLOP rate next to the rate of its largest convolution alone (how much faster
 it could get on this CPU).
@@ -11,6 +11,8 @@ size instead (speed does not depend on the weights), to see which sizes fit
 the budget.
 With --batch N it forecasts N sequences at once (what averaging N forecasts
 of one sequence, e.g. over its mirror images, would cost).
+With --against FILE it times that checkpoint too, the two models forecasting
+in turn, so that both see the same minutes of a host whose speed wanders.
 
 Usage:
     python benchmarks/shipped_model.py
@@ -18,6 +20,7 @@ Usage:
     python benchmarks/shipped_model.py --layers 3 --filters 64 --refiner 96
     python benchmarks/shipped_model.py --layers 3 --filters 64 --refiner 128 --layer-norm
     python benchmarks/shipped_model.py --batch 2
+    python benchmarks/shipped_model.py --forecasts 300 --against old.keras   # e.g. from git show <commit>:checkpoints/convlstm.keras
 """
 
 from __future__ import annotations
@@ -43,9 +46,13 @@ def main() -> None:
     parser.add_argument("--refiner", type=int, default=0, help="width of the refiner of an untrained model (default 0, none)")
     parser.add_argument("--layer-norm", action="store_true", help="cells with layer normalisation (an untrained model)")
     parser.add_argument("--batch", type=int, default=1, help="sequences per forecast, 1-32 (default 1)")
+    parser.add_argument("--forecasts", type=int, default=30, help="timed forecasts, 10-1000 (default 30)")
+    parser.add_argument("--against", help="another checkpoint, timed in turn with this model")
     args = parser.parse_args()
     if not 1 <= args.batch <= 32:  # forecast's batches hold 32: more would not be one forecast
         parser.error("--batch must be from 1 to 32")
+    if not 10 <= args.forecasts <= 1000:
+        parser.error("--forecasts must be from 10 to 1000")
 
     from core_speed import forward_flops  # same directory
     from cpu_ceiling import convolution_gflops
@@ -71,14 +78,22 @@ def main() -> None:
     else:
         model = load_checkpoint(CHECKPOINT, compile=False, precision="auto")
     load_seconds = time.perf_counter() - start
-    n = args.batch
-    test = moving_mnist("test", 31 * n)[:, :10]
-    forecast(model, test[:n], 10)  # warm-up: builds the graph once
-    times = []
-    for i in range(n, 31 * n, n):
-        start = time.perf_counter()
-        forecast(model, test[i : i + n], 10)
-        times.append(time.perf_counter() - start)
+    try:
+        other = load_checkpoint(args.against, compile=False, precision="auto") if args.against else None
+    except InputError as error:
+        parser.error(str(error))
+    n, count = args.batch, args.forecasts
+    test = moving_mnist("test", (count + 1) * n)[:, :10]
+    models = [model] if other is None else [model, other]
+    times = [[] for _ in models]
+    for each in models:
+        forecast(each, test[:n], 10)  # warm-up: builds the graph once
+    for i in range(n, (count + 1) * n, n):
+        for each, spent in zip(models, times):
+            start = time.perf_counter()
+            forecast(each, test[i : i + n], 10)
+            spent.append(time.perf_counter() - start)
+    times, other_times = times[0], times[-1]
     config = model_config(model)
     refiner = f", refiner {config.refiner_filters}" if config.refiner_filters else ""
     norm = ", layer norm" if config.layer_norm else ""
@@ -91,6 +106,9 @@ def main() -> None:
     what = "one sequence" if n == 1 else f"{n} sequences at once"
     print(f"10-frame forecast of {what}: median {1000 * statistics.median(times):.1f} ms, "
           f"min {1000 * min(times):.1f} ms, max {1000 * max(times):.1f} ms (budget 50 ms)")
+    if other is not None:
+        print(f"{args.against}, in turn with it: median {1000 * statistics.median(other_times):.1f} ms, "
+              f"min {1000 * min(other_times):.1f} ms, max {1000 * max(other_times):.1f} ms")
     # How much faster a forecast could get here: its FLOP rate against that of its
     # largest convolution run alone at the same batch. The cells step once per
     # context frame, the last step predicting the first of the 10, then 9 more.
