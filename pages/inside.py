@@ -28,6 +28,13 @@ EQUATIONS = [
     ("cell", r"C_t = f_t \circ C_{t-1} + i_t \circ g_t", "the memory: where the digits are and where they go"),
     ("hidden", r"H_t = o_t \circ \tanh(C_t)", "what the next layer (and the frame decoder) sees"),
 ]
+GATES = ("input", "forget", "candidate", "output")
+
+
+def with_layer_norm(equation: str) -> str:
+    """A gate's equation as a model with layer normalisation computes it: LN around its sum."""
+    activation, argument = equation.split("(", 1)
+    return rf"{activation}(\mathrm{{LN}}({argument})"
 
 
 # A trace of the shipped 3 x 64 model is about 22 MB: kept once and only read,
@@ -118,7 +125,17 @@ if path is not None:
     when = media.frame_label(step, trace.context)
     st.caption(f"Cell {layer}, {('mean over channels' if channel == 'mean' else f'channel {channel}')}, reading "
                f"{when}. $*$ is a convolution, $\\circ$ an element-wise product.")
+    from core.model import read_checkpoint_info
+
+    normalised = read_checkpoint_info(path)[0].layer_norm
+    if normalised:
+        st.caption(r"$\mathrm{LN}$ is layer normalisation: each gate's sum is brought to mean 0 and variance 1 "
+                   "over the whole 16x16 map and all its channels, for this sequence and step, then scaled and "
+                   "shifted by two learnt numbers per channel. It keeps every gate in the range where it learns "
+                   "fastest: the shipped model learnt with it in 2.4 million sequences what 10.9 million without it did not.")
     for name, equation, meaning in EQUATIONS:
+        if normalised and name in GATES:
+            equation = with_layer_norm(equation)
         term = pick_channel(trace.layers[layer - 1][name], channel)
         scale = colours(name, term)
         picture = media.colourise(media.upscale(term[step], 8), scale)
