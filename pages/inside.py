@@ -125,9 +125,7 @@ if path is not None:
     when = media.frame_label(step, trace.context)
     st.caption(f"Cell {layer}, {('mean over channels' if channel == 'mean' else f'channel {channel}')}, reading "
                f"{when}. $*$ is a convolution, $\\circ$ an element-wise product.")
-    from core.model import read_checkpoint_info
-
-    normalised = read_checkpoint_info(path)[0].layer_norm
+    normalised = load_model(path).studio_config.layer_norm  # cached: the model the trace ran
     if normalised:
         st.caption(r"$\mathrm{LN}$ is layer normalisation: each gate's sum is brought to mean 0 and variance 1 "
                    "over the whole 16x16 map and all its channels, for this sequence and step, then scaled and "
