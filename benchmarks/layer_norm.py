@@ -5,9 +5,11 @@ A 10-frame forecast from 10 context frames steps each of the shipped model's
 57 cell steps at batch 1. This times 57 chained steps of one 3 x 64 cell
 (its convolution from 128 channels, the gates and the state update) in one
 compiled graph, in the model's precision (mixed bfloat16 where the CPU has
-it), with and without layer normalisation, and prints the medians. The cell's
-call is the same in every version, so running this on an older commit
-(`git checkout <commit> -- core/model.py`) compares implementations.
+it), with and without layer normalisation, and prints the medians. As a
+rollout does, it casts the cell's weights once (`step_weights`) for all the
+steps. Cells before session 28 had no `step`: to time one of them, run that
+commit's own copy of this script (`git show <commit>:benchmarks/layer_norm.py`)
+with its `core/model.py`.
 
 Usage:
     python benchmarks/layer_norm.py
@@ -52,9 +54,10 @@ def main() -> None:
 
         @tf.function
         def steps(x, cell=cell):
-            h = c = keras.ops.zeros_like(x)
+            weights = cell.step_weights()
+            h, c = keras.ops.zeros_like(x), keras.ops.zeros(x.shape, "float32")
             for _ in range(STEPS):  # as in a stack, each step's output is the next one's input
-                h, c = cell(x, (h, c))
+                h, c = cell.step(x, (h, c), weights)
                 x = h
             return h
 

@@ -1,6 +1,6 @@
 """Benchmark: the shipped checkpoint against its budget (5M parameters, 20 MB, 50 ms).
 
-Loads `checkpoints/convlstm.keras` the way the app does (precision "auto") and
+Loads `checkpoints/convlstm.keras` the way the app does (precision "auto"; see --precision) and
 prints its parameters, file size, load time and the median of 30 (--forecasts) warm 10-frame
 forecasts of one test sequence from 10 context frames, then that forecast's
 FLOP rate next to the rate of its largest convolution alone (how much faster
@@ -13,6 +13,7 @@ With --batch N it forecasts N sequences at once (what averaging N forecasts
 of one sequence, e.g. over its mirror images, would cost).
 With --against FILE it times that checkpoint too, the two models forecasting
 in turn, so that both see the same minutes of a host whose speed wanders.
+With --precision float32 it runs as on a CPU without bfloat16 units.
 
 Usage:
     python benchmarks/shipped_model.py
@@ -21,6 +22,7 @@ Usage:
     python benchmarks/shipped_model.py --layers 3 --filters 64 --refiner 128 --layer-norm
     python benchmarks/shipped_model.py --batch 2
     python benchmarks/shipped_model.py --forecasts 300 --against old.keras   # e.g. from git show <commit>:checkpoints/convlstm.keras
+    python benchmarks/shipped_model.py --precision float32
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1, help="sequences per forecast, 1-32 (default 1)")
     parser.add_argument("--forecasts", type=int, default=30, help="timed forecasts, 10-1000 (default 30)")
     parser.add_argument("--against", help="another checkpoint, timed in turn with this model")
+    parser.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto",
+                        help="arithmetic to run in (default auto, as the app: bfloat16 where the CPU has it)")
     args = parser.parse_args()
     if not 1 <= args.batch <= 32:  # forecast's batches hold 32: more would not be one forecast
         parser.error("--batch must be from 1 to 32")
@@ -65,21 +69,22 @@ def main() -> None:
 
     # `is not None`, not truthiness: --layers 0 timed the shipped model.
     untrained = args.layers is not None or args.filters is not None or args.refiner != 0 or args.layer_norm
+    precision = fast_precision() if args.precision == "auto" else args.precision
     start = time.perf_counter()
     if untrained:
         sizes = {"num_layers": 3 if args.layers is None else args.layers,
                  "filters": 64 if args.filters is None else args.filters, "refiner_filters": args.refiner,
                  "layer_norm": args.layer_norm}
         try:
-            config = preset("convlstm", precision=fast_precision(), **sizes)
+            config = preset("convlstm", precision=precision, **sizes)
         except InputError as error:  # sizes outside ModelConfig's limits
             parser.error(as_flags(str(error)))
         model = build_model(config)
     else:
-        model = load_checkpoint(CHECKPOINT, compile=False, precision="auto")
+        model = load_checkpoint(CHECKPOINT, compile=False, precision=precision)
     load_seconds = time.perf_counter() - start
     try:
-        other = load_checkpoint(args.against, compile=False, precision="auto") if args.against else None
+        other = load_checkpoint(args.against, compile=False, precision=precision) if args.against else None
     except InputError as error:
         parser.error(str(error))
     n, count = args.batch, args.forecasts

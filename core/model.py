@@ -64,7 +64,9 @@ class ModelConfig:
         patch_size: side of the square patches folded into channels.
         context: frames fed as truth before the model runs on its own.
         precision: Keras dtype policy; bfloat16 doubles CPU speed where the
-            CPU has bf16 instructions (AVX512-BF16, AMX) and on GPUs.
+            CPU has bf16 instructions (AVX512-BF16, AMX) and on GPUs. It sets
+            the convolutions' arithmetic; the cells' gates and states stay
+            float32.
         output_floor: forecast pixels below this are drawn black (0). Where
             the model is unsure it predicts a faint haze, the mean of where a
             digit might be; clearing it costs a little MSE and gains SSIM,
@@ -164,7 +166,8 @@ class ConvLSTMCell(layers.Layer):
         return_gates: also return the gate activations (for "Inside the ConvLSTM").
 
     Returns:
-        (h', c'), or (h', c', {"input", "forget", "output", "candidate"}).
+        (h', c'), or (h', c', {"input", "forget", "output", "candidate"}):
+        h' in the compute dtype, c' and the gates in float32.
     """
 
     def __init__(self, filters: int, kernel_size: int, layer_norm: bool = False, **kwargs):
@@ -180,53 +183,64 @@ class ConvLSTMCell(layers.Layer):
             self.gamma = self.add_weight(shape=(4 * self.filters,), initializer="ones", name="gamma")
             self.beta = self.add_weight(shape=(4 * self.filters,), initializer="zeros", name="beta")
 
-    def _normalise(self, z):
-        """Normalises each gate of z + the convolution's bias (z comes without it).
+    def step_weights(self):
+        """The weights as `step` takes them, cast once for all the steps of a sequence.
 
-        Only per-channel sums see the whole map: the bias, the statistics and
-        gamma and beta meet on (B, 4F) vectors, and fold into one scale and one
-        shift per channel, so the map itself gets one multiply and one add.
-        Written out on the map, the same arithmetic took 9 passes over it, and
-        a 3 x 64 forecast 12 ms more than without normalisation on a 2-core CPU.
+        Returns:
+            (kernel, bias, gamma, beta): the kernel in the compute dtype, the
+            rest float32 (gamma and beta None without layer normalisation).
+        """
+        kernel = ops.cast(self.conv.kernel, self.compute_dtype)
+        bias = ops.cast(self.conv.bias, "float32")
+        if not self.layer_norm:
+            return kernel, bias, None, None
+        gates = (1, 4, self.filters)
+        gamma, beta = (ops.reshape(ops.cast(weight, "float32"), gates) for weight in (self.gamma, self.beta))
+        return kernel, bias, gamma, beta
+
+    def _normalise(self, z, gamma, beta):
+        """Normalises each gate of z (float32, bias added): gamma and beta (1, 4, filters).
+
+        Only per-channel means see the whole map; the statistics, gamma and
+        beta meet on (B, 4F) vectors and fold into one scale and one shift per
+        channel. Reducing over positions and a gate's channels in one step ran
+        several times slower on a 2-core CPU, and writing the arithmetic out on
+        the map took 9 passes over it.
         """
         batch, height, width, channels = ops.shape(z)
-        # Sums in float32: bfloat16's 8-bit mantissa loses a variance.
-        flat = ops.cast(ops.reshape(z, (batch, height * width, channels)), "float32")
-        mean, square = ops.mean(flat, axis=1), ops.mean(ops.square(flat), axis=1)
-        bias = ops.cast(self.conv.bias, "float32")
-        # The moments of z + bias, per channel, then over each gate's channels.
-        square = square + bias * (2.0 * mean + bias)
-        mean = mean + bias
+        flat = ops.reshape(z, (batch, height * width, channels))
         gates = (batch, 4, self.filters)
-        mean = ops.mean(ops.reshape(mean, gates), axis=-1, keepdims=True)
-        square = ops.mean(ops.reshape(square, gates), axis=-1, keepdims=True)
-        # Keras hands weights to call in bfloat16 (autocast): cast them back.
-        gamma = ops.reshape(ops.cast(self.gamma, "float32"), (1, 4, self.filters))
-        beta = ops.reshape(ops.cast(self.beta, "float32"), (1, 4, self.filters))
+        mean = ops.mean(ops.reshape(ops.mean(flat, axis=1), gates), axis=-1, keepdims=True)
+        square = ops.mean(ops.reshape(ops.mean(ops.square(flat), axis=1), gates), axis=-1, keepdims=True)
         scale = gamma * ops.rsqrt(ops.maximum(square - ops.square(mean), 0.0) + 1e-5)
-        shift = beta + (ops.reshape(bias, (1, 4, self.filters)) - mean) * scale
+        shift = beta - mean * scale
         per_channel = (batch, 1, 1, channels)
-        scale = ops.cast(ops.reshape(scale, per_channel), self.compute_dtype)
-        shift = ops.cast(ops.reshape(shift, per_channel), self.compute_dtype)
-        return ops.cast(z, self.compute_dtype) * scale + shift
+        return z * ops.reshape(scale, per_channel) + ops.reshape(shift, per_channel)
 
     def call(self, x, state, return_gates=False):
+        return self.step(x, state, self.step_weights(), return_gates)
+
+    def step(self, x, state, weights, return_gates=False):
+        """`call` with the weights from `step_weights`, which a rollout casts once."""
         h, c = state
+        kernel, bias, gamma, beta = weights
         # The convolution is run here with its weights cast by hand, the Conv2D
         # layer only holding them: under mixed precision Keras' autocasting of
         # its kernel was seen to slip to float32 when Streamlit's script thread
         # ran beside training (a bfloat16/float32 clash in Conv2D), most likely
         # when Streamlit cleared Keras' session mid-step (see ui.shared).
         dtype = self.compute_dtype
-        inputs = ops.cast(ops.concatenate([x, h], axis=-1), dtype)
-        z = ops.conv(inputs, ops.cast(self.conv.kernel, dtype), padding="same")
-        z = self._normalise(z) if self.layer_norm else z + ops.cast(self.conv.bias, dtype)
-        c = ops.cast(c, dtype)
+        inputs = ops.concatenate([ops.cast(x, dtype), ops.cast(h, dtype)], axis=-1)
+        # The gates and the cell state in float32: on a CPU, TensorFlow's
+        # bfloat16 sigmoid took 5x, tanh and multiplies 2.5x, float32's time
+        # (benchmarks/gate_precision.py), a fifth of a forecast.
+        z = ops.cast(ops.conv(inputs, kernel, padding="same"), "float32") + bias
+        z = self._normalise(z, gamma, beta) if self.layer_norm else z
         i, f, g, o = ops.split(z, 4, axis=-1)
         # A forget gate that starts near 1 keeps the cell memory from the first steps.
         i, f, g, o = ops.sigmoid(i), ops.sigmoid(f + 1.0), ops.tanh(g), ops.sigmoid(o)
-        c = f * c + i * g
-        h = o * ops.tanh(c)
+        c = f * ops.cast(c, "float32") + i * g
+        h = ops.cast(o * ops.tanh(c), dtype)
         if return_gates:
             return h, c, {"input": i, "forget": f, "output": o, "candidate": g}
         return h, c
@@ -307,41 +321,59 @@ class ConvLSTMForecaster(keras.Model):
         x = ops.transpose(ops.reshape(x, (-1, n, n, p, p)), (0, 1, 3, 2, 4))
         return ops.reshape(x, (-1, FRAME_SIZE, FRAME_SIZE, 1))
 
+    # The same for whole sequences, (B, T, 64, 64, 1) <-> (B, T, 16, 16, 16): a
+    # rollout stays in patches and converts all its frames at once, which
+    # saved 38 small transposes a forecast.
+    def _sequence_to_patches(self, frames):
+        x = self._to_patches(ops.reshape(frames, (-1, FRAME_SIZE, FRAME_SIZE, 1)))
+        return ops.reshape(x, (-1, frames.shape[1], *x.shape[1:]))
+
+    def _sequence_from_patches(self, x):
+        return ops.reshape(self._from_patches(x), (-1, x.shape[1], FRAME_SIZE, FRAME_SIZE, 1))
+
     def initial_state(self, batch):
         size = FRAME_SIZE // self.config.patch_size
-        zeros = ops.zeros((batch, size, size, self.config.filters), dtype=self.compute_dtype)
-        return [(zeros, zeros) for _ in self.cells]
+        shape = (batch, size, size, self.config.filters)
+        return [(ops.zeros(shape, dtype=self.compute_dtype), ops.zeros(shape, dtype="float32")) for _ in self.cells]
 
     def step(self, frame, states, return_gates=False):
         """One time step. frame: (B, 64, 64, 1) -> prediction (B, 64, 64, 1), new
         states, and with `return_gates` each cell's gate activations."""
-        x = ops.cast(self._to_patches(frame), self.compute_dtype)
+        weights = [cell.step_weights() for cell in self.cells]
+        prediction, states, gates = self._step(self._to_patches(frame), states, weights, return_gates)
+        prediction = self._from_patches(prediction)
+        return (prediction, states, gates) if return_gates else (prediction, states)
+
+    def _step(self, x, states, weights, return_gates=False):
+        # `step` on patches, with each cell's `step_weights`.
+        x = ops.cast(x, self.compute_dtype)
         new_states, gates = [], []
-        for cell, state in zip(self.cells, states):
-            out = cell(x, state, return_gates=return_gates)
+        for cell, state, cell_weights in zip(self.cells, states, weights):
+            out = cell.step(x, state, cell_weights, return_gates=return_gates)
             x, c = out[0], out[1]
             new_states.append((x, c))
             if return_gates:
                 gates.append(out[2])
-        prediction = self._from_patches(ops.sigmoid(ops.cast(self.head(x), "float32")))
-        return (prediction, new_states, gates) if return_gates else (prediction, new_states)
+        return ops.sigmoid(ops.cast(self.head(x), "float32")), new_states, gates
 
     def call(self, frames, training=False):
         steps = frames.shape[1]
+        patches = self._sequence_to_patches(frames)
+        weights = [cell.step_weights() for cell in self.cells]
         states = self.initial_state(ops.shape(frames)[0])
         predictions = []
         for t in range(steps):
-            frame = frames[:, t]
+            x = patches[:, t]
             if t >= self.config.context:
                 own = predictions[-1]
                 if training:
                     coin = keras.random.uniform((ops.shape(frames)[0], 1, 1, 1), seed=self.seed)
-                    frame = ops.where(coin < self.teacher_forcing, frame, own)
+                    x = ops.where(coin < self.teacher_forcing, x, own)
                 else:
-                    frame = own
-            prediction, states = self.step(frame, states)
+                    x = own
+            prediction, states, _ = self._step(x, states, weights)
             predictions.append(prediction)
-        return ops.stack(predictions, axis=1)
+        return self._sequence_from_patches(ops.stack(predictions, axis=1))
 
     def rollout(self, context, horizon: int, refine: bool = True):
         """Closed-loop forecast: reads all context frames, then feeds back its own.
@@ -354,14 +386,16 @@ class ConvLSTMForecaster(keras.Model):
         Returns:
             (B, horizon, 64, 64, 1).
         """
+        patches = self._sequence_to_patches(context)
+        weights = [cell.step_weights() for cell in self.cells]
         states = self.initial_state(ops.shape(context)[0])
         for t in range(context.shape[1]):
-            prediction, states = self.step(context[:, t], states)
+            prediction, states, _ = self._step(patches[:, t], states, weights)
         predictions = [prediction]
         for _ in range(horizon - 1):
-            prediction, states = self.step(prediction, states)
+            prediction, states, _ = self._step(prediction, states, weights)
             predictions.append(prediction)
-        predictions = ops.stack(predictions, axis=1)
+        predictions = self._sequence_from_patches(ops.stack(predictions, axis=1))
         return self.refine(predictions, context[:, -1]) if self.refiner and refine else predictions
 
     def refine(self, predictions, last_context):

@@ -66,6 +66,18 @@ def test_closed_loop_ignores_the_future(tiny_model, test_sequences):
     np.testing.assert_allclose(rolled, a[:, 9:], atol=1e-6)
 
 
+def test_in_mixed_precision_the_call_and_the_rollout_agree(test_sequences):
+    # Convolutions in bfloat16, gates and cell state in float32: training's
+    # call and forecasting's rollout must still compute the same frames.
+    model = build_model(ModelConfig(**{**TINY, "precision": "mixed_bfloat16"}, layer_norm=True))
+    for weight in (model.cells[0].gamma, model.cells[0].beta, model.cells[0].conv.bias):
+        weight.assign(np.random.default_rng(0).normal(1, 0.3, weight.shape))
+    frames = data.to_unit_float(test_sequences[:2])[..., None]
+    called = model(frames[:, :-1]).numpy()[:, 9:]
+    np.testing.assert_allclose(model.rollout(frames[:, :10], 10).numpy(), called, atol=1e-6)
+    assert model.cells[0].step_weights()[0].dtype == "bfloat16"
+
+
 def test_predictions_are_causal(tiny_model, test_sequences):
     # The prediction after step t may not depend on inputs after t.
     frames = data.to_unit_float(test_sequences[:1])[..., None]
@@ -257,14 +269,12 @@ def test_layer_norm_normalises_each_gate_and_survives_saving(tmp_path, test_sequ
     model = build_model(ModelConfig(**TINY, layer_norm=True))
     cell = model.cells[0]
     rng = np.random.default_rng(0)
-    # Four gates on different scales, as an untrained convolution gives them;
-    # _normalise takes the convolution without its bias and adds it itself.
+    # Four gates on different scales, as an untrained convolution gives them.
     z = rng.normal(size=(2, 16, 16, 4, 8)) * np.array([1, 5, 0.1, 20])[:, None] + np.array([3, -2, 0, 7])[:, None]
-    bias = rng.normal(size=32)
-    cell.conv.bias.assign(bias)
 
     def normalised():
-        out = cell._normalise((z.reshape(2, 16, 16, 32) - bias).astype("float32"))
+        _, _, gamma, beta = cell.step_weights()
+        out = cell._normalise(keras.ops.convert_to_tensor(z.reshape(2, 16, 16, 32), "float32"), gamma, beta)
         return np.asarray(out).reshape(2, 16, 16, 4, 8)
 
     gates = normalised()
