@@ -232,7 +232,7 @@ class ConvLSTMCell(layers.Layer):
         dtype = self.compute_dtype
         inputs = ops.concatenate([ops.cast(x, dtype), ops.cast(h, dtype)], axis=-1)
         # The gates and the cell state in float32: on a CPU, TensorFlow's
-        # bfloat16 sigmoid took 5x, tanh and multiplies 2.5x, float32's time
+        # bfloat16 sigmoid took 5-6x, tanh and multiplies 2-3x, float32's time
         # (benchmarks/gate_precision.py), a fifth of a forecast.
         z = ops.cast(ops.conv(inputs, kernel, padding="same"), "float32") + bias
         z = self._normalise(z, gamma, beta) if self.layer_norm else z
@@ -268,7 +268,10 @@ class ConvLSTMForecaster(keras.Model):
     """
 
     def __init__(self, config, **kwargs):
-        super().__init__(**kwargs)
+        # float32 whatever the global policy: its layers carry the config's
+        # precision, and under a mixed policy Keras would hand `call` (training)
+        # weights rounded to bfloat16, but not `rollout` (forecasting).
+        super().__init__(dtype="float32", **kwargs)
         self.config = config if isinstance(config, ModelConfig) else ModelConfig(**config)
         cfg = self.config
         self.cells = [
@@ -334,7 +337,7 @@ class ConvLSTMForecaster(keras.Model):
     def initial_state(self, batch):
         size = FRAME_SIZE // self.config.patch_size
         shape = (batch, size, size, self.config.filters)
-        return [(ops.zeros(shape, dtype=self.compute_dtype), ops.zeros(shape, dtype="float32")) for _ in self.cells]
+        return [(ops.zeros(shape, dtype=cell.compute_dtype), ops.zeros(shape, dtype="float32")) for cell in self.cells]
 
     def step(self, frame, states, return_gates=False):
         """One time step. frame: (B, 64, 64, 1) -> prediction (B, 64, 64, 1), new
@@ -346,7 +349,6 @@ class ConvLSTMForecaster(keras.Model):
 
     def _step(self, x, states, weights, return_gates=False):
         # `step` on patches, with each cell's `step_weights`.
-        x = ops.cast(x, self.compute_dtype)
         new_states, gates = [], []
         for cell, state, cell_weights in zip(self.cells, states, weights):
             out = cell.step(x, state, cell_weights, return_gates=return_gates)

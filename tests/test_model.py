@@ -67,15 +67,63 @@ def test_closed_loop_ignores_the_future(tiny_model, test_sequences):
 
 
 def test_in_mixed_precision_the_call_and_the_rollout_agree(test_sequences):
-    # Convolutions in bfloat16, gates and cell state in float32: training's
-    # call and forecasting's rollout must still compute the same frames.
-    model = build_model(ModelConfig(**{**TINY, "precision": "mixed_bfloat16"}, layer_norm=True))
-    for weight in (model.cells[0].gamma, model.cells[0].beta, model.cells[0].conv.bias):
-        weight.assign(np.random.default_rng(0).normal(1, 0.3, weight.shape))
-    frames = data.to_unit_float(test_sequences[:2])[..., None]
-    called = model(frames[:, :-1]).numpy()[:, 9:]
-    np.testing.assert_allclose(model.rollout(frames[:, :10], 10).numpy(), called, atol=1e-6)
-    assert model.cells[0].step_weights()[0].dtype == "bfloat16"
+    # Convolutions in bfloat16, gates and cell state in float32: training's call
+    # and forecasting's rollout must compute the same frames, also under a
+    # global mixed policy, where Keras would round the weights a call reads.
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_model(ModelConfig(**{**TINY, "precision": "mixed_bfloat16"}, layer_norm=True))
+        rng = np.random.default_rng(0)
+        cell = model.cells[0]
+        for weight in (cell.gamma, cell.beta, cell.conv.bias):
+            weight.assign(rng.normal(1, 0.3, weight.shape))
+        frames = data.to_unit_float(test_sequences[:2])[..., None]
+        called = model(frames[:, :-1]).numpy()[:, 9:]
+        np.testing.assert_allclose(model.rollout(frames[:, :10], 10).numpy(), called, atol=1e-6)
+    finally:
+        keras.config.set_dtype_policy(before)
+    h, c, gates = cell.step(np.zeros((1, 16, 16, 16), "float32"), model.initial_state(1)[0], cell.step_weights(), True)
+    dtype = keras.backend.standardize_dtype
+    assert (dtype(h.dtype), dtype(c.dtype), {dtype(g.dtype) for g in gates.values()}) == ("bfloat16", "float32", {"float32"})
+
+
+def test_teacher_forcing_feeds_the_true_frames(tiny_model, test_sequences):
+    # With teacher forcing 1 every step past the context reads the true frame,
+    # as stepping through the sequence frame by frame does.
+    frames = data.to_unit_float(test_sequences[:2, :14])[..., None]
+    tiny_model.teacher_forcing.assign(1.0)
+    try:
+        forced = tiny_model(frames, training=True).numpy()
+    finally:
+        tiny_model.teacher_forcing.assign(0.0)
+    states, stepped = tiny_model.initial_state(2), []
+    for t in range(14):
+        prediction, states = tiny_model.step(frames[:, t], states)
+        stepped.append(prediction.numpy())
+    np.testing.assert_allclose(forced, np.stack(stepped, axis=1), atol=1e-6)
+    assert np.abs(forced[:, 10:] - tiny_model(frames).numpy()[:, 10:]).max() > 1e-3  # not its own frames
+
+
+def test_a_cell_step_adds_the_bias_before_normalising():
+    # With a zero kernel each gate's pre-activation is its bias, the same over the
+    # map, so the normalisation sees only the bias's spread over the gate's channels.
+    cell = build_model(ModelConfig(**TINY, layer_norm=True)).cells[0]
+    rng = np.random.default_rng(1)
+    bias, gamma, beta = rng.normal(size=32), rng.uniform(0.5, 2, size=32), rng.normal(size=32)
+    cell.conv.kernel.assign(np.zeros(cell.conv.kernel.shape))
+    for weight, value in ((cell.conv.bias, bias), (cell.gamma, gamma), (cell.beta, beta)):
+        weight.assign(value)
+    c = rng.normal(size=(1, 16, 16, 8)).astype("float32")
+    h, c_next, gates = cell.step(np.zeros((1, 16, 16, 16), "float32"), (np.zeros_like(c), c), cell.step_weights(), True)
+    per_gate = bias.reshape(4, 8)
+    z = ((per_gate - per_gate.mean(axis=1, keepdims=True)) / np.sqrt(per_gate.var(axis=1, keepdims=True) + 1e-5)
+         * gamma.reshape(4, 8) + beta.reshape(4, 8))
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    i, f, g, o = sigmoid(z[0]), sigmoid(z[1] + 1), np.tanh(z[2]), sigmoid(z[3])
+    np.testing.assert_allclose(np.asarray(gates["forget"])[0, 5, 7], f, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(c_next), f * c + i * g, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(h), o * np.tanh(f * c + i * g), atol=1e-5)
 
 
 def test_predictions_are_causal(tiny_model, test_sequences):
