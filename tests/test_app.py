@@ -354,6 +354,24 @@ def test_forecasting_with_the_keras_io_model_is_capped_at_a_few_frames(app, kera
     assert app.slider(key="forecast_horizon").max == 20 and app.slider(key="forecast_horizon").value == 20
 
 
+def test_a_new_model_normalises_its_gates_unless_switched_off(app, monkeypatch):
+    from ui.jobs import Registry
+
+    started = []
+    monkeypatch.setattr(Registry, "start", lambda self, owner, folder, config: started.append(config))
+    app.switch_page("pages/train.py").run()
+    assert app.toggle(key="train_layer_norm").value  # on, as in the shipped model: it learns far faster
+    app.button(key="train_start_button").click().run()
+    app.toggle(key="train_layer_norm").set_value(False).run()
+    app.button(key="train_start_button").click().run()
+    assert [config.model_overrides for config in started] == [{"layer_norm": True}, {}]
+    # A fine-tuned model keeps the shipped model's cells, and the keras.io model has none to normalise.
+    app.radio(key="train_start").set_value("From the shipped model").run()
+    assert not app.toggle
+    app.selectbox(key="train_preset").set_value("keras.io example's model (slow, to compare)").run()
+    assert not app.toggle and not app.exception
+
+
 def start_one_epoch_from_the_shipped_model(app) -> None:
     app.switch_page("pages/train.py").run()
     app.radio(key="train_start").set_value("From the shipped model").run()
