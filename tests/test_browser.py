@@ -209,7 +209,12 @@ def test_a_reload_or_a_second_tab_finds_its_own_run_and_can_stop_it(page):
     tab.goto(page.url)
     settle(tab)
     assert tab.get_by_text("Someone else is training").count() == 1
-    assert re.fullmatch("[0-9a-f]{32}", next(c["value"] for c in stranger.cookies() if c["name"] == "convlstm_studio_session"))
+    # The page's JavaScript writes the new id a moment after the page is drawn (a CI run read "../x" still).
+    deadline = time.time() + 15
+    while (cookie := next(c["value"] for c in stranger.cookies() if c["name"] == "convlstm_studio_session")) == "../x" \
+            and time.time() < deadline:
+        tab.wait_for_timeout(250)
+    assert re.fullmatch("[0-9a-f]{32}", cookie)
     stranger.close()
     other = page.context.new_page()
     other.goto(page.url)
