@@ -322,12 +322,16 @@ def cmd_refine(args) -> None:
             print(f"epoch {done}/{total}: validation MSE {val:.2f}", file=sys.stderr)
             return
         if stage not in bars:
-            bars[stage] = _bar(total, "seq", stage)
+            bars[stage] = _bar(total, "batch" if stage.startswith("training") else "seq", stage)
         bars[stage].update(done - bars[stage].n)
         if done == total:
             bars[stage].close()
 
-    refined = train_refiner(model, config, log)  # Ctrl-C: main() says so, and --out is not written
+    try:
+        refined = train_refiner(model, config, log)  # Ctrl-C: main() says so, and --out is not written
+    finally:
+        for bar in bars.values():  # an epoch's open bar would otherwise print after main()'s message
+            bar.close()
     save_checkpoint(with_precision(refined, trained_in), args.out, refined.studio_info)
     record = refined.studio_info["refiner"]
     result = {"out": args.out, "val_mse_before": record["val_mse_before"], "val_mse": record["val_mse_per_epoch"][-1],

@@ -693,8 +693,10 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
         config: the refiner's width and its training.
         log: called as log(stage, done, total, val_mse) while forecasting
             ("forecasting train sequences", then "... val ...", with val_mse
-            None) and after each epoch ("epoch"); the first "epoch" call,
-            (0, epochs), scores the model as it came (unrefined unless resumed).
+            None), after each training batch ("training, epoch e/E", batches
+            done of the epoch's, val_mse None) and after each epoch ("epoch");
+            the first "epoch" call, (0, epochs), scores the model as it came
+            (unrefined unless resumed).
 
     Returns:
         A new model: the forecaster's weights and output floor with the
@@ -755,13 +757,17 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     try:
         schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, total * len(sets["train"]))
         fit.compile(keras.optimizers.Adam(schedule), _refiner_loss(config.ssim_weight))
-        scores = []
+        scores, steps = [], len(sets["train"])
+
+        def trained(batch, logs=None):
+            log(f"training, epoch {len(scores) + 1}/{total}", batch + 1, steps, None)
 
         def score(epoch, logs=None):
             scores.append(val_mse(fit.predict(val, verbose=0)[..., 0]))
             log("epoch", epoch + 1, total, scores[-1])
 
-        fit.fit(sets["train"], epochs=total, verbose=0, callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=score)])
+        fit.fit(sets["train"], epochs=total, verbose=0,
+                callbacks=[keras.callbacks.LambdaCallback(on_train_batch_end=trained, on_epoch_end=score)])
     finally:
         for layer in frozen:
             layer.trainable = True

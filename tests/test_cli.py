@@ -312,6 +312,7 @@ def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, 
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["val_mse"] < summary["val_mse_before"]
+    assert "training, epoch 1/1: 100%" in result.stderr  # the epoch's progress bar, finished
     config, info = read_checkpoint_info(out)
     assert config.refiner_filters == 4 and info["refiner"]["sequences"] == 16 and info["refiner"]["ssim_weight"] == 20
     # A second round on other sequences starts from the first round's refiner, as it scored, and records both.
