@@ -37,6 +37,7 @@ from core.forecasting import forecast
 from core.metrics import BASELINES, mse
 from core.model import (
     MODEL_LOCK,
+    TRAINED_HORIZON,
     build_model,
     fast_precision,
     gpu_names,
@@ -614,10 +615,10 @@ class _RefinerFit(keras.Model):
 class _RefinerFrames(keras.utils.PyDataset):
     # Batches of single forecast frames, (refiner inputs, true frame), in a
     # shuffled order when `rng` is given, else in order.
-    def __init__(self, forecaster, raw, last, truth, batch_size: int, rng: np.random.Generator | None = None):
+    def __init__(self, raw, last, truth, batch_size: int, rng: np.random.Generator | None = None):
         super().__init__()
         # A copy of the truth: a view would keep the whole sequences' context frames alive.
-        self.forecaster, self.raw, self.last, self.truth = forecaster, raw, last, np.ascontiguousarray(truth)
+        self.raw, self.last, self.truth = raw, last, np.ascontiguousarray(truth)
         self.batch_size, self.rng = batch_size, rng
         self.order = np.arange(raw.shape[0] * raw.shape[1])
         self.on_epoch_end()
@@ -627,12 +628,16 @@ class _RefinerFrames(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         sequence, t = np.divmod(self.order[index * self.batch_size : (index + 1) * self.batch_size], self.raw.shape[1])
-        # The model's own `refiner_inputs` on the whole sequences, then each one's frame:
-        # ten times the work of one frame, about a quarter of a 128-filter training step
-        # on 2 cores (docs/training.md), but one definition of the inputs.
-        inputs = self.forecaster.refiner_inputs(self.raw[sequence, ..., None], self.last[sequence])
-        inputs = keras.ops.convert_to_numpy(inputs)[np.arange(len(t)) * self.raw.shape[1] + t]
-        return inputs, data.to_unit_float(self.truth[sequence, t])[..., None]
+        # The model's `refiner_inputs` for frame t alone, gathered in NumPy: running it on
+        # the whole sequences did ten times the work and trained 3.9 batches/s against
+        # 4.7 on 2 cores (docs/training.md). A test checks the two agree.
+        last, horizon = self.last[sequence, ..., 0], self.raw.shape[1]
+        before = np.where((t == 0)[:, None, None], last, self.raw[sequence, np.maximum(t - 1, 0)])
+        after = self.raw[sequence, np.minimum(t + 1, horizon - 1)]
+        ahead = np.minimum(t, TRAINED_HORIZON - 1).astype(np.float32) / np.float32(TRAINED_HORIZON)
+        frame = self.raw[sequence, t]
+        inputs = np.stack([frame, before, after, last, np.broadcast_to(ahead[:, None, None], frame.shape)], axis=-1)
+        return inputs.astype(np.float32), data.to_unit_float(self.truth[sequence, t])[..., None]
 
     def on_epoch_end(self):
         if self.rng is not None:
@@ -739,8 +744,8 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
         raw = forecast(raw_model, context, truth.shape[1], progress=lambda done, total: log(stage, done, total, None))
         last = data.to_unit_float(context[:, -1])[..., None]
         # Validation needs no shuffling, and larger batches score it in fewer steps.
-        sets[split] = (_RefinerFrames(refined, raw, last, truth, config.batch_size, rng) if split == "train"
-                       else _RefinerFrames(refined, raw, last, truth, VAL_BATCH_FRAMES))
+        sets[split] = (_RefinerFrames(raw, last, truth, config.batch_size, rng) if split == "train"
+                       else _RefinerFrames(raw, last, truth, VAL_BATCH_FRAMES))
     val, total = sets["val"], config.epochs
 
     def val_mse(frames: np.ndarray) -> float:

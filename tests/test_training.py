@@ -275,11 +275,11 @@ def test_refiner_batches_are_the_models_inputs_and_an_epoch_draws_each_frame_onc
     raw = _blurred_and_moved(truth / 255)
     last = (test_sequences[:3, 9] / 255).astype(np.float32)[..., None]
     expected = keras.ops.convert_to_numpy(model.refiner_inputs(raw[..., None], last))
-    in_order = _RefinerFrames(model, raw, last, truth, batch_size=7)
+    in_order = _RefinerFrames(raw, last, truth, batch_size=7)
     inputs, targets = zip(*(in_order[i] for i in range(len(in_order))))
     np.testing.assert_array_equal(np.concatenate(inputs), expected)
     np.testing.assert_allclose(np.concatenate(targets)[..., 0], (truth / 255).reshape(-1, 64, 64), atol=1e-7)
-    shuffled = _RefinerFrames(model, raw, last, truth, batch_size=7, rng=np.random.default_rng(0))
+    shuffled = _RefinerFrames(raw, last, truth, batch_size=7, rng=np.random.default_rng(0))
     for _ in range(2):
         frames = np.concatenate([shuffled[i][0] for i in range(len(shuffled))])
         assert not np.array_equal(frames, expected)
