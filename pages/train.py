@@ -218,7 +218,9 @@ elif job is not None:
                    f"({state['elapsed']:.0f} s). Saved as **{job.label}**: pick it on Forecast or Evaluate.")
         black = state["val_baselines"].get("black frames")
         final = state["val_mse"][-1][1] if state["val_mse"] else None
-        if final is not None and black is not None and not final < 0.85 * black:  # NaN included
+        # A fine-tuning run at 3e-3 collapses to grey blurs that score 120-265 (black frames 151; 14 runs,
+        # session 31): at 0.85 of black the warning missed a quarter of them.
+        if final is not None and black is not None and not final < 0.75 * black:  # NaN included
             # At 1e-3 a fine-tuning run's first steps undo the shipped model's training (68 -> 190 in docs/training.md).
             advice = (f"Start again from the shipped model at a learning rate of {FINE_TUNING_LEARNING_RATE:g}, "
                       "which keeps what it learned." if job.fine_tuning
