@@ -32,22 +32,27 @@ def main() -> None:
     parser.add_argument("--sequences", type=int, default=1280, help="training sequences (10 frames each, 64 a batch)")
     parser.add_argument("--seed", type=int, default=300, help="one the shipped refiner's rounds did not use")
     args = parser.parse_args()
+    if args.sequences < 320:  # 50 batches, enough to time from the 21st on
+        parser.error("--sequences must be at least 320")
 
-    from core import RefinerConfig, load_checkpoint, train_refiner
+    from core import InputError, RefinerConfig, load_checkpoint, train_refiner
     from core.model import read_checkpoint_info
 
     checkpoint = ROOT / "checkpoints" / "convlstm.keras"
     recipe = read_checkpoint_info(checkpoint)[1]["refiner"]
-    config = RefinerConfig(filters=recipe["filters"], sequences=args.sequences, epochs=1,
-                           batch_size=recipe["batch_size"], learning_rate=recipe["learning_rate"], val_count=32,
-                           seed=args.seed, ssim_weight=recipe["ssim_weight"], resume=True)
     stamps: dict[str, list[float]] = {}
 
     def log(stage, done, total, val_mse):
         stamps.setdefault(stage.split(",")[0], []).append(time.perf_counter())
 
     started = time.perf_counter()
-    train_refiner(load_checkpoint(checkpoint), config, log)
+    try:  # a seed out of range or one of the shipped refiner's rounds
+        config = RefinerConfig(filters=recipe["filters"], sequences=args.sequences, epochs=1,
+                               batch_size=recipe["batch_size"], learning_rate=recipe["learning_rate"], val_count=32,
+                               seed=args.seed, ssim_weight=recipe["ssim_weight"], resume=True)
+        train_refiner(load_checkpoint(checkpoint), config, log)
+    except InputError as error:
+        parser.error(str(error))
     batches = stamps["training"]
     print(f"forecasting {args.sequences} sequences: {stamps['forecasting train sequences'][-1] - started:.1f} s "
           f"(with loading the model)")
