@@ -213,7 +213,7 @@ elif job is not None:
     if state["status"] == "failed":
         st.error(f"Training failed: {state['error']}")
     else:
-        collect_finished()
+        collect_finished(Path(session_folder()))
         st.success(f"Training {state['status']} after {state['sequences_seen']} sequences "
                    f"({state['elapsed']:.0f} s). Saved as **{job.label}**: pick it on Forecast or Evaluate.")
         black = state["val_baselines"].get("black frames")

@@ -649,6 +649,27 @@ def test_a_session_folder_outlives_a_disconnect_and_goes_an_hour_after_its_last_
     assert recent.exists() and not gone.exists() and list(folders) == ["recent"]
 
 
+def test_a_run_trained_after_an_idle_hour_is_offered_though_its_label_was_used(app, tmp_path, tiny_checkpoint, monkeypatch):
+    # The sweep deleted the session's folder and forgot its runs, so the next run was
+    # "run 1" again, in a new folder: the old folder's "run 1" hid it from every picker.
+    import shutil
+
+    from ui.jobs import Job, Registry
+
+    old, new = tmp_path / "swept", tmp_path / "new"
+    new.mkdir()
+    shutil.copy(tiny_checkpoint, new / "run-1.keras")
+    registry = Registry()
+    registry.jobs.append(Job("visitor", "Trained here: run 1", new / "run-1.keras", None, None))
+    monkeypatch.setattr("ui.jobs.registry", lambda: registry)
+    monkeypatch.setattr("ui.shared.session_folder", lambda: str(new))
+    app.session_state["session_id"] = "visitor"
+    app.session_state["trained"] = {f"Trained here: run {n}": str(old / f"run-{n}.keras") for n in (1, 2)}
+    app.switch_page("pages/forecast.py").run()
+    assert not app.exception
+    assert app.selectbox(key="forecast_checkpoint").options == [SHIPPED_LABEL, "Trained here: run 1"]
+
+
 def test_a_session_keeps_only_its_newest_checkpoints(tmp_path):
     from ui.jobs import keep_newest
 
@@ -657,6 +678,6 @@ def test_a_session_keeps_only_its_newest_checkpoints(tmp_path):
         path = tmp_path / f"run-{number}.keras"
         path.write_bytes(b"x")
         trained[f"run {number}"] = str(path)
-    assert keep_newest(trained, 3) == ["run 1", "run 2"]
+    assert keep_newest(trained, 3) == [str(tmp_path / "run-1.keras"), str(tmp_path / "run-2.keras")]
     assert list(trained) == ["run 3", "run 4", "run 5"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run-3.keras", "run-4.keras", "run-5.keras"]

@@ -115,23 +115,30 @@ def registry() -> Registry:
     return Registry()
 
 
-def collect_finished() -> None:
-    """Adds this session's finished runs to its checkpoint list (pages call it),
-    keeping only the newest few: older files are deleted."""
-    trained = st.session_state.setdefault("trained", {})
+def collect_finished(folder: Path) -> None:
+    """Adds this session's finished runs to its checkpoint list (pages call it
+    with the session's folder), keeping only the newest few: older files are
+    deleted."""
+    own = folder.resolve()
+    # After an idle hour the session's folder is swept and its runs are numbered
+    # from 1 again in a new one: entries of the old folder would hide the new
+    # runs of the same label, so they go, and dropped runs are known by path.
+    trained = st.session_state["trained"] = {
+        label: path for label, path in st.session_state.get("trained", {}).items() if Path(path).resolve().parent == own}
+    dropped = st.session_state.setdefault("dropped", set())
     for job in registry().finished(session_id()):
-        if job.out.is_file() and job.label not in trained and job.label not in st.session_state.get("dropped", ()):
+        if job.out.is_file() and job.label not in trained and str(job.out) not in dropped:
             trained[job.label] = str(job.out)
-    st.session_state.setdefault("dropped", set()).update(keep_newest(trained, LIMITS.checkpoints_per_session))
+    dropped.update(keep_newest(trained, LIMITS.checkpoints_per_session))
 
 
 def keep_newest(trained: dict, limit: int) -> list[str]:
     """Deletes the oldest checkpoints of `trained` ({label: path}, oldest first)
-    beyond `limit`; returns the labels removed."""
+    beyond `limit`; returns the paths removed."""
     removed = []
     while len(trained) > limit:
-        label = next(iter(trained))
-        Path(trained.pop(label)).unlink(missing_ok=True)
-        removed.append(label)
+        path = trained.pop(next(iter(trained)))
+        Path(path).unlink(missing_ok=True)
+        removed.append(path)
     return removed
 

@@ -292,9 +292,9 @@ def checkpoints() -> dict[str, Path]:
     """Checkpoints this session may use: the shipped one and its own trainings."""
     from ui.jobs import collect_finished
 
-    collect_finished()
-    found = {SHIPPED_LABEL: SHIPPED} if SHIPPED.is_file() else {}
     own = Path(session_folder()).resolve()
+    collect_finished(own)
+    found = {SHIPPED_LABEL: SHIPPED} if SHIPPED.is_file() else {}
     for label, path in st.session_state.get("trained", {}).items():
         path = Path(path).resolve()
         # Only files in this session's own folder: a crafted state ("../", another
