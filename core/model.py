@@ -611,7 +611,11 @@ def load_checkpoint(path, compile: bool = True, precision: str | None = None) ->
 
     Raises:
         InputError: missing, corrupted, unsafe, or not a ConvLSTM Studio model.
+        ValueError: a precision with `compile`.
     """
+    if precision and compile:
+        # Silently ignored, it once passed a bfloat16 score off as float32 (session 32).
+        raise ValueError("load_checkpoint: a precision needs compile=False (training resumes in its own precision)")
     config, info = read_checkpoint_info(path)
     with MODEL_LOCK:
         return _load(path, compile, precision, config, info)

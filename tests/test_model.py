@@ -278,6 +278,8 @@ def test_precision_can_change_at_load(tmp_path, test_sequences):
     np.testing.assert_allclose(
         forecast(as_float32, test_sequences[:2, :10], 3), forecast(model, test_sequences[:2, :10], 3), atol=0.03
     )
+    with pytest.raises(ValueError, match="compile=False"):
+        load_checkpoint(path, precision="float32")  # compiled, it ran in bfloat16 regardless
 
 
 def test_an_output_floor_clears_only_the_faint_pixels_and_survives_saving(tmp_path, tiny_model, test_sequences):
