@@ -127,7 +127,7 @@ if source is not None:
     sequences = test_sequence(index) if frames_all is None else None
     frames = sequences.frames[0] if sequences is not None else np.asarray(frames_all[index])
     if source == BUNDLED:  # the Forecast page opens on the sequence picked here
-        st.session_state.picked_sequence = st.session_state.forecast_index = index
+        st.session_state.picked_sequence = index
     length = len(frames)
     context = context_length(length)
 

@@ -185,12 +185,27 @@ def test_forecast_page_shows_gifs_and_downloads(app):
     assert app.number_input(key="forecast_index").value == 17
 
 
+def test_forecast_opens_on_the_latest_pick_whichever_page_made_it(app):
+    app.switch_page("pages/dataset.py").run()
+    app.number_input(key="dataset_index").set_value(5).run()
+    app.switch_page("pages/forecast.py").run()
+    assert app.number_input(key="forecast_index").value == 5
+    app.switch_page("pages/dataset.py").run()
+    app.switch_page("pages/home.py").run()
+    while app.session_state["picked_sequence"] == 5:  # Home draws a random sequence
+        app.button(key="home_forecast").click().run()
+    # The Dataset page's pick used to outlive Home's: Forecast reopened on 5.
+    app.switch_page("pages/forecast.py").run()
+    assert not app.exception
+    assert app.number_input(key="forecast_index").value == app.session_state["home_index"] != 5
+
+
 def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missing(app, tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no official file there
     app.switch_page("pages/dataset.py").run()
     app.number_input(key="dataset_index").set_value(5).run()
     assert any(url.endswith(".gif") for _, url in images(app))
-    assert app.session_state["forecast_index"] == 5  # the pick is carried to Forecast
+    assert app.session_state["picked_sequence"] == 5  # the pick is carried to Forecast
     app.radio(key="dataset_source").set_value("Official file (mnist_test_seq.npy)").run()
     assert not app.exception
     assert "download it or use the bundled Moving MNIST" in app.info[0].value
