@@ -664,25 +664,41 @@ def test_a_session_folder_outlives_a_disconnect_and_goes_an_hour_after_its_last_
     assert recent.exists() and not gone.exists() and list(folders) == ["recent"]
 
 
-def test_a_run_trained_after_an_idle_hour_is_offered_though_its_label_was_used(app, tmp_path, tiny_checkpoint, monkeypatch):
-    # The sweep deleted the session's folder and forgot its runs, so the next run was
-    # "run 1" again, in a new folder: the old folder's "run 1" hid it from every picker.
+def finished_here(app, folder, tiny_checkpoint, monkeypatch, runs: int) -> None:
+    """`runs` runs of this session, finished in `folder`, its folder, as the training registry holds them."""
     import shutil
 
     from ui.jobs import Job, Registry
 
-    old, new = tmp_path / "swept", tmp_path / "new"
-    new.mkdir()
-    shutil.copy(tiny_checkpoint, new / "run-1.keras")
+    folder.mkdir()
     registry = Registry()
-    registry.jobs.append(Job("visitor", "Trained here: run 1", new / "run-1.keras", None, None))
+    for number in range(1, runs + 1):
+        shutil.copy(tiny_checkpoint, folder / f"run-{number}.keras")
+        registry.jobs.append(Job("visitor", f"Trained here: run {number}", folder / f"run-{number}.keras", None, None))
     monkeypatch.setattr("ui.jobs.registry", lambda: registry)
-    monkeypatch.setattr("ui.shared.session_folder", lambda: str(new))
+    monkeypatch.setattr("ui.shared.session_folder", lambda: str(folder))
     app.session_state["session_id"] = "visitor"
-    app.session_state["trained"] = {f"Trained here: run {n}": str(old / f"run-{n}.keras") for n in (1, 2)}
+
+
+def test_a_run_trained_after_an_idle_hour_is_offered_though_its_label_was_used(app, tmp_path, tiny_checkpoint, monkeypatch):
+    # The sweep deleted the session's folder and forgot its runs, so the next run was
+    # "run 1" again, in a new folder: the old folder's "run 1" hid it from every picker.
+    finished_here(app, tmp_path / "new", tiny_checkpoint, monkeypatch, runs=1)
+    app.session_state["trained"] = {f"Trained here: run {n}": str(tmp_path / "swept" / f"run-{n}.keras") for n in (1, 2)}
     app.switch_page("pages/forecast.py").run()
     assert not app.exception
     assert app.selectbox(key="forecast_checkpoint").options == [SHIPPED_LABEL, "Trained here: run 1"]
+
+
+def test_a_session_is_offered_its_newest_runs_only_and_the_oldest_stays_deleted(app, tmp_path, tiny_checkpoint, monkeypatch):
+    finished_here(app, tmp_path / "mine", tiny_checkpoint, monkeypatch, runs=4)
+    newest = [SHIPPED_LABEL] + [f"Trained here: run {n}" for n in (2, 3, 4)]
+    app.switch_page("pages/forecast.py").run()
+    assert app.selectbox(key="forecast_checkpoint").options == newest
+    app.switch_page("pages/evaluate.py").run()  # collected again: run 1, still in the registry, has no file
+    assert not app.exception
+    assert app.selectbox(key="evaluate_checkpoint").options == newest
+    assert not (tmp_path / "mine" / "run-1.keras").exists()
 
 
 def test_a_session_keeps_only_its_newest_checkpoints(tmp_path):
@@ -693,6 +709,6 @@ def test_a_session_keeps_only_its_newest_checkpoints(tmp_path):
         path = tmp_path / f"run-{number}.keras"
         path.write_bytes(b"x")
         trained[f"run {number}"] = str(path)
-    assert keep_newest(trained, 3) == [str(tmp_path / "run-1.keras"), str(tmp_path / "run-2.keras")]
+    keep_newest(trained, 3)
     assert list(trained) == ["run 3", "run 4", "run 5"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run-3.keras", "run-4.keras", "run-5.keras"]

