@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from core.errors import InputError, import_keras
+from core.files import written_beside
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
@@ -53,8 +54,13 @@ def _check_output(path: str, suffix: str, option: str) -> None:
     # near the limit pushes past it: that failed after the work, naming the hidden file.
     limit = os.pathconf(folder, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255  # Windows has no pathconf
     longest = limit - len("..partial")
-    if len(target.name.encode()) > longest:
-        raise InputError(f"{option}'s file name is too long: {len(target.name.encode())} bytes, at most {longest} here")
+    # In bytes as the file system sees them: a name from a Latin-1 terminal is not UTF-8.
+    if len(os.fsencode(target.name)) > longest:
+        raise InputError(f"{option}'s file name is too long: {len(os.fsencode(target.name))} bytes, at most {longest} here")
+    # And each folder to make: one too long failed only after the work, with the folders before it made.
+    for part in target.parent.relative_to(folder).parts:
+        if len(os.fsencode(part)) > limit:
+            raise InputError(f"a folder name in {option} is too long: {len(os.fsencode(part))} bytes, at most {limit} here")
 
 
 def _can_make_files_in(folder: Path) -> bool:
@@ -95,27 +101,18 @@ def _atomic_write(writes: dict) -> None:
     results into place: a write that fails leaves every output as it was (a
     GIF that could not be written used to take an earlier forecast with it)."""
     temporaries = {Path(path): Path(path).with_name(f".{Path(path).name}.partial") for path in writes}
-    made = []  # folders this call made, deepest last: a failure takes them away again
     try:
-        for (path, temporary), write in zip(temporaries.items(), writes.values()):
-            made += reversed([folder for folder in (path.parent, *path.parent.parents) if not folder.exists()])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write(temporary)
-        for path, temporary in temporaries.items():
-            os.replace(temporary, path)
-        made = []
+        with contextlib.ExitStack() as stack:
+            for (path, temporary), write in zip(temporaries.items(), writes.values()):
+                stack.enter_context(written_beside(path, temporary))
+                write(temporary)
+            for path, temporary in temporaries.items():
+                os.replace(temporary, path)
     except OSError as error:
         # NumPy's short write to a full disk (or quota) has no errno, only "8192000 requested and 1048448 written".
         short = re.fullmatch(r"\d+ requested and \d+ written", str(error))
         reason = error.strerror or (f"{os.strerror(errno.ENOSPC)} (or over quota)" if short else error)
         raise InputError(f"cannot write {path}: {reason}") from None
-    finally:
-        for temporary in temporaries.values():
-            if temporary.exists():  # not under a path that is a file
-                temporary.unlink()
-        for folder in reversed(made):
-            with contextlib.suppress(OSError):  # never made, or no longer empty
-                folder.rmdir()
 
 
 def _npy_writer(array):

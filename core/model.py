@@ -37,6 +37,7 @@ from keras import layers, ops
 
 from core.data import CONTEXT_FRAMES, FRAME_SIZE, SEQUENCE_LENGTH
 from core.errors import InputError
+from core.files import written_beside
 
 PACKAGE = "convlstm_studio"
 # Keras keeps scopes (dtype policy, deserialisation, state tracking) in global
@@ -105,7 +106,10 @@ class ModelConfig:
                 raise InputError(f"{name} must be at least 1; received {getattr(self, name)}")
         # Far above anything that trains in a session, far below what fills the
         # memory: 100,000 layers took 23 GB before building, 100,000 filters a traceback.
-        for name, most in (("num_layers", 8), ("filters", 512), ("kernel_size", 15), ("refiner_filters", 512)):
+        # Training sequences have 20 frames, so at most 19 of context; a hand-edited 100,000 padded
+        # every input to that many frames and filled 24 GB before the OOM killer stopped it.
+        for name, most in (("num_layers", 8), ("filters", 512), ("kernel_size", 15), ("refiner_filters", 512),
+                           ("context", SEQUENCE_LENGTH - 1)):
             if getattr(self, name) > most:
                 raise InputError(f"{name} must be at most {most}; received {getattr(self, name)}")
         real = isinstance(self.output_floor, (int, float)) and not isinstance(self.output_floor, bool)
@@ -554,17 +558,14 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
         raise InputError(f"checkpoints end in .keras; received {path.name}")
     temporary = path.with_name(f".{path.stem}.partial.keras")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(temporary)
-        record = {"config": dataclasses.asdict(model_config(model)), "info": info or {}}
-        with zipfile.ZipFile(temporary, "a") as archive:
-            archive.writestr(STUDIO_ENTRY, json.dumps(record, indent=1))
-        os.replace(temporary, path)
+        with written_beside(path, temporary):
+            model.save(temporary)
+            record = {"config": dataclasses.asdict(model_config(model)), "info": info or {}}
+            with zipfile.ZipFile(temporary, "a") as archive:
+                archive.writestr(STUDIO_ENTRY, json.dumps(record, indent=1))
+            os.replace(temporary, path)
     except OSError as error:  # a full disk or a folder that vanished; the old file stays
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
-    finally:
-        if temporary.exists():  # not under a path that is a file
-            temporary.unlink()
     return path
 
 
@@ -587,13 +588,18 @@ def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
         raise InputError(f"{path.name} is not a Keras checkpoint (corrupted or another file type)") from None
     if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
         raise InputError(f"{path.name} is a Keras file but not a ConvLSTM Studio checkpoint")
-    if not isinstance(record.get("info", {}), dict):  # a hand edit; resuming it ended in a traceback
+    info = record.get("info", {})
+    if not isinstance(info, dict):  # a hand edit; resuming it ended in a traceback
         raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: its info is not a table")
+    if not isinstance(info.get("refiner", {}), dict):  # refine reads its loss there: a traceback too
+        raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: its refiner record is not a table")
     try:
         config = ModelConfig(**record["config"])
     except TypeError:
         raise InputError(f"{path.name} has a config this version does not know") from None
-    return config, record.get("info", {})
+    except InputError as error:  # say which file: the message alone read like an option of the command
+        raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: {error}") from None
+    return config, info
 
 
 def load_checkpoint(path, compile: bool = True, precision: str | None = None) -> keras.Model:

@@ -1,6 +1,7 @@
 """Every CLI command, and every bad input: one line, exit status 2, nothing written."""
 
 import json
+import os
 import signal
 import zipfile
 from pathlib import Path
@@ -92,6 +93,18 @@ def test_outputs_that_cannot_be_written_are_refused_before_the_work(tiny_checkpo
     long = tmp_path / "new" / ("a" * 248 + ".npy")
     _refused(capsys, ["data", "export", "--count", 2, "--out", long], "--out's file name is too long: 252 bytes", long)
     assert not (tmp_path / "new").exists()
+    # A folder name too long: refused after the work, naming the hidden file, with new/ left behind.
+    deep = tmp_path / "new" / ("d" * 300) / "m.keras"
+    _refused(capsys, ["export", "--checkpoint", tiny_checkpoint, "--out", deep], "a folder name in --out is too long: 300 bytes")
+    assert not (tmp_path / "new").exists()
+
+
+def test_an_output_name_that_is_not_utf8_is_written(tmp_path):
+    # A Latin-1 terminal's "prévision": Python hands it over with a surrogate, which .encode() refused in a traceback.
+    out = tmp_path / "pr\udce9vision.npy"
+    assert main(["data", "export", "--count", "2", "--out", str(out)]) == 0
+    assert os.listdir(os.fsencode(tmp_path)) == [b"pr\xe9vision.npy"]
+    assert np.array_equal(np.load(out), moving_mnist("test", 2))
 
 
 def test_a_write_that_fails_midway_changes_neither_output(tiny_checkpoint, inputs, tmp_path, capsys, monkeypatch):

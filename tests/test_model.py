@@ -179,6 +179,10 @@ def test_a_checkpoint_that_cannot_be_written_leaves_the_old_one(tmp_path, tiny_m
         save_checkpoint(tiny_model, path, {"note": "new"})
     assert path.read_bytes() == before
     assert not list(tmp_path.glob(".*partial*"))
+    # The folders made for it go too: a failed export or training left an empty new/deeper/.
+    with pytest.raises(InputError, match="No space left on device"):
+        save_checkpoint(tiny_model, tmp_path / "new" / "deeper" / "m.keras")
+    assert sorted(tmp_path.iterdir()) == [blocker, path]
 
 
 def test_save_load_round_trip(tmp_path, tiny_model, test_sequences):
@@ -267,6 +271,22 @@ def test_a_studio_json_that_does_not_match_the_weights_is_a_clear_error(tmp_path
 
     with pytest.raises(InputError, match=r"edited.keras has a damaged studio.json: its info is not a table"):
         load_checkpoint(_edited(path, tmp_path / "edited.keras", no_info))
+
+    def refiner_record(name, content):
+        return json.dumps({**json.loads(content), "info": {"refiner": "x"}}) if name == "studio.json" else content
+
+    with pytest.raises(InputError, match=r"edited.keras has a damaged studio.json: its refiner record is not a table"):
+        read_checkpoint_info(_edited(path, tmp_path / "edited.keras", refiner_record))
+
+    def long_context(name, content):  # every input was padded to 100,000 frames: 24 GB, then the OOM killer
+        if name != "studio.json":
+            return content
+        card = json.loads(content)
+        card["config"]["context"] = 100_000
+        return json.dumps(card)
+
+    with pytest.raises(InputError, match=r"edited.keras has a damaged studio.json: context must be at most 19; received 100000"):
+        load_checkpoint(_edited(path, tmp_path / "edited.keras", long_context))
 
 
 def test_precision_can_change_at_load(tmp_path, test_sequences):
