@@ -78,7 +78,8 @@ class TrainConfig:
         preset: model preset for a new model ("convlstm" or "keras-io").
         model_overrides: ModelConfig fields to change, e.g. {"filters": 32}.
         minutes: wall-clock budget; None trains for `epochs`.
-        epochs: upper bound on epochs (an epoch is `epoch_sequences` sequences).
+        epochs: upper bound on epochs (an epoch is `epoch_sequences` sequences);
+            with `minutes` too, the run stops at whichever comes first.
         epoch_sequences: sequences per epoch; validation runs after each. At
             most MAX_EPOCH_BATCHES batches.
         batch_size: sequences per batch, at most MAX_BATCH_SIZE.
@@ -355,12 +356,16 @@ class _ProgressCallback(keras.callbacks.Callback):
         return running_mean * (batch + 1) - previous * batch
 
     def _fraction(self, elapsed: float, speed: float | None):
-        if self.config.minutes is not None:
-            budget = self.config.minutes * 60
-            return min(1.0, elapsed / budget), max(0.0, budget - elapsed)
+        """The share of the budget spent and the seconds left, by the time or
+        the epochs, whichever runs out first."""
         total = self.config.epochs * self.config.epoch_sequences
         done = self.seen - self.seen_at_start
-        return min(1.0, done / total), ((total - done) / speed if speed else None)
+        fraction, left = done / total, ((total - done) / speed if speed else None)
+        if self.config.minutes is not None:
+            budget = self.config.minutes * 60
+            fraction, time_left = max(fraction, elapsed / budget), max(0.0, budget - elapsed)
+            left = time_left if left is None else min(left, time_left)
+        return min(1.0, fraction), left
 
     def on_epoch_end(self, epoch, logs=None):
         self.validate(epoch + 1)

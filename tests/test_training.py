@@ -91,6 +91,31 @@ def test_validation_reports_its_forecasts_and_counts_in_the_time():
     assert state["elapsed"] > progress.counts[-1][1]
 
 
+class _BatchLog(TrainingProgress):
+    def __init__(self):
+        super().__init__()
+        self.batches = []  # (sequences seen, fraction, eta_seconds) after each batch
+
+    def update(self, **changes):
+        super().update(**changes)
+        if "batch" in changes:
+            state = self.snapshot()
+            self.batches.append((state["sequences_seen"], state["fraction"], state["eta_seconds"]))
+
+
+def test_with_a_time_and_an_epoch_budget_the_run_ends_at_the_first_to_run_out():
+    # The app caps an epoch budget at its minutes: its bar followed the hour's clock,
+    # at 0% with half the epochs done.
+    _, progress = train(_config(minutes=60), _BatchLog())
+    half = next((fraction, eta) for seen, fraction, eta in progress.batches if seen == 32)
+    assert half[0] == 0.5 and half[1] < 60
+    assert progress.snapshot()["sequences_seen"] == 64
+    # And the clock stops a run with epochs left, scored and saved as it is.
+    _, progress = train(_config(minutes=0.05, epochs=1000))
+    state = progress.snapshot()
+    assert state["status"] == "done" and 0 < state["sequences_seen"] < 32 * 1000 and state["val_mse"]
+
+
 class _StopWhileValidating(TrainingProgress):
     def update(self, **changes):
         super().update(**changes)
