@@ -14,7 +14,7 @@ from core import data, media
 from core.errors import InputError
 from ui.charts import paths_chart
 from ui.limits import LIMITS
-from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, context_length, gif_ui,
+from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, context_length, gif_ui,
                        index_ui, keep_values, show_error, test_sequence, uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
@@ -23,12 +23,6 @@ BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mn
 @st.cache_resource(show_spinner="Opening the official file...")
 def official_frames(path: str | None):
     return data.load_official(path or None)  # memory-mapped: shared, never copied
-
-
-@st.cache_resource
-def download_job() -> dict:
-    """The server's one download of the official file (a thread, and its error)."""
-    return {"thread": None, "error": None}
 
 
 def start_download(job: dict) -> None:
@@ -74,7 +68,7 @@ def source_ui():
                 show_error(error)
                 return None, None
             st.info(f"{error}.", icon=":material/info:")
-            job = download_job()
+            job = OFFICIAL_DOWNLOAD
             downloading = job["thread"] is not None and job["thread"].is_alive()
             if st.button("Download the official file (819 MB)", key="dataset_download", disabled=downloading):
                 start_download(job)
@@ -160,7 +154,8 @@ if source is not None:
             st.session_state.forecast_wanted = TEST_SET_SOURCE
         else:
             label = f"{'your file' if source == UPLOAD else 'the official file'}, sequence {index}"
-            st.session_state[OUTSIDE_SEQUENCE] = {"label": label, "frames": np.array(frames)}
+            slug = f"{'your-file' if source == UPLOAD else 'official'}-sequence-{index}"  # for the downloads' names
+            st.session_state[OUTSIDE_SEQUENCE] = {"label": label, "slug": slug, "frames": np.array(frames)}
             st.session_state.forecast_wanted = label
         st.switch_page("pages/forecast.py")
 

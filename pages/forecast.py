@@ -94,7 +94,7 @@ if path is not None:
         name, slug = f"test sequence {index}", f"sequence-{index}"
         context, truth, prediction, seconds, built = forecast_sequence(str(path), path.stat().st_mtime, index, horizon)
     else:
-        name, slug = outside["label"], "your-sequence"
+        name, slug = outside["label"], outside["slug"]
         frames = outside["frames"]
         known = context_length(len(frames))
         context, truth = frames[:known], frames[known : known + horizon]

@@ -24,56 +24,64 @@ VALIDATION_SEQUENCES = {"convlstm": 16, "keras-io": 4}
 PRESETS = {"Fast ConvLSTM (recommended)": "convlstm", "keras.io example's model (slow, to compare)": "keras-io"}
 
 
-def settings_ui():
-    """The run's settings as a core TrainConfig (or None if invalid)."""
+def settings_ui(locked: bool):
+    """The run's settings as a core TrainConfig (or None if invalid); `locked`
+    while this session's run goes on, so that they show the settings it runs with."""
     # Coming back shows the settings of the run below, not the defaults.
     keep_values(["train_preset", "train_start", "train_digits", "train_layer_norm", "train_budget", "train_minutes",
                  *(f"train_{setting}_{name}" for setting in ("epochs", "batch") for name in PRESETS.values()),
                  "train_lr", "train_lr_shipped"])
     left, right = st.columns(2)
     with left:
-        preset_label = st.selectbox("Model", list(PRESETS), key="train_preset")
+        preset_label = st.selectbox("Model", list(PRESETS), key="train_preset", disabled=locked)
         preset = PRESETS[preset_label]
         start_options = ["From scratch"] + (["From the shipped model"] if preset == "convlstm" and SHIPPED.is_file() else [])
-        start = st.radio("Start", start_options, horizontal=True, key="train_start",
+        start = st.radio("Start", start_options, horizontal=True, key="train_start", disabled=locked,
                          help="From the shipped model, training fine-tunes what it already knows.")
         from_shipped = start == "From the shipped model"
         st.session_state.setdefault("train_digits", 2)  # defaults in session state: keep_values may have put one there
-        digits = st.radio("Digits per sequence", [1, 2], horizontal=True, key="train_digits",
-                          help="One digit is easier: the model learns faster.")
+        digits = st.radio("Digits per sequence", [1, 2], horizontal=True, key="train_digits", disabled=locked,
+                          help="Digits in each training sequence. One is an easier task; the validation score "
+                               "and the sample forecast are on two-digit sequences all the same, as the test set is.")
         # Only a new model chooses: one fine-tuned from the shipped model keeps its cells.
         layer_norm = False
         if preset == "convlstm" and not from_shipped:
             st.session_state.setdefault("train_layer_norm", True)
             layer_norm = st.toggle(
-                "Layer normalisation", key="train_layer_norm",
+                "Layer normalisation", key="train_layer_norm", disabled=locked,
                 help="Each gate of every cell is normalised over the whole picture before its sigmoid or tanh, "
                      "as in the shipped model. Each step is a little slower, and over the first thousand "
                      "sequences (about a minute) it is no better, but then the model learns several times "
                      "more from each sequence: after 8,000 its forecasts scored 125 against 175 without it "
                      "(docs/training.md).")
     with right:
-        budget = st.radio("Budget", ["Time", "Epochs"], horizontal=True, key="train_budget")
+        budget = st.radio("Budget", ["Time", "Epochs"], horizontal=True, key="train_budget", disabled=locked)
         if budget == "Time":
             st.session_state.setdefault("train_minutes", 1.0)
             bounded("train_minutes", 0.5, LIMITS.train_minutes, "minutes")
-            minutes = st.slider("Minutes", 0.5, LIMITS.train_minutes, step=0.5, key="train_minutes",
+            # Measured on 2 CPU cores: 16 validation forecasts and a save take about 3 s; the keras.io
+            # model forecasts each of its 4 in about 9 s.
+            after = "a few seconds" if preset == "convlstm" else "about half a minute"
+            minutes = st.slider("Minutes", 0.5, LIMITS.train_minutes, step=0.5, key="train_minutes", disabled=locked,
                                 help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared. "
-                                "Scoring the model and saving it come after (about half a minute on 2 CPU cores).")
+                                f"Scoring the model and saving it come after ({after} on 2 CPU cores).")
             epochs = 10_000
         else:
-            minutes = None
+            # Forty epochs of the ConvLSTM, 10,240 sequences at the 10.8 a second measured on 2 cores,
+            # would take 16 minutes: the time limit holds for epochs too.
+            minutes = LIMITS.train_minutes
             most = LIMITS.train_epochs if preset == "convlstm" else LIMITS.keras_io_train_epochs
             # One key per model, as for the batch size, so that a look at the other model leaves this one's as it was.
             st.session_state.setdefault(f"train_epochs_{preset}", min(4, most))
             bounded(f"train_epochs_{preset}", 1, most, "epochs")
-            epochs = st.slider("Epochs (256 sequences each)", 1, most, key=f"train_epochs_{preset}",
-                               help=f"At most {most} epochs for this model: the server is shared.")
+            epochs = st.slider("Epochs (256 sequences each)", 1, most, key=f"train_epochs_{preset}", disabled=locked,
+                               help=f"At most {most} epochs for this model, and at most {LIMITS.train_minutes:g} "
+                                    "minutes, where the run ends with what it has learned: the server is shared.")
         sizes = LIMITS.batch_sizes if preset == "convlstm" else LIMITS.keras_io_batch_sizes
         if st.session_state.get(f"train_batch_{preset}") not in sizes:
             st.session_state[f"train_batch_{preset}"] = 16 if preset == "convlstm" else sizes[0]
         if len(sizes) > 1:
-            batch_size = st.select_slider("Batch size", sizes, key=f"train_batch_{preset}",
+            batch_size = st.select_slider("Batch size", sizes, key=f"train_batch_{preset}", disabled=locked,
                                           help=f"At most {max(sizes)} for this model, to stay within the server's memory.")
         else:
             batch_size = sizes[0]
@@ -83,9 +91,11 @@ def settings_ui():
         rate_key = "train_lr_shipped" if from_shipped else "train_lr"
         st.session_state.setdefault(rate_key, FINE_TUNING_LEARNING_RATE if from_shipped else 1e-3)
         learning_rate = st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 3e-3],
-                                         format_func=lambda v: f"{v:g}", key=rate_key,
+                                         format_func=lambda v: f"{v:g}", key=rate_key, disabled=locked,
                                          help="From the shipped model, keep it at 1e-4: one step at 1e-3 "
                                               "undoes much of what it learned.")
+    if locked:
+        st.caption("These are the settings your run is using: they unlock when it ends or you stop it.")
     try:
         return TrainConfig(
             preset=preset, minutes=minutes, epochs=epochs, epoch_sequences=256, batch_size=batch_size,
@@ -136,7 +146,7 @@ def results_ui(job, state) -> None:
         if state["sample"] is not None:
             context, truth, predicted = state["sample"]
             seen, score = state["val_mse"][-1]
-            gif_ui(sample_gif(id(job), seen, context, truth, predicted),
+            gif_ui(sample_gif(f"{job.out}@{job.started}", seen, context, truth, predicted),
                    f"A fixed validation sequence, forecast after {seen} sequences. Validation MSE, the mean over "
                    f"a fixed set of validation sequences: {score:.1f}.",
                    "Prediction of a validation sequence during training")
@@ -145,8 +155,9 @@ def results_ui(job, state) -> None:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def sample_gif(job_id: int, seen: int, _context, _truth, _predicted) -> bytes:
-    # Encoded once per validation step, not on every refresh of the fragment.
+def sample_gif(run: str, seen: int, _context, _truth, _predicted) -> bytes:
+    # Encoded once per validation step, not on every refresh of the fragment. Keyed
+    # by file and start, not id(job): a job freed by the idle-hour sweep leaves its id to the next.
     # Truth and prediction only, at 3x: three 4x panels shrank to unreadable labels in this column.
     panels = media.comparison_panels(_context, _truth, _predicted, scale=3)
     return media.encode_gif(media.side_by_side({name: panels[name] for name in ("ground truth", "prediction")}))
@@ -177,8 +188,8 @@ def someone_else_ui(other):
     if not other.running:
         st.rerun()
     left = other.seconds_left()
-    if other.progress.snapshot()["status"] == "validating":
-        when = "is scoring its forecasts and saving"
+    if other.progress.snapshot()["status"] == "validating":  # after every epoch, not only the last
+        when = "is scoring its latest forecasts"
     else:
         when = "has just started" if left is None else f"ends in about {left:.0f} s"
     st.info(f"Someone else is training right now; their run {when}. "
@@ -192,7 +203,8 @@ st.markdown(
     "until an hour after your last visit (closing the browser forgets them). "
     f"The validation score is a real closed-loop forecast (lower is better). Device: **{describe_device()}**."
 )
-config = settings_ui()
+job = registry().latest(session_id())
+config = settings_ui(locked=job is not None and job.running)
 running = registry().running()
 if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button",
              disabled=running is not None or config is None):
@@ -201,9 +213,8 @@ if st.button("Start training", icon=":material/play_arrow:", type="primary", key
     except RuntimeError:
         st.warning("Another training run started just now; wait for it to finish.")
     else:
-        st.rerun()  # draws the button above disabled: the timer below redraws only its own part
+        st.rerun()  # draws the settings and the button above disabled: the timer below redraws only its own part
 
-job = registry().latest(session_id())
 if running is not None and running.owner != session_id():
     someone_else_ui(running)
 if job is not None and job.running:

@@ -387,6 +387,20 @@ def test_a_new_model_normalises_its_gates_unless_switched_off(app, monkeypatch):
     assert not app.toggle and not app.exception
 
 
+def test_an_epoch_budget_ends_at_the_time_limit_too(app, monkeypatch):
+    # 40 epochs of the ConvLSTM would take about 16 minutes on 2 cores, past the limit the server sets each visitor.
+    from ui.jobs import Registry
+    from ui.limits import LIMITS
+
+    started = []
+    monkeypatch.setattr(Registry, "start", lambda self, owner, folder, config: started.append(config))
+    app.switch_page("pages/train.py").run()
+    app.radio(key="train_budget").set_value("Epochs").run()
+    app.slider(key="train_epochs_convlstm").set_value(LIMITS.train_epochs).run()
+    app.button(key="train_start_button").click().run()
+    assert [(config.epochs, config.minutes) for config in started] == [(LIMITS.train_epochs, LIMITS.train_minutes)]
+
+
 def start_one_epoch_from_the_shipped_model(app) -> None:
     app.switch_page("pages/train.py").run()
     app.radio(key="train_start").set_value("From the shipped model").run()
@@ -404,11 +418,22 @@ def wait_for_the_run(app) -> None:
 
 
 def test_a_short_fine_tuning_run_appears_on_forecast(app):
+    import streamlit
+
     shipped = SHIPPED.read_bytes()
     start_one_epoch_from_the_shipped_model(app)
     app.radio(key="train_digits").set_value(1).run()
     app.button(key="train_start_button").click().run()
     assert app.button(key="train_start_button").disabled  # not a second click into "another run started"
+    # The settings show the run's own until it ends: changed, they silently did nothing.
+    assert app.radio(key="train_digits").disabled and app.slider(key="train_epochs_convlstm").disabled
+    # The app menu's "Clear cache" empties Streamlit's caches for the whole server (and the
+    # session state, whose id the browser's cookie brings back): the run was in one of them,
+    # so a second run could start beside it, and its model never reached a picker.
+    streamlit.cache_resource.clear()
+    streamlit.cache_data.clear()
+    app.run()
+    assert app.button(key="train_start_button").disabled and app.get("progress")
     # A second visitor is told that a run is going on and when it ends.
     other = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
     other.switch_page("pages/train.py").run()
@@ -552,12 +577,20 @@ def test_an_upload_of_very_long_sequences_is_refused_in_one_line(app):
     assert len(app.error) == 1 and "at most 200" in app.error[0].value
 
 
-def test_an_uploaded_sequence_is_forecast_past_its_end(app):
+def test_an_uploaded_sequence_is_forecast_past_its_end(app, monkeypatch):
+    import streamlit
+
+    downloads, download_button = [], streamlit.download_button
+    monkeypatch.setattr(streamlit, "download_button", lambda *args, **kwargs: (
+        downloads.append(kwargs["file_name"]), download_button(*args, **kwargs))[1])
     upload(app, moving_mnist("test", 2)[:, :12])  # 10 context frames and only 2 to compare with
     app.number_input(key="dataset_index").set_value(1).run()
     app.button(key="dataset_forecast").click().run()
     assert not app.exception and app.title[0].value == "Forecast"
     assert app.radio(key="forecast_source").value == "your file, sequence 1"
+    # Named after the sequence: every one sent from Dataset was "your-sequence-...".
+    assert downloads[-4:] == ["your-file-sequence-1-ground-truth.gif", "your-file-sequence-1-prediction.gif",
+                              "your-file-sequence-1-absolute-error.gif", "your-file-sequence-1-comparison.gif"]
     assert "ends 2 frames after the context" in app.info[0].value
     assert len([url for _, url in images(app) if url.endswith(".gif")]) == 3
     assert len(app.get("plotly_chart")) == 2  # per-frame errors over the 2 true frames

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import streamlit as st
 
 from core import data
 
@@ -136,6 +135,8 @@ def _work(run: Evaluation, model, model_thread: Executor) -> None:
         run.error, run.status = f"{type(error).__name__}: {error}", "failed"
 
 
-@st.cache_resource
+_EVALUATIONS = Evaluations()  # server state, not a cache: see ui.jobs.registry
+
+
 def evaluations() -> Evaluations:
-    return Evaluations()
+    return _EVALUATIONS

@@ -4,7 +4,7 @@ A Streamlit script is interrupted by any click or page change, so training
 never runs in the script thread: `start` launches `core.training.train` in a
 daemon thread that makes no `st.*` calls, and pages read its
 `TrainingProgress` from a fragment. The registry is shared by all sessions
-(`st.cache_resource`), so a second visitor is told who is training and when
+(a module-level object), so a second visitor is told who is training and when
 the run will end instead of starting a second one.
 """
 
@@ -110,9 +110,14 @@ class Registry:
             return [job for job in self.jobs if job.owner == owner and not job.running]
 
 
-@st.cache_resource
+# Server state, not a cache: in st.cache_resource, the app menu's "Clear
+# cache" dropped it while a run went on, and a second run then started beside
+# the orphaned one, whose model no picker ever offered.
+_REGISTRY = Registry()
+
+
 def registry() -> Registry:
-    return Registry()
+    return _REGISTRY
 
 
 def collect_finished(folder: Path) -> None:

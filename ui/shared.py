@@ -34,7 +34,7 @@ SHIPPED_LABEL = "Shipped model"  # short: a longer name was cut in the model pic
 TEST_COUNT = 1000  # the bundled test set: sequences 0-999 of the test split
 CONTEXT = data.CONTEXT_FRAMES
 # Session-state key of a sequence the Dataset page sends to the Forecast page:
-# {"label": str, "frames": (T, 64, 64) array}. One sequence, not the file, so a
+# {"label": str, "slug": str (for file names), "frames": (T, 64, 64) array}. One sequence, not the file, so a
 # session keeps 80 kB rather than a copy of someone's upload.
 OUTSIDE_SEQUENCE = "outside_sequence"
 TEST_SET_SOURCE = "Bundled test set"
@@ -103,10 +103,13 @@ FOLDER_KEPT_SECONDS = 3600
 _FOLDERS_LOCK = threading.Lock()
 
 
-@st.cache_resource
-def _session_folders() -> dict:
-    """{session id: [folder, time last seen]}, for the whole server."""
-    return {}
+# The server's one download of the official file (a thread, and its error),
+# kept out of st.cache_resource for the same reason as the folders below.
+OFFICIAL_DOWNLOAD = {"thread": None, "error": None}
+
+# {session id: [folder, time last seen]}, for the whole server: not in
+# st.cache_resource, which "Clear cache" empties (see ui.jobs.registry).
+_SESSION_FOLDERS: dict = {}
 
 
 def _release(folder: str) -> bool:
@@ -130,7 +133,7 @@ def _sweep(folders: dict, now: float) -> None:
 def session_folder() -> str:
     """This session's private folder for checkpoints; it goes an hour after the
     session was last seen (each call counts as a visit)."""
-    folders, now = _session_folders(), time.time()
+    folders, now = _SESSION_FOLDERS, time.time()
     with _FOLDERS_LOCK:
         entry = folders.get(session_id())
         if entry is None:
@@ -353,15 +356,16 @@ def checkpoint_ui(key: str, label: str = "Model") -> Path | None:
     return options[choice]
 
 
-@st.cache_resource
-def model_thread() -> ThreadPoolExecutor:
-    """One long-lived thread for every forecast on this server.
+# Streamlit runs each script rerun in a new thread, and TensorFlow's first call
+# in a new thread took 0.26 s here against 0.02 s for the next ones; one thread
+# also keeps concurrent visitors from fighting over the cores. Not in
+# st.cache_resource, which "Clear cache" empties (see ui.jobs.registry).
+_MODEL_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forecast")
 
-    Streamlit runs each script rerun in a new thread, and TensorFlow's first
-    call in a new thread took 0.26 s here against 0.02 s for the next ones;
-    one thread also keeps concurrent visitors from fighting over the cores.
-    """
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="forecast")
+
+def model_thread() -> ThreadPoolExecutor:
+    """The one long-lived thread that runs every forecast on this server."""
+    return _MODEL_THREAD
 
 
 def run_model(function, *args, **kwargs):
