@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,26 @@ def run_cli(*args, timeout=300, env=None):
         timeout=timeout,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporary_files_under_pytest(tmp_path_factory):
+    """Temporary files of this process and its children go under pytest's folder.
+
+    The app makes a folder per session in the temporary folder and removes it
+    an hour after the session's last visit, which a test run never waits for:
+    each run left about a hundred, some with checkpoints (0.9 GB after a few
+    dozen runs). Pytest deletes its own folders of older runs.
+    """
+    folder = str(tmp_path_factory.mktemp("tmp"))
+    before = os.environ.get("TMPDIR")
+    tempfile.tempdir, os.environ["TMPDIR"] = folder, folder
+    yield
+    tempfile.tempdir = None
+    if before is None:
+        os.environ.pop("TMPDIR")
+    else:
+        os.environ["TMPDIR"] = before
 
 
 @pytest.fixture(scope="session")
