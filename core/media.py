@@ -84,17 +84,20 @@ def frame_label(t: int, context: int) -> str:
     return f"context {t + 1}/{context}" if t < context else f"future +{t - context + 1}"
 
 
-def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours: tuple | None = None) -> np.ndarray:
+def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours: tuple | None = None,
+          first: int = 0) -> np.ndarray:
     """One labelled column: (T, h, w) frames -> (T, banner + h*scale, w*scale, 3) uint8 RGB.
 
     Args:
         frames: the frames (or heatmaps) to show.
         title: shown in the banner.
-        context: how many of the leading frames are context (blue) rather than
-            future (orange) frames.
+        context: how many of the leading frames of the sequence are context
+            (blue) rather than future (orange) frames.
         scale: nearest-neighbour upscaling factor (at least 4 for 64x64 frames).
         colours: None for grey frames in [0, 1] or 0-255; or (colour map,
             low, high) for values such as errors or gate activations.
+        first: the place in the sequence of `frames[0]`: 1 for predictions
+            made from each frame of the sequence, which show the frame after it.
 
     Returns:
         uint8 (T, BANNER + h*scale + 2*BORDER, w*scale + 2*BORDER, 3).
@@ -107,8 +110,8 @@ def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours:
     length, height, width, _ = rgb.shape
     out = np.empty((length, BANNER + height + 2 * BORDER, width + 2 * BORDER, 3), np.uint8)
     for t in range(length):
-        is_context = t < context
-        out[t, :BANNER] = _banner(title, frame_label(t, context), is_context, out.shape[2])
+        is_context = first + t < context
+        out[t, :BANNER] = _banner(title, frame_label(first + t, context), is_context, out.shape[2])
         out[t, BANNER:] = CONTEXT_COLOUR if is_context else FORECAST_COLOUR
         out[t, BANNER + BORDER : BANNER + BORDER + height, BORDER : BORDER + width] = rgb[t]
     return out
@@ -359,7 +362,8 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
         ax.set_title(title, fontsize=9, color=np.array(colour) / 255)
 
     for i, image in enumerate(context[-shown:]):
-        frame(i * width, image, f"context {len(context) - shown + i}", CONTEXT_COLOUR)  # frames count from 0 on every page
+        # Named as the GIF beside it on Home names them ("context 10/10"): "context 9" counted from 0.
+        frame(i * width, image, frame_label(len(context) - shown + i, len(context)), CONTEXT_COLOUR)
     for i, image in enumerate(following[:shown]):
         frame((shown + 3 + i) * width, image, f"to predict +{i + 1}", FORECAST_COLOUR)
     canvas = figure.add_axes((0, 0, 1, 1), facecolor="none")

@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from core import media
-from ui.shared import CONTEXT, checkpoint_ui, gif_ui, load_model, run_model, sequence_ui, test_sequence
+from ui.shared import CONTEXT, checkpoint_ui, gif_ui, keep_values, load_model, run_model, sequence_ui, test_sequence
 
 NAMES = {
     "input": "input gate i",
@@ -88,19 +88,29 @@ with left:
 with middle:
     index = sequence_ui("inside")
 
+trace = None
 if path is not None:
     from core.errors import InputError
 
     try:
         trace = traced(str(path), path.stat().st_mtime, index)
-    except InputError as error:
+    except InputError as error:  # not st.stop: the sidebar, drawn after the page, names the model picked
         st.error(str(error))
-        st.stop()
+if trace is not None:
     layers = len(trace.layers)
     filters = trace.layers[0]["hidden"].shape[-1]
+    keep_values(["inside_layer", "inside_quantity", "inside_channel", "inside_step"])
+    # A kept choice another model lacks (a third cell, a 60th channel) would stop the page.
+    for key, options in (("inside_layer", range(1, layers + 1)), ("inside_channel", ["mean", *range(filters)]),
+                         ("inside_step", range(len(trace.inputs)))):
+        if st.session_state.get(key, options[0]) not in options:
+            del st.session_state[key]
+    # Defaults in session state, not in the widgets: keep_values may have put a value there.
+    st.session_state.setdefault("inside_quantity", "cell")
+    st.session_state.setdefault("inside_step", trace.context - 1)
     a, b, c = st.columns(3)
     layer = a.selectbox("Layer", range(1, layers + 1), format_func=lambda n: f"cell {n} of {layers}", key="inside_layer")
-    quantity = b.selectbox("Tensor", list(NAMES), format_func=NAMES.get, index=4, key="inside_quantity")
+    quantity = b.selectbox("Tensor", list(NAMES), format_func=NAMES.get, key="inside_quantity")
     channel = c.selectbox("Channel", ["mean", *range(filters)], key="inside_channel",
                           format_func=lambda k: "mean over all channels" if k == "mean" else f"channel {k}")
 
@@ -109,17 +119,20 @@ if path is not None:
     panels = {
         "input frame": media.panel(trace.inputs, "input frame", trace.context, 4),
         NAMES[quantity]: media.panel(values, NAMES[quantity], trace.context, 16, scheme),
-        "predicted frame": media.panel(trace.predictions, "predicted next frame", trace.context, 4),
+        # Named by the frame it predicts, the one after the frame fed in.
+        "predicted frame": media.panel(trace.predictions, "predicted next frame", trace.context, 4, first=1),
     }
     gif_ui(media.encode_gif(media.side_by_side(panels), fps=3),
-           f"Step by step: the frame fed in, the {NAMES[quantity]} of cell {layer}, and the frame predicted from it.",
+           f"Step by step: the frame fed in, the {NAMES[quantity]} of cell {layer}, and the frame predicted from it"
+           + (", before the refiner that the Forecast page applies: so the forecaster's own frames, which it reads "
+              "back" if load_model(path).studio_config.refiner_filters else "") + ".",
            f"Animated heatmap of the {NAMES[quantity]} beside the input and predicted frames")
     st.image(media.encode_png(media.colour_bar(scheme)), caption=f"Colour scale of the {NAMES[quantity]}",
              alt=f"Colour scale from {scheme[1]:.2g} to {scheme[2]:.2g}")
 
     st.header("The equations, one picture per term")
     # Named as the animation above names its frames: "step 15" matched nothing on screen.
-    step = st.select_slider("Frame fed in", range(len(trace.inputs)), trace.context - 1, key="inside_step",
+    step = st.select_slider("Frame fed in", range(len(trace.inputs)), key="inside_step",
                             format_func=lambda t: media.frame_label(t, trace.context),
                             help="Context frames are true frames; future frames are the model's own predictions, fed back.")
     when = media.frame_label(step, trace.context)

@@ -140,7 +140,7 @@ def test_home_forecasts_with_one_click(app, monkeypatch):
     assert app.number_input(key="forecast_index").value == shown
 
 
-def test_forecast_and_train_settings_survive_a_trip_to_another_page(app, monkeypatch):
+def test_page_settings_survive_a_trip_to_another_page(app, monkeypatch):
     from streamlit.elements.lib import policies
 
     # Streamlit logs (not shows) "created with a default value but also had its value set via the Session
@@ -155,12 +155,21 @@ def test_forecast_and_train_settings_survive_a_trip_to_another_page(app, monkeyp
     app.switch_page("pages/train.py").run()
     app.slider(key="train_minutes").set_value(0.5).run()
     app.radio(key="train_digits").set_value(1).run()
+    app.switch_page("pages/dataset.py").run()
+    app.slider(key="dataset_known").set_value(7).run()
+    app.switch_page("pages/inside.py").run()
+    app.selectbox(key="inside_quantity").set_value("forget").run()
+    app.select_slider(key="inside_step").set_value(15).run()
     app.switch_page("pages/evaluate.py").run()
     app.switch_page("pages/forecast.py").run()
     assert app.slider(key="forecast_horizon").value == 15
     assert any(caption.value.startswith("Forecast of 15 frames of test sequence") for caption in app.caption)
     app.switch_page("pages/train.py").run()
     assert app.slider(key="train_minutes").value == 0.5 and app.radio(key="train_digits").value == 1
+    app.switch_page("pages/dataset.py").run()
+    assert app.slider(key="dataset_known").value == 7
+    app.switch_page("pages/inside.py").run()
+    assert app.selectbox(key="inside_quantity").value == "forget" and app.select_slider(key="inside_step").value == 15
     assert not app.exception and not app.warning and not logged
 
 
@@ -497,6 +506,32 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     assert any("forget gate f of cell 1" in caption for caption in captions)
     assert sum("at future +5" in caption for caption in captions) == 6  # one picture per equation term
     assert "forget gate f at future +5 (dark purple 0 to yellow 1)" in captions  # too small for a colour bar of its own
+
+
+def test_inside_keeps_its_settings_and_drops_those_another_model_lacks(app, tmp_path, tiny_checkpoint, monkeypatch):
+    settings = {"inside_layer": 2, "inside_quantity": "output", "inside_channel": 12, "inside_step": 15}
+    app.switch_page("pages/inside.py").run()
+    for key, value in settings.items():
+        (app.select_slider if key == "inside_step" else app.selectbox)(key=key).set_value(value).run()
+    app.switch_page("pages/home.py").run()
+    app.switch_page("pages/inside.py").run()  # reopened on cell 1, the cell state and the mean
+    assert {key: app.session_state[key] for key in settings} == settings
+    assert not app.exception and not app.warning
+    # A one-cell model of 8 channels has no cell 2 nor channel 12: back to its first of each.
+    finished_here(app, tmp_path / "mine", tiny_checkpoint, monkeypatch, runs=1)
+    app.run()
+    app.selectbox(key="inside_checkpoint").set_value("Trained here: run 1").run()
+    assert not app.exception
+    assert (app.selectbox(key="inside_layer").value, app.selectbox(key="inside_channel").value) == (1, "mean")
+    assert app.selectbox(key="inside_quantity").value == "output"
+
+
+def test_inside_refuses_a_keras_io_model_and_the_sidebar_names_it(app, keras_io_here):
+    app.switch_page("pages/inside.py").run()
+    app.selectbox(key="inside_checkpoint").set_value(keras_io_here).run()
+    assert not app.exception and "only the ConvLSTM" in app.error[0].value
+    # The page stopped before the sidebar was drawn again, which went on naming the model before.
+    assert f"**Model:** {keras_io_here}" in [caption.value for caption in app.sidebar.caption]
 
 
 BAD_FILES = bad_files()

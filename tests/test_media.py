@@ -41,6 +41,17 @@ def test_comparison_gif_has_three_panels_in_step():
     assert tuple(single["prediction"][12, media.BANNER, 0]) == media.FORECAST_COLOUR
 
 
+def test_a_panel_of_predictions_names_each_by_the_frame_it_predicts():
+    # Inside the ConvLSTM: the frame predicted on reading "context 10/10" is "future +1",
+    # but it was labelled and framed as the context frame read.
+    frames = np.random.default_rng(0).random((20, 64, 64))
+    read, predicted = media.panel(frames, "same title", 10), media.panel(frames, "same title", 10, first=1)
+    assert (predicted[9, : media.BANNER] == read[10, : media.BANNER]).all()
+    assert (predicted[9, : media.BANNER] != read[9, : media.BANNER]).any()
+    assert tuple(predicted[9, media.BANNER, 0]) == media.FORECAST_COLOUR
+    assert tuple(predicted[8, media.BANNER, 0]) == media.CONTEXT_COLOUR
+
+
 def test_panels_that_play_together_change_together():
     # A browser restarts only the GIFs whose bytes are new: when the model changed
     # and the truth did not, the truth played on out of step with the new prediction.
