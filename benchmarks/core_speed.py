@@ -113,7 +113,7 @@ def measure(name: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--only", choices=list(SETTINGS), help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=list(SETTINGS), help="measure one model alone (the script runs each so in a fresh process)")
     args = parser.parse_args()
     if args.only:
         print(json.dumps(measure(args.only)))
