@@ -54,7 +54,7 @@ def main() -> None:
     for i, (true, guess) in enumerate(zip(truth, predicted)):
         rows[f"{args.first + i}: truth"] = true
         rows[f"{args.first + i}: forecast"] = guess
-    image = frame_strip(rows, first_index=1, per_line=truth.shape[1])
+    image = frame_strip(rows, per_line=truth.shape[1])
     tmp = Path(args.out).with_suffix(".tmp")  # written whole or not at all
     tmp.write_bytes(image)
     tmp.replace(args.out)

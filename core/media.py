@@ -84,6 +84,12 @@ def frame_label(t: int, context: int) -> str:
     return f"context {t + 1}/{context}" if t < context else f"future +{t - context + 1}"
 
 
+def frame_number(t: int, context: int | None) -> str:
+    """`frame_label` in short, for a number above a frame or on an axis: "10"
+    for context 10/10, "+1" for future +1; from 1 where no context is marked."""
+    return str(t + 1) if context is None or t < context else f"+{t - context + 1}"
+
+
 def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours: tuple | None = None,
           first: int = 0) -> np.ndarray:
     """One labelled column: (T, h, w) frames -> (T, banner + h*scale, w*scale, 3) uint8 RGB.
@@ -253,8 +259,7 @@ def side_by_side(panels: dict) -> np.ndarray:
 
 
 def frame_strip(
-    rows: dict, context: int | None = None, first_index: int = 0, dpi: int = 100, starts: dict | None = None,
-    per_line: int = 20,
+    rows: dict, context: int | None = None, dpi: int = 100, starts: dict | None = None, per_line: int = 20,
 ) -> bytes:
     """Numbered frames in rows, as a PNG made with matplotlib.
 
@@ -262,8 +267,8 @@ def frame_strip(
         rows: {row label: (T, S, S) frames, S the same for all rows}; a row shorter than the longest
             is right-aligned (a forecast sits under the frames it predicts), unless `starts` places it.
         context: frames before this index get a blue number, the rest an
-            orange one; None leaves numbers black.
-        first_index: the number of the first frame.
+            orange one counted from the context ("+1"), as the GIFs name
+            them; None numbers them all in black from 1.
         dpi: resolution.
         starts: {row label: column of its first frame}, for rows that do not
             end together (a forecast that runs past the true frames).
@@ -304,7 +309,7 @@ def frame_strip(
     for t in range(length):
         line, column = divmod(t, per_line)
         colour = "black" if context is None else np.array(CONTEXT_COLOUR if t < context else FORECAST_COLOUR) / 255
-        ax.text(column * (size + gap) + size / 2, line * line_height + header - 3, str(first_index + t),
+        ax.text(column * (size + gap) + size / 2, line * line_height + header - 3, frame_number(t, context),
                 ha="center", va="bottom", fontsize=12, color=colour)
     for line in range(lines):
         for r, label in enumerate(rows):

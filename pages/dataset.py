@@ -108,9 +108,9 @@ def pick_ui(count: int, remembered: int = 0) -> int:
     return index_ui(f"Sequence (0-{count - 1})", count, "dataset_index")
 
 
-def span(first: int, last: int) -> str:
-    """Frames first to last, in words."""
-    return f"frame {first}" if first == last else f"frames {first}-{last}"
+def span(first: str, last: str) -> str:
+    """Frames first to last, in words, named as the strip numbers them."""
+    return f"frame {first}" if first == last else f"frames {first} to {last}"
 
 
 st.title("Dataset")
@@ -140,7 +140,7 @@ if source is not None:
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")
     st.image(media.frame_strip({"frames": frames}, context=context),
-             caption=f"Context: {span(0, context - 1)}. Target: {span(context, length - 1)}.",
+             caption=f"Context: {span('1', str(context))}. Target: {span('+1', f'+{length - context}')}.",
              alt="Numbered strip of all frames of the sequence")
     # Two frames split into one of context and one to score, and one frame shows no motion.
     too_short = context < 2
@@ -180,7 +180,7 @@ if source is not None:
         known = st.slider("Pretend only this many frames are known", 2, longest, key="dataset_known")
     padded = data.pad_context(unit[None, :known], CONTEXT)[0]
     st.image(media.frame_strip({"given": unit[:known], "padded": padded}),
-             caption=f"{known} known frames padded to {CONTEXT} by repeating frame 0.",
+             caption=f"{known} known frames padded to {CONTEXT} by repeating the first.",
              alt="The known frames and the padded context")
 
     st.header("Statistics")
@@ -196,8 +196,11 @@ if source is not None:
         width="stretch", key="dataset_histogram",
     )
     right.plotly_chart(
-        go.Figure(go.Scatter(y=unit.mean(axis=(1, 2)), mode="lines+markers"),
+        # Frames named as in the strip and the GIF: 1-10 the context, then +1, +2, ...
+        go.Figure(go.Scatter(x=[media.frame_number(t, context) for t in range(length)], y=unit.mean(axis=(1, 2)),
+                             mode="lines+markers"),
                   layout={"title": "Mean brightness per frame (drops when digits overlap)",
-                          "xaxis_title": "frame", "yaxis_title": "mean intensity (0-1)", "height": 360}),
+                          "xaxis": {"title": "frame", "type": "category"}, "yaxis_title": "mean intensity (0-1)",
+                          "height": 360}),
         width="stretch", key="dataset_brightness",
     )

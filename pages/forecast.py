@@ -132,7 +132,7 @@ if path is not None:
 
     strips = {"truth": np.concatenate([context, truth]), "prediction": prediction}
     st.image(media.frame_strip(strips, context=len(context), starts={"truth": 0, "prediction": len(context)}),
-             caption=f"Frames 0-{len(context) - 1}: context. From frame {len(context)}: the model's forecast under the truth.",
+             caption=f"Frames 1-{len(context)}: context. From +1 on: the model's forecast under the truth.",
              alt="Frame strip with the context, the true future and the predicted future")
 
     scores = score_one(context, truth, prediction[: len(truth)])

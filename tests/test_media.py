@@ -41,6 +41,13 @@ def test_comparison_gif_has_three_panels_in_step():
     assert tuple(single["prediction"][12, media.BANNER, 0]) == media.FORECAST_COLOUR
 
 
+def test_strips_and_charts_number_frames_as_the_gifs_name_them():
+    # Strips counted from 0 ("10" the first forecast) beside GIFs saying "context 10/10", "future +1".
+    assert [media.frame_number(t, 10) for t in (0, 9, 10, 19)] == ["1", "10", "+1", "+10"]
+    assert [media.frame_label(t, 10) for t in (0, 9, 10, 19)] == ["context 1/10", "context 10/10", "future +1", "future +10"]
+    assert [media.frame_number(t, None) for t in (0, 9, 10)] == ["1", "10", "11"]
+
+
 def test_a_panel_of_predictions_names_each_by_the_frame_it_predicts():
     # Inside the ConvLSTM: the frame predicted on reading "context 10/10" is "future +1",
     # but it was labelled and framed as the context frame read.
