@@ -635,15 +635,16 @@ def _load(path, compile: bool, precision: str | None, config: ModelConfig, info:
         # Keras gives a damaged weights file's cause on the line after "... for object <Layer>:".
         first = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
         raise InputError(f"cannot load {Path(path).name}: {first[:300]}") from None
+    # Keras rebuilds the model from its own record; an edited studio.json that
+    # differs was taken at its word (and copied on by export), or failed in a rebuild.
+    if isinstance(model, ConvLSTMForecaster) and model.config != config:
+        raise InputError(f"cannot load {Path(path).name}: its studio.json describes another model "
+                         "than the weights it holds")
     if precision == "auto":
         precision = fast_precision()
     if precision and not compile and config.preset == "convlstm" and precision != config.precision:
         config = dataclasses.replace(config, precision=precision)
-        try:
-            model = _rebuild(model, config)
-        except ValueError:  # an edited studio.json: the weights are of another size
-            raise InputError(f"cannot load {Path(path).name}: its studio.json describes another model "
-                             "than the weights it holds") from None
+        model = _rebuild(model, config)
     model.studio_config, model.studio_info = config, info
     return model
 

@@ -265,6 +265,10 @@ def test_a_studio_json_that_does_not_match_the_weights_is_a_clear_error(tmp_path
     # Another precision rebuilds the model from studio.json: that used to end in a traceback.
     with pytest.raises(InputError, match="describes another model"):
         load_checkpoint(edited, compile=False, precision="mixed_bfloat16")
+    # Without a rebuild the edit was taken at its word, and export copied it on.
+    for compile in (True, False):
+        with pytest.raises(InputError, match="describes another model"):
+            load_checkpoint(edited, compile=compile)
 
     def no_info(name, content):
         return json.dumps({**json.loads(content), "info": None}) if name == "studio.json" else content
