@@ -55,12 +55,12 @@ def _check_output(path: str, suffix: str, option: str) -> None:
     limit = os.pathconf(folder, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255  # Windows has no pathconf
     longest = limit - len("..partial")
     # In bytes as the file system sees them: a name from a Latin-1 terminal is not UTF-8.
-    if len(os.fsencode(target.name)) > longest:
-        raise InputError(f"{option}'s file name is too long: {len(os.fsencode(target.name))} bytes, at most {longest} here")
+    if (size := len(os.fsencode(target.name))) > longest:
+        raise InputError(f"{option}'s file name is too long: {size} bytes, at most {longest} here")
     # And each folder to make: one too long failed only after the work, with the folders before it made.
     for part in target.parent.relative_to(folder).parts:
-        if len(os.fsencode(part)) > limit:
-            raise InputError(f"a folder name in {option} is too long: {len(os.fsencode(part))} bytes, at most {limit} here")
+        if (size := len(os.fsencode(part))) > limit:
+            raise InputError(f"a folder name in {option} is too long: {size} bytes, at most {limit} here")
 
 
 def _can_make_files_in(folder: Path) -> bool:

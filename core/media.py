@@ -81,7 +81,8 @@ ERROR_COLOURS = ("magma", 0.0, 1.0)
 
 def frame_label(t: int, context: int) -> str:
     """How every picture names frame `t` (from 0) of a sequence whose first `context` frames are true."""
-    return f"context {t + 1}/{context}" if t < context else f"future +{t - context + 1}"
+    number = frame_number(t, context)
+    return f"context {number}/{context}" if t < context else f"future {number}"
 
 
 def frame_number(t: int, context: int | None) -> str:

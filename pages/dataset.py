@@ -108,8 +108,9 @@ def pick_ui(count: int, remembered: int = 0) -> int:
     return index_ui(f"Sequence (0-{count - 1})", count, "dataset_index")
 
 
-def span(first: str, last: str) -> str:
-    """Frames first to last, in words, named as the strip numbers them."""
+def span(first: int, last: int, context: int) -> str:
+    """Frames first to last (from 0), in words, named as the strip numbers them."""
+    first, last = media.frame_number(first, context), media.frame_number(last, context)
     return f"frame {first}" if first == last else f"frames {first} to {last}"
 
 
@@ -140,7 +141,7 @@ if source is not None:
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")
     st.image(media.frame_strip({"frames": frames}, context=context),
-             caption=f"Context: {span('1', str(context))}. Target: {span('+1', f'+{length - context}')}.",
+             caption=f"Context: {span(0, context - 1, context)}. Target: {span(context, length - 1, context)}.",
              alt="Numbered strip of all frames of the sequence")
     # Two frames split into one of context and one to score, and one frame shows no motion.
     too_short = context < 2

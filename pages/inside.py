@@ -99,6 +99,7 @@ if path is not None:
 if trace is not None:
     layers = len(trace.layers)
     filters = trace.layers[0]["hidden"].shape[-1]
+    config = load_model(path).studio_config  # cached: the model the trace ran
     keep_values(["inside_layer", "inside_quantity", "inside_channel", "inside_step"])
     # A kept choice another model lacks (a third cell, a 60th channel) would stop the page.
     for key, options in (("inside_layer", range(1, layers + 1)), ("inside_channel", ["mean", *range(filters)]),
@@ -125,7 +126,7 @@ if trace is not None:
     gif_ui(media.encode_gif(media.side_by_side(panels), fps=3),
            f"Step by step: the frame fed in, the {NAMES[quantity]} of cell {layer}, and the frame predicted from it"
            + (", before the refiner that the Forecast page applies: so the forecaster's own frames, which it reads "
-              "back" if load_model(path).studio_config.refiner_filters else "") + ".",
+              "back" if config.refiner_filters else "") + ".",
            f"Animated heatmap of the {NAMES[quantity]} beside the input and predicted frames")
     st.image(media.encode_png(media.colour_bar(scheme)), caption=f"Colour scale of the {NAMES[quantity]}",
              alt=f"Colour scale from {scheme[1]:.2g} to {scheme[2]:.2g}")
@@ -138,14 +139,13 @@ if trace is not None:
     when = media.frame_label(step, trace.context)
     st.caption(f"Cell {layer}, {('mean over channels' if channel == 'mean' else f'channel {channel}')}, reading "
                f"{when}. $*$ is a convolution, $\\circ$ an element-wise product.")
-    normalised = load_model(path).studio_config.layer_norm  # cached: the model the trace ran
-    if normalised:
+    if config.layer_norm:
         st.caption(r"$\mathrm{LN}$ is layer normalisation: each gate's sum is brought to mean 0 and variance 1 "
                    "over the whole 16x16 map and all its channels, for this sequence and step, then scaled and "
                    "shifted by two learnt numbers per channel. It keeps every gate in the range where it learns "
                    "fastest: the shipped model learnt with it in 2.4 million sequences what 10.9 million without it did not.")
     for name, equation, meaning in EQUATIONS:
-        if normalised and name in GATES:
+        if config.layer_norm and name in GATES:
             equation = with_layer_norm(equation)
         term = pick_channel(trace.layers[layer - 1][name], channel)
         scale = colours(name, term)
