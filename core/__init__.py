@@ -10,6 +10,17 @@ and the Streamlit pages. Modules, one concern each:
     metrics      MSE, MAE, SSIM, PSNR and the baselines
     media        GIFs and frame strips
     evaluation   a model against the baselines on many sequences
+    inspection   what each cell's gates and states hold while it forecasts
+
+A first forecast, shown in a notebook:
+
+    import core
+    from IPython.display import Image
+
+    frames = core.moving_mnist("test", 8)          # uint8 (8, 20, 64, 64)
+    model = core.load_checkpoint("checkpoints/convlstm.keras", compile=False, precision="auto")
+    predicted = core.forecast(model, frames[:, :10], horizon=10)
+    Image(data=core.comparison_gif(frames[0, :10], frames[0, 10:], predicted[0]))
 
 Names load lazily, so `import core.data` does not pay for TensorFlow.
 """
@@ -34,12 +45,13 @@ _EXPORTS = {
     "RefinerConfig": "core.training",
     "train_refiner": "core.training",
     "score": "core.metrics",
+    "Scores": "core.metrics",
     "evaluate": "core.evaluation",
     "sequence_gif": "core.media",
     "comparison_gif": "core.media",
 }
 
-_MODULES = ("data", "model", "training", "forecasting", "metrics", "media", "evaluation", "errors")
+_MODULES = ("data", "model", "training", "forecasting", "metrics", "media", "evaluation", "inspection", "errors")
 
 __all__ = sorted(_EXPORTS)
 

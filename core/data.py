@@ -242,6 +242,9 @@ def moving_mnist(
         uint8 (count, length, 64, 64).
     """
     _check_split(split)
+    for name, value in (("count", count), ("length", length), ("num_digits", num_digits)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):  # 2.0 failed inside numpy
+            raise InputError(f"{name} must be a whole number; received {value!r}")
     if count < 1 or length < 1 or num_digits < 1:
         raise InputError(f"count, length and num_digits must be positive; received {count}, {length}, {num_digits}")
     frames = np.empty((count, length, FRAME_SIZE, FRAME_SIZE), np.uint8)
@@ -255,11 +258,16 @@ def moving_mnist(
 # --- Users' arrays and the official file -----------------------------------------
 
 
-def check_frames(array: np.ndarray, name: str = "input") -> np.ndarray:
+def check_frames(array: np.ndarray, name: str = "input", least: int = 2) -> np.ndarray:
     """Validates an array of frame sequences and gives it a sequence axis.
 
-    Accepts (N, T, 64, 64) or one sequence (T, 64, 64), with T >= 2: uint8 or
-    other integers in 0-255, or floats in [0, 1].
+    Accepts (N, T, 64, 64) or one sequence (T, 64, 64): uint8 or other
+    integers in 0-255, or floats in [0, 1].
+
+    Args:
+        array: the frames.
+        name: what the messages call the array.
+        least: the fewest frames T a sequence may have (2 show motion).
 
     Returns:
         The array as (N, T, 64, 64), unchanged otherwise.
@@ -269,7 +277,7 @@ def check_frames(array: np.ndarray, name: str = "input") -> np.ndarray:
     """
     if not isinstance(array, np.ndarray):
         raise InputError(f"{name} must be a numpy array; received {type(array).__name__}")
-    _check_layout(array.shape, array.dtype, name)
+    _check_layout(array.shape, array.dtype, name, least)
     if array.ndim == 3:
         array = array[None]
     if array.dtype.kind == "f":
@@ -285,22 +293,26 @@ def check_frames(array: np.ndarray, name: str = "input") -> np.ndarray:
     return array
 
 
-def _check_layout(shape: tuple, dtype: np.dtype, name: str) -> None:
+def _check_layout(shape: tuple, dtype: np.dtype, name: str, least: int = 2) -> None:
     """Checks what an array's header already tells, before reading its data."""
     if dtype.hasobject:
         raise InputError(f"{name} holds Python objects (pickled data), which are never loaded")
     if dtype.kind not in "uif":
         raise InputError(f"{name} has dtype {dtype}; use uint8 (0-255) or float (0-1)")
+    # Keras and image tools add a channel axis; 64x1 frames told a user nothing of it.
+    if len(shape) in (4, 5) and tuple(shape[-3:]) == (FRAME_SIZE, FRAME_SIZE, 1):
+        raise InputError(f"{name} has a channel axis (shape {shape}); drop it, e.g. {name}[..., 0]")
     if len(shape) not in (3, 4):
         raise InputError(f"{name} must have shape (N, T, 64, 64) or (T, 64, 64); received {shape}")
     if tuple(shape[-2:]) != (FRAME_SIZE, FRAME_SIZE):
-        raise InputError(f"{name} frames must be 64x64; received {shape[-2]}x{shape[-1]} (shape {shape})")
+        raise InputError(f"{name} must hold 64x64 frames; received {shape[-2]}x{shape[-1]} (shape {shape})")
     if min(shape) < 0:
         raise InputError(f"{name} has a damaged header: negative size in shape {shape}")
     if 0 in shape:
         raise InputError(f"{name} is empty (shape {shape})")
-    if shape[-3] < 2:
-        raise InputError(f"{name} needs at least 2 frames per sequence to show motion; received {shape[-3]}")
+    if shape[-3] < least:
+        raise InputError(f"{name} needs at least {least} frames per sequence"
+                         f"{' to show motion' if least == 2 else ''}; received {shape[-3]}")
 
 
 def load_npy(source, name: str | None = None, mmap: bool = True) -> np.ndarray:
@@ -438,9 +450,23 @@ def load_official(path: str | os.PathLike | None = None, download: bool = False)
 
 
 def to_unit_float(frames: np.ndarray) -> np.ndarray:
-    """Scales frames to float32 in [0, 1] (uint8 / 255; floats pass through)."""
+    """Scales frames to float32 in [0, 1].
+
+    Integers are read as 0-255 and divided by 255; floats must already lie
+    in [0, 1] and pass through.
+
+    Raises:
+        InputError: floats outside [0, 1] (0-255 floats, say), or NaN.
+    """
     frames = np.asarray(frames)
     if frames.dtype.kind == "f":
+        # 0-255 floats passed through unscaled, and every MSE after came out 65,025 times too large.
+        low, high = (float(frames.min()), float(frames.max())) if frames.size else (0.0, 0.0)
+        if np.isnan(low):
+            raise InputError("float frames contain NaN values")
+        if not 0 <= low <= high <= 1:
+            raise InputError(f"float frames must lie in [0, 1]; found {low:g} to {high:g} "
+                             "(divide 0-255 frames by 255)")
         return frames.astype(np.float32, copy=False)
     return np.divide(frames, np.float32(255), dtype=np.float32)  # one pass, same values as astype then / 255
 
@@ -467,9 +493,14 @@ def pad_context(frames: np.ndarray, context: int) -> np.ndarray:
 def split_context(frames: np.ndarray, context: int = CONTEXT_FRAMES) -> tuple[np.ndarray, np.ndarray]:
     """Splits sequences into the context the model sees and the target it must predict.
 
+    Args:
+        frames: (N, T, 64, 64), or one sequence (T, 64, 64), which gains the N axis.
+        context: frames the model sees, 1 to T - 1.
+
     Returns:
         (frames[:, :context], frames[:, context:]).
     """
+    frames = check_frames(frames, "frames")  # one (T, 64, 64) sequence was cut along its rows
     if not 1 <= context < frames.shape[1]:
         raise InputError(f"context must be between 1 and {frames.shape[1] - 1} frames; received {context}")
     return frames[:, :context], frames[:, context:]

@@ -6,8 +6,9 @@ from typing import Callable
 
 import numpy as np
 
-from core.data import CONTEXT_FRAMES, check_frames, split_context, to_unit_float
-from core.forecasting import forecast
+from core.data import CONTEXT_FRAMES, split_context, to_unit_float
+from core.errors import InputError
+from core.forecasting import MAX_HORIZON, forecast
 from core.metrics import Scores, with_baselines
 
 
@@ -22,7 +23,8 @@ def evaluate(
 
     Args:
         model: from `load_checkpoint` or `build_model`.
-        frames: (N, T, 64, 64) sequences, uint8 or float; T - context frames are predicted.
+        frames: (N, T, 64, 64) sequences (or one, (T, 64, 64)), uint8 or float
+            0-1; the T - context frames after the context are predicted.
         context: frames the model sees.
         batch_size: sequences per forward pass.
         progress: called as progress(done, total) while forecasting.
@@ -30,8 +32,10 @@ def evaluate(
     Returns:
         {"model": Scores, "black frames": Scores, "repeat last frame": Scores}.
     """
-    frames = check_frames(frames, "frames")
     seen, truth = split_context(frames, context)
+    if truth.shape[1] > MAX_HORIZON:  # forecast's message named a horizon, which evaluate does not take
+        raise InputError(f"frames have {truth.shape[1]} frames after the {context} of context, and at most "
+                         f"{MAX_HORIZON} are forecast; shorten them, e.g. frames[:, :{context + MAX_HORIZON}]")
     return score_forecast(seen, truth, forecast(model, seen, truth.shape[1], batch_size, progress))
 
 

@@ -20,6 +20,9 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from core.data import check_frames
+from core.errors import InputError
+
 CONTEXT_COLOUR = (60, 130, 230)
 FORECAST_COLOUR = (240, 140, 30)
 BANNER = 22  # pixels of label above each panel
@@ -151,6 +154,8 @@ def encode_gif(frames: np.ndarray, fps: float = 4.0) -> bytes:
     long (118 ms against 20 ms for a 20-frame panel) and kept the Forecast
     page from answering within a second. imageio reads them back in tests.
     """
+    if not (isinstance(fps, (int, float)) and fps > 0):  # 0 divided by zero below
+        raise InputError(f"fps must be a positive number; received {fps!r}")
     frames = to_uint8(frames)
     images = [
         Image.fromarray(frame).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
@@ -184,21 +189,41 @@ def encode_gifs(panels: dict[str, np.ndarray], fps: float = 4.0) -> dict[str, by
     return {name: gif[:-1] + b"\x21\xfe" + bytes([len(tag)]) + tag + b"\x00\x3b" for name, gif in gifs.items()}
 
 
+def _one_sequence(frames: np.ndarray, name: str) -> np.ndarray:
+    """`frames` checked as one (T, 64, 64) sequence of at least one frame."""
+    frames = check_frames(frames, name, least=1)
+    if len(frames) > 1:
+        raise InputError(f"{name} must be one sequence (T, 64, 64); received {len(frames)}: pick one, e.g. {name}[0]")
+    return frames[0]
+
+
+def _check_scale(scale) -> None:
+    if not isinstance(scale, (int, np.integer)) or not 1 <= scale <= 16:
+        raise InputError(f"scale must be a whole number from 1 to 16; received {scale!r}")
+
+
 def sequence_gif(frames: np.ndarray, title: str = "", context: int | None = None, scale: int = 4, fps: float = 4.0) -> bytes:
     """One sequence as a labelled GIF.
 
     Args:
         frames: (T, 64, 64), uint8 or float in [0, 1].
         title: banner text.
-        context: leading frames marked as context; None marks all of them.
-        scale: upscaling factor.
+        context: leading frames marked as context (0 to T); None marks all of them.
+        scale: upscaling factor, 1 to 16.
         fps: frames per second.
 
     Returns:
-        The GIF's bytes.
+        The GIF's bytes; in a notebook, `IPython.display.Image(data=gif)` shows it.
+
+    Raises:
+        InputError: frames that are not one such sequence, or a bad context, scale or fps.
     """
-    frames = np.asarray(frames)
-    return encode_gif(panel(frames, title, len(frames) if context is None else context, scale), fps)
+    frames = _one_sequence(frames, "frames")
+    context = len(frames) if context is None else context
+    if not isinstance(context, (int, np.integer)) or not 0 <= context <= len(frames):
+        raise InputError(f"context must be a whole number from 0 to {len(frames)}; received {context!r}")
+    _check_scale(scale)
+    return encode_gif(panel(frames, title, context, scale), fps)
 
 
 def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction: np.ndarray, scale: int = 4) -> dict:
@@ -244,8 +269,22 @@ def comparison_gif(
 ) -> bytes:
     """Ground truth | prediction | absolute error side by side, as one GIF.
 
-    See `comparison_panels` for the arguments.
+    Args:
+        context: (C, 64, 64) frames the model saw, uint8 or float in [0, 1].
+        truth: (H, 64, 64) what really happened, or None for the prediction alone.
+        prediction: (H, 64, 64) the forecast, e.g. `core.forecast(...)[0]`.
+        scale: upscaling factor, 1 to 16.
+        fps: frames per second.
+
+    Returns:
+        The GIF's bytes; in a notebook, `IPython.display.Image(data=gif)` shows it.
+
+    Raises:
+        InputError: an argument that is not one such sequence, or a bad scale or fps.
     """
+    context, prediction = _one_sequence(context, "context"), _one_sequence(prediction, "prediction")
+    truth = None if truth is None else _one_sequence(truth, "truth")
+    _check_scale(scale)
     return encode_gif(side_by_side(comparison_panels(context, truth, prediction, scale)), fps)
 
 

@@ -30,8 +30,7 @@ PSNR_CAP_DB = 100.0
 CHUNK = 100
 
 
-def _per_frame(values, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """(T,) mean over sequences of values(pred, true) -> (n, T), computed chunk by chunk in float64."""
+def _check_pair(pred: np.ndarray, true: np.ndarray) -> None:
     if np.shape(pred) != np.shape(true) or np.ndim(pred) != 4 or len(pred) == 0:
         raise InputError(
             f"predictions and truth must both be (N, T, H, W) with N >= 1; received {np.shape(pred)} and {np.shape(true)}"
@@ -40,6 +39,20 @@ def _per_frame(values, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     if any(kind.kind != "f" for kind in kinds):  # uint8 0-255 scored as 0-1 gives MSEs in the millions
         raise InputError(f"predictions and truth must be floats in [0, 1]; received {kinds[0]} and {kinds[1]} "
                          "(core.to_unit_float scales uint8 frames)")
+
+
+def _check_unit(array: np.ndarray, name: str) -> None:
+    # Float 0-255 frames scored an MSE in the millions, NaN frames NaN scores, without a word.
+    low, high = float(np.min(array)), float(np.max(array))
+    if np.isnan(low) or np.isnan(high):
+        raise InputError(f"{name} contain NaN values")
+    if not 0 <= low <= high <= 1:
+        raise InputError(f"{name} must lie in [0, 1]; found {low:g} to {high:g} (divide 0-255 frames by 255)")
+
+
+def _per_frame(values, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """(T,) mean over sequences of values(pred, true) -> (n, T), computed chunk by chunk in float64."""
+    _check_pair(pred, true)
     chunks = [
         values(np.asarray(pred[i : i + CHUNK], np.float64), np.asarray(true[i : i + CHUNK], np.float64))
         for i in range(0, len(pred), CHUNK)
@@ -93,7 +106,7 @@ def ssim_per_frame(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     return _per_frame(_ssim, pred, true)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Scores:
     """Averages over sequences and frames, and the per-frame curves behind them.
 
@@ -111,6 +124,11 @@ class Scores:
     def summary(self) -> dict:
         return {"mse": self.mse, "mae": self.mae, "ssim": self.ssim, "psnr": self.psnr}
 
+    def __repr__(self) -> str:  # the curves' arrays ran to 2,000 characters in a notebook
+        frames = len(self.per_frame["mse"]) if "mse" in self.per_frame else 0
+        return (f"Scores(mse={self.mse:.2f}, mae={self.mae:.2f}, ssim={self.ssim:.4f}, psnr={self.psnr:.2f}, "
+                f"per_frame: {frames} frames)")
+
 
 def score(pred: np.ndarray, true: np.ndarray) -> Scores:
     """All four metrics and their per-frame curves for predictions against truth.
@@ -121,7 +139,13 @@ def score(pred: np.ndarray, true: np.ndarray) -> Scores:
 
     Returns:
         `Scores`: the means over sequences and frames, and `per_frame` curves of length T.
+
+    Raises:
+        InputError: shapes that differ, integer frames, or values outside [0, 1].
     """
+    _check_pair(pred, true)
+    _check_unit(pred, "predictions")
+    _check_unit(true, "truth")
     curves = {
         "mse": mse_per_frame(pred, true),
         "mae": mae_per_frame(pred, true),

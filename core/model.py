@@ -53,6 +53,16 @@ TRAINED_HORIZON = SEQUENCE_LENGTH - CONTEXT_FRAMES
 REFINER_INPUTS = 5  # per pixel: the frame, the frames before and after it, the last context frame, how far ahead
 
 
+# Keras dtype policies the cells are built for: they keep their gates and
+# states in float32 under a mixed policy.
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def _check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:  # a typo failed 14 frames deep in Keras
+        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}; received {precision!r}")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to rebuild a model; checkpoints carry it.
@@ -64,7 +74,7 @@ class ModelConfig:
         kernel_size: spatial kernel of the cells' convolutions.
         patch_size: side of the square patches folded into channels.
         context: frames fed as truth before the model runs on its own.
-        precision: Keras dtype policy; bfloat16 doubles CPU speed where the
+        precision: a Keras dtype policy in PRECISIONS; bfloat16 doubles CPU speed where the
             CPU has bf16 instructions (AVX512-BF16, AMX) and on GPUs. It sets
             the convolutions' arithmetic; the cells' gates and states stay
             float32.
@@ -96,6 +106,7 @@ class ModelConfig:
     def __post_init__(self):
         if self.preset not in ("convlstm", "keras-io"):
             raise InputError(f"preset must be 'convlstm' or 'keras-io'; received {self.preset!r}")
+        _check_precision(self.precision)
         for name in ("num_layers", "filters", "kernel_size", "patch_size", "context", "refiner_filters"):
             value = getattr(self, name)
             # A hand-edited studio.json's 8.5 or true passed, then failed deep in Keras.
@@ -493,6 +504,9 @@ def _build(config: ModelConfig | str) -> keras.Model:
 
 def model_config(model: keras.Model) -> ModelConfig:
     """The config a model was built from (also for one loaded with plain Keras)."""
+    if not isinstance(model, keras.Model):  # a checkpoint's path failed on a missing attribute
+        raise InputError(f"model must be a loaded model, from core.load_checkpoint(path) or core.build_model(); "
+                         f"received {type(model).__name__}")
     if hasattr(model, "studio_config"):
         return model.studio_config
     if isinstance(model, ConvLSTMForecaster):
@@ -622,6 +636,8 @@ def load_checkpoint(path, compile: bool = True, precision: str | None = None) ->
     if precision and compile:
         # Silently ignored, it once passed a bfloat16 score off as float32 (session 32).
         raise ValueError("load_checkpoint: a precision needs compile=False (training resumes in its own precision)")
+    if precision not in (None, "auto"):
+        _check_precision(precision)
     config, info = read_checkpoint_info(path)
     with MODEL_LOCK:
         return _load(path, compile, precision, config, info)

@@ -24,7 +24,7 @@ import os
 import platform
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -38,6 +38,7 @@ from core.metrics import BASELINES, mse
 from core.model import (
     MODEL_LOCK,
     TRAINED_HORIZON,
+    ModelConfig,
     build_model,
     fast_precision,
     gpu_names,
@@ -130,6 +131,15 @@ class TrainConfig:
     seed: int | None = None
 
     def __post_init__(self):
+        # A notebook's "2" or 2.5 epochs failed in a comparison or deep in Keras.
+        for name, kinds in (("minutes", (int, float)), ("epochs", int), ("epoch_sequences", int), ("batch_size", int),
+                            ("workers", int), ("num_digits", int), ("lr_decay_start", int)):
+            value = getattr(self, name)
+            if (value is not None or name != "minutes") and (not isinstance(value, kinds) or isinstance(value, bool)):
+                raise InputError(f"{name} must be a number{'' if name == 'minutes' else ' (whole)'}; "
+                                 f"received {value!r}")
+        if self.out is not None and Path(self.out).suffix != ".keras":  # found only when the first epoch was saved
+            raise InputError(f"out must end in .keras; received {Path(self.out).name}")
         if self.minutes is not None and not 0 < self.minutes <= 24 * 60:
             raise InputError(f"minutes must be more than 0 and at most 1440 (a day); received {self.minutes:g}")
         for name in ("epochs", "batch_size"):
@@ -168,6 +178,10 @@ class TrainConfig:
                              "the other starts a new one")
         if self.strategy not in (None, "mirrored", "multiworker"):
             raise InputError(f"strategy must be 'mirrored', 'multiworker' or none; received {self.strategy!r}")
+        known = [f.name for f in fields(ModelConfig)]
+        unknown = sorted(set(self.model_overrides) - set(known))
+        if unknown:
+            raise InputError(f"model_overrides has no field {', '.join(unknown)}; ModelConfig's are {', '.join(known)}")
         preset(self.preset, **self.model_overrides)  # sizes checked now, not after minutes of building
 
 
@@ -484,7 +498,12 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
     Returns:
         (model, progress). With `config.out` set, the checkpoint is written
         after every epoch and at the end.
+
+    Raises:
+        InputError: `config.out` exists and `config.resume` is off.
     """
+    if config.out and not config.resume and Path(config.out).exists():  # hours of training replaced by minutes
+        raise InputError(f"{config.out} already exists; resume=True continues it, or give another out")
     progress = progress or TrainingProgress()
     if config.out:  # a run killed while saving leaves its temporary file behind
         Path(config.out).with_name(f".{Path(config.out).stem}.partial.keras").unlink(missing_ok=True)

@@ -143,7 +143,8 @@ def test_load_npy_accepts_valid_files(tmp_path):
 BAD_ARRAYS = {
     "object": (np.array([None, 1], dtype=object), "Python objects"),
     "rank": (np.zeros((64, 64), np.uint8), "shape"),
-    "frame size": (np.zeros((1, 5, 32, 32), np.uint8), "64x64"),
+    "frame size": (np.zeros((1, 5, 32, 32), np.uint8), "must hold 64x64 frames; received 32x32"),
+    "channel axis": (np.zeros((5, 64, 64, 1), np.uint8), r"has a channel axis \(shape \(5, 64, 64, 1\)\); drop it"),
     "empty": (np.zeros((0, 5, 64, 64), np.uint8), "empty"),
     "one frame": (np.zeros((2, 1, 64, 64), np.uint8), "at least 2 frames"),
     "nan": (np.full((1, 3, 64, 64), np.nan, np.float32), "NaN"),
@@ -253,6 +254,27 @@ def test_one_sequence_matches_the_set():
     assert picked.labels.shape == (1, 2) and picked.positions.shape == (1, 20, 2, 2)
 
 
+def test_one_sequence_is_split_in_time_and_slips_are_named():
+    sequence = data.moving_mnist("test", 1)[0]
+    context, target = data.split_context(sequence)  # was cut along its rows: (20, 10, 64) and (20, 54, 64)
+    assert context.shape == target.shape == (1, 10, 64, 64)
+    assert np.array_equal(np.concatenate([context, target], axis=1)[0], sequence)
+    with pytest.raises(InputError, match="frames must be a numpy array; received list"):
+        data.split_context(list(sequence))
+    with pytest.raises(InputError, match="count must be a whole number; received 2.0"):
+        data.moving_mnist("test", 2.0)
+
+
+def test_float_frames_outside_0_to_1_are_refused_not_passed_through():
+    # 0-255 floats passed through "scaled" and scored 65,025 times the MSE.
+    frames = data.moving_mnist("test", 1)
+    with pytest.raises(InputError, match=r"float frames must lie in \[0, 1\]; found 0 to 255 \(divide"):
+        data.to_unit_float(frames.astype(np.float32))
+    with pytest.raises(InputError, match="float frames contain NaN"):
+        data.to_unit_float(np.full((1, 2, 64, 64), np.nan, np.float32))
+    assert np.array_equal(data.to_unit_float(frames / 255), data.to_unit_float(frames))
+
+
 def test_a_notebook_finds_the_modules_and_names_after_a_bare_import():
     # In a fresh interpreter: `core.data` raised AttributeError until something
     # else imported it, and dir(core) listed none of the lazily loaded names.
@@ -261,7 +283,9 @@ def test_a_notebook_finds_the_modules_and_names_after_a_bare_import():
     from pathlib import Path
 
     script = ("import sys, core; frames = core.data.moving_mnist('test', 1); "
-              "print(frames.shape, 'forecast' in dir(core), 'metrics' in dir(core), 'tensorflow' in sys.modules)")
+              "print(frames.shape, 'forecast' in dir(core), 'metrics' in dir(core), 'tensorflow' in sys.modules); "
+              "print(core.inspection.__name__, core.Scores.__name__)")  # Scores: what evaluate returns
     result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[1], capture_output=True,
                             text=True, timeout=120)
-    assert result.stdout.strip() == "(1, 20, 64, 64) True True False", result.stderr[-2000:]
+    assert result.stdout.split("\n")[:2] == ["(1, 20, 64, 64) True True False", "core.inspection Scores"], \
+        result.stderr[-2000:]

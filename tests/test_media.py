@@ -8,6 +8,7 @@ import pytest
 
 from core import media
 from core.data import moving_mnist
+from core.errors import InputError
 
 
 def test_to_uint8_is_safe_for_floats():
@@ -26,6 +27,32 @@ def test_sequence_gif_loops_all_frames_upscaled():
     block = gif[5, top : top + 256, media.BORDER : media.BORDER + 256, 0].astype(int)
     assert (block[::4, ::4] == block[3::4, 3::4]).all()
     assert np.abs(block[::4, ::4] - frames[5]).max() <= 16
+
+
+def test_gifs_refuse_what_they_cannot_show_in_one_line():
+    # Each was a NumPy traceback (axes don't match, broadcast, IndexError), a
+    # ZeroDivisionError, or for 0-255 floats a GIF of pure black and white.
+    frames = moving_mnist("test", 2)
+    with pytest.raises(InputError, match=r"frames must be one sequence \(T, 64, 64\); received 2: pick one"):
+        media.sequence_gif(frames)
+    with pytest.raises(InputError, match="frames has a channel axis"):
+        media.sequence_gif(frames[0][..., None])
+    with pytest.raises(InputError, match=r"frames is float, so values must lie in \[0, 1\]"):
+        media.sequence_gif(frames[0].astype(np.float32))
+    with pytest.raises(InputError, match="frames is empty"):
+        media.sequence_gif(frames[0, :0])
+    with pytest.raises(InputError, match="fps must be a positive number; received 0"):
+        media.sequence_gif(frames[0], fps=0)
+    with pytest.raises(InputError, match="context must be a whole number from 0 to 20; received -1"):
+        media.sequence_gif(frames[0], context=-1)
+    with pytest.raises(InputError, match="scale must be a whole number from 1 to 16; received 0"):
+        media.sequence_gif(frames[0], scale=0)
+    with pytest.raises(InputError, match="context must be a numpy array; received int"):
+        media.comparison_gif(10, frames[0, 10:], frames[0, 10:])
+    with pytest.raises(InputError, match="truth must hold 64x64 frames; received 32x32"):
+        media.comparison_gif(frames[0, :10], frames[0, 10:, :32, :32], frames[0, 10:])
+    # A one-frame forecast is still one sequence.
+    assert iio.imread(media.comparison_gif(frames[0, :10], frames[0, 10:11], frames[0, 10:11]), index=None).shape[0] == 11
 
 
 def test_comparison_gif_has_three_panels_in_step():

@@ -75,6 +75,17 @@ def test_uint8_truth_is_refused_not_scored_as_if_in_0_1():
     assert metrics.score(np.zeros(truth.shape, np.float32), data.to_unit_float(truth)).mse > 0
 
 
+def test_float_0_255_and_nan_frames_are_refused_not_scored():
+    truth = data.to_unit_float(data.moving_mnist("test", 2)[:, 10:])
+    with pytest.raises(InputError, match=r"truth must lie in \[0, 1\]; found 0 to 255 \(divide 0-255"):
+        metrics.score(truth, truth * 255)  # scored an MSE in the millions
+    with pytest.raises(InputError, match="predictions contain NaN"):
+        metrics.score(np.full_like(truth, np.nan), truth)  # scored NaN everywhere
+    scores = metrics.score(truth, truth)
+    # Its repr printed every per-frame curve: 2,311 characters in a notebook.
+    assert repr(scores) == "Scores(mse=0.00, mae=0.00, ssim=1.0000, psnr=100.00, per_frame: 10 frames)"
+
+
 def test_many_sequences_are_scored_in_chunks_with_the_same_result():
     # 250 sequences cross two chunk boundaries; one error per sequence, each in
     # a different place, so a chunk scored twice or skipped changes the mean.

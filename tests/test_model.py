@@ -160,6 +160,28 @@ def test_config_validation():
         preset("keras-io", num_layers=5, precision="mixed_bfloat16")
     assert preset("keras-io", filters=32).filters == 32
     assert preset("keras-io", output_floor=0.1).output_floor == 0.1  # acts after the model, so any model takes one
+    with pytest.raises(InputError, match="precision must be one of float32, mixed_bfloat16, mixed_float16; "
+                                         "received 'bfloat'"):  # failed deep in Keras
+        ModelConfig(precision="bfloat")
+
+
+def test_evaluating_sequences_too_long_to_forecast_says_so_in_evaluates_terms(tiny_model):
+    from core.evaluation import evaluate
+
+    long = data.moving_mnist("test", 1, length=200)
+    # Was forecast's "horizon must be an integer from 1 to 100; received 190": evaluate has no horizon.
+    with pytest.raises(InputError, match=r"frames have 190 frames after the 10 of context, and at most 100 are "
+                                         r"forecast; shorten them, e.g. frames\[:, :110\]"):
+        evaluate(tiny_model, long)
+    assert evaluate(tiny_model, long[:, :110])["model"].per_frame["mse"].shape == (100,)
+
+
+def test_a_path_or_a_typo_instead_of_a_model_is_a_clear_error(tmp_path, tiny_model, test_sequences):
+    with pytest.raises(InputError, match="model must be a loaded model, from core.load_checkpoint"):
+        forecast("checkpoints/convlstm.keras", test_sequences[:1, :10], 2)
+    save_checkpoint(tiny_model, tmp_path / "tiny.keras")
+    with pytest.raises(InputError, match="precision must be one of"):
+        load_checkpoint(tmp_path / "tiny.keras", compile=False, precision="bogus")
 
 
 def test_a_checkpoint_that_cannot_be_written_leaves_the_old_one(tmp_path, tiny_model, monkeypatch):

@@ -1,7 +1,12 @@
 """The shipped checkpoint: it loads, forecasts well on held-out digits, fits its budget, and its card is true."""
 
 import json
+import os
+import re
+import subprocess
+import sys
 
+import imageio.v3 as iio
 import pytest
 from conftest import ROOT, run_cli
 
@@ -47,3 +52,15 @@ def test_the_cards_numbers_come_back_from_the_cli(shipped):
         # bfloat16 and float32 CPUs round differently: the card holds to 1%.
         assert measured[name]["mse"] == pytest.approx(card["evaluation"][name]["mse"], rel=0.01)
         assert measured[name]["ssim"] == pytest.approx(card["evaluation"][name]["ssim"], abs=0.01)
+
+
+def test_the_readmes_notebook_example_runs_as_written(tmp_path):
+    # The first code a notebook user copies; a renamed argument would break it unseen.
+    section = (ROOT / "README.md").read_text().split("## From a notebook", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "checkpoints").symlink_to(ROOT / "checkpoints")  # its paths are the repository's
+    result = subprocess.run([sys.executable, "-c", code + "\nprint(scores['model'])"], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("Scores(mse=")
+    assert iio.imread(tmp_path / "one.gif", index=None).shape[0] == 20

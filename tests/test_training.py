@@ -212,6 +212,25 @@ def test_bad_settings():
         TrainConfig(batch_size=2048, epoch_sequences=4096)
     with pytest.raises(InputError, match=r"epoch_sequences \(512\) must be at least batch_size \(1024\)"):
         TrainConfig(batch_size=1024, epoch_sequences=512)
+    # A notebook's slips: found after a whole epoch (the .h5), or as raw TypeErrors.
+    with pytest.raises(InputError, match="out must end in .keras; received x.h5"):
+        TrainConfig(out="runs/x.h5")
+    with pytest.raises(InputError, match="minutes must be a number; received '2'"):
+        TrainConfig(minutes="2")
+    with pytest.raises(InputError, match=r"epochs must be a number \(whole\); received 2.5"):
+        TrainConfig(epochs=2.5)
+    with pytest.raises(InputError, match="model_overrides has no field filter; ModelConfig's are preset, num_layers"):
+        TrainConfig(model_overrides={"filter": 32})
+
+
+def test_a_new_run_does_not_overwrite_an_existing_checkpoint(tmp_path):
+    # The CLI refused it, a notebook's train() replaced hours of training with a new model's minutes.
+    out = tmp_path / "hours.keras"
+    save_checkpoint(build_model(preset("convlstm", **TINY)), out)
+    before = out.read_bytes()
+    with pytest.raises(InputError, match="hours.keras already exists; resume=True continues it"):
+        train(_config(out=str(out), epochs=1))
+    assert out.read_bytes() == before
 
 
 def test_init_from_takes_the_sources_sizes_and_refuses_others(tmp_path):
