@@ -14,7 +14,6 @@ forecast in a prediction panel).
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 
 import numpy as np
@@ -164,29 +163,6 @@ def encode_gif(frames: np.ndarray, fps: float = 4.0) -> bytes:
     buffer = io.BytesIO()
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
     return buffer.getvalue()
-
-
-def encode_gifs(panels: dict[str, np.ndarray], fps: float = 4.0) -> dict[str, bytes]:
-    """Encodes panels that play side by side, each as `encode_gif` does.
-
-    A browser keeps playing an image whose bytes it already shows and starts a
-    new one from its first frame, so a panel that stayed the same (the ground
-    truth, when only the model changed) played out of step with its new
-    neighbours. Each file therefore carries a digest of all the files as a
-    comment: when one panel changes, every file does.
-
-    Args:
-        panels: {name: (T, H, W) or (T, H, W, 3) frames}, e.g. from `comparison_panels`.
-        fps: frames per second.
-
-    Returns:
-        {name: GIF bytes}, in the panels' order.
-    """
-    gifs = {name: encode_gif(frames, fps) for name, frames in panels.items()}
-    # Digesting the files, not the frames (47 MB for 60 frames: 53 ms), costs nothing.
-    tag = hashlib.blake2b(b"".join(gifs.values()), digest_size=8).hexdigest().encode()
-    # A GIF89a comment extension (0x21 0xFE, one sub-block, 0x00) before the trailer byte 0x3B.
-    return {name: gif[:-1] + b"\x21\xfe" + bytes([len(tag)]) + tag + b"\x00\x3b" for name, gif in gifs.items()}
 
 
 def _one_sequence(frames: np.ndarray, name: str) -> np.ndarray:

@@ -136,8 +136,7 @@ if source is not None:
                f"Animated sequence {index}")
     with right:
         if sequences is not None:
-            names = [f"digit {label}" for label in sequences.labels[0]]
-            st.plotly_chart(paths_chart(sequences, names), width="stretch", key="dataset_trajectories")
+            st.plotly_chart(paths_chart(sequences), width="stretch", key="dataset_trajectories")
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")
     st.image(media.frame_strip({"frames": frames}, context=context),
@@ -190,18 +189,21 @@ if source is not None:
     histogram = np.bincount(values, minlength=256)
     left.plotly_chart(
         go.Figure(go.Bar(x=np.arange(1, 256), y=histogram[1:]),
-                  layout={"title": f"Pixel intensities (the {histogram[0]:,} black pixels left out)",
+                  # Short titles: at 820 px the column cut a longer one off mid-sentence.
+                  layout={"title": "Pixel intensities",
                           "xaxis_title": "intensity (0-255)", "height": 360,
                           # Powers of ten only: plotly's in-between 2s and 5s read as counts of 2 and 5 pixels.
                           "yaxis": {"title": "pixels (log scale)", "type": "log", "dtick": 1}}),
         width="stretch", key="dataset_histogram",
     )
+    left.caption(f"Without the {histogram[0]:,} black pixels (0), which would dwarf the rest.")
     right.plotly_chart(
         # Frames named as in the strip and the GIF: 1-10 the context, then +1, +2, ...
         go.Figure(go.Scatter(x=[media.frame_number(t, context) for t in range(length)], y=unit.mean(axis=(1, 2)),
                              mode="lines+markers"),
-                  layout={"title": "Mean brightness per frame (drops when digits overlap)",
+                  layout={"title": "Mean brightness per frame",
                           "xaxis": {"title": "frame", "type": "category"}, "yaxis_title": "mean intensity (0-1)",
                           "height": 360}),
         width="stretch", key="dataset_brightness",
     )
+    right.caption("It drops where the digits overlap: they share pixels then.")

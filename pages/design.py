@@ -9,7 +9,7 @@ import streamlit as st
 
 from core import data, media
 from ui.charts import paths_chart
-from ui.shared import CONTEXT, bounded, checkpoint_ui, forecast_frames, gif_ui, horizon_limit, keep_values
+from ui.shared import CONTEXT, bounded, checkpoint_ui, comparison_ui, forecast_frames, horizon_limit, keep_values
 
 MAX_DIGITS = 3
 # Situations worth trying, one click away: (digits as (class, example, row, col, angle, speed), length).
@@ -79,6 +79,9 @@ with left:
     longest = CONTEXT + min(30, horizon_limit(path) if path is not None else 30)
     bounded("design_length", CONTEXT + 1, longest, "length")
     length = st.slider("Frames (10 context + the rest predicted)", CONTEXT + 1, longest, key="design_length")
+# The forecast goes above the digits' settings, filled in below: under them it
+# was 1,600 px down at 1280 x 800, out of sight of the preset just clicked.
+result = st.container()
 settings = []
 for slot, column in zip(range(count), st.columns(MAX_DIGITS)):
     with column:
@@ -86,13 +89,11 @@ for slot, column in zip(range(count), st.columns(MAX_DIGITS)):
 images, starts, angles, speeds = (np.array(values) for values in zip(*settings))
 sequence = data.design(images, starts, angles, speeds, length)
 with right:
-    names = [f"digit {d + 1}" for d in range(len(sequence.labels[0]))]
-    st.plotly_chart(paths_chart(sequence, names), width="stretch", key="design_paths")
+    st.plotly_chart(paths_chart(sequence), width="stretch", key="design_paths")
 
 if path is not None:
-    frames = sequence.frames[0]
-    prediction, *_ = forecast_frames(str(path), path.stat().st_mtime, frames[:CONTEXT], len(frames) - CONTEXT)
-    panels = media.comparison_panels(frames[:CONTEXT], frames[CONTEXT:], prediction, scale=4)
-    for column, (name, gif) in zip(st.columns(3), media.encode_gifs(panels).items()):
-        with column:
-            gif_ui(gif, name.capitalize(), f"Animated {name} of the designed sequence")
+    with result:
+        frames = sequence.frames[0]
+        prediction, *_ = forecast_frames(str(path), path.stat().st_mtime, frames[:CONTEXT], len(frames) - CONTEXT)
+        panels = media.comparison_panels(frames[:CONTEXT], frames[CONTEXT:], prediction, scale=4)
+        comparison_ui(panels, "the designed sequence")

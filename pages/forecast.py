@@ -4,6 +4,8 @@ from ui.shared import through_entry_point
 
 through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
 
+import functools
+
 import numpy as np
 import streamlit as st
 
@@ -13,7 +15,7 @@ from core.model import read_checkpoint_info
 from ui.charts import per_frame_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded, checkpoint_ui, context_length,
-                       forecast_frames, forecast_sequence, gif_ui, horizon_limit, keep_values, sequence_ui,
+                       comparison_ui, forecast_frames, forecast_sequence, horizon_limit, keep_values, sequence_ui,
                        timing_words)
 
 
@@ -107,7 +109,6 @@ if path is not None:
             st.info(f"The sequence ends {len(truth)} frame{'s' * (len(truth) != 1)} after the context: the forecast "
                     "goes on past the data (the ground truth is black there), and only those frames are scored.")
     panels = media.comparison_panels(context, truth, prediction, scale=4)
-    gifs = media.encode_gifs(panels)
 
     config = read_checkpoint_info(path)[0]
     floor = config.output_floor
@@ -120,15 +121,16 @@ if path is not None:
                + (f" Predicted pixels fainter than {floor * 100:g}% are drawn black: this model's output floor, which clears "
                   "the grey haze it predicts where it is unsure (Inside the ConvLSTM shows the raw output)."
                   if floor else ""))
-    for column, (panel, gif) in zip(st.columns(3), gifs.items()):
+    combined = comparison_ui(panels, name)
+    downloads = {"comparison": ("All side by side", combined),
+                 **{panel: (panel.capitalize(), functools.partial(media.encode_gif, frames))  # made when asked for
+                    for panel, frames in panels.items()}}
+    st.caption("Download as GIF:")
+    for column, (file, (label, gif)) in zip(st.columns(len(downloads)), downloads.items()):
         with column:
-            gif_ui(gif, panel.capitalize(), f"Animated {panel} of {name}")
-            st.download_button(f"Download {panel} GIF", gif, file_name=f"{slug}-{panel.replace(' ', '-')}.gif",
-                               mime="image/gif", on_click="ignore", key=f"forecast_download_{panel}", width="stretch")
-    # Made only when asked for: encoding the wide GIF costs a tenth of a second on every pick.
-    st.download_button("Download all panels side by side (GIF)", lambda: media.encode_gif(media.side_by_side(panels)),
-                       file_name=f"{slug}-comparison.gif", mime="image/gif", on_click="ignore",
-                       key="forecast_download_combined")
+            st.download_button(label, gif, file_name=f"{slug}-{file.replace(' ', '-')}.gif", mime="image/gif",
+                               on_click="ignore", key=f"forecast_download_{file}", width="stretch",
+                               icon=":material/download:")
 
     strips = {"truth": np.concatenate([context, truth]), "prediction": prediction}
     st.image(media.frame_strip(strips, context=len(context), starts={"truth": 0, "prediction": len(context)}),

@@ -175,8 +175,9 @@ def test_page_settings_survive_a_trip_to_another_page(app, monkeypatch):
 
 def test_forecast_page_shows_gifs_and_downloads(app):
     app.switch_page("pages/forecast.py").run()
-    assert len([url for _, url in images(app) if url.endswith(".gif")]) == 3
-    assert len(images(app)) >= 4  # and the frame strip
+    # One GIF, in step: three, one per panel, played out of step (the truth at +2, the prediction at +1).
+    assert [caption for caption, url in images(app) if url.endswith(".gif")] == ["Ground truth | prediction | absolute error, frame by frame in step."]
+    assert len(images(app)) >= 2  # and the frame strip
     floor = read_checkpoint_info(SHIPPED)[0].output_floor  # the caption says when black means "below the floor"
     assert (f"fainter than {floor * 100:g}% are drawn black" in app.caption[0].value) == (floor > 0)
     downloads = app.get("download_button")
@@ -185,7 +186,7 @@ def test_forecast_page_shows_gifs_and_downloads(app):
     app.slider(key="forecast_horizon").set_value(60).run()  # three times past the 20 frames of the data
     assert not app.exception
     assert "60 frames" in app.caption[0].value
-    assert len([url for _, url in images(app) if url.endswith(".gif")]) == 3
+    assert len([url for _, url in images(app) if url.endswith(".gif")]) == 1
     assert any("black frames" in caption.value for caption in app.caption)
     # The pick survives a visit to the Dataset page, which opens on it too.
     app.switch_page("pages/dataset.py").run()
@@ -460,7 +461,7 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     options = app.selectbox(key="forecast_checkpoint").options
     assert any(option.startswith("Trained here") for option in options)
     app.selectbox(key="forecast_checkpoint").set_value(options[-1]).run()
-    assert not app.exception and len(images(app)) >= 4
+    assert not app.exception and len(images(app)) >= 2  # the GIF and the frame strip
     assert SHIPPED.read_bytes() == shipped  # training never writes over the shipped model
 
 
@@ -480,7 +481,7 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     app.button(key=f"design_preset_{preset}").click().run()
     assert not app.exception
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
-    assert gifs == ["Ground truth", "Prediction", "Absolute error"]
+    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step."]  # one GIF: three played out of step
     digits = 3 if preset.startswith("Three") else 2 if preset.startswith("Two") else 1
     assert app.radio(key="design_count").value == digits
     # The design is still there after a visit to another page.
@@ -546,7 +547,7 @@ def test_bad_uploads_get_one_clear_line_and_the_app_keeps_answering(app, name):
     assert not app.exception
     assert len(app.error) == 1 and words in app.error[0].value and "\n" not in app.error[0].value
     app.switch_page("pages/forecast.py").run()  # still answering
-    assert not app.exception and len([url for _, url in images(app) if url.endswith(".gif")]) == 3
+    assert not app.exception and len([url for _, url in images(app) if url.endswith(".gif")]) == 1
 
 
 def upload(app, frames: np.ndarray) -> None:
@@ -624,10 +625,10 @@ def test_an_uploaded_sequence_is_forecast_past_its_end(app, monkeypatch):
     assert not app.exception and app.title[0].value == "Forecast"
     assert app.radio(key="forecast_source").value == "your file, sequence 1"
     # Named after the sequence: every one sent from Dataset was "your-sequence-...".
-    assert downloads[-4:] == ["your-file-sequence-1-ground-truth.gif", "your-file-sequence-1-prediction.gif",
-                              "your-file-sequence-1-absolute-error.gif", "your-file-sequence-1-comparison.gif"]
+    assert downloads[-4:] == ["your-file-sequence-1-comparison.gif", "your-file-sequence-1-ground-truth.gif",
+                              "your-file-sequence-1-prediction.gif", "your-file-sequence-1-absolute-error.gif"]
     assert "ends 2 frames after the context" in app.info[0].value
-    assert len([url for _, url in images(app) if url.endswith(".gif")]) == 3
+    assert len([url for _, url in images(app) if url.endswith(".gif")]) == 1
     assert len(app.get("plotly_chart")) == 2  # per-frame errors over the 2 true frames
     app.switch_page("pages/forecast.py")  # AppTest reruns the page it last switched to, not the one the app did
     app.radio(key="forecast_source").set_value("Bundled test set").run()
@@ -644,7 +645,7 @@ def test_a_sequence_shorter_than_the_context_is_padded_and_forecast(app):
     # Its ground truth GIF is black after its last frame, which the second note says.
     assert "ends 1 frame after the context" in app.info[1].value and "black there" in app.info[1].value
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
-    assert gifs == ["Ground truth", "Prediction", "Absolute error"]
+    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step."]  # one GIF: three played out of step
     assert len(chart_curves(app.get("plotly_chart")[0])["model"]) == 1
     assert not [caption.value for caption in app.caption if " 1 frames" in caption.value]
 

@@ -1,11 +1,14 @@
 """Charts that several pages draw: each line keeps the look that names its role."""
 
 import numpy as np
+from conftest import TINY
 
+from core import data
 from core.data import moving_mnist
 from core.evaluation import evaluate
 from core.model import load_checkpoint
-from ui.charts import per_frame_chart
+from core.training import TrainConfig, train
+from ui.charts import learning_curves, paths_chart, per_frame_chart
 from ui.shared import SHIPPED
 
 
@@ -35,6 +38,39 @@ def test_the_title_is_short_and_the_axis_says_which_way_is_better():
 
 
 def test_frames_ahead_are_whole_numbers():
+    # Frames ahead count from 1, as the GIFs' +1: from 0, "useless from +N" was a frame off.
+    assert list(per_frame_chart("MSE", {"model": [40.0, 50.0, 60.0]}, "lower").data[0].x) == [1, 2, 3]
     # A forecast scored on one or two frames got ticks at 0.5 and 1.5.
     assert per_frame_chart("MSE", {"model": [40.0]}, "lower").layout.xaxis.dtick == 1
     assert per_frame_chart("MSE", {"model": np.arange(60.0)}, "lower").layout.xaxis.dtick is None  # Plotly spaces 60
+
+
+def test_learning_curves_keep_the_loss_apart_from_the_mse_and_show_a_single_validation():
+    # On one chart with two y axes the loss's line crossed the baselines'; a run's
+    # only validation point was drawn on the top edge of its axis.
+    _, progress = train(TrainConfig(minutes=None, epochs=1, epoch_sequences=16, batch_size=8, val_count=4,
+                                    model_overrides=TINY, seed=0))
+    state = progress.snapshot()
+    figure = learning_curves(state)
+    axes = {trace.name: trace.yaxis for trace in figure.data}
+    assert axes == {"training loss": "y", "validation MSE": "y2", "baseline: black frames": "y2",
+                    "baseline: repeat last frame": "y2"}
+    low, high = figure.layout.yaxis2.range
+    values = [state["val_mse"][0][1], *state["val_baselines"].values()]
+    assert low == 0 and max(values) < high <= 1.2 * max(values)
+    assert figure.layout.xaxis.matches == "x2"  # one axis of sequences seen for both
+
+
+def test_paths_name_each_digit_by_place_and_class_and_mark_where_it_starts():
+    # "digit 1" was the class on Dataset (a sequence of two 9s read "digit 9" twice)
+    # and the place on Design, where it read as the numeral one.
+    sequence = data.sequence("test", 0)
+    figure = paths_chart(sequence)
+    first, second = sequence.labels[0]
+    assert [trace.name for trace in figure.data] == [
+        f"digit 1, a {first} (context)", f"digit 1, a {first} (target)",
+        f"digit 2, a {second} (context)", f"digit 2, a {second} (target)"]
+    context = figure.data[0]
+    centre = sequence.positions[0, 0, 0] + data.DIGIT_SIZE / 2
+    assert (context.x[0], context.y[0]) == (centre[1], centre[0]) and context.marker.symbol[0] == "star"
+    assert set(context.marker.symbol[1:]) == {"circle"} and figure.data[1].marker.symbol is None

@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from core import data
 
@@ -47,20 +48,26 @@ def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | No
     return figure
 
 
-def paths_chart(sequence: data.Sequences, names: list[str]) -> go.Figure:
-    """Where each digit's centre goes on the 64x64 canvas: solid over the context, dotted after.
+def paths_chart(sequence: data.Sequences) -> go.Figure:
+    """Where each digit's centre goes on the 64x64 canvas: solid over the context,
+    dotted after, with a star where it starts.
 
     Args:
         sequence: one generated sequence (its digits' positions are known).
-        names: a legend name for each digit.
     """
     figure = go.Figure()
     centre = sequence.positions[0] + data.DIGIT_SIZE / 2  # (T, D, 2): row, column
     context = data.CONTEXT_FRAMES
-    for d, name in enumerate(names):
+    # By place and class: "digit 1" named the class on Dataset and the place on Design.
+    for d, label in enumerate(sequence.labels[0]):
         for part, frames, dash in (("context", slice(0, context), "solid"), ("target", slice(context - 1, None), "dot")):
+            points = len(centre[frames])
+            # A star where the digit starts: without it, a path could be read either way.
+            marker = {"symbol": ["star"] + ["circle"] * (points - 1), "size": [16] + [6] * (points - 1)} \
+                if part == "context" else {"size": 6}
             figure.add_trace(go.Scatter(x=centre[frames, d, 1], y=centre[frames, d, 0], mode="lines+markers",
-                                        name=f"{name} ({part})", line={"dash": dash, "width": 3}))
+                                        name=f"digit {d + 1}, a {label} ({part})", line={"dash": dash, "width": 3},
+                                        marker=marker))
     # "domain": a narrow column shrinks the square canvas rather than widening its
     # row range (to -50..100 at 800 px, with the paths a squiggle in the middle);
     # the legend goes under it, where it takes none of a narrow column's width.
@@ -70,4 +77,37 @@ def paths_chart(sequence: data.Sequences, names: list[str]) -> go.Figure:
         xaxis={"range": [0, 64], "title": "column (px)", "constrain": "domain"},
         yaxis={"range": [64, 0], "title": "row (px)", "scaleanchor": "x", "constrain": "domain"},
     )
+    return figure
+
+
+def learning_curves(state: dict) -> go.Figure:
+    """A training run's loss above its validation MSE, on one axis of sequences seen.
+
+    Two panels, each on its own scale: on one chart with two y axes, the
+    loss's line crossed the baselines' as if it could be compared with them.
+
+    Args:
+        state: a `core.training.TrainingProgress` snapshot.
+    """
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                           subplot_titles=("Training loss (binary cross-entropy)",
+                                           "Validation MSE, closed loop (lower is better)"))
+    if state["loss"]:
+        seen, loss = zip(*state["loss"])
+        figure.add_trace(go.Scatter(x=seen, y=loss, name="training loss", mode="lines", showlegend=False), row=1, col=1)
+    top = 0.0
+    if state["val_mse"]:
+        seen, val = zip(*state["val_mse"])
+        figure.add_trace(go.Scatter(x=seen, y=val, name="validation MSE", mode="lines+markers",
+                                    line={"color": MODEL_COLOURS[0]}), row=2, col=1)
+        # A short run from scratch scores about what black frames do: the lines say so.
+        for name, score in state["val_baselines"].items():
+            figure.add_trace(go.Scatter(x=[0, seen[-1]], y=[score, score], name=f"baseline: {name}", mode="lines",
+                                        line={"dash": "dot", "color": BASELINE_COLOURS[name]}), row=2, col=1)
+        top = max(*val, *state["val_baselines"].values())
+    figure.update_xaxes(title_text="sequences seen", row=2, col=1)
+    figure.update_yaxes(rangemode="tozero", row=1, col=1)
+    # Set, not left to autorange: a run's single validation point was drawn on the top edge.
+    figure.update_yaxes(range=[0, 1.1 * top or 1], tickformat=".0f", row=2, col=1)
+    figure.update_layout(height=460, margin={"t": 40, "b": 10}, legend={"orientation": "h", "y": -0.2})
     return figure

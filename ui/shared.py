@@ -435,3 +435,18 @@ def show_error(error: Exception) -> None:
 def gif_ui(gif: bytes, caption: str, alt: str) -> None:
     """Shows a GIF so that it plays (st.image plays GIF bytes at their own width)."""
     st.image(gif, caption=caption, alt=alt)
+
+
+def comparison_ui(panels: dict, subject: str) -> bytes:
+    """Shows a forecast's panels (`core.media.comparison_panels`) side by side
+    as one GIF, and returns its bytes.
+
+    One GIF, not one per panel: separate images start playing as each arrives,
+    and the truth showed +2 beside a prediction at +1.
+    """
+    from core import media
+
+    gif = media.encode_gif(media.side_by_side(panels))
+    gif_ui(gif, f"{' | '.join(panels).capitalize()}, frame by frame in step.",
+           f"Animated {', '.join(panels)} of {subject}, side by side")
+    return gif
