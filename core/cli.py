@@ -510,7 +510,7 @@ def parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train or resume a model")
     train.add_argument("--out", required=True, type=_path, help="checkpoint path (.keras); an existing file needs --resume")
-    train.add_argument("--minutes", type=float, default=None, help="time budget in minutes (default 1 without --epochs)")
+    train.add_argument("--minutes", type=float, default=None, help="time budget in minutes, from the end of the first batch, which compiles (default 1 without --epochs)")
     train.add_argument("--epochs", type=int, default=None, help="epoch budget; with --minutes too, training stops at whichever comes first")
     train.add_argument("--epoch-sequences", type=int, default=1024,
                        help="sequences per epoch, scored on validation after each (default %(default)s)")

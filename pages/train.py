@@ -6,14 +6,13 @@ through_entry_point()  # before any other import: some load TensorFlow, which ta
 
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from core import media
 from core.errors import InputError
 # This page trains: TensorFlow is needed anyway.
 from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_device
-from ui.charts import BASELINE_COLOURS, MODEL_COLOURS
+from ui.charts import learning_curves
 from ui.jobs import collect_finished, registry
 from ui.limits import LIMITS
 from ui.shared import SHIPPED, bounded, gif_ui, keep_values, session_folder, session_id, show_error
@@ -64,7 +63,8 @@ def settings_ui(locked: bool):
             after = "a few seconds" if preset == "convlstm" else "about half a minute"
             minutes = st.slider("Minutes", 0.5, LIMITS.train_minutes, step=0.5, key="train_minutes", disabled=locked,
                                 help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared. "
-                                f"Scoring the model and saving it come after ({after} on 2 CPU cores).")
+                                "Compiling the model's training step comes before (7-20 s on 2 CPU cores), "
+                                f"scoring the model and saving it after ({after}).")
             epochs = 10_000
         else:
             # Forty epochs of the ConvLSTM, 10,240 sequences at the 10.8 a second measured on 2 cores,
@@ -111,35 +111,11 @@ def settings_ui(locked: bool):
         return None
 
 
-def curves(state) -> go.Figure:
-    figure = go.Figure()
-    if state["loss"]:
-        seen, loss = zip(*state["loss"])
-        figure.add_trace(go.Scatter(x=seen, y=loss, name="training loss (binary cross-entropy)", mode="lines"))
-    if state["val_mse"]:
-        seen, val = zip(*state["val_mse"])
-        figure.add_trace(go.Scatter(x=seen, y=val, name="validation MSE (closed loop)", mode="lines+markers", yaxis="y2",
-                                    line={"color": MODEL_COLOURS[1]}))  # left to the theme: light blue, black frames' colour
-        # A short run from scratch scores about what black frames do: the lines say so.
-        for name, score in state["val_baselines"].items():
-            figure.add_trace(go.Scatter(x=[0, seen[-1]], y=[score, score], name=f"baseline: {name}",
-                                        mode="lines", yaxis="y2",
-                                        line={"dash": "dot", "color": BASELINE_COLOURS[name]}))
-    figure.update_layout(
-        title="Learning curves", xaxis_title="sequences seen", height=380, margin={"t": 50, "b": 10},
-        # From zero, in whole numbers: a single validation point got an axis from 196.067 to 197.889.
-        yaxis={"title": "training loss", "rangemode": "tozero"},
-        yaxis2={"title": "validation MSE", "overlaying": "y", "side": "right", "rangemode": "tozero", "tickformat": ".0f"},
-        legend={"orientation": "h", "y": -0.25},
-    )
-    return figure
-
-
 def results_ui(job, state) -> None:
     """Loss curves and the latest validation forecast of a run."""
     left, right = st.columns([3, 2])
     if state["loss"]:
-        left.plotly_chart(curves(state), width="stretch", key="train_curves")
+        left.plotly_chart(learning_curves(state), width="stretch", key="train_curves")
     else:  # the first seconds go into building the model: an empty chart with axes from -1 to 4 said nothing
         left.caption("The loss curve starts after the first batches.")
     with right:
@@ -170,6 +146,8 @@ def live_ui(job):
         st.rerun()  # once, to draw the finished run without the timer
     state = job.progress.snapshot()
     text = f"{state['status']}: {state['sequences_seen']} sequences seen"
+    if state["status"] in ("starting", "training") and not state["loss"]:  # read as a stalled run for 20 s
+        text = "compiling the model's training step (7-20 s on 2 CPU cores); the budget's clock starts after it"
     if state["validation"]:
         text += ", {} of {} validation forecasts made".format(*state["validation"])
     if state["sequences_per_second"]:

@@ -4,18 +4,20 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import keras
 import numpy as np
 import pytest
 from conftest import ROOT, TINY
 
+from core.data import generate, moving_mnist, split_context, to_unit_float
 from core.errors import InputError
-from core.metrics import ssim_per_frame
+from core.metrics import mse, repeat_last, ssim_per_frame
 from core.model import (build_model, gpu_names, load_checkpoint, model_config, preset, read_checkpoint_info,
                         save_checkpoint, with_output_floor)
-from core.training import (DEFAULT_VAL_COUNT, RefinerConfig, TrainConfig, TrainingProgress, _refiner_loss, _RefinerFrames,
-                           frame_ssim, train, train_refiner)
+from core.training import (DEFAULT_VAL_COUNT, RefinerConfig, TrainConfig, TrainingProgress, TrainingSequences,
+                           _ProgressCallback, _refiner_loss, _RefinerFrames, frame_ssim, train, train_refiner)
 
 
 def _config(**changes):
@@ -23,6 +25,23 @@ def _config(**changes):
         minutes=None, epochs=2, epoch_sequences=32, batch_size=8, model_overrides=TINY, val_count=8, seed=0
     )
     return TrainConfig(**{**settings, **changes})
+
+
+def test_a_training_batch_asks_for_each_next_frame():
+    # Targets one frame behind would teach the model to copy the frame it reads, and the loss still falls.
+    inputs, targets = TrainingSequences(4, 1, 2, seed=3)[0]
+    frames = to_unit_float(generate("train", 4, np.random.default_rng(3), 2).frames)[..., None]
+    assert inputs.shape == targets.shape == (4, 19, 64, 64, 1)
+    assert np.array_equal(inputs, frames[:, :-1]) and np.array_equal(targets, frames[:, 1:])
+
+
+def test_the_loss_curve_shows_each_batchs_own_loss():
+    # Keras reports the mean over the epoch so far; the chart wants each batch's.
+    callback = _ProgressCallback.__new__(_ProgressCallback)
+    callback.running_mean = 0.0
+    losses = [0.5, 0.3, 0.1, 0.7]
+    means = np.cumsum(losses) / np.arange(1, 5)
+    assert [callback._batch_loss(b, m) for b, m in enumerate(means)] == pytest.approx(losses)
 
 
 def test_short_run_lowers_the_loss():
@@ -64,6 +83,10 @@ def test_progress_reports_what_a_ui_draws(tmp_path):
     # score about 179 and the last frame held still about 296 (a moved digit costs twice).
     scale = state["val_baselines"]
     assert 120 < scale["black frames"] < 240 and 1.4 < scale["repeat last frame"] / scale["black frames"] < 2
+    # Exactly the baselines of the validation sequences, computed here on their own.
+    seen, truth = (to_unit_float(part) for part in split_context(moving_mnist("val", 8)))
+    assert scale["repeat last frame"] == pytest.approx(mse(repeat_last(seen, 10), truth))
+    assert scale["black frames"] == pytest.approx(mse(np.zeros_like(truth), truth))
     context, truth, predicted = state["sample"]
     assert context.shape == (10, 64, 64) and truth.shape == predicted.shape == (10, 64, 64)
     assert load_checkpoint(out).studio_info["sequences_seen"] == 64
@@ -114,6 +137,28 @@ def test_with_a_time_and_an_epoch_budget_the_run_ends_at_the_first_to_run_out():
     _, progress = train(_config(minutes=0.05, epochs=1000))
     state = progress.snapshot()
     assert state["status"] == "done" and 0 < state["sequences_seen"] < 32 * 1000 and state["val_mse"]
+
+
+def test_the_time_budget_starts_after_the_first_batch_compiles(monkeypatch):
+    # On 2 cores compiling the Train page's model took 20 s of its 30-second budget,
+    # which then trained 7 batches. A first batch made 4 s slower stands in for it.
+    from core import training
+
+    original, slowed = training.TrainingSequences.__getitem__, []
+
+    def slow_first(self, index):
+        if not slowed:
+            slowed.append(index)
+            time.sleep(4)
+        return original(self, index)
+
+    monkeypatch.setattr(training.TrainingSequences, "__getitem__", slow_first)
+    _, progress = train(_config(minutes=0.05, epochs=1000), _BatchLog())
+    state = progress.snapshot()
+    assert slowed and state["status"] == "done"
+    assert len(progress.batches) > 1  # was 1: the budget of 3 s was spent before the first batch ended
+    fraction, left = progress.batches[0][1:]
+    assert fraction < 0.001 and left == pytest.approx(3.0, abs=0.01)  # after the first batch, all 3 s are left
 
 
 class _StopWhileValidating(TrainingProgress):
