@@ -151,6 +151,7 @@ BAD_ARRAYS = {
     "inf": (np.full((1, 3, 64, 64), np.inf), "NaN or infinite"),
     "float range": (np.full((1, 3, 64, 64), 3.0), r"\[0, 1\]"),
     "int range": (np.full((1, 3, 64, 64), 300, np.int32), "0-255"),
+    "negative int": (np.full((1, 3, 64, 64), -1, np.int16), "found -1 to -1"),
     "bool": (np.zeros((1, 3, 64, 64), bool), "dtype bool"),
     "complex": (np.zeros((1, 3, 64, 64), complex), "dtype complex"),
     "strings": (np.array(["a", "b"]), "dtype <U1"),
@@ -263,6 +264,15 @@ def test_one_sequence_is_split_in_time_and_slips_are_named():
         data.split_context(list(sequence))
     with pytest.raises(InputError, match="count must be a whole number; received 2.0"):
         data.moving_mnist("test", 2.0)
+    with pytest.raises(InputError, match="context must be between 1 and 19 frames; received 0"):
+        data.split_context(sequence, 0)
+
+
+def test_seed_0_is_a_seed_not_the_standard_set():
+    # 0 is falsy: "seed or the split's" would give the standard test set for seed 0.
+    standard, seeded = data.moving_mnist("test", 2), data.moving_mnist("test", 2, seed=0)
+    assert not np.array_equal(standard, seeded)
+    assert np.array_equal(seeded, data.moving_mnist("test", 2, seed=0))
 
 
 def test_float_frames_outside_0_to_1_are_refused_not_passed_through():

@@ -28,6 +28,13 @@ def test_trace_matches_the_forecast(model, test_sequences):
     np.testing.assert_allclose(result.inputs[:10], test_sequences[0, :10] / 255, atol=1e-6)
 
 
+def test_a_short_context_is_padded_as_the_forecast_pads_it(model, test_sequences):
+    short = trace(model, test_sequences[0, :3], horizon=2)
+    padded = trace(model, data.pad_context(test_sequences[:1, :3], 10)[0], horizon=2)
+    assert short.inputs.shape == (11, 64, 64)
+    np.testing.assert_allclose(short.predictions, padded.predictions, atol=1e-6)
+
+
 def test_the_lstm_equations_hold_on_the_exposed_tensors(model, test_sequences):
     result = trace(model, test_sequences[1, :10], horizon=3)
     for layer in result.layers:

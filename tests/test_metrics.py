@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from skimage.metrics import structural_similarity
 
 from core import data, metrics
 from core.errors import InputError
@@ -39,8 +40,13 @@ def test_ssim_identical_and_different():
     true = rng.random((1, 2, 64, 64))
     assert metrics.ssim_per_frame(true, true) == pytest.approx([1.0, 1.0])
     assert metrics.ssim_per_frame(1 - true, true).max() < 0
-    # Predictions are clipped to [0, 1] before SSIM, as OpenSTL does.
-    assert metrics.ssim_per_frame(true + 5 * (true > 2), true) == pytest.approx([1.0, 1.0])
+    # Predictions are clipped to [0, 1] before SSIM, as OpenSTL does: past white counts as white.
+    # (The mask was true > 2 on values below 1, so nothing moved and the clip went untested.)
+    white = np.ones_like(true)
+    assert metrics.ssim_per_frame(white + 0.5, true) == pytest.approx(metrics.ssim_per_frame(white, true))
+    assert metrics.ssim_per_frame(white + 0.5, true)[0] != pytest.approx(
+        metrics._per_frame(lambda p, t: np.array([[structural_similarity(p[0, i], t[0, i], data_range=1.0)
+                                                   for i in range(2)]]), white + 0.5, true)[0])
 
 
 def test_score_collects_all_four():

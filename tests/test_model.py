@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import TINY
 
-from core import data
+from core import data, metrics
 from core.errors import InputError
 from core.forecasting import forecast
 from core.model import (
@@ -174,6 +174,17 @@ def test_evaluating_sequences_too_long_to_forecast_says_so_in_evaluates_terms(ti
                                          r"forecast; shorten them, e.g. frames\[:, :110\]"):
         evaluate(tiny_model, long)
     assert evaluate(tiny_model, long[:, :110])["model"].per_frame["mse"].shape == (100,)
+    # The context asked for is the context used: all frames after it are scored.
+    scores = evaluate(tiny_model, long[:, :20], context=5)
+    assert {name: score.per_frame["mse"].shape for name, score in scores.items()} == dict.fromkeys(scores, (15,))
+    held = metrics.mse(np.broadcast_to(long[:, 4:5] / 255, (1, 15, 64, 64)), long[:, 5:20] / 255)
+    assert scores["repeat last frame"].mse == pytest.approx(held)
+
+
+def test_a_short_context_is_padded_with_its_first_frame(tiny_model, test_sequences):
+    short = test_sequences[:2, :3]
+    np.testing.assert_allclose(forecast(tiny_model, short, 4), forecast(tiny_model, data.pad_context(short, 10), 4),
+                               atol=1e-6)
 
 
 def test_a_path_or_a_typo_instead_of_a_model_is_a_clear_error(tmp_path, tiny_model, test_sequences):
@@ -402,6 +413,12 @@ def test_an_untrained_refiner_changes_nothing_and_a_trained_one_survives_saving(
     context = test_sequences[:2, :10]
     refined = with_refiner(tiny_model, 4)
     assert refined.count_params() > tiny_model.count_params()
+    # The training record goes with it: without it a resume restarted at 1e-3 and at 0 sequences.
+    trained = build_model(ModelConfig(**TINY))
+    trained.studio_info = {"learning_rate": 3e-4, "sequences_seen": 123}
+    trained.sequences_seen.assign(123)
+    assert with_refiner(trained, 4).studio_info == trained.studio_info
+    assert int(with_refiner(trained, 4).sequences_seen.numpy()) == 123
     # Its last layer starts at zero: the forecast is the forecaster's, at any horizon.
     np.testing.assert_allclose(forecast(refined, context, 12), forecast(tiny_model, context, 12), atol=1e-6)
     out = refined.refiner[-1]
