@@ -6,11 +6,13 @@ import signal
 import zipfile
 from pathlib import Path
 
+import imageio.v3 as iio
 import numpy as np
 import pytest
 from catalogue import bad_files
 from conftest import run_cli
 
+from core import media
 from core.cli import main
 from core.data import moving_mnist
 from core.forecasting import forecast
@@ -231,10 +233,25 @@ def test_forecast_refuses_a_foreign_keras_model(inputs, tmp_path, capsys):
 
 def test_forecast_with_another_context(tiny_checkpoint, inputs, tmp_path):
     _, good = inputs
-    out = tmp_path / "out.npy"
-    argv = ["forecast", "--checkpoint", tiny_checkpoint, "--input", good, "--output", out, "--context", 4, "--horizon", 3]
+    out, gif = tmp_path / "out.npy", tmp_path / "out.gif"
+    argv = ["forecast", "--checkpoint", tiny_checkpoint, "--input", good, "--output", out, "--context", 4, "--horizon", 3,
+            "--gif", gif]
     assert main([str(a) for a in argv]) == 0
-    assert np.load(out).shape == (3, 3, 64, 64)
+    # From the first 4 frames alone, as the notebook's forecast of them.
+    frames = np.load(good)
+    expected = forecast(load_checkpoint(tiny_checkpoint, compile=False, precision="auto"), frames[:, :4], 3)
+    np.testing.assert_allclose(np.load(out), expected, atol=1e-6)
+    # The GIF's ground truth goes on with frame 5 (index 4) where the forecast starts.
+    played = iio.imread(gif, index=None)
+    top, side = media.BANNER + media.BORDER, media.BORDER
+    shown = played[4, top : top + 256 : 4, side : side + 256 : 4, 0].astype(int)
+    assert np.abs(shown - frames[0, 4]).max() <= 16 < np.abs(shown - frames[0, 3]).max()
+
+
+def test_evaluate_scores_as_many_sequences_as_asked_from_a_file(tiny_checkpoint, inputs, capsys):
+    _, good = inputs
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--input", str(good), "--count", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sequences"] == 2
 
 
 BAD_FILES = bad_files()

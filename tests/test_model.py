@@ -229,6 +229,18 @@ def test_save_load_round_trip(tmp_path, tiny_model, test_sequences):
     assert not list(tmp_path.glob(".*partial*"))  # the temporary file is gone
 
 
+def test_the_keras_io_model_forecasts_each_next_frame_from_all_before_it(test_sequences):
+    # Its Conv3D sees one step ahead, so each new frame is the last output of the
+    # whole sequence so far; a slice one frame early returned the last context frame first.
+    model = build_model(preset("keras-io", filters=2))
+    context = test_sequences[:1, :10, :, :, None] / 255.0
+    predicted = forecast(model, test_sequences[:1, :10], 2)
+    first = keras.ops.convert_to_numpy(model(context, training=False))[:, -1:]
+    second = keras.ops.convert_to_numpy(model(np.concatenate([context, first], axis=1), training=False))[:, -1]
+    np.testing.assert_allclose(predicted[:, 0], first[:, 0, ..., 0], atol=1e-5)
+    np.testing.assert_allclose(predicted[:, 1], second[..., 0], atol=1e-5)
+
+
 def test_keras_io_round_trip(tmp_path):
     model = build_model("keras-io")
     loaded = load_checkpoint(save_checkpoint(model, tmp_path / "k.keras"))
