@@ -180,7 +180,8 @@ def generate(
     return Sequences(render(images[choice], positions), labels[choice], positions)
 
 
-def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.ndarray, length: int) -> Sequences:
+def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.ndarray, length: int,
+           labels: np.ndarray | None = None) -> Sequences:
     """A sequence built by hand with the standard process (for "Design a sequence").
 
     Args:
@@ -189,9 +190,10 @@ def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.n
         angle: (D,) direction in degrees, 0 = rightwards, 90 = downwards.
         speed: (D,) multiples of the standard step (1.0 = 3.6 px per frame).
         length: frames.
+        labels: (D,) the digits' classes, if known.
 
     Returns:
-        `Sequences` with one sequence; `labels` are -1 (not known here).
+        `Sequences` with one sequence; `labels` are -1 where not given.
     """
     digits = np.asarray(digits, np.uint8)
     if digits.ndim != 3 or digits.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE) or not 1 <= len(digits) <= 5:
@@ -201,7 +203,8 @@ def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.n
     theta = np.radians(np.asarray(angle, np.float64))
     velocity = STEP * np.asarray(speed, np.float64)[:, None] * np.stack([np.sin(theta), np.cos(theta)], axis=-1)
     positions = bounce_path(np.clip(np.asarray(start, np.float64), 0, 1), velocity, length)[None]  # (1, T, D, 2)
-    return Sequences(render(digits[None], positions), np.full((1, len(digits)), -1), positions)
+    labels = np.full((1, len(digits)), -1) if labels is None else np.asarray(labels).reshape(1, len(digits))
+    return Sequences(render(digits[None], positions), labels, positions)
 
 
 def sequence(split: str, index: int, seed: int | None = None, num_digits: int = 2, length: int = SEQUENCE_LENGTH) -> Sequences:

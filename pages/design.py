@@ -40,7 +40,7 @@ def apply_preset(name: str) -> None:
 
 
 def digit_ui(slot: int) -> tuple:
-    """One digit's widgets; returns (image, start, angle, speed)."""
+    """One digit's widgets; returns (image, start, angle, speed, class)."""
     # Defaults go into session state (not the widgets) so presets can set them.
     defaults = {"class": (3 + 4 * slot) % 10, "example": 0, "row": 0.5, "col": 0.2 + 0.3 * slot,
                 "angle": 45 + 100 * slot, "speed": 1.0}
@@ -56,7 +56,7 @@ def digit_ui(slot: int) -> tuple:
     col = st.slider("Start: column (0 left, 1 right)", 0.0, 1.0, key=f"design_col_{slot}")
     angle = st.slider("Direction (degrees; 0 right, 90 down)", 0, 359, key=f"design_angle_{slot}")
     speed = st.slider("Speed (1 = the dataset's 3.6 px per frame)", 0.25, 2.0, step=0.25, key=f"design_speed_{slot}")
-    return images[example], (row, col), angle, speed
+    return images[example], (row, col), angle, speed, digit
 
 
 st.title("Design a sequence")
@@ -86,8 +86,8 @@ settings = []
 for slot, column in zip(range(count), st.columns(MAX_DIGITS)):
     with column:
         settings.append(digit_ui(slot))
-images, starts, angles, speeds = (np.array(values) for values in zip(*settings))
-sequence = data.design(images, starts, angles, speeds, length)
+images, starts, angles, speeds, classes = (np.array(values) for values in zip(*settings))
+sequence = data.design(images, starts, angles, speeds, length, classes)
 with right:
     st.plotly_chart(paths_chart(sequence), width="stretch", key="design_paths")
 

@@ -122,15 +122,15 @@ if path is not None:
                   "the grey haze it predicts where it is unsure (Inside the ConvLSTM shows the raw output)."
                   if floor else ""))
     combined = comparison_ui(panels, name)
-    downloads = {"comparison": ("All side by side", combined),
+    downloads = {"comparison": ("All three", combined),
                  **{panel: (panel.capitalize(), functools.partial(media.encode_gif, frames))  # made when asked for
                     for panel, frames in panels.items()}}
     st.caption("Download as GIF:")
-    for column, (file, (label, gif)) in zip(st.columns(len(downloads)), downloads.items()):
-        with column:
+    # As wide as their names, wrapping when narrow: in four equal columns at 820 px each was cut ("Predicti...").
+    with st.container(horizontal=True):
+        for file, (label, gif) in downloads.items():
             st.download_button(label, gif, file_name=f"{slug}-{file.replace(' ', '-')}.gif", mime="image/gif",
-                               on_click="ignore", key=f"forecast_download_{file}", width="stretch",
-                               icon=":material/download:")
+                               on_click="ignore", key=f"forecast_download_{file}", icon=":material/download:")
 
     strips = {"truth": np.concatenate([context, truth]), "prediction": prediction}
     st.image(media.frame_strip(strips, context=len(context), starts={"truth": 0, "prediction": len(context)}),

@@ -66,7 +66,8 @@ def paths_chart(sequence: data.Sequences) -> go.Figure:
             marker = {"symbol": ["star"] + ["circle"] * (points - 1), "size": [16] + [6] * (points - 1)} \
                 if part == "context" else {"size": 6}
             figure.add_trace(go.Scatter(x=centre[frames, d, 1], y=centre[frames, d, 0], mode="lines+markers",
-                                        name=f"digit {d + 1}, a {label} ({part})", line={"dash": dash, "width": 3},
+                                        name=f"digit {d + 1}{f', a {label}' if label >= 0 else ''} ({part})",
+                                        line={"dash": dash, "width": 3},
                                         marker=marker))
     # "domain": a narrow column shrinks the square canvas rather than widening its
     # row range (to -50..100 at 800 px, with the paths a squiggle in the middle);
