@@ -302,11 +302,24 @@ def test_fine_tuning_keeps_the_sources_output_floor(tmp_path):
     assert model_config(model).output_floor == 0.2
 
 
-def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_keeps_it(tmp_path):
+def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_keeps_it(tmp_path, monkeypatch):
+    from core import training
+
+    made = []  # (last context frame, truth) of each set of frames the refiner learns or is scored on
+
+    class Recorded(training._RefinerFrames):
+        def __init__(self, raw, last, truth, *args, **kwargs):
+            made.append((last, truth))
+            super().__init__(raw, last, truth, *args, **kwargs)
+
+    monkeypatch.setattr(training, "_RefinerFrames", Recorded)
     source, _ = train(_config(epochs=1))
     calls = []
     refined = train_refiner(source, RefinerConfig(filters=8, sequences=40, epochs=2, val_count=16, seed=0),
                             lambda *call: calls.append(call))
+    # It reads the last frame the forecaster saw, as the shipped model's refiner does when it runs.
+    for (last, truth), frames in zip(made, (moving_mnist("train", 40, seed=0), moving_mnist("val", 16))):
+        assert np.array_equal(last[..., 0], to_unit_float(frames[:, 9])) and np.array_equal(truth, frames[:, 10:])
     epochs = [(done, val) for stage, done, _, val in calls if stage == "epoch"]
     assert [done for done, _ in epochs] == [0, 1, 2]
     # Each epoch's batches report their progress (400 frames in batches of 64), then its score.
