@@ -133,6 +133,18 @@ def test_a_write_that_fails_midway_changes_neither_output(tiny_checkpoint, input
     assert list(tmp_path.iterdir()) == [out]
 
 
+def test_a_file_that_vanishes_mid_run_is_one_line_and_status_2(tmp_path, capsys, monkeypatch):
+    # Not a write (those are named above) but any other OSError, e.g. a read from a folder removed meanwhile.
+    def vanished(*args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", "/mnt/usb/digits.npz")
+
+    monkeypatch.setattr("core.data.moving_mnist", vanished)
+    out = tmp_path / "x.npy"
+    assert main(["data", "export", "--count", "2", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "error: /mnt/usb/digits.npz: No such file or directory"
+    assert not out.exists()
+
+
 def test_a_full_disk_under_numpy_is_named(tmp_path, capsys, monkeypatch):
     def short_write(handle, array, allow_pickle):  # what np.save raised on a 1 MB tmpfs
         handle.write(b"\x93NUMPY" + bytes(1000))
