@@ -29,7 +29,7 @@ one after (a *closed-loop* forecast; it never sees the real future).
 
 - **Dataset**: look at sequences as animations and frame by frame, and at how they are prepared.
 - **Train**: train a model for a minute or two and watch the loss fall. From scratch, a minute on a CPU gives
-  blurry guesses (the shipped model trained for 11 minutes on a GPU, and its refiner about four and a half hours on a CPU); from the shipped model,
+  blurry guesses (the shipped model trained for 11 minutes on a GPU, and its refiner, a small network that sharpens each predicted frame, about four and a half hours on a CPU); from the shipped model,
   clear digits for the first few frames that soften further ahead.
 - **Forecast**: pick a test sequence and compare truth and prediction side by side.
 - **Evaluate**: score a model on many test sequences against two simple baselines.
