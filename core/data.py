@@ -284,16 +284,25 @@ def check_frames(array: np.ndarray, name: str = "input", least: int = 2) -> np.n
     if array.ndim == 3:
         array = array[None]
     if array.dtype.kind == "f":
-        if not np.isfinite(array).all():
-            raise InputError(f"{name} contains NaN or infinite values")
-        low, high = float(array.min()), float(array.max())
-        if low < 0 or high > 1:
-            raise InputError(f"{name} is float, so values must lie in [0, 1]; found {low:g} to {high:g}")
+        check_unit_floats(array, name)
     elif array.dtype != np.uint8:
         low, high = int(array.min()), int(array.max())
         if low < 0 or high > 255:
             raise InputError(f"{name} is integer, so values must lie in 0-255; found {low} to {high}")
     return array
+
+
+def check_unit_floats(array: np.ndarray, name: str) -> None:
+    """Raises `InputError` unless the float `array` is finite and lies in [0, 1].
+
+    Frames in 0-255 as floats passed through unscaled elsewhere: every MSE
+    after came out 65,025 times too large, and NaN frames scored NaN.
+    """
+    low, high = float(np.min(array)), float(np.max(array))  # min and max carry a NaN through
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise InputError(f"NaN or infinite values in {name}")
+    if not 0 <= low <= high <= 1:
+        raise InputError(f"{name}: floats must lie in [0, 1]; found {low:g} to {high:g} (divide 0-255 frames by 255)")
 
 
 def _check_layout(shape: tuple, dtype: np.dtype, name: str, least: int = 2) -> None:
@@ -304,7 +313,9 @@ def _check_layout(shape: tuple, dtype: np.dtype, name: str, least: int = 2) -> N
         raise InputError(f"{name} has dtype {dtype}; use uint8 (0-255) or float (0-1)")
     # Keras and image tools add a channel axis; 64x1 frames told a user nothing of it.
     if len(shape) in (4, 5) and tuple(shape[-3:]) == (FRAME_SIZE, FRAME_SIZE, 1):
-        raise InputError(f"{name} has a channel axis (shape {shape}); drop it, e.g. {name}[..., 0]")
+        # name[..., 0] for a notebook's array; a file is named by its path, which is no code to run.
+        how = f"{name}[..., 0]" if name.isidentifier() else "array[..., 0] before saving"
+        raise InputError(f"{name} has a channel axis (shape {shape}); drop it, e.g. {how}")
     if len(shape) not in (3, 4):
         raise InputError(f"{name} must have shape (N, T, 64, 64) or (T, 64, 64); received {shape}")
     if tuple(shape[-2:]) != (FRAME_SIZE, FRAME_SIZE):
@@ -459,17 +470,12 @@ def to_unit_float(frames: np.ndarray) -> np.ndarray:
     in [0, 1] and pass through.
 
     Raises:
-        InputError: floats outside [0, 1] (0-255 floats, say), or NaN.
+        InputError: floats outside [0, 1] (0-255 floats, say), NaN or infinite.
     """
     frames = np.asarray(frames)
     if frames.dtype.kind == "f":
-        # 0-255 floats passed through unscaled, and every MSE after came out 65,025 times too large.
-        low, high = (float(frames.min()), float(frames.max())) if frames.size else (0.0, 0.0)
-        if np.isnan(low):
-            raise InputError("float frames contain NaN values")
-        if not 0 <= low <= high <= 1:
-            raise InputError(f"float frames must lie in [0, 1]; found {low:g} to {high:g} "
-                             "(divide 0-255 frames by 255)")
+        if frames.size:
+            check_unit_floats(frames, "frames")
         return frames.astype(np.float32, copy=False)
     return np.divide(frames, np.float32(255), dtype=np.float32)  # one pass, same values as astype then / 255
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.data import check_unit_floats
 from core.errors import InputError
 
 PSNR_CAP_DB = 100.0
@@ -39,15 +40,6 @@ def _check_pair(pred: np.ndarray, true: np.ndarray) -> None:
     if any(kind.kind != "f" for kind in kinds):  # uint8 0-255 scored as 0-1 gives MSEs in the millions
         raise InputError(f"predictions and truth must be floats in [0, 1]; received {kinds[0]} and {kinds[1]} "
                          "(core.to_unit_float scales uint8 frames)")
-
-
-def _check_unit(array: np.ndarray, name: str) -> None:
-    # Float 0-255 frames scored an MSE in the millions, NaN frames NaN scores, without a word.
-    low, high = float(np.min(array)), float(np.max(array))
-    if np.isnan(low) or np.isnan(high):
-        raise InputError(f"{name} contain NaN values")
-    if not 0 <= low <= high <= 1:
-        raise InputError(f"{name} must lie in [0, 1]; found {low:g} to {high:g} (divide 0-255 frames by 255)")
 
 
 def _per_frame(values, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
@@ -144,8 +136,8 @@ def score(pred: np.ndarray, true: np.ndarray) -> Scores:
         InputError: shapes that differ, integer frames, or values outside [0, 1].
     """
     _check_pair(pred, true)
-    _check_unit(pred, "predictions")
-    _check_unit(true, "truth")
+    check_unit_floats(pred, "predictions")
+    check_unit_floats(true, "truth")
     curves = {
         "mse": mse_per_frame(pred, true),
         "mae": mae_per_frame(pred, true),

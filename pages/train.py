@@ -63,7 +63,8 @@ def settings_ui(locked: bool):
             after = "a few seconds" if preset == "convlstm" else "about half a minute"
             minutes = st.slider("Minutes", 0.5, LIMITS.train_minutes, step=0.5, key="train_minutes", disabled=locked,
                                 help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared. "
-                                "Compiling the model's training step comes before (7-20 s on 2 CPU cores), "
+                                "Compiling the model's training step comes before (7-20 s for a ConvLSTM "
+                                "from scratch on 2 CPU cores), "
                                 f"scoring the model and saving it after ({after}).")
             epochs = 10_000
         else:
@@ -147,7 +148,7 @@ def live_ui(job):
     state = job.progress.snapshot()
     text = f"{state['status']}: {state['sequences_seen']} sequences seen"
     if state["status"] in ("starting", "training") and not state["loss"]:  # read as a stalled run for 20 s
-        text = "compiling the model's training step (7-20 s on 2 CPU cores); the budget's clock starts after it"
+        text = "compiling the model's training step; the budget's clock starts after it"
     if state["validation"]:
         text += ", {} of {} validation forecasts made".format(*state["validation"])
     if state["sequences_per_second"]:

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -790,3 +791,16 @@ def test_a_session_keeps_only_its_newest_checkpoints(tmp_path):
     keep_newest(trained, 3)
     assert list(trained) == ["run 3", "run 4", "run 5"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run-3.keras", "run-4.keras", "run-5.keras"]
+
+
+def test_another_visitor_is_told_no_end_time_while_a_run_compiles():
+    # The budget's clock starts after the first batch: counted from the start, the
+    # notice said "ends in about 10 s" with 30 s of training still to come.
+    from core.training import TrainingProgress
+    from ui.jobs import Job
+
+    progress = TrainingProgress()
+    job = Job("someone", "Trained here: run 1", Path("run-1.keras"), progress, 30.0)
+    assert job.seconds_left() is None
+    progress.update(loss=(16, 0.69), eta_seconds=29.5)
+    assert job.seconds_left() == 29.5

@@ -59,6 +59,9 @@ def test_learning_curves_keep_the_loss_apart_from_the_mse_and_show_a_single_vali
     values = [state["val_mse"][0][1], *state["val_baselines"].values()]
     assert low == 0 and max(values) < high <= 1.2 * max(values)
     assert figure.layout.xaxis.matches == "x2"  # one axis of sequences seen for both
+    # A diverged run scores NaN, which the page reports: the axis still spans the baselines.
+    diverged = learning_curves({**state, "val_mse": [(16, float("nan"))]})
+    assert diverged.layout.yaxis2.range[1] == 1.1 * max(state["val_baselines"].values())
 
 
 def test_paths_name_each_digit_by_place_and_class_and_mark_where_it_starts():

@@ -144,7 +144,9 @@ BAD_ARRAYS = {
     "object": (np.array([None, 1], dtype=object), "Python objects"),
     "rank": (np.zeros((64, 64), np.uint8), "shape"),
     "frame size": (np.zeros((1, 5, 32, 32), np.uint8), "must hold 64x64 frames; received 32x32"),
-    "channel axis": (np.zeros((5, 64, 64, 1), np.uint8), r"has a channel axis \(shape \(5, 64, 64, 1\)\); drop it"),
+    # A file is named by its path: "x.npy[..., 0]" was no advice one could follow.
+    "channel axis": (np.zeros((5, 64, 64, 1), np.uint8),
+                     r"has a channel axis \(shape \(5, 64, 64, 1\)\); drop it, e\.g\. array\[\.\.\., 0\] before saving"),
     "empty": (np.zeros((0, 5, 64, 64), np.uint8), "empty"),
     "one frame": (np.zeros((2, 1, 64, 64), np.uint8), "at least 2 frames"),
     "nan": (np.full((1, 3, 64, 64), np.nan, np.float32), "NaN"),
@@ -278,9 +280,9 @@ def test_seed_0_is_a_seed_not_the_standard_set():
 def test_float_frames_outside_0_to_1_are_refused_not_passed_through():
     # 0-255 floats passed through "scaled" and scored 65,025 times the MSE.
     frames = data.moving_mnist("test", 1)
-    with pytest.raises(InputError, match=r"float frames must lie in \[0, 1\]; found 0 to 255 \(divide"):
+    with pytest.raises(InputError, match=r"frames: floats must lie in \[0, 1\]; found 0 to 255 \(divide"):
         data.to_unit_float(frames.astype(np.float32))
-    with pytest.raises(InputError, match="float frames contain NaN"):
+    with pytest.raises(InputError, match="NaN or infinite values in frames"):
         data.to_unit_float(np.full((1, 2, 64, 64), np.nan, np.float32))
     assert np.array_equal(data.to_unit_float(frames / 255), data.to_unit_float(frames))
 

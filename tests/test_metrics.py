@@ -83,9 +83,9 @@ def test_uint8_truth_is_refused_not_scored_as_if_in_0_1():
 
 def test_float_0_255_and_nan_frames_are_refused_not_scored():
     truth = data.to_unit_float(data.moving_mnist("test", 2)[:, 10:])
-    with pytest.raises(InputError, match=r"truth must lie in \[0, 1\]; found 0 to 255 \(divide 0-255"):
+    with pytest.raises(InputError, match=r"truth: floats must lie in \[0, 1\]; found 0 to 255 \(divide 0-255"):
         metrics.score(truth, truth * 255)  # scored an MSE in the millions
-    with pytest.raises(InputError, match="predictions contain NaN"):
+    with pytest.raises(InputError, match="NaN or infinite values in predictions"):
         metrics.score(np.full_like(truth, np.nan), truth)  # scored NaN everywhere
     scores = metrics.score(truth, truth)
     # Its repr printed every per-frame curve: 2,311 characters in a notebook.

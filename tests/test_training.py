@@ -141,18 +141,19 @@ def test_with_a_time_and_an_epoch_budget_the_run_ends_at_the_first_to_run_out():
 
 def test_the_time_budget_starts_after_the_first_batch_compiles(monkeypatch):
     # On 2 cores compiling the Train page's model took 20 s of its 30-second budget,
-    # which then trained 7 batches. A first batch made 4 s slower stands in for it.
+    # which then trained 7 batches. A first batch made 4 s slower stands in for it
+    # (slowed once training has begun: Keras draws the first batches before that).
     from core import training
 
-    original, slowed = training.TrainingSequences.__getitem__, []
+    original, slowed = training._ProgressCallback.on_train_batch_begin, []
 
-    def slow_first(self, index):
+    def slow_first(self, batch, logs=None):
         if not slowed:
-            slowed.append(index)
+            slowed.append(batch)
             time.sleep(4)
-        return original(self, index)
+        return original(self, batch, logs)
 
-    monkeypatch.setattr(training.TrainingSequences, "__getitem__", slow_first)
+    monkeypatch.setattr(training._ProgressCallback, "on_train_batch_begin", slow_first)
     _, progress = train(_config(minutes=0.05, epochs=1000), _BatchLog())
     state = progress.snapshot()
     assert slowed and state["status"] == "done"

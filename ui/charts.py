@@ -1,6 +1,7 @@
 """Plotly charts that more than one page draws."""
 
 import itertools
+import math
 
 import numpy as np
 import plotly.graph_objects as go
@@ -105,7 +106,8 @@ def learning_curves(state: dict) -> go.Figure:
         for name, score in state["val_baselines"].items():
             figure.add_trace(go.Scatter(x=[0, seen[-1]], y=[score, score], name=f"baseline: {name}", mode="lines",
                                         line={"dash": "dot", "color": BASELINE_COLOURS[name]}), row=2, col=1)
-        top = max(*val, *state["val_baselines"].values())
+        # A diverged run scores NaN (the page says so): an axis up to NaN drew nothing.
+        top = max((v for v in (*val, *state["val_baselines"].values()) if math.isfinite(v)), default=1.0)
     figure.update_xaxes(title_text="sequences seen", row=2, col=1)
     figure.update_yaxes(rangemode="tozero", row=1, col=1)
     # Set, not left to autorange: a run's single validation point was drawn on the top edge.

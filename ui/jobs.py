@@ -41,7 +41,10 @@ class Job:
         return self.thread is not None and self.thread.is_alive()
 
     def seconds_left(self) -> float | None:
-        eta = self.progress.snapshot()["eta_seconds"]
+        state = self.progress.snapshot()
+        if not state["loss"]:  # compiling its first batch: the budget's clock has not started
+            return None
+        eta = state["eta_seconds"]
         if eta is not None:
             return eta
         if self.budget_seconds is not None:

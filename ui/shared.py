@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from core import data
+from core import data, media
 from core.errors import InputError, import_keras
 from ui.limits import LIMITS
 
@@ -444,8 +444,6 @@ def comparison_ui(panels: dict, subject: str) -> bytes:
     One GIF, not one per panel: separate images start playing as each arrives,
     and the truth showed +2 beside a prediction at +1.
     """
-    from core import media
-
     gif = media.encode_gif(media.side_by_side(panels))
     gif_ui(gif, f"{' | '.join(panels).capitalize()}, frame by frame in step.",
            f"Animated {', '.join(panels)} of {subject}, side by side")
