@@ -154,6 +154,7 @@ BAD_ARRAYS = {
     "float range": (np.full((1, 3, 64, 64), 3.0), r"\[0, 1\]"),
     "int range": (np.full((1, 3, 64, 64), 300, np.int32), "0-255"),
     "negative int": (np.full((1, 3, 64, 64), -1, np.int16), "found -1 to -1"),
+    "0 and 1 as integers": ((np.arange(3 * 64 * 64).reshape(1, 3, 64, 64) % 2), "holds only 0 and 1.*multiply by 255"),
     "bool": (np.zeros((1, 3, 64, 64), bool), "dtype bool"),
     "complex": (np.zeros((1, 3, 64, 64), complex), "dtype complex"),
     "strings": (np.array(["a", "b"]), "dtype <U1"),
