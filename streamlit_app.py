@@ -23,6 +23,8 @@ pages = [
     st.Page("pages/inside.py", title="Inside the ConvLSTM", icon=":material/neurology:"),
 ]
 page = st.navigation(pages)
+# Each page its own tab title: a screen reader announced "ConvLSTM Studio" on all seven.
+st.set_page_config(page_title=f"{page.title} · ConvLSTM Studio")
 
 with st.sidebar:
     model_line, device_line = st.empty(), st.empty()

@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import data, media
 from core.errors import InputError
-from ui.charts import paths_chart
+from ui.charts import legible, paths_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, bounded, context_length,
                        gif_ui, index_ui, keep_values, show_error, test_sequence, uploaded_frames)
@@ -133,7 +133,7 @@ if source is not None:
             title += f": digits {', '.join(map(str, sequences.labels[0]))}"
         gif_ui(media.sequence_gif(frames, title, context=context, scale=5),
                f"{length} frames; blue = context (what a model sees), orange = target (what it must predict).",
-               f"Animated sequence {index}")
+               f"Animated {title}: {context} context frames, then {length - context} target frames")
     with right:
         if sequences is not None:
             st.plotly_chart(paths_chart(sequences), width="stretch", key="dataset_trajectories")
@@ -187,23 +187,17 @@ if source is not None:
     left, right = st.columns(2)
     values = (unit * 255).round().astype(int).ravel()
     histogram = np.bincount(values, minlength=256)
-    left.plotly_chart(
-        go.Figure(go.Bar(x=np.arange(1, 256), y=histogram[1:]),
-                  # Short titles: at 820 px the column cut a longer one off mid-sentence.
-                  layout={"title": "Pixel intensities",
-                          "xaxis_title": "intensity (0-255)", "height": 360,
-                          # Powers of ten only: plotly's in-between 2s and 5s read as counts of 2 and 5 pixels.
-                          "yaxis": {"title": "pixels (log scale)", "type": "log", "dtick": 1}}),
-        width="stretch", key="dataset_histogram",
-    )
+    # Short titles: at 820 px the column cut a longer one off mid-sentence.
+    intensities = go.Figure(go.Bar(x=np.arange(1, 256), y=histogram[1:]), layout={
+        "title": "Pixel intensities", "xaxis_title": "intensity (0-255)", "height": 360,
+        # Powers of ten only: plotly's in-between 2s and 5s read as counts of 2 and 5 pixels.
+        "yaxis": {"title": "pixels (log scale)", "type": "log", "dtick": 1}})
+    left.plotly_chart(legible(intensities), width="stretch", key="dataset_histogram")
     left.caption(f"Without the {histogram[0]:,} black pixels (0), which would dwarf the rest.")
-    right.plotly_chart(
-        # Frames named as in the strip and the GIF: 1-10 the context, then +1, +2, ...
-        go.Figure(go.Scatter(x=[media.frame_number(t, context) for t in range(length)], y=unit.mean(axis=(1, 2)),
-                             mode="lines+markers"),
-                  layout={"title": "Mean brightness per frame",
-                          "xaxis": {"title": "frame", "type": "category"}, "yaxis_title": "mean intensity (0-1)",
-                          "height": 360}),
-        width="stretch", key="dataset_brightness",
-    )
+    # Frames named as in the strip and the GIF: 1-10 the context, then +1, +2, ...
+    brightness = go.Figure(go.Scatter(x=[media.frame_number(t, context) for t in range(length)],
+                                      y=unit.mean(axis=(1, 2)), mode="lines+markers"), layout={
+        "title": "Mean brightness per frame", "xaxis": {"title": "frame", "type": "category"},
+        "yaxis_title": "mean intensity (0-1)", "height": 360})
+    right.plotly_chart(legible(brightness), width="stretch", key="dataset_brightness")
     right.caption("It drops where the digits overlap: they share pixels then.")

@@ -35,7 +35,7 @@ def results_ui(runs: dict, count: int) -> None:
     baselines = next(iter(results.values()))
     rows.update({f"baseline: {name}": baselines[name] for name in ("black frames", "repeat last frame")})
     st.dataframe(
-        {"": list(rows), **{metric.upper(): [getattr(s, metric) for s in rows.values()]
+        {"Model or baseline": list(rows), **{metric.upper(): [getattr(s, metric) for s in rows.values()]
                              for metric in ("mse", "mae", "ssim", "psnr")}},
         hide_index=True, width="stretch",
         column_config={"MSE": st.column_config.NumberColumn(format="%.1f"),

@@ -260,7 +260,7 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
         app.run()  # timed fragments do not fire in AppTest: poll by rerunning
     assert not app.exception and not app.error
     table = app.dataframe[0].value
-    assert list(table.iloc[:, 0]) == [
+    assert list(table["Model or baseline"]) == [  # a header a screen reader can name
         SHIPPED_LABEL, "baseline: black frames", "baseline: repeat last frame",
     ]
     # The same scores as the CLI's and a notebook's core.evaluation.evaluate.

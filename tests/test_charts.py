@@ -8,7 +8,7 @@ from core.data import moving_mnist
 from core.evaluation import evaluate
 from core.model import load_checkpoint
 from core.training import TrainConfig, train
-from ui.charts import learning_curves, paths_chart, per_frame_chart
+from ui.charts import CHART_TEXT, learning_curves, paths_chart, per_frame_chart
 from ui.shared import SHIPPED
 
 
@@ -76,7 +76,12 @@ def test_paths_name_each_digit_by_place_and_class_and_mark_where_it_starts():
     context = figure.data[0]
     centre = sequence.positions[0, 0, 0] + data.DIGIT_SIZE / 2
     assert (context.x[0], context.y[0]) == (centre[1], centre[0]) and context.marker.symbol[0] == "star"
-    assert set(context.marker.symbol[1:]) == {"circle"} and figure.data[1].marker.symbol is None
+    assert set(context.marker.symbol[1:]) == {"circle"} and figure.data[1].marker.symbol == "circle"
+    # One colour and marker per digit, for both its parts: under deuteranopia two digits'
+    # dotted parts, each in the theme's next colour, looked the same.
+    looks = [(trace.line.color, trace.marker.symbol if isinstance(trace.marker.symbol, str) else trace.marker.symbol[1])
+             for trace in figure.data]
+    assert looks[0] == looks[1] != looks[2] == looks[3] and looks[0][1] != looks[2][1]
     # A designed sequence knows its classes only when told (Design's legend read "a -1").
     digits, _ = data.mnist_digits("test")
     start, angle, speed = np.array([[0.2, 0.2], [0.8, 0.8]]), np.array([0.0, 90.0]), np.ones(2)
@@ -84,3 +89,18 @@ def test_paths_name_each_digit_by_place_and_class_and_mark_where_it_starts():
     assert [trace.name for trace in named.data][::2] == ["digit 1, a 3 (context)", "digit 2, a 7 (context)"]
     unnamed = paths_chart(data.design(digits[:2], start, angle, speed, 12))
     assert [trace.name for trace in unnamed.data][::2] == ["digit 1 (context)", "digit 2 (context)"]
+
+
+def _contrast(hex_colour: str) -> float:
+    # WCAG 2 contrast ratio against white.
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 1.05 / (0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2] + 0.05)
+
+
+def test_chart_text_is_dark_enough_for_small_text():
+    # Streamlit's chart grey, #808495, is 3.7:1 on white; small text needs 4.5:1.
+    assert _contrast("#808495") < 4.5 <= _contrast(CHART_TEXT)
+    for figure in (per_frame_chart("MSE", {"model": [40.0, 50.0]}, "lower"), paths_chart(data.sequence("test", 0))):
+        assert figure.layout.xaxis.tickfont.color == figure.layout.yaxis.title.font.color == CHART_TEXT
+        assert figure.layout.title.font.color == figure.layout.legend.font.color == CHART_TEXT

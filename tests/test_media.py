@@ -56,6 +56,16 @@ def test_gifs_refuse_what_they_cannot_show_in_one_line():
     assert iio.imread(media.comparison_gif(frames[0, :10], frames[0, 10:11], frames[0, 10:11]), index=None).shape[0] == 11
 
 
+def test_frame_labels_are_drawn_dark_enough_to_read():
+    # In the frames' own colours "future +4" was 2.5:1 on white, "context 3/10" 3.8:1.
+    frames = moving_mnist("test", 1)[0]
+    shown = media.panel(frames, "truth", 10)
+    banners = {tuple(pixel) for pixel in shown[2, : media.BANNER].reshape(-1, 3)}, \
+        {tuple(pixel) for pixel in shown[12, : media.BANNER].reshape(-1, 3)}
+    assert media.CONTEXT_TEXT in banners[0] and media.FORECAST_TEXT in banners[1]
+    assert media.CONTEXT_COLOUR not in banners[0] and media.FORECAST_COLOUR not in banners[1]
+
+
 def test_the_error_panel_colours_the_error_itself_and_gifs_play_at_their_fps():
     context = moving_mnist("test", 1)[0, :10]
     truth, prediction = np.zeros((2, 64, 64), np.uint8), np.full((2, 64, 64), 0.5, np.float32)

@@ -14,6 +14,20 @@ from core import data
 # order drew it in the light blue that means "black frames" everywhere else.
 BASELINE_COLOURS = {"black frames": "#83c9ff", "repeat last frame": "#ff2b2b"}
 MODEL_COLOURS = ("#0068c9", "#29b09d", "#6d3fc0", "#ff8700")
+# Okabe and Ito's colour-blind-safe blue, vermillion and bluish green.
+DIGIT_COLOURS = ("#0072b2", "#d55e00", "#009e73")
+DIGIT_MARKERS = ("circle", "square", "diamond")
+# Streamlit draws chart text in #808495, 3.7:1 on white; small text needs 4.5:1.
+CHART_TEXT = "#31333f"
+
+
+def legible(figure: go.Figure) -> go.Figure:
+    """Sets a chart's titles, ticks and legend in dark text, and returns it."""
+    figure.update_xaxes(tickfont_color=CHART_TEXT, title_font_color=CHART_TEXT)
+    figure.update_yaxes(tickfont_color=CHART_TEXT, title_font_color=CHART_TEXT)
+    figure.update_annotations(font_color=CHART_TEXT)  # subplot titles
+    figure.update_layout(title_font_color=CHART_TEXT, legend_font_color=CHART_TEXT)
+    return figure
 
 
 def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | None = None) -> go.Figure:
@@ -46,7 +60,7 @@ def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | No
                          xaxis_dtick=1 if few else None, yaxis_title=f"{metric} ({better} is better)", height=420,
                          margin={"t": 50, "b": 10},
                          legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0})
-    return figure
+    return legible(figure)
 
 
 def paths_chart(sequence: data.Sequences) -> go.Figure:
@@ -61,15 +75,18 @@ def paths_chart(sequence: data.Sequences) -> go.Figure:
     context = data.CONTEXT_FRAMES
     # By place and class: "digit 1" named the class on Dataset and the place on Design.
     for d, label in enumerate(sequence.labels[0]):
+        # One colour and one marker per digit: each part in the next colour of the theme
+        # left two digits' dotted parts the same under deuteranopia.
+        colour, symbol = DIGIT_COLOURS[d % len(DIGIT_COLOURS)], DIGIT_MARKERS[d % len(DIGIT_MARKERS)]
         for part, frames, dash in (("context", slice(0, context), "solid"), ("target", slice(context - 1, None), "dot")):
             points = len(centre[frames])
             # A star where the digit starts: without it, a path could be read either way.
-            marker = {"symbol": ["star"] + ["circle"] * (points - 1), "size": [16] + [6] * (points - 1)} \
-                if part == "context" else {"size": 6}
+            marker = {"symbol": ["star"] + [symbol] * (points - 1), "size": [16] + [7] * (points - 1)} \
+                if part == "context" else {"symbol": symbol, "size": 7}
             figure.add_trace(go.Scatter(x=centre[frames, d, 1], y=centre[frames, d, 0], mode="lines+markers",
                                         name=f"digit {d + 1}{f', a {label}' if label >= 0 else ''} ({part})",
-                                        line={"dash": dash, "width": 3},
-                                        marker=marker))
+                                        line={"dash": dash, "width": 3, "color": colour},
+                                        marker={**marker, "color": colour}))
     # "domain": a narrow column shrinks the square canvas rather than widening its
     # row range (to -50..100 at 800 px, with the paths a squiggle in the middle);
     # the legend goes under it, where it takes none of a narrow column's width.
@@ -79,7 +96,7 @@ def paths_chart(sequence: data.Sequences) -> go.Figure:
         xaxis={"range": [0, 64], "title": "column (px)", "constrain": "domain"},
         yaxis={"range": [64, 0], "title": "row (px)", "scaleanchor": "x", "constrain": "domain"},
     )
-    return figure
+    return legible(figure)
 
 
 def learning_curves(state: dict) -> go.Figure:
@@ -113,4 +130,4 @@ def learning_curves(state: dict) -> go.Figure:
     # Set, not left to autorange: a run's single validation point was drawn on the top edge.
     figure.update_yaxes(range=[0, 1.1 * top or 1], tickformat=".0f", row=2, col=1)
     figure.update_layout(height=460, margin={"t": 40, "b": 10}, legend={"orientation": "h", "y": -0.2})
-    return figure
+    return legible(figure)
