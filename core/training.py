@@ -134,12 +134,12 @@ class TrainConfig:
 
     def __post_init__(self):
         # A notebook's "2" or 2.5 epochs failed in a comparison or deep in Keras.
-        for name, kinds in (("minutes", (int, float)), ("epochs", int), ("epoch_sequences", int), ("batch_size", int),
-                            ("workers", int), ("num_digits", int), ("lr_decay_start", int)):
+        whole, real = (int, np.integer), (int, float, np.integer, np.floating)
+        for name, kinds, what in (("minutes", real, "a number"), *((name, whole, "a whole number") for name in (
+                "epochs", "epoch_sequences", "batch_size", "workers", "num_digits", "lr_decay_start"))):
             value = getattr(self, name)
             if (value is not None or name != "minutes") and (not isinstance(value, kinds) or isinstance(value, bool)):
-                raise InputError(f"{name} must be a number{'' if name == 'minutes' else ' (whole)'}; "
-                                 f"received {value!r}")
+                raise InputError(f"{name} must be {what}; received {value!r}")
         if self.out is not None and Path(self.out).suffix != ".keras":  # found only when the first epoch was saved
             raise InputError(f"out must end in .keras; received {Path(self.out).name}")
         if self.minutes is not None and not 0 < self.minutes <= 24 * 60:

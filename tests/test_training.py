@@ -263,8 +263,9 @@ def test_bad_settings():
         TrainConfig(out="runs/x.h5")
     with pytest.raises(InputError, match="minutes must be a number; received '2'"):
         TrainConfig(minutes="2")
-    with pytest.raises(InputError, match=r"epochs must be a number \(whole\); received 2.5"):
+    with pytest.raises(InputError, match="epochs must be a whole number; received 2.5"):
         TrainConfig(epochs=2.5)
+    assert TrainConfig(epochs=np.int64(3), minutes=np.float32(0.5)).epochs == 3  # NumPy's numbers are numbers
     with pytest.raises(InputError, match="model_overrides has no field filter; ModelConfig's are preset, num_layers"):
         TrainConfig(model_overrides={"filter": 32})
 
