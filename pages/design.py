@@ -9,7 +9,8 @@ import streamlit as st
 
 from core import data, media
 from ui.charts import paths_chart
-from ui.shared import CONTEXT, bounded, checkpoint_ui, comparison_ui, forecast_frames, horizon_limit, keep_values
+from ui.shared import (CONTEXT, bounded, checkpoint_ui, comparison_ui, forecast_frames, forecast_strip_ui, horizon_limit,
+                       keep_values)
 
 MAX_DIGITS = 3
 # Situations worth trying, one click away: (digits as (class, example, row, col, angle, speed), length).
@@ -97,3 +98,4 @@ if path is not None:
         prediction, *_ = forecast_frames(str(path), path.stat().st_mtime, frames[:CONTEXT], len(frames) - CONTEXT)
         panels = media.comparison_panels(frames[:CONTEXT], frames[CONTEXT:], prediction, scale=4)
         comparison_ui(panels, "the designed sequence")
+        forecast_strip_ui(frames[:CONTEXT], frames[CONTEXT:], prediction)  # a still view: the GIF never pauses

@@ -15,8 +15,8 @@ from core.model import read_checkpoint_info
 from ui.charts import per_frame_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded, checkpoint_ui, context_length,
-                       comparison_ui, forecast_frames, forecast_sequence, horizon_limit, keep_values, sequence_ui,
-                       timing_words)
+                       comparison_ui, forecast_frames, forecast_sequence, forecast_strip_ui, horizon_limit, keep_values,
+                       sequence_ui, timing_words)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -132,10 +132,7 @@ if path is not None:
             st.download_button(label, gif, file_name=f"{slug}-{file.replace(' ', '-')}.gif", mime="image/gif",
                                on_click="ignore", key=f"forecast_download_{file}", icon=":material/download:")
 
-    strips = {"truth": np.concatenate([context, truth]), "prediction": prediction}
-    st.image(media.frame_strip(strips, context=len(context), starts={"truth": 0, "prediction": len(context)}),
-             caption=f"Frames 1-{len(context)}: context. From +1 on: the model's forecast under the truth.",
-             alt="Frame strip with the context, the true future and the predicted future")
+    forecast_strip_ui(context, truth, prediction)
 
     scores = score_one(context, truth, prediction[: len(truth)])
     horizon = len(truth)

@@ -492,6 +492,8 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     assert not app.exception
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
     assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step."]  # one GIF: three played out of step
+    # And its frames still, under the truth: the GIF never pauses.
+    assert "Frames 1-10: context. From +1 on: the model's forecast under the truth." in [c for c, _ in images(app)]
     digits = 3 if preset.startswith("Three") else 2 if preset.startswith("Two") else 1
     assert app.radio(key="design_count").value == digits
     # The design is still there after a visit to another page.

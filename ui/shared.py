@@ -437,6 +437,15 @@ def gif_ui(gif: bytes, caption: str, alt: str) -> None:
     st.image(gif, caption=caption, alt=alt)
 
 
+def forecast_strip_ui(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray) -> None:
+    """The frames of a forecast side by side, under the true ones: a still view
+    beside the looping GIF, to compare frame by frame."""
+    strips = {"truth": np.concatenate([context, truth]), "prediction": prediction}
+    st.image(media.frame_strip(strips, context=len(context), starts={"truth": 0, "prediction": len(context)}),
+             caption=f"Frames 1-{len(context)}: context. From +1 on: the model's forecast under the truth.",
+             alt="Frame strip with the context, the true future and the predicted future")
+
+
 def comparison_ui(panels: dict, subject: str) -> bytes:
     """Shows a forecast's panels (`core.media.comparison_panels`) side by side
     as one GIF, and returns its bytes.
