@@ -134,11 +134,13 @@ class TrainConfig:
 
     def __post_init__(self):
         # A notebook's "2" or 2.5 epochs failed in a comparison or deep in Keras.
-        whole, real = (int, np.integer), (int, float, np.integer, np.floating)
-        for name, kinds, what in (("minutes", real, "a number"), *((name, whole, "a whole number") for name in (
-                "epochs", "epoch_sequences", "batch_size", "workers", "num_digits", "lr_decay_start"))):
+        whole = ((int, np.integer), "a whole number")
+        kinds = {"minutes": ((int, float, np.integer, np.floating), "a number"),
+                 **dict.fromkeys(("epochs", "epoch_sequences", "batch_size", "workers", "num_digits",
+                                  "lr_decay_start"), whole)}
+        for name, (types, what) in kinds.items():
             value = getattr(self, name)
-            if (value is not None or name != "minutes") and (not isinstance(value, kinds) or isinstance(value, bool)):
+            if (value is not None or name != "minutes") and (not isinstance(value, types) or isinstance(value, bool)):
                 raise InputError(f"{name} must be {what}; received {value!r}")
         if self.out is not None and Path(self.out).suffix != ".keras":  # found only when the first epoch was saved
             raise InputError(f"out must end in .keras; received {Path(self.out).name}")
@@ -342,16 +344,17 @@ class _ProgressCallback(keras.callbacks.Callback):
         self.seen += self.config.batch_size
         if hasattr(self.model, "sequences_seen"):
             self.model.sequences_seen.assign(self.seen)
-        elapsed = time.perf_counter() - self.start
+        now = time.perf_counter()
+        elapsed = now - self.start
         # Compiling the training step took 20 of a 30-second budget, which then trained 7 batches.
-        self.clock_start = self.clock_start or time.perf_counter()
-        spent = time.perf_counter() - self.clock_start
+        self.clock_start = self.clock_start or now
+        spent = now - self.clock_start
         done_batches = self.seen - self.seen_at_start
         if done_batches == self.WARMUP_BATCHES * self.config.batch_size:
-            self.warm_start = (time.perf_counter(), self.seen)
+            self.warm_start = (now, self.seen)
         speed = None
         if self.warm_start and self.seen > self.warm_start[1]:
-            speed = (self.seen - self.warm_start[1]) / (time.perf_counter() - self.warm_start[0] - self.paused)
+            speed = (self.seen - self.warm_start[1]) / (now - self.warm_start[0] - self.paused)
         fraction, eta = self._fraction(spent, speed)
         self._schedule(fraction)
         self.progress.update(
