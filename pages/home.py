@@ -8,8 +8,8 @@ import numpy as np
 import streamlit as st
 
 from core import media
-from ui.shared import (CONTEXT, SHIPPED, TEST_COUNT, forecast_sequence, gif_ui, keras_loaded_ui, test_sequence,
-                       timing_words)
+from ui.shared import (CONTEXT, SHIPPED, TEST_COUNT, forecast_sequence, forecast_strip_ui, gif_ui, keras_loaded_ui,
+                       test_sequence, timing_words)
 
 
 @st.cache_data(show_spinner=False)
@@ -56,4 +56,5 @@ if SHIPPED.is_file() and "home_index" in st.session_state:
         f"Test sequence {index}: ground truth, closed-loop prediction and error (forecast in {timing_words(seconds, built)}).",
         "Animated comparison of the true and predicted frames of a test sequence.",
     )
+    forecast_strip_ui(context, truth, prediction)  # a still view: the GIF never pauses
     st.page_link("pages/forecast.py", label="Explore more forecasts on the Forecast page", icon=":material/arrow_forward:")

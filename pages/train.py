@@ -15,7 +15,8 @@ from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_devic
 from ui.charts import learning_curves
 from ui.jobs import collect_finished, registry
 from ui.limits import LIMITS
-from ui.shared import SHIPPED, bounded, gif_ui, keep_values, session_folder, session_id, show_error
+from ui.shared import (SHIPPED, bounded, forecast_strip_ui, gif_ui, keep_values, session_folder, session_id,
+                       show_error)
 
 # Few, so that scoring them pauses a short run only briefly; the keras.io
 # model forecasts about 9 s a sequence, so it gets fewer still.
@@ -219,3 +220,5 @@ elif job is not None:
                        f"predicting black frames scores ({black:.0f}): its forecasts will be grey blurs, not digits. "
                        + advice, icon=":material/info:")
     results_ui(job, state)
+    if state["sample"] is not None:  # the final forecast still: the GIF never pauses
+        forecast_strip_ui(*state["sample"])

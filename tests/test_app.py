@@ -137,6 +137,7 @@ def test_home_forecasts_with_one_click(app, monkeypatch):
     shown = next(int(re.search(r"Test sequence (\d+)", caption)[1]) for caption, _ in images(app)
                  if "closed-loop prediction" in caption)
     assert shown != 0
+    assert "Frames 1-10: context. From +1 on: the model's forecast under the truth." in [c for c, _ in images(app)]
     app.switch_page("pages/forecast.py").run()
     assert app.number_input(key="forecast_index").value == shown
 
@@ -466,6 +467,7 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     # about 160, near black frames (175); the shipped model about 68.
     score = next(float(caption.split(": ")[-1].rstrip(".")) for caption, _ in images(app) if "Validation MSE" in caption)
     assert score < 100
+    assert "Frames 1-10: context. From +1 on: the model's forecast under the truth." in [c for c, _ in images(app)]
     assert not app.warning  # the warning that a run has not learned yet is for runs near black frames' score
     app.switch_page("pages/forecast.py").run()
     options = app.selectbox(key="forecast_checkpoint").options
