@@ -264,8 +264,8 @@ def moving_mnist(
 def check_frames(array: np.ndarray, name: str = "input", least: int = 2) -> np.ndarray:
     """Validates an array of frame sequences and gives it a sequence axis.
 
-    Accepts (N, T, 64, 64) or one sequence (T, 64, 64): uint8 or other
-    integers in 0-255 (other integers not only 0 and 1), or floats in [0, 1].
+    Accepts (N, T, 64, 64) or one sequence (T, 64, 64): integers in 0-255
+    (not only 0 and 1: those are thresholded frames), or floats in [0, 1].
 
     Args:
         array: the frames.
@@ -285,14 +285,19 @@ def check_frames(array: np.ndarray, name: str = "input", least: int = 2) -> np.n
         array = array[None]
     if array.dtype.kind == "f":
         check_unit_floats(array, name)
-    elif array.dtype != np.uint8:
+        return array
+    if array.dtype == np.uint8:
+        # Its first sequence only: the official file is 819 MB, memory-mapped, and
+        # thresholded frames are 0 and 1 throughout.
+        high = int(array[0].max())
+    else:
         low, high = int(array.min()), int(array.max())
         if low < 0 or high > 255:
             raise InputError(f"{name} is integer, so values must lie in 0-255; found {low} to {high}")
-        # Thresholded frames, (frames > 128).astype(int), forecast as all black without a word.
-        if high == 1:
-            raise InputError(f"{name} holds only 0 and 1, and integers are read as 0-255 (1 is nearly black): "
-                             "multiply by 255, or give floats in [0, 1]")
+    # Thresholded frames, (frames > 128).astype(np.uint8), forecast as all black without a word.
+    if high == 1:
+        raise InputError(f"{name} holds only 0 and 1, and integers are read as 0-255 (1 is nearly black): "
+                         "multiply by 255, or give floats in [0, 1]")
     return array
 
 

@@ -155,6 +155,7 @@ BAD_ARRAYS = {
     "int range": (np.full((1, 3, 64, 64), 300, np.int32), "0-255"),
     "negative int": (np.full((1, 3, 64, 64), -1, np.int16), "found -1 to -1"),
     "0 and 1 as integers": ((np.arange(3 * 64 * 64).reshape(1, 3, 64, 64) % 2), "holds only 0 and 1.*multiply by 255"),
+    "0 and 1 as uint8": ((np.arange(3 * 64 * 64).reshape(1, 3, 64, 64) % 2).astype(np.uint8), "holds only 0 and 1"),
     "bool": (np.zeros((1, 3, 64, 64), bool), "dtype bool"),
     "complex": (np.zeros((1, 3, 64, 64), complex), "dtype complex"),
     "strings": (np.array(["a", "b"]), "dtype <U1"),
