@@ -134,14 +134,20 @@ class TrainConfig:
 
     def __post_init__(self):
         # A notebook's "2" or 2.5 epochs failed in a comparison or deep in Keras.
-        whole = ((int, np.integer), "a whole number")
-        kinds = {"minutes": ((int, float, np.integer, np.floating), "a number"),
-                 **dict.fromkeys(("epochs", "epoch_sequences", "batch_size", "workers", "num_digits",
-                                  "lr_decay_start"), whole)}
-        for name, (types, what) in kinds.items():
+        optional = ("minutes", "learning_rate", "lr_decay_sequences", "sampling_sequences", "val_count", "seed")
+        for name, (check, what, kind) in {
+            **dict.fromkeys(("epochs", "epoch_sequences", "batch_size", "workers", "num_digits", "lr_decay_start",
+                             "lr_decay_sequences", "sampling_sequences", "val_count", "seed"),
+                            (_is_whole, "a whole number", int)),
+            **dict.fromkeys(("minutes", "learning_rate"), (_is_real, "a number", float)),
+        }.items():
             value = getattr(self, name)
-            if (value is not None or name != "minutes") and (not isinstance(value, types) or isinstance(value, bool)):
+            if value is None and name in optional:
+                continue
+            if not check(value):
                 raise InputError(f"{name} must be {what}; received {value!r}")
+            # NumPy's numbers are taken as Python's: the checkpoint's JSON record could not hold an np.int64.
+            setattr(self, name, kind(value))
         if self.out is not None and Path(self.out).suffix != ".keras":  # found only when the first epoch was saved
             raise InputError(f"out must end in .keras; received {Path(self.out).name}")
         if self.minutes is not None and not 0 < self.minutes <= 24 * 60:
@@ -631,7 +637,11 @@ class RefinerConfig:
 
 
 def _is_real(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 class _RefinerFit(keras.Model):

@@ -266,6 +266,20 @@ def test_bad_settings():
     with pytest.raises(InputError, match="epochs must be a whole number; received 2.5"):
         TrainConfig(epochs=2.5)
     assert TrainConfig(epochs=np.int64(3), minutes=np.float32(0.5)).epochs == 3  # NumPy's numbers are numbers
+    with pytest.raises(InputError, match="seed must be a whole number; received '3'"):
+        TrainConfig(seed="3")
+    with pytest.raises(InputError, match="learning_rate must be a number; received '1e-3'"):
+        TrainConfig(learning_rate="1e-3")
+    with pytest.raises(InputError, match="lr_decay_sequences must be a whole number; received 2.5"):
+        TrainConfig(lr_decay_sequences=2.5)
+
+
+def test_a_run_with_numpy_settings_saves_its_record(tmp_path):
+    # np.int64's batch size passed the check, trained an epoch, then failed writing the checkpoint's JSON.
+    out = tmp_path / "numpy.keras"
+    train(_config(out=str(out), epochs=1, batch_size=np.int64(8), learning_rate=np.float32(1e-3)))
+    info = read_checkpoint_info(out)[1]
+    assert info["batch_size"] == 8 and info["learning_rate"] == pytest.approx(1e-3)
     with pytest.raises(InputError, match="model_overrides has no field filter; ModelConfig's are preset, num_layers"):
         TrainConfig(model_overrides={"filter": 32})
 
