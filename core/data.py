@@ -7,7 +7,8 @@ them by class): the first 400 of each class train, the last 100 test, so no test
 digit is ever seen in training. Validation and test sequences use test digits and
 are fixed by seeds; training sequences are drawn fresh for every batch.
 
-Everything here is numpy only (no Keras), so the dataset page opens fast.
+Everything here is numpy only, so the dataset page opens fast (Keras is
+imported only to download the official file).
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ def generate(
         split: "train", "val" or "test" (val and test draw from the test digits).
         count: number of sequences.
         rng: the random generator that fixes everything drawn.
-        num_digits: digits per sequence (the benchmark uses 2).
+        num_digits: digits per sequence (the standard Moving MNIST has 2).
         length: frames per sequence.
 
     Returns:

@@ -12,7 +12,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from core.data import check_frames, pad_context, to_unit_float
+from core.data import FRAME_SIZE, check_frames, pad_context, to_unit_float
 from core.errors import InputError
 from core.model import ConvLSTMForecaster, model_config
 
@@ -37,7 +37,7 @@ def _compiled_rollout(model: ConvLSTMForecaster, context: int, horizon: int):
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        signature = [tf.TensorSpec((None, context, 64, 64, 1), tf.float32)]
+        signature = [tf.TensorSpec((None, context, FRAME_SIZE, FRAME_SIZE, 1), tf.float32)]
         cache[key] = tf.function(lambda x: model.rollout(x, horizon), input_signature=signature)
     else:
         # Other backends (JAX on a GPU machine) run it eagerly: a jitted

@@ -43,7 +43,8 @@ def _check_pair(pred: np.ndarray, true: np.ndarray) -> None:
 
 
 def _per_frame(values, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """(T,) mean over sequences of values(pred, true) -> (n, T), computed chunk by chunk in float64."""
+    """The (T,) mean over sequences of `values(pred, true)`, which gives (n, T) for
+    n sequences: computed `CHUNK` sequences at a time, in float64."""
     _check_pair(pred, true)
     chunks = [
         values(np.asarray(pred[i : i + CHUNK], np.float64), np.asarray(true[i : i + CHUNK], np.float64))
@@ -161,21 +162,3 @@ def repeat_last(context: np.ndarray, horizon: int) -> np.ndarray:
 
 
 BASELINES = {"black frames": black_frames, "repeat last frame": repeat_last}
-
-
-def with_baselines(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray) -> dict[str, Scores]:
-    """Scores a forecast and both baselines against the truth.
-
-    Args:
-        context: (N, C, H, W) the frames the model saw, in [0, 1].
-        truth: (N, H', H, W) what happened next, in [0, 1].
-        prediction: (N, H', H, W) the model's forecast.
-
-    Returns:
-        {"model": Scores, "black frames": Scores, "repeat last frame": Scores}.
-    """
-    horizon = truth.shape[1]
-    results = {"model": score(prediction, truth)}
-    for name, baseline in BASELINES.items():
-        results[name] = score(baseline(context, horizon), truth)
-    return results

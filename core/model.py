@@ -43,10 +43,8 @@ PACKAGE = "convlstm_studio"
 # Keras keeps scopes (dtype policy, deserialisation, state tracking) in global
 # state while it builds, loads or compiles a model; two threads doing that at
 # once (a page loading a model while training starts) made compile fail with
-# "cannot add new elements of state". One lock makes those steps take turns.
-# (The app's failures were most likely Streamlit replacing that state for every
-# thread after each script run, which `ui.shared` now prevents; the lock stays
-# for any other host that builds models from several threads.)
+# "cannot add new elements of state". One lock makes those steps take turns
+# (the app's own cause is in ui.shared; the lock is for any threaded host).
 MODEL_LOCK = threading.RLock()
 STUDIO_ENTRY = "studio.json"  # our config inside the .keras archive
 TRAINED_HORIZON = SEQUENCE_LENGTH - CONTEXT_FRAMES
@@ -74,8 +72,9 @@ class ModelConfig:
         kernel_size: spatial kernel of the cells' convolutions.
         patch_size: side of the square patches folded into channels.
         context: frames fed as truth before the model runs on its own.
-        precision: a Keras dtype policy in PRECISIONS; bfloat16 doubles CPU speed where the
-            CPU has bf16 instructions (AVX512-BF16, AMX) and on GPUs. It sets
+        precision: a Keras dtype policy in PRECISIONS; bfloat16 runs 1.5-1.7x
+            float32's speed where the CPU has bf16 instructions (AVX512-BF16,
+            AMX), and on GPUs. It sets
             the convolutions' arithmetic; the cells' gates and states stay
             float32.
         output_floor: forecast pixels below this are drawn black (0). Where
@@ -135,8 +134,9 @@ class ModelConfig:
 
 
 PRESETS = {
-    # Our default: 3 cells of 48 filters, 3x3 kernels: 40 sequences/s here, 1.5x
-    # faster than 3 x 64 (26/s) at the same depth; see docs/training.md.
+    # Our default for training here: 3 cells of 48 filters, 3x3 kernels: 40 sequences/s,
+    # 1.5x faster than 3 x 64 (26/s) at the same depth; see docs/training.md. The shipped
+    # checkpoint is 3 x 64 with layer_norm and a 128-filter refiner (its studio.json).
     "convlstm": ModelConfig(),
     # The keras.io example, on full 64x64 frames (about 747K parameters).
     "keras-io": ModelConfig(preset="keras-io", num_layers=3, filters=64, kernel_size=5, patch_size=1, precision="float32"),
@@ -144,7 +144,19 @@ PRESETS = {
 
 
 def preset(name: str, **overrides) -> ModelConfig:
-    """A named preset's config, with any fields overridden."""
+    """A named preset's config, with any fields overridden.
+
+    Args:
+        name: a key of `PRESETS`.
+        **overrides: `ModelConfig` fields to change; the keras-io preset takes
+            only `filters` and `output_floor`.
+
+    Returns:
+        The `ModelConfig`.
+
+    Raises:
+        InputError: an unknown name, or a field the keras-io preset fixes.
+    """
     if name not in PRESETS:
         raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     if name == "keras-io":
@@ -183,6 +195,9 @@ class ConvLSTMCell(layers.Layer):
     Returns:
         (h', c'), or (h', c', {"input", "forget", "output", "candidate"}):
         h' in the compute dtype, c' and the gates in float32.
+
+    The forecaster calls `step` instead, the same with weights from
+    `step_weights`, cast once per sequence rather than once per step.
     """
 
     def __init__(self, filters: int, kernel_size: int, layer_norm: bool = False, **kwargs):
@@ -239,11 +254,8 @@ class ConvLSTMCell(layers.Layer):
         """`call` with the weights from `step_weights`, which a rollout casts once."""
         h, c = state
         kernel, bias, gamma, beta = weights
-        # The convolution is run here with its weights cast by hand, the Conv2D
-        # layer only holding them: under mixed precision Keras' autocasting of
-        # its kernel was seen to slip to float32 when Streamlit's script thread
-        # ran beside training (a bfloat16/float32 clash in Conv2D), most likely
-        # when Streamlit cleared Keras' session mid-step (see ui.shared).
+        # The kernel is cast by hand, the Conv2D layer only holding it: Keras'
+        # autocasting slipped to float32 beside Streamlit's thread (see ui.shared).
         dtype = self.compute_dtype
         inputs = ops.concatenate([ops.cast(x, dtype), ops.cast(h, dtype)], axis=-1)
         # The gates and the cell state in float32: on a CPU, TensorFlow's
@@ -280,6 +292,9 @@ class ConvLSTMForecaster(keras.Model):
 
     Returns:
         (B, T, 64, 64, 1): the prediction of the frame after each step.
+
+    `call` is what training runs, without the refiner (trained afterwards, on
+    the forecaster's own forecasts); `rollout` is what forecasting runs.
     """
 
     def __init__(self, config, **kwargs):
@@ -350,6 +365,7 @@ class ConvLSTMForecaster(keras.Model):
         return ops.reshape(self._from_patches(x), (-1, x.shape[1], FRAME_SIZE, FRAME_SIZE, 1))
 
     def initial_state(self, batch):
+        """Zero (h, c) for each cell, for `batch` sequences: h in the compute dtype, c in float32."""
         size = FRAME_SIZE // self.config.patch_size
         shape = (batch, size, size, self.config.filters)
         return [(ops.zeros(shape, dtype=cell.compute_dtype), ops.zeros(shape, dtype="float32")) for cell in self.cells]
@@ -486,24 +502,41 @@ def build_keras_io(config: ModelConfig) -> keras.Model:
 
 
 def build_model(config: ModelConfig | str = "convlstm") -> keras.Model:
-    """Builds an untrained model from a config or a preset name."""
-    with MODEL_LOCK:
-        return _build(config)
+    """Builds an untrained model.
 
+    Args:
+        config: a `ModelConfig`, or the name of one of `PRESETS`.
 
-def _build(config: ModelConfig | str) -> keras.Model:
+    Returns:
+        The model, with `studio_config` (its `ModelConfig`) and an empty `studio_info`.
+
+    Raises:
+        InputError: an unknown preset name.
+    """
     config = preset(config) if isinstance(config, str) else config
-    if config.preset == "keras-io":
-        model = build_keras_io(config)
-    else:
-        model = ConvLSTMForecaster(config, name="convlstm_forecaster")
-        model.build()
+    with MODEL_LOCK:
+        if config.preset == "keras-io":
+            model = build_keras_io(config)
+        else:
+            model = ConvLSTMForecaster(config, name="convlstm_forecaster")
+            model.build()
     model.studio_config, model.studio_info = config, {}
     return model
 
 
 def model_config(model: keras.Model) -> ModelConfig:
-    """The config a model was built from (also for one loaded with plain Keras)."""
+    """The config a model was built from (also for one loaded with plain Keras).
+
+    Args:
+        model: from `build_model` or `load_checkpoint`, or a ConvLSTM Studio
+            model that `keras.saving.load_model` loaded.
+
+    Returns:
+        Its `ModelConfig`.
+
+    Raises:
+        InputError: not a model, or not one of ours.
+    """
     if not isinstance(model, keras.Model):  # a checkpoint's path failed on a missing attribute
         raise InputError(f"model must be a loaded model, from core.load_checkpoint(path) or core.build_model(); "
                          f"received {type(model).__name__}")
@@ -570,7 +603,7 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
     path = Path(path)
     if path.suffix != ".keras":
         raise InputError(f"checkpoints end in .keras; received {path.name}")
-    temporary = path.with_name(f".{path.stem}.partial.keras")
+    temporary = partial_path(path)
     try:
         with written_beside(path, temporary):
             model.save(temporary)
@@ -583,8 +616,19 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
     return path
 
 
+def partial_path(path: Path) -> Path:
+    """Where `save_checkpoint` writes `path` before swapping it in (a crash may leave it)."""
+    return path.with_name(f".{path.stem}.partial.keras")
+
+
 def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
     """Reads a checkpoint's config and info without loading its weights.
+
+    Args:
+        path: the `.keras` file.
+
+    Returns:
+        (its `ModelConfig`, its info: training history and facts for the card).
 
     Raises:
         InputError: missing, not a Keras archive, or not one of ours.
@@ -639,13 +683,9 @@ def load_checkpoint(path, compile: bool = True, precision: str | None = None) ->
     if precision not in (None, "auto"):
         _check_precision(precision)
     config, info = read_checkpoint_info(path)
-    with MODEL_LOCK:
-        return _load(path, compile, precision, config, info)
-
-
-def _load(path, compile: bool, precision: str | None, config: ModelConfig, info: dict) -> keras.Model:
     try:
-        model = keras.saving.load_model(path, compile=compile, safe_mode=True)
+        with MODEL_LOCK:
+            model = keras.saving.load_model(path, compile=compile, safe_mode=True)
     except Exception as error:  # Keras raises many types for damaged or unsafe files
         lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
         # Keras gives a damaged weights file's cause on the line after "... for object <Layer>:".

@@ -44,6 +44,7 @@ from core.model import (
     gpu_names,
     load_checkpoint,
     model_config,
+    partial_path,
     preset,
     read_checkpoint_info,
     save_checkpoint,
@@ -242,6 +243,8 @@ class TrainingProgress:
         }
 
     def update(self, **changes):
+        """Sets the given keys of the state (see `__init__`); `loss` and
+        `val_mse` are histories, so their values are appended instead."""
         with self._lock:
             for key, value in changes.items():
                 if key in ("loss", "val_mse"):
@@ -250,6 +253,7 @@ class TrainingProgress:
                     self._state[key] = value
 
     def snapshot(self) -> dict:
+        """A consistent copy of the state (shallow: its lists are replaced, never changed, by `update`)."""
         with self._lock:
             return dict(self._state)
 
@@ -304,7 +308,8 @@ def _is_chief(strategy) -> bool:
 
 
 class _ProgressCallback(keras.callbacks.Callback):
-    """Feeds `TrainingProgress`, runs the schedule, the budget and the checkpoints."""
+    """Feeds `TrainingProgress`; runs the teacher-forcing and learning-rate
+    schedules, the time budget, the validations and the checkpoints."""
 
     # Speed is measured after this many batches: the first one builds the graph.
     WARMUP_BATCHES = 1
@@ -323,10 +328,10 @@ class _ProgressCallback(keras.callbacks.Callback):
         self.start = time.perf_counter()
         self.seen = int(self.model.sequences_seen.numpy()) if hasattr(self.model, "sequences_seen") else self.seen
         self.seen_at_start = self.validated_at = self.seen
-        self._schedule(0.0)
+        self._set_teacher_forcing(0.0)
         self.progress.update(status="training", sequences_seen=self.seen)
 
-    def _schedule(self, fraction: float):
+    def _set_teacher_forcing(self, fraction: float):
         if not hasattr(self.model, "teacher_forcing"):
             return
         length = self.config.sampling_sequences
@@ -336,7 +341,7 @@ class _ProgressCallback(keras.callbacks.Callback):
             teacher = max(0.0, 1.0 - self.seen / length) if length else 0.0
         self.model.teacher_forcing.assign(teacher)
 
-    def _learning_rate(self) -> None:
+    def _set_decayed_learning_rate(self) -> None:
         decay = self.config.lr_decay_sequences
         if decay:
             progress = min(1.0, max(0.0, (self.seen - self.config.lr_decay_start) / decay))
@@ -344,7 +349,7 @@ class _ProgressCallback(keras.callbacks.Callback):
             self.model.optimizer.learning_rate.assign(self.config.learning_rate * scale)
 
     def on_train_batch_begin(self, batch, logs=None):
-        self._learning_rate()
+        self._set_decayed_learning_rate()
 
     def on_train_batch_end(self, batch, logs=None):
         self.seen += self.config.batch_size
@@ -355,14 +360,13 @@ class _ProgressCallback(keras.callbacks.Callback):
         # Compiling the training step took 20 of a 30-second budget, which then trained 7 batches.
         self.clock_start = self.clock_start or now
         spent = now - self.clock_start
-        done_batches = self.seen - self.seen_at_start
-        if done_batches == self.WARMUP_BATCHES * self.config.batch_size:
+        if self.seen - self.seen_at_start == self.WARMUP_BATCHES * self.config.batch_size:
             self.warm_start = (now, self.seen)
         speed = None
         if self.warm_start and self.seen > self.warm_start[1]:
             speed = (self.seen - self.warm_start[1]) / (now - self.warm_start[0] - self.paused)
         fraction, eta = self._fraction(spent, speed)
-        self._schedule(fraction)
+        self._set_teacher_forcing(fraction)
         self.progress.update(
             batch=batch + 1,
             sequences_seen=self.seen,
@@ -441,16 +445,12 @@ def _with_learning_rate(config: TrainConfig) -> TrainConfig:
     return replace(config, learning_rate=rate)
 
 
-def _prepare_model(config: TrainConfig) -> tuple[keras.Model, dict]:
-    with MODEL_LOCK:
-        return _new_or_resumed(config)
-
-
 def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
     if config.resume and config.out and Path(config.out).is_file():
         model = load_checkpoint(config.out, compile=True)
         # Sizes and precision asked of a resumed run must be the file's; the preset is the file's.
-        _architecture(model, replace(config, preset=model_config(model).preset), config.out)
+        # Called only for its check: a resumed model keeps its own sizes.
+        _inherited_sizes(model, replace(config, preset=model_config(model).preset), config.out)
         trained_in, asked = model_config(model).precision, config.model_overrides.get("precision")
         if asked and asked != trained_in:
             raise InputError(f"{config.out} trains in {trained_in}, and a resumed run keeps it; {asked} was asked")
@@ -461,7 +461,7 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
         overrides = dict(config.model_overrides)
         source = load_checkpoint(config.init_from, compile=False) if config.init_from else None
         if source is not None:
-            overrides = {**_architecture(source, config, config.init_from), **overrides}
+            overrides = {**_inherited_sizes(source, config, config.init_from), **overrides}
         if config.preset == "convlstm":
             overrides.setdefault("precision", fast_precision())
         model = build_model(preset(config.preset, **overrides))
@@ -477,12 +477,17 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
     # to let this backend choose XLA: a state saved on JAX asks for it, and on
     # TensorFlow on a CPU it halved the training speed.
     model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    optimizer.learning_rate.assign(config.learning_rate)  # a loaded optimizer keeps the rate it was saved at
     return model, info
 
 
-def _architecture(source: keras.Model, config: TrainConfig, path: str) -> dict:
-    # Fine-tuning keeps the source's sizes, so "start from the shipped model"
-    # needs no sizes; the precision is this machine's (weights are float32 in both).
+def _inherited_sizes(source: keras.Model, config: TrainConfig, path: str) -> dict:
+    """The `ModelConfig` fields a run from `source` (at `path`) takes, less its
+    preset and precision; raises InputError where the run asks for others.
+
+    Fine-tuning keeps the source's sizes, so "start from the shipped model"
+    needs no sizes; the precision is this machine's (weights are float32 in both).
+    """
     sizes = asdict(model_config(source))
     del sizes["precision"]
     clashes = sorted(name for name, value in config.model_overrides.items() if sizes.get(name, value) != value)
@@ -521,16 +526,14 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
         raise InputError(f"{config.out} already exists; resume=True continues it, or give another out")
     progress = progress or TrainingProgress()
     if config.out:  # a run killed while saving leaves its temporary file behind
-        Path(config.out).with_name(f".{Path(config.out).stem}.partial.keras").unlink(missing_ok=True)
+        partial_path(Path(config.out)).unlink(missing_ok=True)
     device = describe_device()
     progress.update(device=device)
     try:
         config = _with_learning_rate(config)
         strategy = make_strategy(config.strategy)
-        with strategy.scope() if strategy else contextlib.nullcontext():
-            model, info = _prepare_model(config)
-        if config.resume and model.optimizer is not None:
-            model.optimizer.learning_rate.assign(config.learning_rate)
+        with strategy.scope() if strategy else contextlib.nullcontext(), MODEL_LOCK:
+            model, info = _new_or_resumed(config)
         info.update(
             device=device,
             backend=keras.backend.backend(),
@@ -628,6 +631,8 @@ class RefinerConfig:
             raise InputError(f"seed must be from 0 to {2**32 - 1:,}; received {self.seed}")
         if not _is_real(self.ssim_weight) or not 0 <= self.ssim_weight <= 10_000:  # the range also refuses NaN
             raise InputError(f"ssim_weight must be from 0 to 10,000; received {self.ssim_weight!r}")
+        for name in ("learning_rate", "ssim_weight"):  # the refiner's JSON record cannot hold an np.float32
+            object.__setattr__(self, name, float(getattr(self, name)))
         if not isinstance(self.resume, bool):
             raise InputError(f"resume must be True or False; received {self.resume!r}")
         if self.seed in (data.SPLIT_SEEDS["val"], data.SPLIT_SEEDS["test"]):
@@ -727,6 +732,37 @@ def _refiner_loss(ssim_weight: float):
     return loss
 
 
+def _check_fresh_seed(seed: int | None, earlier: dict | None) -> None:
+    # A resumed round on the sequences of an earlier one would learn nothing new.
+    used = set()
+    while earlier:
+        used.add(data.SPLIT_SEEDS["train"] if earlier.get("seed") is None else earlier["seed"])
+        earlier = earlier.get("continues")
+    drawn = data.SPLIT_SEEDS["train"] if seed is None else seed
+    if drawn in used:
+        raise InputError(f"seed {drawn}{' (the default)' * (seed is None)} draws the sequences an earlier "
+                         "round of this refiner trained on "
+                         f"(seeds used: {', '.join(map(str, sorted(used)))}); pick another")
+
+
+@contextlib.contextmanager
+def _only_refiner_trainable(model: keras.Model):
+    # The forecaster stays as it was trained; afterwards the refiner is frozen
+    # again, as ConvLSTMForecaster.build leaves it.
+    frozen = [*model.cells, model.head]
+    for layer in frozen:
+        layer.trainable = False
+    for layer in model.refiner:
+        layer.trainable = True
+    try:
+        yield
+    finally:
+        for layer in frozen:
+            layer.trainable = True
+        for layer in model.refiner:
+            layer.trainable = False
+
+
 def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
                   log: Callable[[str, int, int, float | None], None] | None = None) -> keras.Model:
     """Trains a refiner for a trained convlstm forecaster, which stays frozen.
@@ -762,22 +798,14 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
         raise InputError(f"resume needs a refiner of {config.filters} filters; the model has "
                          + (f"one of {had}" if had else "none"))
     earlier = getattr(model, "studio_info", {}).get("refiner") if config.resume else None
-    used = set()
-    record = earlier
-    while record:
-        used.add(data.SPLIT_SEEDS["train"] if record.get("seed") is None else record["seed"])
-        record = record.get("continues")
-    drawn = data.SPLIT_SEEDS["train"] if config.seed is None else config.seed
-    if drawn in used:
-        raise InputError(f"seed {drawn}{' (the default)' * (config.seed is None)} draws the sequences an earlier "
-                         "round of this refiner trained on "
-                         f"(seeds used: {', '.join(map(str, sorted(used)))}); pick another")
+    _check_fresh_seed(config.seed, earlier)
     if config.seed is not None:  # before the refiner's first weights are drawn
         keras.utils.set_random_seed(config.seed)
     refined = with_refiner(model, config.filters)
     if config.resume:
         for source, target in zip(model.refiner, refined.refiner):
             target.set_weights(source.get_weights())
+    # The refiner acts on the raw rollout, before any earlier refiner and the output floor.
     raw_model = with_output_floor(with_refiner(model, 0), 0.0)
     rng = np.random.default_rng(config.seed)
     sets = {}
@@ -797,12 +825,7 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     fit = _RefinerFit(refined)
     before = val_mse(fit.predict(val, verbose=0)[..., 0] if config.resume else val.raw)
     log("epoch", 0, total, before)
-    frozen = [*refined.cells, refined.head]
-    for layer in frozen:
-        layer.trainable = False
-    for layer in refined.refiner:
-        layer.trainable = True
-    try:
+    with _only_refiner_trainable(refined):
         schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, total * len(sets["train"]))
         fit.compile(keras.optimizers.Adam(schedule), _refiner_loss(config.ssim_weight))
         scores, steps = [], len(sets["train"])
@@ -816,11 +839,6 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
 
         fit.fit(sets["train"], epochs=total, verbose=0,
                 callbacks=[keras.callbacks.LambdaCallback(on_train_batch_end=trained, on_epoch_end=score)])
-    finally:
-        for layer in frozen:
-            layer.trainable = True
-        for layer in refined.refiner:
-            layer.trainable = False
     refined.studio_info = {**refined.studio_info, "refiner": {
         **asdict(config), "val_mse_before": before, "val_mse_per_epoch": scores,
         "train_seconds": round(time.perf_counter() - started, 1), "device": describe_device(),

@@ -364,6 +364,8 @@ def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_
             RefinerConfig(ssim_weight=weight)
     with pytest.raises(InputError, match="learning_rate must be between 0 and 1; received None"):
         RefinerConfig(learning_rate=None)
+    taken = RefinerConfig(learning_rate=np.float32(1e-3), ssim_weight=np.float32(2))  # as Python's, for its JSON record
+    assert type(taken.learning_rate) is type(taken.ssim_weight) is float
 
 
 def _blurred_and_moved(frames):
