@@ -4,6 +4,7 @@ from ui.shared import through_entry_point
 
 through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
 
+import math
 from pathlib import Path
 
 import streamlit as st
@@ -211,7 +212,10 @@ elif job is not None:
         final = state["val_mse"][-1][1] if state["val_mse"] else None
         # A fine-tuning run at 3e-3 collapses to grey blurs that score 120-265 (black frames 151; 14 runs,
         # session 31): at 0.85 of black the warning missed a quarter of them.
-        if final is not None and black is not None and not final < 0.75 * black:  # NaN included
+        if final is not None and not math.isfinite(final):  # NaN weights forecast black frames, not blurs
+            st.warning("The run diverged: its validation MSE is not a number, and its forecasts are black frames. "
+                       "Start again at a lower learning rate.", icon=":material/error:")
+        elif final is not None and black is not None and not final < 0.75 * black:
             # At 1e-3 a fine-tuning run's first steps undo the shipped model's training (68 -> 190 in docs/training.md).
             advice = (f"Start again from the shipped model at a learning rate of {FINE_TUNING_LEARNING_RATE:g}, "
                       "which keeps what it learned." if job.fine_tuning

@@ -486,6 +486,19 @@ def test_a_fine_tuning_run_that_unlearned_is_told_to_lower_the_rate(app):
     assert len(app.warning) == 1 and "Start again from the shipped model at a learning rate of 0.0001" in app.warning[0].value
 
 
+def test_a_diverged_run_is_called_diverged(app, monkeypatch):
+    # NaN weights: the page called its NaN score "close to" black frames' and promised grey blurs.
+    from core import training
+
+    monkeypatch.setattr(training, "forecast", lambda model, context, horizon, **_: np.full(
+        (len(context), horizon, 64, 64), np.nan, np.float32))
+    start_one_epoch_from_the_shipped_model(app)
+    app.button(key="train_start_button").click().run()
+    wait_for_the_run(app)
+    assert [w.value for w in app.warning] == ["The run diverged: its validation MSE is not a number, and its forecasts "
+                                              "are black frames. Start again at a lower learning rate."]
+
+
 @pytest.mark.parametrize("preset", ["Bounce off a wall", "Two digits crossing", "Leaving the context at a corner",
                                     "Three digits (more than in training)"])
 def test_design_presets_forecast_the_designed_sequence(app, preset):
