@@ -29,8 +29,8 @@ def start_download(job: dict) -> None:
     def work():
         try:
             data.official_path(download=True)
-        except InputError as error:
-            job["error"] = str(error)
+        except Exception as error:  # anything else ended the thread unseen: the page offered the button again
+            job["error"] = str(error) if isinstance(error, InputError) else f"The download failed: {error}"
 
     job["error"] = None
     job["thread"] = threading.Thread(target=work, daemon=True)
@@ -44,13 +44,13 @@ def download_ui(job: dict) -> None:
     done = target.stat().st_size if target.exists() else 0
     if job["thread"].is_alive():
         st.progress(min(1.0, done / data.OFFICIAL_BYTES), text=f"Downloading: {done / 1e6:.0f} of 819 MB")
-    else:
-        official_frames.clear()  # forget the failed look-up
+    else:  # a failed look-up was not cached: the rerun opens the file if it came
         st.rerun()
 
 
 def source_ui():
-    """Returns (frames of all sequences or None, Sequences for bundled data or None)."""
+    """Returns (frames of all sequences, the source): (None, BUNDLED) for the
+    bundled test set, which is read per sequence, and (None, None) for nothing to show."""
     keep_values(["dataset_source", "dataset_official_path"])  # coming back reopened on the bundled set
     source = st.radio("Source", [BUNDLED, OFFICIAL, UPLOAD], horizontal=True, key="dataset_source")
     if source == BUNDLED:
@@ -117,11 +117,12 @@ def span(first: int, last: int, context: int) -> str:
 st.title("Dataset")
 frames_all, source = source_ui()
 if source is not None:
-    count = TEST_COUNT if frames_all is None else len(frames_all)
-    index = pick_ui(count, st.session_state.get("picked_sequence", 0) if source == BUNDLED else 0)
-    sequences = test_sequence(index) if frames_all is None else None
-    frames = sequences.frames[0] if sequences is not None else np.asarray(frames_all[index])
-    if source == BUNDLED:  # the Forecast page opens on the sequence picked here
+    bundled = source == BUNDLED
+    count = TEST_COUNT if bundled else len(frames_all)
+    index = pick_ui(count, st.session_state.get("picked_sequence", 0) if bundled else 0)
+    sequences = test_sequence(index) if bundled else None
+    frames = sequences.frames[0] if bundled else np.asarray(frames_all[index])
+    if bundled:  # the Forecast page opens on the sequence picked here
         st.session_state.picked_sequence = index
     length = len(frames)
     context = context_length(length)
@@ -129,13 +130,13 @@ if source is not None:
     left, right = st.columns([2, 3])
     with left:
         title = f"sequence {index}"
-        if sequences is not None:
+        if bundled:
             title += f": digits {', '.join(map(str, sequences.labels[0]))}"
         gif_ui(media.sequence_gif(frames, title, context=context, scale=5),
                f"{length} frames; blue = context (what a model sees), orange = target (what it must predict).",
                f"Animated {title}: {context} context frames, then {length - context} target frames")
     with right:
-        if sequences is not None:
+        if bundled:
             st.plotly_chart(paths_chart(sequences), width="stretch", key="dataset_trajectories")
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")

@@ -95,7 +95,7 @@ with right:
 if path is not None:
     with result:
         frames = sequence.frames[0]
-        prediction, *_ = forecast_frames(str(path), path.stat().st_mtime, frames[:CONTEXT], len(frames) - CONTEXT)
+        prediction, *_ = forecast_frames(path, frames[:CONTEXT], len(frames) - CONTEXT)
         panels = media.comparison_panels(frames[:CONTEXT], frames[CONTEXT:], prediction, scale=4)
         comparison_ui(panels, "the designed sequence")
         forecast_strip_ui(frames[:CONTEXT], frames[CONTEXT:], prediction)  # a still view: the GIF never pauses

@@ -9,7 +9,7 @@ import streamlit as st
 from core.model import read_checkpoint_info
 from ui.charts import per_frame_chart
 from ui.evaluations import evaluations
-from ui.limits import LIMITS
+from ui.limits import LIMITS, Busy
 from ui.shared import bounded, checkpoint_ui, checkpoints, keep_values, load_model, model_thread
 
 
@@ -66,7 +66,7 @@ st.markdown(
 keep_values(["evaluate_checkpoint", "evaluate_compare", "evaluate_count"])
 left, middle, right = st.columns([2, 3, 2])
 with left:
-    first = checkpoint_ui("evaluate_checkpoint", "Model")
+    first = checkpoint_ui("evaluate_checkpoint")
 with middle:
     available = checkpoints()
     others = ["(none)"] + [name for name, path in available.items() if path != first]
@@ -98,7 +98,7 @@ if first is not None:
         try:
             runs = {name: evaluations().request(path, count, load_model, model_thread(), again=clicked)
                     for name, path in chosen.items()}
-        except RuntimeError:
+        except Busy:
             st.session_state.pop("evaluate_request")
             st.warning("The server is busy with other visitors' evaluations; try again in a minute.",
                        icon=":material/hourglass_top:")

@@ -94,13 +94,13 @@ with right:
 if path is not None:
     if outside is None:
         name, slug = f"test sequence {index}", f"sequence-{index}"
-        context, truth, prediction, seconds, built = forecast_sequence(str(path), path.stat().st_mtime, index, horizon)
+        context, truth, prediction, seconds, built = forecast_sequence(path, index, horizon)
     else:
         name, slug = outside["label"], outside["slug"]
         frames = outside["frames"]
         known = context_length(len(frames))
         context, truth = frames[:known], frames[known : known + horizon]
-        prediction, seconds, built = forecast_frames(str(path), path.stat().st_mtime, context, horizon)
+        prediction, seconds, built = forecast_frames(path, context, horizon)
         if known < CONTEXT:
             st.info(f"This sequence has only {len(frames)} frames: the model gets the first {known}, with the first "
                     f"one repeated in front to make {CONTEXT} (see 'Padding' on the Dataset page), and the last one "

@@ -50,7 +50,7 @@ elif st.button("Forecast a random test sequence with the shipped model", icon=":
 if SHIPPED.is_file() and "home_index" in st.session_state:
     keras_loaded_ui()
     index = st.session_state.home_index
-    context, truth, prediction, seconds, built = forecast_sequence(str(SHIPPED), SHIPPED.stat().st_mtime, index, 10)
+    context, truth, prediction, seconds, built = forecast_sequence(SHIPPED, index, 10)
     gif_ui(
         media.comparison_gif(context, truth, prediction, scale=4),
         f"Test sequence {index}: ground truth, closed-loop prediction and error (forecast in {timing_words(seconds, built)}).",

@@ -10,7 +10,9 @@ import numpy as np
 import streamlit as st
 
 from core import media
-from ui.shared import CONTEXT, checkpoint_ui, gif_ui, keep_values, load_model, run_model, sequence_ui, test_sequence
+from core.errors import InputError
+from ui.shared import (CONTEXT, checkpoint_ui, gif_ui, keep_values, load_model, run_model, sequence_ui, show_error,
+                       test_sequence)
 
 NAMES = {
     "input": "input gate i",
@@ -90,12 +92,10 @@ with middle:
 
 trace = None
 if path is not None:
-    from core.errors import InputError
-
     try:
         trace = traced(str(path), path.stat().st_mtime, index)
     except InputError as error:  # not st.stop: the sidebar, drawn after the page, names the model picked
-        st.error(str(error))
+        show_error(error)
 if trace is not None:
     layers = len(trace.layers)
     filters = trace.layers[0]["hidden"].shape[-1]

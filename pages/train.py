@@ -15,7 +15,7 @@ from core.errors import InputError
 from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_device
 from ui.charts import learning_curves
 from ui.jobs import collect_finished, registry
-from ui.limits import LIMITS
+from ui.limits import LIMITS, Busy
 from ui.shared import (SHIPPED, bounded, forecast_strip_ui, gif_ui, keep_values, session_folder, session_id,
                        show_error)
 
@@ -191,7 +191,7 @@ if st.button("Start training", icon=":material/play_arrow:", type="primary", key
              disabled=running is not None or config is None):
     try:
         registry().start(session_id(), Path(session_folder()), config)
-    except RuntimeError:
+    except Busy:
         st.warning("Another training run started just now; wait for it to finish.")
     else:
         st.rerun()  # draws the settings and the button above disabled: the timer below redraws only its own part

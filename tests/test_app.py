@@ -200,7 +200,7 @@ def test_forecast_page_shows_gifs_and_downloads(app):
 def test_the_pages_compare_a_forecast_with_the_frames_after_its_context():
     from ui.shared import forecast_sequence
 
-    context, truth, prediction, *_ = forecast_sequence(str(SHIPPED), SHIPPED.stat().st_mtime, 3, 10)
+    context, truth, prediction, *_ = forecast_sequence(SHIPPED, 3, 10)
     frames = moving_mnist("test", 4)[3]
     assert np.array_equal(context, frames[:10]) and np.array_equal(truth, frames[10:])
     assert prediction.shape == (10, 64, 64)

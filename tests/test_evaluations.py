@@ -8,6 +8,7 @@ import pytest
 from conftest import ROOT
 
 from ui.evaluations import Evaluations
+from ui.limits import Busy
 
 CHECKPOINT = ROOT / "checkpoints" / "convlstm.keras"
 
@@ -37,7 +38,7 @@ def test_queue_is_bounded_and_a_failed_run_restarts_only_when_asked():
     first = evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread)
     assert not first.finished
     assert evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread) is first  # found, not queued twice
-    with pytest.raises(RuntimeError):
+    with pytest.raises(Busy):
         evaluations.request(CHECKPOINT, 20, lambda path: None, model_thread)
     gate.set()
     assert _wait(first).status == "failed" and first.error  # None is no model: a one-line error, no traceback

@@ -1,4 +1,4 @@
-"""Plotly charts that more than one page draws."""
+"""Plotly charts of the app, drawn alike wherever they appear (one look, one colour per model and baseline)."""
 
 import itertools
 import math

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from core import data
+from ui.limits import Busy
 
 BATCH = 32  # sequences per forecast call: a Forecast visitor waits at most one batch (about 1 s)
 
@@ -79,7 +80,7 @@ class Evaluations:
             The `Evaluation`, updated by the worker thread as it goes.
 
         Raises:
-            RuntimeError: `max_unfinished` evaluations are already waiting or running.
+            Busy: `max_unfinished` evaluations are already waiting or running.
         """
         key = (str(path), path.stat().st_mtime, count)
 
@@ -97,7 +98,7 @@ class Evaluations:
             if run := kept():
                 return run
             if sum(not other.finished for other in self.runs.values()) >= self.max_unfinished:
-                raise RuntimeError("busy")
+                raise Busy("busy")
             run = self.runs[key] = Evaluation(count)
             self.worker.submit(_work, run, model, model_thread)
             return run

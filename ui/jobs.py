@@ -4,7 +4,7 @@ A Streamlit script is interrupted by any click or page change, so training
 never runs in the script thread: `start` launches `core.training.train` in a
 daemon thread that makes no `st.*` calls, and pages read its
 `TrainingProgress` from a fragment. The registry is shared by all sessions
-(a module-level object), so a second visitor is told who is training and when
+(a module-level object), so a second visitor is told that someone is training and when
 the run will end instead of starting a second one.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.limits import LIMITS
+from ui.limits import LIMITS, Busy
 from ui.shared import session_id
 
 
@@ -65,12 +65,12 @@ class Registry:
 
     def start(self, owner: str, folder: Path, config) -> Job:
         """Starts `config` in a worker thread as `owner`'s next run, saved in
-        `folder`; raises RuntimeError if a run is going on."""
+        `folder`; raises Busy if a run is going on."""
         from core.training import TrainingProgress, train
 
         with self.lock:
             if any(job.running for job in self.jobs):
-                raise RuntimeError("busy")
+                raise Busy("busy")
             # Numbered here, not in session state: the owner's other tabs and
             # reloads are sessions of their own, whose "run 1" would overwrite this one's.
             number = 1 + sum(job.owner == owner for job in self.jobs)

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 import streamlit as st
 
 
+class Busy(RuntimeError):
+    """The server already runs as many jobs of this kind as it allows; try again later."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """Upper bounds on what one visitor can ask of the server."""

@@ -1,4 +1,5 @@
-"""What the pages share: cached calls into `core`, and the widgets several pages use.
+"""What the pages share: who the visitor is (sessions, their folders), how pages
+are run, cached calls into `core`, and the widgets several pages use.
 
 Compute functions are cached and take plain values; functions ending in `_ui`
 draw widgets and return what the user chose (the split used by Streamlit's
@@ -35,7 +36,7 @@ TEST_COUNT = 1000  # the bundled test set: sequences 0-999 of the test split
 CONTEXT = data.CONTEXT_FRAMES
 # Session-state key of a sequence the Dataset page sends to the Forecast page:
 # {"label": str, "slug": str (for file names), "frames": (T, 64, 64) array}. One sequence, not the file, so a
-# session keeps 80 kB rather than a copy of someone's upload.
+# session keeps at most 6.5 MB (LIMITS.sequence_frames of float64) rather than a copy of someone's upload.
 OUTSIDE_SEQUENCE = "outside_sequence"
 TEST_SET_SOURCE = "Bundled test set"
 
@@ -64,6 +65,8 @@ def _keep_keras_state() -> None:
 
 _keep_keras_state()
 
+
+# --- Sessions -----------------------------------------------------------------------
 
 # A reload, or a second tab, starts a new Streamlit session with empty state: with
 # the id in session state only, a visitor who reloaded the page during training was
@@ -103,10 +106,6 @@ FOLDER_KEPT_SECONDS = 3600
 _FOLDERS_LOCK = threading.Lock()
 
 
-# The server's one download of the official file (a thread, and its error),
-# kept out of st.cache_resource for the same reason as the folders below.
-OFFICIAL_DOWNLOAD = {"thread": None, "error": None}
-
 # {session id: [folder, time last seen]}, for the whole server: not in
 # st.cache_resource, which "Clear cache" empties (see ui.jobs.registry).
 _SESSION_FOLDERS: dict = {}
@@ -142,6 +141,8 @@ def session_folder() -> str:
         _sweep(folders, now)
     return entry[0]
 
+
+# --- Page routing -------------------------------------------------------------------
 
 # Set while streamlit_app.py runs a page: per script run (a thread's context), so
 # per session, unlike Streamlit's own process-wide record of which mode it is in.
@@ -209,6 +210,10 @@ def device_label() -> str:
 
 # --- Data -------------------------------------------------------------------------
 
+# The server's one download of the official file (a thread, and its error), kept
+# out of st.cache_resource, which "Clear cache" empties (see ui.jobs.registry).
+OFFICIAL_DOWNLOAD = {"thread": None, "error": None}
+
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def test_sequence(index: int, length: int = data.SEQUENCE_LENGTH) -> data.Sequences:
@@ -230,13 +235,13 @@ def uploaded_frames(file_id: str, _upload, name: str) -> np.ndarray:
     return frames
 
 
-def sequence_ui(key: str, label: str = "Test sequence") -> int:
+def sequence_ui(key: str) -> int:
     """Picks a test sequence by number or at random; remembers the Dataset page's pick."""
     state_key = f"{key}_index"
     if state_key not in st.session_state:
         st.session_state[state_key] = st.session_state.get("picked_sequence", 0)
     bounded(state_key, 0, TEST_COUNT - 1, "test sequence")
-    index = index_ui(f"{label} (0-{TEST_COUNT - 1})", TEST_COUNT, state_key)
+    index = index_ui(f"Test sequence (0-{TEST_COUNT - 1})", TEST_COUNT, state_key)
     st.session_state.picked_sequence = index
     return index
 
@@ -340,7 +345,7 @@ def horizon_limit(path: Path) -> int:
     return LIMITS.keras_io_horizon if read_checkpoint_info(path)[0].preset == "keras-io" else LIMITS.horizon
 
 
-def checkpoint_ui(key: str, label: str = "Model") -> Path | None:
+def checkpoint_ui(key: str) -> Path | None:
     """A checkpoint picker; None (with a message) if there is none at all."""
     options = checkpoints()
     if not options:
@@ -350,7 +355,7 @@ def checkpoint_ui(key: str, label: str = "Model") -> Path | None:
     default = st.session_state.get("chosen_checkpoint")
     if st.session_state.get(key) not in names:
         st.session_state[key] = default if default in names else names[0]
-    choice = st.selectbox(label, names, key=key, help="The shipped model (checkpoints/convlstm.keras, trained for "
+    choice = st.selectbox("Model", names, key=key, help="The shipped model (checkpoints/convlstm.keras, trained for "
                           "this app), or one you trained on the Train page.")
     st.session_state.chosen_checkpoint = choice
     return options[choice]
@@ -373,9 +378,10 @@ def run_model(function, *args, **kwargs):
     return model_thread().submit(function, *args, **kwargs).result()
 
 
-def forecast_frames(path: str, stamp: float, context: np.ndarray, horizon: int) -> tuple[np.ndarray, float, float]:
+def forecast_frames(path: Path, context: np.ndarray, horizon: int) -> tuple[np.ndarray, float, float]:
     """Closed-loop forecast of `horizon` frames after `context`: a test, designed,
     uploaded or official sequence (fewer than 10 context frames are padded).
+    Cached for all visitors, by the file and its modification time (a retrained file forecasts anew).
 
     Returns:
         (prediction, seconds, built): float32 (horizon, 64, 64), the time a warm
@@ -383,7 +389,7 @@ def forecast_frames(path: str, stamp: float, context: np.ndarray, horizon: int) 
         model's graph for this length (0 when it was built already).
     """
     start = time.perf_counter()
-    prediction, seconds, built = _forecast_frames(path, stamp, context, horizon)
+    prediction, seconds, built = _forecast_frames(str(path), Path(path).stat().st_mtime, context, horizon)
     # A cached result comes back at once: the build it reports was a wait on an earlier visit.
     return prediction, seconds, built if time.perf_counter() - start >= built else 0.0
 
@@ -416,7 +422,7 @@ def timing_words(seconds: float, built: float) -> str:
     return words + (f", after {built:.1f} s spent once building the model for this length" if built else "")
 
 
-def forecast_sequence(path: str, stamp: float, index: int, horizon: int):
+def forecast_sequence(path: Path, index: int, horizon: int):
     """Closed-loop forecast of test sequence `index` from its first 10 frames.
 
     Returns:
@@ -426,15 +432,12 @@ def forecast_sequence(path: str, stamp: float, index: int, horizon: int):
     """
     frames = test_sequence(index, CONTEXT + horizon).frames[0]
     context, truth = frames[:CONTEXT], frames[CONTEXT:]
-    return (context, truth, *forecast_frames(path, stamp, context, horizon))
+    return (context, truth, *forecast_frames(path, context, horizon))
 
 
-def show_error(error: Exception) -> None:
-    """One clear line for a user's mistake; anything else is a bug worth showing."""
-    if isinstance(error, InputError):
-        st.error(str(error), icon=":material/error:")
-    else:
-        raise error
+def show_error(error: InputError) -> None:
+    """A user's mistake, in the one clear line `InputError` carries."""
+    st.error(str(error), icon=":material/error:")
 
 
 def gif_ui(gif: bytes, caption: str, alt: str) -> None:
