@@ -14,8 +14,8 @@ from core import data, media
 from core.errors import InputError
 from ui.charts import legible, paths_chart
 from ui.limits import LIMITS
-from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, bounded, context_length,
-                       gif_ui, index_ui, keep_values, show_error, test_sequence, uploaded_frames)
+from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, bounded_slider,
+                       context_length, gif_ui, index_ui, keep_values, show_error, test_sequence, uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 
@@ -176,9 +176,8 @@ if source is not None:
         known = 2
     else:
         keep_values(["dataset_known"])  # coming back reopened on 3
-        st.session_state.setdefault("dataset_known", 3)
-        bounded("dataset_known", 2, longest, "known frames")
-        known = st.slider("Pretend only this many frames are known", 2, longest, key="dataset_known")
+        known = bounded_slider("Pretend only this many frames are known", 2, longest, key="dataset_known", default=3,
+                               name="known frames")
     padded = data.pad_context(unit[None, :known], CONTEXT)[0]
     st.image(media.frame_strip({"given": unit[:known], "padded": padded}),
              caption=f"{known} known frames padded to {CONTEXT} by repeating the first.",

@@ -9,8 +9,8 @@ import streamlit as st
 
 from core import data, media
 from ui.charts import paths_chart
-from ui.shared import (CONTEXT, bounded, checkpoint_ui, comparison_ui, forecast_frames, forecast_strip_ui, horizon_limit,
-                       keep_values)
+from ui.shared import (CONTEXT, bounded_slider, checkpoint_ui, comparison_ui, forecast_frames, forecast_strip_ui,
+                       horizon_limit, keep_values)
 
 MAX_DIGITS = 3
 # Situations worth trying, one click away: (digits as (class, example, row, col, angle, speed), length).
@@ -75,11 +75,10 @@ left, right = st.columns([1, 2])
 with left:
     path = checkpoint_ui("design_checkpoint")
     st.session_state.setdefault("design_count", 2)
-    st.session_state.setdefault("design_length", 20)
     count = st.radio("Digits", [1, 2, 3], horizontal=True, key="design_count")
     longest = CONTEXT + min(30, horizon_limit(path) if path is not None else 30)
-    bounded("design_length", CONTEXT + 1, longest, "length")
-    length = st.slider("Frames (10 context + the rest predicted)", CONTEXT + 1, longest, key="design_length")
+    length = bounded_slider("Frames (10 context + the rest predicted)", CONTEXT + 1, longest, key="design_length",
+                            default=20, name="length")
 # The forecast goes above the digits' settings, filled in below: under them it
 # was 1,600 px down at 1280 x 800, out of sight of the preset just clicked.
 result = st.container()

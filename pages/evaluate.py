@@ -10,7 +10,7 @@ from core.model import read_checkpoint_info
 from ui.charts import per_frame_chart
 from ui.evaluations import evaluations
 from ui.limits import LIMITS, Busy
-from ui.shared import bounded, checkpoint_ui, checkpoints, keep_values, load_model, model_thread
+from ui.shared import bounded_slider, checkpoint_ui, checkpoints, keep_values, load_model, model_thread
 
 
 @st.fragment(run_every=1.0)
@@ -81,12 +81,8 @@ if first is not None and second_name != "(none)":
 slow = any(read_checkpoint_info(path)[0].preset == "keras-io" for path in chosen.values())
 most = LIMITS.keras_io_evaluate_sequences if slow else LIMITS.evaluate_sequences
 with right:
-    # The default goes into session state, not the slider: keep_values may have put
-    # a value there, and a widget given both logs a warning on every return.
-    st.session_state.setdefault("evaluate_count", min(100, most))
-    bounded("evaluate_count", 10, most, "sequences")
-    count = st.slider("Test sequences", 10, most, step=10, key="evaluate_count",
-                      help=f"At most {most}: the server is shared"
+    count = bounded_slider("Test sequences", 10, most, key="evaluate_count", default=min(100, most),
+                           name="sequences", step=10, help=f"At most {most}: the server is shared"
                            + (", and the keras.io model takes about 9 s a sequence." if slow else "."))
 
 if first is not None:

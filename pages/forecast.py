@@ -14,7 +14,7 @@ from core.evaluation import score_forecast
 from core.model import read_checkpoint_info
 from ui.charts import per_frame_chart
 from ui.limits import LIMITS
-from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded, checkpoint_ui, context_length,
+from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded_slider, checkpoint_ui, context_length,
                        comparison_ui, forecast_frames, forecast_sequence, forecast_strip_ui, horizon_limit, keep_values,
                        sequence_ui, timing_words)
 
@@ -84,12 +84,11 @@ with middle:
     index = sequence_ui("forecast") if outside is None else None
 with right:
     most = horizon_limit(path) if path is not None else LIMITS.horizon
-    st.session_state.setdefault("forecast_horizon", 10)  # here, not in the slider: keep_values may have set it
-    bounded("forecast_horizon", 1, most, "frames to predict")
-    horizon = st.slider("Frames to predict", 1, most, key="forecast_horizon",
-                        help="The model trained on 10. Beyond that you see how far its idea of motion carries; "
-                        "the true frames come from the same generator, continued."
-                        + ("" if most == LIMITS.horizon else f" At most {most} with the slow keras.io model."))
+    horizon = bounded_slider("Frames to predict", 1, most, key="forecast_horizon", default=10,
+                             name="frames to predict",
+                             help="The model trained on 10. Beyond that you see how far its idea of motion carries; "
+                             "the true frames come from the same generator, continued."
+                             + ("" if most == LIMITS.horizon else f" At most {most} with the slow keras.io model."))
 
 if path is not None:
     if outside is None:

@@ -16,7 +16,7 @@ from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_devic
 from ui.charts import learning_curves
 from ui.jobs import collect_finished, registry
 from ui.limits import LIMITS, Busy
-from ui.shared import (SHIPPED, bounded, forecast_strip_ui, gif_ui, keep_values, session_folder, session_id,
+from ui.shared import (SHIPPED, bounded_slider, forecast_strip_ui, gif_ui, keep_values, session_folder, session_id,
                        show_error)
 
 # Few, so that scoring them pauses a short run only briefly; the keras.io
@@ -58,16 +58,15 @@ def settings_ui(locked: bool):
     with right:
         budget = st.radio("Budget", ["Time", "Epochs"], horizontal=True, key="train_budget", disabled=locked)
         if budget == "Time":
-            st.session_state.setdefault("train_minutes", 1.0)
-            bounded("train_minutes", 0.5, LIMITS.train_minutes, "minutes")
             # Measured on 2 CPU cores: 16 validation forecasts and a save take about 3 s; the keras.io
             # model forecasts each of its 4 in about 9 s.
             after = "a few seconds" if preset == "convlstm" else "about half a minute"
-            minutes = st.slider("Minutes", 0.5, LIMITS.train_minutes, step=0.5, key="train_minutes", disabled=locked,
-                                help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared. "
-                                "Compiling the model's training step comes before (7-20 s for a ConvLSTM "
-                                "from scratch on 2 CPU cores), "
-                                f"scoring the model and saving it after ({after}).")
+            minutes = bounded_slider("Minutes", 0.5, LIMITS.train_minutes, key="train_minutes", default=1.0,
+                                     name="minutes", step=0.5, disabled=locked,
+                                     help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared. "
+                                     "Compiling the model's training step comes before (7-20 s for a ConvLSTM "
+                                     "from scratch on 2 CPU cores), "
+                                     f"scoring the model and saving it after ({after}).")
             epochs = 10_000
         else:
             # Forty epochs of the ConvLSTM, 10,240 sequences at the 10.8 a second measured on 2 cores,
@@ -75,11 +74,11 @@ def settings_ui(locked: bool):
             minutes = LIMITS.train_minutes
             most = LIMITS.train_epochs if preset == "convlstm" else LIMITS.keras_io_train_epochs
             # One key per model, as for the batch size, so that a look at the other model leaves this one's as it was.
-            st.session_state.setdefault(f"train_epochs_{preset}", min(4, most))
-            bounded(f"train_epochs_{preset}", 1, most, "epochs")
-            epochs = st.slider("Epochs (256 sequences each)", 1, most, key=f"train_epochs_{preset}", disabled=locked,
-                               help=f"At most {most} epochs for this model, and at most {LIMITS.train_minutes:g} "
-                                    "minutes, where the run ends with what it has learned: the server is shared.")
+            epochs = bounded_slider("Epochs (256 sequences each)", 1, most, key=f"train_epochs_{preset}",
+                                    default=min(4, most), name="epochs", disabled=locked,
+                                    help=f"At most {most} epochs for this model, and at most "
+                                    f"{LIMITS.train_minutes:g} minutes, where the run ends with what it has "
+                                    "learned: the server is shared.")
         sizes = LIMITS.batch_sizes if preset == "convlstm" else LIMITS.keras_io_batch_sizes
         if st.session_state.get(f"train_batch_{preset}") not in sizes:
             st.session_state[f"train_batch_{preset}"] = 16 if preset == "convlstm" else sizes[0]

@@ -338,6 +338,18 @@ def bounded(key: str, low, high, name: str) -> None:
         st.toast(f"{name.capitalize()} was {value}; the limit is {low} to {high}.")
 
 
+def bounded_slider(label: str, low, high, *, key: str, default, name: str, **kwargs):
+    """`st.slider` that reopens on the visitor's last value, put back inside
+    [low, high] (with a toast naming the setting `name`) where it is not.
+
+    The default goes into session state, not the slider: `keep_values` may have
+    put a value there, and a widget given both logs a warning on every return.
+    """
+    st.session_state.setdefault(key, default)
+    bounded(key, low, high, name)
+    return st.slider(label, low, high, key=key, **kwargs)
+
+
 def horizon_limit(path: Path) -> int:
     """The most frames a visitor may forecast with this checkpoint."""
     from core.model import read_checkpoint_info
