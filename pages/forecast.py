@@ -43,6 +43,23 @@ def at_every(horizon: int) -> str:
     return "at the one predicted frame" if horizon == 1 else f"at every one of the {horizon} frames"
 
 
+def verdict(behind: np.ndarray, ssim_behind: np.ndarray, scored: int) -> str:
+    """How the forecast compares with black frames over its `scored` frames, in words,
+    given the frames where it is behind them on MSE and on SSIM."""
+    useless_from = breakdown(behind, scored)
+    if not len(behind):
+        text = f"On MSE the forecast beats predicting black frames {at_every(scored)}"
+    elif useless_from is not None:
+        text = (f"On MSE the forecast is worse than predicting black frames from frame +{useless_from} on "
+                "(dashed line): past that point it is no longer useful")
+    else:
+        text = f"On MSE the forecast is worse than predicting black frames {where(behind, scored)}"
+    if not len(ssim_behind):
+        return text + f"; on SSIM it beats them {at_every(scored)}."
+    return text + (f". On SSIM black frames score higher {where(ssim_behind, scored)}: a black frame matches the "
+                   "black background, which is most of the picture, and SSIM rewards that more than MSE does.")
+
+
 def where(behind: np.ndarray, horizon: int) -> str:
     """The frames in `behind`, in words."""
     start = breakdown(behind, horizon)
@@ -134,27 +151,14 @@ if path is not None:
     forecast_strip_ui(context, truth, prediction)
 
     scores = score_one(context, truth, prediction[: len(truth)])
-    horizon = len(truth)
     behind, ssim_behind = frames_behind(scores, "mse"), frames_behind(scores, "ssim")
-    useless_from = breakdown(behind, horizon)
+    useless_from = breakdown(behind, len(truth))
     left, right = st.columns(2)
     left.plotly_chart(per_frame_chart("MSE", {n: s.per_frame["mse"] for n, s in scores.items()}, "lower", useless_from),
                       width="stretch", key="forecast_mse")
     right.plotly_chart(per_frame_chart("SSIM", {n: s.per_frame["ssim"] for n, s in scores.items()}, "higher"),
                        width="stretch", key="forecast_ssim")
-    if not len(behind):
-        text = f"On MSE the forecast beats predicting black frames {at_every(horizon)}"
-    elif useless_from is not None:
-        text = (f"On MSE the forecast is worse than predicting black frames from frame +{useless_from} on "
-                "(dashed line): past that point it is no longer useful")
-    else:
-        text = f"On MSE the forecast is worse than predicting black frames {where(behind, horizon)}"
-    if not len(ssim_behind):
-        text += f"; on SSIM it beats them {at_every(horizon)}."
-    else:
-        text += (f". On SSIM black frames score higher {where(ssim_behind, horizon)}: a black frame matches the "
-                 "black background, which is most of the picture, and SSIM rewards that more than MSE does.")
-    st.caption(text)
+    st.caption(verdict(behind, ssim_behind, len(truth)))
     st.caption("MSE (mean squared error) is the squared error summed over the 64x64 pixels of a frame (values in "
                "[0, 1]), as the field reports it; SSIM (structural similarity) compares local shapes, 1 is a perfect "
                "match. The baselines: predicting black frames, and holding the last context frame still.")

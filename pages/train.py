@@ -74,7 +74,7 @@ def settings_ui(locked: bool):
             minutes = LIMITS.train_minutes
             most = LIMITS.train_epochs if preset == "convlstm" else LIMITS.keras_io_train_epochs
             # One key per model, as for the batch size, so that a look at the other model leaves this one's as it was.
-            epochs = bounded_slider("Epochs (256 sequences each)", 1, most, key=f"train_epochs_{preset}",
+            epochs = bounded_slider(f"Epochs ({LIMITS.epoch_sequences} sequences each)", 1, most, key=f"train_epochs_{preset}",
                                     default=min(4, most), name="epochs", disabled=locked,
                                     help=f"At most {most} epochs for this model, and at most "
                                     f"{LIMITS.train_minutes:g} minutes, where the run ends with what it has "
@@ -100,8 +100,8 @@ def settings_ui(locked: bool):
         st.caption("These are the settings your run is using: they unlock when it ends or you stop it.")
     try:
         return TrainConfig(
-            preset=preset, minutes=minutes, epochs=epochs, epoch_sequences=256, batch_size=batch_size,
-            learning_rate=learning_rate, num_digits=digits, val_count=VALIDATION_SEQUENCES[preset],
+            preset=preset, minutes=minutes, epochs=epochs, epoch_sequences=LIMITS.epoch_sequences,
+            batch_size=batch_size, learning_rate=learning_rate, num_digits=digits, val_count=VALIDATION_SEQUENCES[preset],
             # A fresh model eases from teacher forcing into closed loop over the first half;
             # the shipped one already forecasts in closed loop.
             sampling_sequences=0 if from_shipped else None,

@@ -21,12 +21,15 @@ class Limits:
 
     train_minutes: float = 10.0
     train_epochs: int = 40
+    # Validated and saved after each: 15-24 s of the ConvLSTM at the 10.8-17.4
+    # sequences/s measured on 2 cores (pages/train.py, docs/training.md).
+    epoch_sequences: int = 256
     batch_sizes: tuple = (4, 8, 16, 32)
     # The keras.io model works on full frames: a server training it peaked at
     # 1.7 GB at batch 1, 2.4 GB at 2 and 3.7 GB at 4 (docs/benchmarks.md).
     keras_io_batch_sizes: tuple = (1,)
-    # An epoch is 256 sequences: about 4 minutes of the keras.io model at the
-    # 1.1 sequences/s measured in docs/benchmarks.md.
+    # An epoch (epoch_sequences) takes about 4 minutes of the keras.io model at
+    # the 1.1 sequences/s measured in docs/benchmarks.md.
     keras_io_train_epochs: int = 2
     evaluate_sequences: int = 1000
     keras_io_evaluate_sequences: int = 20  # about 9 s a sequence on 2 cores: 3 minutes
