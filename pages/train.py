@@ -34,74 +34,16 @@ def settings_ui(locked: bool):
                  "train_lr", "train_lr_shipped"])
     left, right = st.columns(2)
     with left:
-        preset_label = st.selectbox("Model", list(PRESETS), key="train_preset", disabled=locked)
-        preset = PRESETS[preset_label]
-        start_options = ["From scratch"] + (["From the shipped model"] if preset == "convlstm" and SHIPPED.is_file() else [])
-        start = st.radio("Start", start_options, horizontal=True, key="train_start", disabled=locked,
-                         help="From the shipped model, training fine-tunes what it already knows.")
-        from_shipped = start == "From the shipped model"
-        st.session_state.setdefault("train_digits", 2)  # defaults in session state: keep_values may have put one there
-        digits = st.radio("Digits per sequence", [1, 2], horizontal=True, key="train_digits", disabled=locked,
-                          help="Digits in each training sequence. One is an easier task; the validation score "
-                               "and the sample forecast are on two-digit sequences all the same, as the test set is.")
-        # Only a new model chooses: one fine-tuned from the shipped model keeps its cells.
-        layer_norm = False
-        if preset == "convlstm" and not from_shipped:
-            st.session_state.setdefault("train_layer_norm", True)
-            layer_norm = st.toggle(
-                "Layer normalisation", key="train_layer_norm", disabled=locked,
-                help="Each gate of every cell is normalised over the whole picture before its sigmoid or tanh, "
-                     "as in the shipped model. Each step is a little slower, and over the first thousand "
-                     "sequences (about a minute) it is no better, but then the model learns several times "
-                     "more from each sequence: after 8,000 its forecasts scored 125 against 175 without it "
-                     "(docs/training.md).")
+        preset, from_shipped, digits, layer_norm = model_ui(locked)
     with right:
-        budget = st.radio("Budget", ["Time", "Epochs"], horizontal=True, key="train_budget", disabled=locked)
-        if budget == "Time":
-            # Measured on 2 CPU cores: 16 validation forecasts and a save take about 3 s; the keras.io
-            # model forecasts each of its 4 in about 9 s.
-            after = "a few seconds" if preset == "convlstm" else "about half a minute"
-            minutes = bounded_slider("Minutes", 0.5, LIMITS.train_minutes, key="train_minutes", default=1.0,
-                                     name="minutes", step=0.5, disabled=locked,
-                                     help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared. "
-                                     "Compiling the model's training step comes before (7-20 s for a ConvLSTM "
-                                     "from scratch on 2 CPU cores), "
-                                     f"scoring the model and saving it after ({after}).")
-            epochs = 10_000
-        else:
-            # Forty epochs of the ConvLSTM, 10,240 sequences at the 10.8 a second measured on 2 cores,
-            # would take 16 minutes: the time limit holds for epochs too.
-            minutes = LIMITS.train_minutes
-            most = LIMITS.train_epochs if preset == "convlstm" else LIMITS.keras_io_train_epochs
-            # One key per model, as for the batch size, so that a look at the other model leaves this one's as it was.
-            epochs = bounded_slider(f"Epochs ({LIMITS.epoch_sequences} sequences each)", 1, most, key=f"train_epochs_{preset}",
-                                    default=min(4, most), name="epochs", disabled=locked,
-                                    help=f"At most {most} epochs for this model, and at most "
-                                    f"{LIMITS.train_minutes:g} minutes, where the run ends with what it has "
-                                    "learned: the server is shared.")
-        sizes = LIMITS.batch_sizes if preset == "convlstm" else LIMITS.keras_io_batch_sizes
-        if st.session_state.get(f"train_batch_{preset}") not in sizes:
-            st.session_state[f"train_batch_{preset}"] = 16 if preset == "convlstm" else sizes[0]
-        if len(sizes) > 1:
-            batch_size = st.select_slider("Batch size", sizes, key=f"train_batch_{preset}", disabled=locked,
-                                          help=f"At most {max(sizes)} for this model, to stay within the server's memory.")
-        else:
-            batch_size = sizes[0]
-            st.caption(f"Batch size: {batch_size}. This model needs more memory per sequence than a shared server "
-                       "has to spare for more.")
-        # One key per start, so that each keeps its own default.
-        rate_key = "train_lr_shipped" if from_shipped else "train_lr"
-        st.session_state.setdefault(rate_key, FINE_TUNING_LEARNING_RATE if from_shipped else 1e-3)
-        learning_rate = st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 3e-3],
-                                         format_func=lambda v: f"{v:g}", key=rate_key, disabled=locked,
-                                         help="From the shipped model, keep it at 1e-4: one step at 1e-3 "
-                                              "undoes much of what it learned.")
+        minutes, epochs, batch_size, learning_rate = budget_ui(preset, from_shipped, locked)
     if locked:
         st.caption("These are the settings your run is using: they unlock when it ends or you stop it.")
     try:
         return TrainConfig(
             preset=preset, minutes=minutes, epochs=epochs, epoch_sequences=LIMITS.epoch_sequences,
-            batch_size=batch_size, learning_rate=learning_rate, num_digits=digits, val_count=VALIDATION_SEQUENCES[preset],
+            batch_size=batch_size, learning_rate=learning_rate, num_digits=digits,
+            val_count=VALIDATION_SEQUENCES[preset],
             # A fresh model eases from teacher forcing into closed loop over the first half;
             # the shipped one already forecasts in closed loop.
             sampling_sequences=0 if from_shipped else None,
@@ -111,6 +53,77 @@ def settings_ui(locked: bool):
     except InputError as error:
         show_error(error)
         return None
+
+
+def model_ui(locked: bool) -> tuple[str, bool, int, bool]:
+    """Which model, where it starts and what it sees: (preset, from_shipped, digits, layer_norm)."""
+    preset = PRESETS[st.selectbox("Model", list(PRESETS), key="train_preset", disabled=locked)]
+    can_fine_tune = preset == "convlstm" and SHIPPED.is_file()
+    start_options = ["From scratch"] + (["From the shipped model"] if can_fine_tune else [])
+    start = st.radio("Start", start_options, horizontal=True, key="train_start", disabled=locked,
+                     help="From the shipped model, training fine-tunes what it already knows.")
+    from_shipped = start == "From the shipped model"
+    st.session_state.setdefault("train_digits", 2)  # defaults in session state: keep_values may have put one there
+    digits = st.radio("Digits per sequence", [1, 2], horizontal=True, key="train_digits", disabled=locked,
+                      help="Digits in each training sequence. One is an easier task; the validation score "
+                           "and the sample forecast are on two-digit sequences all the same, as the test set is.")
+    # Only a new model chooses: one fine-tuned from the shipped model keeps its cells.
+    layer_norm = False
+    if preset == "convlstm" and not from_shipped:
+        st.session_state.setdefault("train_layer_norm", True)
+        layer_norm = st.toggle(
+            "Layer normalisation", key="train_layer_norm", disabled=locked,
+            help="Each gate of every cell is normalised over the whole picture before its sigmoid or tanh, "
+                 "as in the shipped model. Each step is a little slower, and over the first thousand "
+                 "sequences (about a minute) it is no better, but then the model learns several times "
+                 "more from each sequence: after 8,000 its forecasts scored 125 against 175 without it "
+                 "(docs/training.md).")
+    return preset, from_shipped, digits, layer_norm
+
+
+def budget_ui(preset: str, from_shipped: bool, locked: bool) -> tuple[float, int, int, float]:
+    """How long and how fast it trains: (minutes, epochs, batch_size, learning_rate)."""
+    budget = st.radio("Budget", ["Time", "Epochs"], horizontal=True, key="train_budget", disabled=locked)
+    if budget == "Time":
+        # Measured on 2 CPU cores: 16 validation forecasts and a save take about 3 s; the keras.io
+        # model forecasts each of its 4 in about 9 s.
+        after = "a few seconds" if preset == "convlstm" else "about half a minute"
+        minutes = bounded_slider("Minutes", 0.5, LIMITS.train_minutes, key="train_minutes", default=1.0,
+                                 name="minutes", step=0.5, disabled=locked,
+                                 help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared. "
+                                 "Compiling the model's training step comes before (7-20 s for a ConvLSTM "
+                                 "from scratch on 2 CPU cores), "
+                                 f"scoring the model and saving it after ({after}).")
+        epochs = 10_000  # more than the minutes allow: the time ends the run
+    else:
+        # Forty epochs of the ConvLSTM, 10,240 sequences at the 10.8 a second measured on 2 cores,
+        # would take 16 minutes: the time limit holds for epochs too.
+        minutes = LIMITS.train_minutes
+        most = LIMITS.train_epochs if preset == "convlstm" else LIMITS.keras_io_train_epochs
+        # One key per model, as for the batch size, so that a look at the other model leaves this one's as it was.
+        epochs = bounded_slider(f"Epochs ({LIMITS.epoch_sequences} sequences each)", 1, most,
+                                key=f"train_epochs_{preset}", default=min(4, most), name="epochs", disabled=locked,
+                                help=f"At most {most} epochs for this model, and at most "
+                                f"{LIMITS.train_minutes:g} minutes, where the run ends with what it has "
+                                "learned: the server is shared.")
+    sizes = LIMITS.batch_sizes if preset == "convlstm" else LIMITS.keras_io_batch_sizes
+    if st.session_state.get(f"train_batch_{preset}") not in sizes:
+        st.session_state[f"train_batch_{preset}"] = 16 if preset == "convlstm" else sizes[0]
+    if len(sizes) > 1:
+        batch_size = st.select_slider("Batch size", sizes, key=f"train_batch_{preset}", disabled=locked,
+                                      help=f"At most {max(sizes)} for this model, to stay within the server's memory.")
+    else:
+        batch_size = sizes[0]
+        st.caption(f"Batch size: {batch_size}. This model needs more memory per sequence than a shared server "
+                   "has to spare for more.")
+    # One key per start, so that each keeps its own default.
+    rate_key = "train_lr_shipped" if from_shipped else "train_lr"
+    st.session_state.setdefault(rate_key, FINE_TUNING_LEARNING_RATE if from_shipped else 1e-3)
+    learning_rate = st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 3e-3],
+                                     format_func=lambda v: f"{v:g}", key=rate_key, disabled=locked,
+                                     help="From the shipped model, keep it at 1e-4: one step at 1e-3 "
+                                          "undoes much of what it learned.")
+    return minutes, epochs, batch_size, learning_rate
 
 
 def results_ui(job, state) -> None:
