@@ -114,35 +114,29 @@ def span(first: int, last: int, context: int) -> str:
     return f"frame {first}" if first == last else f"frames {first} to {last}"
 
 
-st.title("Dataset")
-frames_all, source = source_ui()
-if source is not None:
-    bundled = source == BUNDLED
-    count = TEST_COUNT if bundled else len(frames_all)
-    index = pick_ui(count, st.session_state.get("picked_sequence", 0) if bundled else 0)
-    sequences = test_sequence(index) if bundled else None
-    frames = sequences.frames[0] if bundled else np.asarray(frames_all[index])
-    if bundled:  # the Forecast page opens on the sequence picked here
-        st.session_state.picked_sequence = index
+def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int) -> None:
+    """The sequence as a GIF, its digits' paths (generated sequences only) and its frames in a strip."""
     length = len(frames)
-    context = context_length(length)
-
     left, right = st.columns([2, 3])
     with left:
         title = f"sequence {index}"
-        if bundled:
+        if sequences is not None:
             title += f": digits {', '.join(map(str, sequences.labels[0]))}"
         gif_ui(media.sequence_gif(frames, title, context=context, scale=5),
                f"{length} frames; blue = context (what a model sees), orange = target (what it must predict).",
                f"Animated {title}: {context} context frames, then {length - context} target frames")
     with right:
-        if bundled:
+        if sequences is not None:
             st.plotly_chart(paths_chart(sequences), width="stretch", key="dataset_trajectories")
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")
     st.image(media.frame_strip({"frames": frames}, context=context),
              caption=f"Context: {span(0, context - 1, context)}. Target: {span(context, length - 1, context)}.",
              alt="Numbered strip of all frames of the sequence")
+
+
+def send_to_forecast_ui(source: str, index: int, frames: np.ndarray, context: int) -> None:
+    """A button that opens the Forecast page on this sequence."""
     # Two frames split into one of context and one to score, and one frame shows no motion.
     too_short = context < 2
     if st.button("Forecast this sequence", icon=":material/online_prediction:", key="dataset_forecast",
@@ -160,6 +154,10 @@ if source is not None:
             st.session_state.forecast_wanted = label
         st.switch_page("pages/forecast.py")
 
+
+def preparation_ui(frames: np.ndarray, context: int) -> np.ndarray:
+    """The steps from raw frames to the model's input, shown on this sequence; returns it scaled to [0, 1]."""
+    length = len(frames)
     st.header("How a sequence is prepared")
     raw = np.asarray(frames)
     unit = data.to_unit_float(raw)
@@ -182,7 +180,12 @@ if source is not None:
     st.image(media.frame_strip({"given": unit[:known], "padded": padded}),
              caption=f"{known} known frames padded to {CONTEXT} by repeating the first.",
              alt="The known frames and the padded context")
+    return unit
 
+
+def statistics_ui(unit: np.ndarray, context: int) -> None:
+    """The sequence's pixel intensities and brightness per frame."""
+    length = len(unit)
     st.header("Statistics")
     left, right = st.columns(2)
     values = (unit * 255).round().astype(int).ravel()
@@ -201,3 +204,19 @@ if source is not None:
         "yaxis_title": "mean intensity (0-1)", "height": 360})
     right.plotly_chart(legible(brightness), width="stretch", key="dataset_brightness")
     right.caption("It drops where the digits overlap: they share pixels then.")
+
+
+st.title("Dataset")
+frames_all, source = source_ui()
+if source is not None:
+    bundled = source == BUNDLED
+    count = TEST_COUNT if bundled else len(frames_all)
+    index = pick_ui(count, st.session_state.get("picked_sequence", 0) if bundled else 0)
+    sequences = test_sequence(index) if bundled else None
+    frames = sequences.frames[0] if bundled else np.asarray(frames_all[index])
+    if bundled:  # the Forecast page opens on the sequence picked here
+        st.session_state.picked_sequence = index
+    context = context_length(len(frames))
+    sequence_view_ui(frames, index, sequences, context)
+    send_to_forecast_ui(source, index, frames, context)
+    statistics_ui(preparation_ui(frames, context), context)
