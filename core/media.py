@@ -399,7 +399,7 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
     canvas.add_patch(FancyBboxPatch((left + 0.01, 0.3), right - left - 0.03, 0.45, boxstyle="round,pad=0.01",
                                     facecolor="#fdf0e2", edgecolor="#e8781e", linewidth=2))
     canvas.text((left + right) / 2 - 0.005, 0.6, "ConvLSTM", ha="center", fontsize=13, weight="bold")
-    canvas.text((left + right) / 2 - 0.005, 0.42, "memory h, c\nupdated each frame", ha="center", fontsize=9)
+    canvas.text((left + right) / 2 - 0.005, 0.42, "memory H, C\nupdated each frame", ha="center", fontsize=9)
     canvas.add_patch(FancyArrowPatch((right - 0.03, 0.35), (right + 0.005, 0.35), arrowstyle="-|>", mutation_scale=15))
     canvas.add_patch(FancyArrowPatch((left - 0.01, 0.52), (left + 0.012, 0.52), arrowstyle="-|>", mutation_scale=15))
     canvas.text(0.5, 0.06, "Each predicted frame is fed back in to predict the next one (closed loop).",

@@ -88,8 +88,8 @@ def source_ui() -> dict | None:
 
 st.title("Forecast")
 st.markdown(
-    "The model sees **only the first 10 frames** (blue). Every orange frame of the prediction is predicted "
-    "from the model's own previous prediction: a real closed-loop forecast, never fed the true future."
+    "The model sees **only the first 10 frames** (blue). It predicts frame +1 from them, and every later orange "
+    "frame from its own previous prediction: a real closed-loop forecast, never fed the true future."
 )
 # Coming back from another page shows the same forecast, as Evaluate and Design do.
 keep_values(["forecast_horizon", "forecast_source"])

@@ -39,7 +39,8 @@ one after (a *closed-loop* forecast; it never sees the real future).
 )
 st.image(concept_picture(), caption="How the model forecasts: context frames in, the next frames out "
          "(drawn here with the true next frames, the ones it tries to predict).",
-         alt="Four context frames flow into a ConvLSTM box, which outputs the next four frames.")
+         alt="The last four of the ten context frames flow into a ConvLSTM box, which outputs the next four "
+             "frames; each predicted frame is fed back in.")
 
 st.subheader("Try it now")
 if not SHIPPED.is_file():

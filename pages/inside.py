@@ -24,19 +24,25 @@ NAMES = {
 }
 EQUATIONS = [
     ("input", r"i_t = \sigma(W_i * [X_t, H_{t-1}] + b_i)", "how much of the new candidate to write"),
-    ("forget", r"f_t = \sigma(W_f * [X_t, H_{t-1}] + b_f)", "how much of the old memory to keep"),
+    ("forget", r"f_t = \sigma(W_f * [X_t, H_{t-1}] + b_f + 1)",
+     "how much of the old memory to keep; the +1 starts it near 0.73, so memory is kept from the first "
+     "steps of training"),
     ("candidate", r"g_t = \tanh(W_g * [X_t, H_{t-1}] + b_g)", "what could be written"),
     ("output", r"o_t = \sigma(W_o * [X_t, H_{t-1}] + b_o)", "how much of the memory to show"),
     ("cell", r"C_t = f_t \circ C_{t-1} + i_t \circ g_t", "the memory: where the digits are and where they go"),
-    ("hidden", r"H_t = o_t \circ \tanh(C_t)", "what the next layer (and the frame decoder) sees"),
+    ("hidden", r"H_t = o_t \circ \tanh(C_t)",
+     "read back by this cell at the next step, and by the cell above; the top cell's, by the frame decoder"),
 ]
 GATES = ("input", "forget", "candidate", "output")
 
 
 def with_layer_norm(equation: str) -> str:
-    """A gate's equation as a model with layer normalisation computes it: LN around its sum."""
+    """A gate's equation as a model with layer normalisation computes it: LN around
+    its sum, the forget gate's +1 after it."""
     activation, argument = equation.split("(", 1)
-    return rf"{activation}(\mathrm{{LN}}({argument})"
+    shift = " + 1" if argument.endswith(" + 1)") else ""
+    argument = argument.removesuffix(" + 1)") + ")" if shift else argument
+    return rf"{activation}(\mathrm{{LN}}({argument}{shift})"
 
 
 # A trace of the shipped 3 x 64 model is about 22 MB: kept once and only read,
@@ -74,14 +80,17 @@ def pick_channel(values: np.ndarray, channel) -> np.ndarray:
 st.title("Inside the ConvLSTM")
 st.markdown(
     """
-A ConvLSTM is an LSTM whose weights are **convolutions**. Each cell keeps a memory $C$
-and a hidden state $H$ that are small images (16x16 here, one per channel), and four
-**gates** decide, pixel by pixel, what to forget, what to write and what to show.
+A ConvLSTM is an LSTM whose weights are **convolutions**. Each 64x64 frame is first cut
+into 4x4-pixel patches stacked as 16 channels, so each cell keeps a memory $C$ and a
+hidden state $H$ that are small 16x16 images, one per channel (64 in each cell of the
+shipped model), and each position stands for a 4x4 block of pixels. Four **gates**
+decide, position by position, what to forget, what to write and what to show.
 Because every gate is a convolution with a 3x3 kernel, each position only looks at its
 neighbours: motion is handled *locally*, the way a digit moves a few pixels per frame,
 and the same small rule works anywhere in the picture. Stacking cells lets the
-memory see further. Below is what the shipped (or your) model computes for one test
-sequence: the 10 context frames, then its own predictions fed back in.
+memory see further, and a *frame decoder* (a 1x1 convolution and a sigmoid) turns the
+top cell's $H$ back into a 64x64 frame. Below is what the shipped (or your) model
+computes for one test sequence: the 10 context frames, then its own predictions fed back in.
 """
 )
 left, middle = st.columns(2)
@@ -138,7 +147,10 @@ if trace is not None:
                             help="Context frames are true frames; future frames are the model's own predictions, fed back.")
     when = media.frame_label(step, trace.context)
     st.caption(f"Cell {layer}, {('mean over channels' if channel == 'mean' else f'channel {channel}')}, reading "
-               f"{when}. $*$ is a convolution, $\\circ$ an element-wise product.")
+               f"{when}. $*$ is a convolution, $\\circ$ an element-wise product. $X_t$ is what this cell reads: "
+               "for cell 1 the frame fed in (as patches), for a higher cell the $H_t$ of the cell below; $H_{t-1}$ "
+               "is this cell's own hidden state from the step before. These are Shi et al.'s (2015) equations "
+               "without their *peephole* terms (the memory feeding the gates directly), as in OpenSTL's ConvLSTM.")
     if config.layer_norm:
         st.caption(r"$\mathrm{LN}$ is layer normalisation: each gate's sum is brought to mean 0 and variance 1 "
                    "over the whole 16x16 map and all its channels, for this sequence and step, then scaled and "

@@ -101,9 +101,11 @@ def budget_ui(preset: str, from_shipped: bool, locked: bool) -> tuple[float, int
         minutes = LIMITS.train_minutes
         most = LIMITS.train_epochs if preset == "convlstm" else LIMITS.keras_io_train_epochs
         # One key per model, as for the batch size, so that a look at the other model leaves this one's as it was.
-        epochs = bounded_slider(f"Epochs ({LIMITS.epoch_sequences} sequences each)", 1, most,
+        epochs = bounded_slider(f"Epochs ({LIMITS.epoch_sequences} new sequences each)", 1, most,
                                 key=f"train_epochs_{preset}", default=min(4, most), name="epochs", disabled=locked,
-                                help=f"At most {most} epochs for this model, and at most "
+                                help="Every batch is drawn fresh, so an epoch here is "
+                                f"{LIMITS.epoch_sequences} new sequences, after which the model is validated and "
+                                f"saved. At most {most} epochs for this model, and at most "
                                 f"{LIMITS.train_minutes:g} minutes, where the run ends with what it has "
                                 "learned: the server is shared.")
     sizes = LIMITS.batch_sizes if preset == "convlstm" else LIMITS.keras_io_batch_sizes
@@ -131,6 +133,13 @@ def results_ui(job, state) -> None:
     left, right = st.columns([3, 2])
     if state["loss"]:
         left.plotly_chart(learning_curves(state), width="stretch", key="train_curves")
+        # Why the loss can fall while the closed-loop validation does not: a student's first question.
+        left.caption("The training loss scores one-step predictions: at each of 19 steps the model predicts the "
+                     "next frame, given the true frame in the 10 context steps. After them, a model trained from "
+                     "scratch is given the true frame with a probability that falls from 1 to 0 over the first half "
+                     "of the run (*teacher forcing* easing into closed loop: scheduled sampling), then its own "
+                     "prediction; one started from the shipped model gets its own from the start. So the loss can "
+                     "fall while the validation MSE, a closed-loop forecast, stays near black frames'.")
     else:  # the first seconds go into building the model: an empty chart with axes from -1 to 4 said nothing
         left.caption("The loss curve starts after the first batches.")
     with right:
@@ -138,8 +147,9 @@ def results_ui(job, state) -> None:
             context, truth, predicted = state["sample"]
             seen, score = state["val_mse"][-1]
             gif_ui(sample_gif(f"{job.out}@{job.started}", seen, context, truth, predicted),
-                   f"A fixed validation sequence, forecast after {seen} sequences. Validation MSE, the mean over "
-                   f"a fixed set of validation sequences: {score:.1f}.",
+                   f"A fixed validation sequence, forecast after {seen} sequences. The validation sequences are the "
+                   "same few in every run, made from the held-out test digits with motions of their own (so their "
+                   f"baselines differ from Evaluate's). Validation MSE, their mean: {score:.1f}.",
                    "Prediction of a validation sequence during training")
         elif job.running:
             st.caption("The first prediction appears after the first epoch.")

@@ -534,8 +534,9 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     assert len([url for _, url in images(app) if url.endswith(".gif")]) == 1
     equations = [element.value for element in app.latex]
     assert len(equations) == 6 and any(r"H_t = o_t \circ \tanh(C_t)" in eq for eq in equations)
-    # The shipped model normalises its gates, and the equations say so.
-    assert any(r"f_t = \sigma(\mathrm{LN}(W_f * [X_t, H_{t-1}] + b_f))" in eq for eq in equations)
+    # The shipped model normalises its gates, and the equations say so, with the +1 the cell
+    # adds to the forget gate after the normalisation.
+    assert any(r"f_t = \sigma(\mathrm{LN}(W_f * [X_t, H_{t-1}] + b_f) + 1)" in eq for eq in equations)
     assert any("layer normalisation" in caption.value for caption in app.caption)
     app.selectbox(key="inside_quantity").set_value("forget").run()
     app.selectbox(key="inside_channel").set_value(3).run()

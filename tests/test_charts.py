@@ -69,10 +69,10 @@ def test_paths_name_each_digit_by_place_and_class_and_mark_where_it_starts():
     # and the place on Design, where it read as the numeral one.
     sequence = data.sequence("test", 0)
     figure = paths_chart(sequence)
-    first, second = sequence.labels[0]
+    first, second = ("an 8" if label == 8 else f"a {label}" for label in sequence.labels[0])
     assert [trace.name for trace in figure.data] == [
-        f"digit 1, a {first} (context)", f"digit 1, a {first} (target)",
-        f"digit 2, a {second} (context)", f"digit 2, a {second} (target)"]
+        f"digit 1, {first} (context)", f"digit 1, {first} (target)",
+        f"digit 2, {second} (context)", f"digit 2, {second} (target)"]
     context = figure.data[0]
     centre = sequence.positions[0, 0, 0] + data.DIGIT_SIZE / 2
     assert (context.x[0], context.y[0]) == (centre[1], centre[0]) and context.marker.symbol[0] == "star"
@@ -85,8 +85,8 @@ def test_paths_name_each_digit_by_place_and_class_and_mark_where_it_starts():
     # A designed sequence knows its classes only when told (Design's legend read "a -1").
     digits, _ = data.mnist_digits("test")
     start, angle, speed = np.array([[0.2, 0.2], [0.8, 0.8]]), np.array([0.0, 90.0]), np.ones(2)
-    named = paths_chart(data.design(digits[:2], start, angle, speed, 12, labels=np.array([3, 7])))
-    assert [trace.name for trace in named.data][::2] == ["digit 1, a 3 (context)", "digit 2, a 7 (context)"]
+    named = paths_chart(data.design(digits[:2], start, angle, speed, 12, labels=np.array([3, 8])))
+    assert [trace.name for trace in named.data][::2] == ["digit 1, a 3 (context)", "digit 2, an 8 (context)"]
     unnamed = paths_chart(data.design(digits[:2], start, angle, speed, 12))
     assert [trace.name for trace in unnamed.data][::2] == ["digit 1 (context)", "digit 2 (context)"]
 

@@ -63,6 +63,11 @@ def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | No
     return legible(figure)
 
 
+def _class_words(label: int) -> str:
+    # "an 8", not "a 8"; -1 is a designed digit whose class was not given.
+    return "" if label < 0 else f", {'an' if label == 8 else 'a'} {label}"
+
+
 def paths_chart(sequence: data.Sequences) -> go.Figure:
     """Where each digit's centre goes on the 64x64 canvas: solid over the context,
     dotted after, with a star where it starts.
@@ -84,7 +89,7 @@ def paths_chart(sequence: data.Sequences) -> go.Figure:
             marker = {"symbol": ["star"] + [symbol] * (points - 1), "size": [16] + [7] * (points - 1)} \
                 if part == "context" else {"symbol": symbol, "size": 7}
             figure.add_trace(go.Scatter(x=centre[frames, d, 1], y=centre[frames, d, 0], mode="lines+markers",
-                                        name=f"digit {d + 1}{f', a {label}' if label >= 0 else ''} ({part})",
+                                        name=f"digit {d + 1}{_class_words(label)} ({part})",
                                         line={"dash": dash, "width": 3, "color": colour},
                                         marker={**marker, "color": colour}))
     # "domain": a narrow column shrinks the square canvas rather than widening its
