@@ -35,12 +35,14 @@ def test_queue_is_bounded_and_a_failed_run_restarts_only_when_asked():
     evaluations, model_thread = Evaluations(max_unfinished=1), ThreadPoolExecutor(1)
     gate = threading.Event()
     model_thread.submit(gate.wait)  # keeps the forecasting thread busy, as a long forecast would
-    first = evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread)
-    assert not first.finished
-    assert evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread) is first  # found, not queued twice
-    with pytest.raises(Busy):
-        evaluations.request(CHECKPOINT, 20, lambda path: None, model_thread)
-    gate.set()
+    try:
+        first = evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread)
+        assert not first.finished
+        assert evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread) is first  # found, not queued twice
+        with pytest.raises(Busy):
+            evaluations.request(CHECKPOINT, 20, lambda path: None, model_thread)
+    finally:  # a failure above left the thread waiting, and Python waits for it at exit: pytest never ended
+        gate.set()
     assert _wait(first).status == "failed" and first.error  # None is no model: a one-line error, no traceback
     assert evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread) is first  # a rerun does not retry
     again = evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread, again=True)  # a click does
