@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from catalogue import bad_files
 from conftest import ROOT
 
@@ -25,6 +26,7 @@ SHOTS = ROOT / "test-artifacts" / "screenshots"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+HEADINGS = {"Home": "ConvLSTM Studio"}  # every other page's heading is its title
 PAGES = {"Home": "home", "Dataset": "dataset", "Train": "train", "Forecast": "forecast", "Evaluate": "evaluate",
          "Design a sequence": "design", "Inside the ConvLSTM": "inside"}
 
@@ -110,6 +112,8 @@ def settle(tab, pause=0.7):
 
 def open_page(tab, title: str):
     tab.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    # The page left reads as idle until the new run starts: its heading first, then idleness.
+    expect(tab.locator("h1").first).to_have_text(HEADINGS.get(title, title), timeout=120_000)
     settle(tab)
 
 
@@ -207,8 +211,7 @@ def test_a_reload_or_a_second_tab_finds_its_own_run_and_can_stop_it(page):
     stranger.add_cookies([{"name": "convlstm_studio_session", "value": "../x", "url": page.url}])
     tab = stranger.new_page()
     tab.goto(page.url)
-    settle(tab)
-    assert tab.get_by_text("Someone else is training").count() == 1
+    expect(tab.get_by_text("Someone else is training")).to_have_count(1, timeout=60_000)
     # The page's JavaScript writes the new id a moment after the page is drawn (a CI run read "../x" still).
     deadline = time.time() + 15
     while (cookie := next(c["value"] for c in stranger.cookies() if c["name"] == "convlstm_studio_session")) == "../x" \
@@ -218,9 +221,10 @@ def test_a_reload_or_a_second_tab_finds_its_own_run_and_can_stop_it(page):
     stranger.close()
     other = page.context.new_page()
     other.goto(page.url)
-    settle(other)
+    stop = other.get_by_role("button", name="Stop (keeps what was learned)")
+    stop.wait_for(timeout=60_000)  # its own run drawn: only then does "no one else" mean anything
     assert other.get_by_text("Someone else is training").count() == 0
-    other.get_by_role("button", name="Stop (keeps what was learned)").click()
+    stop.click()
     for tab in (other, page):
         done = tab.get_by_test_id("stAlertContentSuccess")
         done.wait_for(timeout=120_000)
