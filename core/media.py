@@ -402,6 +402,10 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
     canvas.text((left + right) / 2 - 0.005, 0.42, "memory H, C\nupdated each frame", ha="center", fontsize=9)
     canvas.add_patch(FancyArrowPatch((right - 0.03, 0.35), (right + 0.005, 0.35), arrowstyle="-|>", mutation_scale=15))
     canvas.add_patch(FancyArrowPatch((left - 0.01, 0.52), (left + 0.012, 0.52), arrowstyle="-|>", mutation_scale=15))
+    # The feedback the caption below describes: the first predicted frame back into the cell.
+    canvas.add_patch(FancyArrowPatch((right + width * 0.45, 0.22), ((left + right) / 2 + 0.02, 0.28),
+                                     connectionstyle="arc3,rad=-0.35", arrowstyle="-|>", mutation_scale=15,
+                                     color=np.array(FORECAST_TEXT) / 255, linewidth=1.5))
     canvas.text(0.5, 0.06, "Each predicted frame is fed back in to predict the next one (closed loop).",
                 ha="center", fontsize=10, color="#444")
     buffer = io.BytesIO()
