@@ -134,21 +134,17 @@ class TrainConfig:
     seed: int | None = None
 
     def __post_init__(self):
-        # A notebook's "2" or 2.5 epochs failed in a comparison or deep in Keras.
-        optional = ("minutes", "learning_rate", "lr_decay_sequences", "sampling_sequences", "val_count", "seed")
-        for name, (check, what, kind) in {
-            **dict.fromkeys(("epochs", "epoch_sequences", "batch_size", "workers", "num_digits", "lr_decay_start",
-                             "lr_decay_sequences", "sampling_sequences", "val_count", "seed"),
-                            (_is_whole, "a whole number", int)),
-            **dict.fromkeys(("minutes", "learning_rate"), (_is_real, "a number", float)),
-        }.items():
-            value = getattr(self, name)
-            if value is None and name in optional:
+        # A notebook's "2" or 2.5 epochs failed in a comparison or deep in Keras. NumPy's numbers
+        # are taken as Python's: the checkpoint's JSON record could not hold an np.int64.
+        may_be_none = ("minutes", "learning_rate", "lr_decay_sequences", "sampling_sequences", "val_count", "seed")
+        for name in ("epochs", "epoch_sequences", "batch_size", "workers", "num_digits", "lr_decay_start",
+                     "lr_decay_sequences", "sampling_sequences", "val_count", "seed", "minutes", "learning_rate"):
+            value, whole = getattr(self, name), name not in ("minutes", "learning_rate")
+            if value is None and name in may_be_none:
                 continue
-            if not check(value):
-                raise InputError(f"{name} must be {what}; received {value!r}")
-            # NumPy's numbers are taken as Python's: the checkpoint's JSON record could not hold an np.int64.
-            setattr(self, name, kind(value))
+            if not (_is_whole(value) if whole else _is_real(value)):
+                raise InputError(f"{name} must be {'a whole number' if whole else 'a number'}; received {value!r}")
+            setattr(self, name, int(value) if whole else float(value))
         if self.out is not None and Path(self.out).suffix != ".keras":  # found only when the first epoch was saved
             raise InputError(f"out must end in .keras; received {Path(self.out).name}")
         if self.minutes is not None and not 0 < self.minutes <= 24 * 60:
