@@ -4,6 +4,7 @@ from ui.shared import through_entry_point
 
 through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +39,8 @@ GATES = ("input", "forget", "candidate", "output")
 
 def with_layer_norm(equation: str) -> str:
     """A gate's equation as a model with layer normalisation computes it: LN around
-    its sum, the forget gate's +1 after it."""
-    activation, argument = equation.split("(", 1)
-    shift = " + 1" if argument.endswith(" + 1)") else ""
-    argument = argument.removesuffix(" + 1)") + ")" if shift else argument
-    return rf"{activation}(\mathrm{{LN}}({argument}{shift})"
+    the convolution and bias (the forget gate's +1 comes after it)."""
+    return re.sub(r"W_\w \* \[X_t, H_\{t-1\}\] \+ b_\w", lambda sum_: rf"\mathrm{{LN}}({sum_[0]})", equation)
 
 
 # A trace of the shipped 3 x 64 model is about 22 MB: kept once and only read,
