@@ -1,5 +1,6 @@
 """Training: the loss falls, stops are honoured within a batch, runs resume."""
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -259,19 +260,16 @@ def test_bad_settings():
     with pytest.raises(InputError, match=r"epoch_sequences \(512\) must be at least batch_size \(1024\)"):
         TrainConfig(batch_size=1024, epoch_sequences=512)
     # A notebook's slips: found after a whole epoch (the .h5), or as raw TypeErrors.
-    with pytest.raises(InputError, match="out must end in .keras; received x.h5"):
-        TrainConfig(out="runs/x.h5")
-    with pytest.raises(InputError, match="minutes must be a number; received '2'"):
-        TrainConfig(minutes="2")
-    with pytest.raises(InputError, match="epochs must be a whole number; received 2.5"):
-        TrainConfig(epochs=2.5)
+    slips = [({"out": "runs/x.h5"}, "out must end in .keras; received x.h5"),
+             ({"minutes": "2"}, "minutes must be a number; received '2'"),
+             ({"epochs": 2.5}, "epochs must be a whole number; received 2.5"),
+             ({"seed": "3"}, "seed must be a whole number; received '3'"),
+             ({"learning_rate": "1e-3"}, "learning_rate must be a number; received '1e-3'"),
+             ({"lr_decay_sequences": 2.5}, "lr_decay_sequences must be a whole number; received 2.5")]
+    for settings, message in slips:
+        with pytest.raises(InputError, match=re.escape(message)):
+            TrainConfig(**settings)
     assert TrainConfig(epochs=np.int64(3), minutes=np.float32(0.5)).epochs == 3  # NumPy's numbers are numbers
-    with pytest.raises(InputError, match="seed must be a whole number; received '3'"):
-        TrainConfig(seed="3")
-    with pytest.raises(InputError, match="learning_rate must be a number; received '1e-3'"):
-        TrainConfig(learning_rate="1e-3")
-    with pytest.raises(InputError, match="lr_decay_sequences must be a whole number; received 2.5"):
-        TrainConfig(lr_decay_sequences=2.5)
 
 
 def test_a_run_with_numpy_settings_saves_its_record(tmp_path):
