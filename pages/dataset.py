@@ -5,6 +5,7 @@ from ui.shared import through_entry_point
 through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -21,7 +22,12 @@ BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mn
 
 
 @st.cache_resource(show_spinner="Opening the official file...")
-def official_frames(path: str | None):
+def official_frames(path: str):
+    """The official file in the folder `path` (or the file, by its own name); "" for Keras' cache."""
+    # Only a file of the official name opens: on a shared server any other
+    # path told a visitor which of its files exist, and showed any .npy.
+    if path and Path(path).name != data.OFFICIAL_NAME:
+        path = str(Path(path) / data.OFFICIAL_NAME)
     return data.load_official(path or None)  # memory-mapped: shared, never copied
 
 
@@ -60,7 +66,8 @@ def source_ui():
         )
         return None, source
     if source == OFFICIAL:
-        path = st.text_input("Where the file is on the computer running the app (leave empty for Keras' cache, ~/.keras/datasets)", key="dataset_official_path")
+        path = st.text_input(f"The folder holding {data.OFFICIAL_NAME} on the computer running the app "
+                             "(leave empty for Keras' cache, ~/.keras/datasets)", key="dataset_official_path")
         try:
             return official_frames(path.strip()), source
         except InputError as error:

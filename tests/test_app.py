@@ -251,6 +251,14 @@ def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missin
     app.text_input(key="dataset_official_path").input(str(tmp_path / "nowhere.npy")).run()
     assert len(app.error) == 1 and "no official Moving MNIST file" in app.error[0].value
     assert not app.info and all(button.key != "dataset_download" for button in app.button)
+    # Only a file of the official name opens: another path told a shared server's visitors which files it has.
+    official = moving_mnist("test", 3).swapaxes(0, 1)  # the official file's layout: time first
+    np.save(tmp_path / "renamed.npy", official)
+    app.text_input(key="dataset_official_path").input(str(tmp_path / "renamed.npy")).run()
+    assert f"no official Moving MNIST file at {tmp_path / 'renamed.npy' / 'mnist_test_seq.npy'}" in app.error[0].value
+    np.save(tmp_path / "mnist_test_seq.npy", official)
+    app.text_input(key="dataset_official_path").input(str(tmp_path)).run()
+    assert not app.error and not app.exception and any(url.endswith(".gif") for _, url in images(app))
 
 
 @pytest.fixture(autouse=True)
