@@ -9,7 +9,7 @@ moved it. This trains one refiner with the given hidden layers as `python -m
 core refine` does (same data, loss, schedule and precision) and prints the
 validation MSE after each epoch: `--dilations 1 1` is the shipped shape,
 `1 1 1 1` as deep as `1 2 4 8` without the reach. Experimental: the refiner
-is built by replacing `core.model._build` in this process only; `core` keeps
+is built by replacing `core.model.build_model` in this process only; `core` keeps
 the shipped shape.
 
 Usage:
@@ -52,9 +52,9 @@ def main() -> None:
     import core.model
     from core.cli import as_flags
     from core.errors import InputError
-    from core.training import RefinerConfig, train_refiner
+    from core.refiner import RefinerConfig, train_refiner
 
-    build = core.model._build
+    build = core.model.build_model
 
     class ReachForecaster(core.model.ConvLSTMForecaster):
         def __init__(self, config, **kwargs):
@@ -77,8 +77,8 @@ def main() -> None:
         model.studio_config, model.studio_info = config, {}
         return model
 
-    # `train_refiner` builds its refiner through `with_refiner`, which calls this.
-    core.model._build = build_reach
+    # `train_refiner` builds its refiner through `with_refiner`, which calls `build_model`.
+    core.model.build_model = build_reach
     try:
         model = core.model.load_checkpoint(args.checkpoint, compile=False, precision="auto")
         config = RefinerConfig(filters=args.filters, sequences=args.sequences, epochs=args.epochs,
@@ -94,7 +94,7 @@ def main() -> None:
     except InputError as error:
         parser.error(as_flags(str(error)))
     finally:
-        core.model._build = build
+        core.model.build_model = build
     params = sum(layer.count_params() for layer in refined.refiner)
     print(f"refiner dilations {' '.join(map(str, args.dilations))}, {args.filters} filters: {params:,} parameters")
 

@@ -5,7 +5,8 @@ and the Streamlit pages. Modules, one concern each:
 
     data         the offline generator, the official file, users' arrays, preprocessing
     model        the ConvLSTM forecaster, presets, checkpoints
-    training     Model.fit with live progress and resumable checkpoints; the refiner
+    training     Model.fit with live progress and resumable checkpoints
+    refiner      training a trained forecaster's refiner on its own forecasts
     forecasting  closed-loop forecasts
     metrics      MSE, MAE, SSIM, PSNR and the baselines
     media        GIFs and frame strips
@@ -42,8 +43,8 @@ _EXPORTS = {
     "TrainConfig": "core.training",
     "TrainingProgress": "core.training",
     "train": "core.training",
-    "RefinerConfig": "core.training",
-    "train_refiner": "core.training",
+    "RefinerConfig": "core.refiner",
+    "train_refiner": "core.refiner",
     "score": "core.metrics",
     "Scores": "core.metrics",
     "evaluate": "core.evaluation",
@@ -51,7 +52,7 @@ _EXPORTS = {
     "comparison_gif": "core.media",
 }
 
-_MODULES = ("data", "model", "training", "forecasting", "metrics", "media", "evaluation", "inspection", "errors")
+_MODULES = ("data", "model", "training", "refiner", "forecasting", "metrics", "media", "evaluation", "inspection", "errors")
 
 __all__ = sorted(_EXPORTS)
 

@@ -285,7 +285,7 @@ def cmd_train(args) -> None:
 
 def cmd_refine(args) -> None:
     from core.model import load_checkpoint, read_checkpoint_info, save_checkpoint, with_precision
-    from core.training import RefinerConfig, train_refiner
+    from core.refiner import RefinerConfig, train_refiner
 
     _check_output(args.out, ".keras", "--out")
     _check_apart(args.out, "--out", args.checkpoint, "--checkpoint", "the refined model")

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from core.errors import InputError
+from core.errors import InputError, as_number
 
 FRAME_SIZE = 64
 DIGIT_SIZE = 28
@@ -246,9 +246,9 @@ def moving_mnist(
         uint8 (count, length, 64, 64).
     """
     _check_split(split)
-    for name, value in (("count", count), ("length", length), ("num_digits", num_digits)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):  # 2.0 failed inside numpy
-            raise InputError(f"{name} must be a whole number; received {value!r}")
+    # 2.0 failed inside NumPy.
+    count, length, num_digits = (as_number(name, value, whole=True) for name, value in
+                                 (("count", count), ("length", length), ("num_digits", num_digits)))
     if count < 1 or length < 1 or num_digits < 1:
         raise InputError(f"count, length and num_digits must be positive; received {count}, {length}, {num_digits}")
     frames = np.empty((count, length, FRAME_SIZE, FRAME_SIZE), np.uint8)

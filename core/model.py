@@ -12,7 +12,7 @@ to zero.
 A refiner may follow the rollout: three small convolutions, on the same patches,
 that correct each finished frame from it, its neighbours in the forecast and
 the last context frame. It is trained afterwards on the frozen forecaster's
-own forecasts (`core.training.train_refiner`), and the forecaster still reads
+own forecasts (`core.refiner.train_refiner`), and the forecaster still reads
 back its raw frames, so it changes what is shown, never what is fed back.
 
 The "keras-io" preset rebuilds the keras.io example's full-frame model so users
@@ -36,7 +36,7 @@ import keras
 from keras import layers, ops
 
 from core.data import CONTEXT_FRAMES, FRAME_SIZE, SEQUENCE_LENGTH
-from core.errors import InputError
+from core.errors import InputError, as_number
 from core.files import written_beside
 
 PACKAGE = "convlstm_studio"
@@ -84,7 +84,7 @@ class ModelConfig:
             on export; a model fine-tuned from a checkpoint keeps its floor;
             0 keeps the raw output.
         refiner_filters: width of the refiner that corrects the finished
-            forecast; 0 for none. Set by `core.training.train_refiner`.
+            forecast; 0 for none. Set by `core.refiner.train_refiner`.
         layer_norm: normalise each gate's pre-activation over its map (one
             group per gate) before the nonlinearity, as the layer-normalised
             LSTM of Ba et al. (2016) does; see docs/training.md for what it
@@ -106,11 +106,9 @@ class ModelConfig:
         if self.preset not in ("convlstm", "keras-io"):
             raise InputError(f"preset must be 'convlstm' or 'keras-io'; received {self.preset!r}")
         _check_precision(self.precision)
+        # A hand-edited studio.json's 8.5 or true passed, then failed deep in Keras.
         for name in ("num_layers", "filters", "kernel_size", "patch_size", "context", "refiner_filters"):
-            value = getattr(self, name)
-            # A hand-edited studio.json's 8.5 or true passed, then failed deep in Keras.
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise InputError(f"{name} must be a whole number; received {value!r}")
+            object.__setattr__(self, name, as_number(name, getattr(self, name), whole=True))
         for name in ("num_layers", "filters", "kernel_size", "patch_size", "context"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1; received {getattr(self, name)}")
@@ -122,9 +120,9 @@ class ModelConfig:
                            ("context", SEQUENCE_LENGTH - 1)):
             if getattr(self, name) > most:
                 raise InputError(f"{name} must be at most {most}; received {getattr(self, name)}")
-        real = isinstance(self.output_floor, (int, float)) and not isinstance(self.output_floor, bool)
-        if not real or not 0 <= self.output_floor < 1:
-            raise InputError(f"output_floor must be at least 0 and below 1; received {self.output_floor!r}")
+        object.__setattr__(self, "output_floor", as_number("output_floor", self.output_floor, whole=False))
+        if not 0 <= self.output_floor < 1:
+            raise InputError(f"output_floor must be at least 0 and below 1; received {self.output_floor}")
         if not isinstance(self.layer_norm, bool):
             raise InputError(f"layer_norm must be true or false; received {self.layer_norm!r}")
         if FRAME_SIZE % self.patch_size:
@@ -734,7 +732,7 @@ def with_output_floor(model: keras.Model, floor: float) -> keras.Model:
 def with_refiner(model: keras.Model, filters: int) -> keras.Model:
     """The same forecaster with a new, untrained refiner (see `ModelConfig`).
 
-    An untrained refiner changes nothing; `core.training.train_refiner` trains it.
+    An untrained refiner changes nothing; `core.refiner.train_refiner` trains it.
 
     Args:
         model: a convlstm model from `build_model` or `load_checkpoint`.

@@ -16,6 +16,14 @@ sys.path.insert(0, str(ROOT))
 TINY = {"num_layers": 1, "filters": 8, "precision": "float32"}
 
 
+def tiny_run(**changes):
+    """The TrainConfig of two short epochs of a TINY model, with `changes`."""
+    from core.training import TrainConfig
+
+    settings = dict(minutes=None, epochs=2, epoch_sequences=32, batch_size=8, model_overrides=TINY, val_count=8, seed=0)
+    return TrainConfig(**{**settings, **changes})
+
+
 def run_cli(*args, timeout=300, env=None):
     """Runs `python -m core ARGS` in a fresh process, as a user would, with
     `env`'s variables added to this process's."""

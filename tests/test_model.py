@@ -364,11 +364,13 @@ def test_an_output_floor_clears_only_the_faint_pixels_and_survives_saving(tmp_pa
     np.testing.assert_array_equal(cleared[~faint], raw[~faint])
 
 
-@pytest.mark.parametrize("floor", [-0.1, 1.0, float("nan"), "0.1", True])
-def test_output_floors_outside_0_to_1_are_refused(floor):
-    # repr: a hand-edited "0.1" read "received 0.1", as if that were refused.
-    message = f"output_floor must be at least 0 and below 1; received {re.escape(repr(floor))}$"
-    with pytest.raises(InputError, match=message):
+@pytest.mark.parametrize("floor, message", [(-0.1, "at least 0 and below 1; received -0.1"),
+                                             (1.0, "at least 0 and below 1; received 1.0"),
+                                             (float("nan"), "at least 0 and below 1; received nan"),
+                                             # a hand-edited "0.1" read "received 0.1", as if that were refused
+                                             ("0.1", "a number; received '0.1'"), (True, "a number; received True")])
+def test_output_floors_outside_0_to_1_are_refused(floor, message):
+    with pytest.raises(InputError, match=f"output_floor must be {re.escape(message)}$"):
         ModelConfig(output_floor=floor)
 
 
@@ -453,3 +455,6 @@ def test_an_untrained_refiner_changes_nothing_and_a_trained_one_survives_saving(
     for name, value in [("refiner_filters", True), ("filters", 8.5), ("num_layers", "3")]:
         with pytest.raises(InputError, match=f"{name} must be a whole number; received {re.escape(repr(value))}$"):
             ModelConfig(**{name: value})
+    # A notebook's NumPy sizes were refused as "must be a whole number; received np.int64(8)".
+    taken = ModelConfig(filters=np.int64(8), output_floor=np.float32(0.25))
+    assert (taken.filters, taken.output_floor) == (8, 0.25) and type(taken.filters) is int
