@@ -6,7 +6,7 @@ import sys
 import tempfile
 
 # core.cli imports only the standard library and core.errors: Keras and TensorFlow load below, or not at all.
-from core.cli import EXIT_INTERRUPTED, KERAS_COMMANDS, main
+from core.cli import EXIT_INTERRUPTED, KERAS_COMMANDS, STOPPED, main
 
 
 def _quiet_tensorflow() -> None:
@@ -26,7 +26,7 @@ def _quiet_tensorflow() -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices()
-        except BaseException:
+        except Exception:  # not Ctrl-C: the log would bury the line that says it stopped
             os.dup2(saved, 2)
             captured.seek(0)
             sys.stderr.write(captured.read().decode(errors="replace"))
@@ -38,10 +38,13 @@ def _quiet_tensorflow() -> None:
 
 # With KERAS_BACKEND=jax (a GPU machine without TensorFlow) there is nothing to quiet.
 on_tensorflow = (os.environ.get("KERAS_BACKEND") or "tensorflow") == "tensorflow"  # Keras reads "" as unset
-if on_tensorflow and len(sys.argv) > 1 and sys.argv[1] in KERAS_COMMANDS:
-    _quiet_tensorflow()
-
-code = main()
+try:
+    if on_tensorflow and len(sys.argv) > 1 and sys.argv[1] in KERAS_COMMANDS:
+        _quiet_tensorflow()
+    code = main()
+except KeyboardInterrupt:  # while TensorFlow loaded (seconds), before main() listens for Ctrl-C
+    print(STOPPED, file=sys.stderr)
+    code = EXIT_INTERRUPTED
 if code == EXIT_INTERRUPTED:
     # A Keras fit or predict cut short by Ctrl-C hung TensorFlow's teardown at
     # exit (refine sat in garbage collection until killed). Outputs are written

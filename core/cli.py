@@ -27,6 +27,7 @@ from core.files import written_beside
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
+STOPPED = "\nstopped by Ctrl-C before the end"
 # The commands that load a model, and so Keras with its backend; `data` needs neither.
 KERAS_COMMANDS = ("train", "refine", "forecast", "evaluate", "export")
 # The official test set's size; more would take gigabytes of memory.
@@ -620,7 +621,7 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:  # outputs are whole or absent; the next train removes a second Ctrl-C's .partial
-        print("\nstopped by Ctrl-C before the end", file=sys.stderr)
+        print(STOPPED, file=sys.stderr)
         return EXIT_INTERRUPTED
     except OSError as error:  # a disk that fills up or a folder that vanishes mid-run
         print(f"error: {error.filename or 'a file'}: {error.strerror or error}", file=sys.stderr)

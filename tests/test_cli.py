@@ -432,6 +432,19 @@ def test_ctrl_c_in_refine_exits_130_at_once_and_writes_nothing(tiny_checkpoint, 
     assert not list(tmp_path.iterdir())
 
 
+def test_ctrl_c_while_tensorflow_loads_says_so_without_a_traceback(tmp_path, tiny_checkpoint, test_sequences):
+    # A stand-in for TensorFlow, stopped while it loads: a Ctrl-C in a command's
+    # first seconds printed TensorFlow's hidden log and a traceback.
+    (tmp_path / "tensorflow").mkdir()
+    (tmp_path / "tensorflow" / "__init__.py").write_text("import os\nos.write(2, b'oneDNN notice\\n')\nraise KeyboardInterrupt\n")
+    np.save(tmp_path / "in.npy", test_sequences[:1])
+    out = tmp_path / "out.npy"
+    result = run_cli("forecast", "--checkpoint", tiny_checkpoint, "--input", tmp_path / "in.npy", "--output", out,
+                     env={"PYTHONPATH": str(tmp_path)})
+    assert (result.returncode, result.stderr) == (130, "\nstopped by Ctrl-C before the end\n")
+    assert not out.exists()
+
+
 def test_refine_keeps_the_precision_the_file_was_trained_in(tmp_path):
     # On a CPU without bfloat16 the model runs in float32, which was saved as if
     # the file had been trained so: a resumed GPU run then trained at half speed.
