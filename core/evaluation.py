@@ -7,7 +7,7 @@ from typing import Callable
 import numpy as np
 
 from core.data import CONTEXT_FRAMES, split_context, to_unit_float
-from core.errors import InputError
+from core.errors import InputError, as_number
 from core.forecasting import MAX_HORIZON, forecast
 from core.metrics import BASELINES, Scores, score
 
@@ -25,13 +25,16 @@ def evaluate(
         model: from `load_checkpoint` or `build_model`.
         frames: (N, T, 64, 64) sequences (or one, (T, 64, 64)), uint8 or float
             0-1; the T - context frames after the context are predicted.
-        context: frames the model sees.
+        context: frames the model sees, at least 2.
         batch_size: sequences per forward pass.
         progress: called as progress(done, total) while forecasting.
 
     Returns:
         {"model": Scores, "black frames": Scores, "repeat last frame": Scores}.
     """
+    # One frame of context passed here, then forecast refused "frames" of 1 frame, which had 20.
+    if as_number("context", context, whole=True) < 2:
+        raise InputError(f"context must be at least 2 frames, to show motion; received {context}")
     seen, truth = split_context(frames, context)
     if truth.shape[1] > MAX_HORIZON:  # forecast's message named a horizon, which evaluate does not take
         raise InputError(f"frames have {truth.shape[1]} frames after the {context} of context, and at most "

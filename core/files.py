@@ -1,4 +1,5 @@
-"""Writing a file so that a failed write leaves the disk as it was.
+"""Writing a file so that a failed write leaves the disk as it was, and checking
+before slow work that it can be written at all.
 
 Outputs (checkpoints, arrays, GIFs) are written to a temporary file beside
 their path and renamed into place. When the write fails (a full disk, a
@@ -7,7 +8,11 @@ the output may stay behind.
 """
 
 import contextlib
+import os
+import tempfile
 from pathlib import Path
+
+from core.errors import InputError
 
 
 @contextlib.contextmanager
@@ -35,3 +40,50 @@ def written_beside(path: Path, temporary: Path):
         for folder in [] if succeeded else made:
             with contextlib.suppress(OSError):  # never made, or no longer empty
                 folder.rmdir()
+
+
+def check_output(path: str, suffix: str, option: str) -> None:
+    """Refuses an output path that cannot be written, before any slow work.
+
+    Args:
+        path: the output file.
+        suffix: the ending it must have, such as ".keras".
+        option: its name in the messages (a CLI flag or a config field).
+
+    Raises:
+        InputError: a wrong suffix, a folder, a folder this user cannot write
+            to, or a name too long for the file system.
+    """
+    if not path.endswith(suffix):
+        raise InputError(f"{option} must end in {suffix}; received {path}")
+    target = Path(path)
+    if target.name == suffix:
+        raise InputError(f"{option} needs a file name before {suffix}; received {path}")
+    if target.is_dir():
+        raise InputError(f"{option} {path} is a folder; give a file name")
+    folder = target.parent
+    while not folder.exists():  # missing folders are made; the first existing one must take them
+        folder = folder.parent
+    if not folder.is_dir() or not _can_make_files_in(folder):
+        raise InputError(f"cannot write {path}: {folder} is not a folder this user can write to")
+    # The output is first written beside itself as ".NAME.partial", which a name
+    # near the limit pushes past it: that failed after the work, naming the hidden file.
+    limit = os.pathconf(folder, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255  # Windows has no pathconf
+    longest = limit - len("..partial")
+    # In bytes as the file system sees them: a name from a Latin-1 terminal is not UTF-8.
+    if (size := len(os.fsencode(target.name))) > longest:
+        raise InputError(f"{option}'s file name is too long: {size} bytes, at most {longest} here")
+    # And each folder to make: one too long failed only after the work, with the folders before it made.
+    for part in target.parent.relative_to(folder).parts:
+        if (size := len(os.fsencode(part))) > limit:
+            raise InputError(f"a folder name in {option} is too long: {size} bytes, at most {limit} here")
+
+
+def _can_make_files_in(folder: Path) -> bool:
+    # os.access tells root yes for /proc and /sys, where no file can be made: the
+    # refusal came after the work. Making (and dropping) a nameless file is the test.
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False

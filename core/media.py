@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from core.data import check_frames
-from core.errors import InputError
+from core.errors import InputError, as_number
 
 CONTEXT_COLOUR = (60, 130, 230)
 FORECAST_COLOUR = (240, 140, 30)
@@ -157,8 +157,11 @@ def encode_gif(frames: np.ndarray, fps: float = 4.0) -> bytes:
     long (118 ms against 20 ms for a 20-frame panel) and kept the Forecast
     page from answering within a second. imageio reads them back in tests.
     """
-    if not (isinstance(fps, (int, float)) and fps > 0):  # 0 divided by zero below
-        raise InputError(f"fps must be a positive number; received {fps!r}")
+    fps = as_number("fps", fps, whole=False)
+    # A GIF stores each frame's time in hundredths of a second, in 16 bits: 0 was
+    # a division by zero below, 0.001 an OverflowError; above 100, no delay at all.
+    if not 0.01 <= fps <= 100:
+        raise InputError(f"fps must be from 0.01 to 100; received {fps:g}")
     frames = to_uint8(frames)
     images = [
         Image.fromarray(frame).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
@@ -199,6 +202,8 @@ def sequence_gif(frames: np.ndarray, title: str = "", context: int | None = None
         InputError: frames that are not one such sequence, or a bad context, scale or fps.
     """
     frames = _one_sequence(frames, "frames")
+    if not isinstance(title, str):  # None failed inside Pillow's text drawing
+        raise InputError(f"title must be text; received {title!r}")
     context = len(frames) if context is None else context
     if not isinstance(context, (int, np.integer)) or not 0 <= context <= len(frames):
         raise InputError(f"context must be a whole number from 0 to {len(frames)}; received {context!r}")

@@ -509,9 +509,13 @@ def build_model(config: ModelConfig | str = "convlstm") -> keras.Model:
         The model, with `studio_config` (its `ModelConfig`) and an empty `studio_info`.
 
     Raises:
-        InputError: an unknown preset name.
+        InputError: an unknown preset name, or neither a name nor a ModelConfig.
     """
-    config = preset(config) if isinstance(config, str) else config
+    if isinstance(config, str):
+        config = preset(config)
+    elif not isinstance(config, ModelConfig):  # None or a dict failed with an AttributeError
+        raise InputError(f"config must be a ModelConfig or a preset's name ({', '.join(PRESETS)}); "
+                         f"received {type(config).__name__}")
     with MODEL_LOCK:
         if config.preset == "keras-io":
             model = build_keras_io(config)
@@ -631,6 +635,8 @@ def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
     Raises:
         InputError: missing, not a Keras archive, or not one of ours.
     """
+    if not isinstance(path, (str, os.PathLike)):  # None or a file's bytes: a TypeError from Path
+        raise InputError(f"path must be a file's path; received {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no checkpoint at {path}")
@@ -672,12 +678,12 @@ def load_checkpoint(path, compile: bool = True, precision: str | None = None) ->
         The model, with `studio_config` (a `ModelConfig`) and `studio_info`.
 
     Raises:
-        InputError: missing, corrupted, unsafe, or not a ConvLSTM Studio model.
-        ValueError: a precision with `compile`.
+        InputError: missing, corrupted, unsafe, or not a ConvLSTM Studio model;
+            a precision with `compile`.
     """
     if precision and compile:
         # Silently ignored, it once passed a bfloat16 score off as float32 (session 32).
-        raise ValueError("load_checkpoint: a precision needs compile=False (training resumes in its own precision)")
+        raise InputError("a precision needs compile=False (training resumes in its own precision)")
     if precision not in (None, "auto"):
         _check_precision(precision)
     config, info = read_checkpoint_info(path)

@@ -30,6 +30,7 @@ import numpy as np
 
 from core import data
 from core.errors import InputError, as_number
+from core.files import check_output
 from core.forecasting import forecast
 from core.metrics import BASELINES, mse
 from core.model import (
@@ -63,6 +64,9 @@ MAX_BATCH_SIZE = 1024
 MAX_EPOCH_BATCHES = 1_000_000
 # Threads drawing batches: 12 kept an H200 fed; 40,000 could not be started.
 MAX_WORKERS = 64
+# Validated after every epoch and held in memory: 10^9 asked for terabytes. As
+# many as the official test set (the CLI's bound on --val-sequences).
+MAX_VAL_COUNT = 10_000
 
 
 @dataclass
@@ -137,6 +141,14 @@ class TrainConfig:
             if value is None and name in may_be_none:
                 continue
             setattr(self, name, as_number(name, value, whole))
+        # "no" was taken as True; None or a number as a path failed in train, with a TypeError.
+        if not isinstance(self.resume, bool):
+            raise InputError(f"resume must be True or False; received {self.resume!r}")
+        if not isinstance(self.model_overrides, dict):
+            raise InputError(f"model_overrides must be a dict of ModelConfig fields; received {self.model_overrides!r}")
+        for name in ("out", "init_from"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), (str, os.PathLike)):
+                raise InputError(f"{name} must be a file's path; received {getattr(self, name)!r}")
         if self.out is not None and Path(self.out).suffix != ".keras":  # found only when the first epoch was saved
             raise InputError(f"out must end in .keras; received {Path(self.out).name}")
         if self.minutes is not None and not 0 < self.minutes <= 24 * 60:
@@ -165,8 +177,8 @@ class TrainConfig:
             raise InputError("lr_decay_start needs lr_decay_sequences (the length of the decay that starts there)")
         if self.sampling_sequences is not None and self.sampling_sequences < 0:
             raise InputError(f"sampling_sequences must not be negative; received {self.sampling_sequences}")
-        if self.val_count is not None and self.val_count < 1:
-            raise InputError(f"val_count must be at least 1; received {self.val_count}")
+        if self.val_count is not None and not 1 <= self.val_count <= MAX_VAL_COUNT:
+            raise InputError(f"val_count must be from 1 to {MAX_VAL_COUNT:,}; received {self.val_count:,}")
         if self.seed is not None and self.seed < 0:
             raise InputError(f"seed must not be negative; received {self.seed}")
         # The run saves to out while it reads init_from: the same file lost what it started from.
@@ -508,10 +520,12 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
         after every epoch and at the end.
 
     Raises:
-        InputError: `config.out` exists and `config.resume` is off.
+        InputError: `config.out` exists and `config.resume` is off, or cannot be written.
     """
     if config.out and not config.resume and Path(config.out).exists():  # hours of training replaced by minutes
         raise InputError(f"{config.out} already exists; resume=True continues it, or give another out")
+    if config.out:  # a folder this user cannot write to failed after the first epoch, losing it
+        check_output(str(config.out), ".keras", "out")
     progress = progress or TrainingProgress()
     if config.out:  # a run killed while saving leaves its temporary file behind
         partial_path(Path(config.out)).unlink(missing_ok=True)

@@ -270,6 +270,14 @@ def test_one_sequence_is_split_in_time_and_slips_are_named():
         data.moving_mnist("test", 2.0)
     with pytest.raises(InputError, match="context must be between 1 and 19 frames; received 0"):
         data.split_context(sequence, 0)
+    # These failed inside NumPy: as a slice index, a seed, an allocation of 763 GiB.
+    for call, message in [(lambda: data.split_context(sequence, 10.0), "context must be a whole number; received 10.0"),
+                          (lambda: data.moving_mnist("test", 2, seed=-1), "seed must not be negative; received -1"),
+                          (lambda: data.moving_mnist("test", 2, seed=1.5), "seed must be a whole number; received 1.5"),
+                          (lambda: data.moving_mnist("test", 10**7), "count x length must be at most 2,000,000 frames "
+                                                                     r"\(8 GiB\); received 10,000,000 x 20")]:
+        with pytest.raises(InputError, match=f"^{message}$"):
+            call()
 
 
 def test_seed_0_is_a_seed_not_the_standard_set():

@@ -42,8 +42,14 @@ def test_gifs_refuse_what_they_cannot_show_in_one_line():
         media.sequence_gif(frames[0].astype(np.float32))
     with pytest.raises(InputError, match="frames is empty"):
         media.sequence_gif(frames[0, :0])
-    with pytest.raises(InputError, match="fps must be a positive number; received 0"):
-        media.sequence_gif(frames[0], fps=0)
+    # 0 divided by zero, 0.001 overflowed Pillow, NumPy's 4 was refused, a title of None failed in Pillow.
+    for fps, message in ((0, "fps must be from 0.01 to 100; received 0"), (0.001, "received 0.001"),
+                         ("4", "fps must be a number; received '4'")):
+        with pytest.raises(InputError, match=message):
+            media.sequence_gif(frames[0], fps=fps)
+    assert Image.open(io.BytesIO(media.sequence_gif(frames[0], fps=np.float32(4)))).info["duration"] == 250
+    with pytest.raises(InputError, match="title must be text; received None"):
+        media.sequence_gif(frames[0], title=None)
     with pytest.raises(InputError, match="context must be a whole number from 0 to 20; received -1"):
         media.sequence_gif(frames[0], context=-1)
     with pytest.raises(InputError, match="scale must be a whole number from 1 to 16; received 0"):

@@ -179,6 +179,11 @@ def test_evaluating_sequences_too_long_to_forecast_says_so_in_evaluates_terms(ti
     assert {name: score.per_frame["mse"].shape for name, score in scores.items()} == dict.fromkeys(scores, (15,))
     held = metrics.mse(np.broadcast_to(long[:, 4:5] / 255, (1, 15, 64, 64)), long[:, 5:20] / 255)
     assert scores["repeat last frame"].mse == pytest.approx(held)
+    # One frame of context was blamed on the frames ("needs at least 2 frames ... received 1"); 10.0 was a TypeError.
+    for context, message in ((1, "context must be at least 2 frames, to show motion; received 1"),
+                             (10.0, "context must be a whole number; received 10.0")):
+        with pytest.raises(InputError, match=f"^{message}$"):
+            evaluate(tiny_model, long[:, :20], context=context)
 
 
 def test_a_short_context_is_padded_with_its_first_frame(tiny_model, test_sequences):
@@ -347,8 +352,19 @@ def test_precision_can_change_at_load(tmp_path, test_sequences):
     np.testing.assert_allclose(
         forecast(as_float32, test_sequences[:2, :10], 3), forecast(model, test_sequences[:2, :10], 3), atol=0.03
     )
-    with pytest.raises(ValueError, match="compile=False"):
+    with pytest.raises(InputError, match="compile=False"):
         load_checkpoint(path, precision="float32")  # compiled, it ran in bfloat16 regardless
+
+
+def test_arguments_of_the_wrong_type_are_one_line_errors():
+    # From a notebook these were an AttributeError or a TypeError from deep inside.
+    with pytest.raises(InputError, match=r"config must be a ModelConfig or a preset's name \(convlstm, keras-io\); received NoneType"):
+        build_model(None)
+    with pytest.raises(InputError, match="received dict$"):
+        build_model({"filters": 8})
+    for path in (None, b"PK"):
+        with pytest.raises(InputError, match=f"path must be a file's path; received {type(path).__name__}$"):
+            load_checkpoint(path)
 
 
 def test_an_output_floor_clears_only_the_faint_pixels_and_survives_saving(tmp_path, tiny_model, test_sequences):

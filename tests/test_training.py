@@ -257,7 +257,12 @@ def test_bad_settings():
              ({"epochs": 2.5}, "epochs must be a whole number; received 2.5"),
              ({"seed": "3"}, "seed must be a whole number; received '3'"),
              ({"learning_rate": "1e-3"}, "learning_rate must be a number; received '1e-3'"),
-             ({"lr_decay_sequences": 2.5}, "lr_decay_sequences must be a whole number; received 2.5")]
+             ({"lr_decay_sequences": 2.5}, "lr_decay_sequences must be a whole number; received 2.5"),
+             # "no" resumed; the others failed in train, as TypeErrors, or asked for terabytes.
+             ({"resume": "no"}, "resume must be True or False; received 'no'"),
+             ({"model_overrides": None}, "model_overrides must be a dict of ModelConfig fields; received None"),
+             ({"init_from": 5}, "init_from must be a file's path; received 5"),
+             ({"val_count": 10**9}, "val_count must be from 1 to 10,000; received 1,000,000,000")]
     for settings, message in slips:
         with pytest.raises(InputError, match=re.escape(message)):
             TrainConfig(**settings)
@@ -282,6 +287,15 @@ def test_a_new_run_does_not_overwrite_an_existing_checkpoint(tmp_path):
     with pytest.raises(InputError, match="hours.keras already exists; resume=True continues it"):
         train(tiny_run(out=str(out), epochs=1))
     assert out.read_bytes() == before
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_training(tmp_path):
+    # A notebook's run trained its first epoch, then failed saving it and lost it.
+    (tmp_path / "notes.txt").write_text("")
+    progress = TrainingProgress()
+    with pytest.raises(InputError, match=r"cannot write .*notes.txt/run.keras: .*notes.txt is not a folder this user"):
+        train(tiny_run(out=str(tmp_path / "notes.txt" / "run.keras")), progress)
+    assert progress.snapshot()["sequences_seen"] == 0
 
 
 def test_init_from_takes_the_sources_sizes_and_refuses_others(tmp_path):
