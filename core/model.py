@@ -600,18 +600,26 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
         The path written.
 
     Raises:
-        InputError: the path does not end in `.keras` or cannot be written.
+        InputError: the path does not end in `.keras` or cannot be written,
+            or `info` is not a dict of JSON's types.
     """
     path = Path(path)
     if path.suffix != ".keras":
         raise InputError(f"checkpoints end in .keras; received {path.name}")
+    # Checked before the weights are written: a list saved a file that load_checkpoint
+    # refused, a notebook's np.float32 was a TypeError from json.
+    if not isinstance(info, (dict, type(None))):
+        raise InputError(f"info must be a dict; received {type(info).__name__}")
+    try:
+        record = json.dumps({"config": dataclasses.asdict(model_config(model)), "info": info or {}}, indent=1)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"info must hold only JSON's types (str, int, float, bool, None, list, dict): {error}") from None
     temporary = partial_path(path)
     try:
         with written_beside(path, temporary):
             model.save(temporary)
-            record = {"config": dataclasses.asdict(model_config(model)), "info": info or {}}
             with zipfile.ZipFile(temporary, "a") as archive:
-                archive.writestr(STUDIO_ENTRY, json.dumps(record, indent=1))
+                archive.writestr(STUDIO_ENTRY, record)
             os.replace(temporary, path)
     except OSError as error:  # a full disk or a folder that vanished; the old file stays
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None

@@ -490,6 +490,7 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys,
         (["--workers", 40_000], "--workers must be from 1 to 64"),  # was "can't start new thread", 98 lines
         (["--epoch-sequences", 10**10], "--epoch-sequences must be at most 16,000,000"),  # was killed at 23 GB
         (["--preset", "keras-io", "--layers", 5], "only filters"),
+        (["--preset", "keras-io", "--precision", "mixed_bfloat16"], "can change; received --precision"),  # "precision"
         # Refused at once: 100,000 layers filled 23 GB of memory before a batch ran.
         (["--layers", 100_000], "--layers must be at most 8"),
         (["--filters", 100_000], "--filters must be at most 512"),

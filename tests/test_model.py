@@ -356,7 +356,7 @@ def test_precision_can_change_at_load(tmp_path, test_sequences):
         load_checkpoint(path, precision="float32")  # compiled, it ran in bfloat16 regardless
 
 
-def test_arguments_of_the_wrong_type_are_one_line_errors():
+def test_arguments_of_the_wrong_type_are_one_line_errors(tiny_model, tmp_path):
     # From a notebook these were an AttributeError or a TypeError from deep inside.
     with pytest.raises(InputError, match=r"config must be a ModelConfig or a preset's name \(convlstm, keras-io\); received NoneType"):
         build_model(None)
@@ -365,6 +365,12 @@ def test_arguments_of_the_wrong_type_are_one_line_errors():
     for path in (None, b"PK"):
         with pytest.raises(InputError, match=f"path must be a file's path; received {type(path).__name__}$"):
             load_checkpoint(path)
+    # A list saved a file load_checkpoint refused; NumPy's float32 was json's TypeError.
+    for info, message in (([1], "info must be a dict; received list"),
+                          ({"mse": np.float32(1)}, "info must hold only JSON's types .*float32")):
+        with pytest.raises(InputError, match=message):
+            save_checkpoint(tiny_model, tmp_path / "x.keras", info)
+    assert not list(tmp_path.iterdir())
 
 
 def test_an_output_floor_clears_only_the_faint_pixels_and_survives_saving(tmp_path, tiny_model, test_sequences):
