@@ -487,9 +487,12 @@ def to_unit_float(frames: np.ndarray) -> np.ndarray:
     in [0, 1] and pass through.
 
     Raises:
-        InputError: floats outside [0, 1] (0-255 floats, say), NaN or infinite.
+        InputError: floats outside [0, 1] (0-255 floats, say), NaN or infinite;
+            neither integers nor floats (complex, objects, None).
     """
     frames = np.asarray(frames)
+    if frames.dtype.kind not in "uif":  # NumPy's UFuncTypeError otherwise
+        raise InputError(f"frames have dtype {frames.dtype}; use uint8 (0-255) or float (0-1)")
     if frames.dtype.kind == "f":
         if frames.size:
             check_unit_floats(frames, "frames")

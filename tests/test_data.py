@@ -295,6 +295,9 @@ def test_float_frames_outside_0_to_1_are_refused_not_passed_through():
     with pytest.raises(InputError, match="NaN or infinite values in frames"):
         data.to_unit_float(np.full((1, 2, 64, 64), np.nan, np.float32))
     assert np.array_equal(data.to_unit_float(frames / 255), data.to_unit_float(frames))
+    for odd in (frames.astype(np.complex64), None):  # NumPy's UFuncTypeError
+        with pytest.raises(InputError, match="frames have dtype (complex64|object); use uint8"):
+            data.to_unit_float(odd)
 
 
 def test_a_notebook_finds_the_modules_and_names_after_a_bare_import():
