@@ -199,7 +199,7 @@ def sequence_gif(frames: np.ndarray, title: str = "", context: int | None = None
         The GIF's bytes; in a notebook, `IPython.display.Image(data=gif)` shows it.
 
     Raises:
-        InputError: frames that are not one such sequence, or a bad context, scale or fps.
+        InputError: frames that are not one such sequence, or a bad title, context, scale or fps.
     """
     frames = _one_sequence(frames, "frames")
     if not isinstance(title, str):  # None failed inside Pillow's text drawing
