@@ -104,3 +104,4 @@ def test_chart_text_is_dark_enough_for_small_text():
     for figure in (per_frame_chart("MSE", {"model": [40.0, 50.0]}, "lower"), paths_chart(data.sequence("test", 0))):
         assert figure.layout.xaxis.tickfont.color == figure.layout.yaxis.title.font.color == CHART_TEXT
         assert figure.layout.title.font.color == figure.layout.legend.font.color == CHART_TEXT
+        assert figure.layout.dragmode is False  # a swipe on a phone scrolls the page instead of zooming

@@ -22,11 +22,14 @@ CHART_TEXT = "#31333f"
 
 
 def legible(figure: go.Figure) -> go.Figure:
-    """Sets a chart's titles, ticks and legend in dark text, and returns it."""
+    """Sets a chart's titles, ticks and legend in dark text, lets a finger on
+    it scroll the page, and returns it."""
     figure.update_xaxes(tickfont_color=CHART_TEXT, title_font_color=CHART_TEXT)
     figure.update_yaxes(tickfont_color=CHART_TEXT, title_font_color=CHART_TEXT)
     figure.update_annotations(font_color=CHART_TEXT)  # subplot titles
-    figure.update_layout(title_font_color=CHART_TEXT, legend_font_color=CHART_TEXT)
+    # On a phone a swipe over a chart zoomed it (hiding a baseline) instead of
+    # scrolling the page. Hover still works; the toolbar's zoom is still there.
+    figure.update_layout(title_font_color=CHART_TEXT, legend_font_color=CHART_TEXT, dragmode=False)
     return figure
 
 
