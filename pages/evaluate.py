@@ -10,7 +10,7 @@ from core.model import read_checkpoint_info
 from ui.charts import per_frame_chart
 from ui.evaluations import evaluations
 from ui.limits import LIMITS, Busy
-from ui.shared import bounded_slider, checkpoint_ui, checkpoints, keep_values, load_model, model_thread
+from ui.shared import bounded_slider, checkpoint_ui, checkpoints, keep_values, load_model, model_thread, session_id
 
 
 @st.fragment(run_every=1.0)
@@ -62,8 +62,13 @@ st.markdown(
     "signal-to-noise ratio, in dB) are higher-is-better. A model is only useful if it beats "
     "both baselines: black frames, and the last context frame held still."
 )
+SETTINGS = ["evaluate_checkpoint", "evaluate_compare", "evaluate_count"]
+# A reload is a new session: it reopened on the defaults, and a long evaluation
+# still going on the settings clicked was nowhere to be seen. The browser's id finds them.
+if "evaluate_restored" not in st.session_state:  # once per session: later changes are the visitor's
+    st.session_state.update(evaluations().last_click(session_id()), evaluate_restored=True)
 # Coming back shows the last results, not the defaults, even if another page picked another model meanwhile.
-keep_values(["evaluate_checkpoint", "evaluate_compare", "evaluate_count"])
+keep_values(SETTINGS)
 left, middle, right = st.columns([2, 3, 2])
 with left:
     first = checkpoint_ui("evaluate_checkpoint")
@@ -90,6 +95,7 @@ if first is not None:
     request = (tuple(str(p) for p in chosen.values()), count)
     if clicked:
         st.session_state.evaluate_request = request
+        evaluations().remember(session_id(), {key: st.session_state[key] for key in [*SETTINGS, "evaluate_request"]})
     if st.session_state.get("evaluate_request") == request:
         try:
             runs = {name: evaluations().request(path, count, load_model, model_thread(), again=clicked)

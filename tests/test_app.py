@@ -309,11 +309,20 @@ def test_evaluate_shows_the_scores_the_server_has_after_a_reload(app):
     while not app.dataframe and time.time() < deadline:
         time.sleep(1)
         app.run()
-    reloaded = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
-    reloaded.switch_page("pages/evaluate.py").run()
-    reloaded.slider(key="evaluate_count").set_value(30).run()
-    assert not reloaded.exception
+    # The same browser (its cookie's id) reopens on the settings it clicked, with their results: it
+    # reopened on 100 sequences, and an evaluation of 1,000 still going was nowhere to be seen.
+    reloaded = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    reloaded.session_state["session_id"] = app.session_state["session_id"]
+    reloaded.run().switch_page("pages/evaluate.py").run()
+    assert reloaded.slider(key="evaluate_count").value == 30
     assert reloaded.dataframe and reloaded.dataframe[0].value.equals(app.dataframe[0].value)
+    # Another browser opens on the defaults, and sees the server's scores once it asks for the same.
+    stranger = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+    stranger.switch_page("pages/evaluate.py").run()
+    assert stranger.slider(key="evaluate_count").value == 100 and not stranger.dataframe
+    stranger.slider(key="evaluate_count").set_value(30).run()
+    assert not stranger.exception
+    assert stranger.dataframe and stranger.dataframe[0].value.equals(app.dataframe[0].value)
 
 
 def evaluate_tiny(app, tiny_checkpoint, monkeypatch, compare: str = "(none)") -> None:

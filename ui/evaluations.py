@@ -24,6 +24,7 @@ from core import data
 from ui.limits import Busy
 
 BATCH = 32  # sequences per forecast call: a Forecast visitor waits at most one batch (about 1 s)
+REMEMBERED_BROWSERS = 1000  # a few small dicts each: the oldest are forgotten first
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Evaluations:
     def __init__(self, max_unfinished: int = 4):
         self.lock = threading.Lock()
         self.runs: dict[tuple, Evaluation] = {}
+        self.last_clicks: dict[str, dict] = {}  # browser id -> the page's settings at its last click, newest last
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaluate")
         self.max_unfinished = max_unfinished  # a queue any visitor can grow would hold the CPU for hours
 
@@ -103,6 +105,19 @@ class Evaluations:
             self.worker.submit(_work, run, model, model_thread)
             return run
 
+
+    def remember(self, owner: str, settings: dict) -> None:
+        """Keeps a browser's Evaluate settings at its last click, for its page after a reload."""
+        with self.lock:
+            self.last_clicks.pop(owner, None)
+            self.last_clicks[owner] = settings
+            while len(self.last_clicks) > REMEMBERED_BROWSERS:
+                del self.last_clicks[next(iter(self.last_clicks))]
+
+    def last_click(self, owner: str) -> dict:
+        """The settings `remember` kept for this browser; empty if none."""
+        with self.lock:
+            return dict(self.last_clicks.get(owner, {}))
 
     def done(self, path: Path, count: int) -> Evaluation | None:
         """The finished evaluation of the checkpoint `path` on `count` sequences, if there is one."""
