@@ -171,17 +171,24 @@ def live_ui(job):
         st.rerun()  # once, to draw the finished run without the timer
     state = job.progress.snapshot()
     text = f"{state['status']}: {state['sequences_seen']} sequences seen"
-    if state["status"] in ("starting", "training") and not state["loss"]:  # read as a stalled run for 20 s
+    compiling = state["status"] in ("starting", "training") and not state["loss"]
+    if job.progress.stop_requested and state["status"] != "validating":
+        # A stop pressed while compiling changed nothing on screen for a minute or more.
+        text = ("stopping once the first step is compiled and run (up to a minute or two); then it scores and saves"
+                if compiling else f"stopping after this step: {state['sequences_seen']} sequences seen")
+    elif compiling:  # read as a stalled run for 20 s
         text = "compiling the model's training step; the budget's clock starts after it"
     if state["validation"]:
         text += ", {} of {} validation forecasts made".format(*state["validation"])
     if state["sequences_per_second"]:
         text += f", {state['sequences_per_second']:.1f} sequences/s"
-    if state["eta_seconds"] is not None:
+    if state["eta_seconds"] is not None and not job.progress.stop_requested:
         text += f", about {state['eta_seconds']:.0f} s left"
     st.progress(min(1.0, state["fraction"]), text=text)
-    if st.button("Stop (keeps what was learned)", icon=":material/stop:", key="train_stop"):
+    if st.button("Stop (keeps what was learned)", icon=":material/stop:", key="train_stop",
+                 disabled=job.progress.stop_requested):
         job.progress.request_stop()
+        st.rerun(scope="fragment")  # says it is stopping now, not at the next tick
     results_ui(job, state)
 
 
