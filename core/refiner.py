@@ -9,7 +9,9 @@ held at once, so a refiner sees more in rounds (`RefinerConfig.resume`).
 Usage from a notebook:
 
     model = core.load_checkpoint("runs/mine.keras")
-    refined = core.train_refiner(model, RefinerConfig(filters=128, sequences=500, epochs=2, ssim_weight=50))
+    config = core.RefinerConfig(filters=128, sequences=500, epochs=2, ssim_weight=20)  # the shipped refiner's kind
+    refined = core.train_refiner(model, config)
+    core.save_checkpoint(refined, "runs/mine-refined.keras", refined.studio_info)
 """
 
 from __future__ import annotations
