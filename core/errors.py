@@ -8,6 +8,7 @@ status 2; anything else that escapes is a bug.
 
 import importlib
 import numbers
+import operator
 
 
 class InputError(ValueError):
@@ -34,13 +35,24 @@ def import_keras() -> None:
 def as_number(name: str, value, whole: bool):
     """A setting's value as a Python int (`whole`) or float.
 
-    NumPy's numbers are taken (a notebook's np.int64 is a whole number, and
-    a checkpoint's JSON record cannot hold one); strings, None and booleans
-    are not (they failed later, deep inside NumPy or Keras).
+    NumPy's numbers and 0-d integer arrays are taken (a notebook's np.int64
+    is a whole number, and a checkpoint's JSON record cannot hold one);
+    strings, None and booleans are not (they failed later, deep inside NumPy
+    or Keras).
 
     Raises:
         InputError: naming the setting and the value received.
     """
-    if not isinstance(value, numbers.Integral if whole else numbers.Real) or isinstance(value, bool):
-        raise InputError(f"{name} must be {'a whole number' if whole else 'a number'}; received {value!r}")
-    return int(value) if whole else float(value)
+    wrong = InputError(f"{name} must be {'a whole number' if whole else 'a number'}; received {value!r}")
+    if isinstance(value, bool):  # an int to Python; NumPy's booleans operator.index refuses
+        raise wrong
+    try:
+        if whole or not isinstance(value, numbers.Real):
+            # NumPy's integers and 0-d integer arrays, as they index.
+            whole_value = operator.index(value)
+            return whole_value if whole else float(whole_value)
+        return float(value)
+    except TypeError:
+        raise wrong from None
+    except OverflowError:  # float(10**400)
+        raise InputError(f"{name} is too large to be a number") from None

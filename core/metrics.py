@@ -29,13 +29,15 @@ PSNR_CAP_DB = 100.0
 # Sequences scored at once: float64 copies of 1,000 sequences took 2.2 GB at
 # the peak of an evaluation, more than a Community Cloud app has; 100 take 33 MB each.
 CHUNK = 100
+# scikit-image's default window, which the field's SSIM uses: smaller frames have no SSIM.
+SSIM_WINDOW = 7
 
 
 def _check_pair(pred: np.ndarray, true: np.ndarray) -> None:
-    # No frames (truth[:, 20:]) failed in NumPy's mean, frames under 7x7 in SSIM's window.
-    if np.shape(pred) != np.shape(true) or np.ndim(pred) != 4 or 0 in np.shape(pred) or min(np.shape(pred)[2:]) < 7:
-        raise InputError(f"predictions and truth must both be (N, T, H, W) with N, T >= 1 and frames of at least "
-                         f"7x7; received {np.shape(pred)} and {np.shape(true)}")
+    # No frames (truth[:, 20:]) failed in NumPy's mean.
+    if np.shape(pred) != np.shape(true) or np.ndim(pred) != 4 or 0 in np.shape(pred):
+        raise InputError(f"predictions and truth must both be (N, T, H, W) with N, T, H, W >= 1; "
+                         f"received {np.shape(pred)} and {np.shape(true)}")
     kinds = np.asarray(pred).dtype, np.asarray(true).dtype
     if any(kind.kind != "f" for kind in kinds):  # uint8 0-255 scored as 0-1 gives MSEs in the millions
         raise InputError(f"predictions and truth must be floats in [0, 1]; received {kinds[0]} and {kinds[1]} "
@@ -96,6 +98,8 @@ def _ssim(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 
 def ssim_per_frame(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     """(T,) mean over sequences of each frame's SSIM (scikit-image, data_range 1)."""
+    if np.ndim(pred) == 4 and min(np.shape(pred)[2:]) < SSIM_WINDOW:  # scikit-image's ValueError otherwise
+        raise InputError(f"SSIM needs frames of at least {SSIM_WINDOW}x{SSIM_WINDOW}; received {np.shape(pred)}")
     return _per_frame(_ssim, pred, true)
 
 

@@ -142,8 +142,9 @@ class TrainConfig:
                 continue
             setattr(self, name, as_number(name, value, whole))
         # "no" was taken as True; None or a number as a path failed in train, with a TypeError.
-        if not isinstance(self.resume, bool):
+        if not isinstance(self.resume, (bool, np.bool_)):
             raise InputError(f"resume must be True or False; received {self.resume!r}")
+        self.resume = bool(self.resume)
         if not isinstance(self.model_overrides, dict):
             raise InputError(f"model_overrides must be a dict of ModelConfig fields; received {self.model_overrides!r}")
         for name in ("out", "init_from"):
@@ -522,16 +523,15 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
     Raises:
         InputError: `config.out` exists and `config.resume` is off, or cannot be written.
     """
-    if config.out and not config.resume and Path(config.out).exists():  # hours of training replaced by minutes
-        raise InputError(f"{config.out} already exists; resume=True continues it, or give another out")
-    if config.out:  # a folder this user cannot write to failed after the first epoch, losing it
-        check_output(str(config.out), ".keras", "out")
     progress = progress or TrainingProgress()
-    if config.out:  # a run killed while saving leaves its temporary file behind
-        partial_path(Path(config.out)).unlink(missing_ok=True)
-    device = describe_device()
-    progress.update(device=device)
-    try:
+    try:  # anything refused here too is a failed run to a page that reads `progress`
+        if config.out and not config.resume and Path(config.out).exists():  # hours of training replaced by minutes
+            raise InputError(f"{config.out} already exists; resume=True continues it, or give another out")
+        if config.out:  # a folder this user cannot write to failed after the first epoch, losing it
+            check_output(str(config.out), ".keras", "out")
+            partial_path(Path(config.out)).unlink(missing_ok=True)  # a run killed while saving leaves it
+        device = describe_device()
+        progress.update(device=device)
         config = _with_learning_rate(config)
         strategy = make_strategy(config.strategy)
         with strategy.scope() if strategy else contextlib.nullcontext(), MODEL_LOCK:

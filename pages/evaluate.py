@@ -95,7 +95,6 @@ if first is not None:
     request = (tuple(str(p) for p in chosen.values()), count)
     if clicked:
         st.session_state.evaluate_request = request
-        evaluations().remember(session_id(), {key: st.session_state[key] for key in [*SETTINGS, "evaluate_request"]})
     if st.session_state.get("evaluate_request") == request:
         try:
             runs = {name: evaluations().request(path, count, load_model, model_thread(), again=clicked)
@@ -104,7 +103,9 @@ if first is not None:
             st.session_state.pop("evaluate_request")
             st.warning("The server is busy with other visitors' evaluations; try again in a minute.",
                        icon=":material/hourglass_top:")
-        else:
+        else:  # kept only once accepted: a reload after a busy refusal started a run no one asked for
+            if clicked:
+                evaluations().remember(session_id(), {key: st.session_state[key] for key in [*SETTINGS, "evaluate_request"]})
             if all(run.finished for run in runs.values()):
                 results_ui(runs, count)
             else:

@@ -185,10 +185,9 @@ def live_ui(job):
     if state["eta_seconds"] is not None and not job.progress.stop_requested:
         text += f", about {state['eta_seconds']:.0f} s left"
     st.progress(min(1.0, state["fraction"]), text=text)
-    if st.button("Stop (keeps what was learned)", icon=":material/stop:", key="train_stop",
-                 disabled=job.progress.stop_requested):
-        job.progress.request_stop()
-        st.rerun(scope="fragment")  # says it is stopping now, not at the next tick
+    # A callback: it runs before the fragment redraws, which then says "stopping" at once.
+    st.button("Stop (keeps what was learned)", icon=":material/stop:", key="train_stop",
+              disabled=job.progress.stop_requested, on_click=job.progress.request_stop)
     results_ui(job, state)
 
 

@@ -325,6 +325,24 @@ def test_evaluate_shows_the_scores_the_server_has_after_a_reload(app):
     assert stranger.dataframe and stranger.dataframe[0].value.equals(app.dataframe[0].value)
 
 
+def test_a_reload_after_a_busy_server_starts_no_evaluation(app):
+    # The refused click's settings were kept: a reload then asked for the run with no click at all.
+    import ui.evaluations
+
+    server = ui.evaluations.evaluations()
+    server.max_unfinished = 0  # every request is refused as busy
+    app.switch_page("pages/evaluate.py").run()
+    app.slider(key="evaluate_count").set_value(40).run()
+    app.button(key="evaluate_run").click().run()
+    assert "The server is busy" in app.warning[0].value
+    server.max_unfinished = 4
+    reloaded = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    reloaded.session_state["session_id"] = app.session_state["session_id"]
+    reloaded.run().switch_page("pages/evaluate.py").run()
+    assert not reloaded.exception and not reloaded.warning and server.runs == {}
+    assert reloaded.slider(key="evaluate_count").value == 100
+
+
 def evaluate_tiny(app, tiny_checkpoint, monkeypatch, compare: str = "(none)") -> None:
     """Scores the tiny model (as if trained here), beside `compare`, on 10 sequences, and waits for the table."""
     monkeypatch.setattr("ui.shared.session_folder", lambda: str(tiny_checkpoint.parent))
@@ -534,6 +552,35 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     app.selectbox(key="forecast_checkpoint").set_value(options[-1]).run()
     assert not app.exception and len(images(app)) >= 2  # the GIF and the frame strip
     assert SHIPPED.read_bytes() == shipped  # training never writes over the shipped model
+
+
+def test_stop_says_stopping_at_once_while_the_first_step_compiles(app, tmp_path, monkeypatch):
+    # The bar said "compiling" for a minute or more after Stop; a run that never trains stands in for one compiling.
+    import ui.jobs
+    from core.training import TrainingProgress
+
+    compiled = threading.Event()
+    job = ui.jobs.Job("", "Trained here: run 1", tmp_path / "run-1.keras", TrainingProgress(), 60)
+    job.thread = threading.Thread(target=compiled.wait, daemon=True)
+    job.thread.start()
+
+    def start(self, owner, folder, config):
+        job.owner = owner
+        self.jobs.append(job)
+        return job
+
+    monkeypatch.setattr(ui.jobs.Registry, "start", start)
+    monkeypatch.setattr(ui.jobs, "registry", lambda registry=ui.jobs.Registry(): registry)
+    try:
+        app.switch_page("pages/train.py").run()
+        app.button(key="train_start_button").click().run()
+        assert app.get("progress")[0].proto.text.startswith("compiling the model's training step")
+        app.button(key="train_stop").click().run()
+        assert not app.exception and job.progress.stop_requested
+        assert app.get("progress")[0].proto.text.startswith("stopping once the first step is compiled")
+        assert app.button(key="train_stop").disabled
+    finally:
+        compiled.set()
 
 
 def finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, score: float, fine_tuning: bool) -> None:

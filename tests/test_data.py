@@ -278,6 +278,7 @@ def test_one_sequence_is_split_in_time_and_slips_are_named():
                                                                      r"\(8 GiB\); received 10,000,000 x 20")]:
         with pytest.raises(InputError, match=f"^{message}$"):
             call()
+    assert data.split_context(sequence, np.array(4))[0].shape[1] == 4  # a 0-d integer array, as NumPy indexes
 
 
 def test_seed_0_is_a_seed_not_the_standard_set():

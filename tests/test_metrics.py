@@ -69,9 +69,12 @@ def test_mismatched_shapes_are_refused():
     with pytest.raises(InputError, match="received"):
         metrics.mse(np.zeros((1, 2, 64, 64)), np.zeros((1, 3, 64, 64)))
     # No sequences, no frames (truth[:, 20:]) and frames smaller than SSIM's 7x7 window failed inside NumPy or scikit-image.
-    for shape in ((0, 2, 64, 64), (1, 0, 64, 64), (1, 2, 6, 64)):
-        with pytest.raises(InputError, match=r"N, T >= 1 and frames of at least 7x7; received \(" + ", ".join(map(str, shape))):
+    for shape, message in [((0, 2, 64, 64), r"with N, T, H, W >= 1; received \(0, 2, 64, 64\)"),
+                           ((1, 0, 64, 64), r"with N, T, H, W >= 1; received \(1, 0, 64, 64\)"),
+                           ((1, 2, 6, 64), r"SSIM needs frames of at least 7x7; received \(1, 2, 6, 64\)")]:
+        with pytest.raises(InputError, match=message):
             metrics.score(np.zeros(shape, np.float32), np.zeros(shape, np.float32))
+    assert metrics.mse(np.zeros((1, 1, 4, 4), np.float32), np.ones((1, 1, 4, 4), np.float32)) == 16  # no window
 
 
 def test_uint8_truth_is_refused_not_scored_as_if_in_0_1():

@@ -65,7 +65,8 @@ def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_
                               ({"learning_rate": None}, "learning_rate must be a number; received None"),
                               ({"seed": "3"}, "seed must be a whole number; received '3'"),
                               ({"seed": 2.5}, "seed must be a whole number; received 2.5"),
-                              ({"epochs": 2.0}, "epochs must be a whole number; received 2.0")]:
+                              ({"epochs": 2.0}, "epochs must be a whole number; received 2.0"),
+                              ({"learning_rate": 10**400}, "learning_rate is too large to be a number")]:
         with pytest.raises(InputError, match=f"^{re.escape(message)}$"):
             RefinerConfig(**settings)
     taken = RefinerConfig(filters=np.int64(8), learning_rate=np.float32(1e-3), ssim_weight=np.float32(2), seed=np.int64(5))

@@ -295,7 +295,8 @@ def test_an_out_that_cannot_be_written_is_refused_before_training(tmp_path):
     progress = TrainingProgress()
     with pytest.raises(InputError, match=r"cannot write .*notes.txt/run.keras: .*notes.txt is not a folder this user"):
         train(tiny_run(out=str(tmp_path / "notes.txt" / "run.keras")), progress)
-    assert progress.snapshot()["sequences_seen"] == 0
+    # Failed, as the Train page reads it: still "starting", the page called it a run saved after 0 sequences.
+    assert progress.snapshot()["sequences_seen"] == 0 and progress.snapshot()["status"] == "failed"
 
 
 def test_init_from_takes_the_sources_sizes_and_refuses_others(tmp_path):
