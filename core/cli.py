@@ -26,6 +26,7 @@ from core.files import check_output, written_beside
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # the shell's code for a command whose output's reader left (SIGPIPE)
 STOPPED = "\nstopped by Ctrl-C before the end"
 # The commands that load a model, and so Keras with its backend; `data` needs neither.
 KERAS_COMMANDS = ("train", "refine", "forecast", "evaluate", "export")
@@ -586,6 +587,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:  # outputs are whole or absent; the next train removes a second Ctrl-C's .partial
         print(STOPPED, file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout left (| head) after the outputs were written: this read
+        # "error: a file: Broken pipe". Silent, as other tools are; Python's own flush
+        # of stdout at exit would fail again, so it flushes into /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except OSError as error:  # a disk that fills up or a folder that vanishes mid-run
         print(f"error: {error.filename or 'a file'}: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_INPUT

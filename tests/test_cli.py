@@ -432,6 +432,24 @@ def test_ctrl_c_in_refine_exits_130_at_once_and_writes_nothing(tiny_checkpoint, 
     assert not list(tmp_path.iterdir())
 
 
+def test_a_reader_that_leaves_early_ends_the_command_quietly(tmp_path):
+    # "python -m core data export ... | head" ended "error: a file: Broken pipe", exit status 2,
+    # with the file written whole.
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out = tmp_path / "three.npy"
+    process = subprocess.Popen([sys.executable, "-m", "core", "data", "export", "--split", "test", "--count", "3",
+                                "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdout.close()  # the reader leaves before the command's summary line
+    errors = process.stderr.read()
+    assert process.wait(timeout=120) == 141
+    assert "error" not in errors and "Exception" not in errors
+    assert np.load(out).shape == (3, 20, 64, 64)
+
+
 def test_ctrl_c_while_tensorflow_loads_says_so_without_a_traceback(tmp_path, tiny_checkpoint, test_sequences):
     # A stand-in for TensorFlow, stopped while it loads: a Ctrl-C in a command's
     # first seconds printed TensorFlow's hidden log and a traceback.
