@@ -181,7 +181,7 @@ def _one_sequence(frames: np.ndarray, name: str) -> np.ndarray:
 
 
 def _check_scale(scale) -> None:
-    if not isinstance(scale, (int, np.integer)) or not 1 <= scale <= 16:
+    if not 1 <= as_number("scale", scale, whole=True) <= 16:
         raise InputError(f"scale must be a whole number from 1 to 16; received {scale!r}")
 
 
@@ -205,7 +205,7 @@ def sequence_gif(frames: np.ndarray, title: str = "", context: int | None = None
     if not isinstance(title, str):  # None failed inside Pillow's text drawing
         raise InputError(f"title must be text; received {title!r}")
     context = len(frames) if context is None else context
-    if not isinstance(context, (int, np.integer)) or not 0 <= context <= len(frames):
+    if not 0 <= as_number("context", context, whole=True) <= len(frames):
         raise InputError(f"context must be a whole number from 0 to {len(frames)}; received {context!r}")
     _check_scale(scale)
     return encode_gif(panel(frames, title, context, scale), fps)

@@ -50,6 +50,8 @@ def test_gifs_refuse_what_they_cannot_show_in_one_line():
     assert Image.open(io.BytesIO(media.sequence_gif(frames[0], fps=np.float32(4)))).info["duration"] == 250
     with pytest.raises(InputError, match="title must be text; received None"):
         media.sequence_gif(frames[0], title=None)
+    with pytest.raises(InputError, match="scale must be a whole number; received True"):  # was taken as 1
+        media.sequence_gif(frames[0], scale=True)
     with pytest.raises(InputError, match="context must be a whole number from 0 to 20; received -1"):
         media.sequence_gif(frames[0], context=-1)
     with pytest.raises(InputError, match="scale must be a whole number from 1 to 16; received 0"):

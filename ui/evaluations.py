@@ -105,7 +105,6 @@ class Evaluations:
             self.worker.submit(_work, run, model, model_thread)
             return run
 
-
     def remember(self, owner: str, settings: dict) -> None:
         """Keeps a browser's Evaluate settings at its last click, for its page after a reload."""
         with self.lock:
