@@ -2,8 +2,9 @@
 
 Every bad input ends with a one-line `error: ...` on stderr and exit status 2,
 and no output file is left behind (outputs are written to a temporary file
-and renamed into place). Ctrl-C stops `train` after its batch, saved; any
-other command at once, with exit status 130.
+and renamed into place). Ctrl-C stops `train` after its batch, saved (before
+its first step ends: nothing saved, exit status 130); any other command at
+once, with exit status 130.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ MAX_SEQUENCES = 10_000
 # Predicted frames that forecast or evaluate holds in memory: 3.3 GB of float32
 # (evaluate holds the truth as floats too).
 MAX_FORECAST_FRAMES = 200_000
+
+
+class Cancelled(Exception):
+    """A command stopped before it had anything to save; its message says what was kept."""
 
 
 def _check_count(count: int, option: str = "--count") -> None:
@@ -232,6 +237,9 @@ def cmd_train(args) -> None:
     if "error" in outcome:
         raise outcome["error"]
     state = progress.snapshot()
+    if state["status"] == "cancelled":
+        kept = f"{args.out} is as it was" if Path(args.out).exists() else f"nothing was written to {args.out}"
+        raise Cancelled(f"stopped before the first training step ended: nothing was learned, so {kept}")
     result = {
         "out": args.out,
         "device": state["device"],
@@ -586,6 +594,9 @@ def main(argv=None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:  # outputs are whole or absent; the next train removes a second Ctrl-C's .partial
         print(STOPPED, file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Cancelled as error:
+        print(f"\n{error}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader of stdout left (| head) after the outputs were written: this read

@@ -4,7 +4,7 @@
 is held in memory). A `TrainingProgress` object collects what a UI wants to
 draw (losses, speed, ETA, a sample forecast) and can be read from another
 thread while `fit` runs; `request_stop` ends training within one batch and
-keeps what was learned. Checkpoints are written atomically and carry the
+keeps what was learned (a stop before the first step ends saves nothing). Checkpoints are written atomically and carry the
 optimizer state, so `resume=True` continues where a run stopped.
 
 A trained forecaster's refiner is trained afterwards, by `core.refiner`.
@@ -225,7 +225,9 @@ class TrainingProgress:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._state = {
-            "status": "starting",  # starting, training, validating, stopping, done, stopped, failed
+            # starting, training, validating, stopping, done, stopped, failed; or cancelled:
+            # stopped before its first step ended, with nothing learned and nothing saved
+            "status": "starting",
             "device": None,
             "epoch": 0,
             "batch": 0,
@@ -320,6 +322,7 @@ class _ProgressCallback(keras.callbacks.Callback):
         self.config, self.progress, self.validation, self.info = config, progress, validation, info
         self.chief = chief
         self.seen = self.validated_at = 0
+        self.cancelled = False
         self.warm_start = None
         self.clock_start = None  # the time budget's; set when the first batch has compiled
         self.running_mean = 0.0
@@ -378,6 +381,9 @@ class _ProgressCallback(keras.callbacks.Callback):
             loss=(self.seen, self._batch_loss(batch, float(logs["loss"]))),
         )
         if self.progress.stop_requested:
+            # A stop pressed while the first step compiled meant "cancel": saving that one
+            # step's model (validation MSE ~740) took one of a visitor's few checkpoint slots.
+            self.cancelled = self.seen - self.seen_at_start == self.config.batch_size
             self.progress.update(status="stopping")
             self.model.stop_training = True
         elif self.config.minutes is not None and spent >= self.config.minutes * 60:
@@ -402,7 +408,8 @@ class _ProgressCallback(keras.callbacks.Callback):
         return min(1.0, fraction), left
 
     def on_epoch_end(self, epoch, logs=None):
-        self.validate(epoch + 1)
+        if not self.cancelled:
+            self.validate(epoch + 1)
 
     def validate(self, epoch: int):
         began = time.perf_counter()
@@ -518,7 +525,8 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
 
     Returns:
         (model, progress). With `config.out` set, the checkpoint is written
-        after every epoch and at the end.
+        after every epoch and at the end, unless a stop asked before the
+        first step ended cancelled the run (status "cancelled").
 
     Raises:
         InputError: `config.out` exists and `config.resume` is off, or cannot be written.
@@ -562,6 +570,9 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
         )
         callback = _ProgressCallback(config, progress, validation, info, _is_chief(strategy))
         model.fit(sequences, epochs=config.epochs, callbacks=[callback], verbose=0)
+        if callback.cancelled:
+            progress.update(status="cancelled", eta_seconds=None)
+            return model, progress
         if callback.validated_at != callback.seen:  # stopped mid-epoch: score and save what was learned
             callback.validate(progress.snapshot()["epoch"])
         progress.update(status="stopped" if progress.stop_requested else "done", fraction=1.0, eta_seconds=0.0)

@@ -174,7 +174,7 @@ def live_ui(job):
     compiling = state["status"] in ("starting", "training") and not state["loss"]
     if job.progress.stop_requested and state["status"] != "validating":
         # A stop pressed while compiling changed nothing on screen for a minute or more.
-        text = ("stopping once the first step is compiled and run (up to a minute or two); then it scores and saves"
+        text = ("cancelling once the first step is compiled and run (up to a minute or two); nothing will be saved"
                 if compiling else f"stopping after this step: {state['sequences_seen']} sequences seen")
     elif compiling:  # read as a stalled run for 20 s
         text = "compiling the model's training step; the budget's clock starts after it"
@@ -232,6 +232,9 @@ elif job is not None:
     state = job.progress.snapshot()
     if state["status"] == "failed":
         st.error(f"Training failed: {state['error']}")
+    elif state["status"] == "cancelled":
+        st.info("Training cancelled before its first step ended: nothing was learned, so nothing was saved.",
+                icon=":material/cancel:")
     else:
         collect_finished(Path(session_folder()))
         st.success(f"Training {state['status']} after {state['sequences_seen']} sequences "
@@ -251,6 +254,7 @@ elif job is not None:
             st.warning(f"Its validation MSE, {final:.0f}, is {'above' if final > black else 'close to'} what "
                        f"predicting black frames scores ({black:.0f}): its forecasts will be grey blurs, not digits. "
                        + advice, icon=":material/info:")
-    results_ui(job, state)
+    if state["status"] != "cancelled":  # one step's loss is no curve
+        results_ui(job, state)
     if state["sample"] is not None:  # the final forecast still: the GIF never pauses
         forecast_strip_ui(*state["sample"])

@@ -554,8 +554,9 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     assert SHIPPED.read_bytes() == shipped  # training never writes over the shipped model
 
 
-def test_stop_says_stopping_at_once_while_the_first_step_compiles(app, tmp_path, monkeypatch):
+def test_stop_while_the_first_step_compiles_says_cancelling_at_once_and_cancelled_after(app, tmp_path, monkeypatch):
     # The bar said "compiling" for a minute or more after Stop; a run that never trains stands in for one compiling.
+    # Once it ends, nothing was saved: the page used to offer that one step's model as a trained one.
     import ui.jobs
     from core.training import TrainingProgress
 
@@ -577,8 +578,17 @@ def test_stop_says_stopping_at_once_while_the_first_step_compiles(app, tmp_path,
         assert app.get("progress")[0].proto.text.startswith("compiling the model's training step")
         app.button(key="train_stop").click().run()
         assert not app.exception and job.progress.stop_requested
-        assert app.get("progress")[0].proto.text.startswith("stopping once the first step is compiled")
+        assert app.get("progress")[0].proto.text.startswith("cancelling once the first step is compiled")
         assert app.button(key="train_stop").disabled
+        job.progress.update(status="cancelled", sequences_seen=8, loss=(8, 0.7))  # as core.training.train ends it
+        compiled.set()
+        job.thread.join(10)
+        app.run()
+        assert not app.exception and not app.success and not app.get("plotly_chart")
+        assert "Training cancelled before its first step ended: nothing was learned, so nothing was saved." in [
+            info.value for info in app.info]
+        app.switch_page("pages/forecast.py").run()
+        assert not any(option.startswith("Trained here") for option in app.selectbox(key="forecast_checkpoint").options)
     finally:
         compiled.set()
 
@@ -885,6 +895,11 @@ def test_runs_are_numbered_per_owner_so_another_tab_never_overwrites_one(tmp_pat
                     tmp_path / "another browser" / "run-1.keras"]
     assert all(out.is_file() for out in outs)
     assert config.out is None  # the caller's settings are left as they were
+    # A cancelled run saved nothing, so the next one takes its number.
+    registry.jobs[-1].progress.update(status="cancelled")
+    job = registry.start("another browser", tmp_path / "another browser", config)
+    job.thread.join(120)
+    assert job.label == "Trained here: run 1"
 
 def test_a_session_folder_outlives_a_disconnect_and_goes_an_hour_after_its_last_visit(tmp_path, monkeypatch):
     from ui.jobs import Registry

@@ -224,6 +224,7 @@ def test_a_reload_or_a_second_tab_finds_its_own_run_and_can_stop_it(page):
     stop = other.get_by_role("button", name="Stop (keeps what was learned)")
     stop.wait_for(timeout=60_000)  # its own run drawn: only then does "no one else" mean anything
     assert other.get_by_text("Someone else is training").count() == 0
+    other.get_by_test_id("stPlotlyChart").first.wait_for(timeout=180_000)  # past its first step: a stop then saves
     stop.click()
     for tab in (other, page):
         done = tab.get_by_test_id("stAlertContentSuccess")

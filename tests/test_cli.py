@@ -647,3 +647,23 @@ def test_a_backend_keras_cannot_load_gets_one_line(backend, reason, tiny_checkpo
     # Exporting sequences needs no model, so no backend.
     result = run_cli("data", "export", "--count", 2, "--out", out, env={"KERAS_BACKEND": backend})
     assert result.returncode == 0 and np.load(out).shape == (2, 20, 64, 64), result.stderr[-2000:]
+
+
+def test_a_train_stopped_before_its_first_step_ends_says_nothing_was_saved(tmp_path, monkeypatch, capsys):
+    import core.training
+
+    class StoppedAtOnce(core.training.TrainingProgress):  # Ctrl-C while the first step compiles
+        def __init__(self):
+            super().__init__()
+            self.request_stop()
+
+    monkeypatch.setattr(core.training, "TrainingProgress", StoppedAtOnce)
+    out = tmp_path / "cancelled.keras"
+    argv = ["train", "--epochs", "1", "--epoch-sequences", "8", "--batch-size", "8", "--layers", "1", "--filters", "4",
+            "--precision", "float32", "--val-sequences", "4", "--out", str(out)]
+    assert main(argv) == 130
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines()[-1] == (
+        f"stopped before the first training step ended: nothing was learned, so nothing was written to {out}")
+    assert "saved" not in captured.out and not out.exists()
+

@@ -186,6 +186,28 @@ def test_stop_is_honoured_within_one_batch(tmp_path):
     assert load_checkpoint(out).studio_info["sequences_seen"] == state["sequences_seen"]
 
 
+class _StoppedAtOnce(TrainingProgress):
+    """Stop pressed while the first step compiles (a page's or Ctrl-C's)."""
+
+    def __init__(self):
+        super().__init__()
+        self.request_stop()
+
+
+def test_a_stop_before_the_first_step_ends_cancels_the_run_and_saves_nothing(tmp_path):
+    # It used to validate and save that one step's model, which took one of a visitor's checkpoint slots.
+    out = tmp_path / "cancelled.keras"
+    _, progress = train(tiny_run(out=str(out)), _StoppedAtOnce())
+    state = progress.snapshot()
+    assert (state["status"], state["sequences_seen"], state["val_mse"]) == ("cancelled", 8, [])
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    # Resumed, the checkpoint stays as it was: the one step is not saved over it.
+    train(tiny_run(out=str(out), epochs=1))
+    before = out.read_bytes()
+    _, progress = train(tiny_run(out=str(out), resume=True), _StoppedAtOnce())
+    assert progress.snapshot()["status"] == "cancelled" and out.read_bytes() == before
+
+
 def test_resume_continues_weights_optimizer_and_schedule(tmp_path):
     out = tmp_path / "resume.keras"
     first, _ = train(tiny_run(out=str(out), epochs=1, sampling_sequences=64))

@@ -73,7 +73,9 @@ class Registry:
                 raise Busy("busy")
             # Numbered here, not in session state: the owner's other tabs and
             # reloads are sessions of their own, whose "run 1" would overwrite this one's.
-            number = 1 + sum(job.owner == owner for job in self.jobs)
+            # A cancelled run saved nothing: the next one takes its number.
+            number = 1 + sum(job.owner == owner and job.progress.snapshot()["status"] != "cancelled"
+                             for job in self.jobs)
             label, out = f"Trained here: run {number}", folder / f"run-{number}.keras"
             config = dataclasses.replace(config, out=str(out))
             progress = TrainingProgress()
