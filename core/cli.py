@@ -94,12 +94,13 @@ def _npy_writer(array):
     return write
 
 
-def _bar(total: int, unit: str, desc: str):
+def _bar(total: int, unit: str, desc: str, **options):
     from tqdm import tqdm
 
     # A log file gets a line every 30 s instead of a redraw every 0.1 s.
     interval = 0.1 if sys.stderr.isatty() else 30
-    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, dynamic_ncols=True, mininterval=interval)
+    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, dynamic_ncols=True, mininterval=interval,
+                **options)
 
 
 def _progress(bar):
@@ -139,7 +140,7 @@ def as_flags(message: str) -> str:
 
 
 def cmd_train(args) -> None:
-    from core.training import TrainConfig, TrainingProgress, train
+    from core.training import BAR_FORMAT, TrainConfig, TrainingProgress, progress_words, train
 
     check_output(args.out, ".keras", "--out")
     if args.val_sequences is not None:
@@ -214,20 +215,15 @@ def cmd_train(args) -> None:
         # The bar appears once the model is ready, so a bad checkpoint gets a clean one-line error.
         while worker.is_alive() and progress.snapshot()["status"] == "starting":
             worker.join(0.2)
-        bar = _bar(1000, "‰", "training") if worker.is_alive() else None
+        bar = _bar(1000, "‰", "training", bar_format=BAR_FORMAT) if worker.is_alive() else None
         shown = None
         while worker.is_alive():
             worker.join(0.5)
             state = progress.snapshot()
             bar.update(int(state["fraction"] * 1000) - bar.n)
-            speed = state["sequences_per_second"]
-            val = state["val_mse"][-1][1] if state["val_mse"] else float("nan")
-            text = f"seen={state['sequences_seen']} seq/s={speed or 0:.1f} val_mse={val:.1f}"
-            if state["validation"]:
-                text += " validating {}/{}".format(*state["validation"])
             # The bar stands still while validating: redraw it when the count moves (the keras.io
             # model's 64 forecasts take minutes on a CPU), not every half second into a log.
-            bar.set_postfix_str(text, refresh=state["validation"] != shown)
+            bar.set_postfix_str(progress_words(state), refresh=state["validation"] != shown)
             shown = state["validation"]
     finally:  # a notebook or a test that calls main() gets its own handlers back
         for number, handler in previous.items():

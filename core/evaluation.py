@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from core.data import CONTEXT_FRAMES, split_context, to_unit_float
+from core.data import CONTEXT_FRAMES, check_frames, split_context, to_unit_float
 from core.errors import InputError, as_number
 from core.forecasting import MAX_HORIZON, forecast
 from core.metrics import BASELINES, Scores, score
@@ -30,15 +30,27 @@ def evaluate(
         progress: called as progress(done, total) while forecasting.
 
     Returns:
-        {"model": Scores, "black frames": Scores, "repeat last frame": Scores}.
+        {"model": Scores, "black frames": Scores, "repeat last frame": Scores};
+        MSE and MAE are summed over a frame's 4,096 pixels, as the field
+        reports them (see `core.metrics`).
+
+    Raises:
+        InputError: frames that are not sequences of 64x64 frames, or no
+            frames after the context.
     """
     # One frame of context passed here, then forecast refused "frames" of 1 frame, which had 20.
     if as_number("context", context, whole=True) < 2:
         raise InputError(f"context must be at least 2 frames, to show motion; received {context}")
+    frames = check_frames(frames, "frames")
+    if frames.shape[1] <= context:  # split_context blamed the context, which the caller may not have passed
+        raise InputError(f"evaluation needs frames after the {context} context frames; the sequences have "
+                         f"{frames.shape[1]}")
     seen, truth = split_context(frames, context)
     if truth.shape[1] > MAX_HORIZON:  # forecast's message named a horizon, which evaluate does not take
+        # Slicing as advised scored nonsense when time came first, as in the official file.
         raise InputError(f"frames have {truth.shape[1]} frames after the {context} of context, and at most "
-                         f"{MAX_HORIZON} are forecast; shorten them, e.g. frames[:, :{context + MAX_HORIZON}]")
+                         f"{MAX_HORIZON} are forecast; shorten them, e.g. frames[:, :{context + MAX_HORIZON}] "
+                         "(if time is the first axis, as in mnist_test_seq.npy, use frames.swapaxes(0, 1))")
     return score_forecast(seen, truth, forecast(model, seen, truth.shape[1], batch_size, progress))
 
 

@@ -84,13 +84,21 @@ def forecast(
         progress: called as progress(done, total) after each batch.
 
     Returns:
-        float32 (N, horizon, 64, 64) in [0, 1], pixels below the model's
-        `output_floor` set to 0.
+        float32 (N, horizon, 64, 64) in [0, 1] (N = 1 for one sequence),
+        pixels below the model's `output_floor` set to 0. The first call for
+        each context length and horizon traces the rollout (a second or two).
+
+    Raises:
+        InputError: frames that are not sequences of 64x64 frames, or a
+            horizon, batch size or progress of the wrong kind.
     """
-    if not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= MAX_HORIZON:
+    # horizon=True forecast one frame; progress=True failed after the first batch's work.
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= MAX_HORIZON:
         raise InputError(f"horizon must be an integer from 1 to {MAX_HORIZON}; received {horizon!r}")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise InputError(f"batch_size must be a positive integer; received {batch_size!r}")
+    if progress is not None and not callable(progress):
+        raise InputError(f"progress must be a function or None; received {type(progress).__name__}")
     frames = check_frames(frames, "frames")
     config = model_config(model)
     batch_size = batch_size_for(model, batch_size)

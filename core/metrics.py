@@ -108,7 +108,9 @@ class Scores:
     """Averages over sequences and frames, and the per-frame curves behind them.
 
     Attributes:
-        mse, mae, ssim, psnr: the four numbers the field reports.
+        mse, mae, ssim, psnr: the four numbers the field reports; MSE and MAE
+            per frame are summed over its 4,096 pixels (0-1 values), so
+            MSE 56 is a mean squared error of 0.014 a pixel.
         per_frame: {"mse", "mae", "ssim", "psnr"} -> (T,) curves over the horizon.
     """
 
@@ -119,6 +121,7 @@ class Scores:
     per_frame: dict
 
     def summary(self) -> dict:
+        """The four numbers, without the curves: {"mse", "mae", "ssim", "psnr"} -> float."""
         return {"mse": self.mse, "mae": self.mae, "ssim": self.ssim, "psnr": self.psnr}
 
     def __repr__(self) -> str:  # the curves' arrays ran to 2,000 characters in a notebook

@@ -245,9 +245,14 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
         keeps a resumed refiner's earlier record as "continues".
 
     Raises:
-        InputError: a keras-io model, or `resume` without a refiner of
-            `config.filters` or with the seed of an earlier round.
+        InputError: a keras-io model, a config that is no RefinerConfig, or
+            `resume` without a refiner of `config.filters` or with the seed
+            of an earlier round.
     """
+    if not isinstance(config, RefinerConfig):  # a dict failed as "'dict' object has no attribute 'resume'"
+        raise InputError(f"config must be a core.RefinerConfig; received {type(config).__name__}")
+    if log is not None and not callable(log):
+        raise InputError(f"log must be a function or None; received {type(log).__name__}")
     log = log or (lambda *_: None)
     started = time.perf_counter()
     had = model_config(model).refiner_filters

@@ -11,7 +11,10 @@ A trained forecaster's refiner is trained afterwards, by `core.refiner`.
 
 Usage from a notebook:
 
-    model, progress = core.train(TrainConfig(minutes=2, out="runs/demo.keras"))
+    model, progress = core.train(core.TrainConfig(minutes=2, out="runs/demo.keras"))
+
+A notebook's Stop button (KeyboardInterrupt) ends the run as `request_stop` does:
+what was learned is scored and saved, and `train` returns.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import contextlib
 import math
 import os
 import platform
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -321,7 +325,7 @@ class _ProgressCallback(keras.callbacks.Callback):
         super().__init__()
         self.config, self.progress, self.validation, self.info = config, progress, validation, info
         self.chief = chief
-        self.seen = self.validated_at = 0
+        self.seen = self.validated_at = self.seen_at_start = 0
         self.cancelled = False
         self.warm_start = None
         self.clock_start = None  # the time budget's; set when the first batch has compiled
@@ -516,12 +520,52 @@ def _word(value) -> str:
     return ("on" if value else "off") if isinstance(value, bool) else str(value)
 
 
-def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tuple[keras.Model, TrainingProgress]:
+# The bar counts thousandths of the budget: its rate ("‰/s") read as noise.
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}"
+
+
+def progress_words(state: dict) -> str:
+    """A `TrainingProgress` snapshot in one line, for a progress bar's tail."""
+    speed = state["sequences_per_second"]
+    val = state["val_mse"][-1][1] if state["val_mse"] else float("nan")
+    text = f"seen={state['sequences_seen']} seq/s={speed or 0:.1f} val_mse={val:.1f}"
+    if state["validation"]:
+        text += " validating {}/{}".format(*state["validation"])
+    return text
+
+
+class _ProgressBar(keras.callbacks.Callback):
+    """A text bar of the budget spent, for `train(..., bar=True)`: a notebook's
+    cell showed nothing for the minutes a run took."""
+
+    def __init__(self, progress: TrainingProgress):
+        super().__init__()
+        from tqdm import tqdm
+
+        self.progress = progress
+        self.bar = tqdm(total=1000, desc="training", bar_format=BAR_FORMAT, file=sys.stderr, dynamic_ncols=True)
+
+    def draw(self):
+        state = self.progress.snapshot()
+        self.bar.update(int(state["fraction"] * 1000) - self.bar.n)
+        self.bar.set_postfix_str(progress_words(state))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.draw()
+
+    def on_epoch_end(self, epoch, logs=None):  # after the progress callback's validation
+        self.draw()
+
+
+def train(config: TrainConfig, progress: TrainingProgress | None = None,
+          bar: bool = False) -> tuple[keras.Model, TrainingProgress]:
     """Trains (or resumes) a model with `Model.fit` under a time or epoch budget.
 
     Args:
         config: the run's settings.
         progress: shared with a UI thread; a new one is made if None.
+        bar: draws a text progress bar on stderr, for a notebook or a script
+            (the app and the command line draw their own).
 
     Returns:
         (model, progress). With `config.out` set, the checkpoint is written
@@ -529,9 +573,16 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
         first step ended cancelled the run (status "cancelled").
 
     Raises:
-        InputError: `config.out` exists and `config.resume` is off, or cannot be written.
+        InputError: `config.out` exists and `config.resume` is off, or cannot be
+            written; `progress` belongs to a run that has started.
     """
+    if not isinstance(config, TrainConfig):  # a dict failed as "'dict' object has no attribute 'out'"
+        raise InputError(f"config must be a core.TrainConfig; received {type(config).__name__}")
+    if progress is not None and progress.snapshot()["status"] != "starting":
+        # A second run appended its losses to the first's history, and its curve zig-zagged back.
+        raise InputError("this TrainingProgress belongs to a run that has started; pass a new core.TrainingProgress()")
     progress = progress or TrainingProgress()
+    shown = None
     try:  # anything refused here too is a failed run to a page that reads `progress`
         if config.out and not config.resume and Path(config.out).exists():  # hours of training replaced by minutes
             raise InputError(f"{config.out} already exists; resume=True continues it, or give another out")
@@ -569,14 +620,24 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None) -> tupl
             config.workers,
         )
         callback = _ProgressCallback(config, progress, validation, info, _is_chief(strategy))
-        model.fit(sequences, epochs=config.epochs, callbacks=[callback], verbose=0)
+        shown = _ProgressBar(progress) if bar else None
+        try:
+            model.fit(sequences, epochs=config.epochs, callbacks=[callback, *filter(None, [shown])], verbose=0)
+        except KeyboardInterrupt:  # a notebook's Stop button lost the batches since the last save
+            progress.request_stop()
+            callback.cancelled = callback.cancelled or callback.seen == callback.seen_at_start
         if callback.cancelled:
             progress.update(status="cancelled", eta_seconds=None)
             return model, progress
         if callback.validated_at != callback.seen:  # stopped mid-epoch: score and save what was learned
             callback.validate(progress.snapshot()["epoch"])
         progress.update(status="stopped" if progress.stop_requested else "done", fraction=1.0, eta_seconds=0.0)
+        if shown:
+            shown.draw()
         return model, progress
-    except Exception as error:
-        progress.update(status="failed", error=f"{type(error).__name__}: {error}")
+    except BaseException as error:  # a second Ctrl-C while saving too: the run is not left "training"
+        progress.update(status="failed", error=f"{type(error).__name__}: {error}".removesuffix(": "))
         raise
+    finally:
+        if shown:
+            shown.bar.close()

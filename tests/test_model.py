@@ -45,10 +45,13 @@ def test_forecast_accepts_one_sequence_and_floats(tiny_model, test_sequences):
 
 
 def test_forecast_refuses_bad_horizon(tiny_model, test_sequences):
-    for horizon in (0, 101, 2.5):
+    for horizon in (0, 101, 2.5, True):  # True forecast one frame
         with pytest.raises(InputError, match="horizon"):
             forecast(tiny_model, test_sequences[:1, :10], horizon)
-    for batch_size in (0, -1, 2.5):  # were "range() arg 3 must not be zero" and a failed concatenate
+    # Was "'bool' object is not callable", after the first batch's work.
+    with pytest.raises(InputError, match="^progress must be a function or None; received bool$"):
+        forecast(tiny_model, test_sequences[:1, :10], 10, progress=True)
+    for batch_size in (0, -1, 2.5, True):  # were "range() arg 3 must not be zero" and a failed concatenate
         with pytest.raises(InputError, match="batch_size must be a positive integer"):
             forecast(tiny_model, test_sequences[:1, :10], 10, batch_size)
 
@@ -173,6 +176,11 @@ def test_evaluating_sequences_too_long_to_forecast_says_so_in_evaluates_terms(ti
     with pytest.raises(InputError, match=r"frames have 190 frames after the 10 of context, and at most 100 are "
                                          r"forecast; shorten them, e.g. frames\[:, :110\]"):
         evaluate(tiny_model, long)
+    with pytest.raises(InputError, match=r"if time is the first axis, as in mnist_test_seq.npy, use frames.swapaxes"):
+        evaluate(tiny_model, long)
+    # Only the context given: it blamed the context ("between 1 and 9 frames; received 10"), which was not passed.
+    with pytest.raises(InputError, match="^evaluation needs frames after the 10 context frames; the sequences have 10$"):
+        evaluate(tiny_model, long[:, :10])
     assert evaluate(tiny_model, long[:, :110])["model"].per_frame["mse"].shape == (100,)
     # The context asked for is the context used: all frames after it are scored.
     scores = evaluate(tiny_model, long[:, :20], context=5)

@@ -113,3 +113,12 @@ def test_refiner_batches_are_the_models_inputs_and_an_epoch_draws_each_frame_onc
         order = [np.flatnonzero((expected == frame).all(axis=(1, 2, 3)))[0] for frame in frames]
         assert sorted(order) == list(range(30))
         shuffled.on_epoch_end()
+
+
+def test_train_refiner_refuses_a_config_or_log_of_another_kind():
+    # A dict failed as "'dict' object has no attribute 'resume'".
+    model = build_model(preset("convlstm", **TINY))
+    with pytest.raises(InputError, match="^config must be a core.RefinerConfig; received dict$"):
+        train_refiner(model, {"filters": 8})
+    with pytest.raises(InputError, match="^log must be a function or None; received bool$"):
+        train_refiner(model, RefinerConfig(), log=True)

@@ -208,6 +208,55 @@ def test_a_stop_before_the_first_step_ends_cancels_the_run_and_saves_nothing(tmp
     assert progress.snapshot()["status"] == "cancelled" and out.read_bytes() == before
 
 
+class _StopButtonAt(TrainingProgress):
+    """A notebook's Stop button (KeyboardInterrupt in the training's thread) once `when(changes)` holds."""
+
+    def __init__(self, when):
+        super().__init__()
+        self.when, self.pressed = when, False
+
+    def update(self, **changes):
+        super().update(**changes)
+        if not self.pressed and self.when(changes):
+            self.pressed = True
+            raise KeyboardInterrupt
+
+
+def test_a_notebooks_stop_button_ends_the_run_saved_as_a_stop_does(tmp_path):
+    # It lost the batches since the last save and left the progress "training".
+    out = tmp_path / "interrupted.keras"
+    model, progress = train(tiny_run(out=str(out), epochs=50), _StopButtonAt(lambda c: c.get("sequences_seen") == 16))
+    state = progress.snapshot()
+    assert state["status"] == "stopped" and state["sequences_seen"] == 16 and len(state["val_mse"]) == 1
+    assert load_checkpoint(out).studio_info["sequences_seen"] == 16
+    # Pressed before the first step ended: nothing learned, nothing saved.
+    out = tmp_path / "early.keras"
+    _, progress = train(tiny_run(out=str(out)), _StopButtonAt(lambda c: c.get("status") == "training"))
+    assert progress.snapshot()["status"] == "cancelled" and not out.exists()
+
+
+def test_a_notebook_asks_for_a_bar_and_sees_the_run_end_in_it(capsys):
+    # core.train showed nothing for the minutes a run took.
+    _, progress = train(tiny_run(epochs=2), bar=True)
+    lines = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()
+    state = progress.snapshot()
+    assert lines[-1].startswith("training: 100%|") and "‰" not in lines[-1]  # its rate read as noise
+    assert lines[-1].endswith(f"seen=64 seq/s={state['sequences_per_second']:.1f} val_mse={state['val_mse'][-1][1]:.1f}")
+    train(tiny_run(epochs=1))
+    assert capsys.readouterr().err == ""  # none unless asked: the app and the CLI draw their own
+
+
+def test_train_refuses_a_config_of_another_kind_and_a_progress_that_has_run():
+    with pytest.raises(InputError, match="^config must be a core.TrainConfig; received dict$"):
+        train({"minutes": 1})
+    # A second run appended to the first's loss history, whose curve then zig-zagged back.
+    _, progress = train(tiny_run(epochs=1))
+    before = progress.snapshot()
+    with pytest.raises(InputError, match="belongs to a run that has started; pass a new core.TrainingProgress"):
+        train(tiny_run(epochs=1), progress)
+    assert progress.snapshot() == before
+
+
 def test_resume_continues_weights_optimizer_and_schedule(tmp_path):
     out = tmp_path / "resume.keras"
     first, _ = train(tiny_run(out=str(out), epochs=1, sampling_sequences=64))
