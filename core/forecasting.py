@@ -7,6 +7,7 @@ is fed back to predict the next one.
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 import keras
@@ -27,6 +28,12 @@ def batch_size_for(model, asked: int) -> int:
     return asked if isinstance(model, ConvLSTMForecaster) else KERAS_IO_BATCH
 
 
+def _without_retracing_warnings(record: logging.LogRecord) -> bool:
+    # TensorFlow warns when several functions are traced in a row, which one graph per
+    # shape does by design: a notebook that tried 8 horizons printed two 680-character warnings.
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
 def _compiled_rollout(model: ConvLSTMForecaster, context: int, horizon: int):
     # One traced graph per (context, horizon): re-tracing costs seconds, a
     # warm call of the traced graph a few milliseconds.
@@ -37,6 +44,8 @@ def _compiled_rollout(model: ConvLSTMForecaster, context: int, horizon: int):
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
+        if _without_retracing_warnings not in tf.get_logger().filters:
+            tf.get_logger().addFilter(_without_retracing_warnings)
         signature = [tf.TensorSpec((None, context, FRAME_SIZE, FRAME_SIZE, 1), tf.float32)]
         cache[key] = tf.function(lambda x: model.rollout(x, horizon), input_signature=signature)
     else:

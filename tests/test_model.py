@@ -1,14 +1,17 @@
 """The forecaster: closed loop, any horizon, safe checkpoints, the keras.io preset."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
-from conftest import TINY
+from conftest import ROOT, TINY
 
 from core import data, metrics
 from core.errors import InputError
@@ -54,6 +57,17 @@ def test_forecast_refuses_bad_horizon(tiny_model, test_sequences):
     for batch_size in (0, -1, 2.5, True):  # were "range() arg 3 must not be zero" and a failed concatenate
         with pytest.raises(InputError, match="batch_size must be a positive integer"):
             forecast(tiny_model, test_sequences[:1, :10], 10, batch_size)
+
+
+def test_forecasts_of_many_lengths_print_no_retracing_warning():
+    # One graph per length is by design: a notebook that tried 8 horizons got two 680-character warnings.
+    # In a process of its own, as a notebook's: under pytest TensorFlow does not warn.
+    script = ("import core\nmodel = core.build_model(core.ModelConfig(num_layers=1, filters=4, precision='float32'))\n"
+              "frames = core.moving_mnist('test', 2)[:, :10]\n"
+              "for horizon in range(1, 9):\n    core.forecast(model, frames, horizon)\nprint('done')")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.stdout == "done\n" and "retracing" not in result.stderr
 
 
 def test_closed_loop_ignores_the_future(tiny_model, test_sequences):
