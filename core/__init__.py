@@ -57,12 +57,22 @@ _MODULES = ("data", "model", "training", "refiner", "forecasting", "metrics", "m
 __all__ = sorted(_EXPORTS)
 
 
+# The modules that load no TensorFlow.
+_LIGHT = ("core.errors", "core.data", "core.metrics", "core.media")
+
+
 def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    if name in _MODULES:  # `core.data` after a bare `import core`, as the docstring above lists them
-        return importlib.import_module(f"core.{name}")
-    raise AttributeError(f"module 'core' has no attribute {name!r}")
+    # `core.data` after a bare `import core`, as the docstring above lists them
+    module = _EXPORTS.get(name, f"core.{name}" if name in _MODULES else None)
+    if module is None:
+        raise AttributeError(f"module 'core' has no attribute {name!r}")
+    if module not in _LIGHT:
+        # A notebook's first model cell printed 9 lines of TensorFlow's C++ log, a failed CUDA probe among them.
+        from core.errors import quiet_tensorflow
+
+        quiet_tensorflow()
+    loaded = importlib.import_module(module)
+    return getattr(loaded, name) if name in _EXPORTS else loaded
 
 
 def __dir__():  # tab completion and help(core) in a notebook see the lazy names

@@ -9,6 +9,9 @@ status 2; anything else that escapes is a bug.
 import importlib
 import numbers
 import operator
+import os
+import sys
+import tempfile
 
 
 class InputError(ValueError):
@@ -56,3 +59,34 @@ def as_number(name: str, value, whole: bool):
         raise wrong from None
     except OverflowError:  # float(10**400)
         raise InputError(f"{name} is too large to be a number") from None
+
+
+def quiet_tensorflow() -> None:
+    """Imports TensorFlow and finds its devices with C++ start-up chatter hidden.
+
+    TensorFlow's native libraries print lines of log (oneDNN notices, a failed
+    CUDA probe on CPU machines) straight to file descriptor 2, before any Python
+    setting can stop them; they would bury the one line a user needs. The text
+    is shown if the import itself fails. Nothing happens once TensorFlow is
+    loaded, or with another Keras backend (JAX on a GPU machine without TensorFlow).
+    """
+    # Keras reads an empty KERAS_BACKEND as unset.
+    if "tensorflow" in sys.modules or (os.environ.get("KERAS_BACKEND") or "tensorflow") != "tensorflow":
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        except Exception:  # not Ctrl-C: the log would bury the line that says it stopped
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

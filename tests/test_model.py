@@ -59,15 +59,17 @@ def test_forecast_refuses_bad_horizon(tiny_model, test_sequences):
             forecast(tiny_model, test_sequences[:1, :10], 10, batch_size)
 
 
-def test_forecasts_of_many_lengths_print_no_retracing_warning():
-    # One graph per length is by design: a notebook that tried 8 horizons got two 680-character warnings.
-    # In a process of its own, as a notebook's: under pytest TensorFlow does not warn.
+def test_a_notebook_sees_no_tensorflow_log_while_it_builds_and_forecasts():
+    # Its first model cell printed 9 lines of TensorFlow's C++ log (a failed CUDA probe among them), and 8
+    # horizons two 680-character retracing warnings: one graph per length is by design. In a process of
+    # its own, as a notebook's kernel is: under pytest, TensorFlow is loaded already and does not warn.
     script = ("import core\nmodel = core.build_model(core.ModelConfig(num_layers=1, filters=4, precision='float32'))\n"
               "frames = core.moving_mnist('test', 2)[:, :10]\n"
               "for horizon in range(1, 9):\n    core.forecast(model, frames, horizon)\nprint('done')")
+    environment = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert result.stdout == "done\n" and "retracing" not in result.stderr
+                            env=environment)
+    assert (result.stdout, result.stderr) == ("done\n", "")
 
 
 def test_closed_loop_ignores_the_future(tiny_model, test_sequences):
