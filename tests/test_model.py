@@ -194,6 +194,9 @@ def test_evaluating_sequences_too_long_to_forecast_says_so_in_evaluates_terms(ti
         evaluate(tiny_model, long)
     with pytest.raises(InputError, match=r"if time is the first axis, as in mnist_test_seq.npy, use frames.swapaxes"):
         evaluate(tiny_model, long)
+    # Time first, as np.load gives the official file: read as 20 sequences of 200 frames, it traced for 23 s.
+    with pytest.raises(InputError, match=r"^frames have 200 frames of context, and at most 100 are read; if time is "):
+        forecast(tiny_model, long)
     # Only the context given: it blamed the context ("between 1 and 9 frames; received 10"), which was not passed.
     with pytest.raises(InputError, match="^evaluation needs frames after the 10 context frames; the sequences have 10$"):
         evaluate(tiny_model, long[:, :10])
