@@ -48,9 +48,13 @@ def _check_count(count: int, option: str = "--count") -> None:
 
 
 def _check_context(context: int) -> None:
+    from core.data import MAX_CONTEXT
+
     # Motion needs two frames; evaluate let 1 through to a message about "frames".
     if context < 2:
         raise InputError(f"--context must be at least 2 frames; received {context}")
+    if context > MAX_CONTEXT:  # forecast's message told a command-line user to swap an array's axes
+        raise InputError(f"--context must be at most {MAX_CONTEXT} frames; received {context}")
 
 
 def _check_apart(output: str, output_flag: str, source: str, source_flag: str, writer: str) -> None:
@@ -548,7 +552,7 @@ def parser() -> argparse.ArgumentParser:
     fc.add_argument("--output", required=True, type=_path, help="(N, H, 64, 64) float32 .npy")
     fc.add_argument("--horizon", type=int, default=10, help="frames to predict, 1-100 (default %(default)s)")
     fc.add_argument("--context", type=int, default=10,
-                    help="frames of each sequence the model reads first, at least 2 (default %(default)s)")
+                    help="frames of each sequence the model reads first, 2-100 (default %(default)s)")
     fc.add_argument("--gif", default=None, type=_path, help="also write the first sequence as a GIF")
     fc.set_defaults(run=cmd_forecast)
 
@@ -561,7 +565,7 @@ def parser() -> argparse.ArgumentParser:
                     help="sequences scored, 1-10000: the first of the bundled test set, --input or --official; "
                          f"N x predicted frames at most {MAX_FORECAST_FRAMES:,} (default %(default)s)")
     ev.add_argument("--context", type=int, default=10,
-                    help="frames the model reads; the rest of each sequence is scored (default %(default)s)")
+                    help="frames the model reads, 2-100; the rest of each sequence is scored (default %(default)s)")
     ev.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
     ev.add_argument("--card", default=None, type=_path, help="also write a model card (.json) with these results")
     ev.set_defaults(run=cmd_evaluate)

@@ -13,14 +13,11 @@ from typing import Callable
 import keras
 import numpy as np
 
-from core.data import FRAME_SIZE, check_frames, pad_context, to_unit_float
+from core.data import FRAME_SIZE, MAX_CONTEXT, check_frames, pad_context, to_unit_float
 from core.errors import InputError
 from core.model import ConvLSTMForecaster, model_config
 
 MAX_HORIZON = 100
-# Context frames read: the official file loaded as it comes, (20, 10000, 64, 64), was read as 20
-# sequences of 10,000 frames, and 200 frames took 23 s to trace before the first forecast.
-MAX_CONTEXT = 100
 KERAS_IO_BATCH = 1  # sequences per forward pass for the keras.io model, whatever is asked
 
 

@@ -342,6 +342,11 @@ def test_evaluate_table_and_json(tiny_checkpoint, capsys):
     assert capsys.readouterr().out.startswith("1 sequence, 19 context -> 1 predicted frame\n")
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 2, "--context", 1],
              "--context must be at least 2 frames")  # as forecast says, not a message about "frames"
+    # core's message told a command-line user to swap an array's axes.
+    _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--context", 101],
+             "--context must be at most 100 frames; received 101")
+    _refused(capsys, ["forecast", "--checkpoint", tiny_checkpoint, "--input", tiny_checkpoint, "--output",
+                      tiny_checkpoint.parent / "never.npy", "--context", 101], "--context must be at most 100 frames")
 
 
 def test_evaluate_on_a_file(tiny_checkpoint, inputs, capsys):
