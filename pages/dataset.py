@@ -13,10 +13,11 @@ import streamlit as st
 
 from core import data, media
 from core.errors import InputError
-from ui.charts import legible, paths_chart
+from ui.charts import describe_paths, legible, paths_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, bounded_slider,
-                       context_length, gif_ui, index_ui, keep_values, show_error, test_sequence, uploaded_frames)
+                       chart_ui, context_length, gif_ui, index_ui, keep_values, show_error, test_sequence,
+                       uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 
@@ -134,7 +135,7 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int) ->
                f"Animated {title}: {context} context frames, then {length - context} target frames")
     with right:
         if sequences is not None:
-            st.plotly_chart(paths_chart(sequences), width="stretch", key="dataset_trajectories")
+            chart_ui(paths_chart(sequences), key="dataset_trajectories", alt=describe_paths(sequences))
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")
     st.image(media.frame_strip({"frames": frames}, context=context),
@@ -162,6 +163,17 @@ def send_to_forecast_ui(source: str, index: int, frames: np.ndarray, context: in
         st.switch_page("pages/forecast.py")
 
 
+def padding_words(known: int) -> str:
+    """The padding strip's caption, for `known` frames."""
+    missing = CONTEXT - known
+    if missing <= 0:
+        return f"{known} known frames: at least {CONTEXT}, so nothing is padded."
+    # The known frames sit under the places they take, which a class read as "frames 8-10 were given".
+    copies = "frame 1 is a copy" if missing == 1 else f"frames 1-{missing} are copies"
+    return (f"{known} known frames padded to {CONTEXT} by repeating the first: known frames 1-{known} become context "
+            f"frames {missing + 1}-{CONTEXT}, and {copies} of the first.")
+
+
 def preparation_ui(frames: np.ndarray, context: int) -> np.ndarray:
     """The steps from raw frames to the model's input, shown on this sequence; returns it scaled to [0, 1]."""
     length = len(frames)
@@ -184,8 +196,7 @@ def preparation_ui(frames: np.ndarray, context: int) -> np.ndarray:
         known = bounded_slider("Pretend only this many frames are known", 2, longest, key="dataset_known", default=3,
                                name="known frames")
     padded = data.pad_context(unit[None, :known], CONTEXT)[0]
-    st.image(media.frame_strip({"given": unit[:known], "padded": padded}),
-             caption=f"{known} known frames padded to {CONTEXT} by repeating the first.",
+    st.image(media.frame_strip({"known": unit[:known], "padded": padded}), caption=padding_words(known),
              alt="The known frames and the padded context")
     return unit
 
@@ -202,14 +213,18 @@ def statistics_ui(unit: np.ndarray, context: int) -> None:
         "title": "Pixel intensities", "xaxis_title": "intensity (0-255)", "height": 360,
         # Powers of ten only: plotly's in-between 2s and 5s read as counts of 2 and 5 pixels.
         "yaxis": {"title": "pixels (log scale)", "type": "log", "dtick": 1}})
-    left.plotly_chart(legible(intensities), width="stretch", key="dataset_histogram")
+    with left:
+        chart_ui(legible(intensities), key="dataset_histogram",
+                 alt="Bar chart of how many pixels have each intensity from 1 to 255, on a log scale.")
     left.caption(f"Without the {histogram[0]:,} black pixels (0), which would dwarf the rest.")
     # Frames named as in the strip and the GIF: 1-10 the context, then +1, +2, ...
     brightness = go.Figure(go.Scatter(x=[media.frame_number(t, context) for t in range(length)],
                                       y=unit.mean(axis=(1, 2)), mode="lines+markers"), layout={
         "title": "Mean brightness per frame", "xaxis": {"title": "frame", "type": "category"},
         "yaxis_title": "mean intensity (0-1)", "height": 360})
-    right.plotly_chart(legible(brightness), width="stretch", key="dataset_brightness")
+    with right:
+        chart_ui(legible(brightness), key="dataset_brightness", alt="Line chart of the mean intensity of each frame, "
+                 f"from {unit[0].mean():.3f} in frame 1 to {unit[-1].mean():.3f} in the last.")
     right.caption("It drops where the digits overlap: they share pixels then.")
 
 

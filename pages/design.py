@@ -8,16 +8,16 @@ import numpy as np
 import streamlit as st
 
 from core import data, media
-from ui.charts import paths_chart
-from ui.shared import (CONTEXT, bounded_slider, checkpoint_ui, comparison_ui, forecast_frames, forecast_strip_ui,
-                       horizon_limit, keep_values)
+from ui.charts import describe_paths, paths_chart
+from ui.shared import (CONTEXT, bounded_slider, chart_ui, checkpoint_ui, comparison_ui, forecast_frames,
+                       forecast_strip_ui, horizon_limit, keep_values)
 
 MAX_DIGITS = 3
 # Situations worth trying, one click away: (digits as (class, example, row, col, angle, speed), length).
 PRESETS = {
     "Bounce off a wall": ([(3, 0, 0.5, 0.0, 0, 0.8)], 20),
     "Two digits crossing": ([(1, 0, 0.45, 0.0, 0, 0.5), (7, 0, 0.55, 1.0, 180, 0.5)], 20),
-    "Leaving the context at a corner": ([(5, 0, 0.55, 0.55, 225, 0.8)], 20),
+    "A corner bounce as the context ends": ([(5, 0, 0.55, 0.55, 225, 0.8)], 20),
     "Three digits (more than in training)": ([(2, 0, 0.1, 0.2, 30, 1.0), (6, 1, 0.8, 0.5, 200, 1.0), (9, 2, 0.4, 0.9, 120, 1.0)], 20),
 }
 
@@ -89,7 +89,7 @@ for slot, column in zip(range(count), st.columns(MAX_DIGITS)):
 images, starts, angles, speeds, classes = (np.array(values) for values in zip(*settings))
 sequence = data.design(images, starts, angles, speeds, length, classes)
 with right:
-    st.plotly_chart(paths_chart(sequence), width="stretch", key="design_paths")
+    chart_ui(paths_chart(sequence), key="design_paths", alt=describe_paths(sequence))
 
 if path is not None:
     with result:

@@ -7,10 +7,11 @@ through_entry_point()  # before any other import: some load TensorFlow, which ta
 import streamlit as st
 
 from core.model import read_checkpoint_info
-from ui.charts import per_frame_chart
+from ui.charts import describe_curves, per_frame_chart
 from ui.evaluations import evaluations
 from ui.limits import LIMITS, Busy
-from ui.shared import bounded_slider, checkpoint_ui, checkpoints, keep_values, load_model, model_thread, session_id
+from ui.shared import (BASELINES_EXPLAINED, bounded_slider, chart_ui, checkpoint_ui, checkpoints, keep_values,
+                       load_model, model_thread, session_id)
 
 
 @st.fragment(run_every=1.0)
@@ -46,7 +47,9 @@ def results_ui(runs: dict, count: int) -> None:
     left, right = st.columns(2)
     for column, metric, better in ((left, "mse", "lower"), (right, "ssim", "higher")):
         curves = {name: scores.per_frame[metric] for name, scores in rows.items()}
-        column.plotly_chart(per_frame_chart(metric.upper(), curves, better), width="stretch", key=f"evaluate_{metric}")
+        with column:
+            chart_ui(per_frame_chart(metric.upper(), curves, better), key=f"evaluate_{metric}",
+                     alt=describe_curves(metric.upper(), curves))
     # Per model: a sum would add the time of a run kept from an earlier click.
     took = [(f"{run.seconds:.0f} s" if run.seconds >= 1 else "under a second") + (f" for {name}" if len(runs) > 1 else "")
             for name, run in runs.items() if run.seconds is not None]
@@ -58,9 +61,9 @@ st.title("Evaluate")
 st.markdown(
     "Forecast many test sequences from their first 10 frames and score the 10 predicted frames. "
     "**MSE** (mean squared error) and **MAE** (mean absolute error) sum the error over the 64x64 pixels of a "
-    "frame (lower is better); **SSIM** (structural similarity: 1 is a perfect match) and **PSNR** (peak "
-    "signal-to-noise ratio, in dB) are higher-is-better. A model is only useful if it beats "
-    "both baselines: black frames, and the last context frame held still."
+    "frame, as the field reports them (lower is better; divide by 4,096 for the mean per pixel); **SSIM** "
+    "(structural similarity: 1 is a perfect match) and **PSNR** (peak signal-to-noise ratio, in dB) are "
+    "higher-is-better. A model is only useful if it beats both baselines. " + BASELINES_EXPLAINED
 )
 SETTINGS = ["evaluate_checkpoint", "evaluate_compare", "evaluate_count"]
 # A reload is a new session: it reopened on the defaults, and a long evaluation

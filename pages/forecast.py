@@ -12,11 +12,11 @@ import streamlit as st
 from core import media
 from core.evaluation import score_forecast
 from core.model import read_checkpoint_info
-from ui.charts import per_frame_chart
+from ui.charts import describe_curves, per_frame_chart
 from ui.limits import LIMITS
-from ui.shared import (CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded_slider, checkpoint_ui, context_length,
-                       comparison_ui, forecast_frames, forecast_sequence, forecast_strip_ui, horizon_limit, keep_values,
-                       sequence_ui, timing_words)
+from ui.shared import (BASELINES_EXPLAINED, CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded_slider, chart_ui,
+                       checkpoint_ui, comparison_ui, context_length, forecast_frames, forecast_sequence, forecast_strip_ui,
+                       horizon_limit, keep_values, sequence_ui, timing_words)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -154,11 +154,12 @@ if path is not None:
     behind, ssim_behind = frames_behind(scores, "mse"), frames_behind(scores, "ssim")
     useless_from = breakdown(behind, len(truth))
     left, right = st.columns(2)
-    left.plotly_chart(per_frame_chart("MSE", {n: s.per_frame["mse"] for n, s in scores.items()}, "lower", useless_from),
-                      width="stretch", key="forecast_mse")
-    right.plotly_chart(per_frame_chart("SSIM", {n: s.per_frame["ssim"] for n, s in scores.items()}, "higher"),
-                       width="stretch", key="forecast_ssim")
+    for column, metric, better, mark in ((left, "MSE", "lower", useless_from), (right, "SSIM", "higher", None)):
+        curves = {name: score.per_frame[metric.lower()] for name, score in scores.items()}
+        with column:
+            chart_ui(per_frame_chart(metric, curves, better, mark), key=f"forecast_{metric.lower()}",
+                     alt=describe_curves(metric, curves))
     st.caption(verdict(behind, ssim_behind, len(truth)))
     st.caption("MSE (mean squared error) is the squared error summed over the 64x64 pixels of a frame (values in "
-               "[0, 1]), as the field reports it; SSIM (structural similarity) compares local shapes, 1 is a perfect "
-               "match. The baselines: predicting black frames, and holding the last context frame still.")
+               "[0, 1]), as the field reports it: divide by 4,096 for the mean per pixel. SSIM (structural "
+               "similarity) compares local shapes, 1 is a perfect match. " + BASELINES_EXPLAINED)

@@ -8,8 +8,8 @@ import numpy as np
 import streamlit as st
 
 from core import media
-from ui.shared import (CONTEXT, SHIPPED, TEST_COUNT, forecast_sequence, forecast_strip_ui, gif_ui, keras_loaded_ui,
-                       test_sequence, timing_words)
+from ui.shared import (CONTEXT, ERROR_EXPLAINED, SHIPPED, TEST_COUNT, forecast_sequence, forecast_strip_ui, gif_ui,
+                       keras_loaded_ui, test_sequence, timing_words)
 
 
 @st.cache_data(show_spinner=False)
@@ -26,17 +26,25 @@ Each *Moving MNIST* sequence is 20 frames of two digits bouncing around a 64x64
 box. The model reads the first **10 frames** (the *context*) and then predicts
 the next 10 **on its own**: every predicted frame is fed back in to predict the
 one after (a *closed-loop* forecast; it never sees the real future).
-
-- **Dataset**: look at sequences as animations and frame by frame, and at how they are prepared.
-- **Train**: train a model for a minute or two and watch the loss fall. From scratch, a minute on a CPU gives
-  blurry guesses (the shipped model trained for 11 minutes on a GPU, and its refiner, a small network that sharpens each predicted frame, about four and a half hours on a CPU); from the shipped model,
-  clear digits for the first few frames that soften further ahead.
-- **Forecast**: pick a test sequence and compare truth and prediction side by side.
-- **Evaluate**: score a model on many test sequences against two simple baselines.
-- **Design a sequence**: place and aim digits yourself (bounces, crossings, three digits) and see whether the model follows.
-- **Inside the ConvLSTM**: watch the gates and memory of each cell, next to their equations.
 """
 )
+# Links, not bullets: on a phone the page menu is a small icon, and a teacher looked for the pages named here.
+PAGES = (
+    ("dataset", "Dataset", "Look at sequences as animations and frame by frame, and at how they are prepared."),
+    ("train", "Train", "Train a model for a minute or two and watch the loss fall. From scratch, a minute shows "
+     "it learning, not digits: its forecasts stay grey. From the shipped model: clear digits for a few frames."),
+    ("forecast", "Forecast", "Pick a test sequence and compare truth and prediction side by side."),
+    ("evaluate", "Evaluate", "Score a model on many test sequences against two simple baselines."),
+    ("design", "Design a sequence", "Place and aim digits yourself (bounces, crossings, three digits) and see "
+     "whether the model follows."),
+    ("inside", "Inside the ConvLSTM", "Watch the gates and memory of each cell, next to their equations."),
+)
+# One card per page, three to a row: a link's label does not wrap, and cut the longer lines off mid-word.
+for row in (PAGES[:3], PAGES[3:]):
+    for column, (page, name, words) in zip(st.columns(3), row):
+        with column.container(border=True, height="stretch"):
+            st.page_link(f"pages/{page}.py", label=f"**{name}**", icon=":material/arrow_forward:")
+            st.caption(words)
 st.image(concept_picture(), caption="How the model forecasts: context frames in, the next frames out "
          "(drawn here with the true next frames, the ones it tries to predict).",
          alt="The last four of the ten context frames flow into a ConvLSTM box, which outputs the next four "
@@ -54,7 +62,8 @@ if SHIPPED.is_file() and "home_index" in st.session_state:
     context, truth, prediction, seconds, built = forecast_sequence(SHIPPED, index, 10)
     gif_ui(
         media.comparison_gif(context, truth, prediction, scale=4),
-        f"Test sequence {index}: ground truth, closed-loop prediction and error (forecast in {timing_words(seconds, built)}).",
+        f"Test sequence {index}: ground truth, closed-loop prediction and error (forecast in "
+        f"{timing_words(seconds, built)}). {ERROR_EXPLAINED}",
         "Animated comparison of the true and predicted frames of a test sequence.",
     )
     forecast_strip_ui(context, truth, prediction)  # a still view: the GIF never pauses

@@ -131,9 +131,12 @@ if trace is not None:
         "predicted frame": media.panel(trace.predictions, "predicted next frame", trace.context, 4, first=1),
     }
     gif_ui(media.encode_gif(media.side_by_side(panels), fps=3),
-           f"Step by step: the frame fed in, the {NAMES[quantity]} of cell {layer}, and the frame predicted from it"
-           + (", before the refiner that the Forecast page applies: so the forecaster's own frames, which it reads "
-              "back" if config.refiner_filters else "") + ".",
+           f"Step by step: the frame fed in, the {NAMES[quantity]} of cell {layer}, and the frame predicted from it. "
+           # A student asked why there are predictions during the context, which every other page leaves out.
+           "The model predicts a next frame at every step; during the context these guesses are set aside (the "
+           "true next frame comes in), after it each one is read back in: those are the forecast."
+           + (" They are the forecaster's own frames, before the refiner that the Forecast page applies sharpens "
+              "them." if config.refiner_filters else ""),
            f"Animated heatmap of the {NAMES[quantity]} beside the input and predicted frames")
     st.image(media.encode_png(media.colour_bar(scheme)), caption=f"Colour scale of the {NAMES[quantity]}",
              alt=f"Colour scale from {scheme[1]:.2g} to {scheme[2]:.2g}")

@@ -5,6 +5,7 @@ from ui.shared import through_entry_point
 through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
 
 import math
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -13,11 +14,11 @@ from core import media
 from core.errors import InputError
 # This page trains: TensorFlow is needed anyway.
 from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_device
-from ui.charts import learning_curves
+from ui.charts import describe_learning, learning_curves
 from ui.jobs import collect_finished, registry
 from ui.limits import LIMITS, Busy
-from ui.shared import (SHIPPED, bounded_slider, forecast_strip_ui, gif_ui, keep_values, session_folder, session_id,
-                       show_error)
+from ui.shared import (SHIPPED, bounded_slider, chart_ui, forecast_strip_ui, gif_ui, keep_values, session_folder,
+                       session_id, show_error)
 
 # Few, so that scoring them pauses a short run only briefly; the keras.io
 # model forecasts about 9 s a sequence, so it gets fewer still.
@@ -39,6 +40,22 @@ def settings_ui(locked: bool):
         minutes, epochs, batch_size, learning_rate = budget_ui(preset, from_shipped, locked)
     if locked:
         st.caption("These are the settings your run is using: they unlock when it ends or you stop it.")
+    # A class met "batch size", "learning rate" and "epochs" with no word on what they are.
+    with st.expander("What do these settings mean?", icon=":material/help:"):
+        st.markdown(
+            "- **Start**: *from scratch*, the model begins with random weights and must learn everything; *from the "
+            "shipped model*, it continues from a trained one (*fine-tuning*).\n"
+            "- **Batch size**: how many sequences the model looks at before each small change to its weights. "
+            "Larger batches give steadier changes, but fewer of them a minute.\n"
+            "- **Learning rate**: how large each change is. Too large and the model overshoots and forgets what "
+            "it knew; too small and it learns slowly.\n"
+            f"- **Epoch**: here, {LIMITS.epoch_sequences} freshly drawn sequences, after which the model forecasts "
+            "the validation sequences (scored by their MSE) and is saved.\n"
+            "- **Training loss**: how wrong the model's next-frame guesses are on the training batches (binary "
+            "cross-entropy: each pixel's brightness read as a probability). It is measured differently from "
+            "the MSE, so compare each only with itself.\n\n"
+            "The defaults work: change one thing at a time, and compare the runs on Evaluate."
+        )
     try:
         return TrainConfig(
             preset=preset, minutes=minutes, epochs=epochs, epoch_sequences=LIMITS.epoch_sequences,
@@ -132,7 +149,8 @@ def results_ui(job, state) -> None:
     """Loss curves and the latest validation forecast of a run."""
     left, right = st.columns([3, 2])
     if state["loss"]:
-        left.plotly_chart(learning_curves(state), width="stretch", key="train_curves")
+        with left:
+            chart_ui(learning_curves(state), key="train_curves", alt=describe_learning(state))
         # Why the loss can fall while the closed-loop validation does not: a student's first question.
         left.caption("The training loss scores one-step predictions: at each of 19 steps the model predicts the "
                      "next frame, given the true frame in the 10 context steps. After them, a model trained from "
@@ -164,6 +182,16 @@ def sample_gif(run: str, seen: int, _context, _truth, _predicted) -> bytes:
     return media.encode_gif(media.side_by_side({name: panels[name] for name in ("ground truth", "prediction")}))
 
 
+def next_steps_ui(label: str) -> None:
+    """Buttons to the pages that use a finished run's model, with it picked there."""
+    # "Pick it on Forecast" left a class looking for the page and then for the model in its list.
+    left, right = st.columns(2)
+    for column, page, words in ((left, "forecast", "Forecast with it"), (right, "evaluate", "Evaluate it")):
+        if column.button(words, key=f"train_to_{page}", icon=":material/arrow_forward:", width="stretch"):
+            st.session_state.checkpoint_wanted = label
+            st.switch_page(f"pages/{page}.py")
+
+
 @st.fragment(run_every=1.0)
 def live_ui(job):
     """Redrawn every second while this session's run goes on."""
@@ -176,8 +204,9 @@ def live_ui(job):
         # A stop pressed while compiling changed nothing on screen for a minute or more.
         text = ("cancelling once the first step is compiled and run (up to a minute or two); nothing will be saved"
                 if compiling else f"stopping after this step: {state['sequences_seen']} sequences seen")
-    elif compiling:  # read as a stalled run for 20 s
-        text = "compiling the model's training step; the budget's clock starts after it"
+    elif compiling:  # read as a stalled run for 20 s; without a count, as a stalled run for longer on a busy server
+        text = (f"compiling the model's training step ({time.time() - job.started:.0f} s so far); "
+                "the budget's clock starts after it")
     if state["validation"]:
         text += ", {} of {} validation forecasts made".format(*state["validation"])
     if state["sequences_per_second"]:
@@ -238,7 +267,7 @@ elif job is not None:
     else:
         collect_finished(Path(session_folder()))
         st.success(f"Training {state['status']} after {state['sequences_seen']} sequences "
-                   f"({state['elapsed']:.0f} s). Saved as **{job.label}**: pick it on Forecast or Evaluate.")
+                   f"({state['elapsed']:.0f} s). Saved as **{job.label}**, which Forecast and Evaluate offer.")
         black = state["val_baselines"].get("black frames")
         final = state["val_mse"][-1][1] if state["val_mse"] else None
         # A fine-tuning run at 3e-3 collapses to grey blurs that score 120-265 (black frames 151; 14 runs,
@@ -254,6 +283,8 @@ elif job is not None:
             st.warning(f"Its validation MSE, {final:.0f}, is {'above' if final > black else 'close to'} what "
                        f"predicting black frames scores ({black:.0f}): its forecasts will be grey blurs, not digits. "
                        + advice, icon=":material/info:")
+        if job.out.is_file():  # gone once newer runs took its slot
+            next_steps_ui(job.label)
     if state["status"] != "cancelled":  # one step's loss is no curve
         results_ui(job, state)
     if state["sample"] is not None:  # the final forecast still: the GIF never pauses

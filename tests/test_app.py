@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 from core.data import moving_mnist
 from core.evaluation import evaluate
 from core.model import build_model, load_checkpoint, read_checkpoint_info, save_checkpoint
-from ui.shared import SHIPPED, SHIPPED_LABEL
+from ui.shared import ERROR_EXPLAINED, SHIPPED, SHIPPED_LABEL
 
 PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py",
          "pages/design.py", "pages/inside.py"]
@@ -99,6 +99,17 @@ def test_random_picks_a_sequence_that_forecast_then_opens_on(app):
     app.switch_page("pages/forecast.py").run()
     assert app.number_input(key="forecast_index").value == drawn[-1]
     assert not app.exception
+
+@pytest.mark.parametrize("page", ["dataset", "design", "forecast"])
+def test_charts_are_described_in_words_and_have_no_toolbar(app, page):
+    # On a phone Plotly's toolbar icons covered the charts' titles; a screen reader read no chart at all.
+    app.switch_page(f"pages/{page}.py").run()
+    charts = app.get("plotly_chart")
+    assert charts and not app.exception
+    for chart in charts:
+        assert json.loads(chart.proto.config)["displayModeBar"] is False
+        assert len(chart.proto.alt) > 40, chart.proto.alt  # a sentence; test_charts checks what they say
+
 
 def test_forecast_says_where_it_trails_black_frames_as_its_chart_shows(app):
     # Sequence 0, 60 frames: the model trails black frames at one frame in the
@@ -186,7 +197,7 @@ def test_page_settings_survive_a_trip_to_another_page(app, monkeypatch):
 def test_forecast_page_shows_gifs_and_downloads(app):
     app.switch_page("pages/forecast.py").run()
     # One GIF, in step: three, one per panel, played out of step (the truth at +2, the prediction at +1).
-    assert [caption for caption, url in images(app) if url.endswith(".gif")] == ["Ground truth | prediction | absolute error, frame by frame in step."]
+    assert [caption for caption, url in images(app) if url.endswith(".gif")] == ["Ground truth | prediction | absolute error, frame by frame in step. " + ERROR_EXPLAINED]
     assert len(images(app)) >= 2  # and the frame strip
     floor = read_checkpoint_info(SHIPPED)[0].output_floor  # the caption says when black means "below the floor"
     assert (f"fainter than {floor * 100:g}% are drawn black" in app.caption[0].value) == (floor > 0)
@@ -297,6 +308,11 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     app.switch_page("pages/forecast.py").run()
     app.switch_page("pages/evaluate.py").run()
     assert app.dataframe[0].value.equals(table)
+    # Each chart says in words what it draws, for a screen reader: the table's numbers.
+    mse_chart = next(chart for chart in app.get("plotly_chart") if chart.proto.id.endswith("evaluate_mse"))
+    model = chart_curves(mse_chart)[SHIPPED_LABEL]
+    assert mse_chart.proto.alt.startswith(
+        f"MSE of each of 10 predicted frames, first to last: {SHIPPED_LABEL} from {model[0]:.3g} to {model[-1]:.3g};")
 
 
 def test_evaluate_shows_the_scores_the_server_has_after_a_reload(app):
@@ -624,6 +640,24 @@ def test_a_run_that_learned_gets_no_warning(app, tmp_path, tiny_checkpoint, monk
     assert not app.warning
 
 
+@pytest.mark.parametrize("page", ["forecast", "evaluate"])
+def test_a_finished_run_opens_forecast_and_evaluate_with_its_model_picked(app, tmp_path, tiny_checkpoint, monkeypatch,
+                                                                         page):
+    # "Pick it on Forecast" left a class looking for the page, then for the model in its list.
+    finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, 50.0, fine_tuning=True)
+    app.switch_page(f"pages/{page}.py").run()
+    assert app.selectbox(key=f"{page}_checkpoint").value == SHIPPED_LABEL  # the model picked there before
+    app.switch_page("pages/train.py").run()
+    app.button(key=f"train_to_{page}").click().run()
+    assert not app.exception and app.title[0].value == page.capitalize()
+    assert app.selectbox(key=f"{page}_checkpoint").value == "Trained here: run 1"
+    app.switch_page(f"pages/{page}.py")  # where st.switch_page took the browser; AppTest reruns the page it was given
+    app.selectbox(key=f"{page}_checkpoint").set_value(SHIPPED_LABEL).run()  # the wish is used once
+    app.switch_page("pages/dataset.py").run()
+    app.switch_page(f"pages/{page}.py").run()
+    assert app.selectbox(key=f"{page}_checkpoint").value == SHIPPED_LABEL
+
+
 def test_a_diverged_run_is_called_diverged(app, tmp_path, tiny_checkpoint, monkeypatch):
     # NaN weights: the page called its NaN score "close to" black frames' and promised grey blurs.
     finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, float("nan"), fine_tuning=True)
@@ -631,14 +665,14 @@ def test_a_diverged_run_is_called_diverged(app, tmp_path, tiny_checkpoint, monke
                                               "are black frames. Start again at a lower learning rate."]
 
 
-@pytest.mark.parametrize("preset", ["Bounce off a wall", "Two digits crossing", "Leaving the context at a corner",
+@pytest.mark.parametrize("preset", ["Bounce off a wall", "Two digits crossing", "A corner bounce as the context ends",
                                     "Three digits (more than in training)"])
 def test_design_presets_forecast_the_designed_sequence(app, preset):
     app.switch_page("pages/design.py").run()
     app.button(key=f"design_preset_{preset}").click().run()
     assert not app.exception
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
-    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step."]  # one GIF: three played out of step
+    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step. " + ERROR_EXPLAINED]  # one GIF: three played out of step
     # And its frames still, under the truth: the GIF never pauses.
     assert "Frames 1-10: context. From +1 on: the model's forecast under the truth." in [c for c, _ in images(app)]
     # The widgets and the forecast sequence are the preset's (the count alone was the default for two digits).
@@ -819,7 +853,7 @@ def test_a_sequence_shorter_than_the_context_is_padded_and_forecast(app):
     # Its ground truth GIF is black after its last frame, which the second note says.
     assert "ends 1 frame after the context" in app.info[1].value and "black there" in app.info[1].value
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
-    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step."]  # one GIF: three played out of step
+    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step. " + ERROR_EXPLAINED]  # one GIF: three played out of step
     assert len(chart_curves(app.get("plotly_chart")[0])["model"]) == 1
     assert not [caption.value for caption in app.caption if " 1 frames" in caption.value]
 
@@ -828,7 +862,8 @@ def test_a_two_frame_sequence_is_shown_but_not_sent_to_forecast(app):
     # One frame of context and one to score: the Forecast page showed a traceback.
     upload(app, moving_mnist("test", 1)[0, :2])
     assert not app.exception and app.button(key="dataset_forecast").disabled
-    assert any(caption.startswith("2 known frames padded to 10") for caption, _ in images(app))
+    assert ("2 known frames padded to 10 by repeating the first: known frames 1-2 become context frames 9-10, and "
+            "frames 1-8 are copies of the first.") in [caption for caption, _ in images(app)]
 
 
 @pytest.mark.parametrize("page,key,value,limit", [

@@ -6,9 +6,11 @@ from conftest import TINY
 from core import data
 from core.data import moving_mnist
 from core.evaluation import evaluate
+from core.media import CONTEXT_COLOUR, FORECAST_COLOUR
 from core.model import load_checkpoint
 from core.training import TrainConfig, train
-from ui.charts import CHART_TEXT, learning_curves, paths_chart, per_frame_chart
+from ui.charts import (CHART_TEXT, DIGIT_COLOURS, describe_curves, describe_learning, describe_paths, learning_curves,
+                       paths_chart, per_frame_chart)
 from ui.shared import SHIPPED
 
 
@@ -62,6 +64,17 @@ def test_learning_curves_keep_the_loss_apart_from_the_mse_and_show_a_single_vali
     # A diverged run scores NaN, which the page reports: the axis still spans the baselines.
     diverged = learning_curves({**state, "val_mse": [(16, float("nan"))]})
     assert diverged.layout.yaxis2.range[1] == 1.1 * max(state["val_baselines"].values())
+    # In words, for a screen reader: where each line starts and ends.
+    (_, loss), *_, (seen, last) = state["loss"]
+    words = describe_learning(state)
+    assert f"training loss from {loss:.3g} to {last:.3g} after {seen:,} sequences" in words
+    assert f"baseline black frames {state['val_baselines']['black frames']:.3g}" in words
+
+
+def test_per_frame_curves_in_words_give_each_line_its_first_and_last_frame():
+    words = describe_curves("MSE", {"model": np.array([12.345, 40.0, 81.25]), "baseline: black frames": [170.0] * 3})
+    assert words == "MSE of each of 3 predicted frames, first to last: model from 12.3 to 81.2; " \
+                    "baseline: black frames from 170 to 170."
 
 
 def test_paths_name_each_digit_by_place_and_class_and_mark_where_it_starts():
@@ -89,6 +102,26 @@ def test_paths_name_each_digit_by_place_and_class_and_mark_where_it_starts():
     assert [trace.name for trace in named.data][::2] == ["digit 1, a 3 (context)", "digit 2, an 8 (context)"]
     unnamed = paths_chart(data.design(digits[:2], start, angle, speed, 12))
     assert [trace.name for trace in unnamed.data][::2] == ["digit 1 (context)", "digit 2 (context)"]
+
+
+def test_paths_in_words_say_where_each_digit_starts_and_ends():
+    sequence = data.sequence("test", 0)
+    centre = sequence.positions[0] + data.DIGIT_SIZE / 2
+    words = describe_paths(sequence)
+    label = sequence.labels[0, 1]
+    assert words.startswith("Paths of the digits' centres on the 64x64 canvas over 20 frames: digit 1")
+    assert (f"digit 2, {'an' if label == 8 else 'a'} {label} from row {centre[0, 1, 0]:.0f}, column {centre[0, 1, 1]:.0f} "
+            f"to row {centre[-1, 1, 0]:.0f}, column {centre[-1, 1, 1]:.0f}") in words
+
+
+def test_digit_colours_are_not_the_context_and_target_colours():
+    # Beside a GIF framed in blue (context) and orange (target), digits drawn in blue
+    # and orange read as context and target. Lines need 3:1 against white.
+    frames = [CONTEXT_COLOUR, FORECAST_COLOUR]
+    for colour in DIGIT_COLOURS:
+        rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+        assert min(sum((a - b) ** 2 for a, b in zip(rgb, frame)) ** 0.5 for frame in frames) > 100
+        assert _contrast(colour) >= 3
 
 
 def _contrast(hex_colour: str) -> float:

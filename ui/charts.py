@@ -14,8 +14,9 @@ from core import data
 # order drew it in the light blue that means "black frames" everywhere else.
 BASELINE_COLOURS = {"black frames": "#83c9ff", "repeat last frame": "#ff2b2b"}
 MODEL_COLOURS = ("#0068c9", "#29b09d", "#6d3fc0", "#ff8700")
-# Okabe and Ito's colour-blind-safe blue, vermillion and bluish green.
-DIGIT_COLOURS = ("#0072b2", "#d55e00", "#009e73")
+# Paul Tol's colour-blind-safe green and purple, then black: not blue and orange,
+# which beside the GIFs read as context and target (a teacher took digit 2 for the target).
+DIGIT_COLOURS = ("#117733", "#aa4499", "#000000")
 DIGIT_MARKERS = ("circle", "square", "diamond")
 # Streamlit draws chart text in #808495, 3.7:1 on white; small text needs 4.5:1.
 CHART_TEXT = "#31333f"
@@ -66,6 +67,13 @@ def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | No
     return legible(figure)
 
 
+def describe_curves(metric: str, curves: dict) -> str:
+    """A sentence that says what `per_frame_chart(metric, curves, ...)` shows, for screen readers."""
+    ends = "; ".join(f"{name} from {values[0]:.3g} to {values[-1]:.3g}" for name, values in curves.items())
+    frames = max((len(values) for values in curves.values()), default=0)
+    return f"{metric} of each of {frames} predicted frames, first to last: {ends}."
+
+
 def _class_words(label: int) -> str:
     # "an 8", not "a 8"; -1 is a designed digit whose class was not given.
     return "" if label < 0 else f", {'an' if label == 8 else 'a'} {label}"
@@ -107,6 +115,15 @@ def paths_chart(sequence: data.Sequences) -> go.Figure:
     return legible(figure)
 
 
+def describe_paths(sequence: data.Sequences) -> str:
+    """A sentence that says what `paths_chart(sequence)` shows, for screen readers."""
+    centre = sequence.positions[0] + data.DIGIT_SIZE / 2
+    moves = "; ".join(
+        f"digit {d + 1}{_class_words(label)} from row {centre[0, d, 0]:.0f}, column {centre[0, d, 1]:.0f} "
+        f"to row {centre[-1, d, 0]:.0f}, column {centre[-1, d, 1]:.0f}" for d, label in enumerate(sequence.labels[0]))
+    return f"Paths of the digits' centres on the 64x64 canvas over {len(centre)} frames: {moves}."
+
+
 def learning_curves(state: dict) -> go.Figure:
     """A training run's loss above its validation MSE, on one axis of sequences seen.
 
@@ -139,3 +156,14 @@ def learning_curves(state: dict) -> go.Figure:
     figure.update_yaxes(range=[0, 1.1 * top or 1], tickformat=".0f", row=2, col=1)
     figure.update_layout(height=460, margin={"t": 40, "b": 10}, legend={"orientation": "h", "y": -0.2})
     return legible(figure)
+
+
+def describe_learning(state: dict) -> str:
+    """A sentence that says what `learning_curves(state)` shows, for screen readers."""
+    words = ["Training loss and validation MSE against sequences seen"]
+    for key, name in (("loss", "training loss"), ("val_mse", "validation MSE")):
+        if state[key]:
+            words.append(f"{name} from {state[key][0][1]:.3g} to {state[key][-1][1]:.3g} "
+                         f"after {state[key][-1][0]:,} sequences")
+    words += [f"baseline {name} {score:.3g}" for name, score in state["val_baselines"].items() if state["val_mse"]]
+    return "; ".join(words) + "."

@@ -34,6 +34,13 @@ SHIPPED = ROOT / "checkpoints" / "convlstm.keras"
 SHIPPED_LABEL = "Shipped model"  # short: a longer name was cut in the model pickers
 TEST_COUNT = 1000  # the bundled test set: sequences 0-999 of the test split
 CONTEXT = data.CONTEXT_FRAMES
+# The error panel has no colour bar of its own, and a class read its colours as a heat map of the digits.
+ERROR_EXPLAINED = ("In the error panel, black is right and brighter is further off, up to white: off by the full "
+                   "brightness.")
+# Students asked how a still picture can score worse than nothing.
+BASELINES_EXPLAINED = ("The baselines: predicting black frames, and holding the last context frame still, which "
+                       "scores worse: its digits stand where the true ones have left, so each costs twice, where it "
+                       "is missing and where it is drawn.")
 # Session-state key of a sequence the Dataset page sends to the Forecast page:
 # {"label": str, "slug": str (for file names), "frames": (T, 64, 64) array}. One sequence, not the file, so a
 # session keeps at most 6.5 MB (LIMITS.sequence_frames of float64) rather than a copy of someone's upload.
@@ -310,6 +317,12 @@ def checkpoints() -> dict[str, Path]:
     return found
 
 
+def chart_ui(figure, *, key: str, alt: str) -> None:
+    """Draws a Plotly chart across its column, described by `alt` for screen
+    readers, without Plotly's toolbar: on a phone its icons covered the title."""
+    st.plotly_chart(figure, width="stretch", key=key, alt=alt, config={"displayModeBar": False})
+
+
 def keep_values(keys) -> None:
     """Keeps these widgets' values when their page is left and puts them back on return.
 
@@ -364,8 +377,10 @@ def checkpoint_ui(key: str) -> Path | None:
         st.error("No model is available: checkpoints/convlstm.keras is missing and nothing was trained here yet.")
         return None
     names = list(options)
-    default = st.session_state.get("chosen_checkpoint")
-    if st.session_state.get(key) not in names:
+    # Asked for by a button on another page (Train's "Forecast with it"): it wins over the model last picked here.
+    wanted = st.session_state.pop("checkpoint_wanted", None)
+    default = wanted if wanted in names else st.session_state.get("chosen_checkpoint")
+    if wanted in names or st.session_state.get(key) not in names:
         st.session_state[key] = default if default in names else names[0]
     choice = st.selectbox("Model", names, key=key, help="The shipped model (checkpoints/convlstm.keras, trained for "
                           "this app), or one you trained on the Train page.")
@@ -474,6 +489,7 @@ def comparison_ui(panels: dict, subject: str) -> bytes:
     and the truth showed +2 beside a prediction at +1.
     """
     gif = media.encode_gif(media.side_by_side(panels))
-    gif_ui(gif, f"{' | '.join(panels).capitalize()}, frame by frame in step.",
+    words = f"{' | '.join(panels).capitalize()}, frame by frame in step."
+    gif_ui(gif, words + (f" {ERROR_EXPLAINED}" if "absolute error" in panels else ""),
            f"Animated {', '.join(panels)} of {subject}, side by side")
     return gif
