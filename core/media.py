@@ -298,8 +298,8 @@ def frame_strip(
         starts: {row label: column of its first frame}, for rows that do not
             end together (a forecast that runs past the true frames).
         per_line: frames per line (a whole Moving MNIST sequence); a longer strip
-            goes on below, its rows repeated (70 frames in one line shrank to 13 px
-            each on a page).
+            goes on below, its rows repeated where they have frames (70 frames in
+            one line shrank to 13 px each on a page).
 
     Returns:
         The PNG's bytes.
@@ -317,14 +317,19 @@ def frame_strip(
     # gap take 0.75 in, the numbers above each line 0.4 in, the row labels 1.2 in.
     inch = (size + gap) / 0.75  # mosaic pixels per inch
     header, margin = round(0.4 * inch), 1.2
-    line_height = header + len(rows) * (size + gap)
     lines = -(-length // per_line)
-    mosaic = np.full((lines * line_height, per_line * (size + gap)), 255, np.uint8)
-    for r, (label, frames) in enumerate(rows.items()):
-        offset = starts.get(label, length - len(frames))
+    offsets = {label: starts.get(label, length - len(frames)) for label, frames in rows.items()}
+    # A line holds only the rows with frames on it: a forecast's first line (the context) had an
+    # empty "prediction" row, and a long forecast's lines past the truth an empty "truth" row.
+    shown = [[label for label, frames in rows.items()
+              if offsets[label] < (line + 1) * per_line and offsets[label] + len(frames) > line * per_line]
+             for line in range(lines)]
+    tops = np.cumsum([0] + [header + len(labels) * (size + gap) for labels in shown])
+    mosaic = np.full((tops[-1], per_line * (size + gap)), 255, np.uint8)
+    for label, frames in rows.items():
         for t, frame in enumerate(to_uint8(frames)):
-            line, column = divmod(offset + t, per_line)
-            top, left = line * line_height + header + r * (size + gap), column * (size + gap)
+            line, column = divmod(offsets[label] + t, per_line)
+            top, left = tops[line] + header + shown[line].index(label) * (size + gap), column * (size + gap)
             mosaic[top : top + size, left : left + size] = frame
     width = 0.75 * per_line + margin
     figure = Figure(figsize=(width, mosaic.shape[0] / inch), dpi=dpi)
@@ -334,11 +339,11 @@ def frame_strip(
     for t in range(length):
         line, column = divmod(t, per_line)
         colour = "black" if context is None else np.array(CONTEXT_TEXT if t < context else FORECAST_TEXT) / 255
-        ax.text(column * (size + gap) + size / 2, line * line_height + header - 3, frame_number(t, context),
+        ax.text(column * (size + gap) + size / 2, tops[line] + header - 3, frame_number(t, context),
                 ha="center", va="bottom", fontsize=12, color=colour)
-    for line in range(lines):
-        for r, label in enumerate(rows):
-            ax.text(-6, line * line_height + header + r * (size + gap) + size / 2, label, ha="right", va="center",
+    for line, labels in enumerate(shown):
+        for r, label in enumerate(labels):
+            ax.text(-6, tops[line] + header + r * (size + gap) + size / 2, label, ha="right", va="center",
                     fontsize=12)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

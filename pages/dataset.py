@@ -138,7 +138,8 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int) ->
             chart_ui(paths_chart(sequences), key="dataset_trajectories", alt=describe_paths(sequences))
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")
-    st.image(media.frame_strip({"frames": frames}, context=context),
+    # Ten frames a line (the context's, then the target's): at 20 a line frames were 17 px wide on a phone.
+    st.image(media.frame_strip({"frames": frames}, context=context, per_line=CONTEXT),
              caption=f"Context: {span(0, context - 1, context)}. Target: {span(context, length - 1, context)}.",
              alt="Numbered strip of all frames of the sequence")
 

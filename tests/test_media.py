@@ -174,6 +174,15 @@ def test_numbered_grid_puts_each_picture_under_its_number():
     assert (picture(7) == 255).all() and (number(7) == 255).all()  # past the last picture: blank
 
 
+def test_a_line_of_a_frame_strip_holds_only_the_rows_with_frames_on_it():
+    # A forecast's first line, the context, had an empty "prediction" row.
+    frames = moving_mnist("test", 1)[0]
+    height = lambda rows, **placed: iio.imread(io.BytesIO(media.frame_strip(rows, context=10, per_line=10, **placed))).shape[0]
+    one_row, two_rows = height({"truth": frames}), height({"truth": frames, "copy": frames})
+    forecast = height({"truth": frames, "prediction": frames[10:]}, starts={"truth": 0, "prediction": 10})
+    assert one_row < forecast < two_rows and forecast == pytest.approx((one_row + two_rows) / 2, abs=3)
+
+
 def test_a_long_frame_strip_goes_on_in_lines_of_20():
     frames = moving_mnist("test", 1)[0]
     one = iio.imread(io.BytesIO(media.frame_strip({"truth": frames}, context=10)))

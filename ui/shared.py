@@ -476,7 +476,9 @@ def forecast_strip_ui(context: np.ndarray, truth: np.ndarray, prediction: np.nda
     """The frames of a forecast side by side, under the true ones: a still view
     beside the looping GIF, to compare frame by frame."""
     strips = {"truth": np.concatenate([context, truth]), "prediction": prediction}
-    st.image(media.frame_strip(strips, context=len(context), starts={"truth": 0, "prediction": len(context)}),
+    # Ten frames a line, the context on a line of its own: at 20 a line frames were 17 px wide on a phone.
+    st.image(media.frame_strip(strips, context=len(context), starts={"truth": 0, "prediction": len(context)},
+                               per_line=CONTEXT),
              caption=f"Frames 1-{len(context)}: context. From +1 on: the model's forecast under the truth.",
              alt="Frame strip with the context, the true future and the predicted future")
 
