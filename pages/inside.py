@@ -70,6 +70,11 @@ def scale_words(scheme: tuple) -> str:
     return f"blue {low:.2g}, white 0, red {high:.2g}"
 
 
+def busiest_channel(values: np.ndarray) -> int:
+    """(S, 16, 16, F) -> the channel whose picture changes most from step to step."""
+    return int(values.std(axis=0).mean(axis=(0, 1)).argmax())
+
+
 def pick_channel(values: np.ndarray, channel) -> np.ndarray:
     """(S, 16, 16, F) -> (S, 16, 16): one channel, or the mean over all."""
     return values.mean(axis=-1) if channel == "mean" else values[..., channel]
@@ -108,8 +113,9 @@ if trace is not None:
     filters = trace.layers[0]["hidden"].shape[-1]
     config = load_model(path).studio_config  # cached: the model the trace ran
     keep_values(["inside_layer", "inside_quantity", "inside_channel", "inside_step"])
+    channels = ["busiest", "mean", *range(filters)]
     # A kept choice another model lacks (a third cell, a 60th channel) would stop the page.
-    for key, options in (("inside_layer", range(1, layers + 1)), ("inside_channel", ["mean", *range(filters)]),
+    for key, options in (("inside_layer", range(1, layers + 1)), ("inside_channel", channels),
                          ("inside_step", range(len(trace.inputs)))):
         if st.session_state.get(key, options[0]) not in options:
             del st.session_state[key]
@@ -119,8 +125,11 @@ if trace is not None:
     a, b, c = st.columns(3)
     layer = a.selectbox("Layer", range(1, layers + 1), format_func=lambda n: f"cell {n} of {layers}", key="inside_layer")
     quantity = b.selectbox("Tensor", list(NAMES), format_func=NAMES.get, key="inside_quantity")
-    channel = c.selectbox("Channel", ["mean", *range(filters)], key="inside_channel",
-                          format_func=lambda k: "mean over all channels" if k == "mean" else f"channel {k}")
+    # The default: averaged over all channels, the gates were flat teal squares to a class.
+    busiest = busiest_channel(trace.layers[layer - 1][quantity])
+    words = {"busiest": f"channel {busiest}, which changes most", "mean": "mean over all channels"}
+    picked = c.selectbox("Channel", channels, key="inside_channel", format_func=lambda k: words.get(k, f"channel {k}"))
+    channel = busiest if picked == "busiest" else picked  # one channel for every picture below
 
     values = pick_channel(trace.layers[layer - 1][quantity], channel)
     scheme = colours(quantity, values)

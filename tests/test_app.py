@@ -707,6 +707,16 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     # adds to the forget gate after the normalisation.
     assert any(r"f_t = \sigma(\mathrm{LN}(W_f * [X_t, H_{t-1}] + b_f) + 1)" in eq for eq in equations)
     assert any("layer normalisation" in caption.value for caption in app.caption)
+    # It opens on the channel of the cell state that changes most (the mean over all was flat), and every
+    # picture shows that one channel.
+    from core.inspection import trace
+    from core.model import load_checkpoint
+
+    cell = trace(load_checkpoint(SHIPPED, compile=False, precision="auto"), moving_mnist("test", 1)[0, :10], 10).layers[0]["cell"]
+    busiest = int(cell.std(axis=0).mean(axis=(0, 1)).argmax())
+    assert app.selectbox(key="inside_channel").value == "busiest"
+    assert app.selectbox(key="inside_channel").options[0] == f"channel {busiest}, which changes most"
+    assert any(caption.value.startswith(f"Cell 1, channel {busiest}, reading") for caption in app.caption)
     app.selectbox(key="inside_quantity").set_value("forget").run()
     app.selectbox(key="inside_channel").set_value(3).run()
     app.select_slider(key="inside_step").set_value(14).run()  # the 15th frame fed in: the 5th prediction
@@ -731,7 +741,7 @@ def test_inside_keeps_its_settings_and_drops_those_another_model_lacks(app, tmp_
     app.run()
     app.selectbox(key="inside_checkpoint").set_value("Trained here: run 1").run()
     assert not app.exception
-    assert (app.selectbox(key="inside_layer").value, app.selectbox(key="inside_channel").value) == (1, "mean")
+    assert (app.selectbox(key="inside_layer").value, app.selectbox(key="inside_channel").value) == (1, "busiest")
     assert app.selectbox(key="inside_quantity").value == "output"
 
 
