@@ -50,7 +50,7 @@ st.image(concept_picture(), caption="How the model forecasts: context frames in,
          alt="The last four of the ten context frames flow into a ConvLSTM box, which outputs the next four "
              "frames; each predicted frame is fed back in.")
 
-st.subheader("Try it now")
+st.header("Try it now")  # h2 under the title: a screen reader's outline skipped a level
 if not SHIPPED.is_file():
     st.error("The shipped model checkpoints/convlstm.keras is missing, so this demo cannot run.")
 elif st.button("Forecast a random test sequence with the shipped model", icon=":material/online_prediction:", type="primary", key="home_forecast"):

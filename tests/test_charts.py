@@ -9,13 +9,13 @@ from core.evaluation import evaluate
 from core.media import CONTEXT_COLOUR, FORECAST_COLOUR
 from core.model import load_checkpoint
 from core.training import TrainConfig, train
-from ui.charts import (CHART_TEXT, DIGIT_COLOURS, describe_curves, describe_learning, describe_paths, learning_curves,
-                       paths_chart, per_frame_chart)
+from ui.charts import (BASELINE_COLOURS, CHART_TEXT, DIGIT_COLOURS, MODEL_COLOURS, describe_curves, describe_learning,
+                       describe_paths, learning_curves, paths_chart, per_frame_chart)
 from ui.shared import SHIPPED
 
 
 def test_baselines_keep_their_colours_beside_a_second_model():
-    # Evaluate's "Compare with" drew the second model in the light blue that
+    # Evaluate's "Compare with" drew the second model in the colour that
     # means "black frames" on Forecast and in Evaluate's one-model view.
     scores = evaluate(load_checkpoint(SHIPPED), moving_mnist("test", 4))
     curves = {name: score.per_frame["mse"] for name, score in scores.items()}
@@ -129,6 +129,12 @@ def _contrast(hex_colour: str) -> float:
     channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 1.05 / (0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2] + 0.05)
+
+
+def test_every_line_colour_stands_out_against_white():
+    # Black frames' light blue (1.8:1) was faint; graphics need 3:1.
+    for colour in (*BASELINE_COLOURS.values(), *MODEL_COLOURS, *DIGIT_COLOURS):
+        assert _contrast(colour) >= 3, colour
 
 
 def test_chart_text_is_dark_enough_for_small_text():

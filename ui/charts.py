@@ -10,10 +10,11 @@ from plotly.subplots import make_subplots
 from core import data
 
 
-# Streamlit's own palette, fixed per role: with a second model, the default
-# order drew it in the light blue that means "black frames" everywhere else.
-BASELINE_COLOURS = {"black frames": "#83c9ff", "repeat last frame": "#ff2b2b"}
-MODEL_COLOURS = ("#0068c9", "#29b09d", "#6d3fc0", "#ff8700")
+# Fixed per role: with a second model, the default order drew it in the colour
+# that means "black frames" everywhere else. Every line is at least 3:1 against
+# white, as graphics need: Streamlit's light blue for black frames was 1.8:1.
+BASELINE_COLOURS = {"black frames": "#6b6b6b", "repeat last frame": "#ff2b2b"}
+MODEL_COLOURS = ("#0068c9", "#1a7f72", "#6d3fc0", "#b85c00")
 # Paul Tol's colour-blind-safe green and purple, then black: not blue and orange,
 # which beside the GIFs read as context and target (a teacher took digit 2 for the target).
 DIGIT_COLOURS = ("#117733", "#aa4499", "#000000")
