@@ -203,8 +203,10 @@ def cmd_train(args) -> None:
 
     def stop(signum, frame):
         if signum == signal.SIGINT:
-            print("\nstopping after this batch; the checkpoint keeps what was learned "
-                  "(Ctrl-C again quits without saving)", file=sys.stderr)
+            print("\ncancelling once the first step ends: nothing is learned yet, so nothing will be saved"
+                  if not progress.snapshot()["loss"] else  # it promised to keep what was learned, then saved nothing
+                  "\nstopping after this batch; the checkpoint keeps what was learned", file=sys.stderr)
+            print("(Ctrl-C again quits at once, without saving)", file=sys.stderr)
             signal.signal(signal.SIGINT, signal.default_int_handler)
         progress.request_stop()
 

@@ -73,7 +73,8 @@ def quiet_tensorflow() -> None:
     # Keras reads an empty KERAS_BACKEND as unset.
     if "tensorflow" in sys.modules or (os.environ.get("KERAS_BACKEND") or "tensorflow") != "tensorflow":
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # Errors still show after the import (a GPU out of memory); "3" hid them for the whole session.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:

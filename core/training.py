@@ -325,7 +325,8 @@ class _ProgressCallback(keras.callbacks.Callback):
         super().__init__()
         self.config, self.progress, self.validation, self.info = config, progress, validation, info
         self.chief = chief
-        self.seen = self.validated_at = self.seen_at_start = 0
+        self.seen = self.validated_at = self.saved_at = self.seen_at_start = 0
+        self.steps_at_start = None  # the optimizer's step count when fit began
         self.cancelled = False
         self.warm_start = None
         self.clock_start = None  # the time budget's; set when the first batch has compiled
@@ -335,7 +336,8 @@ class _ProgressCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
         self.seen = int(self.model.sequences_seen.numpy()) if hasattr(self.model, "sequences_seen") else self.seen
-        self.seen_at_start = self.validated_at = self.seen
+        self.seen_at_start = self.validated_at = self.saved_at = self.seen
+        self.steps_at_start = int(self.model.optimizer.iterations.numpy())
         self._set_teacher_forcing(0.0)
         self.progress.update(status="training", sequences_seen=self.seen)
 
@@ -425,23 +427,40 @@ class _ProgressCallback(keras.callbacks.Callback):
         predicted = forecast(self.model, context, truth.shape[1],
                              progress=lambda done, total: self.progress.update(validation=(done, total)))
         score = float(mse(predicted, data.to_unit_float(truth)))
-        self.validated_at = self.seen
         self.progress.update(
             epoch=epoch,
             val_mse=(self.seen, score),
             sample=(context[0], truth[0], predicted[0]),
         )
-        if self.config.out and self.chief:
-            info = {**self.info, "sequences_seen": self.seen, "val_mse": score}
-            info["train_seconds"] = self.info.get("train_seconds", 0.0) + time.perf_counter() - self.start
-            save_checkpoint(self.model, self.config.out, info)
-            self.progress.update(checkpoint=self.config.out)
+        self.validated_at = self.seen
+        self.save()
         if self.progress.stop_requested:  # asked while validating: stop now, not after one more batch
             status = "stopping"
             self.model.stop_training = True
         self.progress.update(status=status, validation=None, elapsed=time.perf_counter() - self.start)
         if self.warm_start:
             self.paused += time.perf_counter() - began
+
+    def save(self):
+        """Writes the checkpoint (with `out`) with the latest validation score."""
+        if self.config.out and self.chief:
+            info = {**self.info, "sequences_seen": self.seen, "val_mse": self.progress.snapshot()["val_mse"][-1][1]}
+            info["train_seconds"] = self.info.get("train_seconds", 0.0) + time.perf_counter() - self.start
+            save_checkpoint(self.model, self.config.out, info)
+            self.progress.update(checkpoint=self.config.out)
+        self.saved_at = self.seen  # after the write: a Ctrl-C during it left the run "saved" with no file
+
+    def interrupted(self):
+        """Ctrl-C (a notebook's Stop button) landed somewhere in `fit`: the run stops as
+        `request_stop` stops it, counting the steps the optimizer took, since the
+        interrupt can come after a step and before its `on_train_batch_end`."""
+        self.progress.request_stop()
+        steps = 0 if self.steps_at_start is None else int(self.model.optimizer.iterations.numpy()) - self.steps_at_start
+        self.seen = self.seen_at_start + steps * self.config.batch_size
+        if hasattr(self.model, "sequences_seen"):
+            self.model.sequences_seen.assign(self.seen)
+        self.cancelled = self.cancelled or steps == 0
+        self.progress.update(sequences_seen=self.seen, validation=None)
 
 
 def _with_learning_rate(config: TrainConfig) -> TrainConfig:
@@ -543,18 +562,22 @@ class _ProgressBar(keras.callbacks.Callback):
         from tqdm import tqdm
 
         self.progress = progress
-        self.bar = tqdm(total=1000, desc="training", bar_format=BAR_FORMAT, file=sys.stderr, dynamic_ncols=True)
+        # At most a redraw a second: one per batch was 73 redraws in 50 batches, hundreds a second on a GPU.
+        self.bar = tqdm(total=1000, desc="training", bar_format=BAR_FORMAT, file=sys.stderr, dynamic_ncols=True,
+                        mininterval=1.0)
 
-    def draw(self):
+    def draw(self, now: bool = False):
         state = self.progress.snapshot()
-        self.bar.update(int(state["fraction"] * 1000) - self.bar.n)
-        self.bar.set_postfix_str(progress_words(state))
+        self.bar.set_postfix_str(progress_words(state), refresh=False)
+        self.bar.update(int(state["fraction"] * 1000) - self.bar.n)  # redraws if a second has passed
+        if now:
+            self.bar.refresh()
 
     def on_train_batch_end(self, batch, logs=None):
         self.draw()
 
     def on_epoch_end(self, epoch, logs=None):  # after the progress callback's validation
-        self.draw()
+        self.draw(now=True)
 
 
 def train(config: TrainConfig, progress: TrainingProgress | None = None,
@@ -624,16 +647,17 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
         try:
             model.fit(sequences, epochs=config.epochs, callbacks=[callback, *filter(None, [shown])], verbose=0)
         except KeyboardInterrupt:  # a notebook's Stop button lost the batches since the last save
-            progress.request_stop()
-            callback.cancelled = callback.cancelled or callback.seen == callback.seen_at_start
+            callback.interrupted()
         if callback.cancelled:
             progress.update(status="cancelled", eta_seconds=None)
             return model, progress
         if callback.validated_at != callback.seen:  # stopped mid-epoch: score and save what was learned
             callback.validate(progress.snapshot()["epoch"])
+        elif callback.saved_at != callback.seen:  # interrupted while saving
+            callback.save()
         progress.update(status="stopped" if progress.stop_requested else "done", fraction=1.0, eta_seconds=0.0)
         if shown:
-            shown.draw()
+            shown.draw(now=True)
         return model, progress
     except BaseException as error:  # a second Ctrl-C while saving too: the run is not left "training"
         progress.update(status="failed", error=f"{type(error).__name__}: {error}".removesuffix(": "))

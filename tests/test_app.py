@@ -940,11 +940,16 @@ def test_runs_are_numbered_per_owner_so_another_tab_never_overwrites_one(tmp_pat
                     tmp_path / "another browser" / "run-1.keras"]
     assert all(out.is_file() for out in outs)
     assert config.out is None  # the caller's settings are left as they were
-    # A cancelled run saved nothing, so the next one takes its number.
-    registry.jobs[-1].progress.update(status="cancelled")
+    # A run cancelled before its first step saved nothing: the next one takes its number, and its place.
+    cancelled = registry.start("another browser", tmp_path / "another browser", config)
+    cancelled.progress.request_stop()  # while its first step compiles (seconds)
+    cancelled.thread.join(120)
+    assert cancelled.progress.snapshot()["status"] == "cancelled" and not cancelled.out.exists()
     job = registry.start("another browser", tmp_path / "another browser", config)
     job.thread.join(120)
-    assert job.label == "Trained here: run 1"
+    assert (job.label, job.progress.snapshot()["status"]) == ("Trained here: run 2", "done") and job.out.is_file()
+    assert cancelled not in registry.jobs
+
 
 def test_a_session_folder_outlives_a_disconnect_and_goes_an_hour_after_its_last_visit(tmp_path, monkeypatch):
     from ui.jobs import Registry

@@ -657,18 +657,20 @@ def test_a_backend_keras_cannot_load_gets_one_line(backend, reason, tiny_checkpo
 def test_a_train_stopped_before_its_first_step_ends_says_nothing_was_saved(tmp_path, monkeypatch, capsys):
     import core.training
 
-    class StoppedAtOnce(core.training.TrainingProgress):  # Ctrl-C while the first step compiles
-        def __init__(self):
-            super().__init__()
-            self.request_stop()
+    class CtrlCAtOnce(core.training.TrainingProgress):  # Ctrl-C while the first step compiles
+        def update(self, **changes):
+            super().update(**changes)
+            if changes.get("status") == "training":
+                os.kill(os.getpid(), signal.SIGINT)  # to the CLI's handler, in the main thread
 
-    monkeypatch.setattr(core.training, "TrainingProgress", StoppedAtOnce)
+    monkeypatch.setattr(core.training, "TrainingProgress", CtrlCAtOnce)
     out = tmp_path / "cancelled.keras"
     argv = ["train", "--epochs", "1", "--epoch-sequences", "8", "--batch-size", "8", "--layers", "1", "--filters", "4",
             "--precision", "float32", "--val-sequences", "4", "--out", str(out)]
     assert main(argv) == 130
     captured = capsys.readouterr()
+    # It promised to keep what was learned, then saved nothing.
+    assert "cancelling once the first step ends: nothing is learned yet, so nothing will be saved" in captured.err
     assert captured.err.strip().splitlines()[-1] == (
         f"stopped before the first training step ended: nothing was learned, so nothing was written to {out}")
     assert "saved" not in captured.out and not out.exists()
-

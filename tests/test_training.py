@@ -235,11 +235,50 @@ def test_a_notebooks_stop_button_ends_the_run_saved_as_a_stop_does(tmp_path):
     assert progress.snapshot()["status"] == "cancelled" and not out.exists()
 
 
+def test_a_stop_button_pressed_while_saving_still_leaves_the_checkpoint_it_reports(tmp_path, monkeypatch):
+    # The point was marked validated before its save: the run said "stopped" with no file.
+    import core.training
+
+    saves = []
+
+    def interrupted_once(*args, **kwargs):
+        saves.append(args)
+        if len(saves) == 1:
+            raise KeyboardInterrupt
+        return save_checkpoint(*args, **kwargs)
+
+    monkeypatch.setattr(core.training, "save_checkpoint", interrupted_once)
+    out = tmp_path / "saving.keras"
+    _, progress = train(tiny_run(out=str(out), epochs=50))
+    state = progress.snapshot()
+    assert (state["status"], state["sequences_seen"], state["validation"]) == ("stopped", 32, None)
+    assert len(saves) == 2 and load_checkpoint(out).studio_info["sequences_seen"] == 32
+
+
+def test_a_stop_between_a_step_and_its_count_counts_the_step(tmp_path, monkeypatch):
+    # A real Ctrl-C lands when the step returns to Python: the file held one batch more than it said.
+    counted = _ProgressCallback.on_train_batch_end
+
+    def interrupted(self, batch, logs=None):
+        if batch == 1:
+            raise KeyboardInterrupt
+        counted(self, batch, logs)
+
+    monkeypatch.setattr(_ProgressCallback, "on_train_batch_end", interrupted)
+    out = tmp_path / "counted.keras"
+    model, progress = train(tiny_run(out=str(out), epochs=50))
+    assert int(model.optimizer.iterations.numpy()) * 8 == progress.snapshot()["sequences_seen"] == 16
+    assert load_checkpoint(out).studio_info["sequences_seen"] == 16
+
+
 def test_a_notebook_asks_for_a_bar_and_sees_the_run_end_in_it(capsys):
     # core.train showed nothing for the minutes a run took.
-    _, progress = train(tiny_run(epochs=2), bar=True)
-    lines = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()
+    _, progress = train(tiny_run(epochs=2, batch_size=1), bar=True)
+    err = capsys.readouterr().err
+    lines = err.replace("\r", "\n").strip().splitlines()
     state = progress.snapshot()
+    # At most a redraw a second, and one at each epoch's end: one per batch was hundreds a second on a GPU.
+    assert err.count("\r") <= state["elapsed"] + 8 < 64
     assert lines[-1].startswith("training: 100%|") and "‰" not in lines[-1]  # its rate read as noise
     assert lines[-1].endswith(f"seen=64 seq/s={state['sequences_per_second']:.1f} val_mse={state['val_mse'][-1][1]:.1f}")
     train(tiny_run(epochs=1))

@@ -73,9 +73,11 @@ class Registry:
                 raise Busy("busy")
             # Numbered here, not in session state: the owner's other tabs and
             # reloads are sessions of their own, whose "run 1" would overwrite this one's.
-            # A cancelled run saved nothing: the next one takes its number.
-            number = 1 + sum(job.owner == owner and job.progress.snapshot()["status"] != "cancelled"
-                             for job in self.jobs)
+            # A cancelled run saved nothing: the next one takes its number, and its place, where a
+            # leftover entry would have offered the new run's file as soon as its first epoch was saved.
+            self.jobs = [job for job in self.jobs
+                         if job.owner != owner or job.progress.snapshot()["status"] != "cancelled"]
+            number = 1 + sum(job.owner == owner for job in self.jobs)
             label, out = f"Trained here: run {number}", folder / f"run-{number}.keras"
             config = dataclasses.replace(config, out=str(out))
             progress = TrainingProgress()

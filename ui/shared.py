@@ -35,8 +35,8 @@ SHIPPED_LABEL = "Shipped model"  # short: a longer name was cut in the model pic
 TEST_COUNT = 1000  # the bundled test set: sequences 0-999 of the test split
 CONTEXT = data.CONTEXT_FRAMES
 # The error panel has no colour bar of its own, and a class read its colours as a heat map of the digits.
-ERROR_EXPLAINED = ("In the error panel, black is right and brighter is further off, up to white: off by the full "
-                   "brightness.")
+ERROR_EXPLAINED = ("In the error panel, black is right and brighter is further off, through purple and orange up to "
+                   "pale yellow: off by the full brightness.")
 # Students asked how a still picture can score worse than nothing.
 BASELINES_EXPLAINED = ("The baselines: predicting black frames, and holding the last context frame still, which "
                        "scores worse: its digits stand where the true ones have left, so each costs twice, where it "
