@@ -56,8 +56,11 @@ def verdict(behind: np.ndarray, ssim_behind: np.ndarray, scored: int) -> str:
         text = f"On MSE the forecast is worse than predicting black frames {where(behind, scored)}"
     if not len(ssim_behind):
         return text + f"; on SSIM it beats them {at_every(scored)}."
-    return text + (f". On SSIM black frames score higher {where(ssim_behind, scored)}: a black frame matches the "
-                   "black background, which is most of the picture, and SSIM rewards that more than MSE does.")
+    text += f". On SSIM black frames score higher {where(ssim_behind, scored)}"
+    if set(ssim_behind) <= set(behind):  # behind on both: the grey frames of an untrained model, not SSIM's way
+        return text + "."
+    return text + (": a black frame matches the black background, which is most of the picture, and SSIM rewards "
+                   "that more than MSE does.")
 
 
 def where(behind: np.ndarray, horizon: int) -> str:

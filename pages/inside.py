@@ -70,9 +70,17 @@ def scale_words(scheme: tuple) -> str:
     return f"blue {low:.2g}, white 0, red {high:.2g}"
 
 
-def busiest_channel(values: np.ndarray) -> int:
-    """(S, 16, 16, F) -> the channel whose picture changes most from step to step."""
-    return int(values.std(axis=0).mean(axis=(0, 1)).argmax())
+def busiest_channel(hidden: np.ndarray, inputs: np.ndarray) -> int:
+    """The channel of (S, 16, 16, F) hidden states that follows the (S, 64, 64) frames fed in
+    most closely (correlation with each 4x4 patch's brightness): the one where the digits show.
+    The spread over time picked a channel that drifted from light to dark, the digit barely there;
+    the spread over the picture, one lit by the picture's edges."""
+    size = hidden.shape[1]
+    patches = inputs.reshape(len(inputs), size, inputs.shape[1] // size, size, -1).mean(axis=(2, 4)).ravel()
+    states = hidden.reshape(-1, hidden.shape[-1])
+    states, patches = states - states.mean(axis=0), patches - patches.mean()
+    spread = np.sqrt((states**2).sum(axis=0) * (patches**2).sum()) + 1e-12
+    return int((np.abs(patches @ states) / spread).argmax())
 
 
 def pick_channel(values: np.ndarray, channel) -> np.ndarray:
@@ -125,9 +133,10 @@ if trace is not None:
     a, b, c = st.columns(3)
     layer = a.selectbox("Layer", range(1, layers + 1), format_func=lambda n: f"cell {n} of {layers}", key="inside_layer")
     quantity = b.selectbox("Tensor", list(NAMES), format_func=NAMES.get, key="inside_quantity")
-    # The default: averaged over all channels, the gates were flat teal squares to a class.
-    busiest = busiest_channel(trace.layers[layer - 1][quantity])
-    words = {"busiest": f"channel {busiest}, which changes most", "mean": "mean over all channels"}
+    # The default: averaged over all channels, the gates were flat teal squares to a class. One per cell,
+    # from what it outputs: picked per tensor, changing the tensor changed every picture's channel too.
+    busiest = busiest_channel(trace.layers[layer - 1]["hidden"], trace.inputs)
+    words = {"busiest": f"channel {busiest}, which follows the digits most closely", "mean": "mean over all channels"}
     picked = c.selectbox("Channel", channels, key="inside_channel", format_func=lambda k: words.get(k, f"channel {k}"))
     channel = busiest if picked == "busiest" else picked  # one channel for every picture below
 

@@ -658,6 +658,17 @@ def test_a_finished_run_opens_forecast_and_evaluate_with_its_model_picked(app, t
     assert app.selectbox(key=f"{page}_checkpoint").value == SHIPPED_LABEL
 
 
+def test_a_model_behind_black_frames_on_both_metrics_is_not_excused_by_ssim(app, tmp_path, tiny_checkpoint,
+                                                                           monkeypatch):
+    # An untrained model's grey frames trail black frames on MSE and SSIM alike; the page blamed SSIM's
+    # liking for black backgrounds.
+    finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
+    app.switch_page("pages/forecast.py").run()
+    app.selectbox(key="forecast_checkpoint").set_value("Trained here: run 1").run()
+    verdict = next(caption.value for caption in app.caption if caption.value.startswith("On MSE"))
+    assert "On SSIM black frames score higher" in verdict and "SSIM rewards" not in verdict, verdict
+
+
 def test_a_diverged_run_is_called_diverged(app, tmp_path, tiny_checkpoint, monkeypatch):
     # NaN weights: the page called its NaN score "close to" black frames' and promised grey blurs.
     finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, float("nan"), fine_tuning=True)
@@ -707,15 +718,19 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     # adds to the forget gate after the normalisation.
     assert any(r"f_t = \sigma(\mathrm{LN}(W_f * [X_t, H_{t-1}] + b_f) + 1)" in eq for eq in equations)
     assert any("layer normalisation" in caption.value for caption in app.caption)
-    # It opens on the channel of the cell state that changes most (the mean over all was flat), and every
-    # picture shows that one channel.
+    # It opens on the channel of cell 1's hidden state that follows the frames fed in most closely (the
+    # mean over all was flat), and every picture shows that one channel, whichever tensor the animation shows.
     from core.inspection import trace
     from core.model import load_checkpoint
 
-    cell = trace(load_checkpoint(SHIPPED, compile=False, precision="auto"), moving_mnist("test", 1)[0, :10], 10).layers[0]["cell"]
-    busiest = int(cell.std(axis=0).mean(axis=(0, 1)).argmax())
+    traced = trace(load_checkpoint(SHIPPED, compile=False, precision="auto"), moving_mnist("test", 1)[0, :10], 10)
+    hidden = traced.layers[0]["hidden"].reshape(-1, traced.layers[0]["hidden"].shape[-1])
+    patches = traced.inputs.reshape(-1, 16, 4, 16, 4).mean(axis=(2, 4)).ravel()
+    busiest = int(np.argmax([abs(np.corrcoef(patches, hidden[:, k])[0, 1]) for k in range(hidden.shape[1])]))
     assert app.selectbox(key="inside_channel").value == "busiest"
-    assert app.selectbox(key="inside_channel").options[0] == f"channel {busiest}, which changes most"
+    assert app.selectbox(key="inside_channel").options[0] == f"channel {busiest}, which follows the digits most closely"
+    assert any(caption.value.startswith(f"Cell 1, channel {busiest}, reading") for caption in app.caption)
+    app.selectbox(key="inside_quantity").set_value("input").run()
     assert any(caption.value.startswith(f"Cell 1, channel {busiest}, reading") for caption in app.caption)
     app.selectbox(key="inside_quantity").set_value("forget").run()
     app.selectbox(key="inside_channel").set_value(3).run()
