@@ -169,7 +169,7 @@ def results_ui(job, state) -> None:
                    "same few in every run, made from the held-out test digits with motions of their own (so their "
                    f"baselines differ from Evaluate's). Validation MSE, their mean: {score:.1f}.",
                    "Prediction of a validation sequence during training")
-        elif job.running:
+        elif job.running and not job.progress.stop_requested:
             st.caption("The first prediction appears after the first epoch.")
 
 
@@ -215,7 +215,9 @@ def live_ui(job):
         text += f", about {state['eta_seconds']:.0f} s left"
     st.progress(min(1.0, state["fraction"]), text=text)
     # A callback: it runs before the fragment redraws, which then says "stopping" at once.
-    st.button("Stop (keeps what was learned)", icon=":material/stop:", key="train_stop",
+    # Before the first step nothing is learned: "keeps what was learned" sat beside "nothing will be saved".
+    st.button("Cancel (nothing is learned yet)" if compiling else "Stop (keeps what was learned)",
+              icon=":material/stop:", key="train_stop",
               disabled=job.progress.stop_requested, on_click=job.progress.request_stop)
     results_ui(job, state)
 

@@ -592,10 +592,12 @@ def test_stop_while_the_first_step_compiles_says_cancelling_at_once_and_cancelle
         app.switch_page("pages/train.py").run()
         app.button(key="train_start_button").click().run()
         assert app.get("progress")[0].proto.text.startswith("compiling the model's training step")
+        assert app.button(key="train_stop").label == "Cancel (nothing is learned yet)"
         app.button(key="train_stop").click().run()
         assert not app.exception and job.progress.stop_requested
         assert app.get("progress")[0].proto.text.startswith("cancelling once the first step is compiled")
         assert app.button(key="train_stop").disabled
+        assert "The first prediction appears after the first epoch." not in [c.value for c in app.caption]
         job.progress.update(status="cancelled", sequences_seen=8, loss=(8, 0.7))  # as core.training.train ends it
         compiled.set()
         job.thread.join(10)

@@ -221,10 +221,11 @@ def test_a_reload_or_a_second_tab_finds_its_own_run_and_can_stop_it(page):
     stranger.close()
     other = page.context.new_page()
     other.goto(page.url)
+    # Past its first step (until then the button cancels): its own run drawn, and a stop then saves.
+    other.get_by_test_id("stPlotlyChart").first.wait_for(timeout=180_000)
     stop = other.get_by_role("button", name="Stop (keeps what was learned)")
-    stop.wait_for(timeout=60_000)  # its own run drawn: only then does "no one else" mean anything
+    stop.wait_for(timeout=60_000)
     assert other.get_by_text("Someone else is training").count() == 0
-    other.get_by_test_id("stPlotlyChart").first.wait_for(timeout=180_000)  # past its first step: a stop then saves
     stop.click()
     for tab in (other, page):
         done = tab.get_by_test_id("stAlertContentSuccess")

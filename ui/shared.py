@@ -477,8 +477,10 @@ def forecast_strip_ui(context: np.ndarray, truth: np.ndarray, prediction: np.nda
     beside the looping GIF, to compare frame by frame."""
     strips = {"truth": np.concatenate([context, truth]), "prediction": prediction}
     # Ten frames a line, the context on a line of its own: at 20 a line frames were 17 px wide on a phone.
+    # Twenty past 20 frames: 60 at ten a line were taller than a projected screen.
+    per_line = CONTEXT if len(context) + len(prediction) <= 2 * CONTEXT else 2 * CONTEXT
     st.image(media.frame_strip(strips, context=len(context), starts={"truth": 0, "prediction": len(context)},
-                               per_line=CONTEXT),
+                               per_line=per_line),
              caption=f"Frames 1-{len(context)}: context. From +1 on: the model's forecast under the truth.",
              alt="Frame strip with the context, the true future and the predicted future")
 
