@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from core.data import CONTEXT_FRAMES, check_frames, split_context, to_unit_float
+from core.data import CONTEXT_FRAMES, split_context, to_unit_float
 from core.errors import InputError, as_number
 from core.forecasting import MAX_HORIZON, forecast
 from core.metrics import BASELINES, Scores, score
@@ -41,10 +41,11 @@ def evaluate(
     # One frame of context passed here, then forecast refused "frames" of 1 frame, which had 20.
     if as_number("context", context, whole=True) < 2:
         raise InputError(f"context must be at least 2 frames, to show motion; received {context}")
-    frames = check_frames(frames, "frames")
-    if frames.shape[1] <= context:  # split_context blamed the context, which the caller may not have passed
-        raise InputError(f"evaluation needs frames after the {context} context frames; the sequences have "
-                         f"{frames.shape[1]}")
+    # split_context blamed the context, which the caller may not have passed. From the shape: split_context
+    # checks the frames themselves, a scan of every pixel of float input.
+    length = np.shape(frames)[-3] if isinstance(frames, np.ndarray) and frames.ndim in (3, 4) else None
+    if length is not None and length <= context:
+        raise InputError(f"evaluation needs frames after the {context} context frames; the sequences have {length}")
     seen, truth = split_context(frames, context)
     if truth.shape[1] > MAX_HORIZON:  # forecast's message named a horizon, which evaluate does not take
         # Slicing as advised scored nonsense when time came first, as in the official file.
