@@ -70,19 +70,6 @@ def scale_words(scheme: tuple) -> str:
     return f"blue {low:.2g}, white 0, red {high:.2g}"
 
 
-def busiest_channel(hidden: np.ndarray, inputs: np.ndarray) -> int:
-    """The channel of (S, 16, 16, F) hidden states that follows the (S, 64, 64) frames fed in
-    most closely (correlation with each 4x4 patch's brightness): the one where the digits show.
-    The spread over time picked a channel that drifted from light to dark, the digit barely there;
-    the spread over the picture, one lit by the picture's edges."""
-    size = hidden.shape[1]
-    patches = inputs.reshape(len(inputs), size, inputs.shape[1] // size, size, -1).mean(axis=(2, 4)).ravel()
-    states = hidden.reshape(-1, hidden.shape[-1])
-    states, patches = states - states.mean(axis=0), patches - patches.mean()
-    spread = np.sqrt((states**2).sum(axis=0) * (patches**2).sum()) + 1e-12
-    return int((np.abs(patches @ states) / spread).argmax())
-
-
 def pick_channel(values: np.ndarray, channel) -> np.ndarray:
     """(S, 16, 16, F) -> (S, 16, 16): one channel, or the mean over all."""
     return values.mean(axis=-1) if channel == "mean" else values[..., channel]
@@ -121,7 +108,7 @@ if trace is not None:
     filters = trace.layers[0]["hidden"].shape[-1]
     config = load_model(path).studio_config  # cached: the model the trace ran
     keep_values(["inside_layer", "inside_quantity", "inside_channel", "inside_step"])
-    channels = ["busiest", "mean", *range(filters)]
+    channels = ["digits", "mean", *range(filters)]
     # A kept choice another model lacks (a third cell, a 60th channel) would stop the page.
     for key, options in (("inside_layer", range(1, layers + 1)), ("inside_channel", channels),
                          ("inside_step", range(len(trace.inputs)))):
@@ -135,10 +122,13 @@ if trace is not None:
     quantity = b.selectbox("Tensor", list(NAMES), format_func=NAMES.get, key="inside_quantity")
     # The default: averaged over all channels, the gates were flat teal squares to a class. One per cell,
     # from what it outputs: picked per tensor, changing the tensor changed every picture's channel too.
-    busiest = busiest_channel(trace.layers[layer - 1]["hidden"], trace.inputs)
-    words = {"busiest": f"channel {busiest}, which follows the digits most closely", "mean": "mean over all channels"}
+    from core.inspection import digit_channel
+
+    shows_digits = digit_channel(trace, layer - 1)
+    words = {"digits": f"channel {shows_digits}, which follows the digits most closely",
+             "mean": "mean over all channels"}
     picked = c.selectbox("Channel", channels, key="inside_channel", format_func=lambda k: words.get(k, f"channel {k}"))
-    channel = busiest if picked == "busiest" else picked  # one channel for every picture below
+    channel = shows_digits if picked == "digits" else picked  # one channel for every picture below
 
     values = pick_channel(trace.layers[layer - 1][quantity], channel)
     scheme = colours(quantity, values)

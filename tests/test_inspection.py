@@ -8,7 +8,7 @@ from keras import ops
 from core import data
 from core.errors import InputError
 from core.forecasting import forecast
-from core.inspection import QUANTITIES, trace
+from core.inspection import QUANTITIES, Trace, digit_channel, trace
 from core.model import ModelConfig, build_model
 
 
@@ -51,6 +51,19 @@ def test_the_head_turns_the_top_hidden_state_into_the_prediction(model, test_seq
     top = result.layers[-1]["hidden"][4:5]
     frame = model._from_patches(ops.sigmoid(model.head(top)))
     np.testing.assert_allclose(np.asarray(frame)[0, ..., 0], result.predictions[4], atol=1e-5)
+
+
+def test_the_digit_channel_is_the_one_that_follows_the_frames_fed_in(test_sequences):
+    # Averaged over all channels the gates were flat squares; the spread over time picked a drifting channel.
+    frames = data.to_unit_float(test_sequences[0])
+    patches = frames.reshape(20, 16, 4, 16, 4).mean(axis=(2, 4))
+    rng = np.random.default_rng(0)
+    hidden = rng.normal(size=(20, 16, 16, 8)).astype(np.float32)
+    hidden[..., 2] += np.linspace(-50, 50, 20)[:, None, None]  # drifts over time: the widest spread, not the digits
+    hidden[..., 5] = 0.2 - 3 * patches + 0.1 * rng.normal(size=patches.shape)  # the digits, darker where brighter
+    hidden[..., 6] = 1.0  # constant
+    traced = Trace(frames, frames, 10, [{"hidden": hidden}])
+    assert digit_channel(traced, 0) == 5
 
 
 def test_keras_io_has_no_cells_to_show(test_sequences):
