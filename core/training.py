@@ -4,8 +4,9 @@
 is held in memory). A `TrainingProgress` object collects what a UI wants to
 draw (losses, speed, ETA, a sample forecast) and can be read from another
 thread while `fit` runs; `request_stop` ends training within one batch and
-keeps what was learned (a stop before the first step ends saves nothing). Checkpoints are written atomically and carry the
-optimizer state, so `resume=True` continues where a run stopped.
+keeps what was learned (a stop before the first step ends saves nothing).
+Checkpoints are written atomically and carry the optimizer state, so
+`resume=True` continues where a run stopped.
 
 A trained forecaster's refiner is trained afterwards, by `core.refiner`.
 

@@ -30,7 +30,7 @@ def legible(figure: go.Figure) -> go.Figure:
     figure.update_yaxes(tickfont_color=CHART_TEXT, title_font_color=CHART_TEXT)
     figure.update_annotations(font_color=CHART_TEXT)  # subplot titles
     # On a phone a swipe over a chart zoomed it (hiding a baseline) instead of
-    # scrolling the page. Hover still works; the toolbar's zoom is still there.
+    # scrolling the page. Hover still works.
     figure.update_layout(title_font_color=CHART_TEXT, legend_font_color=CHART_TEXT, dragmode=False)
     return figure
 
