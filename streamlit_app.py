@@ -26,6 +26,15 @@ page = st.navigation(pages)
 # Each page its own tab title: a screen reader announced "ConvLSTM Studio" on all seven.
 st.set_page_config(page_title=f"{page.title} · ConvLSTM Studio")
 
+# On a phone, a swipe that started on a slider's track moved the slider and did
+# not scroll (Streamlit sets touch-action: none there), so Design's 11 sliders
+# made the page hard to scroll. On touch screens the track lets touches through
+# to the page and only the thumb (the nested element) is dragged, sideways.
+st.html("""<style>@media (pointer: coarse) {
+  [data-testid='stSlider'] [style*='touch-action'] { touch-action: pan-y !important; pointer-events: none; }
+  [data-testid='stSlider'] [style*='touch-action'] [style*='touch-action'] { pointer-events: auto; }
+}</style>""")
+
 with st.sidebar:
     model_line, device_line = st.empty(), st.empty()
     remember_session_ui()

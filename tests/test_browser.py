@@ -256,6 +256,44 @@ def test_a_narrow_window_keeps_the_canvas_and_the_labels_whole(browser, server):
     screenshot(tab, "forecast-800px")
     context.close()
 
+def test_on_a_phone_a_swipe_from_a_slider_scrolls_the_page_and_the_thumb_still_drags(browser, server):
+    # Streamlit's slider tracks take every touch (touch-action: none): a swipe up
+    # that began on one moved that slider to where the finger landed, and Design's
+    # 11 sliders left little of the page to scroll by.
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    tab = context.new_page()
+    tab.set_default_timeout(90_000)
+    tab.goto(f"{server}/design")
+    settle(tab)
+    touch = context.new_cdp_session(tab)
+
+    def swipe(points):
+        touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [dict(zip("xy", points[0]))]})
+        for point in points[1:]:
+            touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [dict(zip("xy", point))]})
+            tab.wait_for_timeout(16)
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        settle(tab, pause=1.0)
+
+    slider = tab.get_by_test_id("stSlider").filter(has_text="Start: row").first
+    slider.evaluate("s => s.scrollIntoView({block: 'center'})")
+    track = slider.locator("[style*='touch-action']").first.bounding_box()
+    value = slider.get_by_test_id("stSliderThumbValue").inner_text()
+    scrolled = "document.querySelector(\"[data-testid='stMain']\").scrollTop"
+    top = tab.evaluate(scrolled)
+    x, y = track["x"] + 0.8 * track["width"], track["y"] + track["height"] / 2  # the row starts at 0.5, mid-track
+    swipe([(x, y - 15 * step) for step in range(15)])
+    assert tab.evaluate(scrolled) > top + 100
+    assert slider.get_by_test_id("stSliderThumbValue").inner_text() == value
+    slider.evaluate("s => s.scrollIntoView({block: 'center'})")
+    thumb = slider.locator("[style*='touch-action'] [style*='touch-action']").first.bounding_box()
+    x, y = thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2
+    swipe([(x + 8 * step, y) for step in range(12)])
+    assert slider.get_by_test_id("stSliderThumbValue").inner_text() != value
+    assert tab.get_by_test_id("stException").count() == 0
+    context.close()
+
+
 def test_evaluation_results_appear_without_a_second_click(page):
     open_page(page, "Evaluate")
     page.get_by_role("button", name="Evaluate", exact=True).click()
