@@ -30,10 +30,13 @@ st.set_page_config(page_title=f"{page.title} · ConvLSTM Studio")
 # not scroll (Streamlit sets touch-action: none there), so Design's 11 sliders
 # made the page hard to scroll. On touch screens the track lets touches through
 # to the page and only the thumb (the nested element) is dragged, sideways.
+# Links (the navigation, Home's cards) showed keyboard focus as a grey tint, 1.1:1
+# against their background; they get the ring buttons have, in the theme's colour.
 st.html("""<style>@media (pointer: coarse) {
   [data-testid='stSlider'] [style*='touch-action'] { touch-action: pan-y !important; pointer-events: none; }
   [data-testid='stSlider'] [style*='touch-action'] [style*='touch-action'] { pointer-events: auto; }
-}</style>""")
+}
+a:focus-visible { outline: 3px solid #b45309 !important; outline-offset: 2px; }</style>""")
 
 with st.sidebar:
     model_line, device_line = st.empty(), st.empty()

@@ -178,7 +178,7 @@ def padding_words(known: int) -> str:
 def preparation_ui(frames: np.ndarray, context: int) -> np.ndarray:
     """The steps from raw frames to the model's input, shown on this sequence; returns it scaled to [0, 1]."""
     length = len(frames)
-    st.header("How a sequence is prepared")
+    st.header("How a sequence is prepared", anchor=False)
     raw = np.asarray(frames)
     unit = data.to_unit_float(raw)
     st.markdown(
@@ -205,7 +205,7 @@ def preparation_ui(frames: np.ndarray, context: int) -> np.ndarray:
 def statistics_ui(unit: np.ndarray, context: int) -> None:
     """The sequence's pixel intensities and brightness per frame."""
     length = len(unit)
-    st.header("Statistics")
+    st.header("Statistics", anchor=False)
     left, right = st.columns(2)
     values = (unit * 255).round().astype(int).ravel()
     histogram = np.bincount(values, minlength=256)
@@ -229,7 +229,7 @@ def statistics_ui(unit: np.ndarray, context: int) -> None:
     right.caption("It drops where the digits overlap: they share pixels then.")
 
 
-st.title("Dataset")
+st.title("Dataset", anchor=False)
 frames_all, source = source_ui()
 if source is not None:
     bundled = source == BUNDLED

@@ -60,7 +60,7 @@ def digit_ui(slot: int) -> tuple:
     return images[example], (row, col), angle, speed, digit
 
 
-st.title("Design a sequence")
+st.title("Design a sequence", anchor=False)
 keep_values(["design_count", "design_length"] + [f"design_{name}_{slot}" for slot in range(MAX_DIGITS)
                                                  for name in ("class", "example", "row", "col", "angle", "speed")])
 st.markdown("Put up to three test digits on the canvas, aim them, and see whether the model predicts where they go. "

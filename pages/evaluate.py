@@ -13,6 +13,8 @@ from ui.limits import LIMITS, Busy
 from ui.shared import (BASELINES_EXPLAINED, bounded_slider, chart_ui, checkpoint_ui, checkpoints, keep_values,
                        load_model, model_thread, session_id)
 
+TABLE_PLACES = {"mse": 1, "mae": 1, "ssim": 3, "psnr": 2}  # decimal places of each score in the table
+
 
 @st.fragment(run_every=1.0)
 def progress_ui(runs: dict) -> None:
@@ -35,14 +37,13 @@ def results_ui(runs: dict, count: int) -> None:
     rows = {name: scores["model"] for name, scores in results.items()}
     baselines = next(iter(results.values()))
     rows.update({f"baseline: {name}": baselines[name] for name in ("black frames", "repeat last frame")})
+    # Rounded in the data, not only in the display: a screen reader read out 52.99505035435584.
     st.dataframe(
-        {"Model or baseline": list(rows), **{metric.upper(): [getattr(s, metric) for s in rows.values()]
-                             for metric in ("mse", "mae", "ssim", "psnr")}},
+        {"Model or baseline": list(rows), **{metric.upper(): [round(getattr(s, metric), places) for s in rows.values()]
+                                             for metric, places in TABLE_PLACES.items()}},
         hide_index=True, width="stretch",
-        column_config={"MSE": st.column_config.NumberColumn(format="%.1f"),
-                       "MAE": st.column_config.NumberColumn(format="%.1f"),
-                       "SSIM": st.column_config.NumberColumn(format="%.3f"),
-                       "PSNR": st.column_config.NumberColumn(format="%.2f")},
+        column_config={metric.upper(): st.column_config.NumberColumn(format=f"%.{places}f")
+                       for metric, places in TABLE_PLACES.items()},
     )
     left, right = st.columns(2)
     for column, metric, better in ((left, "mse", "lower"), (right, "ssim", "higher")):
@@ -57,7 +58,7 @@ def results_ui(runs: dict, count: int) -> None:
                + (f"; scored in {' and '.join(took)}." if took else "."))
 
 
-st.title("Evaluate")
+st.title("Evaluate", anchor=False)
 st.markdown(
     "Forecast many test sequences from their first 10 frames and score the 10 predicted frames. "
     "**MSE** (mean squared error) and **MAE** (mean absolute error) sum the error over the 64x64 pixels of a "

@@ -89,7 +89,7 @@ def source_ui() -> dict | None:
     return outside if choice != TEST_SET_SOURCE else None
 
 
-st.title("Forecast")
+st.title("Forecast", anchor=False)
 st.markdown(
     "The model sees **only the first 10 frames** (blue). It predicts frame +1 from them, and every later orange "
     "frame from its own previous prediction: a real closed-loop forecast, never fed the true future."
@@ -132,7 +132,7 @@ if path is not None:
     config = read_checkpoint_info(path)[0]
     floor = config.output_floor
     # The name, here too: after an out-of-range number the input box can go on showing it, not the one drawn.
-    st.caption(f"Forecast of {horizon} frames of {name} took {timing_words(seconds, built)}. Blue frame = context given to the model; "
+    st.caption(f"Forecast of {horizon} frame{'s' * (horizon != 1)} of {name} took {timing_words(seconds, built)}. Blue frame = context given to the model; "
                "orange = the frames after it: the true ones in the ground truth, predicted in closed loop in the "
                "prediction."
                + (" A small refiner then corrects each predicted frame from its neighbours and the last context "
@@ -141,10 +141,11 @@ if path is not None:
                   "the grey haze it predicts where it is unsure (Inside the ConvLSTM shows the raw output)."
                   if floor else ""))
     combined = comparison_ui(panels, name)
-    downloads = {"comparison": ("All three", combined),
-                 **{panel: (panel.capitalize(), functools.partial(media.encode_gif, frames))  # made when asked for
+    # "Download" in each label: a screen reader names the button by its label alone ("Prediction").
+    downloads = {"comparison": ("Download all three", combined),
+                 **{panel: (f"Download {panel}", functools.partial(media.encode_gif, frames))  # made when asked for
                     for panel, frames in panels.items()}}
-    st.caption("Download as GIF:")
+    st.caption("Animated GIFs, to keep or show elsewhere:")
     # As wide as their names, wrapping when narrow: in four equal columns at 820 px each was cut ("Predicti...").
     with st.container(horizontal=True):
         for file, (label, gif) in downloads.items():

@@ -18,7 +18,7 @@ def concept_picture() -> bytes:
     return media.concept_diagram(frames[:CONTEXT], frames[CONTEXT:])
 
 
-st.title("ConvLSTM Studio")
+st.title("ConvLSTM Studio", anchor=False)
 st.markdown(
     """
 Watch a **Convolutional LSTM** learn to predict how handwritten digits move.
@@ -50,7 +50,7 @@ st.image(concept_picture(), caption="How the model forecasts: context frames in,
          alt="The last four of the ten context frames flow into a ConvLSTM box, which outputs the next four "
              "frames; each predicted frame is fed back in.")
 
-st.header("Try it now")  # h2 under the title: a screen reader's outline skipped a level
+st.header("Try it now", anchor=False)  # h2 under the title: a screen reader's outline skipped a level
 if not SHIPPED.is_file():
     st.error("The shipped model checkpoints/convlstm.keras is missing, so this demo cannot run.")
 elif st.button("Forecast a random test sequence with the shipped model", icon=":material/online_prediction:", type="primary", key="home_forecast"):

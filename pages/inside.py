@@ -75,7 +75,7 @@ def pick_channel(values: np.ndarray, channel) -> np.ndarray:
     return values.mean(axis=-1) if channel == "mean" else values[..., channel]
 
 
-st.title("Inside the ConvLSTM")
+st.title("Inside the ConvLSTM", anchor=False)
 st.markdown(
     """
 A ConvLSTM is an LSTM whose weights are **convolutions**. Each 64x64 frame is first cut
@@ -149,7 +149,7 @@ if trace is not None:
     st.image(media.encode_png(media.colour_bar(scheme)), caption=f"Colour scale of the {NAMES[quantity]}",
              alt=f"Colour scale from {scheme[1]:.2g} to {scheme[2]:.2g}")
 
-    st.header("The equations, one picture per term")
+    st.header("The equations, one picture per term", anchor=False)
     # Named as the animation above names its frames: "step 15" matched nothing on screen.
     step = st.select_slider("Frame fed in", range(len(trace.inputs)), key="inside_step",
                             format_func=lambda t: media.frame_label(t, trace.context),

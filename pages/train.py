@@ -236,7 +236,7 @@ def someone_else_ui(other):
             "One run at a time keeps the server responsive: try again then.", icon=":material/hourglass_top:")
 
 
-st.title("Train")
+st.title("Train", anchor=False)
 st.markdown(
     "Train a model right here. Training runs in the background: you can switch pages, reload, open another tab "
     f"or lose the connection, and come back. Your newest {LIMITS.checkpoints_per_session} trained models are kept "

@@ -84,6 +84,8 @@ def test_every_page_renders_without_exception(app, page):
     assert not app.exception
     assert not app.error
     assert app.title[0].value  # each page says what it is
+    # A heading's link icon was a keyboard stop of its own, read as "Link to heading".
+    assert all(heading.proto.hide_anchor for heading in [*app.title, *app.header, *app.subheader])
     # AppTest runs a switched-to page alone, as a fresh server does for a link to
     # it: the page must hand the run to streamlit_app.py, which draws the sidebar.
     assert any(caption.value.startswith("**Model:**") for caption in app.sidebar.caption)
@@ -202,7 +204,10 @@ def test_forecast_page_shows_gifs_and_downloads(app):
     floor = read_checkpoint_info(SHIPPED)[0].output_floor  # the caption says when black means "below the floor"
     assert (f"fainter than {floor * 100:g}% are drawn black" in app.caption[0].value) == (floor > 0)
     downloads = app.get("download_button")
-    assert len(downloads) == 4
+    assert [button.proto.label for button in downloads] == [
+        "Download all three", "Download ground truth", "Download prediction", "Download absolute error"]
+    app.slider(key="forecast_horizon").set_value(1).run()
+    assert app.caption[0].value.startswith("Forecast of 1 frame of test sequence")
     app.number_input(key="forecast_index").set_value(17).run()
     app.slider(key="forecast_horizon").set_value(60).run()  # three times past the 20 frames of the data
     assert not app.exception
@@ -301,8 +306,11 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     ]
     # The same scores as the CLI's and a notebook's core.evaluation.evaluate.
     expected = evaluate(load_checkpoint(str(SHIPPED), compile=False, precision="auto"), moving_mnist("test", 40))
-    assert table["MSE"].tolist() == pytest.approx([expected[name].mse for name in expected], rel=1e-4)
-    assert table["SSIM"].tolist() == pytest.approx([expected[name].ssim for name in expected], rel=1e-4)
+    # Rounded as shown: a screen reader reads the table's data, which had 16 digits.
+    for metric, places in (("MSE", 1), ("SSIM", 3)):
+        assert all(value == round(value, places) for value in table[metric]), table[metric]
+        assert table[metric].tolist() == pytest.approx([getattr(expected[name], metric.lower()) for name in expected],
+                                                       abs=10**-places)
     assert any(re.search(r"; scored in (\d+ s|under a second)\.$", caption.value) for caption in app.caption)
     # Another page and back: the same results at once, not a second evaluation.
     app.switch_page("pages/forecast.py").run()

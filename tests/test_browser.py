@@ -256,6 +256,18 @@ def test_a_narrow_window_keeps_the_canvas_and_the_labels_whole(browser, server):
     screenshot(tab, "forecast-800px")
     context.close()
 
+def test_keyboard_focus_on_a_link_is_drawn_as_a_ring(page):
+    # The navigation's and Home's card links showed focus as a grey tint, 1.1:1 against their background.
+    focused = []
+    for _ in range(16):
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate("() => { const e = document.activeElement, s = getComputedStyle(e);"
+                                     " return [e.tagName, e.innerText, s.outlineStyle, parseFloat(s.outlineWidth)]; }"))
+    links = [(text, style, width) for tag, text, style, width in focused if tag == "A"]
+    assert any("Forecast" in text for text, _, _ in links), focused  # the navigation and the cards were reached
+    assert all(style == "solid" and width >= 2 for _, style, width in links), links
+
+
 def test_on_a_phone_a_swipe_from_a_slider_scrolls_the_page_and_the_thumb_still_drags(browser, server):
     # Streamlit's slider tracks take every touch (touch-action: none): a swipe up
     # that began on one moved that slider to where the finger landed, and Design's
