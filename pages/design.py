@@ -11,6 +11,7 @@ from core import data, media
 from ui.charts import describe_paths, paths_chart
 from ui.shared import (CONTEXT, bounded_slider, chart_ui, checkpoint_ui, comparison_ui, forecast_frames,
                        forecast_strip_ui, horizon_limit, keep_values)
+from ui.verdict import frames_behind, score_one, verdict
 
 MAX_DIGITS = 3
 # Situations worth trying, one click away: (digits as (class, example, row, col, angle, speed), length).
@@ -47,7 +48,7 @@ def digit_ui(slot: int) -> tuple:
                 "angle": 45 + 100 * slot, "speed": 1.0}
     for name, value in defaults.items():
         st.session_state.setdefault(f"design_{name}_{slot}", value)
-    st.markdown(f"**Digit {slot + 1}**")
+    st.subheader(f"Digit {slot + 1}", anchor=False)  # a heading: a screen reader heard three sets of "Class", "Which one"...
     digit = st.selectbox("Class", range(10), key=f"design_class_{slot}")
     images, strip = gallery(digit)
     st.image(strip, caption=f"Test digits of class {digit} (the model never trained on them)",
@@ -97,4 +98,10 @@ if path is not None:
         prediction, *_ = forecast_frames(path, frames[:CONTEXT], len(frames) - CONTEXT)
         panels = media.comparison_panels(frames[:CONTEXT], frames[CONTEXT:], prediction, scale=4)
         comparison_ui(panels, "the designed sequence")
+        # In words too: a screen reader had only the GIF's alt text, and never learnt whether the model followed.
+        truth, prediction = frames[CONTEXT:], prediction[: len(frames) - CONTEXT]
+        scores = score_one(frames[:CONTEXT], truth, prediction)
+        st.caption(f"Over the {len(truth)} predicted frames the model's MSE is {scores['model'].mse:.1f} a frame, "
+                   f"black frames' {scores['black frames'].mse:.1f}. "
+                   + verdict(frames_behind(scores, "mse"), frames_behind(scores, "ssim"), len(truth), charted=False))
         forecast_strip_ui(frames[:CONTEXT], frames[CONTEXT:], prediction)  # a still view: the GIF never pauses

@@ -6,70 +6,16 @@ through_entry_point()  # before any other import: some load TensorFlow, which ta
 
 import functools
 
-import numpy as np
 import streamlit as st
 
 from core import media
-from core.evaluation import score_forecast
 from core.model import read_checkpoint_info
 from ui.charts import describe_curves, per_frame_chart
 from ui.limits import LIMITS
 from ui.shared import (BASELINES_EXPLAINED, CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded_slider, chart_ui,
                        checkpoint_ui, comparison_ui, context_length, forecast_frames, forecast_sequence, forecast_strip_ui,
                        horizon_limit, keep_values, sequence_ui, timing_words)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def score_one(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray) -> dict:
-    return score_forecast(context[None], truth[None], prediction[None])
-
-
-def frames_behind(scores: dict, metric: str) -> np.ndarray:
-    """The predicted frames (1-based) that score worse than black frames on `metric`."""
-    model, black = scores["model"].per_frame[metric], scores["black frames"].per_frame[metric]
-    return np.flatnonzero(model < black if metric == "ssim" else model > black) + 1
-
-
-def breakdown(behind: np.ndarray, horizon: int) -> int | None:
-    """The frame from which the forecast stays behind black frames to the end, if it does.
-
-    One bad frame among good ones is not a breakdown: a 60-frame forecast that
-    lost only frame 38 was called useless from there on.
-    """
-    return int(behind[0]) if len(behind) and behind[0] + len(behind) - 1 == horizon else None
-
-
-def at_every(horizon: int) -> str:
-    return "at the one predicted frame" if horizon == 1 else f"at every one of the {horizon} frames"
-
-
-def verdict(behind: np.ndarray, ssim_behind: np.ndarray, scored: int) -> str:
-    """How the forecast compares with black frames over its `scored` frames, in words,
-    given the frames where it is behind them on MSE and on SSIM."""
-    useless_from = breakdown(behind, scored)
-    if not len(behind):
-        text = f"On MSE the forecast beats predicting black frames {at_every(scored)}"
-    elif useless_from is not None:
-        text = (f"On MSE the forecast is worse than predicting black frames from frame +{useless_from} on "
-                "(dashed line): past that point it is no longer useful")
-    else:
-        text = f"On MSE the forecast is worse than predicting black frames {where(behind, scored)}"
-    if not len(ssim_behind):
-        return text + f"; on SSIM it beats them {at_every(scored)}."
-    text += f". On SSIM black frames score higher {where(ssim_behind, scored)}"
-    if set(ssim_behind) <= set(behind):  # behind on both: the grey frames of an untrained model, not SSIM's way
-        return text + "."
-    return text + (": a black frame matches the black background, which is most of the picture, and SSIM rewards "
-                   "that more than MSE does.")
-
-
-def where(behind: np.ndarray, horizon: int) -> str:
-    """The frames in `behind`, in words."""
-    start = breakdown(behind, horizon)
-    if start is not None:
-        return f"from frame +{start} on"
-    listed = ", ".join(f"+{frame}" for frame in behind[:5]) + (", ..." if len(behind) > 5 else "")
-    return f"at {len(behind)} of the {horizon} frames ({listed}) and not at the others"
+from ui.verdict import breakdown, frames_behind, score_one, verdict
 
 
 def source_ui() -> dict | None:

@@ -702,6 +702,12 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     settings = [[app.session_state[f"design_{name}_{slot}"] for name in ("class", "example", "row", "col", "angle", "speed")]
                 for slot in range(len(placed))]
     assert settings == [list(digit) for digit in placed]
+    assert [heading.value for heading in app.subheader] == [f"Digit {slot + 1}" for slot in range(len(placed))]
+    # Whether the model followed, in words (a screen reader has only the GIF's alt text otherwise).
+    said = next(caption.value for caption in app.caption if caption.value.startswith("Over the"))
+    model_mse, black_mse = map(float, re.findall(r"MSE is (\d+\.\d) a frame, black frames' (\d+\.\d)", said)[0])
+    beats = "On MSE the forecast beats predicting black frames at every one of the 10 frames" in said
+    assert f"Over the {length - 10} predicted frames" in said and (beats <= (model_mse < black_mse))
     paths = json.loads(next(chart for chart in app.get("plotly_chart") if "digit 1" in chart.proto.spec).proto.spec)
     assert [trace["name"] for trace in paths["data"]][::2] == [
         f"digit {slot + 1}, a {digit[0]} (context)" for slot, digit in enumerate(placed)]

@@ -1,0 +1,62 @@
+"""A forecast against the baselines, in words: where it is behind black frames, and
+whether it has broken down for good (the Forecast and Design pages' verdicts)."""
+
+import numpy as np
+import streamlit as st
+
+from core.evaluation import score_forecast
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def score_one(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray) -> dict:
+    """One sequence's scores, the forecast's and the baselines' (core.evaluation.score_forecast)."""
+    return score_forecast(context[None], truth[None], prediction[None])
+
+
+def frames_behind(scores: dict, metric: str) -> np.ndarray:
+    """The predicted frames (1-based) that score worse than black frames on `metric`."""
+    model, black = scores["model"].per_frame[metric], scores["black frames"].per_frame[metric]
+    return np.flatnonzero(model < black if metric == "ssim" else model > black) + 1
+
+
+def breakdown(behind: np.ndarray, horizon: int) -> int | None:
+    """The frame from which the forecast stays behind black frames to the end, if it does.
+
+    One bad frame among good ones is not a breakdown: a 60-frame forecast that
+    lost only frame 38 was called useless from there on.
+    """
+    return int(behind[0]) if len(behind) and behind[0] + len(behind) - 1 == horizon else None
+
+
+def at_every(horizon: int) -> str:
+    return "at the one predicted frame" if horizon == 1 else f"at every one of the {horizon} frames"
+
+
+def verdict(behind: np.ndarray, ssim_behind: np.ndarray, scored: int, charted: bool = True) -> str:
+    """How the forecast compares with black frames over its `scored` frames, in words,
+    given the frames where it is behind them on MSE and on SSIM; `charted` when a
+    per-frame chart beside it marks the breakdown with a dashed line."""
+    useless_from = breakdown(behind, scored)
+    if not len(behind):
+        text = f"On MSE the forecast beats predicting black frames {at_every(scored)}"
+    elif useless_from is not None:
+        text = (f"On MSE the forecast is worse than predicting black frames from frame +{useless_from} on"
+                + (" (dashed line)" * charted) + ": past that point it is no longer useful")
+    else:
+        text = f"On MSE the forecast is worse than predicting black frames {where(behind, scored)}"
+    if not len(ssim_behind):
+        return text + f"; on SSIM it beats them {at_every(scored)}."
+    text += f". On SSIM black frames score higher {where(ssim_behind, scored)}"
+    if set(ssim_behind) <= set(behind):  # behind on both: the grey frames of an untrained model, not SSIM's way
+        return text + "."
+    return text + (": a black frame matches the black background, which is most of the picture, and SSIM rewards "
+                   "that more than MSE does.")
+
+
+def where(behind: np.ndarray, horizon: int) -> str:
+    """The frames in `behind`, in words."""
+    start = breakdown(behind, horizon)
+    if start is not None:
+        return f"from frame +{start} on"
+    listed = ", ".join(f"+{frame}" for frame in behind[:5]) + (", ..." if len(behind) > 5 else "")
+    return f"at {len(behind)} of the {horizon} frames ({listed}) and not at the others"
