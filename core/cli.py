@@ -408,8 +408,11 @@ def _write_card(args, model, table: dict, count: int) -> None:
         "parameters": model.count_params(),
         "size_mb": round(Path(args.checkpoint).stat().st_size / 1e6, 2),
         "training": model.studio_info,
+        # The validation sequences share the test set's digits: a reader choosing by them should know.
         "training_data": "sequences drawn fresh for every batch from the bundled MNIST digits' training split "
-                         "(400 per class); no test digit is ever seen",
+                         "(400 per class); no test digit is ever seen. The validation sequences, scored during "
+                         "training, are drawn from the same 1,000 held-out digits as the test set, with another "
+                         "seed: other sequences, the same digits",
         "evaluation": {
             "data": args.input or ("official mnist_test_seq.npy" if args.official else "bundled Moving MNIST test set (test digits only)"),
             "sequences": count,

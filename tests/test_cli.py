@@ -11,7 +11,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 from catalogue import bad_files
-from conftest import run_cli
+from conftest import ROOT, run_cli
 
 from core import media
 from core.cli import main
@@ -415,8 +415,6 @@ def test_ctrl_c_in_refine_exits_130_at_once_and_writes_nothing(tiny_checkpoint, 
     import sys
     import time
 
-    from conftest import ROOT
-
     out = tmp_path / "r.keras"
     process = subprocess.Popen(
         [sys.executable, "-m", "core", "refine", "--checkpoint", str(tiny_checkpoint), "--out", str(out),
@@ -614,6 +612,9 @@ def test_evaluate_writes_a_model_card(tiny_checkpoint, inputs, tmp_path, capsys)
     assert written["config"]["num_layers"] == 1 and written["parameters"] > 0
     assert written["training"]["sequences_seen"] == 64
     assert written["evaluation"]["model"]["mse"] == pytest.approx(printed["model"]["mse"], abs=1e-3)
+    # The shipped card says what this command writes about the data (it hid that validation uses the test digits).
+    shipped = json.loads((ROOT / "checkpoints" / "convlstm.json").read_text())
+    assert written["training_data"] == shipped["training_data"] and "held-out digits as the test set" in shipped["training_data"]
     # A rewrite keeps what only a person can write (how it was trained) and renews the numbers.
     card.write_text(json.dumps({**written, "training_commands": ["python -m core train ..."], "parameters": -1}))
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "4", "--card", str(card)]) == 0
