@@ -165,14 +165,17 @@ if trace is not None:
                    "over the whole 16x16 map and all its channels, for this sequence and step, then scaled and "
                    "shifted by two learnt numbers per channel. It keeps every gate in the range where it learns "
                    "fastest: the shipped model learnt with it in 2.4 million sequences what 10.9 million without it did not.")
-    for name, equation, meaning in EQUATIONS:
-        if config.layer_norm and name in GATES:
-            equation = with_layer_norm(equation)
-        term = pick_channel(trace.layers[layer - 1][name], channel)
-        scale = colours(name, term)
-        picture = media.colourise(media.upscale(term[step], 8), scale)
-        left, right = st.columns([3, 1], vertical_alignment="center")
-        left.latex(equation)
-        left.caption(f"{NAMES[name]}: {meaning}.")
-        right.image(media.encode_png(picture), caption=f"{NAMES[name]} at {when} ({scale_words(scale)})",
-                    alt=f"Heatmap of {NAMES[name]}")
+    # Two equations a row (the gates in pairs, then memory and output): one a row took
+    # 1,700 px at 1920 px wide, so a projected class never saw all six at once.
+    for row in zip(EQUATIONS[::2], EQUATIONS[1::2]):
+        for (name, equation, meaning), column in zip(row, st.columns(2, gap="large")):
+            if config.layer_norm and name in GATES:
+                equation = with_layer_norm(equation)
+            term = pick_channel(trace.layers[layer - 1][name], channel)
+            scale = colours(name, term)
+            picture = media.colourise(media.upscale(term[step], 8), scale)
+            column.latex(equation)  # the column's whole width: beside its picture a gate's was cut at 1280 px
+            left, right = column.columns([1, 2], vertical_alignment="center")
+            left.image(media.encode_png(picture), caption=f"{NAMES[name]} at {when} ({scale_words(scale)})",
+                       alt=f"Heatmap of {NAMES[name]}")
+            right.caption(f"{NAMES[name]}: {meaning}.")

@@ -332,6 +332,11 @@ def test_design_preset_and_inside_heatmaps_load(page):
     page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stImage'] img\")]"
                            ".filter(i => i.complete && i.naturalWidth >= 128).length >= 7")
     assert page.get_by_test_id("stException").count() == 0
+    # Two equations a row, none cut: one a row took 1,800 px on a projector's 1920.
+    equations = page.eval_on_selector_all(".katex-display", "es => es.map(e => [Math.round(e.getBoundingClientRect().top),"
+                                                            " e.scrollWidth - e.clientWidth])")
+    assert len(equations) == 6 and len({top for top, _ in equations}) == 3, equations
+    assert all(cut <= 2 for _, cut in equations), equations  # KaTeX's own 2 px on one of them
     screenshot(page, "inside-heatmaps")
 
 
