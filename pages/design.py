@@ -48,7 +48,6 @@ def digit_ui(slot: int) -> tuple:
                 "angle": 45 + 100 * slot, "speed": 1.0}
     for name, value in defaults.items():
         st.session_state.setdefault(f"design_{name}_{slot}", value)
-    st.subheader(f"Digit {slot + 1}", anchor=False)  # a heading: a screen reader heard three sets of "Class", "Which one"...
     digit = st.selectbox("Class", range(10), key=f"design_class_{slot}")
     images, strip = gallery(digit)
     st.image(strip, caption=f"Test digits of class {digit} (the model never trained on them)",
@@ -72,28 +71,27 @@ presets = st.container(horizontal=True)
 for name in PRESETS:
     presets.button(name, key=f"design_preset_{name}", on_click=apply_preset, args=(name,))
 
-left, right = st.columns([1, 2])
-with left:
+# The forecast on the left and the controls beside it, each digit's in a tab: with
+# the digits' settings in a row under the forecast, a change at 1920 px was made
+# 1,000 px below the picture it changed, and on a phone 15 sliders stood between.
+# Columns stack on a phone with the forecast first.
+result, controls = st.columns([2, 1], gap="large")
+with controls:
     path = checkpoint_ui("design_checkpoint")
     st.session_state.setdefault("design_count", 2)
     count = st.radio("Digits", [1, 2, 3], horizontal=True, key="design_count")
     longest = CONTEXT + min(30, horizon_limit(path) if path is not None else 30)
     length = bounded_slider("Frames (10 context + the rest predicted)", CONTEXT + 1, longest, key="design_length",
                             default=20, name="length")
-# The forecast goes above the digits' settings, filled in below: under them it
-# was 1,600 px down at 1280 x 800, out of sight of the preset just clicked.
-result = st.container()
-settings = []
-for slot, column in zip(range(count), st.columns(MAX_DIGITS)):
-    with column:
-        settings.append(digit_ui(slot))
+    settings = []
+    for slot, tab in enumerate(st.tabs([f"Digit {slot + 1}" for slot in range(count)])):
+        with tab:
+            settings.append(digit_ui(slot))
 images, starts, angles, speeds, classes = (np.array(values) for values in zip(*settings))
 sequence = data.design(images, starts, angles, speeds, length, classes)
-with right:
-    chart_ui(paths_chart(sequence), key="design_paths", alt=describe_paths(sequence))
 
-if path is not None:
-    with result:
+with result:
+    if path is not None:
         frames = sequence.frames[0]
         prediction, *_ = forecast_frames(path, frames[:CONTEXT], len(frames) - CONTEXT)
         panels = media.comparison_panels(frames[:CONTEXT], frames[CONTEXT:], prediction, scale=4)
@@ -104,4 +102,6 @@ if path is not None:
         st.caption(f"Over the {len(truth)} predicted frames the model's MSE is {scores['model'].mse:.1f} a frame, "
                    f"black frames' {scores['black frames'].mse:.1f}. "
                    + verdict(frames_behind(scores, "mse"), frames_behind(scores, "ssim"), len(truth), charted=False))
-        forecast_strip_ui(frames[:CONTEXT], frames[CONTEXT:], prediction)  # a still view: the GIF never pauses
+    chart_ui(paths_chart(sequence), key="design_paths", alt=describe_paths(sequence))
+    if path is not None:
+        forecast_strip_ui(frames[:CONTEXT], truth, prediction)  # a still view: the GIF never pauses

@@ -702,7 +702,7 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     settings = [[app.session_state[f"design_{name}_{slot}"] for name in ("class", "example", "row", "col", "angle", "speed")]
                 for slot in range(len(placed))]
     assert settings == [list(digit) for digit in placed]
-    assert [heading.value for heading in app.subheader] == [f"Digit {slot + 1}" for slot in range(len(placed))]
+    assert [tab.label for tab in app.tabs] == [f"Digit {slot + 1}" for slot in range(len(placed))]  # named groups
     # Whether the model followed, in words (a screen reader has only the GIF's alt text otherwise).
     said = next(caption.value for caption in app.caption if caption.value.startswith("Over the"))
     model_mse, black_mse = map(float, re.findall(r"MSE is (\d+\.\d) a frame, black frames' (\d+\.\d)", said)[0])
