@@ -26,6 +26,17 @@ def progress_ui(runs: dict) -> None:
     st.caption("The evaluation goes on if you change page: come back for the results.")
 
 
+def announce_ui(runs: dict) -> None:
+    """A toast when the evaluation a visitor watched ends: the table appeared
+    without a word to a screen reader (a toast is read out as an alert, as a
+    failure's error message already is)."""
+    if any(run.status == "failed" for run in runs.values()):
+        return
+    models = ", ".join(f"{name} {run.results['model'].mse:.1f}" for name, run in runs.items())
+    black = next(iter(runs.values())).results["black frames"].mse
+    st.toast(f"Evaluation finished. MSE: {models}; black frames {black:.1f}.", icon=":material/check_circle:")
+
+
 def results_ui(runs: dict, count: int) -> None:
     """The scores table and per-frame curves of finished evaluations."""
     failed = {name: run.error for name, run in runs.items() if run.status == "failed"}
@@ -111,8 +122,11 @@ if first is not None:
             if clicked:
                 evaluations().remember(session_id(), {key: st.session_state[key] for key in [*SETTINGS, "evaluate_request"]})
             if all(run.finished for run in runs.values()):
+                if st.session_state.pop("evaluate_watched", None) == request:
+                    announce_ui(runs)
                 results_ui(runs, count)
             else:
+                st.session_state.evaluate_watched = request
                 progress_ui(runs)
     elif all(known := [evaluations().done(path, count) for path in chosen.values()]):
         # Scores the server already has (this browser's before a reload, or

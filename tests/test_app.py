@@ -301,6 +301,11 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
         app.run()  # timed fragments do not fire in AppTest: poll by rerunning
     assert not app.exception and not app.error
     table = app.dataframe[0].value
+    # Said when it ends, as the table appears: a screen reader heard nothing.
+    assert [toast.value for toast in app.toast] == [
+        f"Evaluation finished. MSE: {SHIPPED_LABEL} {table['MSE'][0]:.1f}; black frames {table['MSE'][1]:.1f}."]
+    app.run()
+    assert not app.toast  # once
     assert list(table["Model or baseline"]) == [  # a header a screen reader can name
         SHIPPED_LABEL, "baseline: black frames", "baseline: repeat last frame",
     ]
