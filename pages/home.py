@@ -40,9 +40,16 @@ PAGES = (
     ("inside", "Inside the ConvLSTM", "Watch the gates and memory of each cell, next to their equations."),
 )
 # One card per page, three to a row: a link's label does not wrap, and cut the longer lines off mid-word.
+# The whole card opens its page (the link's area stretched over it): on a phone a
+# tap on the description did nothing, and only the title was a target.
+st.html("""<style>
+[class*='st-key-home-card-'] { position: relative; }
+[class*='st-key-home-card-'] [data-testid='stElementContainer'] { position: static; }
+[class*='st-key-home-card-'] a::after { content: ''; position: absolute; inset: 0; z-index: 1; }
+</style>""")
 for row in (PAGES[:3], PAGES[3:]):
     for column, (page, name, words) in zip(st.columns(3), row):
-        with column.container(border=True, height="stretch"):
+        with column.container(border=True, height="stretch", key=f"home-card-{page}"):
             st.page_link(f"pages/{page}.py", label=f"**{name}**", icon=":material/arrow_forward:")
             st.caption(words)
 st.image(concept_picture(), caption="How the model forecasts: context frames in, the next frames out "

@@ -256,6 +256,14 @@ def test_a_narrow_window_keeps_the_canvas_and_the_labels_whole(browser, server):
     screenshot(tab, "forecast-800px")
     context.close()
 
+def test_a_home_card_opens_its_page_wherever_it_is_clicked(page):
+    # Only a card's title was a link: a tap on its description, most of the card, did nothing.
+    description = page.get_by_test_id("stCaptionContainer").filter(has_text="Place and aim digits yourself")
+    box = description.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.locator("h1").first).to_have_text("Design a sequence", timeout=120_000)
+
+
 def test_keyboard_focus_on_a_link_is_drawn_as_a_ring(page):
     # The navigation's and Home's card links showed focus as a grey tint, 1.1:1 against their background.
     focused = []
