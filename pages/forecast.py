@@ -88,8 +88,10 @@ if path is not None:
                   if floor else ""))
     combined = comparison_ui(panels, name)
     # "Download" in each label: a screen reader names the button by its label alone ("Prediction").
-    downloads = {"comparison": ("Download all three", combined),
-                 **{panel: (f"Download {panel}", functools.partial(media.encode_gif, frames))  # made when asked for
+    # Functions, called on a click: given bytes, the browser fetched the shown GIF a second time at
+    # every pick (155 KB, 3 s on a slow phone link), and each panel's was encoded for nothing.
+    downloads = {"comparison": ("Download all three", lambda: combined),
+                 **{panel: (f"Download {panel}", functools.partial(media.encode_gif, frames))
                     for panel, frames in panels.items()}}
     st.caption("Animated GIFs, to keep or show elsewhere:")
     # As wide as their names, wrapping when narrow: in four equal columns at 820 px each was cut ("Predicti...").

@@ -146,8 +146,9 @@ if trace is not None:
            + (" They are the forecaster's own frames, before the refiner that the Forecast page applies sharpens "
               "them." if config.refiner_filters else ""),
            f"Animated heatmap of the {NAMES[quantity]} beside the input and predicted frames")
+    # As PNG: Streamlit sends an opaque PNG on as JPEG, which blurred the heatmaps' square cells.
     st.image(media.encode_png(media.colour_bar(scheme)), caption=f"Colour scale of the {NAMES[quantity]}",
-             alt=f"Colour scale from {scheme[1]:.2g} to {scheme[2]:.2g}")
+             alt=f"Colour scale from {scheme[1]:.2g} to {scheme[2]:.2g}", output_format="PNG")
 
     st.header("The equations, one picture per term", anchor=False)
     # Named as the animation above names its frames: "step 15" matched nothing on screen.
@@ -177,5 +178,5 @@ if trace is not None:
             column.latex(equation)  # the column's whole width: beside its picture a gate's was cut at 1280 px
             left, right = column.columns([1, 2], vertical_alignment="center")
             left.image(media.encode_png(picture), caption=f"{NAMES[name]} at {when} ({scale_words(scale)})",
-                       alt=f"Heatmap of {NAMES[name]}")
+                       alt=f"Heatmap of {NAMES[name]}", output_format="PNG")
             right.caption(f"{NAMES[name]}: {meaning}.")

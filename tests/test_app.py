@@ -206,6 +206,8 @@ def test_forecast_page_shows_gifs_and_downloads(app):
     downloads = app.get("download_button")
     assert [button.proto.label for button in downloads] == [
         "Download all three", "Download ground truth", "Download prediction", "Download absolute error"]
+    # Made on a click: given bytes, the browser fetched the GIF on show a second time at every pick.
+    assert all(button.proto.deferred_file_id and not button.proto.url for button in downloads)
     app.slider(key="forecast_horizon").set_value(1).run()
     assert app.caption[0].value.startswith("Forecast of 1 frame of test sequence")
     app.number_input(key="forecast_index").set_value(17).run()
@@ -708,6 +710,8 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
                 for slot in range(len(placed))]
     assert settings == [list(digit) for digit in placed]
     assert [tab.label for tab in app.tabs] == [f"Digit {slot + 1}" for slot in range(len(placed))]  # named groups
+    galleries = [url for caption, url in images(app) if caption.startswith("Test digits of class")]
+    assert len(galleries) == len(placed) and all(url.endswith(".png") for url in galleries)  # not JPEG, 3x the bytes
     # Whether the model followed, in words (a screen reader has only the GIF's alt text otherwise).
     said = next(caption.value for caption in app.caption if caption.value.startswith("Over the"))
     model_mse, black_mse = map(float, re.findall(r"MSE is (\d+\.\d) a frame, black frames' (\d+\.\d)", said)[0])
@@ -761,6 +765,8 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     assert any("forget gate f of cell 1" in caption for caption in captions)
     assert sum("at future +5" in caption for caption in captions) == 6  # one picture per equation term
     assert "forget gate f at future +5 (dark purple 0 to yellow 1)" in captions  # too small for a colour bar of its own
+    # Sent as PNG: Streamlit sent them on as JPEG, which blurred their square cells.
+    assert all(url.endswith(".png") for caption, url in images(app) if " at future +5 " in caption or "Colour scale" in caption)
 
 
 def test_inside_keeps_its_settings_and_drops_those_another_model_lacks(app, tmp_path, tiny_checkpoint, monkeypatch):
