@@ -298,11 +298,11 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     app.switch_page("pages/evaluate.py").run()
     assert app.slider(key="evaluate_count").value == 40
     deadline = time.time() + 120
-    while not app.dataframe and time.time() < deadline:
+    while not app.table and time.time() < deadline:
         time.sleep(1)
         app.run()  # timed fragments do not fire in AppTest: poll by rerunning
     assert not app.exception and not app.error
-    table = app.dataframe[0].value
+    table = app.table[0].value
     # Said when it ends, as the table appears: a screen reader heard nothing.
     assert [toast.value for toast in app.toast] == [
         f"Evaluation finished. MSE: {SHIPPED_LABEL} {table['MSE'][0]:.1f}; black frames {table['MSE'][1]:.1f}."]
@@ -322,7 +322,7 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     # Another page and back: the same results at once, not a second evaluation.
     app.switch_page("pages/forecast.py").run()
     app.switch_page("pages/evaluate.py").run()
-    assert app.dataframe[0].value.equals(table)
+    assert app.table[0].value.equals(table)
     # Each chart says in words what it draws, for a screen reader: the table's numbers.
     mse_chart = next(chart for chart in app.get("plotly_chart") if chart.proto.id.endswith("evaluate_mse"))
     model = chart_curves(mse_chart)[SHIPPED_LABEL]
@@ -334,10 +334,10 @@ def test_evaluate_shows_the_scores_the_server_has_after_a_reload(app):
     # A reload is a new session, with nothing in its state: it used to show no results.
     app.switch_page("pages/evaluate.py").run()
     app.slider(key="evaluate_count").set_value(30).run()
-    assert not app.dataframe
+    assert not app.table
     app.button(key="evaluate_run").click().run()
     deadline = time.time() + 120
-    while not app.dataframe and time.time() < deadline:
+    while not app.table and time.time() < deadline:
         time.sleep(1)
         app.run()
     # The same browser (its cookie's id) reopens on the settings it clicked, with their results: it
@@ -346,14 +346,14 @@ def test_evaluate_shows_the_scores_the_server_has_after_a_reload(app):
     reloaded.session_state["session_id"] = app.session_state["session_id"]
     reloaded.run().switch_page("pages/evaluate.py").run()
     assert reloaded.slider(key="evaluate_count").value == 30
-    assert reloaded.dataframe and reloaded.dataframe[0].value.equals(app.dataframe[0].value)
+    assert reloaded.table and reloaded.table[0].value.equals(app.table[0].value)
     # Another browser opens on the defaults, and sees the server's scores once it asks for the same.
     stranger = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
     stranger.switch_page("pages/evaluate.py").run()
-    assert stranger.slider(key="evaluate_count").value == 100 and not stranger.dataframe
+    assert stranger.slider(key="evaluate_count").value == 100 and not stranger.table
     stranger.slider(key="evaluate_count").set_value(30).run()
     assert not stranger.exception
-    assert stranger.dataframe and stranger.dataframe[0].value.equals(app.dataframe[0].value)
+    assert stranger.table and stranger.table[0].value.equals(app.table[0].value)
 
 
 def test_a_reload_after_a_busy_server_starts_no_evaluation(app):
@@ -384,21 +384,21 @@ def evaluate_tiny(app, tiny_checkpoint, monkeypatch, compare: str = "(none)") ->
     app.slider(key="evaluate_count").set_value(10).run()
     app.button(key="evaluate_run").click().run()
     deadline = time.time() + 120
-    while not app.dataframe and time.time() < deadline:
+    while not app.table and time.time() < deadline:
         time.sleep(1)
         app.run()
 
 
 def test_evaluate_results_survive_another_page_picking_another_model(app, tiny_checkpoint, monkeypatch):
     evaluate_tiny(app, tiny_checkpoint, monkeypatch)
-    table = app.dataframe[0].value
+    table = app.table[0].value
     # While it ran, the user looked at the shipped model on Forecast.
     app.switch_page("pages/forecast.py").run()
     app.selectbox(key="forecast_checkpoint").set_value(SHIPPED_LABEL).run()
     app.switch_page("pages/evaluate.py").run()
     assert not app.exception
     assert app.selectbox(key="evaluate_checkpoint").value == "Trained here: tiny"
-    assert app.dataframe and app.dataframe[0].value.equals(table)
+    assert app.table and app.table[0].value.equals(table)
 
 
 def test_a_comparison_says_how_long_each_model_took(app, tiny_checkpoint, monkeypatch):

@@ -321,7 +321,7 @@ def test_evaluation_results_appear_without_a_second_click(page):
     open_page(page, "Home")
     open_page(page, "Evaluate")
     # No second click: the page's timer redraws it with the finished scores.
-    page.get_by_test_id("stDataFrame").wait_for(timeout=180_000)
+    page.get_by_test_id("stTable").wait_for(timeout=180_000)
     settle(page)
     assert page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace path.js-line").count() >= 2
     assert page.get_by_test_id("stException").count() == 0
