@@ -38,8 +38,24 @@ def settings_ui(locked: bool):
         preset, from_shipped, digits, layer_norm = model_ui(locked)
     with right:
         minutes, epochs, batch_size, learning_rate = budget_ui(preset, from_shipped, locked)
-    if locked:
-        st.caption("These are the settings your run is using: they unlock when it ends or you stop it.")
+    try:
+        return TrainConfig(
+            preset=preset, minutes=minutes, epochs=epochs, epoch_sequences=LIMITS.epoch_sequences,
+            batch_size=batch_size, learning_rate=learning_rate, num_digits=digits,
+            val_count=VALIDATION_SEQUENCES[preset],
+            # A fresh model eases from teacher forcing into closed loop over the first half;
+            # the shipped one already forecasts in closed loop.
+            sampling_sequences=0 if from_shipped else None,
+            init_from=str(SHIPPED) if from_shipped else None,
+            model_overrides={"layer_norm": True} if layer_norm else {},
+        )
+    except InputError as error:
+        show_error(error)
+        return None
+
+
+def glossary_ui() -> None:
+    """What the settings mean, folded away."""
     # A class met "batch size", "learning rate" and "epochs" with no word on what they are.
     with st.expander("What do these settings mean?", icon=":material/help:"):
         st.markdown(
@@ -56,20 +72,6 @@ def settings_ui(locked: bool):
             "the MSE, so compare each only with itself.\n\n"
             "The defaults work: change one thing at a time, and compare the runs on Evaluate."
         )
-    try:
-        return TrainConfig(
-            preset=preset, minutes=minutes, epochs=epochs, epoch_sequences=LIMITS.epoch_sequences,
-            batch_size=batch_size, learning_rate=learning_rate, num_digits=digits,
-            val_count=VALIDATION_SEQUENCES[preset],
-            # A fresh model eases from teacher forcing into closed loop over the first half;
-            # the shipped one already forecasts in closed loop.
-            sampling_sequences=0 if from_shipped else None,
-            init_from=str(SHIPPED) if from_shipped else None,
-            model_overrides={"layer_norm": True} if layer_norm else {},
-        )
-    except InputError as error:
-        show_error(error)
-        return None
 
 
 def model_ui(locked: bool) -> tuple[str, bool, int, bool]:
@@ -244,7 +246,12 @@ st.markdown(
     f"The validation score is a real closed-loop forecast (lower is better). Device: **{describe_device()}**."
 )
 job = registry().latest(session_id())
-config = settings_ui(locked=job is not None and job.running)
+locked = job is not None and job.running
+# Folded away while a run goes: open, they put its progress and loss curve below the
+# fold of a 1366 x 768 projector.
+with st.expander("The settings this run uses (they unlock when it ends or you stop it)") if locked else st.container():
+    config = settings_ui(locked)
+glossary_ui()
 running = registry().running()
 if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button",
              disabled=running is not None or config is None):

@@ -546,6 +546,9 @@ def wait_for_the_run(app) -> None:
     assert "Saved as" in app.success[0].value
 
 
+RUN_SETTINGS = "The settings this run uses (they unlock when it ends or you stop it)"
+
+
 def test_a_short_fine_tuning_run_appears_on_forecast(app):
     import streamlit
 
@@ -556,6 +559,8 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     assert app.button(key="train_start_button").disabled  # not a second click into "another run started"
     # The settings show the run's own until it ends: changed, they silently did nothing.
     assert app.radio(key="train_digits").disabled and app.slider(key="train_epochs_convlstm").disabled
+    # Folded away meanwhile: open, they put the run's progress below a projector's fold.
+    assert RUN_SETTINGS in [expander.label for expander in app.expander]
     # The app menu's "Clear cache" empties Streamlit's caches for the whole server (and the
     # session state, whose id the browser's cookie brings back): the run was in one of them,
     # so a second run could start beside it, and its model never reached a picker.
@@ -571,6 +576,7 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     app.switch_page("pages/forecast.py").run()
     app.switch_page("pages/train.py").run()
     wait_for_the_run(app)
+    assert RUN_SETTINGS not in [expander.label for expander in app.expander]  # unlocked, in sight
     # It started from what the shipped model knows: one epoch from scratch scores
     # about 160, near black frames (175); the shipped model about 68.
     score = next(float(caption.split(": ")[-1].rstrip(".")) for caption, _ in images(app) if "Validation MSE" in caption)
