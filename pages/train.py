@@ -17,7 +17,7 @@ from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_devic
 from ui.charts import describe_learning, learning_curves
 from ui.jobs import collect_finished, registry
 from ui.limits import LIMITS, Busy
-from ui.shared import (SHIPPED, bounded_slider, chart_ui, forecast_strip_ui, gif_ui, keep_values, session_folder,
+from ui.shared import (SHIPPED, bounded_slider, chart_ui, focus_ui, forecast_strip_ui, gif_ui, keep_values, session_folder,
                        session_id, show_error)
 
 # Few, so that scoring them pauses a short run only briefly; the keras.io
@@ -221,6 +221,9 @@ def live_ui(job):
     st.button("Cancel (nothing is learned yet)" if compiling else "Stop (keeps what was learned)",
               icon=":material/stop:", key="train_stop",
               disabled=job.progress.stop_requested, on_click=job.progress.request_stop)
+    if st.session_state.pop("train_focus_stop", False):
+        # Start, disabled once pressed, dropped the keyboard's focus to the page's top.
+        focus_ui("train_stop")
     results_ui(job, state)
 
 
@@ -260,6 +263,7 @@ if st.button("Start training", icon=":material/play_arrow:", type="primary", key
     except Busy:
         st.warning("Another training run started just now; wait for it to finish.")
     else:
+        st.session_state.train_focus_stop = True
         st.rerun()  # draws the settings and the button above disabled: the timer below redraws only its own part
 
 if running is not None and running.owner != session_id():

@@ -164,9 +164,12 @@ def test_training_shows_progress_and_a_loss_curve(page):
     slider.focus()
     slider.press("Home")  # one epoch
     settle(page)
-    page.get_by_role("button", name="Start training").click()
+    page.get_by_role("button", name="Start training").focus()
+    page.keyboard.press("Enter")
     progress = page.get_by_test_id("stProgress")
     progress.wait_for(timeout=60_000)
+    # From the keyboard, focus goes on to Stop: Start, disabled once pressed, dropped it to the page's top.
+    page.wait_for_function("() => document.activeElement.closest('.st-key-train_stop') !== null", timeout=30_000)
     first = progress.inner_text()
     page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=60_000)
     deadline = time.time() + 120

@@ -104,6 +104,20 @@ def remember_session_ui() -> None:
                 unsafe_allow_javascript=True)
 
 
+def focus_ui(key: str) -> None:
+    """Moves the keyboard's focus to the button of widget `key` once it is drawn,
+    if focus fell to the page (as from a button disabled once pressed); a
+    visitor who has moved on keeps their place. Streamlit cannot move focus."""
+    st.html(f"""<script>
+    let tries = 0;
+    const timer = setInterval(() => {{
+      const button = document.querySelector(".st-key-{key} button");
+      if (button || ++tries > 50) clearInterval(timer);
+      if (button && (document.activeElement === document.body || document.activeElement === null)) button.focus();
+    }}, 100);
+    </script>""", unsafe_allow_javascript=True)
+
+
 # A session's folder outlives a dropped connection: Streamlit clears a session's
 # own caches whenever its browser disconnects (Wi-Fi, a laptop asleep), although
 # the session comes back with its state, so a session-scoped folder took the
