@@ -17,8 +17,8 @@ from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_devic
 from ui.charts import describe_learning, learning_curves
 from ui.jobs import collect_finished, registry
 from ui.limits import LIMITS, Busy
-from ui.shared import (SHIPPED, bounded_slider, chart_ui, focus_ui, forecast_strip_ui, gif_ui, keep_values, session_folder,
-                       session_id, show_error)
+from ui.shared import (SHIPPED, bounded_slider, chart_ui, focus_ui, forecast_strip_ui, gif_ui, keep_values,
+                       session_folder, session_id, show_error)
 
 # Few, so that scoring them pauses a short run only briefly; the keras.io
 # model forecasts about 9 s a sequence, so it gets fewer still.
