@@ -1,6 +1,7 @@
 """Charts that several pages draw: each line keeps the look that names its role."""
 
 import numpy as np
+import pytest
 from conftest import TINY
 
 from core import data
@@ -9,8 +10,8 @@ from core.evaluation import evaluate
 from core.media import CONTEXT_COLOUR, FORECAST_COLOUR
 from core.model import load_checkpoint
 from core.training import TrainConfig, train
-from ui.charts import (BASELINE_COLOURS, CHART_TEXT, DIGIT_COLOURS, MODEL_COLOURS, describe_curves, describe_learning,
-                       describe_paths, learning_curves, paths_chart, per_frame_chart)
+from ui.charts import (BASELINE_COLOURS, CHART_TEXT, DIGIT_COLOURS, LOSS_POINTS, MODEL_COLOURS, describe_curves,
+                       describe_learning, describe_paths, learning_curves, paths_chart, per_frame_chart)
 from ui.shared import SHIPPED
 
 
@@ -69,6 +70,19 @@ def test_learning_curves_keep_the_loss_apart_from_the_mse_and_show_a_single_vali
     words = describe_learning(state)
     assert f"training loss from {loss:.3g} to {last:.3g} after {seen:,} sequences" in words
     assert f"baseline black frames {state['val_baselines']['black frames']:.3g}" in words
+
+
+def test_a_long_runs_loss_is_drawn_as_the_means_of_runs_of_batches():
+    # Train redraws the chart every second: a 10-minute run's 2,500 losses were 68 KB a redraw.
+    loss = [(4 * (step + 1), float(step % 7)) for step in range(2500)]
+    figure = learning_curves({"loss": loss, "val_mse": [], "val_baselines": {}})
+    seen, drawn = np.asarray(figure.data[0].x), np.asarray(figure.data[0].y)
+    assert len(seen) <= LOSS_POINTS and seen[0] == 36 and seen[-1] == 10_000  # runs of 9, the last one shorter
+    assert drawn[0] == pytest.approx(np.mean([value for _, value in loss[:9]]))
+    assert drawn[-1] == pytest.approx(np.mean([value for _, value in loss[len(seen) * 9 - 9:]]))
+    short = [(8, 0.7), (16, 0.6), (24, 0.65)]  # a short run's curve as logged
+    assert np.array_equal(np.asarray(learning_curves({"loss": short, "val_mse": [], "val_baselines": {}}).data[0].y),
+                          [0.7, 0.6, 0.65])
 
 
 def test_per_frame_curves_in_words_give_each_line_its_first_and_last_frame():
