@@ -349,11 +349,12 @@ def frame_strip(
 
 
 def _palette_png(figure) -> bytes:
-    """A matplotlib figure as a PNG of at most 256 colours: greys and two label
-    colours need no more, and a forecast's strip in full colour took 27 KB
-    against 12 (17 ms more to make), which a class on a slow link downloads at
-    every pick. Median cut keeps every pixel within 8 of 255 of the figure's;
-    the faster octree moved the white background off white."""
+    """A matplotlib figure as a PNG of at most 256 colours: a frame strip's greys
+    and two label colours need no more, and a forecast's strip in full colour
+    took 27 KB against 12 (17-19 ms more to make), which a class on a slow link
+    downloads at every pick. Median cut kept a strip's pixels within 8 of 255
+    (the faster octree moved the white background off white); the diagram's
+    coloured boxes lose a little on their edges."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     image = Image.open(buffer).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)

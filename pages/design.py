@@ -100,7 +100,8 @@ with result:
         # In words too: a screen reader had only the GIF's alt text, and never learnt whether the model followed.
         truth, prediction = frames[CONTEXT:], prediction[: len(frames) - CONTEXT]
         scores = score_one(frames[:CONTEXT], truth, prediction)
-        st.caption(f"Over the {len(truth)} predicted frames the model's MSE is {scores['model'].mse:.1f} a frame, "
+        frames_words = "the predicted frame" if len(truth) == 1 else f"the {len(truth)} predicted frames"
+        st.caption(f"Over {frames_words} the model's MSE is {scores['model'].mse:.1f} a frame, "
                    f"black frames' {scores['black frames'].mse:.1f}. "
                    + verdict(frames_behind(scores, "mse"), frames_behind(scores, "ssim"), len(truth), charted=False))
     chart_ui(paths_chart(sequence), key="design_paths", alt=describe_paths(sequence))

@@ -31,11 +31,11 @@ def announce_ui(runs: dict) -> None:
     """A toast when the evaluation a visitor watched ends: the table appeared
     without a word to a screen reader (a toast is read out as an alert, as a
     failure's error message already is)."""
-    if any(run.status == "failed" for run in runs.values()):
-        return
-    models = ", ".join(f"{name} {run.results['model'].mse:.1f}" for name, run in runs.items())
-    black = next(iter(runs.values())).results["black frames"].mse
-    st.toast(f"Evaluation finished. MSE: {models}; black frames {black:.1f}.", icon=":material/check_circle:")
+    done = {name: run.results for name, run in runs.items() if run.status != "failed"}
+    if done:
+        models = ", ".join(f"{name} {results['model'].mse:.1f}" for name, results in done.items())
+        black = next(iter(done.values()))["black frames"].mse
+        st.toast(f"Evaluation finished. MSE: {models}; black frames {black:.1f}.", icon=":material/check_circle:")
 
 
 def results_ui(runs: dict, count: int) -> None:

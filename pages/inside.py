@@ -166,17 +166,25 @@ if trace is not None:
                    "over the whole 16x16 map and all its channels, for this sequence and step, then scaled and "
                    "shifted by two learnt numbers per channel. It keeps every gate in the range where it learns "
                    "fastest: the shipped model learnt with it in 2.4 million sequences what 10.9 million without it did not.")
+    # A gate's equation is about 390 px wide: in half a row of a 1024 px window it was cut,
+    # so in a narrow cell it is set smaller (a container query: the cell's width, not the window's).
+    st.html("""<style>
+    [class*='st-key-inside-equation-'] { container-type: inline-size; }
+    @container (max-width: 340px) { .katex-display { font-size: 0.8em; } }
+    @container (max-width: 245px) { .katex-display { font-size: 0.58em; } }
+    </style>""")
     # Two equations a row (the gates in pairs, then memory and output): one a row took
-    # 1,700 px at 1920 px wide, so a projected class never saw all six at once.
-    for row in zip(EQUATIONS[::2], EQUATIONS[1::2]):
+    # 1,840 px at 1920 px wide, so a projected class never saw all six at once.
+    for row in (EQUATIONS[i : i + 2] for i in range(0, len(EQUATIONS), 2)):
         for (name, equation, meaning), column in zip(row, st.columns(2, gap="large")):
             if config.layer_norm and name in GATES:
                 equation = with_layer_norm(equation)
             term = pick_channel(trace.layers[layer - 1][name], channel)
             scale = colours(name, term)
             picture = media.colourise(media.upscale(term[step], 8), scale)
-            column.latex(equation)  # the column's whole width: beside its picture a gate's was cut at 1280 px
-            left, right = column.columns([1, 2], vertical_alignment="center")
+            cell = column.container(key=f"inside-equation-{name}")  # sized for the style above
+            cell.latex(equation)  # the column's whole width: beside its picture in half a row, a gate's was cut
+            left, right = cell.columns([1, 2], vertical_alignment="center")
             left.image(media.encode_png(picture), caption=f"{NAMES[name]} at {when} ({scale_words(scale)})",
                        alt=f"Heatmap of {NAMES[name]}", output_format="PNG")
             right.caption(f"{NAMES[name]}: {meaning}.")

@@ -24,15 +24,17 @@ from ui.shared import (SHIPPED, bounded_slider, chart_ui, focus_ui, forecast_str
 # model forecasts about 9 s a sequence, so it gets fewer still.
 VALIDATION_SEQUENCES = {"convlstm": 16, "keras-io": 4}
 PRESETS = {"Fast ConvLSTM (recommended)": "convlstm", "keras.io example's model (slow, to compare)": "keras-io"}
+# The settings' widgets, kept across pages and with each run for a reload.
+SETTINGS = ["train_preset", "train_start", "train_digits", "train_layer_norm", "train_budget", "train_minutes",
+            *(f"train_{setting}_{name}" for setting in ("epochs", "batch") for name in PRESETS.values()),
+            "train_lr", "train_lr_shipped"]
 
 
 def settings_ui(locked: bool):
     """The run's settings as a core TrainConfig (or None if invalid); `locked`
     while this session's run goes on, so that they show the settings it runs with."""
     # Coming back shows the settings of the run below, not the defaults.
-    keep_values(["train_preset", "train_start", "train_digits", "train_layer_norm", "train_budget", "train_minutes",
-                 *(f"train_{setting}_{name}" for setting in ("epochs", "batch") for name in PRESETS.values()),
-                 "train_lr", "train_lr_shipped"])
+    keep_values(SETTINGS)
     left, right = st.columns(2)
     with left:
         preset, from_shipped, digits, layer_norm = model_ui(locked)
@@ -221,9 +223,10 @@ def live_ui(job):
     st.button("Cancel (nothing is learned yet)" if compiling else "Stop (keeps what was learned)",
               icon=":material/stop:", key="train_stop",
               disabled=job.progress.stop_requested, on_click=job.progress.request_stop)
-    if st.session_state.pop("train_focus_stop", False):
-        # Start, disabled once pressed, dropped the keyboard's focus to the page's top.
-        focus_ui("train_stop")
+    if st.session_state.pop("train_focus_progress", False):
+        # Start, disabled once pressed, dropped the keyboard's focus to the page's top: on the
+        # progress, which a screen reader reads out, Stop is the next Tab.
+        focus_ui("[data-testid='stProgress']")
     results_ui(job, state)
 
 
@@ -250,6 +253,9 @@ st.markdown(
 )
 job = registry().latest(session_id())
 locked = job is not None and job.running
+# A reload, or another tab, is a new session: its settings read as the defaults, not the run's.
+if job is not None and "train_restored" not in st.session_state:
+    st.session_state.update(job.settings, train_restored=True)
 # Folded away while a run goes: open, they put its progress and loss curve below the
 # fold of a 1366 x 768 projector.
 with st.expander("The settings this run uses (they unlock when it ends or you stop it)") if locked else st.container():
@@ -259,11 +265,12 @@ running = registry().running()
 if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button",
              disabled=running is not None or config is None):
     try:
-        registry().start(session_id(), Path(session_folder()), config)
+        started = registry().start(session_id(), Path(session_folder()), config)
+        started.settings = {key: st.session_state[key] for key in SETTINGS if key in st.session_state}
     except Busy:
         st.warning("Another training run started just now; wait for it to finish.")
     else:
-        st.session_state.train_focus_stop = True
+        st.session_state.train_focus_progress = True
         st.rerun()  # draws the settings and the button above disabled: the timer below redraws only its own part
 
 if running is not None and running.owner != session_id():

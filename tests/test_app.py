@@ -561,6 +561,12 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     assert app.radio(key="train_digits").disabled and app.slider(key="train_epochs_convlstm").disabled
     # Folded away meanwhile: open, they put the run's progress below a projector's fold.
     assert RUN_SETTINGS in [expander.label for expander in app.expander]
+    # A reload (a new session, the same browser) shows the run's settings too, not the defaults.
+    reloaded = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    reloaded.session_state["session_id"] = app.session_state["session_id"]
+    reloaded.run().switch_page("pages/train.py").run()
+    assert reloaded.radio(key="train_digits").value == 1 and reloaded.radio(key="train_digits").disabled
+    assert reloaded.radio(key="train_start").value == "From the shipped model"
     # The app menu's "Clear cache" empties Streamlit's caches for the whole server (and the
     # session state, whose id the browser's cookie brings back): the run was in one of them,
     # so a second run could start beside it, and its model never reached a picker.
@@ -720,9 +726,21 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     assert len(galleries) == len(placed) and all(url.endswith(".png") for url in galleries)  # not JPEG, 3x the bytes
     # Whether the model followed, in words (a screen reader has only the GIF's alt text otherwise).
     said = next(caption.value for caption in app.caption if caption.value.startswith("Over the"))
-    model_mse, black_mse = map(float, re.findall(r"MSE is (\d+\.\d) a frame, black frames' (\d+\.\d)", said)[0])
-    beats = "On MSE the forecast beats predicting black frames at every one of the 10 frames" in said
-    assert f"Over the {length - 10} predicted frames" in said and (beats <= (model_mse < black_mse))
+    # The same scores as core's for the preset's sequence, drawn here from its settings.
+    from core import data
+    from core.evaluation import score_forecast
+    from core.forecasting import forecast
+
+    pictures, classes = data.mnist_digits("test")
+    digits = np.array([pictures[classes == digit][example] for digit, example, *_ in placed])
+    starts, angles, speeds = (np.array([digit[slice_] for digit in placed]) for slice_ in (slice(2, 4), 4, 5))
+    frames = data.design(digits, starts, angles, speeds, length).frames
+    prediction = forecast(load_checkpoint(SHIPPED, compile=False, precision="auto"), frames[:, :10], length - 10)
+    scores = score_forecast(frames[:, :10], frames[:, 10:], prediction)
+    assert (f"Over the {length - 10} predicted frames the model's MSE is {scores['model'].mse:.1f} a frame, "
+            f"black frames' {scores['black frames'].mse:.1f}. On MSE") in said
+    behind = scores["model"].per_frame["mse"] > scores["black frames"].per_frame["mse"]
+    assert ("beats predicting black frames at every one of the 10 frames" in said) == (not behind.any())
     paths = json.loads(next(chart for chart in app.get("plotly_chart") if "digit 1" in chart.proto.spec).proto.spec)
     assert [trace["name"] for trace in paths["data"]][::2] == [
         f"digit {slot + 1}, a {digit[0]} (context)" for slot, digit in enumerate(placed)]

@@ -35,6 +35,7 @@ class Job:
     fine_tuning: bool = False  # started from another model's weights
     started: float = field(default_factory=time.time)
     thread: threading.Thread | None = None
+    settings: dict = field(default_factory=dict)  # the Train page's widget values it started from
 
     @property
     def running(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import gc
+import json
 import os
 import re
 import shutil
@@ -104,18 +105,27 @@ def remember_session_ui() -> None:
                 unsafe_allow_javascript=True)
 
 
-def focus_ui(key: str) -> None:
-    """Moves the keyboard's focus to the button of widget `key` once it is drawn,
-    if focus fell to the page (as from a button disabled once pressed); a
-    visitor who has moved on keeps their place. Streamlit cannot move focus."""
-    st.html(f"""<script>
-    let tries = 0;
-    const timer = setInterval(() => {{
-      const button = document.querySelector(".st-key-{key} button");
-      if (button || ++tries > 50) clearInterval(timer);
-      if (button && (document.activeElement === document.body || document.activeElement === null)) button.focus();
-    }}, 100);
-    </script>""", unsafe_allow_javascript=True)
+def focus_ui(selector: str) -> None:
+    """Moves the keyboard's focus to the first element matching the CSS
+    `selector` once it is drawn, if focus fell to the page (as from a button
+    disabled once pressed); a visitor who has moved on keeps their place.
+
+    Give it something a key press cannot set off: a mouse click leaves focus
+    on the page as well, and a Space meant to scroll pressed a focused Stop.
+    Streamlit cannot move focus; each script runs in the page's global scope,
+    hence the function around it.
+    """
+    st.html(f"""<script>(() => {{
+      let tries = 0;
+      const timer = setInterval(() => {{
+        const target = document.querySelector({json.dumps(selector)});
+        if (target || ++tries > 50) clearInterval(timer);
+        if (target && (document.activeElement === document.body || document.activeElement === null)) {{
+          target.setAttribute("tabindex", "-1");
+          target.focus();
+        }}
+      }}, 100);
+    }})();</script>""", unsafe_allow_javascript=True)
 
 
 # A session's folder outlives a dropped connection: Streamlit clears a session's
