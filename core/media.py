@@ -409,11 +409,13 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
             spine.set_linewidth(3)
         ax.set_title(title, fontsize=9, color=np.array(text) / 255)
 
+    # Named as the GIF below it on Home names them ("context 10/10", "future +1"): "context 9" counted
+    # from 0, and "to predict +1" was a third name for what the GIF calls future and Dataset target.
     for i, image in enumerate(context[-shown:]):
-        # Named as the GIF beside it on Home names them ("context 10/10"): "context 9" counted from 0.
         frame(i * width, image, frame_label(len(context) - shown + i, len(context)), CONTEXT_COLOUR, CONTEXT_TEXT)
     for i, image in enumerate(following[:shown]):
-        frame((shown + 3 + i) * width, image, f"to predict +{i + 1}", FORECAST_COLOUR, FORECAST_TEXT)
+        frame((shown + 3 + i) * width, image, frame_label(len(context) + i, len(context)), FORECAST_COLOUR,
+              FORECAST_TEXT)
     canvas = figure.add_axes((0, 0, 1, 1), facecolor="none")
     canvas.set_xlim(0, 1)
     canvas.set_ylim(0, 1)

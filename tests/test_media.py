@@ -142,6 +142,16 @@ def test_colour_bar_runs_from_low_to_high():
     assert np.array_equal(bar[0, 0], ends[0]) and np.array_equal(bar[0, -1], ends[1])
 
 
+def test_the_concept_diagram_names_its_frames_as_the_gifs_do(monkeypatch):
+    from matplotlib.axes import Axes
+
+    titles = []
+    monkeypatch.setattr(Axes, "set_title", lambda axes, title, **style: titles.append(title))
+    frames = moving_mnist("test", 1)[0]
+    media.concept_diagram(frames[:10], frames[10:])
+    assert titles == [media.frame_label(t, 10) for t in range(6, 14)]  # context 7/10 ... future +4
+
+
 def test_frame_strip_png():
     frames = moving_mnist("test", 1)[0]
     png = media.frame_strip({"truth": frames, "forecast": frames[10:]}, context=10)
