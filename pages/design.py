@@ -93,17 +93,15 @@ sequence = data.design(images, starts, angles, speeds, length, classes)
 
 with result:
     if path is not None:
-        frames = sequence.frames[0]
-        prediction, *_ = forecast_frames(path, frames[:CONTEXT], len(frames) - CONTEXT)
-        panels = media.comparison_panels(frames[:CONTEXT], frames[CONTEXT:], prediction, scale=4)
-        comparison_ui(panels, "the designed sequence")
+        context, truth = sequence.frames[0, :CONTEXT], sequence.frames[0, CONTEXT:]
+        prediction, *_ = forecast_frames(path, context, len(truth))
+        comparison_ui(media.comparison_panels(context, truth, prediction, scale=4), "the designed sequence")
         # In words too: a screen reader had only the GIF's alt text, and never learnt whether the model followed.
-        truth, prediction = frames[CONTEXT:], prediction[: len(frames) - CONTEXT]
-        scores = score_one(frames[:CONTEXT], truth, prediction)
+        scores = score_one(context, truth, prediction)
         frames_words = "the predicted frame" if len(truth) == 1 else f"the {len(truth)} predicted frames"
         st.caption(f"Over {frames_words} the model's MSE is {scores['model'].mse:.1f} a frame, "
                    f"black frames' {scores['black frames'].mse:.1f}. "
                    + verdict(frames_behind(scores, "mse"), frames_behind(scores, "ssim"), len(truth), charted=False))
     chart_ui(paths_chart(sequence), key="design_paths", alt=describe_paths(sequence))
     if path is not None:
-        forecast_strip_ui(frames[:CONTEXT], truth, prediction)  # a still view: the GIF never pauses
+        forecast_strip_ui(context, truth, prediction)  # a still view: the GIF never pauses

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pyarrow.ipc
 import pytest
 from catalogue import bad_files
 from conftest import ROOT
@@ -313,11 +314,12 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     ]
     # The same scores as the CLI's and a notebook's core.evaluation.evaluate.
     expected = evaluate(load_checkpoint(str(SHIPPED), compile=False, precision="auto"), moving_mnist("test", 40))
-    # Rounded as shown: a screen reader reads the table's data, which had 16 digits.
-    for metric, places in (("MSE", 1), ("SSIM", 3)):
-        assert all(value == round(value, places) for value in table[metric]), table[metric]
-        assert table[metric].tolist() == pytest.approx([getattr(expected[name], metric.lower()) for name in expected],
-                                                       abs=10**-places)
+    assert table["MSE"].tolist() == pytest.approx([expected[name].mse for name in expected], rel=1e-4)
+    assert table["SSIM"].tolist() == pytest.approx([expected[name].ssim for name in expected], rel=1e-4)
+    # The cells' text, which a screen reader reads, to each score's places: it read 52.99505035435584.
+    shown = pyarrow.ipc.open_stream(app.table[0].proto.arrow_data.styler.display_values).read_pandas()
+    for metric, places in (("MSE", 1), ("MAE", 1), ("SSIM", 3), ("PSNR", 2)):
+        assert list(shown[metric]) == [f"{value:.{places}f}" for value in table[metric]]
     assert any(re.search(r"; scored in (\d+ s|under a second)\.$", caption.value) for caption in app.caption)
     # Another page and back: the same results at once, not a second evaluation.
     app.switch_page("pages/forecast.py").run()
