@@ -131,16 +131,16 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int) ->
         if sequences is not None:
             title += f": digits {', '.join(map(str, sequences.labels[0]))}"
         gif_ui(media.sequence_gif(frames, title, context=context, scale=5),
-               f"{length} frames; blue = context (what a model sees), orange = target (what it must predict).",
-               f"Animated {title}: {context} context frames, then {length - context} target frames")
+               f"{length} frames; blue = context (what a model sees), orange = future (what it must predict).",
+               f"Animated {title}: {context} context frames, then {length - context} future frames")
     with right:
         if sequences is not None:
             chart_ui(paths_chart(sequences), key="dataset_trajectories", alt=describe_paths(sequences))
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")
-    # Ten frames a line (the context's, then the target's): at 20 a line frames were 17 px wide on a phone.
+    # Ten frames a line (the context's, then the future's): at 20 a line frames were 17 px wide on a phone.
     st.image(media.frame_strip({"frames": frames}, context=context, per_line=CONTEXT),
-             caption=f"Context: {span(0, context - 1, context)}. Target: {span(context, length - 1, context)}.",
+             caption=f"Context: {span(0, context - 1, context)}. Future: {span(context, length - 1, context)}.",
              alt="Numbered strip of all frames of the sequence")
 
 
@@ -185,7 +185,7 @@ def preparation_ui(frames: np.ndarray, context: int) -> np.ndarray:
         f"""
 1. **Raw frames**: `{raw.dtype}`, shape `{raw.shape}`, values {raw.min()} to {raw.max()}.
 2. **Scaled to [0, 1]**: `float32`, values {unit.min():.3f} to {unit.max():.3f} (uint8 is divided by 255).
-3. **Split**: {"the first frame is" if context == 1 else f"the first {context} frames are"} the context `{unit[:context].shape}`, the remaining {length - context} the target `{unit[context:].shape}`.
+3. **Split**: {"the first frame is" if context == 1 else f"the first {context} frames are"} the context `{unit[:context].shape}`, the remaining {length - context} the future to predict `{unit[context:].shape}`.
 4. **Padding**: a sequence shorter than the {CONTEXT} context frames the model was trained with gets copies of its first frame in front, as if the digits stood still before moving.
 """
     )

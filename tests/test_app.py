@@ -923,7 +923,7 @@ def test_an_uploaded_sequence_is_forecast_past_its_end(app, monkeypatch):
 
 def test_a_sequence_shorter_than_the_context_is_padded_and_forecast(app):
     upload(app, moving_mnist("test", 1)[0, :6])
-    assert any(caption == "Context: frames 1 to 5. Target: frame +1." for caption, _ in images(app))
+    assert any(caption == "Context: frames 1 to 5. Future: frame +1." for caption, _ in images(app))
     app.button(key="dataset_forecast").click().run()
     assert not app.exception and not app.error
     # Split as the Dataset page shows it: 5 frames of context, the last kept to score the forecast on.

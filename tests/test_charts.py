@@ -98,8 +98,8 @@ def test_paths_name_each_digit_by_place_and_class_and_mark_where_it_starts():
     figure = paths_chart(sequence)
     first, second = ("an 8" if label == 8 else f"a {label}" for label in sequence.labels[0])
     assert [trace.name for trace in figure.data] == [
-        f"digit 1, {first} (context)", f"digit 1, {first} (target)",
-        f"digit 2, {second} (context)", f"digit 2, {second} (target)"]
+        f"digit 1, {first} (context)", f"digit 1, {first} (future)",
+        f"digit 2, {second} (context)", f"digit 2, {second} (future)"]
     context = figure.data[0]
     centre = sequence.positions[0, 0, 0] + data.DIGIT_SIZE / 2
     assert (context.x[0], context.y[0]) == (centre[1], centre[0]) and context.marker.symbol[0] == "star"

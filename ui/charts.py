@@ -97,7 +97,7 @@ def paths_chart(sequence: data.Sequences) -> go.Figure:
         # One colour and one marker per digit: each part in the next colour of the theme
         # left two digits' dotted parts the same under deuteranopia.
         colour, symbol = DIGIT_COLOURS[d % len(DIGIT_COLOURS)], DIGIT_MARKERS[d % len(DIGIT_MARKERS)]
-        for part, frames, dash in (("context", slice(0, context), "solid"), ("target", slice(context - 1, None), "dot")):
+        for part, frames, dash in (("context", slice(0, context), "solid"), ("future", slice(context - 1, None), "dot")):
             points = len(centre[frames])
             # A star where the digit starts: without it, a path could be read either way.
             marker = {"symbol": ["star"] + [symbol] * (points - 1), "size": [16] + [7] * (points - 1)} \
