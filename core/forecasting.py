@@ -7,7 +7,6 @@ is fed back to predict the next one.
 
 from __future__ import annotations
 
-import logging
 from typing import Callable
 
 import keras
@@ -28,36 +27,29 @@ def batch_size_for(model, asked: int) -> int:
     return asked if isinstance(model, ConvLSTMForecaster) else KERAS_IO_BATCH
 
 
-def _without_retracing_warnings(record: logging.LogRecord) -> bool:
-    # TensorFlow warns when several functions are traced in a row, which one graph per
-    # shape does by design: a notebook that tried 8 horizons printed two 680-character warnings.
-    return "triggered tf.function retracing" not in record.getMessage()
-
-
-def _compiled_rollout(model: ConvLSTMForecaster, context: int, horizon: int):
-    # One traced graph per (context, horizon): re-tracing costs seconds, a
+def _compiled_rollout(model: ConvLSTMForecaster, context: int):
+    # One traced graph per context length, for every horizon (the horizon is a
+    # tensor and the feedback a loop in the graph): re-tracing costs seconds, a
     # warm call of the traced graph a few milliseconds.
     cache = model.__dict__.setdefault("_rollouts", {})
-    key = (context, horizon)
-    if key in cache:
-        return cache[key]
+    if context in cache:
+        return cache[context]
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        if _without_retracing_warnings not in tf.get_logger().filters:
-            tf.get_logger().addFilter(_without_retracing_warnings)
-        signature = [tf.TensorSpec((None, context, FRAME_SIZE, FRAME_SIZE, 1), tf.float32)]
-        cache[key] = tf.function(lambda x: model.rollout(x, horizon), input_signature=signature)
+        signature = [tf.TensorSpec((None, context, FRAME_SIZE, FRAME_SIZE, 1), tf.float32),
+                     tf.TensorSpec((), tf.int32)]
+        cache[context] = tf.function(model.rollout, input_signature=signature)
     else:
         # Other backends (JAX on a GPU machine) run it eagerly: a jitted
         # function would keep the weights it was traced with.
-        cache[key] = lambda x: model.rollout(keras.ops.convert_to_tensor(x), horizon)
-    return cache[key]
+        cache[context] = lambda x, horizon: model.rollout(keras.ops.convert_to_tensor(x), horizon)
+    return cache[context]
 
 
-def is_warm(model, context: int, horizon: int) -> bool:
-    """Whether a forecast of this shape runs without first building its graph."""
-    return not isinstance(model, ConvLSTMForecaster) or (context, horizon) in model.__dict__.get("_rollouts", {})
+def is_warm(model, context: int) -> bool:
+    """Whether a forecast from this many context frames runs without first building its graph."""
+    return not isinstance(model, ConvLSTMForecaster) or context in model.__dict__.get("_rollouts", {})
 
 
 def _keras_io_forecast(model, context: np.ndarray, horizon: int) -> np.ndarray:
@@ -95,7 +87,7 @@ def forecast(
     Returns:
         float32 (N, horizon, 64, 64) in [0, 1] (N = 1 for one sequence),
         pixels below the model's `output_floor` set to 0. The first call for
-        each context length and horizon traces the rollout (a second or two).
+        each context length traces the rollout (a second or two).
 
     Raises:
         InputError: frames that are not sequences of 64x64 frames, or a
@@ -119,7 +111,7 @@ def forecast(
     for start in range(0, total, batch_size):
         chunk = pad_context(to_unit_float(frames[start : start + batch_size]), config.context)[..., None]
         if isinstance(model, ConvLSTMForecaster):
-            predicted = keras.ops.convert_to_numpy(_compiled_rollout(model, chunk.shape[1], int(horizon))(chunk))
+            predicted = keras.ops.convert_to_numpy(_compiled_rollout(model, chunk.shape[1])(chunk, int(horizon)))
         else:
             predicted = _keras_io_forecast(model, chunk, int(horizon))
         outputs.append(predicted[..., 0])

@@ -360,7 +360,7 @@ class ConvLSTMForecaster(keras.Model):
         return ops.reshape(x, (-1, frames.shape[1], *x.shape[1:]))
 
     def _sequence_from_patches(self, x):
-        return ops.reshape(self._from_patches(x), (-1, x.shape[1], FRAME_SIZE, FRAME_SIZE, 1))
+        return ops.reshape(self._from_patches(x), (-1, ops.shape(x)[1], FRAME_SIZE, FRAME_SIZE, 1))
 
     def initial_state(self, batch):
         """Zero (h, c) for each cell, for `batch` sequences: h in the compute dtype, c in float32."""
@@ -411,7 +411,8 @@ class ConvLSTMForecaster(keras.Model):
 
         Args:
             context: (B, C, 64, 64, 1) in [0, 1], C >= 1.
-            horizon: frames to predict (any number, not only the trained one).
+            horizon: frames to predict (any number, not only the trained one),
+                an int or a scalar int32 tensor.
             refine: correct the forecast with the refiner, where the model has one.
 
         Returns:
@@ -422,11 +423,22 @@ class ConvLSTMForecaster(keras.Model):
         states = self.initial_state(ops.shape(context)[0])
         for t in range(context.shape[1]):
             prediction, states, _ = self._step(patches[:, t], states, weights)
-        predictions = [prediction]
-        for _ in range(horizon - 1):
+        # The feedback is a loop in the graph, not a copy of the step per frame: a
+        # traced rollout then serves every horizon. One graph per horizon held
+        # 20 MB + 2.4 MB a frame each, for good, and a class trying horizons
+        # took the app past Community Cloud's memory within three visitors.
+        # Frame t is written where the buffer's time index is t.
+        when = ops.reshape(ops.arange(horizon), (1, -1, 1, 1, 1))
+        first = ops.expand_dims(prediction, 1)
+        predictions = ops.where(when == 0, first, ops.zeros_like(first))
+
+        def feed_back(t, carry):
+            predictions, prediction, states = carry
             prediction, states, _ = self._step(prediction, states, weights)
-            predictions.append(prediction)
-        predictions = self._sequence_from_patches(ops.stack(predictions, axis=1))
+            return ops.where(when == t, ops.expand_dims(prediction, 1), predictions), prediction, states
+
+        predictions = ops.fori_loop(1, horizon, feed_back, (predictions, prediction, states))[0]
+        predictions = self._sequence_from_patches(predictions)
         return self.refine(predictions, context[:, -1]) if self.refiner and refine else predictions
 
     def refine(self, predictions, last_context):
@@ -440,7 +452,7 @@ class ConvLSTMForecaster(keras.Model):
             (B, H, 64, 64, 1) in [0, 1].
         """
         corrected = self.refine_frames(self.refiner_inputs(predictions, last_context))
-        return ops.reshape(corrected, (-1, predictions.shape[1], FRAME_SIZE, FRAME_SIZE, 1))
+        return ops.reshape(corrected, (-1, ops.shape(predictions)[1], FRAME_SIZE, FRAME_SIZE, 1))
 
     def refiner_inputs(self, predictions, last_context):
         """What the refiner reads for each frame of a forecast.
@@ -457,13 +469,13 @@ class ConvLSTMForecaster(keras.Model):
         Returns:
             (B * H, 64, 64, REFINER_INPUTS), frame by frame.
         """
-        horizon = predictions.shape[1]
+        horizon = ops.shape(predictions)[1]
         last = ops.expand_dims(ops.cast(last_context, "float32"), 1)
         predictions = ops.cast(predictions, "float32")
         before = ops.concatenate([last, predictions[:, :-1]], axis=1)
         after = ops.concatenate([predictions[:, 1:], predictions[:, -1:]], axis=1)
         ahead = ops.minimum(ops.arange(horizon, dtype="float32"), TRAINED_HORIZON - 1) / TRAINED_HORIZON
-        ahead = ops.zeros_like(predictions) + ops.reshape(ahead, (1, horizon, 1, 1, 1))
+        ahead = ops.zeros_like(predictions) + ops.reshape(ahead, (1, -1, 1, 1, 1))
         inputs = ops.concatenate([predictions, before, after, ops.zeros_like(predictions) + last, ahead], axis=-1)
         return ops.reshape(inputs, (-1, FRAME_SIZE, FRAME_SIZE, REFINER_INPUTS))
 

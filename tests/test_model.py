@@ -40,6 +40,19 @@ def test_forecast_shapes(tiny_model, test_sequences, context_length, horizon):
     assert 0 <= predicted.min() and predicted.max() <= 1
 
 
+def test_one_traced_rollout_serves_every_horizon(test_sequences):
+    # A graph per horizon held 20 MB + 2.4 MB a frame for good: a class trying the horizon
+    # slider took the server past Community Cloud's 2.7 GB within three visitors. The refiner
+    # reads the forecast's length too, so the model has one.
+    model = build_model(ModelConfig(**TINY, refiner_filters=4))
+    for horizon in (1, 7, 10, 23):
+        predicted = forecast(model, test_sequences[:2, :10], horizon)
+        assert predicted.shape == (2, horizon, 64, 64)
+        eager = keras.ops.convert_to_numpy(model.rollout(data.to_unit_float(test_sequences[:2, :10])[..., None], horizon))
+        np.testing.assert_allclose(predicted, eager[..., 0], atol=1e-6)
+    assert [graph.experimental_get_tracing_count() for graph in model._rollouts.values()] == [1]
+
+
 def test_forecast_accepts_one_sequence_and_floats(tiny_model, test_sequences):
     as_uint8 = forecast(tiny_model, test_sequences[0, :10], 4)
     as_float = forecast(tiny_model, test_sequences[0, :10] / 255.0, 4)
@@ -61,7 +74,7 @@ def test_forecast_refuses_bad_horizon(tiny_model, test_sequences):
 
 def test_a_notebook_sees_no_tensorflow_log_while_it_builds_and_forecasts():
     # Its first model cell printed 9 lines of TensorFlow's C++ log (a failed CUDA probe among them), and 8
-    # horizons two 680-character retracing warnings: one graph per length is by design. In a process of
+    # horizons two 680-character retracing warnings when each had a graph of its own. In a process of
     # its own, as a notebook's kernel is: under pytest, TensorFlow is loaded already and does not warn.
     script = ("import core\nmodel = core.build_model(core.ModelConfig(num_layers=1, filters=4, precision='float32'))\n"
               "frames = core.moving_mnist('test', 2)[:, :10]\n"

@@ -437,7 +437,7 @@ def forecast_frames(path: Path, context: np.ndarray, horizon: int) -> tuple[np.n
     Returns:
         (prediction, seconds, built): float32 (horizon, 64, 64), the time a warm
         forecast took, and the seconds this call spent first building the
-        model's graph for this length (0 when it was built already).
+        model's graph (0 when it was built already).
     """
     start = time.perf_counter()
     prediction, seconds, built = _forecast_frames(str(path), Path(path).stat().st_mtime, context, horizon)
@@ -446,14 +446,14 @@ def forecast_frames(path: Path, context: np.ndarray, horizon: int) -> tuple[np.n
 
 
 # Streamlit shows the spinner only when a call lasts over half a second: the
-# first forecast of a new length (its graph is built then) or a keras.io model.
+# first forecast of a model (its graph is built then) or a keras.io model.
 @st.cache_data(max_entries=64, show_spinner="Forecasting...")
 def _forecast_frames(path: str, stamp: float, context: np.ndarray, horizon: int) -> tuple[np.ndarray, float, float]:
     from core.forecasting import forecast, is_warm
 
     model = _load(path, stamp)
     built = 0.0
-    if not is_warm(model, CONTEXT, horizon):  # building the graph takes seconds once; time a warm forecast
+    if not is_warm(model, CONTEXT):  # building the graph takes seconds once; time a warm forecast
         built = run_model(_timed, forecast, model, context, horizon)[1]
     prediction, seconds = run_model(_timed, forecast, model, context, horizon)
     return prediction[0], seconds, built
@@ -470,7 +470,7 @@ def _timed(function, *args):
 def timing_words(seconds: float, built: float) -> str:
     """'42 ms', with the graph's build time where this forecast paid it (the wait a visitor saw)."""
     words = f"{seconds * 1000:.0f} ms"
-    return words + (f", after {built:.1f} s spent once building the model for this length" if built else "")
+    return words + (f", after {built:.1f} s spent once preparing the model to forecast" if built else "")
 
 
 def forecast_sequence(path: Path, index: int, horizon: int):
