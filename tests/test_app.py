@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 from core.data import moving_mnist
 from core.evaluation import evaluate
 from core.model import build_model, load_checkpoint, read_checkpoint_info, save_checkpoint
+from ui.limits import Busy
 from ui.shared import ERROR_EXPLAINED, SHIPPED, SHIPPED_LABEL
 
 PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py",
@@ -980,6 +981,11 @@ def test_a_session_that_ends_stops_its_run_and_leaves_no_files(tmp_path, monkeyp
     while job.running and job.progress.snapshot()["sequences_seen"] < 16 and time.time() < deadline:
         time.sleep(0.1)
     assert job.running, job.progress.snapshot()["error"]
+    # A second visitor's Start is refused while it runs (two runs would share 2 cores), and the
+    # running run is nobody's finished checkpoint yet: Forecast offered its first epoch's file.
+    with pytest.raises(Busy):
+        registry.start("someone else", tmp_path / "other", config)
+    assert registry.jobs == [job] and registry.running() is job and registry.finished("someone") == []
     monkeypatch.setattr("ui.jobs.registry", lambda: registry)  # the server's registry, as the release sees it
     assert not _release(str(folder))  # asks the run to stop, without waiting for it
     assert folder.exists()
@@ -1005,6 +1011,7 @@ def test_runs_are_numbered_per_owner_so_another_tab_never_overwrites_one(tmp_pat
         job.thread.join(120)  # against a hang only
         assert not job.running
         outs.append(job.out)
+        assert registry.latest(owner) is job  # the Train page follows the newest run, not the first
     assert outs == [tmp_path / "browser" / "run-1.keras", tmp_path / "browser" / "run-2.keras",
                     tmp_path / "another browser" / "run-1.keras"]
     assert all(out.is_file() for out in outs)

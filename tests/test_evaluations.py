@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from conftest import ROOT
 
+from core.model import load_checkpoint
 from ui.evaluations import Evaluations
 from ui.limits import Busy
 
@@ -44,6 +45,23 @@ def test_queue_is_bounded_and_a_failed_run_restarts_only_when_asked():
     finally:  # a failure above left the thread waiting, and Python waits for it at exit: pytest never ended
         gate.set()
     assert _wait(first).status == "failed" and first.error  # None is no model: a one-line error, no traceback
+    assert evaluations.done(CHECKPOINT, 10) is None  # a failed run has no table to draw
     assert evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread) is first  # a rerun does not retry
     again = evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread, again=True)  # a click does
     assert again is not first and _wait(again).status == "failed"
+
+
+def test_a_running_evaluation_has_no_table_yet_and_a_finished_one_is_not_redone():
+    # The page draws its table from done(): a second tab that found the run still going
+    # would draw it from no results (a traceback); a click on a finished run shows it again.
+    evaluations, model_thread = Evaluations(), ThreadPoolExecutor(1)
+    gate = threading.Event()
+    model_thread.submit(gate.wait)
+    try:
+        run = evaluations.request(CHECKPOINT, 2, load_checkpoint, model_thread)
+        assert evaluations.done(CHECKPOINT, 2) is None
+    finally:
+        gate.set()
+    assert _wait(run).status == "done" and evaluations.done(CHECKPOINT, 2) is run
+    assert run.results["model"].mse < run.results["black frames"].mse / 2
+    assert evaluations.request(CHECKPOINT, 2, load_checkpoint, model_thread, again=True) is run

@@ -1,0 +1,37 @@
+"""The Forecast and Design pages' verdicts in words (ui/verdict.py), on the frames a
+forecast trails black frames at; the pages' tests see only a few of its sentences."""
+
+import numpy as np
+
+from ui.verdict import breakdown, verdict, where
+
+NONE = np.array([], int)
+
+
+def test_a_forecast_ahead_everywhere_says_so_on_both_metrics():
+    assert verdict(NONE, NONE, 10) == ("On MSE the forecast beats predicting black frames at every one of the 10 "
+                                       "frames; on SSIM it beats them at every one of the 10 frames.")
+    assert verdict(NONE, NONE, 1).endswith("on SSIM it beats them at the one predicted frame.")
+
+
+def test_trailing_to_the_end_is_a_breakdown_and_one_bad_frame_is_not():
+    assert breakdown(np.array([8, 9, 10]), 10) == 8
+    assert breakdown(np.array([8, 9]), 10) is None  # ahead again at the last frame
+    assert breakdown(np.array([3, 10]), 10) is None  # two bad frames, not a run to the end
+    assert where(np.array([8, 9, 10]), 10) == "from frame +8 on"
+    assert where(np.array([1, 2, 3, 4, 5, 7]), 10) == "at 6 of the 10 frames (+1, +2, +3, +4, +5, ...) and not at the others"
+
+
+def test_the_dashed_line_is_named_only_where_a_chart_draws_it():
+    charted = verdict(np.array([8, 9, 10]), NONE, 10)
+    assert charted.startswith("On MSE the forecast is worse than predicting black frames from frame +8 on (dashed "
+                              "line): past that point it is no longer useful")
+    assert "dashed" not in verdict(np.array([8, 9, 10]), NONE, 10, charted=False)
+
+
+def test_ssim_alone_behind_is_explained_by_the_black_background():
+    text = verdict(NONE, np.array([9, 10]), 10)
+    assert ". On SSIM black frames score higher from frame +9 on: a black frame matches the black background" in text
+    # Behind on both: an untrained model's grey frames, which the background does not explain.
+    both = verdict(np.array([4, 9, 10]), np.array([9, 10]), 10)
+    assert both.endswith("On SSIM black frames score higher from frame +9 on.")
