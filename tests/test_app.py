@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -520,6 +521,31 @@ def test_a_new_model_normalises_its_gates_unless_switched_off(app, monkeypatch):
     assert not app.toggle and not app.exception
 
 
+def test_each_start_trains_with_its_own_defaults(app, monkeypatch):
+    # From the shipped model: its weights, closed loop from the first step and the fine-tuning
+    # rate (1e-3 undoes its training); from scratch, 1e-3 and scheduled sampling. And a time
+    # budget is ended by the minutes: the epochs are more than any device trains in them.
+    from core.training import FINE_TUNING_LEARNING_RATE
+    from ui.jobs import Registry
+
+    started = []
+    monkeypatch.setattr(Registry, "start", lambda self, owner, folder, config: started.append(config) or
+                        types.SimpleNamespace())
+    app.switch_page("pages/train.py").run()
+    app.button(key="train_start_button").click().run()
+    app.radio(key="train_start").set_value("From the shipped model").run()
+    app.button(key="train_start_button").click().run()
+    assert not app.exception
+    scratch, shipped = started
+    assert (scratch.init_from, scratch.sampling_sequences, scratch.learning_rate) == (None, None, 1e-3)
+    assert (shipped.init_from, shipped.sampling_sequences, shipped.learning_rate) == (
+        str(SHIPPED), 0, FINE_TUNING_LEARNING_RATE)
+    assert scratch.minutes == 1.0 and scratch.epochs * scratch.epoch_sequences > 60 * 10_000  # 10,000 sequences/s
+    # The keras.io model has no ConvLSTM weights to start from.
+    app.selectbox(key="train_preset").set_value("keras.io example's model (slow, to compare)").run()
+    assert app.radio(key="train_start").options == ["From scratch"]
+
+
 def test_an_epoch_budget_ends_at_the_time_limit_too(app, monkeypatch):
     # 40 epochs of the ConvLSTM would take about 16 minutes on 2 cores, past the limit the server sets each visitor.
     from ui.jobs import Registry
@@ -671,6 +697,28 @@ def test_a_run_that_has_not_learned_is_told_what_to_do(app, tmp_path, tiny_check
 def test_a_run_that_learned_gets_no_warning(app, tmp_path, tiny_checkpoint, monkeypatch):
     finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, 0.74 * 151, fine_tuning=True)
     assert not app.warning
+
+
+def test_a_run_worse_than_black_frames_is_called_so(app, tmp_path, tiny_checkpoint, monkeypatch):
+    finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, 1.2 * 151, fine_tuning=False)
+    assert app.warning[0].value.startswith("Its validation MSE, 181, is above what predicting black frames scores (151)")
+
+
+def test_a_reload_shows_the_runs_settings_once_and_then_the_visitors(app, tmp_path, tiny_checkpoint, monkeypatch):
+    # A reload is a new session: it opens on the settings the run used, and a change after
+    # that stays (restored at every rerun, the settings could not be changed at all).
+    import ui.jobs
+    from core.training import TrainingProgress
+
+    finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
+    job = ui.jobs.registry().jobs[0]
+    job.progress, job.settings = TrainingProgress(), {"train_digits": 1}
+    job.progress.update(status="done", sequences_seen=256)
+    app.switch_page("pages/train.py").run()
+    assert app.radio(key="train_digits").value == 1
+    app.radio(key="train_digits").set_value(2).run()
+    app.run()
+    assert not app.exception and app.radio(key="train_digits").value == 2
 
 
 @pytest.mark.parametrize("page", ["forecast", "evaluate"])
@@ -946,6 +994,17 @@ def test_a_two_frame_sequence_is_shown_but_not_sent_to_forecast(app):
             "frames 1-8 are copies of the first.") in [caption for caption, _ in images(app)]
 
 
+def test_padding_is_described_for_each_number_of_known_frames(app):
+    app.switch_page("pages/dataset.py").run()
+    for known, words in ((10, "10 known frames: at least 10, so nothing is padded."),
+                         (9, "9 known frames padded to 10 by repeating the first: known frames 1-9 become context "
+                             "frames 2-10, and frame 1 is a copy of the first."),
+                         (8, "8 known frames padded to 10 by repeating the first: known frames 1-8 become context "
+                             "frames 3-10, and frames 1-2 are copies of the first.")):
+        app.slider(key="dataset_known").set_value(known).run()
+        assert words in [caption for caption, _ in images(app)]
+
+
 @pytest.mark.parametrize("page,key,value,limit", [
     ("pages/forecast.py", "forecast_horizon", 500, 60),
     ("pages/forecast.py", "forecast_index", -3, 0),
@@ -1027,6 +1086,31 @@ def test_runs_are_numbered_per_owner_so_another_tab_never_overwrites_one(tmp_pat
     assert cancelled not in registry.jobs
 
 
+def test_a_visitor_who_keeps_coming_back_keeps_their_folder(monkeypatch):
+    # Each page opened counts as a visit: swept an hour after the first, an active
+    # visitor's runs went, and a run going on was stopped.
+    from ui import shared
+    from ui.jobs import Registry
+
+    clock, visitor = [0.0], ["first"]
+    monkeypatch.setattr("ui.jobs.registry", lambda: Registry())
+    monkeypatch.setattr(shared, "_SESSION_FOLDERS", {})
+    monkeypatch.setattr(shared, "time", types.SimpleNamespace(time=lambda: clock[0]))
+    monkeypatch.setattr(shared, "session_id", lambda: visitor[0])
+    mine = other = Path(shared.session_folder())
+    try:
+        clock[0] = shared.FOLDER_KEPT_SECONDS - 600
+        assert shared.session_folder() == str(mine)
+        clock[0], visitor[0] = shared.FOLDER_KEPT_SECONDS + 600, "second"  # 70 minutes after the first visit
+        other = Path(shared.session_folder())
+        assert mine.exists()
+        clock[0] += shared.FOLDER_KEPT_SECONDS  # the first visitor gone for over an hour
+        assert shared.session_folder() == str(other) and not mine.exists()
+    finally:
+        shutil.rmtree(mine, ignore_errors=True)
+        shutil.rmtree(other, ignore_errors=True)
+
+
 def test_a_session_folder_outlives_a_disconnect_and_goes_an_hour_after_its_last_visit(tmp_path, monkeypatch):
     from ui.jobs import Registry
     from ui.shared import FOLDER_KEPT_SECONDS, _sweep
@@ -1043,8 +1127,6 @@ def test_a_session_folder_outlives_a_disconnect_and_goes_an_hour_after_its_last_
 
 def finished_here(app, folder, tiny_checkpoint, monkeypatch, runs: int) -> None:
     """`runs` runs of this session, finished in `folder`, its folder, as the training registry holds them."""
-    import shutil
-
     from ui.jobs import Job, Registry
 
     folder.mkdir()
