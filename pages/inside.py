@@ -43,9 +43,11 @@ def with_layer_norm(equation: str) -> str:
     return re.sub(r"W_\w \* \[X_t, H_\{t-1\}\] \+ b_\w", lambda sum_: rf"\mathrm{{LN}}({sum_[0]})", equation)
 
 
-# A trace of the shipped 3 x 64 model is about 22 MB: kept once and only read,
-# where cache_data would copy it on every rerun.
-@st.cache_resource(max_entries=8, show_spinner="Running the model step by step...")
+# A trace of the shipped 3 x 64 model is about 22 MB and takes 0.3 s on 2 cores:
+# three are kept, for the visitors exploring one sequence each (eight held 176 MB of
+# a shared server's 2.7 GB for good). Kept once and only read, where cache_data
+# would copy it on every rerun.
+@st.cache_resource(max_entries=3, show_spinner="Running the model step by step...")
 def traced(path: str, stamp: float, index: int):
     from core.inspection import trace
 
