@@ -748,6 +748,19 @@ def test_a_model_behind_black_frames_on_both_metrics_is_not_excused_by_ssim(app,
     app.selectbox(key="forecast_checkpoint").set_value("Trained here: run 1").run()
     verdict = next(caption.value for caption in app.caption if caption.value.startswith("On MSE"))
     assert "On SSIM black frames score higher" in verdict and "SSIM rewards" not in verdict, verdict
+    # Behind from the start to the end: broken down from +1, where the MSE chart draws the dashed line it names.
+    assert verdict.startswith("On MSE the forecast is worse than predicting black frames from frame +1 on (dashed line)")
+    shapes = json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]["shapes"]
+    assert [(shape["x0"], shape["line"]["dash"]) for shape in shapes] == [(1, "dash")]
+
+
+def test_the_model_picked_on_one_page_is_the_model_on_the_next(app, tmp_path, tiny_checkpoint, monkeypatch):
+    finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
+    app.switch_page("pages/forecast.py").run()
+    app.selectbox(key="forecast_checkpoint").set_value("Trained here: run 1").run()
+    assert "**Model:** Trained here: run 1" in [caption.value for caption in app.sidebar.caption]
+    app.switch_page("pages/design.py").run()
+    assert not app.exception and app.selectbox(key="design_checkpoint").value == "Trained here: run 1"
 
 
 def test_a_diverged_run_is_called_diverged(app, tmp_path, tiny_checkpoint, monkeypatch):
@@ -841,6 +854,10 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     assert any("forget gate f of cell 1" in caption for caption in captions)
     assert sum("at future +5" in caption for caption in captions) == 6  # one picture per equation term
     assert "forget gate f at future +5 (dark purple 0 to yellow 1)" in captions  # too small for a colour bar of its own
+    # Gates are sigmoids, 0 to 1; the candidate and the hidden state are tanh, -1 to 1.
+    assert {"input gate i at future +5 (dark purple 0 to yellow 1)", "output gate o at future +5 (dark purple 0 to yellow 1)",
+            "candidate g at future +5 (blue -1, white 0, red 1)", "hidden state H at future +5 (blue -1, white 0, red 1)"} \
+        <= set(captions)
     # Sent as PNG: Streamlit sent them on as JPEG, which blurred their square cells.
     assert all(url.endswith(".png") for caption, url in images(app) if " at future +5 " in caption or "Colour scale" in caption)
 
@@ -966,9 +983,20 @@ def test_an_uploaded_sequence_is_forecast_past_its_end(app, monkeypatch):
     assert "ends 2 frames after the context" in app.info[0].value
     assert len([url for _, url in images(app) if url.endswith(".gif")]) == 1
     assert len(app.get("plotly_chart")) == 2  # per-frame errors over the 2 true frames
+    assert [len(curve) for curve in chart_curves(app.get("plotly_chart")[0]).values()] == [2, 2, 2]
+    assert "of the 2 frames" in next(caption.value for caption in app.caption if caption.value.startswith("On MSE"))
     app.switch_page("pages/forecast.py")  # AppTest reruns the page it last switched to, not the one the app did
     app.radio(key="forecast_source").set_value("Bundled test set").run()
     assert not app.exception and app.number_input(key="forecast_index").value == 0
+
+
+def test_an_uploaded_sequence_longer_than_the_forecast_is_scored_on_the_forecast_frames(app):
+    upload(app, moving_mnist("test", 1, length=30)[0])
+    app.button(key="dataset_forecast").click().run()
+    app.switch_page("pages/forecast.py")
+    app.slider(key="forecast_horizon").set_value(5).run()
+    assert not app.exception and not app.info  # the truth goes on past the forecast: nothing to explain
+    assert [len(curve) for curve in chart_curves(app.get("plotly_chart")[0]).values()] == [5, 5, 5]
 
 
 def test_a_sequence_shorter_than_the_context_is_padded_and_forecast(app):

@@ -158,3 +158,12 @@ def test_chart_text_is_dark_enough_for_small_text():
         assert figure.layout.xaxis.tickfont.color == figure.layout.yaxis.title.font.color == CHART_TEXT
         assert figure.layout.title.font.color == figure.layout.legend.font.color == CHART_TEXT
         assert figure.layout.dragmode is False  # a swipe on a phone scrolls the page instead of zooming
+
+
+def test_a_zero_is_named_and_a_digit_of_unknown_class_is_not():
+    # A 0 is a class like any other; -1 is a drawn digit whose class was not given.
+    sequence = data.sequence("test", 0)
+    drawn = data.Sequences(sequence.frames, np.array([[0, -1]]), sequence.positions)
+    assert [trace.name for trace in paths_chart(drawn).data[::2]] == ["digit 1, a 0 (context)", "digit 2 (context)"]
+    assert describe_paths(drawn).startswith("Paths of the digits' centres on the 64x64 canvas over 20 frames: digit 1, "
+                                            "a 0 from row")
