@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from core.errors import InputError, import_keras
-from core.files import check_output, written_beside
+from core.files import check_output, resolved, written_beside
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
@@ -73,19 +73,23 @@ def _atomic_write(writes: dict) -> None:
     """Calls write(temporary_path) for each {path: write}, then renames the
     results into place: a write that fails leaves every output as it was (a
     GIF that could not be written used to take an earlier forecast with it)."""
-    temporaries = {Path(path): Path(path).with_name(f".{Path(path).name}.partial") for path in writes}
+    targets = {path: resolved(path) for path in writes}
     try:
         with contextlib.ExitStack() as stack:
-            for (path, temporary), write in zip(temporaries.items(), writes.values()):
-                stack.enter_context(written_beside(path, temporary))
-                write(temporary)
-            for path, temporary in temporaries.items():
-                os.replace(temporary, path)
+            for path, write in writes.items():
+                stack.enter_context(written_beside(targets[path], _partial(targets[path])))
+                write(_partial(targets[path]))
+            for path, target in targets.items():
+                os.replace(_partial(target), target)
     except OSError as error:
         # NumPy's short write to a full disk (or quota) has no errno, only "8192000 requested and 1048448 written".
         short = re.fullmatch(r"\d+ requested and \d+ written", str(error))
         reason = error.strerror or (f"{os.strerror(errno.ENOSPC)} (or over quota)" if short else error)
         raise InputError(f"cannot write {path}: {reason}") from None
+
+
+def _partial(target: Path) -> Path:
+    return target.with_name(f".{target.name}.partial")
 
 
 def _npy_writer(array):

@@ -42,6 +42,13 @@ def written_beside(path: Path, temporary: Path):
                 folder.rmdir()
 
 
+def resolved(path) -> Path:
+    """The file that a write to `path` changes: a symlink's target, as a shell's
+    `>` writes it, so that renaming the finished file into place keeps the link
+    (it used to replace the link with a plain file)."""
+    return Path(os.path.realpath(path))
+
+
 def check_output(path: str, suffix: str, option: str) -> None:
     """Refuses an output path that cannot be written, before any slow work.
 
@@ -56,8 +63,8 @@ def check_output(path: str, suffix: str, option: str) -> None:
     """
     if not path.endswith(suffix):
         raise InputError(f"{option} must end in {suffix}; received {path}")
-    target = Path(path)
-    if target.name == suffix:
+    target = resolved(path)
+    if Path(path).name == suffix:
         raise InputError(f"{option} needs a file name before {suffix}; received {path}")
     if target.is_dir():
         raise InputError(f"{option} {path} is a folder; give a file name")

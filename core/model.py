@@ -37,7 +37,7 @@ from keras import layers, ops
 
 from core.data import CONTEXT_FRAMES, FRAME_SIZE, SEQUENCE_LENGTH
 from core.errors import InputError, as_number
-from core.files import written_beside
+from core.files import resolved, written_beside
 
 PACKAGE = "convlstm_studio"
 # Keras keeps scopes (dtype policy, deserialisation, state tracking) in global
@@ -601,7 +601,8 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
     Keras writes to a temporary file beside the target, `studio.json` (the
     `ModelConfig` and `info`, e.g. training history) is added to the archive,
     and `os.replace` swaps it in: a reader, or a crash, sees the old file or
-    the complete new one, never a partial file.
+    the complete new one, never a partial file. A symlink at `path` stays a
+    link: the file it points to is the one replaced.
 
     Args:
         model: built by `build_model` or `load_checkpoint`.
@@ -628,11 +629,11 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
         raise InputError(f"info must hold only JSON's types (str, int, float, bool, None, list, dict): {error}") from None
     temporary = partial_path(path)
     try:
-        with written_beside(path, temporary):
+        with written_beside(resolved(path), temporary):
             model.save(temporary)
             with zipfile.ZipFile(temporary, "a") as archive:
                 archive.writestr(STUDIO_ENTRY, record)
-            os.replace(temporary, path)
+            os.replace(temporary, resolved(path))
     except OSError as error:  # a full disk or a folder that vanished; the old file stays
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     return path
@@ -640,7 +641,7 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
 
 def partial_path(path: Path) -> Path:
     """Where `save_checkpoint` writes `path` before swapping it in (a crash may leave it)."""
-    return path.with_name(f".{path.stem}.partial.keras")
+    return resolved(path).with_name(f".{resolved(path).stem}.partial.keras")
 
 
 def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:

@@ -111,6 +111,20 @@ def test_an_output_name_that_is_not_utf8_is_written(tmp_path):
     assert np.array_equal(np.load(out), moving_mnist("test", 2))
 
 
+def test_an_output_that_is_a_symlink_stays_one_and_its_target_is_written(tiny_checkpoint, tmp_path):
+    # A link into a shared folder (or a dangling one, as a shell's ">" would create) was replaced by a plain file.
+    shared, links = tmp_path / "shared", tmp_path / "links"
+    shared.mkdir(), links.mkdir()
+    (links / "test.npy").symlink_to(shared / "test.npy")
+    (links / "model.keras").symlink_to(shared / "model.keras")
+    assert main(["data", "export", "--count", "2", "--out", str(links / "test.npy")]) == 0
+    assert main(["export", "--checkpoint", str(tiny_checkpoint), "--out", str(links / "model.keras")]) == 0
+    assert (links / "test.npy").is_symlink() and (links / "model.keras").is_symlink()
+    assert np.array_equal(np.load(shared / "test.npy"), moving_mnist("test", 2))
+    assert read_checkpoint_info(shared / "model.keras")[0] == read_checkpoint_info(tiny_checkpoint)[0]
+    assert sorted(os.listdir(links)) == ["model.keras", "test.npy"]  # nothing partial left beside the links
+
+
 def test_a_write_that_fails_midway_changes_neither_output(tiny_checkpoint, inputs, tmp_path, capsys, monkeypatch):
     # The disk fills up while the GIF is written, after the forecast itself was written:
     # the earlier forecast in the same file must survive (it used to be deleted).
