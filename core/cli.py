@@ -380,7 +380,9 @@ def cmd_evaluate(args) -> None:
     with _bar(len(frames), "seq", "evaluating") as bar:
         results = evaluate(model, frames, args.context, progress=_progress(bar))
     seconds = time.perf_counter() - start
-    table = {name: scores.summary() for name, scores in results.items()}
+    # The curve behind each MSE: the model card quotes the model's, frame by frame.
+    table = {name: {**scores.summary(), "mse_per_frame": [float(v) for v in scores.per_frame["mse"]]}
+             for name, scores in results.items()}
     if args.card:
         _write_card(args, model, table, len(frames))
     if args.json:
@@ -391,6 +393,7 @@ def cmd_evaluate(args) -> None:
     print(f"{'':20} {'MSE':>8} {'MAE':>8} {'SSIM':>7} {'PSNR':>7}")
     for name, scores in results.items():
         print(f"{name:20} {scores.mse:8.1f} {scores.mae:8.1f} {scores.ssim:7.3f} {scores.psnr:7.2f}")
+    print("the model's MSE per predicted frame: " + ", ".join(f"{v:.1f}" for v in results["model"].per_frame["mse"]))
 
 
 def _write_card(args, model, table: dict, count: int) -> None:
@@ -400,6 +403,8 @@ def _write_card(args, model, table: dict, count: int) -> None:
     kept from the card already at that path.
     """
     import platform
+
+    import numpy as np
 
     from core.data import CONTEXT_FRAMES
     from core.model import read_checkpoint_info
@@ -422,7 +427,7 @@ def _write_card(args, model, table: dict, count: int) -> None:
             "sequences": count,
             "context_frames": args.context,
             "metrics": "OpenSTL definitions: MSE/MAE summed over the 64x64 pixels per frame, SSIM, PSNR",
-            **{name: {k: round(v, 4) for k, v in scores.items()} for name, scores in table.items()},
+            **{name: {k: np.round(v, 4).tolist() for k, v in scores.items()} for name, scores in table.items()},
         },
         "evaluated_on": f"{cpu_name()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
                         f"running in {model.studio_config.precision}",

@@ -349,9 +349,14 @@ def test_evaluate_table_and_json(tiny_checkpoint, capsys):
     assert set(report) >= {"model", "black frames", "repeat last frame"}
     truth = to_unit_float(moving_mnist("test", 6)[:, 10:])  # the first 6 test sequences, scored after their context
     assert report["black frames"]["mse"] == pytest.approx(mse(np.zeros_like(truth), truth))
+    # Frame by frame (the model card quotes the curve): black frames' error at each frame is that frame's ink.
+    curve = report["black frames"]["mse_per_frame"]
+    assert curve == pytest.approx([(truth[:, t] ** 2).sum(axis=(1, 2)).mean() for t in range(10)], rel=1e-5)
+    assert np.mean(report["model"]["mse_per_frame"]) == pytest.approx(report["model"]["mse"], rel=1e-5)
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "4"]) == 0
     table = capsys.readouterr().out
     assert "MSE" in table and "repeat last frame" in table
+    assert table.splitlines()[-1].count(", ") == 9  # the model's 10 frames, one by one
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "1", "--context", "19"]) == 0
     assert capsys.readouterr().out.startswith("1 sequence, 19 context -> 1 predicted frame\n")
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 2, "--context", 1],
@@ -626,6 +631,7 @@ def test_evaluate_writes_a_model_card(tiny_checkpoint, inputs, tmp_path, capsys)
     assert written["config"]["num_layers"] == 1 and written["parameters"] > 0
     assert written["training"]["sequences_seen"] == 64
     assert written["evaluation"]["model"]["mse"] == pytest.approx(printed["model"]["mse"], abs=1e-3)
+    assert written["evaluation"]["model"]["mse_per_frame"] == pytest.approx(printed["model"]["mse_per_frame"], abs=1e-4)
     # The shipped card says what this command writes about the data (it hid that validation uses the test digits).
     shipped = json.loads((ROOT / "checkpoints" / "convlstm.json").read_text())
     assert written["training_data"] == shipped["training_data"] and "held-out digits as the test set" in shipped["training_data"]
