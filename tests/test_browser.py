@@ -209,6 +209,35 @@ def start_from_the_keyboard(page):
     assert page.evaluate("() => document.activeElement.closest('.st-key-train_stop') !== null")
 
 
+def test_tabs_opened_together_keep_the_first_id_written(browser, server):
+    # Tabs opened at once (a double click on the shared link) all connected without a cookie, and each
+    # wrote its own id, the last one winning: a run started in a tab that lost was gone at its next
+    # reload, with no tab able to stop it. Here each tab's script runs in turn on one page of the app.
+    from ui.shared import SESSION_COOKIE, remember_script
+
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.goto(f"{server}/_stcore/health")
+    loads = []
+    tab.on("load", lambda _: loads.append(1))
+
+    def cookie():
+        return next(c["value"] for c in context.cookies() if c["name"] == SESSION_COOKIE)
+
+    first, second = "a" * 32, "b" * 32
+    context.add_cookies([{"name": SESSION_COOKIE, "value": "../x", "url": server}])  # not an id: replaced
+    tab.evaluate(remember_script(first))
+    tab.wait_for_timeout(1500)  # past its second look
+    assert cookie() == first and not loads
+    with tab.expect_navigation():  # the later tab reloads to connect with the first id
+        tab.evaluate(remember_script(second))
+    assert cookie() == first and len(loads) == 1
+    tab.evaluate(remember_script(second))  # once only: a cookie the server never gets must not loop
+    tab.wait_for_timeout(1500)
+    assert cookie() == first and len(loads) == 1
+    context.close()
+
+
 def test_a_reload_or_a_second_tab_finds_its_own_run_and_can_stop_it(page):
     # Each is a new Streamlit session: they used to be told that "someone else" was
     # training, with no Stop button, and the run's model never reached them.

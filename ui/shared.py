@@ -97,12 +97,36 @@ def session_id() -> str:
 def remember_session_ui() -> None:
     """Has the browser keep this session's id for its reloads and other tabs.
 
-    Streamlit only reads cookies, so a line of JavaScript writes it. It is a
-    cookie for the browser session: it goes when the browser is closed.
+    Streamlit only reads cookies, so a few lines of JavaScript write it. It is
+    a cookie for the browser session: it goes when the browser is closed.
     """
     if st.context.cookies.get(SESSION_COOKIE) != session_id():
-        st.html(f"<script>document.cookie = '{SESSION_COOKIE}={session_id()}; path=/; SameSite=Lax';</script>",
-                unsafe_allow_javascript=True)
+        st.html(f"<script>{remember_script(session_id())}</script>", unsafe_allow_javascript=True)
+
+
+def remember_script(ours: str) -> str:
+    """The JavaScript that keeps the first id written in the cookie.
+
+    Tabs opened together (a double click on a shared link) all connected
+    without a cookie and each wrote its own id, the last one winning: a run
+    started in another tab was lost at its first reload, and no tab could stop
+    it. Now the first id written stays, and a tab with another reloads to take
+    it, once (a cookie it can read but the server never gets must not loop).
+    """
+    adopted = json.dumps(f"{SESSION_COOKIE}_adopted")
+    return f"""(() => {{
+      const ours = {json.dumps(ours)};
+      const cookie = () => (document.cookie.match(/(?:^|; ){SESSION_COOKIE}=([0-9a-f]{{32}})(?:;|$)/) || [])[1];
+      if (!cookie()) document.cookie = "{SESSION_COOKIE}=" + ours + "; path=/; SameSite=Lax";
+      const adopt = () => {{
+        if (cookie() && cookie() !== ours && !sessionStorage.getItem({adopted})) {{
+          sessionStorage.setItem({adopted}, "1");
+          location.reload();
+        }}
+      }};
+      adopt();
+      setTimeout(adopt, 1000);  // a tab that wrote at the same moment as another, and lost
+    }})();"""
 
 
 def focus_ui(selector: str) -> None:
