@@ -31,7 +31,7 @@ def announce_ui(runs: dict) -> None:
     """A toast when the evaluation a visitor watched ends: the table appeared
     without a word to a screen reader (a toast is read out as an alert, as a
     failure's error message already is)."""
-    done = {name: run.results for name, run in runs.items() if run.status != "failed"}
+    done = {name: run.results for name, run in runs.items() if run.status == "done"}
     if done:
         models = ", ".join(f"{name} {results['model'].mse:.1f}" for name, results in done.items())
         black = next(iter(done.values()))["black frames"].mse
@@ -43,7 +43,11 @@ def results_ui(runs: dict, count: int) -> None:
     failed = {name: run.error for name, run in runs.items() if run.status == "failed"}
     for name, error in failed.items():
         st.error(f"Evaluating {name} failed: {error}. Click Evaluate to try again.", icon=":material/error:")
-    results = {name: run.results for name, run in runs.items() if name not in failed}
+    for name, run in runs.items():
+        if run.status == "cancelled":  # from another tab of this browser
+            st.info(f"The evaluation of {name} on {count} sequences stopped when this browser asked for another; "
+                    "click Evaluate to run it.", icon=":material/info:")
+    results = {name: run.results for name, run in runs.items() if run.status == "done"}
     if not results:
         return
     rows = {name: scores["model"] for name, scores in results.items()}
@@ -110,9 +114,11 @@ if first is not None:
     request = (tuple(str(p) for p in chosen.values()), count)
     if clicked:
         st.session_state.evaluate_request = request
+        evaluations().withdraw(session_id(), list(chosen.values()), count)
     if st.session_state.get("evaluate_request") == request:
         try:
-            runs = {name: evaluations().request(path, count, load_model, model_thread(), again=clicked)
+            runs = {name: evaluations().request(path, count, load_model, model_thread(), owner=session_id(),
+                                                again=clicked)
                     for name, path in chosen.items()}
         except Busy:
             st.session_state.pop("evaluate_request")

@@ -361,6 +361,29 @@ def test_evaluate_shows_the_scores_the_server_has_after_a_reload(app):
     assert stranger.table and stranger.table[0].value.equals(app.table[0].value)
 
 
+def test_a_browser_has_one_evaluation_at_a_time_and_its_other_tabs_say_so(app):
+    # One visitor clicking through sequence counts filled the server's queue for everyone.
+    app.switch_page("pages/evaluate.py").run()
+    app.slider(key="evaluate_count").set_value(1000).run()
+    app.button(key="evaluate_run").click().run()
+    other_tab = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    other_tab.session_state["session_id"] = app.session_state["session_id"]
+    other_tab.run().switch_page("pages/evaluate.py").run()
+    other_tab.slider(key="evaluate_count").set_value(30).run()
+    other_tab.button(key="evaluate_run").click().run()
+    deadline = time.time() + 120
+    while not other_tab.table and time.time() < deadline:
+        time.sleep(1)
+        other_tab.run()
+    assert other_tab.table and not other_tab.exception
+    app.run()
+    assert not app.exception and not app.table and not app.get("progress")
+    assert "stopped when this browser asked for another; click Evaluate to run it" in app.info[0].value
+    import ui.evaluations
+
+    assert [run.status for run in ui.evaluations.evaluations().runs.values()] == ["cancelled", "done"]
+
+
 def test_a_reload_after_a_busy_server_starts_no_evaluation(app):
     # The refused click's settings were kept: a reload then asked for the run with no click at all.
     import ui.evaluations

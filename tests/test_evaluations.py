@@ -28,7 +28,7 @@ def test_a_load_that_fails_leaves_no_run_that_never_starts():
         raise KeyboardInterrupt  # what a click during the load looks like to the script thread
 
     with pytest.raises(KeyboardInterrupt):
-        evaluations.request(CHECKPOINT, 10, broken, model_thread)
+        evaluations.request(CHECKPOINT, 10, broken, model_thread, owner="a")
     assert evaluations.runs == {}
 
 
@@ -37,17 +37,17 @@ def test_queue_is_bounded_and_a_failed_run_restarts_only_when_asked():
     gate = threading.Event()
     model_thread.submit(gate.wait)  # keeps the forecasting thread busy, as a long forecast would
     try:
-        first = evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread)
+        first = evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread, owner="a")
         assert not first.finished
-        assert evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread) is first  # found, not queued twice
+        assert evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread, owner="a") is first  # found, not queued twice
         with pytest.raises(Busy):
-            evaluations.request(CHECKPOINT, 20, lambda path: None, model_thread)
+            evaluations.request(CHECKPOINT, 20, lambda path: None, model_thread, owner="a")
     finally:  # a failure above left the thread waiting, and Python waits for it at exit: pytest never ended
         gate.set()
     assert _wait(first).status == "failed" and first.error  # None is no model: a one-line error, no traceback
     assert evaluations.done(CHECKPOINT, 10) is None  # a failed run has no table to draw
-    assert evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread) is first  # a rerun does not retry
-    again = evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread, again=True)  # a click does
+    assert evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread, owner="a") is first  # a rerun does not retry
+    again = evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread, owner="a", again=True)  # a click does
     assert again is not first and _wait(again).status == "failed"
 
 
@@ -58,10 +58,37 @@ def test_a_running_evaluation_has_no_table_yet_and_a_finished_one_is_not_redone(
     gate = threading.Event()
     model_thread.submit(gate.wait)
     try:
-        run = evaluations.request(CHECKPOINT, 2, load_checkpoint, model_thread)
+        run = evaluations.request(CHECKPOINT, 2, load_checkpoint, model_thread, owner="a")
         assert evaluations.done(CHECKPOINT, 2) is None
     finally:
         gate.set()
     assert _wait(run).status == "done" and evaluations.done(CHECKPOINT, 2) is run
     assert run.results["model"].mse < run.results["black frames"].mse / 2
-    assert evaluations.request(CHECKPOINT, 2, load_checkpoint, model_thread, again=True) is run
+    assert evaluations.request(CHECKPOINT, 2, load_checkpoint, model_thread, owner="a", again=True) is run
+
+
+def test_a_browser_asks_for_one_evaluation_at_a_time():
+    # One visitor clicking through four sequence counts filled the server's queue (others were told
+    # "busy"), and the runs went on after the browser was closed.
+    evaluations, model_thread = Evaluations(max_unfinished=2), ThreadPoolExecutor(1)
+    gate = threading.Event()
+    model_thread.submit(gate.wait)
+    try:
+        running = evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="a")
+        shared = evaluations.request(CHECKPOINT, 20, load_checkpoint, model_thread, owner="a")
+        assert evaluations.request(CHECKPOINT, 20, load_checkpoint, model_thread, owner="b") is shared
+        with pytest.raises(Busy):
+            evaluations.request(CHECKPOINT, 30, load_checkpoint, model_thread, owner="c")
+        deadline = time.time() + 30
+        while running.status != "forecasting" and time.time() < deadline:
+            time.sleep(0.05)
+        evaluations.withdraw("a", [CHECKPOINT], 30)  # "a" clicks Evaluate on 30 sequences
+        latest = evaluations.request(CHECKPOINT, 30, load_checkpoint, model_thread, owner="a", again=True)
+    finally:
+        gate.set()
+    assert _wait(latest).status == "done" and _wait(shared).status == "done"  # "b" still wanted it
+    assert _wait(running).status == "cancelled" and running.done < 64  # stopped between its batches
+    assert evaluations.done(CHECKPOINT, 64) is None
+    assert evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="a") is running  # a rerun
+    again = evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="a", again=True)  # a click
+    assert again is not running and _wait(again).status == "done"

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -33,14 +33,16 @@ class Evaluation:
 
     total: int
     done: int = 0
-    status: str = "waiting"  # waiting, forecasting, scoring, done or failed
+    status: str = "waiting"  # waiting, forecasting, scoring, done, failed or cancelled
     results: dict | None = None  # {"model": Scores, "black frames": Scores, "repeat last frame": Scores}
     error: str | None = None
     seconds: float | None = None  # from the start of the work to the scores
+    owners: set = field(default_factory=set)  # the browsers that asked for it and still want it
+    cancelled: bool = False  # no browser wants it any more: the worker stops at its next batch
 
     @property
     def finished(self) -> bool:
-        return self.status in ("done", "failed")
+        return self.status in ("done", "failed", "cancelled")
 
     @property
     def fraction(self) -> float:
@@ -52,13 +54,17 @@ class Evaluation:
             return f"{name}: queued ({self.total} sequences; the server runs one evaluation at a time)"
         if self.status == "forecasting":
             return f"{name}: forecast {self.done}/{self.total} sequences"
+        if self.status == "cancelled":
+            return f"{name}: stopped, as this browser asked for another evaluation since ({self.total} sequences)"
         return f"{name}: {self.status} ({self.total} sequences)"
 
 
 class Evaluations:
     """The server's evaluations, one at a time, each kept once finished."""
 
-    def __init__(self, max_unfinished: int = 4):
+    # Each browser has one request at a time (`withdraw`), so the bound is for a
+    # class clicking at once: 8 runs of at most 1,000 sequences wait 5 minutes at worst.
+    def __init__(self, max_unfinished: int = 8):
         self.lock = threading.Lock()
         self.runs: dict[tuple, Evaluation] = {}
         self.last_clicks: dict[str, dict] = {}  # browser id -> the page's settings at its last click, newest last
@@ -66,17 +72,20 @@ class Evaluations:
         self.max_unfinished = max_unfinished  # a queue any visitor can grow would hold the CPU for hours
 
     def request(
-        self, path: Path, count: int, load: Callable[[Path], object], model_thread: Executor, again: bool = False
+        self, path: Path, count: int, load: Callable[[Path], object], model_thread: Executor, *, owner: str,
+        again: bool = False,
     ) -> Evaluation:
         """The evaluation of the checkpoint `path` on `count` test sequences, started
-        now unless one is already running or done; `again` restarts a failed one.
+        now unless one is already running or done; `again` restarts a failed or
+        cancelled one.
 
         Args:
             path: the checkpoint; a new modification time is a new evaluation.
             count: the first `count` sequences of the bundled test set.
             load: returns the model in `path`; called (in the caller's thread) only to start.
             model_thread: the executor that runs every forecast on this server.
-            again: start over if the last try failed (a click, not a rerun).
+            owner: the browser asking, which keeps the run from `withdraw`.
+            again: start over if the last try failed or was cancelled (a click, not a rerun).
 
         Returns:
             The `Evaluation`, updated by the worker thread as it goes.
@@ -88,22 +97,47 @@ class Evaluations:
 
         def kept() -> Evaluation | None:  # the run to show, unless a click retries a failed one
             run = self.runs.get(key)
-            return None if run is None or (again and run.status == "failed") else run
+            return None if run is None or (again and run.status in ("failed", "cancelled")) else run
 
         with self.lock:
             if run := kept():
+                if not run.finished:
+                    run.owners.add(owner)
                 return run
         # Loaded outside the lock: it takes seconds, and a click during it stops
         # this script, which must leave no run behind that never starts.
         model = load(path)
         with self.lock:
             if run := kept():
+                if not run.finished:
+                    run.owners.add(owner)
                 return run
-            if sum(not other.finished for other in self.runs.values()) >= self.max_unfinished:
+            # A cancelled run still going stops at its next batch, about a second.
+            if sum(not (other.finished or other.cancelled) for other in self.runs.values()) >= self.max_unfinished:
                 raise Busy("busy")
-            run = self.runs[key] = Evaluation(count)
+            run = self.runs[key] = Evaluation(count, owners={owner})
             self.worker.submit(_work, run, model, model_thread)
             return run
+
+    def withdraw(self, owner: str, keep: list[Path], count: int) -> None:
+        """Drops this browser from its unfinished evaluations other than those of
+        the checkpoints `keep` on `count` sequences, as it asks for those.
+
+        One visitor clicking through four sequence counts filled the server's
+        queue, and the runs went on after their browser was closed. A run that
+        no other browser wants is cancelled: it never starts, or stops at its
+        next batch.
+        """
+        wanted = {(str(path), path.stat().st_mtime, count) for path in keep}
+        with self.lock:
+            for key, run in self.runs.items():
+                if key in wanted or run.finished or owner not in run.owners:
+                    continue
+                run.owners.discard(owner)
+                if not run.owners:
+                    run.cancelled = True
+                    if run.status == "waiting":
+                        run.status = "cancelled"
 
     def remember(self, owner: str, settings: dict) -> None:
         """Keeps a browser's Evaluate settings at its last click, for its page after a reload."""
@@ -131,6 +165,8 @@ def _work(run: Evaluation, model, model_thread: Executor) -> None:
 
     started = time.perf_counter()
     try:
+        if run.cancelled:
+            return
         run.status = "forecasting"
         context, truth = data.split_context(data.moving_mnist("test", run.total))
         predicted = np.empty(truth.shape, np.float32)  # filled in place: a list of batches joined at the end was a second copy
@@ -139,6 +175,9 @@ def _work(run: Evaluation, model, model_thread: Executor) -> None:
         # builds the same graph from two threads at once.
         step = batch_size_for(model, BATCH)  # keras.io: one sequence, seconds long
         for start in range(0, run.total, step):
+            if run.cancelled:
+                run.status = "cancelled"
+                return
             batch = slice(start, start + step)
             predicted[batch] = model_thread.submit(forecast, model, context[batch], truth.shape[1]).result()
             run.done = min(start + step, run.total)
