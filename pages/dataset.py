@@ -4,7 +4,6 @@ from ui.shared import through_entry_point
 
 through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +15,8 @@ from core.errors import InputError
 from ui.charts import describe_paths, legible, paths_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, bounded_slider,
-                       chart_ui, context_length, gif_ui, index_ui, keep_values, show_error, test_sequence,
-                       uploaded_frames)
+                       chart_ui, context_length, gif_ui, index_ui, keep_values, show_error, start_download,
+                       test_sequence, uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 
@@ -30,18 +29,6 @@ def official_frames(path: str):
     if path and Path(path).name != data.OFFICIAL_NAME:
         path = str(Path(path) / data.OFFICIAL_NAME)
     return data.load_official(path or None)  # memory-mapped: shared, never copied
-
-
-def start_download(job: dict) -> None:
-    def work():
-        try:
-            data.official_path(download=True)
-        except Exception as error:  # anything else ended the thread unseen: the page offered the button again
-            job["error"] = str(error) if isinstance(error, InputError) else f"The download failed: {error}"
-
-    job["error"] = None
-    job["thread"] = threading.Thread(target=work, daemon=True)
-    job["thread"].start()
 
 
 @st.fragment(run_every=1.0)

@@ -251,6 +251,31 @@ def test_forecast_opens_on_the_latest_pick_whichever_page_made_it(app):
     assert app.number_input(key="forecast_index").value == app.session_state["home_index"] != 5
 
 
+def test_two_visitors_asking_for_the_official_file_at_once_start_one_download(monkeypatch):
+    # Both saw no download going and started two threads writing the same 819 MB file.
+    from ui.shared import start_download
+
+    release, calls = threading.Event(), []
+    monkeypatch.setattr("core.data.official_path", lambda download: (calls.append(1), release.wait(10)))
+    class SlowToRead(dict):  # the scheduler may switch threads between the look and the start: here it does
+        def __getitem__(self, key):
+            time.sleep(0.01)
+            return super().__getitem__(key)
+
+    job = SlowToRead(thread=None, error=None)
+    clicks = [threading.Thread(target=start_download, args=(job,)) for _ in range(8)]
+    for click in clicks:
+        click.start()
+    for click in clicks:
+        click.join()
+    release.set()
+    job["thread"].join()
+    assert len(calls) == 1 and job["error"] is None
+    start_download(job)  # once it has ended, a click starts another
+    job["thread"].join()
+    assert len(calls) == 2
+
+
 def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missing(app, tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no official file there
     app.switch_page("pages/dataset.py").run()

@@ -268,6 +268,25 @@ def device_label() -> str:
 # The server's one download of the official file (a thread, and its error), kept
 # out of st.cache_resource, which "Clear cache" empties (see ui.jobs.registry).
 OFFICIAL_DOWNLOAD = {"thread": None, "error": None}
+_DOWNLOAD_LOCK = threading.Lock()
+
+
+def start_download(job: dict) -> None:
+    """Starts downloading the official file in a thread kept in `job`, unless one runs."""
+    def work():
+        try:
+            data.official_path(download=True)
+        except Exception as error:  # anything else ended the thread unseen: the page offered the button again
+            job["error"] = str(error) if isinstance(error, InputError) else f"The download failed: {error}"
+
+    # Two visitors clicking at the same moment both saw no download going and
+    # started two threads writing the same 819 MB file.
+    with _DOWNLOAD_LOCK:
+        if job["thread"] is not None and job["thread"].is_alive():
+            return
+        job["error"] = None
+        job["thread"] = threading.Thread(target=work, daemon=True)
+        job["thread"].start()
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
