@@ -1201,6 +1201,28 @@ def test_a_session_folder_outlives_a_disconnect_and_goes_an_hour_after_its_last_
     assert recent.exists() and not gone.exists() and list(folders) == ["recent"]
 
 
+def test_folders_an_earlier_server_left_behind_go_once_unseen_for_an_hour(tmp_path, monkeypatch):
+    # Only the server that made a folder knew it: a crash or a restart left it, and its checkpoints, for good.
+    from ui import shared
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.setattr(shared, "_SESSION_FOLDERS", {})
+    monkeypatch.setattr(shared, "session_id", lambda: "visitor")
+    old, recent = (tmp_path / f"{shared.FOLDER_PREFIX}{name}" for name in ("old", "recent"))
+    for folder in (old, recent):
+        folder.mkdir()
+        (folder / "run-1.keras").write_bytes(b"weights")
+    (tmp_path / "someone-elses").mkdir()
+    an_hour_ago = time.time() - shared.FOLDER_KEPT_SECONDS
+    os.utime(old, (an_hour_ago - 60, an_hour_ago - 60))
+    os.utime(recent, (an_hour_ago + 60, an_hour_ago + 60))
+    mine = Path(shared.session_folder())
+    assert not old.exists() and recent.exists() and (tmp_path / "someone-elses").exists()
+    # Each visit marks its folder as seen, for the next server to tell.
+    os.utime(mine, (an_hour_ago - 60, an_hour_ago - 60))
+    assert shared.session_folder() == str(mine) and time.time() - mine.stat().st_mtime < 60
+
+
 def finished_here(app, folder, tiny_checkpoint, monkeypatch, runs: int) -> None:
     """`runs` runs of this session, finished in `folder`, its folder, as the training registry holds them."""
     from ui.jobs import Job, Registry

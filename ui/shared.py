@@ -9,6 +9,7 @@ need a model, so the home and dataset pages open fast.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import gc
 import json
@@ -158,6 +159,7 @@ def focus_ui(selector: str) -> None:
 # user's training and checkpoints with it. Folders are kept by session id
 # instead, and removed once their session has not been seen for this long.
 FOLDER_KEPT_SECONDS = 3600
+FOLDER_PREFIX = "convlstm-studio-"
 _FOLDERS_LOCK = threading.Lock()
 
 
@@ -184,6 +186,18 @@ def _sweep(folders: dict, now: float) -> None:
             del folders[owner]
 
 
+def _sweep_left_behind(folders: dict, now: float) -> None:
+    """Deletes the folders that servers before this one left behind (a crash, a
+    restart), unseen for `FOLDER_KEPT_SECONDS`: only the server that made a
+    folder knew it, and 440 had piled up in a test machine's /tmp. A visit
+    touches its folder, so a folder's age is the time since its session was seen."""
+    known = {folder for folder, _ in folders.values()}
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        with contextlib.suppress(OSError):  # gone meanwhile, or not ours to delete
+            if str(folder) not in known and now - folder.stat().st_mtime > FOLDER_KEPT_SECONDS:
+                shutil.rmtree(folder)
+
+
 def session_folder() -> str:
     """This session's private folder for checkpoints; it goes an hour after the
     session was last seen (each call counts as a visit)."""
@@ -191,8 +205,11 @@ def session_folder() -> str:
     with _FOLDERS_LOCK:
         entry = folders.get(session_id())
         if entry is None:
-            entry = folders[session_id()] = [tempfile.mkdtemp(prefix="convlstm-studio-"), now]
+            _sweep_left_behind(folders, now)
+            entry = folders[session_id()] = [tempfile.mkdtemp(prefix=FOLDER_PREFIX), now]
         entry[1] = now
+        with contextlib.suppress(OSError):  # its age tells a later server when it was last seen
+            os.utime(entry[0], (now, now))
         _sweep(folders, now)
     return entry[0]
 
