@@ -15,8 +15,8 @@ from core.errors import InputError
 # This page trains: TensorFlow is needed anyway.
 from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_device
 from ui.charts import describe_learning, learning_curves
-from ui.jobs import collect_finished, registry
-from ui.limits import LIMITS, Busy
+from ui.jobs import collect_finished, memory_for, registry
+from ui.limits import LIMITS, Busy, ShortOfMemory
 from ui.shared import (SHIPPED, bounded_slider, chart_ui, focus_ui, forecast_strip_ui, gif_ui, keep_values,
                        session_folder, session_id, show_error)
 
@@ -244,6 +244,10 @@ def someone_else_ui(other):
             "One run at a time keeps the server responsive: try again then.", icon=":material/hourglass_top:")
 
 
+SHORT_OF_MEMORY = ("The server has too little memory left for another training run: TensorFlow keeps some of "
+                   "each run, and one more could stop the app for everyone. Training comes back when the app "
+                   "restarts; every other page, and the models already trained, still work.")
+
 st.title("Train", anchor=False)
 st.markdown(
     "Train a model right here. Training runs in the background: you can switch pages, reload, open another tab "
@@ -262,13 +266,18 @@ with st.expander("The settings this run uses (they unlock when it ends or you st
     config = settings_ui(locked)
 glossary_ui()
 running = registry().running()
+short = running is None and config is not None and not memory_for(config.preset)
+if short:
+    st.warning(SHORT_OF_MEMORY, icon=":material/memory:")
 if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button",
-             disabled=running is not None or config is None):
+             disabled=running is not None or config is None or short):
     try:
         started = registry().start(session_id(), Path(session_folder()), config)
         started.settings = {key: st.session_state[key] for key in SETTINGS if key in st.session_state}
     except Busy:
         st.warning("Another training run started just now; wait for it to finish.")
+    except ShortOfMemory:
+        st.warning(SHORT_OF_MEMORY, icon=":material/memory:")
     else:
         st.session_state.train_focus_progress = True
         st.rerun()  # draws the settings and the button above disabled: the timer below redraws only its own part

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.limits import LIMITS, Busy
+from ui.limits import LIMITS, Busy, ShortOfMemory, resident_mb
 from ui.shared import session_id
 
 
@@ -66,9 +66,12 @@ class Registry:
 
     def start(self, owner: str, folder: Path, config) -> Job:
         """Starts `config` in a worker thread as `owner`'s next run, saved in
-        `folder`; raises Busy if a run is going on."""
+        `folder`; raises Busy if a run is going on, ShortOfMemory if it would
+        take the server past its memory."""
         from core.training import TrainingProgress, train
 
+        if not memory_for(config.preset):
+            raise ShortOfMemory("short of memory")
         with self.lock:
             if any(job.running for job in self.jobs):
                 raise Busy("busy")
@@ -116,6 +119,12 @@ class Registry:
     def finished(self, owner: str) -> list[Job]:
         with self.lock:
             return [job for job in self.jobs if job.owner == owner and not job.running]
+
+
+def memory_for(preset: str) -> bool:
+    """Whether the server has the memory for a training run of `preset` at its peak."""
+    peak = LIMITS.keras_io_train_peak_mb if preset == "keras-io" else LIMITS.train_peak_mb
+    return resident_mb() + peak <= LIMITS.server_memory_mb
 
 
 # Server state, not a cache: in st.cache_resource, the app menu's "Clear

@@ -15,6 +15,19 @@ class Busy(RuntimeError):
     """The server already runs as many jobs of this kind as it allows; try again later."""
 
 
+class ShortOfMemory(RuntimeError):
+    """Another training run would take the server past its memory."""
+
+
+def resident_mb() -> float:
+    """This server process's resident memory in MB (0 where Linux's /proc is not there)."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+    except (OSError, StopIteration, ValueError):
+        return 0.0
+
+
 @dataclass(frozen=True)
 class Limits:
     """Upper bounds on what one visitor can ask of the server."""
@@ -39,6 +52,14 @@ class Limits:
     # visitor's forecasts wait in the same queue.
     keras_io_horizon: int = 20
     checkpoints_per_session: int = 3
+    # Community Cloud stops an app past about 2.7 GB, every visitor's work with it.
+    # A training run adds 250-300 MB at its peak (the keras.io model about 900 MB),
+    # and TensorFlow keeps about 180 MB of each run for good (Keras' fit in a
+    # loop, a known leak: benchmarks/training_memory.py), so after a few runs the
+    # next one is refused rather than let it stop the server.
+    server_memory_mb: int = 2600
+    train_peak_mb: int = 300
+    keras_io_train_peak_mb: int = 900
     # Frames per uploaded sequence: the page draws each sequence as a GIF and a
     # strip; 900 frames would pass matplotlib's size limit, and a 100 MB upload
     # (25,000 frames) would take gigabytes as a GIF.
