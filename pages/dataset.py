@@ -109,6 +109,14 @@ def span(first: int, last: int, context: int) -> str:
     return f"frame {first}" if first == last else f"frames {first} to {last}"
 
 
+@st.cache_data(max_entries=4, show_spinner="Drawing the sequence...")
+def sequence_pictures(frames: np.ndarray, title: str, context: int) -> tuple[bytes, bytes]:
+    """The sequence's GIF and its frame strip. Every click on the page drew them
+    again: 4 s and 250 MB of passing memory for an uploaded 200-frame sequence."""
+    return (media.sequence_gif(frames, title, context=context, scale=5),
+            media.frame_strip({"frames": frames}, context=context, per_line=CONTEXT))
+
+
 def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int) -> None:
     """The sequence as a GIF, its digits' paths (generated sequences only) and its frames in a strip."""
     length = len(frames)
@@ -117,8 +125,8 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int) ->
         title = f"sequence {index}"
         if sequences is not None:
             title += f": digits {', '.join(map(str, sequences.labels[0]))}"
-        gif_ui(media.sequence_gif(frames, title, context=context, scale=5),
-               f"{length} frames; blue = context (what a model sees), orange = future (what it must predict).",
+        gif, strip = sequence_pictures(frames, title, context)
+        gif_ui(gif, f"{length} frames; blue = context (what a model sees), orange = future (what it must predict).",
                f"Animated {title}: {context} context frames, then {length - context} future frames")
     with right:
         if sequences is not None:
@@ -126,8 +134,7 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int) ->
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")
     # Ten frames a line (the context's, then the future's): at 20 a line frames were 17 px wide on a phone.
-    st.image(media.frame_strip({"frames": frames}, context=context, per_line=CONTEXT),
-             caption=f"Context: {span(0, context - 1, context)}. Future: {span(context, length - 1, context)}.",
+    st.image(strip, caption=f"Context: {span(0, context - 1, context)}. Future: {span(context, length - 1, context)}.",
              alt="Numbered strip of all frames of the sequence")
 
 

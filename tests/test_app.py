@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import pyarrow.ipc
 import pytest
+import streamlit
 from catalogue import bad_files
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
@@ -274,6 +275,20 @@ def test_two_visitors_asking_for_the_official_file_at_once_start_one_download(mo
     start_download(job)  # once it has ended, a click starts another
     job["thread"].join()
     assert len(calls) == 2
+
+
+def test_dataset_draws_a_sequence_once_however_often_the_page_reruns(app, monkeypatch):
+    # Every click on the page drew the GIF and the strip again: 4 s for an uploaded 200-frame sequence.
+    import core.media
+
+    drawn, real = [], core.media.sequence_gif
+    monkeypatch.setattr(core.media, "sequence_gif", lambda *args, **kwargs: drawn.append(1) or real(*args, **kwargs))
+    streamlit.cache_data.clear()
+    app.switch_page("pages/dataset.py").run()
+    app.number_input(key="dataset_index").set_value(613).run()
+    app.run()
+    assert len(drawn) == 2 and not app.exception  # sequence 0, then 613 once
+    assert any(url.endswith(".gif") for _, url in images(app))
 
 
 def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missing(app, tmp_path, monkeypatch):
