@@ -114,7 +114,6 @@ if first is not None:
     request = (tuple(str(p) for p in chosen.values()), count)
     if clicked:
         st.session_state.evaluate_request = request
-        evaluations().withdraw(session_id(), list(chosen.values()), count)
     if st.session_state.get("evaluate_request") == request:
         try:
             runs = {name: evaluations().request(path, count, load_model, model_thread(), owner=session_id(),
@@ -125,7 +124,8 @@ if first is not None:
             st.warning("The server is busy with other visitors' evaluations; try again in a minute.",
                        icon=":material/hourglass_top:")
         else:  # kept only once accepted: a reload after a busy refusal started a run no one asked for
-            if clicked:
+            if clicked:  # and only then is the browser's earlier request dropped
+                evaluations().withdraw(session_id(), list(chosen.values()), count)
                 evaluations().remember(session_id(), {key: st.session_state[key] for key in [*SETTINGS, "evaluate_request"]})
             if all(run.finished for run in runs.values()):
                 if st.session_state.pop("evaluate_watched", None) == request:

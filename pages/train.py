@@ -15,7 +15,7 @@ from core.errors import InputError
 # This page trains: TensorFlow is needed anyway.
 from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_device
 from ui.charts import describe_learning, learning_curves
-from ui.jobs import collect_finished, memory_for, registry
+from ui.jobs import collect_finished, registry
 from ui.limits import LIMITS, Busy, ShortOfMemory
 from ui.shared import (SHIPPED, bounded_slider, chart_ui, focus_ui, forecast_strip_ui, gif_ui, keep_values,
                        session_folder, session_id, show_error)
@@ -244,9 +244,15 @@ def someone_else_ui(other):
             "One run at a time keeps the server responsive: try again then.", icon=":material/hourglass_top:")
 
 
-SHORT_OF_MEMORY = ("The server has too little memory left for another training run: TensorFlow keeps some of "
-                   "each run, and one more could stop the app for everyone. Training comes back when the app "
-                   "restarts; every other page, and the models already trained, still work.")
+def short_of_memory(preset: str) -> str:
+    """Why Start is off when the server has too little memory left for a run of `preset`."""
+    if preset == "keras-io" and registry().has_memory_for("convlstm"):
+        return ("The keras.io model works on full frames and needs more memory than the server has left; "
+                "a ConvLSTM, from scratch or from the shipped model, can still train.")
+    return ("The server has too little memory left for another training run: TensorFlow keeps some of each "
+            "run, and one more could stop the app for everyone. Try again later; every other page, and the "
+            "models already trained, still work.")
+
 
 st.title("Train", anchor=False)
 st.markdown(
@@ -266,9 +272,9 @@ with st.expander("The settings this run uses (they unlock when it ends or you st
     config = settings_ui(locked)
 glossary_ui()
 running = registry().running()
-short = running is None and config is not None and not memory_for(config.preset)
+short = running is None and config is not None and not registry().has_memory_for(config.preset)
 if short:
-    st.warning(SHORT_OF_MEMORY, icon=":material/memory:")
+    st.warning(short_of_memory(config.preset), icon=":material/memory:")
 if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button",
              disabled=running is not None or config is None or short):
     try:
@@ -277,7 +283,7 @@ if st.button("Start training", icon=":material/play_arrow:", type="primary", key
     except Busy:
         st.warning("Another training run started just now; wait for it to finish.")
     except ShortOfMemory:
-        st.warning(SHORT_OF_MEMORY, icon=":material/memory:")
+        st.warning(short_of_memory(config.preset), icon=":material/memory:")
     else:
         st.session_state.train_focus_progress = True
         st.rerun()  # draws the settings and the button above disabled: the timer below redraws only its own part

@@ -92,3 +92,20 @@ def test_a_browser_asks_for_one_evaluation_at_a_time():
     assert evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="a") is running  # a rerun
     again = evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="a", again=True)  # a click
     assert again is not running and _wait(again).status == "done"
+
+
+def test_a_cancelled_run_still_in_its_batch_goes_on_for_whoever_asks_again():
+    # It ended "cancelled" for the visitor who clicked it again, told another click had stopped it.
+    evaluations, model_thread = Evaluations(), ThreadPoolExecutor(1)
+    gate = threading.Event()
+    model_thread.submit(gate.wait)
+    try:
+        run = evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="a")
+        deadline = time.time() + 30
+        while run.status != "forecasting" and time.time() < deadline:
+            time.sleep(0.05)
+        evaluations.withdraw("a", [], 10)
+        assert evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="b", again=True) is run
+    finally:
+        gate.set()
+    assert _wait(run).status == "done" and run.done == 64

@@ -101,23 +101,28 @@ class Evaluations:
 
         with self.lock:
             if run := kept():
-                if not run.finished:
-                    run.owners.add(owner)
-                return run
+                return self._claim(run, owner)
         # Loaded outside the lock: it takes seconds, and a click during it stops
         # this script, which must leave no run behind that never starts.
         model = load(path)
         with self.lock:
             if run := kept():
-                if not run.finished:
-                    run.owners.add(owner)
-                return run
+                return self._claim(run, owner)
             # A cancelled run still going stops at its next batch, about a second.
             if sum(not (other.finished or other.cancelled) for other in self.runs.values()) >= self.max_unfinished:
                 raise Busy("busy")
             run = self.runs[key] = Evaluation(count, owners={owner})
-            self.worker.submit(_work, run, model, model_thread)
+            self.worker.submit(_work, run, model, model_thread, self.lock)
             return run
+
+    @staticmethod
+    def _claim(run: Evaluation, owner: str) -> Evaluation:
+        # A run cancelled but still in its batch goes on for whoever asks for it again
+        # (the worker looks under the same lock): it ended "cancelled" for them too.
+        if not run.finished:
+            run.owners.add(owner)
+            run.cancelled = False
+        return run
 
     def withdraw(self, owner: str, keep: list[Path], count: int) -> None:
         """Drops this browser from its unfinished evaluations other than those of
@@ -159,15 +164,16 @@ class Evaluations:
             return run if run is not None and run.status == "done" else None
 
 
-def _work(run: Evaluation, model, model_thread: Executor) -> None:
+def _work(run: Evaluation, model, model_thread: Executor, lock: threading.Lock) -> None:
     from core.evaluation import score_forecast
     from core.forecasting import batch_size_for, forecast
 
     started = time.perf_counter()
     try:
-        if run.cancelled:
-            return
-        run.status = "forecasting"
+        with lock:
+            if run.cancelled:
+                return
+            run.status = "forecasting"
         context, truth = data.split_context(data.moving_mnist("test", run.total))
         predicted = np.empty(truth.shape, np.float32)  # filled in place: a list of batches joined at the end was a second copy
         # Each batch goes through the thread that runs every forecast, so a
@@ -175,9 +181,10 @@ def _work(run: Evaluation, model, model_thread: Executor) -> None:
         # builds the same graph from two threads at once.
         step = batch_size_for(model, BATCH)  # keras.io: one sequence, seconds long
         for start in range(0, run.total, step):
-            if run.cancelled:
-                run.status = "cancelled"
-                return
+            with lock:
+                if run.cancelled:
+                    run.status = "cancelled"
+                    return
             batch = slice(start, start + step)
             predicted[batch] = model_thread.submit(forecast, model, context[batch], truth.shape[1]).result()
             run.done = min(start + step, run.total)

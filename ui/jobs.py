@@ -59,6 +59,7 @@ class Registry:
     def __init__(self):
         self.lock = threading.Lock()
         self.jobs: list[Job] = []
+        self.started = 0  # runs started by this server: its first costs the most memory
 
     def running(self) -> Job | None:
         with self.lock:
@@ -70,7 +71,7 @@ class Registry:
         take the server past its memory."""
         from core.training import TrainingProgress, train
 
-        if not memory_for(config.preset):
+        if not self.has_memory_for(config.preset):
             raise ShortOfMemory("short of memory")
         with self.lock:
             if any(job.running for job in self.jobs):
@@ -89,8 +90,17 @@ class Registry:
                       fine_tuning=config.init_from is not None)
             job.thread = threading.Thread(target=self._work, args=(train, config, progress), daemon=True)
             self.jobs.append(job)
+            self.started += 1
             job.thread.start()
             return job
+
+    def has_memory_for(self, preset: str) -> bool:
+        """Whether the server has the memory for a training run of `preset` at its peak."""
+        if preset == "keras-io":
+            peak = LIMITS.keras_io_train_peak_mb
+        else:
+            peak = LIMITS.train_peak_mb if self.started else LIMITS.first_train_peak_mb
+        return resident_mb() + peak <= LIMITS.server_memory_mb
 
     @staticmethod
     def _work(train, config, progress) -> None:
@@ -119,12 +129,6 @@ class Registry:
     def finished(self, owner: str) -> list[Job]:
         with self.lock:
             return [job for job in self.jobs if job.owner == owner and not job.running]
-
-
-def memory_for(preset: str) -> bool:
-    """Whether the server has the memory for a training run of `preset` at its peak."""
-    peak = LIMITS.keras_io_train_peak_mb if preset == "keras-io" else LIMITS.train_peak_mb
-    return resident_mb() + peak <= LIMITS.server_memory_mb
 
 
 # Server state, not a cache: in st.cache_resource, the app menu's "Clear
