@@ -109,7 +109,7 @@ def span(first: int, last: int, context: int) -> str:
     return f"frame {first}" if first == last else f"frames {first} to {last}"
 
 
-@st.cache_data(max_entries=4, show_spinner="Drawing the sequence...")
+@st.cache_data(max_entries=16, show_spinner="Drawing the sequence...")  # a class on different sequences
 def sequence_pictures(frames: np.ndarray, title: str, context: int) -> tuple[bytes, bytes]:
     """The sequence's GIF and its frame strip. Every click on the page drew them
     again: 4 s and 250 MB of passing memory for an uploaded 200-frame sequence."""

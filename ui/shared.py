@@ -112,7 +112,8 @@ def remember_script(ours: str) -> str:
     without a cookie and each wrote its own id, the last one winning: a run
     started in another tab was lost at its first reload, and no tab could stop
     it. Now the first id written stays, and a tab with another reloads to take
-    it, once (a cookie it can read but the server never gets must not loop).
+    it, once for each id (a cookie it can read but the server never gets must
+    not loop; a later id, after the browser's cookies were cleared, is taken).
     """
     adopted = json.dumps(f"{SESSION_COOKIE}_adopted")
     return f"""(() => {{
@@ -120,8 +121,8 @@ def remember_script(ours: str) -> str:
       const cookie = () => (document.cookie.match(/(?:^|; ){SESSION_COOKIE}=([0-9a-f]{{32}})(?:;|$)/) || [])[1];
       if (!cookie()) document.cookie = "{SESSION_COOKIE}=" + ours + "; path=/; SameSite=Lax";
       const adopt = () => {{
-        if (cookie() && cookie() !== ours && !sessionStorage.getItem({adopted})) {{
-          sessionStorage.setItem({adopted}, "1");
+        if (cookie() && cookie() !== ours && sessionStorage.getItem({adopted}) !== cookie()) {{
+          sessionStorage.setItem({adopted}, cookie());
           location.reload();
         }}
       }};
