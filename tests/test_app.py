@@ -331,6 +331,14 @@ def fresh_evaluations(monkeypatch):
     monkeypatch.setattr(ui.evaluations, "_EVALUATIONS", ui.evaluations.Evaluations())
 
 
+def until_scored(app) -> None:
+    """Reruns the page until its evaluation's table is drawn (timed fragments do not fire in AppTest)."""
+    deadline = time.time() + 120
+    while not app.table and time.time() < deadline:
+        time.sleep(1)
+        app.run()
+
+
 def test_evaluate_page_scores_against_baselines_in_the_background(app):
     app.switch_page("pages/evaluate.py").run()
     app.slider(key="evaluate_count").set_value(40).run()
@@ -341,10 +349,7 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     app.switch_page("pages/dataset.py").run()
     app.switch_page("pages/evaluate.py").run()
     assert app.slider(key="evaluate_count").value == 40
-    deadline = time.time() + 120
-    while not app.table and time.time() < deadline:
-        time.sleep(1)
-        app.run()  # timed fragments do not fire in AppTest: poll by rerunning
+    until_scored(app)
     assert not app.exception and not app.error
     table = app.table[0].value
     # Said when it ends, as the table appears: a screen reader heard nothing.
@@ -381,10 +386,7 @@ def test_evaluate_shows_the_scores_the_server_has_after_a_reload(app):
     app.slider(key="evaluate_count").set_value(30).run()
     assert not app.table
     app.button(key="evaluate_run").click().run()
-    deadline = time.time() + 120
-    while not app.table and time.time() < deadline:
-        time.sleep(1)
-        app.run()
+    until_scored(app)
     # The same browser (its cookie's id) reopens on the settings it clicked, with their results: it
     # reopened on 100 sequences, and an evaluation of 1,000 still going was nowhere to be seen.
     reloaded = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
@@ -411,10 +413,7 @@ def test_a_browser_has_one_evaluation_at_a_time_and_its_other_tabs_say_so(app):
     other_tab.run().switch_page("pages/evaluate.py").run()
     other_tab.slider(key="evaluate_count").set_value(30).run()
     other_tab.button(key="evaluate_run").click().run()
-    deadline = time.time() + 120
-    while not other_tab.table and time.time() < deadline:
-        time.sleep(1)
-        other_tab.run()
+    until_scored(other_tab)
     assert other_tab.table and not other_tab.exception
     app.run()
     assert not app.exception and not app.table and not app.get("progress")
@@ -451,10 +450,7 @@ def evaluate_tiny(app, tiny_checkpoint, monkeypatch, compare: str = "(none)") ->
     app.selectbox(key="evaluate_compare").set_value(compare).run()
     app.slider(key="evaluate_count").set_value(10).run()
     app.button(key="evaluate_run").click().run()
-    deadline = time.time() + 120
-    while not app.table and time.time() < deadline:
-        time.sleep(1)
-        app.run()
+    until_scored(app)
 
 
 def test_evaluate_results_survive_another_page_picking_another_model(app, tiny_checkpoint, monkeypatch):

@@ -21,6 +21,12 @@ def _wait(run, timeout=60):
     return run
 
 
+def _until_forecasting(run, timeout=30):
+    deadline = time.time() + timeout
+    while run.status != "forecasting" and time.time() < deadline:
+        time.sleep(0.05)
+
+
 def test_a_load_that_fails_leaves_no_run_that_never_starts():
     evaluations, model_thread = Evaluations(), ThreadPoolExecutor(1)
 
@@ -79,9 +85,7 @@ def test_a_browser_asks_for_one_evaluation_at_a_time():
         assert evaluations.request(CHECKPOINT, 20, load_checkpoint, model_thread, owner="b") is shared
         with pytest.raises(Busy):
             evaluations.request(CHECKPOINT, 30, load_checkpoint, model_thread, owner="c")
-        deadline = time.time() + 30
-        while running.status != "forecasting" and time.time() < deadline:
-            time.sleep(0.05)
+        _until_forecasting(running)
         evaluations.withdraw("a", [CHECKPOINT], 30)  # "a" clicks Evaluate on 30 sequences
         latest = evaluations.request(CHECKPOINT, 30, load_checkpoint, model_thread, owner="a", again=True)
     finally:
@@ -101,9 +105,7 @@ def test_a_cancelled_run_still_in_its_batch_goes_on_for_whoever_asks_again():
     model_thread.submit(gate.wait)
     try:
         run = evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="a")
-        deadline = time.time() + 30
-        while run.status != "forecasting" and time.time() < deadline:
-            time.sleep(0.05)
+        _until_forecasting(run)
         evaluations.withdraw("a", [], 10)
         assert evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="b", again=True) is run
     finally:
