@@ -324,6 +324,13 @@ def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missin
 
 
 @pytest.fixture(autouse=True)
+def memory_to_spare(monkeypatch):
+    """This process holds every earlier test's models: the server's memory is
+    not what these tests check, except where one sets it."""
+    monkeypatch.setattr("ui.jobs.resident_mb", lambda: 0.0)
+
+
+@pytest.fixture(autouse=True)
 def fresh_evaluations(monkeypatch):
     """Each test's own server-wide evaluations: a run an earlier test left was found instead of scored."""
     import ui.evaluations
