@@ -243,7 +243,17 @@ def test_tabs_opened_together_keep_the_first_id_written(browser, server):
     context.close()
 
 
-def test_a_reload_or_a_second_tab_finds_its_own_run_and_can_stop_it(page):
+def test_a_reload_or_a_second_tab_finds_its_own_run_and_can_stop_it(browser):
+    # A server of its own: the module's has trained twice, and TensorFlow keeps memory from each run,
+    # so the memory guard may refuse a third (ui/limits.py), which is not what this test is about.
+    with _fresh_server_tab(browser) as (page, url):
+        page.set_default_timeout(90_000)
+        page.goto(url)
+        settle(page)
+        _reload_finds_its_own_run(page)
+
+
+def _reload_finds_its_own_run(page):
     # Each is a new Streamlit session: they used to be told that "someone else" was
     # training, with no Stop button, and the run's model never reached them.
     open_page(page, "Train")
