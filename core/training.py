@@ -115,6 +115,14 @@ class TrainConfig:
         strategy: None; "mirrored" for all local GPUs (or logical CPUs);
             "multiworker" for several machines described by TF_CONFIG.
         seed: fixes the training data stream; None draws a fresh one.
+        recycle: for a process that trains run after run (the app's server):
+            a new model is trained in the one an earlier recycled run of the
+            same `ModelConfig` left, with new weights and a new optimizer
+            state, so its traced training step is reused. TensorFlow keeps
+            about 170 MB of every training step it traces for the life of the
+            process (`benchmarks/training_memory.py`). The model `train`
+            returns is then the next such run's: keep the checkpoint, not the
+            model. Not with `strategy`, whose models are the strategy's.
     """
 
     out: str | None = None
@@ -135,6 +143,7 @@ class TrainConfig:
     init_from: str | None = None
     strategy: str | None = None
     seed: int | None = None
+    recycle: bool = False
 
     def __post_init__(self):
         # A notebook's "2" or 2.5 epochs failed in a comparison or deep in Keras. NumPy's numbers
@@ -195,6 +204,8 @@ class TrainConfig:
                              "the other starts a new one")
         if self.strategy not in (None, "mirrored", "multiworker"):
             raise InputError(f"strategy must be 'mirrored', 'multiworker' or none; received {self.strategy!r}")
+        if self.recycle and self.strategy:
+            raise InputError("recycle reuses a model built for one device; it cannot go with a strategy")
         known = [f.name for f in fields(ModelConfig)]
         unknown = sorted(set(self.model_overrides) - set(known))
         if unknown:
@@ -496,13 +507,26 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
             overrides = {**_inherited_sizes(source, config, config.init_from), **overrides}
         if config.preset == "convlstm":
             overrides.setdefault("precision", fast_precision())
-        model = build_model(preset(config.preset, **overrides))
+        architecture = preset(config.preset, **overrides)
+        recycled = _take_recycled(architecture) if config.recycle else None
+        if recycled is None:
+            model = build_model(architecture)
+        else:
+            model = recycled
+            for variable in model.optimizer.variables:  # Adam's step count and moments
+                variable.assign(np.zeros(variable.shape, variable.dtype))
+            if source is None:  # a new model's initial weights
+                model.set_weights(build_model(architecture).get_weights())
         if source is not None:
             model.set_weights(source.get_weights())
             model.sequences_seen.assign(0)
-        optimizer, info = keras.optimizers.Adam(config.learning_rate), {"preset": config.preset}
+        info = {"preset": config.preset}
         if source is not None and "refiner" in source.studio_info:  # kept, frozen, as trained for the source
             info["refiner"] = source.studio_info["refiner"]
+        if recycled is not None:
+            model.optimizer.learning_rate.assign(config.learning_rate)
+            return model, info
+        optimizer = keras.optimizers.Adam(config.learning_rate)
     # Binary cross-entropy: Moving MNIST pixels are nearly binary, and BCE
     # keeps pushing faint blurred pixels to 0 or 1 where MSE's gradient fades.
     # A resumed model is compiled again (same optimizer, so Adam's moments stay)
@@ -511,6 +535,22 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
     model.compile(optimizer=optimizer, loss="binary_crossentropy")
     optimizer.learning_rate.assign(config.learning_rate)  # a loaded optimizer keeps the rate it was saved at
     return model, info
+
+
+# Models of finished recycled runs, by architecture, each with its traced training step.
+_RECYCLED: dict[ModelConfig, list[keras.Model]] = {}
+_RECYCLED_LOCK = threading.Lock()
+
+
+def _take_recycled(architecture: ModelConfig) -> keras.Model | None:
+    with _RECYCLED_LOCK:
+        spare = _RECYCLED.get(architecture)
+        return spare.pop() if spare else None
+
+
+def _give_back(model: keras.Model) -> None:
+    with _RECYCLED_LOCK:
+        _RECYCLED.setdefault(model_config(model), []).append(model)
 
 
 def _inherited_sizes(source: keras.Model, config: TrainConfig, path: str) -> dict:
@@ -651,14 +691,16 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
             callback.interrupted()
         if callback.cancelled:
             progress.update(status="cancelled", eta_seconds=None)
-            return model, progress
-        if callback.validated_at != callback.seen:  # stopped mid-epoch: score and save what was learned
-            callback.validate(progress.snapshot()["epoch"])
-        elif callback.saved_at != callback.seen:  # interrupted while saving
-            callback.save()
-        progress.update(status="stopped" if progress.stop_requested else "done", fraction=1.0, eta_seconds=0.0)
-        if shown:
-            shown.draw(now=True)
+        else:
+            if callback.validated_at != callback.seen:  # stopped mid-epoch: score and save what was learned
+                callback.validate(progress.snapshot()["epoch"])
+            elif callback.saved_at != callback.seen:  # interrupted while saving
+                callback.save()
+            progress.update(status="stopped" if progress.stop_requested else "done", fraction=1.0, eta_seconds=0.0)
+            if shown:
+                shown.draw(now=True)
+        if config.recycle:  # only after a run that ended well: a failed one may have left its step half-traced
+            _give_back(model)
         return model, progress
     except BaseException as error:  # a second Ctrl-C while saving too: the run is not left "training"
         progress.update(status="failed", error=f"{type(error).__name__}: {error}".removesuffix(": "))

@@ -244,14 +244,23 @@ def someone_else_ui(other):
             "One run at a time keeps the server responsive: try again then.", icon=":material/hourglass_top:")
 
 
-def short_of_memory(preset: str) -> str:
-    """Why Start is off when the server has too little memory left for a run of `preset`."""
-    if preset == "keras-io" and registry().has_memory_for("convlstm"):
-        return ("The keras.io model works on full frames and needs more memory than the server has left; "
-                "a ConvLSTM, from scratch or from the shipped model, can still train.")
-    return ("The server has too little memory left for another training run: TensorFlow keeps some of each "
-            "run, and one more could stop the app for everyone. Try again later; every other page, and the "
-            "models already trained, still work.")
+def short_of_memory(config: TrainConfig) -> str:
+    """Why Start is off when the server has too little memory left for a run of `config`, and which
+    kinds of run still fit: the memory does not come back, so "later" would not help."""
+    kinds = {"from scratch with layer normalisation": TrainConfig(model_overrides={"layer_norm": True}),
+             "from scratch without it": TrainConfig()}
+    if SHIPPED.is_file():
+        kinds["from the shipped model"] = TrainConfig(init_from=str(SHIPPED))
+    fits = [words for words, kind in kinds.items() if registry().has_memory_for(kind)]
+    if config.preset == "keras-io":
+        why = "The keras.io model works on full frames and needs more memory than the server has left. "
+    else:
+        why = ("The server has too little memory left for this training run: TensorFlow keeps memory for each "
+               "kind of model trained here, and this run could stop the app for everyone. ")
+    if fits:
+        listed = fits[0] if len(fits) == 1 else ", ".join(fits[:-1]) + " or " + fits[-1]
+        why += f"A ConvLSTM {listed} still fits. "
+    return why + "Every other page, and the models already trained, still work."
 
 
 st.title("Train", anchor=False)
@@ -272,9 +281,9 @@ with st.expander("The settings this run uses (they unlock when it ends or you st
     config = settings_ui(locked)
 glossary_ui()
 running = registry().running()
-short = running is None and config is not None and not registry().has_memory_for(config.preset)
+short = running is None and config is not None and not registry().has_memory_for(config)
 if short:
-    st.warning(short_of_memory(config.preset), icon=":material/memory:")
+    st.warning(short_of_memory(config), icon=":material/memory:")
 if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button",
              disabled=running is not None or config is None or short):
     try:
@@ -283,7 +292,7 @@ if st.button("Start training", icon=":material/play_arrow:", type="primary", key
     except Busy:
         st.warning("Another training run started just now; wait for it to finish.")
     except ShortOfMemory:
-        st.warning(short_of_memory(config.preset), icon=":material/memory:")
+        st.warning(short_of_memory(config), icon=":material/memory:")
     else:
         st.session_state.train_focus_progress = True
         st.rerun()  # draws the settings and the button above disabled: the timer below redraws only its own part

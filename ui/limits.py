@@ -57,16 +57,19 @@ class Limits:
     # visitor's forecasts wait in the same queue.
     keras_io_horizon: int = 20
     checkpoints_per_session: int = 3
-    # Community Cloud stops an app past about 2.7 GB, every visitor's work with it.
-    # The Train page's default run took a server from 990 MB to 2,073 at its peak
-    # and left it at 1,761; a second went from 1,758 to 2,294 and left 1,941
-    # (docs/benchmarks.md; the keras.io model adds about 900 MB). TensorFlow keeps
-    # part of each run for good (Keras' fit in a loop, a known leak:
-    # benchmarks/training_memory.py), so a run that would pass the limit at its
-    # peak is refused.
+    # Community Cloud stops an app past about 2.7 GB, every visitor's work with it,
+    # so a run that would pass it at its peak is refused. TensorFlow keeps each
+    # new model's traced training step for good (benchmarks/training_memory.py),
+    # so the server recycles one model per kind of run (ui/jobs.py). Measured
+    # through the app on a server that had opened every page (docs/benchmarks.md):
+    # its first run took it from 974-983 MB up by 1,094 at the peak (the default
+    # run) or 1,264 (from the shipped model); a new kind of run after another,
+    # by 215 (no layer norm) or 687 (from the shipped model); a run of a kind
+    # trained before, by 39-76. The keras.io model adds about 900 MB.
     server_memory_mb: int = 2700
-    first_train_peak_mb: int = 1100
-    train_peak_mb: int = 600
+    first_train_peak_mb: int = 1400
+    train_peak_mb: int = 800
+    repeat_train_peak_mb: int = 150
     keras_io_train_peak_mb: int = 1000
     # Frames per uploaded sequence: the page draws each sequence as a GIF and a
     # strip; 900 frames would pass matplotlib's size limit, and a 100 MB upload
