@@ -1,5 +1,6 @@
 """The Evaluate page's background evaluations, without a browser."""
 
+import contextlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,17 @@ def _until_forecasting(run, timeout=30):
         time.sleep(0.05)
 
 
+@contextlib.contextmanager
+def _busy(model_thread):
+    """Keeps the forecasting thread busy, as a long forecast would, until the block ends."""
+    gate = threading.Event()
+    model_thread.submit(gate.wait)
+    try:
+        yield
+    finally:  # a failure in the block left the thread waiting, and Python waits for it at exit: pytest never ended
+        gate.set()
+
+
 def test_a_load_that_fails_leaves_no_run_that_never_starts():
     evaluations, model_thread = Evaluations(), ThreadPoolExecutor(1)
 
@@ -40,16 +52,12 @@ def test_a_load_that_fails_leaves_no_run_that_never_starts():
 
 def test_queue_is_bounded_and_a_failed_run_restarts_only_when_asked():
     evaluations, model_thread = Evaluations(max_unfinished=1), ThreadPoolExecutor(1)
-    gate = threading.Event()
-    model_thread.submit(gate.wait)  # keeps the forecasting thread busy, as a long forecast would
-    try:
+    with _busy(model_thread):
         first = evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread, owner="a")
         assert not first.finished
         assert evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread, owner="a") is first  # found, not queued twice
         with pytest.raises(Busy):
             evaluations.request(CHECKPOINT, 20, lambda path: None, model_thread, owner="a")
-    finally:  # a failure above left the thread waiting, and Python waits for it at exit: pytest never ended
-        gate.set()
     assert _wait(first).status == "failed" and first.error  # None is no model: a one-line error, no traceback
     assert evaluations.done(CHECKPOINT, 10) is None  # a failed run has no table to draw
     assert evaluations.request(CHECKPOINT, 10, lambda path: None, model_thread, owner="a") is first  # a rerun does not retry
@@ -61,13 +69,9 @@ def test_a_running_evaluation_has_no_table_yet_and_a_finished_one_is_not_redone(
     # The page draws its table from done(): a second tab that found the run still going
     # would draw it from no results (a traceback); a click on a finished run shows it again.
     evaluations, model_thread = Evaluations(), ThreadPoolExecutor(1)
-    gate = threading.Event()
-    model_thread.submit(gate.wait)
-    try:
+    with _busy(model_thread):
         run = evaluations.request(CHECKPOINT, 2, load_checkpoint, model_thread, owner="a")
         assert evaluations.done(CHECKPOINT, 2) is None
-    finally:
-        gate.set()
     assert _wait(run).status == "done" and evaluations.done(CHECKPOINT, 2) is run
     assert run.results["model"].mse < run.results["black frames"].mse / 2
     assert evaluations.request(CHECKPOINT, 2, load_checkpoint, model_thread, owner="a", again=True) is run
@@ -77,9 +81,7 @@ def test_a_browser_asks_for_one_evaluation_at_a_time():
     # One visitor clicking through four sequence counts filled the server's queue (others were told
     # "busy"), and the runs went on after the browser was closed.
     evaluations, model_thread = Evaluations(max_unfinished=2), ThreadPoolExecutor(1)
-    gate = threading.Event()
-    model_thread.submit(gate.wait)
-    try:
+    with _busy(model_thread):
         running = evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="a")
         shared = evaluations.request(CHECKPOINT, 20, load_checkpoint, model_thread, owner="a")
         assert evaluations.request(CHECKPOINT, 20, load_checkpoint, model_thread, owner="b") is shared
@@ -88,8 +90,6 @@ def test_a_browser_asks_for_one_evaluation_at_a_time():
         _until_forecasting(running)
         evaluations.withdraw("a", [CHECKPOINT], 30)  # "a" clicks Evaluate on 30 sequences
         latest = evaluations.request(CHECKPOINT, 30, load_checkpoint, model_thread, owner="a", again=True)
-    finally:
-        gate.set()
     assert _wait(latest).status == "done" and _wait(shared).status == "done"  # "b" still wanted it
     assert _wait(running).status == "cancelled" and running.done < 64  # stopped between its batches
     assert evaluations.done(CHECKPOINT, 64) is None
@@ -101,13 +101,9 @@ def test_a_browser_asks_for_one_evaluation_at_a_time():
 def test_a_cancelled_run_still_in_its_batch_goes_on_for_whoever_asks_again():
     # It ended "cancelled" for the visitor who clicked it again, told another click had stopped it.
     evaluations, model_thread = Evaluations(), ThreadPoolExecutor(1)
-    gate = threading.Event()
-    model_thread.submit(gate.wait)
-    try:
+    with _busy(model_thread):
         run = evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="a")
         _until_forecasting(run)
         evaluations.withdraw("a", [], 10)
         assert evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="b", again=True) is run
-    finally:
-        gate.set()
     assert _wait(run).status == "done" and run.done == 64
