@@ -119,7 +119,7 @@ class TrainConfig:
             a new model is trained in the one an earlier recycled run of the
             same `ModelConfig` left, with new weights and a new optimizer
             state, so its traced training step is reused. TensorFlow keeps
-            about 170 MB of every training step it traces for the life of the
+            about 175 MB of every training step it traces for the life of the
             process (`benchmarks/training_memory.py`). The model `train`
             returns is then the next such run's: keep the checkpoint, not the
             model. Not with `strategy`, whose models are the strategy's.
@@ -156,9 +156,10 @@ class TrainConfig:
                 continue
             setattr(self, name, as_number(name, value, whole))
         # "no" was taken as True; None or a number as a path failed in train, with a TypeError.
-        if not isinstance(self.resume, (bool, np.bool_)):
-            raise InputError(f"resume must be True or False; received {self.resume!r}")
-        self.resume = bool(self.resume)
+        for name in ("resume", "recycle"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise InputError(f"{name} must be True or False; received {getattr(self, name)!r}")
+            setattr(self, name, bool(getattr(self, name)))
         if not isinstance(self.model_overrides, dict):
             raise InputError(f"model_overrides must be a dict of ModelConfig fields; received {self.model_overrides!r}")
         for name in ("out", "init_from"):
@@ -493,7 +494,7 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
         model = load_checkpoint(config.out, compile=True)
         # Sizes and precision asked of a resumed run must be the file's; the preset is the file's.
         # Called only for its check: a resumed model keeps its own sizes.
-        _inherited_sizes(model, replace(config, preset=model_config(model).preset), config.out)
+        _inherited_sizes(model_config(model), replace(config, preset=model_config(model).preset), config.out)
         trained_in, asked = model_config(model).precision, config.model_overrides.get("precision")
         if asked and asked != trained_in:
             raise InputError(f"{config.out} trains in {trained_in}, and a resumed run keeps it; {asked} was asked")
@@ -501,22 +502,19 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
         optimizer = getattr(model, "optimizer", None) or keras.optimizers.Adam(config.learning_rate)
         info = dict(model.studio_info)
     else:
-        overrides = dict(config.model_overrides)
         source = load_checkpoint(config.init_from, compile=False) if config.init_from else None
-        if source is not None:
-            overrides = {**_inherited_sizes(source, config, config.init_from), **overrides}
-        if config.preset == "convlstm":
-            overrides.setdefault("precision", fast_precision())
-        architecture = preset(config.preset, **overrides)
+        architecture = _architecture(config, None if source is None else model_config(source))
         recycled = _take_recycled(architecture) if config.recycle else None
         if recycled is None:
             model = build_model(architecture)
         else:
             model = recycled
-            for variable in model.optimizer.variables:  # Adam's step count and moments
+            # A new model's state: its initial weights (a fine-tuning source's replace them
+            # below) and its teacher-forcing coin's seed, which is not a weight.
+            for variable, initial in zip(model.variables, build_model(architecture).variables, strict=True):
+                variable.assign(initial.value)
+            for variable in model.optimizer.variables:  # Adam's step count and moments; its rate is set below
                 variable.assign(np.zeros(variable.shape, variable.dtype))
-            if source is None:  # a new model's initial weights
-                model.set_weights(build_model(architecture).get_weights())
         if source is not None:
             model.set_weights(source.get_weights())
             model.sequences_seen.assign(0)
@@ -537,9 +535,33 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
     return model, info
 
 
+def _architecture(config: TrainConfig, source: ModelConfig | None) -> ModelConfig:
+    """What a new model of `config` is: its overrides, the sizes of `source` (the
+    `init_from` model's) and, for a ConvLSTM, this machine's fastest precision."""
+    overrides = dict(config.model_overrides)
+    if source is not None:
+        overrides = {**_inherited_sizes(source, config, config.init_from), **overrides}
+    if config.preset == "convlstm":
+        overrides.setdefault("precision", fast_precision())
+    return preset(config.preset, **overrides)
+
+
 # Models of finished recycled runs, by architecture, each with its traced training step.
 _RECYCLED: dict[ModelConfig, list[keras.Model]] = {}
 _RECYCLED_LOCK = threading.Lock()
+
+
+def has_recycled_model(config: TrainConfig) -> bool:
+    """Whether a recycled run of `config` would train in a model an earlier one left,
+    tracing nothing new (see `TrainConfig.recycle`).
+
+    Raises:
+        InputError: `config.init_from` cannot be read, or has other sizes than `config` asks for.
+    """
+    source = read_checkpoint_info(config.init_from)[0] if config.init_from else None
+    architecture = _architecture(config, source)
+    with _RECYCLED_LOCK:
+        return bool(_RECYCLED.get(architecture))
 
 
 def _take_recycled(architecture: ModelConfig) -> keras.Model | None:
@@ -553,14 +575,14 @@ def _give_back(model: keras.Model) -> None:
         _RECYCLED.setdefault(model_config(model), []).append(model)
 
 
-def _inherited_sizes(source: keras.Model, config: TrainConfig, path: str) -> dict:
-    """The `ModelConfig` fields a run from `source` (at `path`) takes, less its
-    preset and precision; raises InputError where the run asks for others.
+def _inherited_sizes(source: ModelConfig, config: TrainConfig, path: str) -> dict:
+    """The `ModelConfig` fields a run from the model `source` (at `path`) takes,
+    less its preset and precision; raises InputError where the run asks for others.
 
     Fine-tuning keeps the source's sizes, so "start from the shipped model"
     needs no sizes; the precision is this machine's (weights are float32 in both).
     """
-    sizes = asdict(model_config(source))
+    sizes = asdict(source)
     del sizes["precision"]
     clashes = sorted(name for name, value in config.model_overrides.items() if sizes.get(name, value) != value)
     source_preset = sizes.pop("preset")
@@ -699,7 +721,10 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
             progress.update(status="stopped" if progress.stop_requested else "done", fraction=1.0, eta_seconds=0.0)
             if shown:
                 shown.draw(now=True)
-        if config.recycle:  # only after a run that ended well: a failed one may have left its step half-traced
+        # Only a model whose training step has run: a notebook's Stop while the step compiled left
+        # it half-traced, and the next run in it failed. Nor after a failed run.
+        began = callback.steps_at_start
+        if config.recycle and began is not None and int(model.optimizer.iterations.numpy()) > began:
             _give_back(model)
         return model, progress
     except BaseException as error:  # a second Ctrl-C while saving too: the run is not left "training"

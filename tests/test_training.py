@@ -18,7 +18,8 @@ from core.errors import InputError
 from core.metrics import mse, repeat_last
 from core.model import (build_model, gpu_names, load_checkpoint, model_config, preset, read_checkpoint_info,
                         save_checkpoint, with_output_floor)
-from core.training import DEFAULT_VAL_COUNT, TrainConfig, TrainingProgress, TrainingSequences, _ProgressCallback, train
+from core.training import (DEFAULT_VAL_COUNT, TrainConfig, TrainingProgress, TrainingSequences, _ProgressCallback,
+                           has_recycled_model, train)
 
 
 def test_a_training_batch_asks_for_each_next_frame():
@@ -342,16 +343,18 @@ def test_resume_takes_the_files_preset_and_its_validation_size(tmp_path):
 
 
 def test_a_recycled_run_trains_a_new_model_in_the_traced_step_of_the_last():
-    # The app's server trains run after run, and TensorFlow kept about 170 MB of
+    # The app's server trains run after run, and TensorFlow kept about 175 MB of
     # each new model's traced training step for the server's life.
-    # An architecture of its own (no other test's recycled model), trained closed loop: the
-    # teacher-forcing coin's random stream is the model's, and a recycled one's goes on.
-    run = tiny_run(epochs=1, epoch_sequences=16, model_overrides={**TINY, "filters": 6}, sampling_sequences=0)
+    # An architecture of its own, no other test's recycled model. The second batch is fed the truth at
+    # 3 in 4 frames by a coin whose random stream is the model's: a recycled one's went on from its last run.
+    run = tiny_run(epochs=1, epoch_sequences=16, model_overrides={**TINY, "filters": 6}, sampling_sequences=32)
     keras.utils.set_random_seed(1)
     alone, _ = train(run)
+    assert not has_recycled_model(run)
     keras.utils.set_random_seed(1)
     first, _ = train(replace(run, recycle=True))
     step = first.train_function
+    assert has_recycled_model(run) and not has_recycled_model(replace(run, model_overrides={**TINY, "filters": 4}))
     keras.utils.set_random_seed(1)
     second, progress = train(replace(run, recycle=True))
     assert second is first and second.train_function is step
@@ -360,6 +363,24 @@ def test_a_recycled_run_trains_a_new_model_in_the_traced_step_of_the_last():
     for recycled, own in zip(second.get_weights(), alone.get_weights()):
         np.testing.assert_allclose(recycled, own, atol=1e-6)
     assert progress.snapshot()["status"] == "done"
+
+
+def test_a_run_stopped_while_its_step_compiled_leaves_no_model_to_recycle(monkeypatch):
+    # A notebook's Stop (KeyboardInterrupt) landing while the first step traced left the step
+    # half-traced, and the next run in that model failed: "Creating variables on a non-first call".
+    run = tiny_run(epochs=1, epoch_sequences=16, model_overrides={**TINY, "filters": 5}, recycle=True)
+    apply_gradients = keras.optimizers.Adam.apply_gradients
+
+    def stop_while_tracing(self, *args, **kwargs):  # once Adam's variables are made
+        apply_gradients(self, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras.optimizers.Adam, "apply_gradients", stop_while_tracing)
+    stopped, progress = train(run)
+    monkeypatch.undo()
+    assert progress.snapshot()["status"] == "cancelled" and int(stopped.optimizer.iterations.numpy()) == 0
+    again, progress = train(run)
+    assert again is not stopped and progress.snapshot()["status"] == "done"
 
 
 def test_bad_settings():
@@ -395,6 +416,7 @@ def test_bad_settings():
              ({"model_overrides": None}, "model_overrides must be a dict of ModelConfig fields; received None"),
              ({"init_from": 5}, "init_from must be a file's path; received 5"),
              ({"val_count": 10**9}, "val_count must be from 1 to 10,000; received 1,000,000,000"),
+             ({"recycle": "no"}, "recycle must be True or False; received 'no'"),
              ({"recycle": True, "strategy": "mirrored"},
               "recycle reuses a model built for one device; it cannot go with a strategy")]
     for settings, message in slips:

@@ -60,9 +60,6 @@ class Registry:
         self.lock = threading.Lock()
         self.jobs: list[Job] = []
         self.started = 0  # runs started by this server: its first costs the most memory
-        # The kinds of run it has trained (see `_kind`): the next of a kind trains in the
-        # model the last one left, traced already, and costs the server little more memory.
-        self.kinds: set[tuple] = set()
 
     def running(self) -> Job | None:
         with self.lock:
@@ -88,7 +85,7 @@ class Registry:
             number = 1 + sum(job.owner == owner for job in self.jobs)
             label, out = f"Trained here: run {number}", folder / f"run-{number}.keras"
             # Recycled: a new model trained in a fresh one would leave TensorFlow's copy of its
-            # training step in the server for good (about 170 MB a run, benchmarks/training_memory.py).
+            # training step in the server for good (about 175 MB a run, benchmarks/training_memory.py).
             config = dataclasses.replace(config, out=str(out), recycle=True)
             progress = TrainingProgress()
             job = Job(owner, label, out, progress, None if config.minutes is None else config.minutes * 60,
@@ -96,33 +93,30 @@ class Registry:
             job.thread = threading.Thread(target=self._work, args=(train, config, progress), daemon=True)
             self.jobs.append(job)
             self.started += 1
-            self.kinds.add(self._kind(config))
             job.thread.start()
             return job
-
-    @staticmethod
-    def _kind(config) -> tuple:
-        # What decides the model's architecture: core.training recycles a model by it.
-        return config.preset, config.init_from, tuple(sorted(config.model_overrides.items()))
 
     def has_memory_for(self, config) -> bool:
         """Whether the server has the memory for a training run of `config` (a
         `core.TrainConfig`) at its peak."""
+        from core.training import has_recycled_model
+
         if config.preset == "keras-io":
             peak = LIMITS.keras_io_train_peak_mb
-        elif self._kind(config) in self.kinds:
+        elif has_recycled_model(config):  # its training step is traced already
             peak = LIMITS.repeat_train_peak_mb
+        elif self.started:
+            peak = LIMITS.train_peak_mb
         else:
-            peak = LIMITS.train_peak_mb if self.started else LIMITS.first_train_peak_mb
+            peak = LIMITS.first_fine_tuning_peak_mb if config.init_from else LIMITS.first_train_peak_mb
         return resident_mb() + peak <= LIMITS.server_memory_mb
 
-    def _work(self, train, config, progress) -> None:
+    @staticmethod
+    def _work(train, config, progress) -> None:
         try:
             train(config, progress)
         except Exception:  # train() records it in progress["error"] for the page; the log gets the traceback
             logging.getLogger(__name__).exception("training failed")
-            with self.lock:  # a failed run's model is not recycled: the next of its kind builds one again
-                self.kinds.discard(self._kind(config))
 
     def forget(self, folder: Path) -> bool:
         """Asks the run writing into `folder` to stop (it does within a batch)
