@@ -260,6 +260,8 @@ def short_of_memory(config: TrainConfig) -> str:
     if fits:
         listed = fits[0] if len(fits) == 1 else ", ".join(fits[:-1]) + " or " + fits[-1]
         why += f"A ConvLSTM {listed} still fits. "
+    if config.preset != "keras-io" and registry().has_memory_for(TrainConfig(preset="keras-io")):
+        why += "The keras.io example's model still fits. "
     return why + "Every other page, and the models already trained, still work."
 
 

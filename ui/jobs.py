@@ -101,10 +101,10 @@ class Registry:
         `core.TrainConfig`) at its peak."""
         from core.training import has_recycled_model
 
-        if config.preset == "keras-io":
-            peak = LIMITS.keras_io_train_peak_mb
-        elif has_recycled_model(config):  # its training step is traced already
+        if has_recycled_model(config):  # its training step is traced already, the keras.io model's too
             peak = LIMITS.repeat_train_peak_mb
+        elif config.preset == "keras-io":
+            peak = LIMITS.keras_io_train_peak_mb
         elif self.started:
             peak = LIMITS.train_peak_mb
         else:

@@ -65,7 +65,8 @@ class Limits:
     # its first run took it from 974-983 MB up by 1,091-1,094 at the peak (the default
     # run) or 1,264 (from the shipped model); a new kind of run after another,
     # by 215 (no layer norm) or 687 (from the shipped model); a run of a kind
-    # trained before, by 39-76. The keras.io model adds about 900 MB.
+    # trained before, by 39-76. The keras.io model adds about 900 MB the first time
+    # and 42-57 MB a repeat (`benchmarks/training_memory.py --keras-io --recycle`).
     server_memory_mb: int = 2700
     first_train_peak_mb: int = 1200
     first_fine_tuning_peak_mb: int = 1400
