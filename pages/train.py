@@ -230,18 +230,48 @@ def live_ui(job):
     results_ui(job, state)
 
 
+def when_it_ends(run) -> str:
+    """When a running run ends, as "their run ..." goes on."""
+    left = run.seconds_left()
+    if run.progress.snapshot()["status"] == "validating":  # after every epoch, not only the last
+        return "is scoring its latest forecasts"
+    return "has just started" if left is None else f"ends in about {left:.0f} s"
+
+
+def runs(count: int) -> str:
+    return f"{count} run{'' if count == 1 else 's'}"
+
+
 @st.fragment(run_every=2.0)
 def someone_else_ui(other):
-    """Tells a visitor that another session's run is going on, until it ends."""
+    """Tells a visitor that another session's run is going on, until it ends, and
+    whether Start puts theirs in line."""
     if not other.running:
         st.rerun()
-    left = other.seconds_left()
-    if other.progress.snapshot()["status"] == "validating":  # after every epoch, not only the last
-        when = "is scoring its latest forecasts"
+    waiting = registry().waiting()
+    text = f"Someone else is training right now; their run {when_it_ends(other)}"
+    text += f", and {runs(waiting)} wait{'s' if waiting == 1 else ''} after it. " if waiting else ". "
+    # One run at a time keeps the server responsive: two would share its cores and both crawl.
+    if registry().line_is_full():
+        text += "The server trains one run at a time and the line is full: try again when this one ends."
     else:
-        when = "has just started" if left is None else f"ends in about {left:.0f} s"
-    st.info(f"Someone else is training right now; their run {when}. "
-            "One run at a time keeps the server responsive: try again then.", icon=":material/hourglass_top:")
+        text += "The server trains one run at a time: Start puts yours in line, and it begins on its own."
+    st.info(text, icon=":material/hourglass_top:")
+
+
+@st.fragment(run_every=2.0)
+def waiting_ui(job):
+    """This session's run while it waits in line, until its turn comes."""
+    if not (job.running and job.waiting):
+        st.rerun()  # its turn: the page draws it training
+    ahead = registry().ahead_of(job)
+    text = f"Your run is in line: {runs(len(ahead))} before it"
+    if ahead and not ahead[0].waiting:
+        text += f" (the one training now {when_it_ends(ahead[0])})"
+    st.info(text + ". It starts on its own; you can switch pages or reload meanwhile.",
+            icon=":material/hourglass_top:")
+    st.button("Leave the line", icon=":material/close:", key="train_stop",
+              disabled=job.progress.stop_requested, on_click=job.progress.request_stop)
 
 
 def short_of_memory(config: TrainConfig) -> str:
@@ -283,30 +313,35 @@ with st.expander("The settings this run uses (they unlock when it ends or you st
     config = settings_ui(locked)
 glossary_ui()
 running = registry().running()
+# While a run trains, the memory is checked when a run's turn in line comes.
 short = running is None and config is not None and not registry().has_memory_for(config)
 if short:
     st.warning(short_of_memory(config), icon=":material/memory:")
 if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button",
-             disabled=running is not None or config is None or short):
+             disabled=locked or config is None or short or registry().line_is_full()):
     try:
         started = registry().start(session_id(), Path(session_folder()), config)
         started.settings = {key: st.session_state[key] for key in SETTINGS if key in st.session_state}
     except Busy:
-        st.warning("Another training run started just now; wait for it to finish.")
+        st.warning("The line of training runs filled up just now: try again when the run training now ends.")
     except ShortOfMemory:
         st.warning(short_of_memory(config), icon=":material/memory:")
     else:
         st.session_state.train_focus_progress = True
         st.rerun()  # draws the settings and the button above disabled: the timer below redraws only its own part
 
-if running is not None and running.owner != session_id():
+if job is not None and job.running and job.waiting:
+    waiting_ui(job)
+elif running is not None and running.owner != session_id():
     someone_else_ui(running)
-if job is not None and job.running:
+if job is not None and job.running and not job.waiting:
     live_ui(job)
-elif job is not None:
+elif job is not None and not job.running:
     state = job.progress.snapshot()
     if state["status"] == "failed":
         st.error(f"Training failed: {state['error']}")
+    elif state["status"] == "cancelled" and job.waiting:
+        st.info("You left the line: your run never started, so nothing was trained.", icon=":material/cancel:")
     elif state["status"] == "cancelled":
         st.info("Training cancelled before its first step ended: nothing was learned, so nothing was saved.",
                 icon=":material/cancel:")

@@ -1212,10 +1212,7 @@ def test_a_session_that_ends_stops_its_run_and_leaves_no_files(tmp_path, monkeyp
     while job.running and job.progress.snapshot()["sequences_seen"] < 16 and time.time() < deadline:
         time.sleep(0.1)
     assert job.running, job.progress.snapshot()["error"]
-    # A second visitor's Start is refused while it runs (two runs would share 2 cores), and the
-    # running run is nobody's finished checkpoint yet: Forecast offered its first epoch's file.
-    with pytest.raises(Busy):
-        registry.start("someone else", tmp_path / "other", config)
+    # The running run is nobody's finished checkpoint yet: Forecast offered its first epoch's file.
     assert registry.jobs == [job] and registry.running() is job and registry.finished("someone") == []
     monkeypatch.setattr("ui.jobs.registry", lambda: registry)  # the server's registry, as the release sees it
     assert not _release(str(folder))  # asks the run to stop, without waiting for it
@@ -1225,6 +1222,85 @@ def test_a_session_that_ends_stops_its_run_and_leaves_no_files(tmp_path, monkeyp
         time.sleep(0.1)
     assert not job.running and job.progress.snapshot()["status"] == "stopped"
     assert not folder.exists() and registry.jobs == []
+
+
+def test_a_run_started_while_another_trains_waits_in_line_and_starts_when_it_ends(tmp_path, monkeypatch):
+    # Two runs at once would share 2 cores and both crawl, so a second visitor used to be refused
+    # and told to try again later: a class took turns by pressing Start until one got through.
+    import ui.jobs
+    from ui.jobs import Registry
+
+    monkeypatch.setattr(ui.jobs, "LIMITS", replace(ui.jobs.LIMITS, waiting_runs=2))
+    resident = [0]
+    monkeypatch.setattr(ui.jobs, "resident_mb", lambda: resident[0])
+    registry = Registry()
+    endless = tiny_run(epochs=1000, epoch_sequences=16, model_overrides={**TINY, "filters": 4})
+    first = registry.start("a", tmp_path / "a", endless)
+    second = registry.start("b", tmp_path / "b", replace(endless, epochs=1))
+    with pytest.raises(Busy):  # one run in line per visitor
+        registry.start("b", tmp_path / "b", endless)
+    third = registry.start("c", tmp_path / "c", endless)
+    assert registry.running() is first and (second.waiting, third.waiting) == (True, True) and registry.waiting() == 2
+    assert second.running and registry.ahead_of(third) == [first, second] and registry.line_is_full()
+    with pytest.raises(Busy):  # the one training and two waiting: the line is full
+        registry.start("d", tmp_path / "d", endless)
+    # Leaving the line trains nothing, and the run behind moves up.
+    third.progress.request_stop()
+    third.thread.join(10)
+    assert third.progress.snapshot()["status"] == "cancelled" and not third.out.exists()
+    assert registry.ahead_of(second) == [first] and not registry.line_is_full()
+    deadline = time.time() + 120  # against a hang only
+    while first.progress.snapshot()["sequences_seen"] < 16 and time.time() < deadline:
+        time.sleep(0.1)
+    assert second.waiting and not second.out.exists()  # still waiting while the first trains
+    stopped = time.time()
+    first.progress.request_stop()
+    first.thread.join(120)
+    assert first.progress.snapshot()["status"] == "stopped"
+    second.thread.join(120)
+    assert second.progress.snapshot()["status"] == "done" and second.out.is_file() and not second.waiting
+    assert second.started >= stopped  # its clock started with its turn, not when it joined the line
+    # A run's turn checks the memory again: the one before may have taken what was left.
+    later = registry.start("d", tmp_path / "d", endless)
+    behind = registry.start("e", tmp_path / "e", endless)
+    resident[0] = ui.jobs.LIMITS.server_memory_mb
+    later.progress.request_stop()
+    later.thread.join(120)
+    behind.thread.join(30)
+    assert behind.progress.snapshot()["status"] == "failed" and not behind.out.exists()
+    assert behind.progress.snapshot()["error"].startswith("when its turn came, the server had too little memory")
+    assert registry.line == []
+
+
+def test_a_visitor_who_starts_while_someone_trains_waits_in_line(app, tmp_path, monkeypatch):
+    import ui.jobs
+
+    registry = ui.jobs.Registry()
+    monkeypatch.setattr(ui.jobs, "registry", lambda: registry)
+    someone = registry.start("someone", tmp_path / "someone", tiny_run(epochs=1000, epoch_sequences=16))
+    try:
+        app.switch_page("pages/train.py").run()
+        assert app.info[0].value.startswith("Someone else is training right now; their run has just started. ")
+        assert app.info[0].value.endswith("Start puts yours in line, and it begins on its own.")
+        app.button(key="train_start_button").click().run()
+        assert not app.exception and app.info[0].value.startswith("Your run is in line: 1 run before it (the one "
+                                                                  "training now has just started)")
+        assert app.button(key="train_stop").label == "Leave the line" and app.button(key="train_start_button").disabled
+        assert not app.success and not app.get("progress")  # neither finished nor training
+        assert app.radio(key="train_digits").disabled  # its settings are taken, as a training run's
+        other = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+        other.switch_page("pages/train.py").run()
+        assert ", and 1 run waits after it. " in other.info[0].value
+        mine = registry.latest(app.session_state["session_id"])
+        app.button(key="train_stop").click().run()
+        mine.thread.join(10)
+        app.run()
+        assert not app.exception and not mine.running and registry.line == [someone]
+        assert [info.value for info in app.info][-1] == "You left the line: your run never started, so nothing was trained."
+        assert not app.button(key="train_start_button").disabled  # in line again if they want
+    finally:
+        someone.progress.request_stop()
+        someone.thread.join(120)
 
 
 def test_runs_are_numbered_per_owner_so_another_tab_never_overwrites_one(tmp_path):

@@ -4,13 +4,15 @@ A Streamlit script is interrupted by any click or page change, so training
 never runs in the script thread: `start` launches `core.training.train` in a
 daemon thread that makes no `st.*` calls, and pages read its
 `TrainingProgress` from a fragment. The registry is shared by all sessions
-(a module-level object), so a second visitor is told that someone is training and when
-the run will end instead of starting a second one.
+(a module-level object): two runs would share the same cores, so a visitor who
+starts a run while another trains is put in line, and their run starts on its
+own when the runs before it end.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import threading
 import time
@@ -36,9 +38,11 @@ class Job:
     started: float = field(default_factory=time.time)
     thread: threading.Thread | None = None
     settings: dict = field(default_factory=dict)  # the Train page's widget values it started from
+    waiting: bool = False  # in line behind another run, not training yet
 
     @property
     def running(self) -> bool:
+        """Training, or waiting in line to: its settings are taken."""
         return self.thread is not None and self.thread.is_alive()
 
     def seconds_left(self) -> float | None:
@@ -54,28 +58,49 @@ class Job:
 
 
 class Registry:
-    """The server's training runs: at most one running; finished ones wait to be collected."""
+    """The server's training runs: one trains, a few wait in line behind it, and
+    finished ones wait to be collected."""
 
     def __init__(self):
         self.lock = threading.Lock()
+        self.turn = threading.Condition(self.lock)  # notified whenever a run leaves the line
         self.jobs: list[Job] = []
+        self.line: list[Job] = []  # unfinished runs, in the order they were started: the first trains
         self.started = 0  # runs started by this server: its first costs the most memory
 
     def running(self) -> Job | None:
+        """The run training now (not one waiting in line)."""
         with self.lock:
-            return next((job for job in self.jobs if job.running), None)
+            return next((job for job in self.line if not job.waiting), None)
+
+    def ahead_of(self, job: Job) -> list[Job]:
+        """The runs in line before `job`, the one training first."""
+        with self.lock:
+            return self.line[:self.line.index(job)] if job in self.line else []
+
+    def waiting(self) -> int:
+        """How many runs wait in line behind the one training."""
+        with self.lock:
+            return sum(job.waiting for job in self.line)
+
+    def line_is_full(self) -> bool:
+        with self.lock:
+            return len(self.line) > LIMITS.waiting_runs
 
     def start(self, owner: str, folder: Path, config) -> Job:
         """Starts `config` in a worker thread as `owner`'s next run, saved in
-        `folder`; raises Busy if a run is going on, ShortOfMemory if it would
-        take the server past its memory."""
+        `folder`, at once or, while another run trains, when the runs before it
+        end. Raises Busy if the line is full or `owner` has a run in it already,
+        ShortOfMemory if it would take the server past its memory."""
         from core.training import TrainingProgress, train
 
-        if not self.has_memory_for(config):
-            raise ShortOfMemory("short of memory")
         with self.lock:
-            if any(job.running for job in self.jobs):
+            if len(self.line) > LIMITS.waiting_runs or any(job.owner == owner for job in self.line):
                 raise Busy("busy")
+            # While a run trains, the server's memory includes that run's working set: a run
+            # put in line is checked when its turn comes instead.
+            if not self.line and not self.has_memory_for(config):
+                raise ShortOfMemory("short of memory")
             # Numbered here, not in session state: the owner's other tabs and
             # reloads are sessions of their own, whose "run 1" would overwrite this one's.
             # A cancelled run saved nothing: the next one takes its number, and its place, where a
@@ -89,10 +114,10 @@ class Registry:
             config = dataclasses.replace(config, out=str(out), recycle=True)
             progress = TrainingProgress()
             job = Job(owner, label, out, progress, None if config.minutes is None else config.minutes * 60,
-                      fine_tuning=config.init_from is not None)
-            job.thread = threading.Thread(target=self._work, args=(train, config, progress), daemon=True)
+                      fine_tuning=config.init_from is not None, waiting=bool(self.line))
+            job.thread = threading.Thread(target=self._work, args=(job, train, config), daemon=True)
             self.jobs.append(job)
-            self.started += 1
+            self.line.append(job)
             job.thread.start()
             return job
 
@@ -111,12 +136,31 @@ class Registry:
             peak = LIMITS.first_fine_tuning_peak_mb if config.init_from else LIMITS.first_train_peak_mb
         return resident_mb() + peak <= LIMITS.server_memory_mb
 
-    @staticmethod
-    def _work(train, config, progress) -> None:
+    def _work(self, job: Job, train, config) -> None:
         try:
-            train(config, progress)
+            with self.turn:
+                # A stop asked while it waits (its Cancel, or its session swept) takes it out of line.
+                while self.line[0] is not job and not job.progress.stop_requested:
+                    self.turn.wait(0.5)
+            if job.progress.stop_requested:
+                job.progress.update(status="cancelled")
+                return
+            gc.collect()  # the last run's model and batches, before the memory is read
+            if job.waiting and not self.has_memory_for(config):
+                job.progress.update(status="failed", error=(
+                    "when its turn came, the server had too little memory left for it (TensorFlow keeps memory "
+                    "for each kind of model trained here), so nothing was trained."))
+                return
+            with self.lock:
+                job.waiting, job.started = False, time.time()  # its clock starts now, not when it was queued
+                self.started += 1
+            train(config, job.progress)
         except Exception:  # train() records it in progress["error"] for the page; the log gets the traceback
             logging.getLogger(__name__).exception("training failed")
+        finally:
+            with self.turn:
+                self.line.remove(job)
+                self.turn.notify_all()
 
     def forget(self, folder: Path) -> bool:
         """Asks the run writing into `folder` to stop (it does within a batch)

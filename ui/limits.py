@@ -57,6 +57,9 @@ class Limits:
     # visitor's forecasts wait in the same queue.
     keras_io_horizon: int = 20
     checkpoints_per_session: int = 3
+    # Runs in line behind the one training (one per visitor): a run is at most
+    # train_minutes, or train_epochs of 15-24 s each, so the last waits an hour at worst.
+    waiting_runs: int = 4
     # Community Cloud stops an app past about 2.7 GB, every visitor's work with it,
     # so a run that would pass it at its peak is refused. TensorFlow keeps each
     # new model's traced training step for good (benchmarks/training_memory.py),
