@@ -331,11 +331,15 @@ def _check_layout(shape: tuple, dtype: np.dtype, name: str, least: int = 2) -> N
         raise InputError(f"{name} holds Python objects (pickled data), which are never loaded")
     if dtype.kind not in "uif":
         raise InputError(f"{name} has dtype {dtype}; use uint8 (0-255) or float (0-1)")
-    # Keras and image tools add a channel axis; 64x1 frames told a user nothing of it.
-    if len(shape) in (4, 5) and tuple(shape[-3:]) == (FRAME_SIZE, FRAME_SIZE, 1):
+    # Keras and image tools add a channel axis, and images are often RGB(A); 64x1
+    # and 64x3 frames told a user nothing of it.
+    if len(shape) in (4, 5) and tuple(shape[-3:-1]) == (FRAME_SIZE, FRAME_SIZE) and shape[-1] in (1, 3, 4):
         # name[..., 0] for a notebook's array; a file is named by its path, which is no code to run.
         how = f"{name}[..., 0]" if name.isidentifier() else "array[..., 0] before saving"
-        raise InputError(f"{name} has a channel axis (shape {shape}); drop it, e.g. {how}")
+        if shape[-1] == 1:
+            raise InputError(f"{name} has a channel axis (shape {shape}); drop it, e.g. {how}")
+        raise InputError(f"{name} holds colour frames (shape {shape}); the model reads grey ones: "
+                         f"keep one channel, e.g. {how}")
     if len(shape) not in (3, 4):
         raise InputError(f"{name} must have shape (N, T, 64, 64) or (T, 64, 64); received {shape}")
     if tuple(shape[-2:]) != (FRAME_SIZE, FRAME_SIZE):

@@ -147,6 +147,11 @@ BAD_ARRAYS = {
     # A file is named by its path: "x.npy[..., 0]" was no advice one could follow.
     "channel axis": (np.zeros((5, 64, 64, 1), np.uint8),
                      r"has a channel axis \(shape \(5, 64, 64, 1\)\); drop it, e\.g\. array\[\.\.\., 0\] before saving"),
+    # An RGB export read "must hold 64x64 frames; received 64x3".
+    "colour": (np.zeros((20, 64, 64, 3), np.uint8),
+               r"holds colour frames \(shape \(20, 64, 64, 3\)\); the model reads grey ones: keep one channel, "
+               r"e\.g\. array\[\.\.\., 0\] before saving$"),
+    "colour with alpha": (np.zeros((1, 5, 64, 64, 4), np.uint8), "holds colour frames"),
     "empty": (np.zeros((0, 5, 64, 64), np.uint8), "empty"),
     "one frame": (np.zeros((2, 1, 64, 64), np.uint8), "at least 2 frames"),
     "nan": (np.full((1, 3, 64, 64), np.nan, np.float32), "NaN"),
