@@ -16,7 +16,7 @@ from core.errors import InputError
 from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_device
 from ui.charts import describe_learning, learning_curves
 from ui.jobs import collect_finished, registry
-from ui.limits import LIMITS, Busy, ShortOfMemory
+from ui.limits import LIMITS, MEMORY_VARIABLE, Busy, ShortOfMemory
 from ui.shared import (SHIPPED, bounded_slider, chart_ui, focus_ui, forecast_strip_ui, gif_ui, keep_values,
                        session_folder, session_id, show_error)
 
@@ -287,6 +287,9 @@ def short_of_memory(config: TrainConfig) -> str:
     else:
         why = ("The server has too little memory left for this training run: TensorFlow keeps memory for each "
                "kind of model trained here, and this run could stop the app for everyone. ")
+    # A teacher running the app on a laptop with 16 GB was held to what Community Cloud allows.
+    why += (f"It keeps under {LIMITS.server_memory_mb:,} MB, what Streamlit Community Cloud gives an app; on a "
+            f"computer of your own, start it with {MEMORY_VARIABLE}=8000 to allow 8,000 MB. ")
     if fits:
         listed = fits[0] if len(fits) == 1 else ", ".join(fits[:-1]) + " or " + fits[-1]
         why += f"A ConvLSTM {listed} still fits. "
@@ -358,9 +361,13 @@ elif job is not None and not job.running:
                        "Start again at a lower learning rate.", icon=":material/error:")
         elif final is not None and black is not None and not final < 0.75 * black:
             # At 1e-3 a fine-tuning run's first steps undo the shipped model's training (68 -> 190 in docs/training.md).
-            advice = (f"Start again from the shipped model at a learning rate of {FINE_TUNING_LEARNING_RATE:g}, "
-                      "which keeps what it learned." if job.fine_tuning
-                      else "Train for longer, or start from the shipped model.")
+            if job.fine_tuning:
+                advice = (f"Start again from the shipped model at a learning rate of {FINE_TUNING_LEARNING_RATE:g}, "
+                          "which keeps what it learned.")
+            elif SHIPPED.is_file() and registry().has_memory_for(TrainConfig(init_from=str(SHIPPED))):
+                advice = "Train for longer, or start from the shipped model."
+            else:  # advice that the Start button then refused
+                advice = "Train for longer (starting from the shipped model needs more memory than the server has left)."
             st.warning(f"Its validation MSE, {final:.0f}, is {'above' if final > black else 'close to'} what "
                        f"predicting black frames scores ({black:.0f}): its forecasts will be grey blurs, not digits. "
                        + advice, icon=":material/info:")

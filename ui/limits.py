@@ -8,9 +8,14 @@ Streamlit's `server.maxUploadSize` in .streamlit/config.toml, read from there.
 
 import contextlib
 import ctypes
-from dataclasses import dataclass
+import logging
+import os
+from dataclasses import dataclass, field
 
 import streamlit as st
+
+CLOUD_MEMORY_MB = 2700
+MEMORY_VARIABLE = "CONVLSTM_STUDIO_MEMORY_MB"
 
 
 class Busy(RuntimeError):
@@ -31,6 +36,20 @@ def resident_mb() -> float:
             return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
     except (OSError, StopIteration, ValueError):
         return 0.0
+
+
+def memory_allowed_mb() -> int:
+    """The most memory the server lets itself reach: Community Cloud's, unless the
+    environment variable `MEMORY_VARIABLE` allows more (on a computer of one's own)."""
+    value = os.environ.get(MEMORY_VARIABLE, "").strip()
+    if not value:
+        return CLOUD_MEMORY_MB
+    if value.isdigit() and int(value) >= 1000:
+        return int(value)
+    # Read once, as the server starts: its log is where whoever started it looks.
+    logging.getLogger(__name__).warning("%s=%r is not a whole number of MB from 1000 up; keeping %d MB",
+                                        MEMORY_VARIABLE, value, CLOUD_MEMORY_MB)
+    return CLOUD_MEMORY_MB
 
 
 @dataclass(frozen=True)
@@ -70,7 +89,7 @@ class Limits:
     # by 215 (no layer norm) or 687 (from the shipped model); a run of a kind
     # trained before, by 39-76. The keras.io model adds about 900 MB the first time
     # and 42-57 MB a repeat (`benchmarks/training_memory.py --keras-io --recycle`).
-    server_memory_mb: int = 2700
+    server_memory_mb: int = field(default_factory=memory_allowed_mb)
     first_train_peak_mb: int = 1200
     first_fine_tuning_peak_mb: int = 1400
     train_peak_mb: int = 800
