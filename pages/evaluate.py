@@ -109,8 +109,9 @@ with right:
                            name="sequences", step=10, help=f"At most {most}: the server is shared"
                            + (", and the keras.io model takes about 9 s a sequence." if slow else "."))
 
+arrived = st.session_state.pop("evaluate_on_arrival", False)  # from the Train page's "Evaluate it": a click
 if first is not None:
-    clicked = st.button("Evaluate", type="primary", key="evaluate_run")
+    clicked = st.button("Evaluate", type="primary", key="evaluate_run") or arrived
     request = (tuple(str(p) for p in chosen.values()), count)
     if clicked:
         st.session_state.evaluate_request = request

@@ -193,6 +193,8 @@ def next_steps_ui(label: str) -> None:
     for column, page, words in ((left, "forecast", "Forecast with it"), (right, "evaluate", "Evaluate it")):
         if column.button(words, key=f"train_to_{page}", icon=":material/arrow_forward:", width="stretch"):
             st.session_state.checkpoint_wanted = label
+            # "Evaluate it" opened Evaluate with the model picked, waiting for another click.
+            st.session_state.evaluate_on_arrival = page == "evaluate"
             st.switch_page(f"pages/{page}.py")
 
 

@@ -901,6 +901,16 @@ def test_a_finished_run_opens_forecast_and_evaluate_with_its_model_picked(app, t
     app.button(key=f"train_to_{page}").click().run()
     assert not app.exception and app.title[0].value == page.capitalize()
     assert app.selectbox(key=f"{page}_checkpoint").value == "Trained here: run 1"
+    if page == "evaluate":  # "Evaluate it" evaluates: it used to stop at "Press Evaluate to score ..."
+        from ui.evaluations import evaluations
+
+        paths, count = app.session_state["evaluate_request"]
+        assert paths == (str(tmp_path / "runs" / "run-1.keras"),)
+        assert not any(caption.value.startswith("Press Evaluate") for caption in app.caption)
+        deadline = time.time() + 120  # scored before the next test, which would share the server's cores with it
+        while evaluations().done(Path(paths[0]), count) is None and time.time() < deadline:
+            time.sleep(0.5)
+        assert evaluations().done(Path(paths[0]), count).status == "done"
     app.switch_page(f"pages/{page}.py")  # where st.switch_page took the browser; AppTest reruns the page it was given
     app.selectbox(key=f"{page}_checkpoint").set_value(SHIPPED_LABEL).run()  # the wish is used once
     app.switch_page("pages/dataset.py").run()
