@@ -216,8 +216,9 @@ def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction:
 
     All panels play the context first, then the forecast, so they stay in step.
     During the context the prediction panel shows the context (what the model
-    was given) and the error panel is black; so are the ground truth and the
-    error past the end of a truth shorter than the forecast.
+    was given) and the error panel is black. Past the end of a truth shorter
+    than the forecast, the ground truth and the error show grey stripes marked
+    "no data": black there read as a perfect forecast.
 
     Args:
         context: (C, 64, 64) frames the model saw.
@@ -235,9 +236,9 @@ def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction:
     if truth is not None:
         truth = to_uint8(truth)[: len(prediction)]
         known = len(truth)
-        error = np.zeros(prediction.shape, np.float32)  # black past the data: nothing to compare with
+        error = np.zeros(prediction.shape, np.float32)
         error[:known] = np.abs(truth.astype(np.float32) - prediction[:known].astype(np.float32)) / 255
-        # A forecast past the data: black true frames keep the panels in step.
+        # A forecast past the data: frames drawn over below keep the panels in step.
         truth = np.concatenate([truth, np.zeros((len(prediction) - known,) + truth.shape[1:], np.uint8)])
         panels = {
             "ground truth": panel(np.concatenate([context, truth]), "ground truth", c, scale),
@@ -246,7 +247,21 @@ def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction:
                 np.concatenate([np.zeros((c,) + error.shape[1:], np.float32), error]), "|error|", c, scale, ERROR_COLOURS
             ),
         }
+        for name in ("ground truth", "absolute error"):
+            past = panels[name][c + known :, BANNER + BORDER : -BORDER, BORDER:-BORDER]
+            past[...] = _no_data(*past.shape[1:3])
     return panels
+
+
+@functools.lru_cache(maxsize=8)
+def _no_data(height: int, width: int) -> np.ndarray:
+    """(height, width, 3) grey stripes marked "no data", where a sequence has no frame."""
+    y, x = np.mgrid[:height, :width]
+    stripes = np.where((x + y) // 12 % 2 == 0, 48, 24).astype(np.uint8)
+    image = Image.fromarray(np.repeat(stripes[..., None], 3, axis=-1))
+    ImageDraw.Draw(image).text((width // 2, height // 2), "no data", fill=(210, 210, 210), font=_font(max(13, width // 10)),
+                               anchor="mm", stroke_width=3, stroke_fill=(0, 0, 0))
+    return np.asarray(image)
 
 
 def comparison_gif(

@@ -70,9 +70,10 @@ if path is not None:
             st.info(f"This sequence has only {len(frames)} frames: the model gets the first {known}, with the first "
                     f"one repeated in front to make {CONTEXT} (see 'Padding' on the Dataset page), and the last one "
                     "is kept to score the forecast on.")
-        if len(truth) < horizon:  # a short sequence too: its ground truth GIF goes black after its last frame
+        if len(truth) < horizon:  # a short sequence too: its ground truth GIF says "no data" after its last frame
             st.info(f"The sequence ends {len(truth)} frame{'s' * (len(truth) != 1)} after the context: the forecast "
-                    "goes on past the data (the ground truth is black there), and only those frames are scored.")
+                    "goes on past the data (the ground truth and the error say 'no data' there), and only those "
+                    "frames are scored.")
     panels = media.comparison_panels(context, truth, prediction, scale=4)
 
     config = read_checkpoint_info(path)[0]

@@ -1186,7 +1186,7 @@ def test_a_sequence_shorter_than_the_context_is_padded_and_forecast(app):
     # Split as the Dataset page shows it: 5 frames of context, the last kept to score the forecast on.
     assert "only 6 frames: the model gets the first 5" in app.info[0].value
     # Its ground truth GIF is black after its last frame, which the second note says.
-    assert "ends 1 frame after the context" in app.info[1].value and "black there" in app.info[1].value
+    assert "ends 1 frame after the context" in app.info[1].value and "say 'no data' there" in app.info[1].value
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
     assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step. " + ERROR_EXPLAINED]  # one GIF: three played out of step
     assert len(chart_curves(app.get("plotly_chart")[0])["model"]) == 1

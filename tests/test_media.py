@@ -129,10 +129,15 @@ def test_forecast_without_truth_and_past_the_data():
     assert {len(frames) for frames in panels.values()} == {35}
     top, side = media.BANNER + media.BORDER, media.BORDER
     past = (slice(25, 35), slice(top, top + 256), slice(side, side + 256))
-    error = panels["absolute error"]
-    assert panels["ground truth"][past].max() == 0
-    assert (error[past] == error[0, past[1], past[2]]).all()  # no error shown, as during the context
+    error, truth = panels["absolute error"], panels["ground truth"]
     assert (error[(slice(10, 25),) + past[1:]] != error[0, past[1], past[2]]).any()
+    # Past the data, both say "no data" the same way: black there read as a perfect forecast in the error.
+    assert (truth[past] == error[past]).all() and (truth[past] == truth[34, past[1], past[2]]).all()
+    assert (error[past] != error[0, past[1], past[2]]).any()  # not the black of a context frame
+    assert len(np.unique(truth[25, past[1], past[2]])) > 2  # stripes and words, not a flat grey
+    # From the first frame past the truth's ten on, and not before.
+    assert (truth[20, past[1], past[2]] == truth[25, past[1], past[2]]).all()
+    assert (truth[19, past[1], past[2]] != truth[25, past[1], past[2]]).any()
 
 
 def test_colour_bar_runs_from_low_to_high():
