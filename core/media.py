@@ -215,8 +215,8 @@ def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction:
     """The three in-step panels of a forecast: ground truth, prediction, |error|.
 
     All panels play the context first, then the forecast, so they stay in step.
-    During the context the prediction panel shows the context (what the model
-    was given) and the error panel is black. Past the end of a truth shorter
+    During the context the prediction panel shows the context, titled "model
+    input" (what the model was given), and the error panel is black. Past the end of a truth shorter
     than the forecast, the ground truth and the error show grey stripes marked
     "no data": black there read as a perfect forecast.
 
@@ -232,7 +232,9 @@ def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction:
     c = len(context)
     context = to_uint8(context)
     prediction = to_uint8(prediction)
-    panels = {"prediction": panel(np.concatenate([context, prediction]), "prediction", c, scale)}
+    # Titled for what they are: under "prediction", the true context frames read as ten perfect predictions.
+    panels = {"prediction": np.concatenate([panel(context, "model input", c, scale),
+                                            panel(prediction, "prediction", c, scale, first=c)])}
     if truth is not None:
         truth = to_uint8(truth)[: len(prediction)]
         known = len(truth)

@@ -129,6 +129,12 @@ def test_forecast_without_truth_and_past_the_data():
     assert {len(frames) for frames in panels.values()} == {35}
     top, side = media.BANNER + media.BORDER, media.BORDER
     past = (slice(25, 35), slice(top, top + 256), slice(side, side + 256))
+    # During the context the prediction panel shows the true frames, titled as what the model was given:
+    # under "prediction" they read as ten perfect predictions.
+    titled = {title: media.panel(frames[:10], title, 10)[9, : media.BANNER] for title in ("prediction", "model input")}
+    assert (panels["prediction"][9, : media.BANNER] == titled["model input"]).all()
+    assert (titled["prediction"] != titled["model input"]).any()
+    assert (panels["prediction"][10, : media.BANNER] == media.panel(prediction[:1], "prediction", 10, first=10)[0, : media.BANNER]).all()
     error, truth = panels["absolute error"], panels["ground truth"]
     assert (error[(slice(10, 25),) + past[1:]] != error[0, past[1], past[2]]).any()
     # Past the data, both say "no data" the same way: black there read as a perfect forecast in the error.
