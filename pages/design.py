@@ -75,7 +75,9 @@ for name in PRESETS:
 # The forecast on the left and the controls beside it, each digit's in a tab: with
 # the digits' settings in a row under the forecast, a change at 1920 px was made
 # 1,000 px below the picture it changed, and on a phone 15 sliders stood between.
-# Columns stack on a phone with the forecast first.
+# Columns stack on a phone with the forecast first, so the frame strip comes after
+# both: in the forecast's column it put the sliders 1,900 px below the GIF on a
+# phone. The paths chart stays beside the sliders that draw it.
 result, controls = st.columns([2, 1], gap="large")
 with controls:
     path = checkpoint_ui("design_checkpoint")
@@ -103,5 +105,5 @@ with result:
                    f"black frames' {scores['black frames'].mse:.1f}. "
                    + verdict(frames_behind(scores, "mse"), frames_behind(scores, "ssim"), len(truth), charted=False))
     chart_ui(paths_chart(sequence), key="design_paths", alt=describe_paths(sequence))
-    if path is not None:
-        forecast_strip_ui(context, truth, prediction)  # a still view: the GIF never pauses
+if path is not None:
+    forecast_strip_ui(context, truth, prediction)  # a still view: the GIF never pauses
