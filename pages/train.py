@@ -267,12 +267,16 @@ def waiting_ui(job):
     if not (job.running and job.waiting):
         st.rerun()  # its turn: the page draws it training
     ahead = registry().ahead_of(job)
-    text = f"Your run is in line: {runs(len(ahead))} before it"
-    if ahead and not ahead[0].waiting:
-        text += f" (the one training now {when_it_ends(ahead[0])})"
+    if not ahead:  # the run before it has just ended
+        text = "Your run is next: it starts in a moment"
+    else:
+        text = f"Your run is in line: {runs(len(ahead))} before it"
+        if not ahead[0].waiting:
+            text += f" (the one training now {when_it_ends(ahead[0])})"
     st.info(text + ". It starts on its own; you can switch pages or reload meanwhile.",
             icon=":material/hourglass_top:")
-    st.button("Leave the line", icon=":material/close:", key="train_stop",
+    # A key of its own: the run's turn can come between this and the page's Stop, drawn with train_stop.
+    st.button("Leave the line", icon=":material/close:", key="train_leave",
               disabled=job.progress.stop_requested, on_click=job.progress.request_stop)
 
 
@@ -318,7 +322,7 @@ with st.expander("The settings this run uses (they unlock when it ends or you st
     config = settings_ui(locked)
 glossary_ui()
 running = registry().running()
-# While a run trains, the memory is checked when a run's turn in line comes.
+# While a run trains or starts, the memory is checked when a run's turn in line comes.
 short = running is None and config is not None and not registry().has_memory_for(config)
 if short:
     st.warning(short_of_memory(config), icon=":material/memory:")
@@ -335,13 +339,15 @@ if st.button("Start training", icon=":material/play_arrow:", type="primary", key
         st.session_state.train_focus_progress = True
         st.rerun()  # draws the settings and the button above disabled: the timer below redraws only its own part
 
-if job is not None and job.running and job.waiting:
+# Read once: the worker thread changes them, and a run drawn both waiting and training showed two buttons.
+mine_running, mine_waiting = (job.running, job.waiting) if job is not None else (False, False)
+if mine_running and mine_waiting:
     waiting_ui(job)
 elif running is not None and running.owner != session_id():
     someone_else_ui(running)
-if job is not None and job.running and not job.waiting:
+if mine_running and not mine_waiting:
     live_ui(job)
-elif job is not None and not job.running:
+elif job is not None and not mine_running:
     state = job.progress.snapshot()
     if state["status"] == "failed":
         st.error(f"Training failed: {state['error']}")

@@ -853,10 +853,13 @@ def finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, score: float, 
 def test_a_run_that_has_not_learned_is_told_what_to_do(app, tmp_path, tiny_checkpoint, monkeypatch, fine_tuning,
                                                        memory_left, advice):
     # Fine-tuning at 3e-3 collapses to grey blurs scoring 120-265 (black frames 151): the warning starts at 0.75 of black.
+    import core.training
     import ui.jobs
     from ui.limits import LIMITS
 
     monkeypatch.setattr(ui.jobs, "resident_mb", lambda: LIMITS.server_memory_mb - memory_left)
+    # No fine-tuning run before this one (this process's earlier tests may have left one to recycle).
+    monkeypatch.setattr(core.training, "has_recycled_model", lambda config: False)
     finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, 0.76 * 151, fine_tuning)
     assert [w.value for w in app.warning][-1] == (
         "Its validation MSE, 115, is close to what predicting black frames scores (151): its forecasts will be grey "
@@ -1305,6 +1308,59 @@ def test_a_run_started_while_another_trains_waits_in_line_and_starts_when_it_end
     assert behind.progress.snapshot()["status"] == "failed" and not behind.out.exists()
     assert behind.progress.snapshot()["error"].startswith("when its turn came, the server had too little memory")
     assert registry.line == []
+    resident[0] = 0
+    again = registry.start("e", tmp_path / "e", replace(endless, epochs=1))  # it trained nothing: its number is free
+    again.thread.join(120)
+    assert again.label == "Trained here: run 1" and again.out.is_file()
+
+
+def test_a_run_leaves_the_line_cleanly_whatever_happens_at_its_turn(tmp_path, monkeypatch):
+    # A read-only review of the line found each of these.
+    import core.training
+    import ui.jobs
+    from ui.jobs import Registry
+
+    registry, seen = Registry(), {}
+    endless = tiny_run(epochs=1000, epoch_sequences=16, model_overrides={**TINY, "filters": 4})
+    first = registry.start("a", tmp_path / "a", endless)
+    second = registry.start("b", tmp_path / "b", endless)
+
+    def memory_check(self, config):  # a visitor's "Leave the line" landing while the memory is read
+        if "head" not in seen:  # the second run's turn (the first run was checked before this was patched)
+            seen["head"] = self.running()  # called outside the lock at a turn
+            second.progress.request_stop()
+        return True
+
+    monkeypatch.setattr(Registry, "has_memory_for", memory_check)
+    deadline = time.time() + 120
+    while first.progress.snapshot()["sequences_seen"] < 16 and time.time() < deadline:
+        time.sleep(0.1)
+    first.progress.request_stop()
+    second.thread.join(120)
+    # It leaves untrained (train() would have compiled the model first, with the line waiting), and
+    # while it started it was the head of the line: other visitors were told nobody trained.
+    assert second.progress.snapshot()["status"] == "cancelled" and not second.out.exists()
+    assert seen["head"] is second and registry.line == [] and registry.started == 1  # the first alone trained
+    assert registry.running() is None
+
+    # A failure before train() starts is a failure: the page read the run's "starting" as saved.
+    def broken(config, progress):
+        raise RuntimeError("no model")
+
+    monkeypatch.setattr(core.training, "train", broken)
+    failed = registry.start("c", tmp_path / "c", endless)
+    failed.thread.join(30)
+    assert failed.progress.snapshot()["status"] == "failed" and failed.progress.snapshot()["error"] == "RuntimeError: no model"
+
+    # A thread that cannot start holds no place in the line: every later run would have waited for it.
+    class Refused(threading.Thread):
+        def start(self):
+            raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(ui.jobs, "threading", types.SimpleNamespace(Thread=Refused))
+    with pytest.raises(RuntimeError):
+        registry.start("d", tmp_path / "d", endless)
+    assert registry.line == [] and all(job.owner != "d" for job in registry.jobs)
 
 
 def test_a_visitor_who_starts_while_someone_trains_waits_in_line(app, tmp_path, monkeypatch):
@@ -1320,14 +1376,14 @@ def test_a_visitor_who_starts_while_someone_trains_waits_in_line(app, tmp_path, 
         app.button(key="train_start_button").click().run()
         assert not app.exception and app.info[0].value.startswith("Your run is in line: 1 run before it (the one "
                                                                   "training now has just started)")
-        assert app.button(key="train_stop").label == "Leave the line" and app.button(key="train_start_button").disabled
+        assert app.button(key="train_leave").label == "Leave the line" and app.button(key="train_start_button").disabled
         assert not app.success and not app.get("progress")  # neither finished nor training
         assert app.radio(key="train_digits").disabled  # its settings are taken, as a training run's
         other = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
         other.switch_page("pages/train.py").run()
         assert ", and 1 run waits after it. " in other.info[0].value
         mine = registry.latest(app.session_state["session_id"])
-        app.button(key="train_stop").click().run()
+        app.button(key="train_leave").click().run()
         mine.thread.join(10)
         app.run()
         assert not app.exception and not mine.running and registry.line == [someone]

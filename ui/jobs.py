@@ -69,9 +69,9 @@ class Registry:
         self.started = 0  # runs started by this server: its first costs the most memory
 
     def running(self) -> Job | None:
-        """The run training now (not one waiting in line)."""
+        """The run at the head of the line: training, or about to."""
         with self.lock:
-            return next((job for job in self.line if not job.waiting), None)
+            return self.line[0] if self.line else None
 
     def ahead_of(self, job: Job) -> list[Job]:
         """The runs in line before `job`, the one training first."""
@@ -81,7 +81,7 @@ class Registry:
     def waiting(self) -> int:
         """How many runs wait in line behind the one training."""
         with self.lock:
-            return sum(job.waiting for job in self.line)
+            return max(0, len(self.line) - 1)
 
     def line_is_full(self) -> bool:
         with self.lock:
@@ -105,8 +105,8 @@ class Registry:
             # reloads are sessions of their own, whose "run 1" would overwrite this one's.
             # A cancelled run saved nothing: the next one takes its number, and its place, where a
             # leftover entry would have offered the new run's file as soon as its first epoch was saved.
-            self.jobs = [job for job in self.jobs
-                         if job.owner != owner or job.progress.snapshot()["status"] != "cancelled"]
+            # So did a run that never left the line (cancelled there, or refused at its turn).
+            self.jobs = [job for job in self.jobs if job.owner != owner or not self._left_nothing(job)]
             number = 1 + sum(job.owner == owner for job in self.jobs)
             label, out = f"Trained here: run {number}", folder / f"run-{number}.keras"
             # Recycled: a new model trained in a fresh one would leave TensorFlow's copy of its
@@ -116,10 +116,17 @@ class Registry:
             job = Job(owner, label, out, progress, None if config.minutes is None else config.minutes * 60,
                       fine_tuning=config.init_from is not None, waiting=bool(self.line))
             job.thread = threading.Thread(target=self._work, args=(job, train, config), daemon=True)
+            # Started first: a thread that failed to start would have held the head of the line for
+            # good. It waits for this lock before it looks at the line.
+            job.thread.start()
             self.jobs.append(job)
             self.line.append(job)
-            job.thread.start()
             return job
+
+    @staticmethod
+    def _left_nothing(job: Job) -> bool:
+        status = job.progress.snapshot()["status"]
+        return status == "cancelled" or (status == "failed" and job.waiting)
 
     def has_memory_for(self, config) -> bool:
         """Whether the server has the memory for a training run of `config` (a
@@ -142,21 +149,26 @@ class Registry:
                 # A stop asked while it waits (its Cancel, or its session swept) takes it out of line.
                 while self.line[0] is not job and not job.progress.stop_requested:
                     self.turn.wait(0.5)
-            if job.progress.stop_requested:
-                job.progress.update(status="cancelled")
-                return
-            gc.collect()  # the last run's model and batches, before the memory is read
-            if job.waiting and not self.has_memory_for(config):
-                job.progress.update(status="failed", error=(
-                    "when its turn came, the server had too little memory left for it (TensorFlow keeps memory "
-                    "for each kind of model trained here), so nothing was trained."))
-                return
+            if job.waiting and not job.progress.stop_requested:
+                gc.collect()  # the last run's model and batches, before the memory is read
+                if not self.has_memory_for(config) and not job.progress.stop_requested:
+                    job.progress.update(status="failed", error=(
+                        "when its turn came, the server had too little memory left for it (TensorFlow keeps "
+                        "memory for each kind of model trained here), so nothing was trained."))
+                    return
             with self.lock:
+                # Under the lock that ends its wait: a stop asked until now leaves the line untrained,
+                # where train() would compile the model first, with every run behind it waiting.
+                if job.progress.stop_requested:
+                    job.progress.update(status="cancelled")
+                    return
                 job.waiting, job.started = False, time.time()  # its clock starts now, not when it was queued
                 self.started += 1
             train(config, job.progress)
-        except Exception:  # train() records it in progress["error"] for the page; the log gets the traceback
+        except Exception as error:  # train() records its own in progress["error"]; the log gets the traceback
             logging.getLogger(__name__).exception("training failed")
+            if job.progress.snapshot()["status"] == "starting":  # before train() could: "saved" said the page
+                job.progress.update(status="failed", error=f"{type(error).__name__}: {error}".removesuffix(": "))
         finally:
             with self.turn:
                 self.line.remove(job)
