@@ -45,13 +45,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(watcher: str = "none", log=subprocess.DEVNULL):
-    """`streamlit run` from the repository root; yields (process, url) and stops it after."""
+def streamlit_server(watcher: str = "none", log=subprocess.DEVNULL, options: tuple[str, ...] = ()):
+    """`streamlit run` from the repository root; yields (process, url) and stops it after.
+    `options` are more of Streamlit's, as "name=value"."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", watcher],
+         "--server.fileWatcherType", watcher, *(f"--{option}" for option in options)],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
     try:

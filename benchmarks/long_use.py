@@ -12,6 +12,7 @@ Exceptions shown on any page are counted.
 
 Usage:
     python benchmarks/long_use.py [--visitors 12] [--seed 0] [--chromium /usr/bin/chromium]
+                                  [--option runner.postScriptGC=true ...]
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=12, help="visitors, one after another, 4-200 (default 12)")
     parser.add_argument("--seed", type=int, default=0, help="seeds each visitor's picks (default 0)")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Streamlit option for the server, over .streamlit/config.toml (repeatable)")
     args = parser.parse_args()
     if not 4 <= args.visitors <= 200:
         parser.error("--visitors must be from 4 to 200")
@@ -121,7 +124,8 @@ def main() -> None:
         port = probe.getsockname()[1]
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         *(f"--{option}" for option in args.option)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     process = psutil.Process(server.pid)

@@ -244,10 +244,10 @@ def runs(count: int) -> str:
     return f"{count} run{'' if count == 1 else 's'}"
 
 
-# Streamlit collects Python's garbage after every run, fragments' too, and while a
-# step is traced each collection holds up the training: with a third tab polling
-# every 2 s the default run compiled in 118 s instead of about 45. The visitors
-# who only wait are polled less often than the run's own page.
+# Every fragment run takes the GIL from the training for a while: with Streamlit's
+# garbage collection after each (off in .streamlit/config.toml, not in every
+# deployment) and a third tab polling every 2 s, the default run compiled in
+# 118 s instead of about 45. The visitors who only wait need no second-by-second news.
 WAITING_REFRESH = 5.0
 
 
