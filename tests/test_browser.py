@@ -269,16 +269,19 @@ def _reload_finds_its_own_run(page):
     # Another browser, with a cookie it made up, is someone else and gets an id of the app's own.
     stranger = page.context.browser.new_context()
     stranger.add_cookies([{"name": "convlstm_studio_session", "value": "../x", "url": page.url}])
-    tab = stranger.new_page()
-    tab.goto(page.url)
-    expect(tab.get_by_text("Someone else is training")).to_have_count(1, timeout=60_000)
+    waiting = stranger.new_page()
+    waiting.goto(page.url)
+    expect(waiting.get_by_text("Someone else is training")).to_have_count(1, timeout=60_000)
     # The page's JavaScript writes the new id a moment after the page is drawn (a CI run read "../x" still).
     deadline = time.time() + 15
     while (cookie := next(c["value"] for c in stranger.cookies() if c["name"] == "convlstm_studio_session")) == "../x" \
             and time.time() < deadline:
-        tab.wait_for_timeout(250)
+        waiting.wait_for_timeout(250)
     assert re.fullmatch("[0-9a-f]{32}", cookie)
-    stranger.close()
+    # Their Start puts a run in line, and their page stays open while the first run compiles:
+    # with Streamlit's garbage collection after each of its reruns, that held the compile up for minutes.
+    waiting.get_by_role("button", name="Start training").click()
+    expect(waiting.get_by_text("Your run is in line: 1 run before it")).to_have_count(1, timeout=60_000)
     other = page.context.new_page()
     other.goto(page.url)
     # Past its first step (until then the button cancels): its own run drawn, and a stop then saves.
@@ -291,6 +294,14 @@ def _reload_finds_its_own_run(page):
         done = tab.get_by_test_id("stAlertContentSuccess")
         done.wait_for(timeout=120_000)
         assert "Training stopped" in done.inner_text() and "Trained here: run 1" in done.inner_text()
+    # The run in line started by itself, and the waiting page, polled, now shows it as theirs.
+    waiting.get_by_test_id("stProgress").wait_for(timeout=60_000)
+    assert waiting.get_by_text("Your run is in line").count() == 0
+    # Cancelled, or stopped once past its first step: either way it ends, and the server must not
+    # be stopped with a run going on.
+    waiting.locator(".st-key-train_stop button").click()
+    waiting.get_by_text(re.compile("^Training (cancelled|stopped)")).wait_for(timeout=180_000)
+    stranger.close()
     open_page(page, "Forecast")
     page.get_by_test_id("stSelectbox").filter(has_text="Model").click()
     page.get_by_role("option", name="Trained here: run 1").wait_for(timeout=10_000)
