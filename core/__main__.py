@@ -8,6 +8,9 @@ import sys
 from core.cli import EXIT_INTERRUPTED, KERAS_COMMANDS, STOPPED, main
 from core.errors import quiet_tensorflow
 
+# A file name that is not UTF-8 arrives as surrogates: printed to a strict stdout
+# (PYTHONIOENCODING=utf-8) it raised a traceback after the file was written.
+sys.stdout.reconfigure(errors="backslashreplace")
 try:
     if len(sys.argv) > 1 and sys.argv[1] in KERAS_COMMANDS:
         quiet_tensorflow()

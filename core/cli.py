@@ -57,9 +57,18 @@ def _check_context(context: int) -> None:
         raise InputError(f"--context must be at most {MAX_CONTEXT} frames; received {context}")
 
 
-def _check_apart(output: str, output_flag: str, source: str, source_flag: str, writer: str) -> None:
-    if Path(output).resolve() == Path(source).resolve():
-        raise InputError(f"{output_flag} is the {source_flag} file, which {writer} would replace; give another path")
+def _check_apart(outputs: dict, inputs: dict) -> None:
+    """Refuses an output ({flag: path or None}) that is a file the command reads
+    or another output, by any path to it (a symlink too): a forecast's --gif
+    written over its --input, or its --output over the checkpoint, lost that
+    file for good."""
+    taken = {Path(path).resolve(): flag for flag, path in inputs.items() if path}
+    for flag, path in outputs.items():
+        if not path:
+            continue
+        if (target := Path(path).resolve()) in taken:
+            raise InputError(f"{flag} is the {taken[target]} file, which this command would replace; give another path")
+        taken[target] = flag
 
 
 def _check_predicted_frames(sequences: int, frames: int, advice: str) -> None:
@@ -267,7 +276,7 @@ def cmd_refine(args) -> None:
     from core.refiner import RefinerConfig, train_refiner
 
     check_output(args.out, ".keras", "--out")
-    _check_apart(args.out, "--out", args.checkpoint, "--checkpoint", "the refined model")
+    _check_apart({"--out": args.out}, {"--checkpoint": args.checkpoint})
     # Saved in the precision the file was trained in, not this CPU's; read before
     # the minutes of work, which a file changed meanwhile would otherwise lose.
     file_config, file_info = read_checkpoint_info(args.checkpoint)
@@ -327,7 +336,7 @@ def cmd_forecast(args) -> None:
     if not 1 <= args.horizon <= MAX_HORIZON:
         raise InputError(f"--horizon must be from 1 to {MAX_HORIZON}; received {args.horizon}")
     check_output(args.output, ".npy", "--output")
-    _check_apart(args.output, "--output", args.input, "--input", "the forecast")  # the input was lost for good
+    _check_apart({"--output": args.output, "--gif": args.gif}, {"--input": args.input, "--checkpoint": args.checkpoint})
     if args.gif:
         check_output(args.gif, ".gif", "--gif")
     _check_context(args.context)
@@ -362,6 +371,8 @@ def cmd_evaluate(args) -> None:
     _check_context(args.context)
     if args.card:
         check_output(args.card, ".json", "--card")
+        official = args.official if args.official != "cache" else None
+        _check_apart({"--card": args.card}, {"--input": args.input, "--official": official, "--checkpoint": args.checkpoint})
     if args.official and args.input:
         raise InputError("give --input or --official, not both")
     if args.official:
@@ -452,7 +463,7 @@ def cmd_export(args) -> None:
     from core.model import load_checkpoint, save_checkpoint, with_output_floor
 
     check_output(args.out, ".keras", "--out")
-    _check_apart(args.out, "--out", args.checkpoint, "--checkpoint", "the copy")  # a training state lost its optimizer
+    _check_apart({"--out": args.out}, {"--checkpoint": args.checkpoint})  # a training state lost its optimizer
     model = load_checkpoint(args.checkpoint, compile=False)
     if args.output_floor is not None:
         try:

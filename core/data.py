@@ -377,6 +377,10 @@ def load_npy(source, name: str | None = None, mmap: bool = True) -> np.ndarray:
             handle, size = open(source, "rb"), os.path.getsize(source)
         except OSError as error:
             raise InputError(f"cannot read {name}: {error.strerror or error}") from None
+        if not handle.seekable():  # a pipe (--input /dev/stdin) failed with "a file: Illegal seek"
+            with handle:
+                handle = io.BytesIO(handle.read())
+            size = len(handle.getvalue())
     with handle:
         try:
             version = np.lib.format.read_magic(handle)

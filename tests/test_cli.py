@@ -338,8 +338,20 @@ def test_forecast_refuses_bad_options(tiny_checkpoint, inputs, tmp_path, capsys,
     _refused(capsys, base + ["--horizon", 10], "3 sequences x 10 predicted frames is more than 29 frames", out)
     # The input written over with its own forecast was gone for good.
     before = good.read_bytes()
-    _refused(capsys, base[:-1] + [good], "--output is the --input file, which the forecast would replace; give another path")
+    _refused(capsys, base[:-1] + [good], "--output is the --input file, which this command would replace; give another path")
     assert good.read_bytes() == before
+    # Nor the GIF, the checkpoint or a link to either: each was replaced, and the command said it had worked.
+    copy = tmp_path / "copy.npy"
+    copy.write_bytes(before)
+    (tmp_path / "frames.gif").symlink_to(copy)
+    _refused(capsys, base[:4] + [copy] + base[5:] + ["--gif", tmp_path / "frames.gif"],
+             "--gif is the --input file, which this command would replace", out)
+    (tmp_path / "model.npy").symlink_to(tiny_checkpoint)
+    model = tiny_checkpoint.read_bytes()
+    _refused(capsys, base[:-1] + [tmp_path / "model.npy"], "--output is the --checkpoint file")
+    assert copy.read_bytes() == before and tiny_checkpoint.read_bytes() == model
+    (tmp_path / "both.gif").symlink_to(out)  # two outputs, one file
+    _refused(capsys, base + ["--gif", tmp_path / "both.gif"], "--gif is the --output file", out)
 
 
 def test_evaluate_table_and_json(tiny_checkpoint, capsys):
@@ -654,6 +666,12 @@ def test_evaluate_writes_a_model_card(tiny_checkpoint, inputs, tmp_path, capsys)
     assert "training_commands" not in theirs
     assert theirs["reproduce"] == f"python -m core evaluate --checkpoint {other} --count 3 --input {good} --context 5"
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--card", tmp_path / "c.txt"], ".json", tmp_path / "c.txt")
+    # A card written over the frames it scored (an input named .json) lost them.
+    frames = tmp_path / "frames.json"
+    frames.write_bytes(good.read_bytes())
+    _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--input", frames, "--card", frames],
+             "--card is the --input file, which this command would replace")
+    assert frames.read_bytes() == good.read_bytes()
 
 
 @pytest.mark.parametrize("backend, reason", [

@@ -1,6 +1,8 @@
 """The generator follows the standard Moving MNIST rules; users' files are validated."""
 
 import io
+import os
+import threading
 
 import numpy as np
 import pytest
@@ -138,6 +140,14 @@ def test_load_npy_accepts_valid_files(tmp_path):
     assert data.load_npy(_npy_bytes(frames[0])).shape == (1, 20, 64, 64)
     floats = data.load_npy(_npy_bytes(frames / 255.0))
     assert floats.dtype == np.float64
+    # From a pipe (`cat x.npy | python -m core forecast --input /dev/stdin`), which cannot seek:
+    # it failed with "a file: Illegal seek".
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=lambda: pipe.write_bytes(_npy_bytes(frames)))
+    writer.start()
+    assert np.array_equal(data.load_npy(pipe), frames)
+    writer.join()
 
 
 BAD_ARRAYS = {
