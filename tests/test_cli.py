@@ -46,6 +46,14 @@ def _refused(capsys, argv, message, *unwritten):
         assert not list(path.parent.glob(f".{path.name}*"))
 
 
+def test_a_file_name_that_is_not_utf8_is_printed_escaped(tmp_path):
+    # Its bytes arrive as surrogates; a strict stdout raised a traceback after the file was written.
+    out = tmp_path / os.fsdecode(b"\xfd.npy")
+    result = run_cli("data", "export", "--count", 1, "--out", out, env={"PYTHONIOENCODING": "utf-8"})
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert result.stdout.startswith(f"wrote {tmp_path}/\\udcfd.npy: (1, 20, 64, 64)") and out.is_file()
+
+
 def test_data_export(tmp_path):
     out = tmp_path / "test.npy"
     assert main(["data", "export", "--split", "test", "--count", "4", "--out", str(out)]) == 0
