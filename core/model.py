@@ -659,6 +659,8 @@ def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
     if not isinstance(path, (str, os.PathLike)):  # None or a file's bytes: a TypeError from Path
         raise InputError(f"path must be a file's path; received {type(path).__name__}")
     path = Path(path)
+    if path.is_dir():  # "no checkpoint at" a folder that was there sent people looking for it
+        raise InputError(f"{path} is a folder; give the checkpoint's .keras file in it")
     if not path.is_file():
         raise InputError(f"no checkpoint at {path}")
     try:

@@ -295,6 +295,8 @@ def test_keras_io_round_trip(tmp_path):
 def test_bad_checkpoints(tmp_path, tiny_model, monkeypatch):
     with pytest.raises(InputError, match="no checkpoint"):
         load_checkpoint(tmp_path / "missing.keras")
+    with pytest.raises(InputError, match=f"^{re.escape(str(tmp_path))} is a folder; give the checkpoint's .keras file in it$"):
+        load_checkpoint(tmp_path)
     corrupted = tmp_path / "corrupted.keras"
     corrupted.write_bytes(b"PK\x03\x04 not really a zip" * 10)
     with pytest.raises(InputError, match="not a Keras checkpoint"):
