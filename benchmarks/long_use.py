@@ -19,17 +19,14 @@ from __future__ import annotations
 
 import argparse
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import psutil
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
+from app_speed import rss_mb, streamlit_server
+
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 PRESETS = ["Bounce off a wall", "Two digits crossing", "A corner bounce as the context ends",
            "Three digits (more than in training)"]
@@ -69,7 +66,9 @@ def visit(browser, url: str, rng: random.Random) -> int:
 
     def count() -> None:
         nonlocal shown
-        shown += page.get_by_test_id("stException").count()
+        for exception in page.get_by_test_id("stException").all():  # a count alone says nothing to act on
+            shown += 1
+            print(f"  exception on {page.url}: {exception.inner_text()[:300]!r}", flush=True)
 
     try:
         open_page("dataset")
@@ -119,32 +118,20 @@ def main() -> None:
     if not 4 <= args.visitors <= 200:
         parser.error("--visitors must be from 4 to 200")
 
-    with socket.socket() as probe:  # a free port
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         *(f"--{option}" for option in args.option)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    process = psutil.Process(server.pid)
-    rss = lambda: sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 2**20
     rng = random.Random(args.seed)
     series, shown = [], 0
-    try:
+    # The app's own file watcher (poll), as its config sets it.
+    with streamlit_server("poll", options=tuple(args.option)) as (server, url):
+        process = psutil.Process(server.pid)
         time.sleep(5)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=args.chromium, headless=True)
             for visitor in range(1, args.visitors + 1):
                 start = time.time()
-                shown += visit(browser, f"http://127.0.0.1:{port}", rng)
-                series.append(rss())
+                shown += visit(browser, url, rng)
+                series.append(rss_mb(process))
                 print(f"visitor {visitor}: {time.time() - start:.0f} s, server {series[-1]:.0f} MB", flush=True)
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(30)
     half = series[len(series) // 2 :]
     slope = statistics.linear_regression(range(len(half)), half).slope
     print(f"peak after a visitor: {max(series):.0f} MB; second half: {min(half):.0f}-{max(half):.0f} MB, "

@@ -379,8 +379,8 @@ def load_npy(source, name: str | None = None, mmap: bool = True) -> np.ndarray:
             raise InputError(f"cannot read {name}: {error.strerror or error}") from None
         if not handle.seekable():  # a pipe (--input /dev/stdin) failed with "a file: Illegal seek"
             with handle:
-                handle = io.BytesIO(handle.read())
-            size = len(handle.getvalue())
+                content = handle.read()
+            handle, size = io.BytesIO(content), len(content)
     with handle:
         try:
             version = np.lib.format.read_magic(handle)

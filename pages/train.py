@@ -245,9 +245,10 @@ def runs(count: int) -> str:
 
 
 # Every fragment run takes the GIL from the training for a while: with Streamlit's
-# garbage collection after each (off in .streamlit/config.toml, not in every
-# deployment) and a third tab polling every 2 s, the default run compiled in
-# 118 s instead of about 45. The visitors who only wait need no second-by-second news.
+# garbage collection after each (off in .streamlit/config.toml, which a server
+# started from another folder does not read) and a third tab polling every 2 s, the
+# default run compiled in 118 s instead of about 45. Those who only wait need no
+# second-by-second news.
 WAITING_REFRESH = 5.0
 
 
