@@ -329,7 +329,7 @@ def cmd_refine(args) -> None:
 
 
 def cmd_forecast(args) -> None:
-    from core.data import load_npy
+    from core.data import MAX_CONTEXT, load_npy
     from core.forecasting import MAX_HORIZON, forecast
     from core.model import load_checkpoint
 
@@ -342,6 +342,10 @@ def cmd_forecast(args) -> None:
     _check_context(args.context)
     frames = load_npy(args.input)
     _check_predicted_frames(len(frames), args.horizon, "forecast fewer sequences (split the input) or frames")
+    if frames.shape[1] > MAX_CONTEXT:  # core.forecast refuses these; cut to --context here, they passed in silence
+        print(f"note: {args.input} holds {len(frames):,} sequences of {frames.shape[1]:,} frames, of which the first "
+              f"{args.context} are read; if time is its first axis, as in mnist_test_seq.npy, swap its first two",
+              file=sys.stderr)
     # A shorter input is all context; the model pads it (see core.data.pad_context).
     args.context = min(args.context, frames.shape[1])
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")

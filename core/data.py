@@ -384,6 +384,8 @@ def load_npy(source, name: str | None = None, mmap: bool = True) -> np.ndarray:
     with handle:
         try:
             version = np.lib.format.read_magic(handle)
+            if version not in ((1, 0), (2, 0), (3, 0)):  # np.load refused it later, with a traceback
+                raise ValueError(f"format version {version}")
             shape, fortran, dtype = (
                 np.lib.format.read_array_header_1_0(handle)
                 if version == (1, 0)

@@ -33,6 +33,13 @@ def _damaged(content: bytes, position: int) -> bytes:
     return bytes(damaged)
 
 
+def _version_9() -> bytes:
+    """A version 2.0 file whose magic claims 9.0, a version NumPy does not know."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.zeros((1, 2, 64, 64), np.float32), version=(2, 0))
+    return buffer.getvalue().replace(b"\x93NUMPY\x02\x00", b"\x93NUMPY\x09\x00", 1)
+
+
 def bad_files() -> dict:
     """{name: (file bytes, words the message must contain)}."""
     good = _npy(np.zeros((3, 20, 64, 64), np.uint8))
@@ -63,4 +70,6 @@ def bad_files() -> dict:
         # Found by the fuzzer: a flipped byte inside the header's shape makes
         # NumPy's header parser raise tokenize.TokenError.
         "header with a damaged byte": (_damaged(_npy(np.zeros((1, 2, 64, 64), np.float32)), 76), "not a .npy file"),
+        # Its header passed, then np.load refused the version with a traceback.
+        "unknown format version": (_version_9(), "not a .npy file"),
     }

@@ -257,6 +257,14 @@ def test_official_file(tiny_checkpoint, tmp_path, capsys):
     _refused(capsys, ["forecast", "--checkpoint", tiny_checkpoint, "--input", official, "--output", out], "time first", out)
 
 
+def test_forecast_warns_when_time_may_be_the_first_axis(tiny_checkpoint, tmp_path, capsys):
+    # 2 sequences of 150 frames, or 150 of 2 frames stored time first: forecast cut it to 10 frames in silence.
+    stored = _npy(tmp_path / "long.npy", moving_mnist("test", 150, length=2).swapaxes(0, 1))
+    out = tmp_path / "out.npy"
+    assert main(["forecast", "--checkpoint", str(tiny_checkpoint), "--input", str(stored), "--output", str(out)]) == 0
+    assert "2 sequences of 150 frames" in capsys.readouterr().err and np.load(out).shape == (2, 10, 64, 64)
+
+
 def test_forecast_refuses_a_foreign_keras_model(inputs, tmp_path, capsys):
     import keras
 
