@@ -35,6 +35,11 @@ def source_ui() -> dict | None:
     return outside if choice != TEST_SET_SOURCE else None
 
 
+def panel_gif(context, truth, prediction, panel: str) -> bytes:
+    """One panel of `core.media.comparison_panels` as a GIF, drawn again for its download."""
+    return media.encode_gif(media.comparison_panels(context, truth, prediction, scale=4)[panel])
+
+
 st.title("Forecast", anchor=False)
 st.markdown(
     "The model sees **only the first 10 frames** (blue). It predicts frame +1 from them, and every later orange "
@@ -90,10 +95,12 @@ if path is not None:
     combined = comparison_ui(panels, name)
     # "Download" in each label: a screen reader names the button by its label alone ("Prediction").
     # Functions, called on a click: given bytes, the browser fetched the shown GIF a second time at
-    # every pick (155 KB, 3 s on a slow phone link), and each panel's was encoded for nothing.
+    # every pick (155 KB, 3 s on a slow phone link), and each panel's was encoded for nothing. They
+    # hold the frames, not the panels: Streamlit keeps them until the visitor's next run, and the
+    # panels are 13 MB at 10 frames, 47 MB at 60 (the frames, as floats, 0.5 and 2.1 MB).
     downloads = {"comparison": ("Download all three", lambda: combined),
-                 **{panel: (f"Download {panel}", functools.partial(media.encode_gif, frames))
-                    for panel, frames in panels.items()}}
+                 **{panel: (f"Download {panel}", functools.partial(panel_gif, context, truth, prediction, panel))
+                    for panel in panels}}
     st.caption("Animated GIFs, to keep or show elsewhere:")
     # As wide as their names, wrapping when narrow: in four equal columns at 820 px each was cut ("Predicti...").
     with st.container(horizontal=True):

@@ -16,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import imageio.v3 as iio
 import pytest
 from playwright.sync_api import expect
 from catalogue import bad_files
@@ -142,6 +143,12 @@ def test_forecast_gifs_load_and_download(page):
     path = download.value.path()
     assert Path(path).read_bytes()[:6] == b"GIF89a"
     assert download.value.suggested_filename.endswith(".gif")
+    # One panel, drawn again on the click from the forecast's frames: 10 of context, 10 predicted.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download prediction").click()
+    played = iio.imread(download.value.path(), index=None)
+    assert download.value.suggested_filename.endswith("-prediction.gif")
+    assert played.shape[0] == 20 and 256 <= played.shape[2] < widths[0] / 2, played.shape
     assert page.get_by_test_id("stException").count() == 0
     screenshot(page, "forecast-loaded")
 
