@@ -148,9 +148,7 @@ def send_to_forecast_ui(source: str, index: int, frames: np.ndarray, context: in
                  if too_short else "Opens the Forecast page on this sequence."):
         # Not the Forecast page's widget key: Streamlit drops the state of widgets
         # that are not on the page being run, so the wish goes under its own key.
-        if source == BUNDLED:
-            st.session_state.forecast_wanted = TEST_SET_SOURCE
-        else:
+        if source != BUNDLED:  # a bundled sequence is the test set's, which this page has asked for already
             label = f"{'your file' if source == UPLOAD else 'the official file'}, sequence {index}"
             slug = f"{'your-file' if source == UPLOAD else 'official'}-sequence-{index}"  # for the downloads' names
             st.session_state[OUTSIDE_SEQUENCE] = {"label": label, "slug": slug, "frames": np.array(frames)}
@@ -231,8 +229,9 @@ if source is not None:
     index = pick_ui(count, st.session_state.get("picked_sequence", 0) if bundled else 0)
     sequences = test_sequence(index) if bundled else None
     frames = sequences.frames[0] if bundled else np.asarray(frames_all[index])
-    if bundled:  # the Forecast page opens on the sequence picked here
+    if bundled:  # the Forecast page opens on the sequence picked here, not on a file's sent there before
         st.session_state.picked_sequence = index
+        st.session_state.forecast_wanted = TEST_SET_SOURCE
     context = context_length(len(frames))
     sequence_view_ui(frames, index, sequences, context)
     send_to_forecast_ui(source, index, frames, context)

@@ -8,8 +8,8 @@ import numpy as np
 import streamlit as st
 
 from core import media
-from ui.shared import (CONTEXT, ERROR_EXPLAINED, SHIPPED, TEST_COUNT, forecast_sequence, forecast_strip_ui, gif_ui,
-                       keras_loaded_ui, test_sequence, timing_words)
+from ui.shared import (CONTEXT, ERROR_EXPLAINED, SHIPPED, TEST_COUNT, TEST_SET_SOURCE, forecast_sequence,
+                       forecast_strip_ui, gif_ui, keras_loaded_ui, test_sequence, timing_words)
 
 
 @st.cache_data(show_spinner=False)
@@ -62,7 +62,8 @@ if not SHIPPED.is_file():
     st.error("The shipped model checkpoints/convlstm.keras is missing, so this demo cannot run.")
 elif st.button("Forecast a random test sequence with the shipped model", icon=":material/online_prediction:", type="primary", key="home_forecast"):
     st.session_state.home_index = int(np.random.default_rng().integers(TEST_COUNT))
-    st.session_state.picked_sequence = st.session_state.home_index  # the Forecast page opens on it
+    st.session_state.picked_sequence = st.session_state.home_index  # the Forecast page opens on it,
+    st.session_state.forecast_wanted = TEST_SET_SOURCE  # not on a file's sequence sent there before
 if SHIPPED.is_file() and "home_index" in st.session_state:
     keras_loaded_ui()
     index = st.session_state.home_index

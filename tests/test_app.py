@@ -253,6 +253,26 @@ def test_forecast_opens_on_the_latest_pick_whichever_page_made_it(app):
     assert app.number_input(key="forecast_index").value == app.session_state["home_index"] != 5
 
 
+def test_forecast_leaves_a_sent_file_sequence_for_a_later_pick_of_a_test_sequence(app):
+    # The radio kept "your file, sequence 1" after a pick of a test sequence on Dataset or Home.
+    upload(app, moving_mnist("test", 2))
+    app.number_input(key="dataset_index").set_value(1).run()
+    app.button(key="dataset_forecast").click().run()
+    assert app.radio(key="forecast_source").value == "your file, sequence 1"
+    app.switch_page("pages/dataset.py").run()
+    app.radio(key="dataset_source").set_value("Bundled Moving MNIST (offline)").run()
+    app.number_input(key="dataset_index").set_value(7).run()
+    app.switch_page("pages/forecast.py").run()
+    assert app.radio(key="forecast_source").value == "Bundled test set"
+    assert app.number_input(key="forecast_index").value == 7
+    app.radio(key="forecast_source").set_value("your file, sequence 1").run()
+    app.switch_page("pages/home.py").run()
+    app.button(key="home_forecast").click().run()
+    app.switch_page("pages/forecast.py").run()
+    assert not app.exception and app.radio(key="forecast_source").value == "Bundled test set"
+    assert app.number_input(key="forecast_index").value == app.session_state["home_index"]
+
+
 def test_two_visitors_asking_for_the_official_file_at_once_start_one_download(monkeypatch):
     # Both saw no download going and started two threads writing the same 819 MB file.
     from ui.shared import start_download
