@@ -13,6 +13,7 @@ import streamlit as st
 from core import media
 from core.errors import InputError
 # This page trains: TensorFlow is needed anyway.
+from core.model import read_checkpoint_info
 from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_device
 from ui.charts import describe_learning, learning_curves
 from ui.jobs import collect_finished, registry
@@ -359,6 +360,11 @@ elif job is not None and not mine_running:
     state = job.progress.snapshot()
     if state["status"] == "failed":
         st.error(f"Training failed: {state['error']}")
+        if job.out.is_file():  # its last validation's checkpoint, which the pickers offered without a word here
+            collect_finished(Path(session_folder()))
+            seen = read_checkpoint_info(job.out)[1].get("sequences_seen")
+            st.info(f"What it learned up to its last checkpoint ({seen} sequences) is saved as **{job.label}**, "
+                    "which Forecast and Evaluate offer.", icon=":material/save:")
     elif state["status"] == "cancelled" and job.waiting:
         st.info("You left the line: your run never started, so nothing was trained.", icon=":material/cancel:")
     elif state["status"] == "cancelled":
@@ -387,9 +393,10 @@ elif job is not None and not mine_running:
             st.warning(f"Its validation MSE, {final:.0f}, is {'above' if final > black else 'close to'} what "
                        f"predicting black frames scores ({black:.0f}): its forecasts will be grey blurs, not digits. "
                        + advice, icon=":material/info:")
-        if job.out.is_file():  # gone once newer runs took its slot
-            next_steps_ui(job.label)
-    if state["status"] != "cancelled":  # one step's loss is no curve
+    if job.out.is_file():  # gone once newer runs took its slot
+        next_steps_ui(job.label)
+    # One step's loss is no curve; a run that failed before its first batches will have none.
+    if state["status"] != "cancelled" and state["loss"]:
         results_ui(job, state)
     if state["sample"] is not None:  # the final forecast still: the GIF never pauses
         forecast_strip_ui(*state["sample"])

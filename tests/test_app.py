@@ -886,6 +886,34 @@ def test_a_run_that_has_not_learned_is_told_what_to_do(app, tmp_path, tiny_check
         "blurs, not digits. " + advice)
 
 
+def test_a_run_that_failed_after_a_checkpoint_says_what_was_kept(app, tmp_path, tiny_checkpoint, monkeypatch):
+    # It read "Training failed" alone, while every other page offered its checkpoint; and one that failed
+    # before its first batch was told that its loss curve would start after them.
+    import ui.jobs
+    from core.training import TrainingProgress
+
+    finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=2)
+    kept, lost = ui.jobs.registry().jobs
+    lost.out.unlink()
+    for job, seen in ((kept, 256), (lost, 0)):
+        job.progress = TrainingProgress()
+        job.progress.update(status="failed", error="OSError: No space left on device", sequences_seen=seen,
+                            **{"loss": (seen, 0.2)} if seen else {})
+    ui.jobs.registry().jobs = [kept]
+    app.switch_page("pages/train.py").run()
+    assert not app.exception and app.error[0].value == "Training failed: OSError: No space left on device"
+    seen = read_checkpoint_info(tiny_checkpoint)[1]["sequences_seen"]
+    assert app.info[0].value == (f"What it learned up to its last checkpoint ({seen} sequences) is saved as "
+                                 "**Trained here: run 1**, which Forecast and Evaluate offer.")
+    app.button(key="train_to_forecast").click().run()
+    assert app.selectbox(key="forecast_checkpoint").value == "Trained here: run 1"
+    ui.jobs.registry().jobs = [lost]
+    app.switch_page("pages/train.py").run()
+    assert not app.exception and app.error and not app.info
+    assert not [b for b in app.button if b.key == "train_to_forecast"]
+    assert not [c for c in app.caption if "loss curve starts" in c.value]
+
+
 def test_a_run_that_learned_gets_no_warning(app, tmp_path, tiny_checkpoint, monkeypatch):
     finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, 0.74 * 151, fine_tuning=True)
     assert not app.warning
