@@ -6,17 +6,19 @@ device are in use. Everything a page computes comes from `core/`.
 
 import streamlit as st
 
-from ui.shared import SHIPPED_LABEL, device_label, keras_loaded_ui, remember_session_ui, run_page, session_folder
+from ui.shared import (SHIPPED, SHIPPED_LABEL, device_label, keras_loaded_ui, remember_session_ui, run_page,
+                       session_folder)
 
 st.set_page_config(page_title="ConvLSTM Studio", page_icon=":material/movie:", layout="wide")
 
 # The two pages that need no model: they open without loading TensorFlow.
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 dataset = st.Page("pages/dataset.py", title="Dataset", icon=":material/grid_view:")
+train = st.Page("pages/train.py", title="Train", icon=":material/model_training:")
 pages = [
     home,
     dataset,
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    train,
     st.Page("pages/forecast.py", title="Forecast", icon=":material/online_prediction:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
     st.Page("pages/design.py", title="Design a sequence", icon=":material/draw:"),
@@ -44,8 +46,13 @@ with st.sidebar:
 
 
 def sidebar_status() -> None:
-    model = SHIPPED_LABEL if page is home else st.session_state.get("chosen_checkpoint", SHIPPED_LABEL)
-    model_line.caption(f"**Model:** {model}")
+    # Dataset and Train use no model: they named the one last picked elsewhere, which could be deleted by now.
+    if page in (dataset, train):
+        model_line.empty()
+    else:
+        model = SHIPPED_LABEL if page is home else st.session_state.get("chosen_checkpoint", SHIPPED_LABEL)
+        missing = model == SHIPPED_LABEL and not SHIPPED.is_file()  # the page says so; this said "Shipped model"
+        model_line.caption(f"**Model:** {'none (checkpoints/convlstm.keras is missing)' if missing else model}")
     device_line.caption(f"**Device:** {device_label()}")
 
 

@@ -93,7 +93,20 @@ def test_every_page_renders_without_exception(app, page):
     assert all(heading.proto.hide_anchor for heading in [*app.title, *app.header, *app.subheader])
     # AppTest runs a switched-to page alone, as a fresh server does for a link to
     # it: the page must hand the run to streamlit_app.py, which draws the sidebar.
-    assert any(caption.value.startswith("**Model:**") for caption in app.sidebar.caption)
+    assert any(caption.value.startswith("**Device:**") for caption in app.sidebar.caption)
+    # The model in use, on the pages that use one: Dataset and Train named the one last picked elsewhere.
+    assert any(caption.value.startswith("**Model:**") for caption in app.sidebar.caption) == (
+        page not in ("pages/dataset.py", "pages/train.py"))
+
+
+def test_without_the_shipped_model_the_pages_and_the_sidebar_say_so(app, tmp_path, monkeypatch):
+    app.switch_page("pages/forecast.py").run()  # picks the shipped model
+    monkeypatch.setattr("ui.shared.SHIPPED", tmp_path / "convlstm.keras")  # deleted since
+    none = "**Model:** none (checkpoints/convlstm.keras is missing)"
+    for page, message in (("pages/home.py", "is missing"), ("pages/forecast.py", "No model is available")):
+        app.switch_page(page).run()
+        assert not app.exception and message in app.error[0].value
+        assert none in [caption.value for caption in app.sidebar.caption]  # it said "Shipped model"
 
 
 def test_random_picks_a_sequence_that_forecast_then_opens_on(app):

@@ -460,6 +460,7 @@ def checkpoint_ui(key: str) -> Path | None:
     options = checkpoints()
     if not options:
         st.error("No model is available: checkpoints/convlstm.keras is missing and nothing was trained here yet.")
+        st.session_state.pop("chosen_checkpoint", None)  # the sidebar named it still
         return None
     names = list(options)
     # Asked for by a button on another page (Train's "Forecast with it"): it wins over the model last picked here.
