@@ -189,7 +189,9 @@ def preparation_ui(frames: np.ndarray, context: int) -> np.ndarray:
         known = bounded_slider("Pretend only this many frames are known", 2, longest, key="dataset_known", default=3,
                                name="known frames")
     padded = data.pad_context(unit[None, :known], CONTEXT)[0]
-    st.image(media.frame_strip({"known": unit[:known], "padded": padded}), caption=padding_words(known),
+    # The Split line above gave the second of two frames to the future: the strip takes both, and says so.
+    both = " Both frames of this sequence, to show the padding: a forecast keeps the second to score." * (known > context)
+    st.image(media.frame_strip({"known": unit[:known], "padded": padded}), caption=padding_words(known) + both,
              alt="The known frames and the padded context")
     return unit
 

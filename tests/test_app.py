@@ -1262,7 +1262,8 @@ def test_a_two_frame_sequence_is_shown_but_not_sent_to_forecast(app):
     upload(app, moving_mnist("test", 1)[0, :2])
     assert not app.exception and app.button(key="dataset_forecast").disabled
     assert ("2 known frames padded to 10 by repeating the first: known frames 1-2 become context frames 9-10, and "
-            "frames 1-8 are copies of the first.") in [caption for caption, _ in images(app)]
+            "frames 1-8 are copies of the first. Both frames of this sequence, to show the padding: a forecast "
+            "keeps the second to score.") in [caption for caption, _ in images(app)]
 
 
 def test_padding_is_described_for_each_number_of_known_frames(app):
