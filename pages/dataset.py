@@ -62,9 +62,11 @@ def source_ui():
             if path.strip():  # a file the visitor named: what is wrong with it, not the download (to the cache)
                 show_error(error)
                 return None, None
-            st.info(f"{error}.", icon=":material/info:")
             job = OFFICIAL_DOWNLOAD
             downloading = job["thread"] is not None and job["thread"].is_alive()
+            # The file grows in place as it downloads: the error called it an interrupted download.
+            st.info("Downloading the official file: it opens here when the download ends." if downloading
+                    else f"{error}.", icon=":material/info:")
             if st.button("Download the official file (819 MB)", key="dataset_download", disabled=downloading):
                 start_download(job)
                 downloading = True

@@ -325,6 +325,28 @@ def test_dataset_draws_a_sequence_once_however_often_the_page_reruns(app, monkey
     assert any(url.endswith(".gif") for _, url in images(app))
 
 
+def test_a_download_under_way_is_not_called_interrupted(app, tmp_path, monkeypatch):
+    # Keras writes the file in place: while it grew, the page said "most likely an interrupted download".
+    import ui.shared
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "mnist_test_seq.npy").write_bytes(bytes(1000))
+    app.switch_page("pages/dataset.py").run()
+    app.radio(key="dataset_source").set_value("Official file (mnist_test_seq.npy)").run()
+    assert "interrupted download" in app.info[0].value  # no download running: it was one
+    ends = threading.Event()
+    monkeypatch.setitem(ui.shared.OFFICIAL_DOWNLOAD, "thread", threading.Thread(target=ends.wait, daemon=True))
+    ui.shared.OFFICIAL_DOWNLOAD["thread"].start()
+    try:
+        app.run(timeout=TIMEOUT)
+        assert not app.exception
+        assert app.info[0].value == "Downloading the official file: it opens here when the download ends."
+        assert app.button(key="dataset_download").disabled
+    finally:
+        ends.set()
+
+
 def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missing(app, tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no official file there
     app.switch_page("pages/dataset.py").run()
