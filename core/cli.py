@@ -157,7 +157,7 @@ def as_flags(message: str) -> str:
 
 
 def cmd_train(args) -> None:
-    from core.training import BAR_FORMAT, TrainConfig, TrainingProgress, progress_words, train
+    from core.training import BAR_FORMAT, DEFAULT_SAMPLING_SEQUENCES, TrainConfig, TrainingProgress, progress_words, train
 
     check_output(args.out, ".keras", "--out")
     if args.val_sequences is not None:
@@ -186,7 +186,7 @@ def cmd_train(args) -> None:
             num_digits=args.digits,
             workers=args.workers,
             sampling_sequences=(args.sampling_sequences if args.sampling_sequences is not None
-                                else 0 if args.init_from else 10_000),
+                                else 0 if args.init_from else DEFAULT_SAMPLING_SEQUENCES),
             resume=args.resume,
             init_from=args.init_from,
             val_count=args.val_sequences,
@@ -531,15 +531,17 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=16, help="sequences per step, 1-1024 (default %(default)s)")
     train.add_argument("--lr", type=float, default=None,
                        help="step size (default 1e-3; 1e-4 with --init-from, where 1e-3 undoes what was learned; "
-                            "with --resume, the rate the file was trained at)")
+                            "with --resume, the rate and decay the file was trained at)")
     train.add_argument("--lr-decay-sequences", type=int, default=None,
-                       help="cosine decay of --lr to 1%% over this many sequences seen (resumes continue it)")
+                       help="cosine decay of --lr to 1%% over this many sequences seen (a resume without --lr or "
+                            "this continues the file's)")
     train.add_argument("--lr-decay-start", type=int, default=0,
                        help="sequences seen before the decay begins (a decay branched off a long run)")
     train.add_argument("--digits", type=int, default=2, choices=[1, 2, 3], help="digits per sequence (default %(default)s)")
     train.add_argument("--workers", type=int, default=1, help="threads drawing batches (several for a GPU)")
     train.add_argument("--sampling-sequences", type=int, default=None,
-                       help="teacher forcing fades over this many sequences (default 10000; 0 with --init-from)")
+                       help="teacher forcing fades over this many sequences (default 10000; 0 with --init-from; "
+                            "the file's with --resume)")
     train.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     train.add_argument("--init-from", default=None, type=_path, help="start from another checkpoint's weights and sizes")
     train.add_argument("--strategy", choices=["mirrored", "multiworker"], default=None,

