@@ -340,8 +340,12 @@ def cmd_forecast(args) -> None:
     if args.gif:
         check_output(args.gif, ".gif", "--gif")
     _check_context(args.context)
-    frames = load_npy(args.input)
-    _check_predicted_frames(len(frames), args.horizon, "forecast fewer sequences (split the input) or frames")
+    most = MAX_FORECAST_FRAMES // args.horizon
+    frames = load_npy(args.input, first=most + 1)  # a file past the limit is refused without checking all of it
+    if len(frames) > most:
+        raise InputError(f"{args.input} holds more than {most:,} sequences, and {most + 1:,} x {args.horizon} predicted "
+                         f"frames is more than {MAX_FORECAST_FRAMES:,} frames to hold at once; forecast fewer "
+                         "sequences (split the input) or frames")
     if frames.shape[1] > MAX_CONTEXT:  # core.forecast refuses these; cut to --context here, they passed in silence
         print(f"note: {args.input} holds {len(frames):,} sequences of {frames.shape[1]:,} frames, of which the first "
               f"{args.context} are read; if time is its first axis, as in mnist_test_seq.npy, swap its first two",
@@ -382,7 +386,7 @@ def cmd_evaluate(args) -> None:
     if args.official:
         frames = load_official(None if args.official == "cache" else args.official)[: args.count]
     else:
-        frames = load_npy(args.input)[: args.count] if args.input else moving_mnist("test", args.count)
+        frames = load_npy(args.input, first=args.count) if args.input else moving_mnist("test", args.count)
     if frames.shape[1] <= args.context:
         raise InputError(f"evaluation needs frames after the {args.context} context frames; the input has {frames.shape[1]}")
     if frames.shape[1] - args.context > MAX_HORIZON:  # found by forecast after the model loaded, as "horizon"

@@ -184,6 +184,19 @@ def test_load_npy_refuses_bad_arrays(name):
         data.load_npy(_npy_bytes(array))
 
 
+def test_load_npy_checks_only_the_sequences_asked_for(tmp_path):
+    # evaluate --count 2 on a 13 GB file checked every pixel of it first (35 s), then used two sequences.
+    frames = data.to_unit_float(data.moving_mnist("test", 3))
+    frames[2, 5, 10, 10] = np.nan
+    path = tmp_path / "third-broken.npy"
+    np.save(path, frames)
+    np.testing.assert_array_equal(data.load_npy(path, first=2), frames[:2])
+    with pytest.raises(InputError, match="NaN"):
+        data.load_npy(path)
+    # One sequence, (T, 64, 64), is not cut to its first frame.
+    assert data.load_npy(_npy_bytes(data.moving_mnist("test", 1)[0]), first=1).shape == (1, 20, 64, 64)
+
+
 def test_load_npy_refuses_bad_files(tmp_path):
     text = tmp_path / "text.npy"
     text.write_text("hello, this is not an array\n")
