@@ -109,7 +109,8 @@ class TrainConfig:
         sampling_sequences: sequences over which scheduled sampling fades
             from teacher forcing to closed loop; 0 trains closed loop at once;
             None fades over the first half of the budget (short runs). A
-            resume left at the default takes the file's (None there: 0).
+            resume left at the default (or given 10,000) takes the file's
+            (None there: 0, its fade is over).
         val_count: validation sequences (test digits, fixed seed); None:
             the model's `DEFAULT_VAL_COUNT`.
         resume: continue from `out` (weights, optimizer, sequences seen and,
@@ -340,11 +341,12 @@ class _ProgressCallback(keras.callbacks.Callback):
     # Speed is measured after this many batches: the first one builds the graph.
     WARMUP_BATCHES = 1
 
-    def __init__(self, config: TrainConfig, progress: TrainingProgress, validation: np.ndarray, info: dict, chief: bool):
+    def __init__(self, config: TrainConfig, progress: TrainingProgress, validation: np.ndarray, info: dict, chief: bool,
+                 seen: int = 0):
         super().__init__()
         self.config, self.progress, self.validation, self.info = config, progress, validation, info
         self.chief = chief
-        self.seen = self.validated_at = self.saved_at = self.seen_at_start = 0
+        self.seen = self.validated_at = self.saved_at = self.seen_at_start = seen  # sequences seen before this run
         self.steps_at_start = None  # the optimizer's step count when fit began
         self.cancelled = False
         self.warm_start = None
@@ -499,8 +501,10 @@ def _with_schedule(config: TrainConfig) -> TrainConfig:
             changes.update(lr_decay_sequences=decay, lr_decay_start=start)
     # Teacher forcing fades over the sequences seen in all runs: a fine-tuning run (0) that was
     # resumed at the default 10,000 was fed the truth again. None faded over the first run.
-    if "sampling_sequences" in recorded and config.sampling_sequences == DEFAULT_SAMPLING_SEQUENCES:
-        changes["sampling_sequences"] = recorded["sampling_sequences"] or 0
+    # (The default given on purpose reads as left unset.)
+    fade = recorded.get("sampling_sequences", -1)
+    if config.sampling_sequences == DEFAULT_SAMPLING_SEQUENCES and (fade is None or isinstance(fade, int) and fade >= 0):
+        changes["sampling_sequences"] = fade or 0
     return replace(config, **changes)
 
 
@@ -713,15 +717,17 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
         context, truth = data.to_unit_float(context[:, -1:]), data.to_unit_float(truth)
         progress.update(val_baselines={name: mse(baseline(context, truth.shape[1]), truth)
                                        for name, baseline in BASELINES.items()})
+        # The keras.io model has no counter among its weights: its file's record has the count.
+        seen = int(model.sequences_seen.numpy()) if hasattr(model, "sequences_seen") else info.get("sequences_seen", 0)
         sequences = TrainingSequences(
             config.batch_size,
             math.ceil(config.epoch_sequences / config.batch_size),
             config.num_digits,
             config.seed,
             config.workers,
-            start=int(model.sequences_seen.numpy()) if hasattr(model, "sequences_seen") else 0,
+            start=seen,
         )
-        callback = _ProgressCallback(config, progress, validation, info, _is_chief(strategy))
+        callback = _ProgressCallback(config, progress, validation, info, _is_chief(strategy), seen)
         shown = _ProgressBar(progress) if bar else None
         try:
             model.fit(sequences, epochs=config.epochs, callbacks=[callback, *filter(None, [shown])], verbose=0)

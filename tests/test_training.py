@@ -359,6 +359,10 @@ def test_resume_takes_the_files_preset_and_its_validation_size(tmp_path):
     assert progress.snapshot()["status"] == "done" and progress.snapshot()["sequences_seen"] == 2
     # The slow keras.io model validates on fewer sequences: 64 took 10 minutes on 2 CPU cores.
     assert progress.counts[-1][0] == (8, 8) == (DEFAULT_VAL_COUNT["keras-io"],) * 2
+    # Its count is in its file's record, not among its weights: each resume counted from 0 again.
+    _, progress = train(TrainConfig(out=str(out), resume=True, minutes=None, epochs=1, epoch_sequences=2,
+                                    batch_size=2, seed=0, val_count=2))
+    assert progress.snapshot()["sequences_seen"] == 4 == read_checkpoint_info(out)[1]["sequences_seen"]
 
 
 def test_a_recycled_run_trains_a_new_model_in_the_traced_step_of_the_last():
