@@ -14,8 +14,8 @@ from core import data, media
 from core.errors import InputError
 from ui.charts import describe_paths, legible, paths_chart
 from ui.limits import LIMITS
-from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, bounded_slider,
-                       chart_ui, context_length, gif_ui, index_ui, keep_values, show_error, start_download,
+from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, bounded_slider, chart_ui,
+                       context_length, gif_ui, index_ui, keep_values, remember_pick, show_error, start_download,
                        test_sequence, uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
@@ -69,7 +69,7 @@ def source_ui():
                     else f"{error}.", icon=":material/info:")
             if st.button("Download the official file (819 MB)", key="dataset_download", disabled=downloading):
                 start_download(job)
-                downloading = True
+                st.rerun()  # from the top: the line above still called the file an interrupted download
             # Only while it runs: a finished download with the file still not found
             # here (a wrong path typed) must not rerun the page again and again.
             if downloading:
@@ -233,9 +233,8 @@ if source is not None:
     index = pick_ui(count, st.session_state.get("picked_sequence", 0) if bundled else 0)
     sequences = test_sequence(index) if bundled else None
     frames = sequences.frames[0] if bundled else np.asarray(frames_all[index])
-    if bundled:  # the Forecast page opens on the sequence picked here, not on a file's sent there before
-        st.session_state.picked_sequence = index
-        st.session_state.forecast_wanted = TEST_SET_SOURCE
+    if bundled:
+        remember_pick(index)
     context = context_length(len(frames))
     sequence_view_ui(frames, index, sequences, context)
     send_to_forecast_ui(source, index, frames, context)

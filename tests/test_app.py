@@ -279,6 +279,17 @@ def test_forecast_leaves_a_sent_file_sequence_for_a_later_pick_of_a_test_sequenc
     assert app.radio(key="forecast_source").value == "Bundled test set"
     assert app.number_input(key="forecast_index").value == 7
     app.radio(key="forecast_source").set_value("your file, sequence 1").run()
+    # Dataset seen again on the same test sequence is no new pick: the file's sequence stays.
+    app.switch_page("pages/dataset.py").run()
+    app.switch_page("pages/forecast.py").run()
+    assert app.radio(key="forecast_source").value == "your file, sequence 1"
+    # A test sequence picked on another page is one.
+    app.switch_page("pages/inside.py").run()
+    app.number_input(key="inside_index").set_value(9).run()
+    app.switch_page("pages/forecast.py").run()
+    assert app.radio(key="forecast_source").value == "Bundled test set"
+    assert app.number_input(key="forecast_index").value == 9
+    app.radio(key="forecast_source").set_value("your file, sequence 1").run()
     app.switch_page("pages/home.py").run()
     app.button(key="home_forecast").click().run()
     app.switch_page("pages/forecast.py").run()
@@ -327,6 +338,7 @@ def test_dataset_draws_a_sequence_once_however_often_the_page_reruns(app, monkey
 
 def test_a_download_under_way_is_not_called_interrupted(app, tmp_path, monkeypatch):
     # Keras writes the file in place: while it grew, the page said "most likely an interrupted download".
+    import core.data
     import ui.shared
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
@@ -335,16 +347,19 @@ def test_a_download_under_way_is_not_called_interrupted(app, tmp_path, monkeypat
     app.switch_page("pages/dataset.py").run()
     app.radio(key="dataset_source").set_value("Official file (mnist_test_seq.npy)").run()
     assert "interrupted download" in app.info[0].value  # no download running: it was one
-    ends = threading.Event()
-    monkeypatch.setitem(ui.shared.OFFICIAL_DOWNLOAD, "thread", threading.Thread(target=ends.wait, daemon=True))
-    ui.shared.OFFICIAL_DOWNLOAD["thread"].start()
+    ends, look_up = threading.Event(), core.data.official_path
+    monkeypatch.setattr("core.data.official_path", lambda path=None, download=False: (
+        ends.wait(30) if download else look_up(path, download)))
+    for key, value in (("thread", None), ("error", None)):  # as this test found it, for the tests after it
+        monkeypatch.setitem(ui.shared.OFFICIAL_DOWNLOAD, key, value)
     try:
-        app.run(timeout=TIMEOUT)
+        app.button(key="dataset_download").click().run(timeout=TIMEOUT)
         assert not app.exception
         assert app.info[0].value == "Downloading the official file: it opens here when the download ends."
         assert app.button(key="dataset_download").disabled
     finally:
         ends.set()
+        ui.shared.OFFICIAL_DOWNLOAD["thread"].join(30)
 
 
 def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missing(app, tmp_path, monkeypatch):

@@ -334,8 +334,16 @@ def sequence_ui(key: str) -> int:
         st.session_state[state_key] = st.session_state.get("picked_sequence", 0)
     bounded(state_key, 0, TEST_COUNT - 1, "test sequence")
     index = index_ui(f"Test sequence (0-{TEST_COUNT - 1})", TEST_COUNT, state_key)
-    st.session_state.picked_sequence = index
+    remember_pick(index)
     return index
+
+
+def remember_pick(index: int) -> None:
+    """Keeps the test sequence just picked on any page: the others open on it, Forecast too, even
+    after a file's sequence was sent there (its source radio kept that one)."""
+    if st.session_state.get("picked_sequence") != index:  # a pick, not a page shown again on the same one
+        st.session_state.forecast_wanted = TEST_SET_SOURCE
+    st.session_state.picked_sequence = index
 
 
 def index_ui(label: str, count: int, key: str) -> int:
