@@ -391,7 +391,8 @@ def cmd_evaluate(args) -> None:
         raise InputError(f"evaluation needs frames after the {args.context} context frames; the input has {frames.shape[1]}")
     if frames.shape[1] - args.context > MAX_HORIZON:  # found by forecast after the model loaded, as "horizon"
         raise InputError(f"evaluation scores at most {MAX_HORIZON} frames after the context; the input has "
-                         f"{frames.shape[1]} frames and --context is {args.context}")
+                         f"{frames.shape[1]} frames and --context is {args.context} (if time is its first axis, as "
+                         "in mnist_test_seq.npy, give it with --official)")
     scored = frames.shape[1] - args.context
     _check_predicted_frames(len(frames), scored, "lower --count, or raise --context")
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")

@@ -536,7 +536,8 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys,
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--input", folder / "nan.npy"], "NaN")
     np.save(folder / "long.npy", np.zeros((1, 200, 64, 64), np.uint8))
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--input", folder / "long.npy"],
-             "evaluation scores at most 100 frames after the context; the input has 200 frames and --context is 10")
+             "evaluation scores at most 100 frames after the context; the input has 200 frames and --context is 10 "
+             "(if time is its first axis, as in mnist_test_seq.npy, give it with --official)")
     with monkeypatch.context() as patch:  # the limit lowered to fit 3 bundled sequences
         patch.setattr("core.cli.MAX_FORECAST_FRAMES", 29)
         _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 3],
