@@ -631,7 +631,9 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
     try:
         with written_beside(resolved(path), temporary):
             model.save(temporary)
-            with zipfile.ZipFile(temporary, "a") as archive:
+            # Not ZipFile(temporary, "a"), which makes a new archive when the file is gone (another
+            # run on this path starting removes it): renamed into place, that held no weights.
+            with open(temporary, "r+b") as handle, zipfile.ZipFile(handle, "a") as archive:
                 archive.writestr(STUDIO_ENTRY, record)
             os.replace(temporary, resolved(path))
     except OSError as error:  # a full disk or a folder that vanished; the old file stays
