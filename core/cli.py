@@ -244,6 +244,13 @@ def cmd_train(args) -> None:
             # model's 64 forecasts take minutes on a CPU), not every half second into a log.
             bar.set_postfix_str(progress_words(state), refresh=state["validation"] != shown)
             shown = state["validation"]
+    except KeyboardInterrupt:  # the second Ctrl-C: the worker may be saving, and dies with this process
+        from core.model import partial_path
+
+        # Its half-written file stayed hidden beside --out in 1 of 4 tries. Should the worker
+        # still get to its record, it finds the file gone and fails without touching --out.
+        partial_path(Path(args.out)).unlink(missing_ok=True)
+        raise
     finally:  # a notebook or a test that calls main() gets its own handlers back
         for number, handler in previous.items():
             signal.signal(number, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
@@ -628,7 +635,7 @@ def main(argv=None) -> int:
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:  # outputs are whole or absent; the next train removes a second Ctrl-C's .partial
+    except KeyboardInterrupt:  # outputs are whole or absent
         print(STOPPED, file=sys.stderr)
         return EXIT_INTERRUPTED
     except Cancelled as error:

@@ -4,6 +4,9 @@ import importlib.util
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -227,6 +230,40 @@ def test_fine_tuning_takes_the_sources_sizes_small_steps_and_closed_loop(tiny_ch
     config, info = read_checkpoint_info(out)
     assert (config.num_layers, config.filters) == (1, 8)
     assert info["learning_rate"] == 1e-4 and info["sampling_sequences"] == 0
+
+
+SLOW_SAVE = """
+import os, pathlib, time, zipfile
+_open = zipfile.ZipFile.__init__
+def _slow(self, file, mode="r", *args, **kwargs):  # a checkpoint's record, appended once its weights are written
+    if mode == "a":
+        pathlib.Path(os.environ["SAVING"]).touch()
+        time.sleep(60)
+    _open(self, file, mode, *args, **kwargs)
+zipfile.ZipFile.__init__ = _slow
+"""
+
+
+def test_a_second_ctrl_c_while_saving_leaves_no_hidden_file(tmp_path):
+    # The second Ctrl-C quits at once; the training thread dies mid-save with the process, and its
+    # half-written .NAME.partial.keras stayed beside --out (8 runs in 8, with this slowed save).
+    (tmp_path / "sitecustomize.py").write_text(SLOW_SAVE)
+    saving, out = tmp_path / "saving", tmp_path / "run" / "m.keras"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core", "train", "--epochs", "1000", "--epoch-sequences", "8", "--batch-size", "8",
+         "--layers", "1", "--filters", "4", "--precision", "float32", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path), "SAVING": str(saving)})
+    deadline = time.time() + 120
+    while not saving.exists() and time.time() < deadline:  # the first epoch's checkpoint is being written
+        time.sleep(0.1)
+    assert saving.exists() and list(out.parent.glob(".m.partial.keras"))
+    process.send_signal(signal.SIGINT)  # stop after this batch...
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)  # ...no: at once
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Ctrl-C again quits at once" in stderr, stderr[-500:]
+    assert os.listdir(out.parent) == []
 
 
 def test_forecast_writes_npy_and_gif(tiny_checkpoint, inputs, tmp_path):
