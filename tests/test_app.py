@@ -292,30 +292,30 @@ def test_forecast_leaves_a_sent_file_sequence_for_a_later_pick_of_a_test_sequenc
     upload(app, moving_mnist("test", 2))
     app.number_input(key="dataset_index").set_value(1).run()
     app.button(key="dataset_forecast").click().run()
-    assert app.radio(key="forecast_source").value == "your file, sequence 1"
+    sent = "your file, sequence 1"
+    assert app.radio(key="forecast_source").value == sent
+
+    def forecast_opens_on(index: int) -> None:
+        app.switch_page("pages/forecast.py").run()
+        assert not app.exception and app.radio(key="forecast_source").value == "Bundled test set"
+        assert app.number_input(key="forecast_index").value == index
+        app.radio(key="forecast_source").set_value(sent).run()  # back to the file's, for the next pick
+
     app.switch_page("pages/dataset.py").run()
     app.radio(key="dataset_source").set_value("Bundled Moving MNIST (offline)").run()
     app.number_input(key="dataset_index").set_value(7).run()
-    app.switch_page("pages/forecast.py").run()
-    assert app.radio(key="forecast_source").value == "Bundled test set"
-    assert app.number_input(key="forecast_index").value == 7
-    app.radio(key="forecast_source").set_value("your file, sequence 1").run()
+    forecast_opens_on(7)
     # Dataset seen again on the same test sequence is no new pick: the file's sequence stays.
     app.switch_page("pages/dataset.py").run()
     app.switch_page("pages/forecast.py").run()
-    assert app.radio(key="forecast_source").value == "your file, sequence 1"
-    # A test sequence picked on another page is one.
+    assert app.radio(key="forecast_source").value == sent
+    # A test sequence picked on another page is one, and Home's random draw.
     app.switch_page("pages/inside.py").run()
     app.number_input(key="inside_index").set_value(9).run()
-    app.switch_page("pages/forecast.py").run()
-    assert app.radio(key="forecast_source").value == "Bundled test set"
-    assert app.number_input(key="forecast_index").value == 9
-    app.radio(key="forecast_source").set_value("your file, sequence 1").run()
+    forecast_opens_on(9)
     app.switch_page("pages/home.py").run()
     app.button(key="home_forecast").click().run()
-    app.switch_page("pages/forecast.py").run()
-    assert not app.exception and app.radio(key="forecast_source").value == "Bundled test set"
-    assert app.number_input(key="forecast_index").value == app.session_state["home_index"]
+    forecast_opens_on(app.session_state["home_index"])
 
 
 def test_two_visitors_asking_for_the_official_file_at_once_start_one_download(monkeypatch):
