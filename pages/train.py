@@ -203,6 +203,7 @@ def next_steps_ui(label: str) -> None:
 def live_ui(job):
     """Redrawn every second while this session's run goes on."""
     if not job.running:
+        st.session_state.train_show_outcome = True
         st.rerun()  # once, to draw the finished run without the timer
     state = job.progress.snapshot()
     text = f"{state['status']}: {state['sequences_seen']} sequences seen"
@@ -358,43 +359,50 @@ if mine_running and not mine_waiting:
     live_ui(job)
 elif job is not None and not mine_running:
     state = job.progress.snapshot()
-    if state["status"] == "failed":
-        st.error(f"Training failed: {state['error']}")
-        if job.out.is_file():  # its last validation's checkpoint, which the pickers offered without a word here
+    # Keyed, to be brought into view: the settings unfold when a run ends, and pushed its outcome
+    # below a 1366 x 768 projector's fold (and 1,100 px down a phone).
+    with st.container(key="train_outcome"):
+        if state["status"] == "failed":
+            st.error(f"Training failed: {state['error']}")
+            if job.out.is_file():  # its last validation's checkpoint, which the pickers offered without a word here
+                collect_finished(Path(session_folder()))
+                seen = read_checkpoint_info(job.out)[1].get("sequences_seen")
+                st.info(f"What it learned up to its last checkpoint ({seen} sequences) is saved as **{job.label}**, "
+                        "which Forecast and Evaluate offer.", icon=":material/save:")
+        elif state["status"] == "cancelled" and job.waiting:
+            st.info("You left the line: your run never started, so nothing was trained.", icon=":material/cancel:")
+        elif state["status"] == "cancelled":
+            st.info("Training cancelled before its first step ended: nothing was learned, so nothing was saved.",
+                    icon=":material/cancel:")
+        else:
             collect_finished(Path(session_folder()))
-            seen = read_checkpoint_info(job.out)[1].get("sequences_seen")
-            st.info(f"What it learned up to its last checkpoint ({seen} sequences) is saved as **{job.label}**, "
-                    "which Forecast and Evaluate offer.", icon=":material/save:")
-    elif state["status"] == "cancelled" and job.waiting:
-        st.info("You left the line: your run never started, so nothing was trained.", icon=":material/cancel:")
-    elif state["status"] == "cancelled":
-        st.info("Training cancelled before its first step ended: nothing was learned, so nothing was saved.",
-                icon=":material/cancel:")
-    else:
-        collect_finished(Path(session_folder()))
-        st.success(f"Training {state['status']} after {state['sequences_seen']} sequences "
-                   f"({state['elapsed']:.0f} s). Saved as **{job.label}**, which Forecast and Evaluate offer.")
-        black = state["val_baselines"].get("black frames")
-        final = state["val_mse"][-1][1] if state["val_mse"] else None
-        # A fine-tuning run at 3e-3 collapses to grey blurs that score 120-265 (black frames 151; 14 runs,
-        # session 31): at 0.85 of black the warning missed a quarter of them.
-        if final is not None and not math.isfinite(final):  # NaN weights forecast black frames, not blurs
-            st.warning("The run diverged: its validation MSE is not a number, and its forecasts are black frames. "
-                       "Start again at a lower learning rate.", icon=":material/error:")
-        elif final is not None and black is not None and not final < 0.75 * black:
-            # At 1e-3 a fine-tuning run's first steps undo the shipped model's training (68 -> 190 in docs/training.md).
-            if job.fine_tuning:
-                advice = (f"Start again from the shipped model at a learning rate of {FINE_TUNING_LEARNING_RATE:g}, "
-                          "which keeps what it learned.")
-            elif SHIPPED.is_file() and registry().has_memory_for(TrainConfig(init_from=str(SHIPPED))):
-                advice = "Train for longer, or start from the shipped model."
-            else:  # advice that the Start button then refused
-                advice = "Train for longer (starting from the shipped model needs more memory than the server has left)."
-            st.warning(f"Its validation MSE, {final:.0f}, is {'above' if final > black else 'close to'} what "
-                       f"predicting black frames scores ({black:.0f}): its forecasts will be grey blurs, not digits. "
-                       + advice, icon=":material/info:")
-    if job.out.is_file():  # gone once newer runs took its slot
-        next_steps_ui(job.label)
+            st.success(f"Training {state['status']} after {state['sequences_seen']} sequences "
+                       f"({state['elapsed']:.0f} s). Saved as **{job.label}**, which Forecast and Evaluate offer.")
+            black = state["val_baselines"].get("black frames")
+            final = state["val_mse"][-1][1] if state["val_mse"] else None
+            # A fine-tuning run at 3e-3 collapses to grey blurs that score 120-265 (black frames 151; 14 runs,
+            # session 31): at 0.85 of black the warning missed a quarter of them.
+            if final is not None and not math.isfinite(final):  # NaN weights forecast black frames, not blurs
+                st.warning("The run diverged: its validation MSE is not a number, and its forecasts are black "
+                           "frames. Start again at a lower learning rate.", icon=":material/error:")
+            elif final is not None and black is not None and not final < 0.75 * black:
+                # At 1e-3 a fine-tuning run's first steps undo the shipped model's training
+                # (68 -> 190 in docs/training.md).
+                if job.fine_tuning:
+                    advice = ("Start again from the shipped model at a learning rate of "
+                              f"{FINE_TUNING_LEARNING_RATE:g}, which keeps what it learned.")
+                elif SHIPPED.is_file() and registry().has_memory_for(TrainConfig(init_from=str(SHIPPED))):
+                    advice = "Train for longer, or start from the shipped model."
+                else:  # advice that the Start button then refused
+                    advice = ("Train for longer (starting from the shipped model needs more memory than the server "
+                              "has left).")
+                st.warning(f"Its validation MSE, {final:.0f}, is {'above' if final > black else 'close to'} what "
+                           f"predicting black frames scores ({black:.0f}): its forecasts will be grey blurs, not "
+                           "digits. " + advice, icon=":material/warning:")
+        if job.out.is_file():  # gone once newer runs took its slot
+            next_steps_ui(job.label)
+    if st.session_state.pop("train_show_outcome", False):
+        focus_ui(".st-key-train_outcome")
     # One step's loss is no curve; a run that failed before its first batches will have none.
     if state["status"] != "cancelled" and state["loss"]:
         results_ui(job, state)

@@ -192,6 +192,8 @@ def test_training_shows_progress_and_a_loss_curve(page):
         page.wait_for_timeout(500)  # lets Playwright run the route handler (time.sleep would not)
     assert len(sockets) >= 2, "the app did not reconnect"
     page.get_by_test_id("stAlertContentSuccess").wait_for(timeout=180_000)
+    # Brought into view: the settings unfold when a run ends, and pushed the outcome below a projector's fold.
+    page.wait_for_function("() => document.activeElement.closest('.st-key-train_outcome') !== null", timeout=30_000)
     settle(page)
     # The loss curve has a line with points in it.
     assert page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace path.js-line").count() >= 1
