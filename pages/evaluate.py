@@ -13,6 +13,7 @@ from ui.evaluations import evaluations
 from ui.limits import LIMITS, Busy
 from ui.shared import (BASELINES_EXPLAINED, bounded_slider, chart_ui, checkpoint_ui, checkpoints, keep_values,
                        load_model, model_thread, session_id)
+from ui.verdict import standing
 
 TABLE_PLACES = {"mse": 1, "mae": 1, "ssim": 3, "psnr": 2}  # decimal places of each score in the table
 
@@ -60,6 +61,7 @@ def results_ui(runs: dict, count: int) -> None:
                           **{metric.upper(): [getattr(s, metric) for s in rows.values()] for metric in TABLE_PLACES}})
     st.table(table.style.format({metric.upper(): f"{{:.{places}f}}" for metric, places in TABLE_PLACES.items()}),
              hide_index=True)
+    st.markdown(" ".join(standing(f"**{name}**", scores) for name, scores in results.items()))
     left, right = st.columns(2)
     for column, metric, better in ((left, "mse", "lower"), (right, "ssim", "higher")):
         curves = {name: scores.per_frame[metric] for name, scores in rows.items()}

@@ -580,6 +580,9 @@ def test_a_comparison_says_how_long_each_model_took(app, tiny_checkpoint, monkey
     assert not app.exception
     expected = f"; scored in 5 s for Trained here: tiny and under a second for {SHIPPED_LABEL}."  # "0 s" read as nothing
     assert any(caption.value.endswith(expected) for caption in app.caption), [c.value for c in app.caption]
+    # In words, under the table: whether each model beats both baselines on both metrics.
+    standing = next(text.value for text in app.markdown if text.value.startswith("**Trained here: tiny**"))
+    assert f"**{SHIPPED_LABEL}** beats both baselines on MSE and on SSIM." in standing
 
 
 def test_a_model_dropped_from_the_cache_is_freed_by_the_next_load():

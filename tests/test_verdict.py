@@ -3,7 +3,8 @@ forecast trails black frames at; the pages' tests see only a few of its sentence
 
 import numpy as np
 
-from ui.verdict import breakdown, verdict, where
+from core.metrics import Scores
+from ui.verdict import breakdown, standing, verdict, where
 
 NONE = np.array([], int)
 
@@ -35,3 +36,26 @@ def test_ssim_alone_behind_is_explained_by_the_black_background():
     # Behind on both: an untrained model's grey frames, which the background does not explain.
     both = verdict(np.array([4, 9, 10]), np.array([9, 10]), 10)
     assert both.endswith("On SSIM black frames score higher from frame +9 on.")
+
+
+def test_behind_at_the_last_frame_alone_has_nothing_past_it():
+    # "from frame +30 on: past that point it is no longer useful", of a 30-frame forecast.
+    assert verdict(np.array([30]), NONE, 30).startswith(
+        "On MSE the forecast is worse than predicting black frames at the last frame, +30;")
+    assert where(np.array([1]), 1) == "at the one predicted frame"
+
+
+def _scores(mse: float, ssim: float) -> Scores:
+    return Scores(mse=mse, mae=0.0, ssim=ssim, psnr=0.0, per_frame={})
+
+
+def test_a_model_is_called_useful_only_when_it_beats_both_baselines_on_both_metrics():
+    baselines = {"black frames": _scores(172.8, 0.706), "repeat last frame": _scores(296.0, 0.650)}
+    assert standing("A", {"model": _scores(50.1, 0.878), **baselines}) == (
+        "A beats both baselines on MSE and on SSIM.")
+    # Ahead of black frames on MSE, as a fresh run's grey blur can be, far behind on SSIM.
+    assert standing("B", {"model": _scores(160.5, 0.017), **baselines}) == (
+        "B does not beat black frames on SSIM (0.706 against 0.017) or repeat last frame on SSIM (0.650 against "
+        "0.017), so it is not yet useful.")
+    assert standing("C", {"model": _scores(180.0, 0.800), **baselines}) == (
+        "C does not beat black frames on MSE (172.8 against 180.0), so it is not yet useful.")

@@ -1,5 +1,6 @@
 """A forecast against the baselines, in words: where it is behind black frames, and
-whether it has broken down for good (the Forecast and Design pages' verdicts)."""
+whether it has broken down for good (the Forecast and Design pages' verdicts), and
+a model's scores over many sequences against both (Evaluate's)."""
 
 import numpy as np
 import streamlit as st
@@ -39,7 +40,7 @@ def verdict(behind: np.ndarray, ssim_behind: np.ndarray, scored: int, charted: b
     useless_from = breakdown(behind, scored)
     if not len(behind):
         text = f"On MSE the forecast beats predicting black frames {at_every(scored)}"
-    elif useless_from is not None:
+    elif useless_from is not None and useless_from < scored:  # at the last frame alone, nothing lies past it
         text = (f"On MSE the forecast is worse than predicting black frames from frame +{useless_from} on"
                 + (" (dashed line)" * charted) + ": past that point it is no longer useful")
     else:
@@ -56,7 +57,24 @@ def verdict(behind: np.ndarray, ssim_behind: np.ndarray, scored: int, charted: b
 def where(behind: np.ndarray, horizon: int) -> str:
     """The frames in `behind`, in words."""
     start = breakdown(behind, horizon)
+    if start == horizon:
+        return "at the one predicted frame" if horizon == 1 else f"at the last frame, +{horizon}"
     if start is not None:
         return f"from frame +{start} on"
     listed = ", ".join(f"+{frame}" for frame in behind[:5]) + (", ..." if len(behind) > 5 else "")
     return f"at {len(behind)} of the {horizon} frames ({listed}) and not at the others"
+
+
+def standing(name: str, scores: dict) -> str:
+    """Whether a model's averages (`core.evaluation.score_forecast`'s) beat both baselines on MSE
+    and SSIM, in words: the table alone left a class to find that a model which beat black frames
+    on MSE scored an SSIM of 0.02 against their 0.7, while Train called its forecasts grey blurs."""
+    model = scores["model"]
+    behind = [f"{baseline} on {metric.upper()} ({getattr(scores[baseline], metric):.{places}f} against "
+              f"{getattr(model, metric):.{places}f})"
+              for baseline in ("black frames", "repeat last frame") for metric, places in (("mse", 1), ("ssim", 3))
+              if (getattr(model, metric) >= getattr(scores[baseline], metric)) == (metric == "mse")]
+    if not behind:
+        return f"{name} beats both baselines on MSE and on SSIM."
+    listed = behind[0] if len(behind) == 1 else ", ".join(behind[:-1]) + " or " + behind[-1]
+    return f"{name} does not beat {listed}, so it is not yet useful."
