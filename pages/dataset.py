@@ -14,7 +14,7 @@ from core import data, media
 from core.errors import InputError
 from ui.charts import describe_paths, legible, paths_chart
 from ui.limits import LIMITS
-from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, bounded_slider, chart_ui,
+from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, as_sentence, bounded_slider, chart_ui,
                        context_length, gif_ui, index_ui, keep_values, remember_pick, show_error, start_download,
                        test_sequence, uploaded_frames)
 
@@ -66,7 +66,7 @@ def source_ui():
             downloading = job["thread"] is not None and job["thread"].is_alive()
             # The file grows in place as it downloads: the error called it an interrupted download.
             st.info("Downloading the official file: it opens here when the download ends." if downloading
-                    else f"{error}.", icon=":material/info:")
+                    else f"{as_sentence(str(error))}.", icon=":material/info:")
             if st.button("Download the official file (819 MB)", key="dataset_download", disabled=downloading):
                 start_download(job)
                 st.rerun()  # from the top: the line above still called the file an interrupted download

@@ -30,6 +30,7 @@ def source_ui() -> dict | None:
     elif st.session_state.get("forecast_source") not in options:
         st.session_state.forecast_source = TEST_SET_SOURCE
     choice = st.radio("Sequence from", options, key="forecast_source", horizontal=True,
+                      format_func=lambda option: option[:1].upper() + option[1:],  # "your file, ..." mid-sentence
                       help="Pick any sequence on the Dataset page (bundled, official or your own file) and press "
                       "'Forecast this sequence' there.")
     return outside if choice != TEST_SET_SOURCE else None

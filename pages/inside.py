@@ -127,9 +127,11 @@ if trace is not None:
     from core.inspection import digit_channel
 
     shows_digits = digit_channel(trace, layer - 1)
-    words = {"digits": f"channel {shows_digits}, which follows the digits most closely",
-             "mean": "mean over all channels"}
-    picked = c.selectbox("Channel", channels, key="inside_channel", format_func=lambda k: words.get(k, f"channel {k}"))
+    # Short: at 1366 px the box cut "channel 52, which follows the digits most closely" after "most".
+    words = {"digits": f"channel {shows_digits}: tracks the digits", "mean": "mean over all channels"}
+    picked = c.selectbox("Channel", channels, key="inside_channel", format_func=lambda k: words.get(k, f"channel {k}"),
+                         help=f"Channel {shows_digits} is the one of this cell whose pictures follow the digits most "
+                         "closely. Any other channel, or the mean over all of them, shows the same steps.")
     channel = shows_digits if picked == "digits" else picked  # one channel for every picture below
 
     values = pick_channel(trace.layers[layer - 1][quantity], channel)

@@ -392,6 +392,7 @@ def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missin
     app.radio(key="dataset_source").set_value("Official file (mnist_test_seq.npy)").run()
     assert not app.exception
     assert "download it or use the bundled Moving MNIST" in app.info[0].value
+    assert app.info[0].value.startswith("The official file is not in")  # core's words start in lower case, for the CLI
     # Offline, a download request ends in a clear message (a closed local port stands in for the internet).
     monkeypatch.setattr("core.data.OFFICIAL_URL", "http://127.0.0.1:9/mnist_test_seq.npy")
     app.button(key="dataset_download").click().run()
@@ -403,13 +404,13 @@ def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missin
     assert not app.exception and not (tmp_path / "datasets" / "mnist_test_seq.npy").exists()
     # A path typed by hand: what is wrong with that file, without the failed download of the cache's file.
     app.text_input(key="dataset_official_path").input(str(tmp_path / "nowhere.npy")).run()
-    assert len(app.error) == 1 and "no official Moving MNIST file" in app.error[0].value
+    assert len(app.error) == 1 and "No official Moving MNIST file" in app.error[0].value
     assert not app.info and all(button.key != "dataset_download" for button in app.button)
     # Only a file of the official name opens: another path told a shared server's visitors which files it has.
     official = moving_mnist("test", 3).swapaxes(0, 1)  # the official file's layout: time first
     np.save(tmp_path / "renamed.npy", official)
     app.text_input(key="dataset_official_path").input(str(tmp_path / "renamed.npy")).run()
-    assert f"no official Moving MNIST file at {tmp_path / 'renamed.npy' / 'mnist_test_seq.npy'}" in app.error[0].value
+    assert f"No official Moving MNIST file at {tmp_path / 'renamed.npy' / 'mnist_test_seq.npy'}" in app.error[0].value
     np.save(tmp_path / "mnist_test_seq.npy", official)
     app.text_input(key="dataset_official_path").input(str(tmp_path)).run()
     assert not app.error and not app.exception and any(url.endswith(".gif") for _, url in images(app))
@@ -1146,7 +1147,7 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     patches = traced.inputs.reshape(-1, 16, 4, 16, 4).mean(axis=(2, 4)).ravel()
     shows_digits = int(np.argmax([abs(np.corrcoef(patches, hidden[:, k])[0, 1]) for k in range(hidden.shape[1])]))
     assert app.selectbox(key="inside_channel").value == "digits"
-    assert app.selectbox(key="inside_channel").options[0] == f"channel {shows_digits}, which follows the digits most closely"
+    assert app.selectbox(key="inside_channel").options[0] == f"channel {shows_digits}: tracks the digits"
     assert any(caption.value.startswith(f"Cell 1, channel {shows_digits}, reading") for caption in app.caption)
     app.selectbox(key="inside_quantity").set_value("input").run()
     assert any(caption.value.startswith(f"Cell 1, channel {shows_digits}, reading") for caption in app.caption)
@@ -1187,7 +1188,7 @@ def test_inside_keeps_its_settings_and_drops_those_another_model_lacks(app, tmp_
 def test_inside_refuses_a_keras_io_model_and_the_sidebar_names_it(app, keras_io_here):
     app.switch_page("pages/inside.py").run()
     app.selectbox(key="inside_checkpoint").set_value(keras_io_here).run()
-    assert not app.exception and "only the ConvLSTM" in app.error[0].value
+    assert not app.exception and "Only the ConvLSTM" in app.error[0].value
     # The page stopped before the sidebar was drawn again, which went on naming the model before.
     assert f"**Model:** {keras_io_here}" in [caption.value for caption in app.sidebar.caption]
 

@@ -558,7 +558,13 @@ def forecast_sequence(path: Path, index: int, horizon: int):
 
 def show_error(error: InputError) -> None:
     """A user's mistake, in the one clear line `InputError` carries."""
-    st.error(str(error), icon=":material/error:")
+    st.error(as_sentence(str(error)), icon=":material/error:")
+
+
+def as_sentence(text: str) -> str:
+    """`text` with a capital first letter, as the app's other lines have, unless it starts with a
+    name (a file's, "mine.npy is ..."): core's messages are written for the CLI's "error: ..."."""
+    return re.sub(r"^[a-z]+\b(?![./_-])", lambda word: word[0].capitalize(), text)
 
 
 def gif_ui(gif: bytes, caption: str, alt: str) -> None:
