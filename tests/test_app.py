@@ -646,6 +646,17 @@ def keras_io_here(app, tmp_path, monkeypatch):
     return "Trained here: keras.io"
 
 
+def test_a_slider_keeps_a_value_still_in_range_when_its_range_changes(app, keras_io_here):
+    # Streamlit makes a new slider when its bounds change, at its minimum: 15 frames became 1.
+    app.switch_page("pages/evaluate.py").run()
+    app.slider(key="evaluate_count").set_value(20).run()
+    app.selectbox(key="evaluate_compare").set_value(keras_io_here).run()  # at most 20 sequences now
+    assert not app.exception and app.slider(key="evaluate_count").value == 20
+    app.selectbox(key="evaluate_compare").set_value("(none)").run()  # 1,000 again
+    assert app.slider(key="evaluate_count").max == 1000 and app.slider(key="evaluate_count").value == 20
+    assert not app.toast  # nothing was out of range
+
+
 def test_evaluating_a_keras_io_model_is_capped_at_a_few_minutes(app, keras_io_here):
     app.switch_page("pages/evaluate.py").run()
     app.slider(key="evaluate_count").set_value(500).run()

@@ -60,6 +60,16 @@ def test_forecast_accepts_one_sequence_and_floats(tiny_model, test_sequences):
     np.testing.assert_allclose(as_uint8, as_float, atol=1e-5)
 
 
+def test_a_diverged_model_forecasts_black_frames_that_can_be_scored(test_sequences):
+    # NaN weights (a learning rate too high) forecast NaN, which Forecast and Design then failed to score.
+    model = build_model(preset("convlstm", **TINY))
+    model.set_weights([np.full(w.shape, np.nan, w.dtype) if w.dtype.kind == "f" else w for w in model.get_weights()])
+    predicted = forecast(model, test_sequences[:2, :10], 3)
+    assert predicted.shape == (2, 3, 64, 64) and not predicted.any()
+    scores = metrics.score(predicted, data.to_unit_float(test_sequences[:2, 10:13]))
+    assert np.isfinite(scores.mse)
+
+
 def test_forecast_refuses_bad_horizon(tiny_model, test_sequences):
     for horizon in (0, 101, 2.5, True):  # True forecast one frame
         with pytest.raises(InputError, match="horizon"):

@@ -453,6 +453,9 @@ def bounded_slider(label: str, low, high, *, key: str, default, name: str, **kwa
     """
     st.session_state.setdefault(key, default)
     bounded(key, low, high, name)
+    # Set again, as from code: Streamlit makes a new slider when the bounds change (another
+    # model's limit), which opened at its minimum, 15 frames becoming 1, with the value in range.
+    st.session_state[key] = st.session_state[key]
     return st.slider(label, low, high, key=key, **kwargs)
 
 
