@@ -107,3 +107,17 @@ def test_a_cancelled_run_still_in_its_batch_goes_on_for_whoever_asks_again():
         evaluations.withdraw("a", [], 10)
         assert evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="b", again=True) is run
     assert _wait(run).status == "done" and run.done == 64
+
+
+def test_finished_runs_of_deleted_checkpoints_are_dropped_at_the_next_request(tmp_path):
+    # One entry per (file, time, count) was kept for good, a class's deleted runs' included.
+    import shutil
+
+    evaluations, model_thread = Evaluations(), ThreadPoolExecutor(1)
+    copy = tmp_path / "run-1.keras"
+    shutil.copy(CHECKPOINT, copy)
+    gone = _wait(evaluations.request(copy, 10, load_checkpoint, model_thread, owner="a"))
+    assert gone.status == "done"
+    copy.unlink()  # its session's folder swept
+    kept = _wait(evaluations.request(CHECKPOINT, 10, load_checkpoint, model_thread, owner="a"))
+    assert kept.status == "done" and [key[0] for key in evaluations.runs] == [str(CHECKPOINT)]

@@ -111,6 +111,9 @@ class Evaluations:
             # A cancelled run still going stops at its next batch, about a second.
             if sum(not (other.finished or other.cancelled) for other in self.runs.values()) >= self.max_unfinished:
                 raise Busy("busy")
+            # Finished runs of files deleted or retrained since can never be shown again: without this
+            # the server kept one per (file, time, count) for good, a class's trained runs included.
+            self.runs = {other: run for other, run in self.runs.items() if not run.finished or _current(*other[:2])}
             run = self.runs[key] = Evaluation(count, owners={owner})
             self.worker.submit(_work, run, model, model_thread, self.lock)
             return run
@@ -201,3 +204,11 @@ _EVALUATIONS = Evaluations()  # server state, not a cache: see ui.jobs.registry
 
 def evaluations() -> Evaluations:
     return _EVALUATIONS
+
+
+def _current(path: str, stamp: float) -> bool:
+    """Whether the checkpoint at `path` is still there, with the modification time `stamp`."""
+    try:
+        return Path(path).stat().st_mtime == stamp
+    except OSError:
+        return False
