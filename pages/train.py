@@ -16,7 +16,7 @@ from core.errors import InputError
 from core.model import read_checkpoint_info
 from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_device
 from ui.charts import describe_learning, learning_curves
-from ui.jobs import collect_finished, registry
+from ui.jobs import OWN_RUN, collect_finished, registry
 from ui.limits import LIMITS, MEMORY_VARIABLE, Busy, ShortOfMemory
 from ui.shared import (SHIPPED, bounded_slider, chart_ui, focus_ui, forecast_strip_ui, gif_ui, keep_values,
                        session_folder, session_id, show_error)
@@ -341,8 +341,10 @@ if st.button("Start training", icon=":material/play_arrow:", type="primary", key
     try:
         started = registry().start(session_id(), Path(session_folder()), config)
         started.settings = {key: st.session_state[key] for key in SETTINGS if key in st.session_state}
-    except Busy:
-        st.warning("The line of training runs filled up just now: try again when the run training now ends.")
+    except Busy as refused:  # "filled up" was said to a second tab of a browser whose first had just started
+        st.warning("This browser has just started a run in another tab: reload this page to watch it here."
+                   if str(refused) == OWN_RUN else
+                   "The line of training runs filled up just now: try again when the run training now ends.")
     except ShortOfMemory:
         st.warning(short_of_memory(config), icon=":material/memory:")
     else:

@@ -28,6 +28,7 @@ from streamlit.testing.v1 import AppTest
 from core.data import moving_mnist
 from core.evaluation import evaluate
 from core.model import build_model, load_checkpoint, read_checkpoint_info, save_checkpoint
+from ui.jobs import OWN_RUN
 from ui.limits import Busy
 from ui.shared import ERROR_EXPLAINED, SHIPPED, SHIPPED_LABEL
 
@@ -1000,6 +1001,20 @@ def test_a_run_that_failed_after_a_checkpoint_says_what_was_kept(app, tmp_path, 
     assert not [c for c in app.caption if "loss curve starts" in c.value]
 
 
+def test_a_second_tab_pressing_start_is_told_its_browser_has_a_run(app, monkeypatch):
+    # Both tabs of one browser showed Start; the second was told the line had filled up.
+    import ui.jobs
+
+    def refused(self, owner, folder, config):
+        raise Busy(OWN_RUN)  # as when the other tab's run was put in line a moment before
+
+    monkeypatch.setattr(ui.jobs.Registry, "start", refused)
+    app.switch_page("pages/train.py").run()
+    app.button(key="train_start_button").click().run()
+    assert not app.exception
+    assert app.warning[0].value == "This browser has just started a run in another tab: reload this page to watch it here."
+
+
 def test_a_run_that_learned_gets_no_warning(app, tmp_path, tiny_checkpoint, monkeypatch):
     finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, 0.74 * 151, fine_tuning=True)
     assert not app.warning
@@ -1410,12 +1425,12 @@ def test_a_run_started_while_another_trains_waits_in_line_and_starts_when_it_end
     endless = tiny_run(epochs=1000, epoch_sequences=16, model_overrides={**TINY, "filters": 4})
     first = registry.start("a", tmp_path / "a", endless)
     second = registry.start("b", tmp_path / "b", replace(endless, epochs=1))
-    with pytest.raises(Busy):  # one run in line per visitor
+    with pytest.raises(Busy, match=OWN_RUN):  # one run in line per visitor
         registry.start("b", tmp_path / "b", endless)
     third = registry.start("c", tmp_path / "c", endless)
     assert registry.running() is first and (second.waiting, third.waiting) == (True, True) and registry.waiting() == 2
     assert second.running and registry.ahead_of(third) == [first, second] and registry.line_is_full()
-    with pytest.raises(Busy):  # the one training and two waiting: the line is full
+    with pytest.raises(Busy, match="^busy$"):  # the one training and two waiting: the line is full
         registry.start("d", tmp_path / "d", endless)
     # Leaving the line trains nothing, and the run behind moves up.
     third.progress.request_stop()

@@ -57,6 +57,9 @@ class Job:
         return None
 
 
+OWN_RUN = "this browser has a run going or in line already"
+
+
 class Registry:
     """The server's training runs: one trains, a few wait in line behind it, and
     finished ones wait to be collected."""
@@ -95,7 +98,9 @@ class Registry:
         from core.training import TrainingProgress, train
 
         with self.lock:
-            if len(self.line) > LIMITS.waiting_runs or any(job.owner == owner for job in self.line):
+            if any(job.owner == owner for job in self.line):  # two tabs of one browser, Start in both
+                raise Busy(OWN_RUN)
+            if len(self.line) > LIMITS.waiting_runs:
                 raise Busy("busy")
             # While a run trains, the server's memory includes that run's working set: a run
             # put in line is checked when its turn comes instead.
