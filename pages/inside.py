@@ -12,6 +12,7 @@ import streamlit as st
 
 from core import media
 from core.errors import InputError
+from core.model import read_checkpoint_info
 from ui.shared import (CONTEXT, checkpoint_ui, gif_ui, keep_values, load_model, run_model, sequence_ui, show_error,
                        test_sequence)
 
@@ -108,7 +109,8 @@ if path is not None:
 if trace is not None:
     layers = len(trace.layers)
     filters = trace.layers[0]["hidden"].shape[-1]
-    config = load_model(path).studio_config  # cached: the model the trace ran
+    # The file's record: with the trace cached and the model not, this loaded the whole model again.
+    config = read_checkpoint_info(path)[0]
     keep_values(["inside_layer", "inside_quantity", "inside_channel", "inside_step"])
     channels = ["digits", "mean", *range(filters)]
     # A kept choice another model lacks (a third cell, a 60th channel) would stop the page.

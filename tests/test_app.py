@@ -1193,6 +1193,19 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     assert all(url.endswith(".png") for caption, url in images(app) if " at future +5 " in caption or "Colour scale" in caption)
 
 
+def test_inside_reads_a_cached_traces_model_config_without_loading_the_model(app, monkeypatch):
+    # With the trace cached and the model dropped from its cache, the page loaded the whole model to read its config.
+    app.switch_page("pages/inside.py").run()
+    assert not app.exception
+
+    def not_again(*args):
+        raise AssertionError("the model was loaded again")
+
+    monkeypatch.setattr("ui.shared._load", not_again)
+    app.switch_page("pages/inside.py").run()
+    assert not app.exception and app.selectbox(key="inside_layer").options == ["cell 1 of 3", "cell 2 of 3", "cell 3 of 3"]
+
+
 def test_inside_keeps_its_settings_and_drops_those_another_model_lacks(app, tmp_path, tiny_checkpoint, monkeypatch):
     settings = {"inside_layer": 2, "inside_quantity": "output", "inside_channel": 12, "inside_step": 15}
     app.switch_page("pages/inside.py").run()
