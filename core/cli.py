@@ -71,11 +71,11 @@ def _check_apart(outputs: dict, inputs: dict) -> None:
         taken[target] = flag
 
 
-def _check_predicted_frames(sequences: int, frames: int, advice: str) -> None:
-    # 10,000 sequences x 100 frames took 16 GB, then the OOM killer.
+def _check_predicted_frames(sequences: int, frames: int, advice: str, at_least: bool = False) -> None:
+    # 10,000 sequences x 100 frames took 16 GB, then the OOM killer. `at_least`: an input read only in part.
     if sequences * frames > MAX_FORECAST_FRAMES:
-        raise InputError(f"{sequences:,} sequences x {frames} predicted frames is more than {MAX_FORECAST_FRAMES:,} "
-                         f"frames to hold at once; {advice}")
+        raise InputError(f"{'at least ' * at_least}{sequences:,} sequences x {frames} predicted frames is more than "
+                         f"{MAX_FORECAST_FRAMES:,} frames to hold at once; {advice}")
 
 
 def _atomic_write(writes: dict) -> None:
@@ -347,12 +347,10 @@ def cmd_forecast(args) -> None:
     if args.gif:
         check_output(args.gif, ".gif", "--gif")
     _check_context(args.context)
-    most = MAX_FORECAST_FRAMES // args.horizon
-    frames = load_npy(args.input, first=most + 1)  # a file past the limit is refused without checking all of it
-    if len(frames) > most:
-        raise InputError(f"{args.input} holds more than {most:,} sequences, and {most + 1:,} x {args.horizon} predicted "
-                         f"frames is more than {MAX_FORECAST_FRAMES:,} frames to hold at once; forecast fewer "
-                         "sequences (split the input) or frames")
+    # A file past the limit is refused without checking all of it: one sequence past the limit is enough.
+    frames = load_npy(args.input, first=MAX_FORECAST_FRAMES // args.horizon + 1)
+    _check_predicted_frames(len(frames), args.horizon, "forecast fewer sequences (split the input) or frames",
+                            at_least=len(frames) > MAX_FORECAST_FRAMES // args.horizon)
     if frames.shape[1] > MAX_CONTEXT:  # core.forecast refuses these; cut to --context here, they passed in silence
         print(f"note: {args.input} holds {len(frames):,} sequences of {frames.shape[1]:,} frames, of which the first "
               f"{args.context} are read; if time is its first axis, as in mnist_test_seq.npy, swap its first two",

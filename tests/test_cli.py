@@ -388,8 +388,7 @@ def test_forecast_refuses_bad_options(tiny_checkpoint, inputs, tmp_path, capsys,
     _refused(capsys, base + ["--gif", tmp_path / "x.png"], ".gif", out, tmp_path / "x.png")
     # 10,000 sequences x 100 frames filled 16 GB and met the OOM killer; the limit is lowered to fit the 3 sequences here.
     monkeypatch.setattr("core.cli.MAX_FORECAST_FRAMES", 29)
-    _refused(capsys, base + ["--horizon", 10], "holds more than 2 sequences, and 3 x 10 predicted frames is more than 29 "
-             "frames to hold at once", out)
+    _refused(capsys, base + ["--horizon", 10], "at least 3 sequences x 10 predicted frames is more than 29 frames", out)
     # The input written over with its own forecast was gone for good.
     before = good.read_bytes()
     _refused(capsys, base[:-1] + [good], "--output is the --input file, which this command would replace; give another path")
