@@ -363,11 +363,11 @@ elif job is not None and not mine_running:
     state = job.progress.snapshot()
     # Keyed, to be brought into view: the settings unfold when a run ends, and pushed its outcome
     # below a 1366 x 768 projector's fold (and 1,100 px down a phone).
+    collect_finished(Path(session_folder()))  # a failed run's last checkpoint too, which the pickers offer
     with st.container(key="train_outcome"):
         if state["status"] == "failed":
             st.error(f"Training failed: {state['error']}")
             if job.out.is_file():  # its last validation's checkpoint, which the pickers offered without a word here
-                collect_finished(Path(session_folder()))
                 seen = read_checkpoint_info(job.out)[1].get("sequences_seen")
                 st.info(f"What it learned up to its last checkpoint ({seen} sequences) is saved as **{job.label}**, "
                         "which Forecast and Evaluate offer.", icon=":material/save:")
@@ -377,7 +377,6 @@ elif job is not None and not mine_running:
             st.info("Training cancelled before its first step ended: nothing was learned, so nothing was saved.",
                     icon=":material/cancel:")
         else:
-            collect_finished(Path(session_folder()))
             st.success(f"Training {state['status']} after {state['sequences_seen']} sequences "
                        f"({state['elapsed']:.0f} s). Saved as **{job.label}**, which Forecast and Evaluate offer.")
             black = state["val_baselines"].get("black frames")
