@@ -61,6 +61,12 @@ def as_number(name: str, value, whole: bool):
         raise InputError(f"{name} is too large to be a number") from None
 
 
+def check_callback(name: str, value) -> None:
+    """Raises InputError unless `value` is a function or None (True failed after the first batch's work)."""
+    if value is not None and not callable(value):
+        raise InputError(f"{name} must be a function or None; received {type(value).__name__}")
+
+
 def quiet_tensorflow() -> None:
     """Imports TensorFlow and finds its devices with C++ start-up chatter hidden.
 

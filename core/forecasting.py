@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from core.data import FRAME_SIZE, MAX_CONTEXT, check_frames, pad_context, to_unit_float
-from core.errors import InputError
+from core.errors import InputError, check_callback
 from core.model import ConvLSTMForecaster, model_config
 
 MAX_HORIZON = 100
@@ -22,6 +22,8 @@ KERAS_IO_BATCH = 1  # sequences per forward pass for the keras.io model, whateve
 
 def batch_size_for(model, asked: int) -> int:
     """Sequences per forward pass `forecast` uses for this model when `asked` for more."""
+    if isinstance(asked, bool) or not isinstance(asked, (int, np.integer)) or asked < 1:
+        raise InputError(f"batch_size must be a positive integer; received {asked!r}")
     # The keras.io model re-runs the whole sequence on full frames for every
     # new frame: 32 sequences at once peaked at 7.0 GB, 4 at 1.6 GB, 1 at 1.0 GB.
     return asked if isinstance(model, ConvLSTMForecaster) else KERAS_IO_BATCH
@@ -96,10 +98,7 @@ def forecast(
     # horizon=True forecast one frame; progress=True failed after the first batch's work.
     if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= MAX_HORIZON:
         raise InputError(f"horizon must be an integer from 1 to {MAX_HORIZON}; received {horizon!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise InputError(f"batch_size must be a positive integer; received {batch_size!r}")
-    if progress is not None and not callable(progress):
-        raise InputError(f"progress must be a function or None; received {type(progress).__name__}")
+    check_callback("progress", progress)
     frames = check_frames(frames, "frames")
     if frames.shape[1] > MAX_CONTEXT:
         raise InputError(f"frames have {frames.shape[1]:,} frames of context, and at most {MAX_CONTEXT} are read; if "

@@ -44,25 +44,38 @@ def _check_pair(pred: np.ndarray, true: np.ndarray) -> None:
                          "(core.to_unit_float scales uint8 frames)")
 
 
-def _per_frame(values, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """The (T,) mean over sequences of `values(pred, true)`, which gives (n, T) for
-    n sequences: computed `CHUNK` sequences at a time, in float64."""
+def _per_sequence(values, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """`values(pred, true)`, which gives (n, T) for n sequences: computed `CHUNK`
+    sequences at a time, in float64."""
     _check_pair(pred, true)
     chunks = [
         values(np.asarray(pred[i : i + CHUNK], np.float64), np.asarray(true[i : i + CHUNK], np.float64))
         for i in range(0, len(pred), CHUNK)
     ]
-    return np.concatenate(chunks).mean(axis=0)
+    return np.concatenate(chunks)
+
+
+def _per_frame(values, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """The (T,) mean over sequences of `values(pred, true)`."""
+    return _per_sequence(values, pred, true).mean(axis=0)
+
+
+def _squared_error(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    return ((pred - true) ** 2).sum(axis=(2, 3))
+
+
+def _absolute_error(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    return np.abs(pred - true).sum(axis=(2, 3))
 
 
 def mse_per_frame(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     """(T,) mean over sequences of each frame's summed squared error."""
-    return _per_frame(lambda p, t: ((p - t) ** 2).sum(axis=(2, 3)), pred, true)
+    return _per_frame(_squared_error, pred, true)
 
 
 def mae_per_frame(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     """(T,) mean over sequences of each frame's summed absolute error."""
-    return _per_frame(lambda p, t: np.abs(p - t).sum(axis=(2, 3)), pred, true)
+    return _per_frame(_absolute_error, pred, true)
 
 
 def mse(pred: np.ndarray, true: np.ndarray) -> float:
@@ -98,9 +111,13 @@ def _ssim(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 
 def ssim_per_frame(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     """(T,) mean over sequences of each frame's SSIM (scikit-image, data_range 1)."""
+    _check_ssim_window(pred)
+    return _per_frame(_ssim, pred, true)
+
+
+def _check_ssim_window(pred: np.ndarray) -> None:
     if np.ndim(pred) == 4 and min(np.shape(pred)[2:]) < SSIM_WINDOW:  # scikit-image's ValueError otherwise
         raise InputError(f"SSIM needs frames of at least {SSIM_WINDOW}x{SSIM_WINDOW}; received {np.shape(pred)}")
-    return _per_frame(_ssim, pred, true)
 
 
 @dataclass(frozen=True, repr=False)
@@ -143,17 +160,30 @@ def score(pred: np.ndarray, true: np.ndarray) -> Scores:
     Raises:
         InputError: shapes that differ, integer frames, or values outside [0, 1].
     """
+    return scores_of(per_sequence(pred, true))
+
+
+def per_sequence(pred: np.ndarray, true: np.ndarray) -> dict[str, np.ndarray]:
+    """Each sequence's four metrics at each frame, to score many sequences a batch
+    at a time: `scores_of` averages batches' rows joined along the first axis.
+
+    Args and Raises: as for `score`.
+
+    Returns:
+        {"mse", "mae", "ssim", "psnr"} -> (N, T) float64.
+    """
     _check_pair(pred, true)
     check_unit_floats(pred, "predictions")
     check_unit_floats(true, "truth")
-    curves = {
-        "mse": mse_per_frame(pred, true),
-        "mae": mae_per_frame(pred, true),
-        "ssim": ssim_per_frame(pred, true),
-        "psnr": psnr_per_frame(pred, true),
-    }
-    means = {name: float(curve.mean()) for name, curve in curves.items()}
-    return Scores(per_frame=curves, **means)
+    _check_ssim_window(pred)
+    return {name: _per_sequence(values, pred, true) for name, values in
+            (("mse", _squared_error), ("mae", _absolute_error), ("ssim", _ssim), ("psnr", _psnr))}
+
+
+def scores_of(rows: dict[str, np.ndarray]) -> Scores:
+    """`Scores` from `per_sequence`'s rows (of one batch, or of many joined)."""
+    curves = {name: rows[name].mean(axis=0) for name in ("mse", "mae", "ssim", "psnr")}
+    return Scores(per_frame=curves, **{name: float(curve.mean()) for name, curve in curves.items()})
 
 
 def black_frames(context: np.ndarray, horizon: int) -> np.ndarray:

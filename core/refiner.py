@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from core import data
-from core.errors import InputError, as_number
+from core.errors import InputError, as_number, check_callback
 from core.forecasting import forecast
 from core.metrics import mse
 from core.model import TRAINED_HORIZON, model_config, with_output_floor, with_refiner
@@ -251,8 +251,7 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     """
     if not isinstance(config, RefinerConfig):  # a dict failed as "'dict' object has no attribute 'resume'"
         raise InputError(f"config must be a core.RefinerConfig; received {type(config).__name__}")
-    if log is not None and not callable(log):
-        raise InputError(f"log must be a function or None; received {type(log).__name__}")
+    check_callback("log", log)
     log = log or (lambda *_: None)
     started = time.perf_counter()
     had = model_config(model).refiner_filters

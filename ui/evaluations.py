@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from core import data
 from ui.limits import Busy
 
@@ -33,7 +31,7 @@ class Evaluation:
 
     total: int
     done: int = 0
-    status: str = "waiting"  # waiting, forecasting, scoring, done, failed or cancelled
+    status: str = "waiting"  # waiting, forecasting, done, failed or cancelled
     results: dict | None = None  # {"model": Scores, "black frames": Scores, "repeat last frame": Scores}
     error: str | None = None
     seconds: float | None = None  # from the start of the work to the scores
@@ -46,14 +44,13 @@ class Evaluation:
 
     @property
     def fraction(self) -> float:
-        # Scoring (SSIM on every frame) takes about a fifth of the time.
-        return 1.0 if self.finished else 0.8 * self.done / self.total
+        return 1.0 if self.finished else self.done / self.total
 
     def describe(self, name: str) -> str:
         if self.status == "waiting":
             return f"{name}: queued ({self.total} sequences; the server runs one evaluation at a time)"
         if self.status == "forecasting":
-            return f"{name}: forecast {self.done}/{self.total} sequences"
+            return f"{name}: forecast and scored {self.done}/{self.total} sequences"
         if self.status == "cancelled":
             return f"{name}: stopped, as this browser asked for another evaluation since ({self.total} sequences)"
         return f"{name}: {self.status} ({self.total} sequences)"
@@ -168,7 +165,7 @@ class Evaluations:
 
 
 def _work(run: Evaluation, model, model_thread: Executor, lock: threading.Lock) -> None:
-    from core.evaluation import score_forecast
+    from core.evaluation import join_scores, score_rows
     from core.forecasting import batch_size_for, forecast
 
     started = time.perf_counter()
@@ -178,21 +175,23 @@ def _work(run: Evaluation, model, model_thread: Executor, lock: threading.Lock) 
                 return
             run.status = "forecasting"
         context, truth = data.split_context(data.moving_mnist("test", run.total))
-        predicted = np.empty(truth.shape, np.float32)  # filled in place: a list of batches joined at the end was a second copy
         # Each batch goes through the thread that runs every forecast, so a
         # visitor's forecast slips in between batches, and TensorFlow never
-        # builds the same graph from two threads at once.
-        step = batch_size_for(model, BATCH)  # keras.io: one sequence, seconds long
+        # builds the same graph from two threads at once. Each batch is scored here, as
+        # core.evaluation.evaluate does: kept whole and scored at the end, 1,000 sequences
+        # took the server 687 MB up at the peak, against 260 (benchmarks/evaluation_memory.py),
+        # beside whatever a training run holds.
+        step, rows = batch_size_for(model, BATCH), []  # keras.io: one sequence, seconds long
         for start in range(0, run.total, step):
             with lock:
                 if run.cancelled:
                     run.status = "cancelled"
                     return
             batch = slice(start, start + step)
-            predicted[batch] = model_thread.submit(forecast, model, context[batch], truth.shape[1]).result()
+            predicted = model_thread.submit(forecast, model, context[batch], truth.shape[1]).result()
+            rows.append(score_rows(context[batch], truth[batch], predicted))
             run.done = min(start + step, run.total)
-        run.status = "scoring"
-        run.results = score_forecast(context, truth, predicted)
+        run.results = join_scores(rows)
         run.seconds, run.status = time.perf_counter() - started, "done"
     except Exception as error:  # the page shows it in one line; the log gets the traceback
         logging.getLogger(__name__).exception("evaluation failed")
