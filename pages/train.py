@@ -19,7 +19,7 @@ from ui.charts import describe_learning, learning_curves
 from ui.jobs import OWN_RUN, collect_finished, registry
 from ui.limits import LIMITS, MEMORY_VARIABLE, Busy, ShortOfMemory
 from ui.shared import (SHIPPED, bounded_slider, chart_ui, focus_ui, forecast_strip_ui, gif_ui, keep_values,
-                       session_folder, session_id, show_error)
+                       session_folder, session_id, show_error, still_here)
 
 # Few, so that scoring them pauses a short run only briefly; the keras.io
 # model forecasts about 9 s a sequence, so it gets fewer still.
@@ -202,6 +202,7 @@ def next_steps_ui(label: str) -> None:
 @st.fragment(run_every=1.0)
 def live_ui(job):
     """Redrawn every second while this session's run goes on."""
+    still_here()
     if not job.running:
         st.session_state.train_show_outcome = True
         st.rerun()  # once, to draw the finished run without the timer
@@ -258,6 +259,7 @@ WAITING_REFRESH = 5.0
 def someone_else_ui(other):
     """Tells a visitor that another session's run is going on, until it ends, and
     whether Start puts theirs in line."""
+    still_here()
     if not other.running:
         st.rerun()
     waiting = registry().waiting()
@@ -274,6 +276,7 @@ def someone_else_ui(other):
 @st.fragment(run_every=WAITING_REFRESH)
 def waiting_ui(job):
     """This session's run while it waits in line, until its turn comes."""
+    still_here()
     if not (job.running and job.waiting):
         st.rerun()  # its turn: the page draws it training
     ahead = registry().ahead_of(job)

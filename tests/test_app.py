@@ -1531,14 +1531,21 @@ def test_a_visitor_who_starts_while_someone_trains_waits_in_line(app, tmp_path, 
 
     registry = ui.jobs.Registry()
     monkeypatch.setattr(ui.jobs, "registry", lambda: registry)
+    # The fragments that redraw the wait count as visits: an hour of them without a page run, and the
+    # next visitor's page swept the folder and stopped the run in line.
+    visits = []
+    monkeypatch.setattr("ui.shared.still_here", lambda: visits.append(True))
     someone = registry.start("someone", tmp_path / "someone", tiny_run(epochs=1000, epoch_sequences=16))
     try:
         app.switch_page("pages/train.py").run()
         assert app.info[0].value.startswith("Someone else is training right now; their run has just started. ")
         assert app.info[0].value.endswith("Start puts yours in line, and it begins on its own.")
+        assert visits
+        visits.clear()
         app.button(key="train_start_button").click().run()
         assert not app.exception and app.info[0].value.startswith("Your run is in line: 1 run before it (the one "
                                                                   "training now has just started)")
+        assert visits
         assert app.button(key="train_leave").label == "Leave the line" and app.button(key="train_start_button").disabled
         assert not app.success and not app.get("progress")  # neither finished nor training
         assert app.radio(key="train_digits").disabled  # its settings are taken, as a training run's
@@ -1608,6 +1615,30 @@ def test_a_visitor_who_keeps_coming_back_keeps_their_folder(monkeypatch):
         assert mine.exists()
         clock[0] += shared.FOLDER_KEPT_SECONDS  # the first visitor gone for over an hour
         assert shared.session_folder() == str(other) and not mine.exists()
+    finally:
+        shutil.rmtree(mine, ignore_errors=True)
+        shutil.rmtree(other, ignore_errors=True)
+
+
+def test_a_fragments_redraw_counts_as_a_visit(monkeypatch):
+    from ui import shared
+    from ui.jobs import Registry
+
+    clock, visitor = [0.0], ["first"]
+    monkeypatch.setattr("ui.jobs.registry", lambda: Registry())
+    monkeypatch.setattr(shared, "_SESSION_FOLDERS", {})
+    monkeypatch.setattr(shared, "time", types.SimpleNamespace(time=lambda: clock[0]))
+    monkeypatch.setattr(shared, "session_id", lambda: visitor[0])
+    mine = other = Path(shared.session_folder())
+    try:
+        clock[0] = shared.FOLDER_KEPT_SECONDS - 600
+        shared.still_here()  # the Train page's view of a run in line, without a page run since the first
+        clock[0], visitor[0] = shared.FOLDER_KEPT_SECONDS + 600, "second"
+        other = Path(shared.session_folder())
+        assert mine.exists()
+        visitor[0] = "never seen"
+        shared.still_here()  # makes no folder: a fragment runs only after its page
+        assert list(shared._SESSION_FOLDERS) == ["first", "second"]
     finally:
         shutil.rmtree(mine, ignore_errors=True)
         shutil.rmtree(other, ignore_errors=True)

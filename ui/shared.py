@@ -208,11 +208,24 @@ def session_folder() -> str:
         if entry is None:
             _sweep_left_behind(folders, now)
             entry = folders[session_id()] = [tempfile.mkdtemp(prefix=FOLDER_PREFIX), now]
-        entry[1] = now
-        with contextlib.suppress(OSError):  # its age tells a later server when it was last seen
-            os.utime(entry[0], (now, now))
+        _seen(entry, now)
         _sweep(folders, now)
     return entry[0]
+
+
+def still_here() -> None:
+    """Counts as a visit of this session, for fragments that redraw for long
+    without a page run: a visitor watching their run wait in line for an hour
+    saw it stopped, and their folder swept, by the next visitor's page."""
+    with _FOLDERS_LOCK:
+        if entry := _SESSION_FOLDERS.get(session_id()):
+            _seen(entry, time.time())
+
+
+def _seen(entry: list, now: float) -> None:
+    entry[1] = now
+    with contextlib.suppress(OSError):  # its age tells a later server when it was last seen
+        os.utime(entry[0], (now, now))
 
 
 # --- Page routing -------------------------------------------------------------------
