@@ -274,6 +274,13 @@ def someone_else_ui(other):
 
 
 @st.fragment(run_every=WAITING_REFRESH)
+def memory_back_ui(config: TrainConfig) -> None:
+    """Draws the page again, Start on, once the evaluations that held the memory end."""
+    if registry().has_memory_for(config):
+        st.rerun()
+
+
+@st.fragment(run_every=WAITING_REFRESH)
 def waiting_ui(job):
     """This session's run while it waits in line, until its turn comes."""
     still_here()
@@ -295,7 +302,11 @@ def waiting_ui(job):
 
 def short_of_memory(config: TrainConfig) -> str:
     """Why Start is off when the server has too little memory left for a run of `config`, and which
-    kinds of run still fit: the memory does not come back, so "later" would not help."""
+    kinds of run still fit: the memory a run leaves does not come back, so "later" would not help,
+    unless what holds it is an evaluation going on."""
+    if registry().has_memory_for(config, beside_work=False):
+        return ("Evaluations going on may take the memory this run needs at its peak: Start comes back on "
+                "its own when they end (an evaluation of 1,000 sequences takes about 30 s).")
     kinds = {"from scratch with layer normalisation": TrainConfig(model_overrides={"layer_norm": True}),
              "from scratch without it": TrainConfig()}
     if SHIPPED.is_file():
@@ -339,6 +350,8 @@ running = registry().running()
 short = running is None and config is not None and not registry().has_memory_for(config)
 if short:
     st.warning(short_of_memory(config), icon=":material/memory:")
+    if registry().has_memory_for(config, beside_work=False):
+        memory_back_ui(config)
 if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button",
              disabled=locked or config is None or short or registry().line_is_full()):
     try:

@@ -842,6 +842,26 @@ def test_stop_while_the_first_step_compiles_says_cancelling_at_once_and_cancelle
         compiled.set()
 
 
+def test_a_training_that_fits_once_the_evaluations_end_says_so(app, monkeypatch):
+    # The memory a run leaves does not come back, and the page says which runs still fit; an evaluation's does.
+    import core.training
+    import ui.jobs
+    from ui.limits import LIMITS, claim, release
+
+    monkeypatch.setattr(ui.jobs, "resident_mb", lambda: LIMITS.server_memory_mb - LIMITS.first_train_peak_mb)
+    monkeypatch.setattr(core.training, "has_recycled_model", lambda config: False)
+    monkeypatch.setattr(ui.jobs, "registry", lambda registry=ui.jobs.Registry(): registry)
+    assert claim("evaluation", LIMITS.evaluate_peak_mb, LIMITS.server_memory_mb - LIMITS.first_train_peak_mb)
+    try:
+        app.switch_page("pages/train.py").run()
+        assert app.button(key="train_start_button").disabled and not app.exception
+        assert app.warning[0].value.startswith("Evaluations going on may take the memory this run needs at its peak")
+    finally:
+        release("evaluation")
+    app.run()
+    assert not app.button(key="train_start_button").disabled and not app.warning
+
+
 def test_a_training_that_would_take_the_server_past_its_memory_is_refused(app, tmp_path, monkeypatch):
     # TensorFlow kept about 175 MB of each run: five half-minute runs took a server from 973 to 2,684 MB
     # idle, and the sixth peaked at 2,767 MB, past what Community Cloud allows an app (a security review).
@@ -1488,13 +1508,13 @@ def test_a_run_leaves_the_line_cleanly_whatever_happens_at_its_turn(tmp_path, mo
     first = registry.start("a", tmp_path / "a", endless)
     second = registry.start("b", tmp_path / "b", endless)
 
-    def memory_check(self, config):  # a visitor's "Leave the line" landing while the memory is read
+    def memory_check(self, job, config):  # a visitor's "Leave the line" landing while the memory is read
         if "head" not in seen:  # the second run's turn (the first run was checked before this was patched)
             seen["head"] = self.running()  # called outside the lock at a turn
             second.progress.request_stop()
         return True
 
-    monkeypatch.setattr(Registry, "has_memory_for", memory_check)
+    monkeypatch.setattr(Registry, "_claim_memory", memory_check)
     deadline = time.time() + 120
     while first.progress.snapshot()["sequences_seen"] < 16 and time.time() < deadline:
         time.sleep(0.1)

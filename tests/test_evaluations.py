@@ -121,3 +121,50 @@ def test_finished_runs_of_deleted_checkpoints_are_dropped_at_the_next_request(tm
     copy.unlink()  # its session's folder swept
     kept = _wait(evaluations.request(CHECKPOINT, 10, load_checkpoint, model_thread, owner="a"))
     assert kept.status == "done" and [key[0] for key in evaluations.runs] == [str(CHECKPOINT)]
+
+
+def test_an_evaluation_and_a_training_run_fit_the_server_together_or_the_later_is_refused(tmp_path, monkeypatch):
+    # Each was checked alone: a class that trained and evaluated at once could pass Community Cloud's 2.7 GB.
+    import core.training
+    import ui.evaluations
+    import ui.jobs
+    from core.training import TrainConfig
+    from ui.limits import LIMITS, claim, fits, release
+
+    now = [LIMITS.server_memory_mb - LIMITS.train_peak_mb - LIMITS.evaluate_peak_mb + 50]
+    monkeypatch.setattr(ui.evaluations, "resident_mb", lambda: now[0])
+    monkeypatch.setattr(ui.jobs, "resident_mb", lambda: now[0])
+    registry, training = ui.jobs.Registry(), object()
+    registry.started = 1  # a later run of a new kind: train_peak_mb
+    config = TrainConfig(model_overrides={"num_layers": 1, "filters": 3})
+    assert registry.has_memory_for(config)
+    assert claim(id(training), LIMITS.train_peak_mb, now[0])  # as the registry does when a run starts
+    try:
+        assert not fits(LIMITS.evaluate_peak_mb, now[0]) and fits(LIMITS.evaluate_peak_mb - 50, now[0])
+        now[0] += LIMITS.train_peak_mb  # the run at its peak: what it pledged, it now holds, and is counted once
+        assert not fits(LIMITS.evaluate_peak_mb, now[0]) and fits(LIMITS.evaluate_peak_mb - 50, now[0])
+        evaluations, model_thread = Evaluations(), ThreadPoolExecutor(1)
+        run = _wait(evaluations.request(CHECKPOINT, 2, load_checkpoint, model_thread, owner="a"))
+        assert run.status == "failed" and run.error.startswith("the server had too little memory left for it")
+    finally:
+        release(id(training))
+    now[0] -= LIMITS.train_peak_mb  # the run ended, and gave back what it took
+    # And the other way round: a run is refused while an evaluation may still take its peak.
+    assert claim("evaluation", LIMITS.evaluate_peak_mb, now[0])
+    try:
+        assert not registry.has_memory_for(config)
+    finally:
+        release("evaluation")
+    assert registry.has_memory_for(config)
+    again = _wait(evaluations.request(CHECKPOINT, 2, load_checkpoint, model_thread, owner="a", again=True))
+    assert again.status == "done" and fits(LIMITS.evaluate_peak_mb, now[0])  # its claim ended with it
+    # The registry claims a run's peak when it starts, until it leaves the line.
+    gate = threading.Event()
+    monkeypatch.setattr(core.training, "train", lambda config, progress: gate.wait(30))
+    job = registry.start("visitor", tmp_path, config)
+    try:
+        assert not fits(LIMITS.evaluate_peak_mb, now[0])
+    finally:
+        gate.set()
+        job.thread.join(30)
+    assert fits(LIMITS.evaluate_peak_mb, now[0])

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from core import data
-from ui.limits import Busy
+from ui.limits import LIMITS, Busy, claim, release, resident_mb
 
 BATCH = 32  # sequences per forecast call: a Forecast visitor waits at most one batch (about 1 s)
 REMEMBERED_BROWSERS = 1000  # a few small dicts each: the oldest are forgotten first
@@ -174,6 +174,11 @@ def _work(run: Evaluation, model, model_thread: Executor, lock: threading.Lock) 
             if run.cancelled:
                 return
             run.status = "forecasting"
+        if not claim(id(run), LIMITS.evaluate_peak_mb, resident_mb()):
+            # The page adds "Click Evaluate to try again."
+            run.error, run.status = ("the server had too little memory left for it beside the work going on "
+                                     "(a training run takes the most)"), "failed"
+            return
         context, truth = data.split_context(data.moving_mnist("test", run.total))
         # Each batch goes through the thread that runs every forecast, so a
         # visitor's forecast slips in between batches, and TensorFlow never
@@ -196,6 +201,8 @@ def _work(run: Evaluation, model, model_thread: Executor, lock: threading.Lock) 
     except Exception as error:  # the page shows it in one line; the log gets the traceback
         logging.getLogger(__name__).exception("evaluation failed")
         run.error, run.status = f"{type(error).__name__}: {error}", "failed"
+    finally:
+        release(id(run))  # while the run lives: its id is not another's yet
 
 
 _EVALUATIONS = Evaluations()  # server state, not a cache: see ui.jobs.registry

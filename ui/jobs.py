@@ -21,7 +21,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.limits import LIMITS, Busy, ShortOfMemory, resident_mb
+from ui.limits import LIMITS, Busy, ShortOfMemory, claim, fits, release, resident_mb
 from ui.shared import session_id
 
 
@@ -102,10 +102,6 @@ class Registry:
                 raise Busy(OWN_RUN)
             if len(self.line) > LIMITS.waiting_runs:
                 raise Busy("busy")
-            # While a run trains, the server's memory includes that run's working set: a run
-            # put in line is checked when its turn comes instead.
-            if not self.line and not self.has_memory_for(config):
-                raise ShortOfMemory("short of memory")
             # Numbered here, not in session state: the owner's other tabs and
             # reloads are sessions of their own, whose "run 1" would overwrite this one's.
             # A cancelled run saved nothing: the next one takes its number, and its place, where a
@@ -120,10 +116,18 @@ class Registry:
             progress = TrainingProgress()
             job = Job(owner, label, out, progress, None if config.minutes is None else config.minutes * 60,
                       fine_tuning=config.init_from is not None, waiting=bool(self.line))
+            # While a run trains, the server's memory includes that run's working set: a run
+            # put in line is checked when its turn comes instead.
+            if not self.line and not self._claim_memory(job, config):
+                raise ShortOfMemory("short of memory")
             job.thread = threading.Thread(target=self._work, args=(job, train, config), daemon=True)
             # Started first: a thread that failed to start would have held the head of the line for
             # good. It waits for this lock before it looks at the line.
-            job.thread.start()
+            try:
+                job.thread.start()
+            except BaseException:
+                release(id(job))
+                raise
             self.jobs.append(job)
             self.line.append(job)
             return job
@@ -133,20 +137,27 @@ class Registry:
         status = job.progress.snapshot()["status"]
         return status == "cancelled" or (status == "failed" and job.waiting)
 
-    def has_memory_for(self, config) -> bool:
+    def has_memory_for(self, config, beside_work: bool = True) -> bool:
         """Whether the server has the memory for a training run of `config` (a
-        `core.TrainConfig`) at its peak."""
+        `core.TrainConfig`) at its peak, beside any evaluation going on; or, not
+        `beside_work`, once that has ended."""
+        return fits(self._peak_mb(config), resident_mb(), beside_work)
+
+    def _claim_memory(self, job: Job, config) -> bool:
+        """Counts the memory of `job` at its peak as taken until it leaves the line,
+        if the server has it beside the work going on; False, and nothing counted, if not."""
+        return claim(id(job), self._peak_mb(config), resident_mb())
+
+    def _peak_mb(self, config) -> int:
         from core.training import has_recycled_model
 
         if has_recycled_model(config):  # its training step is traced already, the keras.io model's too
-            peak = LIMITS.repeat_train_peak_mb
-        elif config.preset == "keras-io":
-            peak = LIMITS.keras_io_train_peak_mb
-        elif self.started:
-            peak = LIMITS.train_peak_mb
-        else:
-            peak = LIMITS.first_fine_tuning_peak_mb if config.init_from else LIMITS.first_train_peak_mb
-        return resident_mb() + peak <= LIMITS.server_memory_mb
+            return LIMITS.repeat_train_peak_mb
+        if config.preset == "keras-io":
+            return LIMITS.keras_io_train_peak_mb
+        if self.started:
+            return LIMITS.train_peak_mb
+        return LIMITS.first_fine_tuning_peak_mb if config.init_from else LIMITS.first_train_peak_mb
 
     def _work(self, job: Job, train, config) -> None:
         try:
@@ -156,7 +167,7 @@ class Registry:
                     self.turn.wait(0.5)
             if job.waiting and not job.progress.stop_requested:
                 gc.collect()  # the last run's model and batches, before the memory is read
-                if not self.has_memory_for(config) and not job.progress.stop_requested:
+                if not self._claim_memory(job, config) and not job.progress.stop_requested:
                     job.progress.update(status="failed", error=(
                         "when its turn came, the server had too little memory left for it (TensorFlow keeps "
                         "memory for each kind of model trained here), so nothing was trained."))
@@ -175,6 +186,7 @@ class Registry:
             if job.progress.snapshot()["status"] == "starting":  # before train() could: "saved" said the page
                 job.progress.update(status="failed", error=f"{type(error).__name__}: {error}".removesuffix(": "))
         finally:
+            release(id(job))  # while the job lives: its id is not another's yet
             with self.turn:
                 self.line.remove(job)
                 self.turn.notify_all()

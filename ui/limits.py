@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -95,6 +96,9 @@ class Limits:
     train_peak_mb: int = 800
     repeat_train_peak_mb: int = 150
     keras_io_train_peak_mb: int = 1000
+    # The Evaluate page's worker on 1,000 sequences: 260 MB above the server at its
+    # peak, 147 of them for any count (benchmarks/evaluation_memory.py).
+    evaluate_peak_mb: int = 300
     # Frames per uploaded sequence: the page draws each sequence as a GIF and a
     # strip; 900 frames would pass matplotlib's size limit, and a 100 MB upload
     # (25,000 frames) would take gigabytes as a GIF.
@@ -106,3 +110,42 @@ class Limits:
 
 
 LIMITS = Limits()
+
+
+# Work under way and what it may still take: a training run and an evaluation
+# started apart each fitted, and together could pass the server's memory.
+# {work: (the server's MB when it started, its peak above that)}
+_PLEDGES: dict = {}
+_PLEDGES_LOCK = threading.Lock()
+
+
+def fits(peak_mb: float, now: float, beside_work: bool = True) -> bool:
+    """Whether work that takes `peak_mb` above the server's `now` MB fits beside
+    the work under way (`claim`), at both their peaks; or, not `beside_work`,
+    once that has ended."""
+    if not beside_work:
+        return now + peak_mb <= LIMITS.server_memory_mb
+    with _PLEDGES_LOCK:
+        return _fits(peak_mb, now)
+
+
+def _fits(peak_mb: float, now: float) -> bool:
+    # What each may still take: its peak, less what it has taken since it started.
+    pledged = sum(max(0.0, start + peak - now) for start, peak in _PLEDGES.values())
+    return now + pledged + peak_mb <= LIMITS.server_memory_mb
+
+
+def claim(work, peak_mb: float, now: float) -> bool:
+    """Counts `peak_mb` above `now` MB as taken by `work` until `release(work)`,
+    if it `fits`; False, and nothing counted, if not."""
+    with _PLEDGES_LOCK:
+        if not _fits(peak_mb, now):
+            return False
+        _PLEDGES[work] = (now, peak_mb)
+        return True
+
+
+def release(work) -> None:
+    """Ends what `claim` counted for `work` (none is fine)."""
+    with _PLEDGES_LOCK:
+        _PLEDGES.pop(work, None)
