@@ -207,6 +207,7 @@ def cmd_train(args) -> None:
         print(f"note: {args.out} does not exist yet, so --resume starts a new run there", file=sys.stderr)
     progress = TrainingProgress()
     outcome = {}
+    made = [folder for folder in Path(args.out).absolute().parents if not folder.exists()]  # deepest first
 
     def work():
         try:
@@ -250,6 +251,9 @@ def cmd_train(args) -> None:
         # Its half-written file stayed hidden beside --out in 1 of 4 tries. Should the worker
         # still get to its record, it finds the file gone and fails without touching --out.
         partial_path(Path(args.out)).unlink(missing_ok=True)
+        for folder in made:  # as a failed save takes them away
+            with contextlib.suppress(OSError):  # not made yet, or no longer empty
+                folder.rmdir()
         raise
     finally:  # a notebook or a test that calls main() gets its own handlers back
         for number, handler in previous.items():
