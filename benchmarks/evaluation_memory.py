@@ -1,13 +1,13 @@
 """Benchmark: how much memory the Evaluate page's evaluation adds to the server.
 
 Runs one evaluation as the Evaluate page does (`ui.evaluations`, its worker
-thread and the thread that runs every forecast) on the shipped checkpoint,
+thread and the thread that runs every forecast) on the shipped checkpoint (or --checkpoint),
 samples the process's resident memory every 20 ms while it runs, and prints
 the memory before, the peak above it and the time taken. A class may train
 and evaluate at once, and Community Cloud stops an app past about 2.7 GB.
 
 Usage:
-    python benchmarks/evaluation_memory.py [--count 1000]
+    python benchmarks/evaluation_memory.py [--count 1000] [--checkpoint FILE]
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000, help="test sequences, 1-1000 (default 1000)")
+    parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "convlstm.keras"),
+                        help="a .keras file from `python -m core train` (default: the shipped model)")
     args = parser.parse_args()
     if not 1 <= args.count <= 1000:
         parser.error("--count must be from 1 to 1000")
@@ -38,7 +40,7 @@ def main() -> None:
     from core.model import load_checkpoint
     from ui.evaluations import Evaluations
 
-    path = ROOT / "checkpoints" / "convlstm.keras"
+    path = Path(args.checkpoint)
     model = load_checkpoint(path, compile=False, precision="auto")
     forecast(model, moving_mnist("test", 1)[:, :10], 10)  # traced, as on a server that has forecast once
     process = psutil.Process()

@@ -17,7 +17,7 @@ from core.model import read_checkpoint_info
 from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_device
 from ui.charts import describe_learning, learning_curves
 from ui.jobs import OWN_RUN, collect_finished, registry
-from ui.limits import LIMITS, MEMORY_VARIABLE, Busy, ShortOfMemory
+from ui.limits import LIMITS, MEMORY_VARIABLE, Busy, ShortOfMemory, work_going_on
 from ui.shared import (SHIPPED, bounded_slider, chart_ui, focus_ui, forecast_strip_ui, gif_ui, keep_values,
                        session_folder, session_id, show_error, still_here)
 
@@ -273,10 +273,16 @@ def someone_else_ui(other):
     st.info(text, icon=":material/hourglass_top:")
 
 
+def short_of_memory_ui(config: TrainConfig) -> None:
+    st.warning(short_of_memory(config), icon=":material/memory:")
+    if work_going_on():
+        memory_back_ui(config)
+
+
 @st.fragment(run_every=WAITING_REFRESH)
 def memory_back_ui(config: TrainConfig) -> None:
-    """Draws the page again, Start on, once the evaluations that held the memory end."""
-    if registry().has_memory_for(config):
+    """Draws the page again once the run fits, or the evaluations that held the memory end."""
+    if registry().has_memory_for(config) or not work_going_on():
         st.rerun()
 
 
@@ -287,7 +293,9 @@ def waiting_ui(job):
     if not (job.running and job.waiting):
         st.rerun()  # its turn: the page draws it training
     ahead = registry().ahead_of(job)
-    if not ahead:  # the run before it has just ended
+    if not ahead and job.held:
+        text = "Your run is next: it starts when the evaluations going on end, to have the memory it needs"
+    elif not ahead:  # the run before it has just ended
         text = "Your run is next: it starts in a moment"
     else:
         text = f"Your run is in line: {runs(len(ahead))} before it"
@@ -304,9 +312,9 @@ def short_of_memory(config: TrainConfig) -> str:
     """Why Start is off when the server has too little memory left for a run of `config`, and which
     kinds of run still fit: the memory a run leaves does not come back, so "later" would not help,
     unless what holds it is an evaluation going on."""
-    if registry().has_memory_for(config, beside_work=False):
-        return ("Evaluations going on may take the memory this run needs at its peak: Start comes back on "
-                "its own when they end (an evaluation of 1,000 sequences takes about 30 s).")
+    if work_going_on():  # no training: the page asks only when none is
+        return ("Evaluations going on may take the memory this run needs at its peak: this page looks again "
+                "when they end (an evaluation of 1,000 sequences takes about 30 s).")
     kinds = {"from scratch with layer normalisation": TrainConfig(model_overrides={"layer_norm": True}),
              "from scratch without it": TrainConfig()}
     if SHIPPED.is_file():
@@ -349,9 +357,7 @@ running = registry().running()
 # While a run trains or starts, the memory is checked when a run's turn in line comes.
 short = running is None and config is not None and not registry().has_memory_for(config)
 if short:
-    st.warning(short_of_memory(config), icon=":material/memory:")
-    if registry().has_memory_for(config, beside_work=False):
-        memory_back_ui(config)
+    short_of_memory_ui(config)
 if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button",
              disabled=locked or config is None or short or registry().line_is_full()):
     try:
@@ -362,7 +368,7 @@ if st.button("Start training", icon=":material/play_arrow:", type="primary", key
                    if str(refused) == OWN_RUN else
                    "The line of training runs filled up just now: try again when the run training now ends.")
     except ShortOfMemory:
-        st.warning(short_of_memory(config), icon=":material/memory:")
+        short_of_memory_ui(config)
     else:
         st.session_state.train_focus_progress = True
         st.rerun()  # draws the settings and the button above disabled: the timer below redraws only its own part

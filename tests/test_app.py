@@ -842,22 +842,30 @@ def test_stop_while_the_first_step_compiles_says_cancelling_at_once_and_cancelle
         compiled.set()
 
 
-def test_a_training_that_fits_once_the_evaluations_end_says_so(app, monkeypatch):
+def test_a_training_short_of_memory_while_evaluations_go_on_says_so(app, monkeypatch):
     # The memory a run leaves does not come back, and the page says which runs still fit; an evaluation's does.
     import core.training
     import ui.jobs
+    import ui.limits
     from ui.limits import LIMITS, claim, release
 
-    monkeypatch.setattr(ui.jobs, "resident_mb", lambda: LIMITS.server_memory_mb - LIMITS.first_train_peak_mb)
+    monkeypatch.setattr(ui.limits, "_PLEDGES", {})
+    resident = [LIMITS.server_memory_mb - LIMITS.first_train_peak_mb + 1]  # short even once the evaluation ends
+    monkeypatch.setattr(ui.jobs, "resident_mb", lambda: resident[0])
     monkeypatch.setattr(core.training, "has_recycled_model", lambda config: False)
     monkeypatch.setattr(ui.jobs, "registry", lambda registry=ui.jobs.Registry(): registry)
-    assert claim("evaluation", LIMITS.evaluate_peak_mb, LIMITS.server_memory_mb - LIMITS.first_train_peak_mb)
+    assert claim("evaluation", LIMITS.evaluate_peak_mb, resident[0], short=True)
     try:
         app.switch_page("pages/train.py").run()
         assert app.button(key="train_start_button").disabled and not app.exception
-        assert app.warning[0].value.startswith("Evaluations going on may take the memory this run needs at its peak")
+        assert app.warning[0].value.startswith("Evaluations going on may take the memory this run needs at its peak: "
+                                               "this page looks again when they end")
     finally:
-        release("evaluation")
+        release("evaluation", resident[0])
+    app.run()  # as the page's timer does when the evaluations end
+    assert app.button(key="train_start_button").disabled
+    assert app.warning[0].value.startswith("The server has too little memory left for this training run")
+    resident[0] -= 1
     app.run()
     assert not app.button(key="train_start_button").disabled and not app.warning
 

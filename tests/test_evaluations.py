@@ -4,6 +4,7 @@ import contextlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -128,9 +129,11 @@ def test_an_evaluation_and_a_training_run_fit_the_server_together_or_the_later_i
     import core.training
     import ui.evaluations
     import ui.jobs
+    import ui.limits
     from core.training import TrainConfig
     from ui.limits import LIMITS, claim, fits, release
 
+    monkeypatch.setattr(ui.limits, "_PLEDGES", {})
     now = [LIMITS.server_memory_mb - LIMITS.train_peak_mb - LIMITS.evaluate_peak_mb + 50]
     monkeypatch.setattr(ui.evaluations, "resident_mb", lambda: now[0])
     monkeypatch.setattr(ui.jobs, "resident_mb", lambda: now[0])
@@ -145,16 +148,17 @@ def test_an_evaluation_and_a_training_run_fit_the_server_together_or_the_later_i
         assert not fits(LIMITS.evaluate_peak_mb, now[0]) and fits(LIMITS.evaluate_peak_mb - 50, now[0])
         evaluations, model_thread = Evaluations(), ThreadPoolExecutor(1)
         run = _wait(evaluations.request(CHECKPOINT, 2, load_checkpoint, model_thread, owner="a"))
-        assert run.status == "failed" and run.error.startswith("the server had too little memory left for it")
+        assert run.status == "failed" and run.error == ("the server had too little memory left for it beside the "
+                                                        "training run going on, which may need it until it ends")
     finally:
-        release(id(training))
+        release(id(training), now[0])
     now[0] -= LIMITS.train_peak_mb  # the run ended, and gave back what it took
     # And the other way round: a run is refused while an evaluation may still take its peak.
-    assert claim("evaluation", LIMITS.evaluate_peak_mb, now[0])
+    assert claim("evaluation", LIMITS.evaluate_peak_mb, now[0], short=True)
     try:
         assert not registry.has_memory_for(config)
     finally:
-        release("evaluation")
+        release("evaluation", now[0])
     assert registry.has_memory_for(config)
     again = _wait(evaluations.request(CHECKPOINT, 2, load_checkpoint, model_thread, owner="a", again=True))
     assert again.status == "done" and fits(LIMITS.evaluate_peak_mb, now[0])  # its claim ended with it
@@ -168,3 +172,72 @@ def test_an_evaluation_and_a_training_run_fit_the_server_together_or_the_later_i
         gate.set()
         job.thread.join(30)
     assert fits(LIMITS.evaluate_peak_mb, now[0])
+
+
+def test_growth_is_credited_once_and_what_ended_work_left_is_not_an_evaluations(monkeypatch):
+    import ui.limits
+    from ui.limits import LIMITS, claim, fits, release
+
+    monkeypatch.setattr(ui.limits, "_PLEDGES", {})
+    most, start = LIMITS.server_memory_mb, 1000
+    assert claim("training", 800, start)
+    assert claim("evaluation", 300, start + 500, short=True)  # the training 500 MB up by then
+    now = start + 800 + 200  # the training at its peak, the evaluation 200 MB up: 100 MB may still come
+    assert fits(most - now - 100, now) and not fits(most - now - 99, now)
+    now = start + 400 + 200  # the training ended, and left 400 MB behind
+    release("training", now)
+    # Not the evaluation's: it may still take its whole peak. Taken off, a new run could pass the memory.
+    assert fits(most - now - 300, now) and not fits(most - now - 299, now)
+    release("evaluation", now)
+    assert fits(most - now, now) and not fits(most - now + 1, now)
+
+
+def test_a_run_whose_turn_comes_during_an_evaluation_waits_for_its_memory(tmp_path, monkeypatch):
+    # It failed for good, told that the memory would never come back: a run that had waited up to an hour.
+    import core.training
+    import ui.jobs
+    import ui.limits
+    from core.training import TrainConfig
+    from ui.limits import LIMITS, claim, release
+
+    monkeypatch.setattr(ui.limits, "_PLEDGES", {})
+    now = [LIMITS.server_memory_mb - LIMITS.train_peak_mb - LIMITS.evaluate_peak_mb - 100]
+    monkeypatch.setattr(ui.jobs, "resident_mb", lambda: now[0])
+    gates, trained = {"a": threading.Event(), "b": threading.Event()}, []
+
+    def train(config, progress):
+        trained.append(config.out)
+        gates[Path(config.out).parent.name].wait(30)
+
+    monkeypatch.setattr(core.training, "train", train)
+    registry = ui.jobs.Registry()
+    registry.started = 1
+    config = TrainConfig(model_overrides={"num_layers": 1, "filters": 3})
+    first = registry.start("a", tmp_path / "a", config)
+    second = registry.start("b", tmp_path / "b", config)
+    assert claim("evaluation", LIMITS.evaluate_peak_mb, now[0], short=True)
+    try:
+        now[0] += 200  # what the first run leaves behind
+        gates["a"].set()
+        first.thread.join(30)
+        deadline = time.time() + 30
+        while not second.held and time.time() < deadline:
+            time.sleep(0.05)
+        assert second.held and second.waiting and second.progress.snapshot()["status"] == "starting"
+        assert len(trained) == 1
+    finally:
+        release("evaluation", now[0])
+    deadline = time.time() + 30
+    while len(trained) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    assert len(trained) == 2 and not second.waiting  # it trains once the evaluation ended
+    gates["b"].set()
+    second.thread.join(30)
+    # With no evaluation to wait for, a run that does not fit at its turn fails, and says why.
+    gates.update(c=threading.Event(), d=threading.Event())
+    third, fourth = registry.start("c", tmp_path / "c", config), registry.start("d", tmp_path / "d", config)
+    now[0] = LIMITS.server_memory_mb
+    gates["c"].set()
+    third.thread.join(30)
+    fourth.thread.join(30)
+    assert fourth.progress.snapshot()["status"] == "failed" and not fourth.held

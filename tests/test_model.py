@@ -563,3 +563,14 @@ def test_an_untrained_refiner_changes_nothing_and_a_trained_one_survives_saving(
     # A notebook's NumPy sizes were refused as "must be a whole number; received np.int64(8)".
     taken = ModelConfig(filters=np.int64(8), output_floor=np.float32(0.25))
     assert (taken.filters, taken.output_floor) == (8, 0.25) and type(taken.filters) is int
+
+
+def test_evaluation_reads_its_frames_as_a_whole_not_batch_by_batch(tiny_model):
+    # uint8 frames are told apart from thresholded 0/1 ones by their first sequence: each batch's
+    # first was read, and a dark sequence starting a later batch failed after the earlier batches' work.
+    from core.evaluation import evaluate
+
+    frames = data.moving_mnist("test", 6)
+    frames[4] = frames[4] > 128
+    scores = evaluate(tiny_model, frames, batch_size=2)
+    assert np.isfinite(scores["model"].mse)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from core import data
-from ui.limits import LIMITS, Busy, claim, release, resident_mb
+from ui.limits import LIMITS, Busy, claim, release, resident_mb, work_going_on
 
 BATCH = 32  # sequences per forecast call: a Forecast visitor waits at most one batch (about 1 s)
 REMEMBERED_BROWSERS = 1000  # a few small dicts each: the oldest are forgotten first
@@ -174,10 +174,11 @@ def _work(run: Evaluation, model, model_thread: Executor, lock: threading.Lock) 
             if run.cancelled:
                 return
             run.status = "forecasting"
-        if not claim(id(run), LIMITS.evaluate_peak_mb, resident_mb()):
+        if not claim(id(run), LIMITS.evaluate_peak_mb, resident_mb(), short=True):
             # The page adds "Click Evaluate to try again."
-            run.error, run.status = ("the server had too little memory left for it beside the work going on "
-                                     "(a training run takes the most)"), "failed"
+            run.error, run.status = ("the server had too little memory left for it beside the training run going "
+                                     "on, which may need it until it ends" if work_going_on() else
+                                     "the server had too little memory left for it"), "failed"
             return
         context, truth = data.split_context(data.moving_mnist("test", run.total))
         # Each batch goes through the thread that runs every forecast, so a
@@ -202,7 +203,7 @@ def _work(run: Evaluation, model, model_thread: Executor, lock: threading.Lock) 
         logging.getLogger(__name__).exception("evaluation failed")
         run.error, run.status = f"{type(error).__name__}: {error}", "failed"
     finally:
-        release(id(run))  # while the run lives: its id is not another's yet
+        release(id(run), resident_mb())  # while the run lives: its id is not another's yet
 
 
 _EVALUATIONS = Evaluations()  # server state, not a cache: see ui.jobs.registry

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.limits import LIMITS, Busy, ShortOfMemory, claim, fits, release, resident_mb
+from ui.limits import LIMITS, Busy, ShortOfMemory, claim, fits, release, resident_mb, work_going_on
 from ui.shared import session_id
 
 
@@ -39,6 +39,7 @@ class Job:
     thread: threading.Thread | None = None
     settings: dict = field(default_factory=dict)  # the Train page's widget values it started from
     waiting: bool = False  # in line behind another run, not training yet
+    held: bool = False  # at the head of the line, waiting for evaluations to give back their memory
 
     @property
     def running(self) -> bool:
@@ -126,7 +127,7 @@ class Registry:
             try:
                 job.thread.start()
             except BaseException:
-                release(id(job))
+                release(id(job), resident_mb())
                 raise
             self.jobs.append(job)
             self.line.append(job)
@@ -137,11 +138,10 @@ class Registry:
         status = job.progress.snapshot()["status"]
         return status == "cancelled" or (status == "failed" and job.waiting)
 
-    def has_memory_for(self, config, beside_work: bool = True) -> bool:
+    def has_memory_for(self, config) -> bool:
         """Whether the server has the memory for a training run of `config` (a
-        `core.TrainConfig`) at its peak, beside any evaluation going on; or, not
-        `beside_work`, once that has ended."""
-        return fits(self._peak_mb(config), resident_mb(), beside_work)
+        `core.TrainConfig`) at its peak, beside any evaluation going on."""
+        return fits(self._peak_mb(config), resident_mb())
 
     def _claim_memory(self, job: Job, config) -> bool:
         """Counts the memory of `job` at its peak as taken until it leaves the line,
@@ -167,11 +167,16 @@ class Registry:
                     self.turn.wait(0.5)
             if job.waiting and not job.progress.stop_requested:
                 gc.collect()  # the last run's model and batches, before the memory is read
-                if not self._claim_memory(job, config) and not job.progress.stop_requested:
-                    job.progress.update(status="failed", error=(
-                        "when its turn came, the server had too little memory left for it (TensorFlow keeps "
-                        "memory for each kind of model trained here), so nothing was trained."))
-                    return
+                # An evaluation's memory comes back within a minute or so: a run that waited
+                # its turn for up to an hour waits for that too, at the head of the line.
+                while not self._claim_memory(job, config) and not job.progress.stop_requested:
+                    if not work_going_on():
+                        job.progress.update(status="failed", error=(
+                            "when its turn came, the server had too little memory left for it (TensorFlow keeps "
+                            "memory for each kind of model trained here), so nothing was trained."))
+                        return
+                    job.held = True
+                    time.sleep(0.5)
             with self.lock:
                 # Under the lock that ends its wait: a stop asked until now leaves the line untrained,
                 # where train() would compile the model first, with every run behind it waiting.
@@ -186,7 +191,7 @@ class Registry:
             if job.progress.snapshot()["status"] == "starting":  # before train() could: "saved" said the page
                 job.progress.update(status="failed", error=f"{type(error).__name__}: {error}".removesuffix(": "))
         finally:
-            release(id(job))  # while the job lives: its id is not another's yet
+            release(id(job), resident_mb())  # while the job lives: its id is not another's yet
             with self.turn:
                 self.line.remove(job)
                 self.turn.notify_all()

@@ -97,7 +97,8 @@ class Limits:
     repeat_train_peak_mb: int = 150
     keras_io_train_peak_mb: int = 1000
     # The Evaluate page's worker on 1,000 sequences: 260 MB above the server at its
-    # peak, 147 of them for any count (benchmarks/evaluation_memory.py).
+    # peak, 147 of them for any count; on the keras.io model's 20, 6 MB
+    # (benchmarks/evaluation_memory.py).
     evaluate_peak_mb: int = 300
     # Frames per uploaded sequence: the page draws each sequence as a GIF and a
     # strip; 900 frames would pass matplotlib's size limit, and a 100 MB upload
@@ -114,38 +115,50 @@ LIMITS = Limits()
 
 # Work under way and what it may still take: a training run and an evaluation
 # started apart each fitted, and together could pass the server's memory.
-# {work: (the server's MB when it started, its peak above that)}
+# {work: [the server's MB when it started, its peak above that, short]}
 _PLEDGES: dict = {}
 _PLEDGES_LOCK = threading.Lock()
 
 
-def fits(peak_mb: float, now: float, beside_work: bool = True) -> bool:
+def fits(peak_mb: float, now: float) -> bool:
     """Whether work that takes `peak_mb` above the server's `now` MB fits beside
-    the work under way (`claim`), at both their peaks; or, not `beside_work`,
-    once that has ended."""
-    if not beside_work:
-        return now + peak_mb <= LIMITS.server_memory_mb
+    the work under way (`claim`), at all their peaks."""
     with _PLEDGES_LOCK:
         return _fits(peak_mb, now)
 
 
 def _fits(peak_mb: float, now: float) -> bool:
-    # What each may still take: its peak, less what it has taken since it started.
-    pledged = sum(max(0.0, start + peak - now) for start, peak in _PLEDGES.values())
+    # What the work under way may still take: its peaks, less what the server has grown since the
+    # first of it started, counted once (per work, growth one had caused was taken off each).
+    pledged = max(0.0, min(start for start, *_ in _PLEDGES.values()) + sum(peak for _, peak, _ in _PLEDGES.values())
+                  - now) if _PLEDGES else 0.0
     return now + pledged + peak_mb <= LIMITS.server_memory_mb
 
 
-def claim(work, peak_mb: float, now: float) -> bool:
+def claim(work, peak_mb: float, now: float, short: bool = False) -> bool:
     """Counts `peak_mb` above `now` MB as taken by `work` until `release(work)`,
-    if it `fits`; False, and nothing counted, if not."""
+    if it `fits`; False, and nothing counted, if not.
+
+    `short` work (an evaluation: seconds, not minutes) counts its whole peak again
+    from the moment other work ends: what that work left behind is not what this one took.
+    """
     with _PLEDGES_LOCK:
         if not _fits(peak_mb, now):
             return False
-        _PLEDGES[work] = (now, peak_mb)
+        _PLEDGES[work] = [now, peak_mb, short]
         return True
 
 
-def release(work) -> None:
-    """Ends what `claim` counted for `work` (none is fine)."""
+def release(work, now: float) -> None:
+    """Ends what `claim` counted for `work` (none is fine); the server is at `now` MB."""
     with _PLEDGES_LOCK:
-        _PLEDGES.pop(work, None)
+        if _PLEDGES.pop(work, None) is not None:
+            for pledge in _PLEDGES.values():
+                if pledge[2]:
+                    pledge[0] = max(pledge[0], now)
+
+
+def work_going_on() -> bool:
+    """Whether any work has memory counted (`claim`)."""
+    with _PLEDGES_LOCK:
+        return bool(_PLEDGES)
