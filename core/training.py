@@ -464,9 +464,12 @@ class _ProgressCallback(keras.callbacks.Callback):
 
     def save(self):
         """Writes the checkpoint (with `out`) with the latest validation score."""
+        info = {**self.info, "sequences_seen": self.seen, "val_mse": self.progress.snapshot()["val_mse"][-1][1]}
+        info["train_seconds"] = self.info.get("train_seconds", 0.0) + time.perf_counter() - self.start
+        # The model a notebook gets back carries the record too: saved from there (a refined copy, say),
+        # it had none, or an older run's, and a later resume fell back to the default schedule.
+        self.model.studio_info = info
         if self.config.out and self.chief:
-            info = {**self.info, "sequences_seen": self.seen, "val_mse": self.progress.snapshot()["val_mse"][-1][1]}
-            info["train_seconds"] = self.info.get("train_seconds", 0.0) + time.perf_counter() - self.start
             save_checkpoint(self.model, self.config.out, info)
             self.progress.update(checkpoint=self.config.out)
         self.saved_at = self.seen  # after the write: a Ctrl-C during it left the run "saved" with no file

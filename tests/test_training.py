@@ -308,6 +308,9 @@ def test_resume_continues_weights_optimizer_and_schedule(tmp_path):
     assert progress.snapshot()["sequences_seen"] == 64
     assert float(second.teacher_forcing.numpy()) == pytest.approx(0.0)
     assert load_checkpoint(out).studio_info["sequences_seen"] == 64
+    # The model handed back carries its file's record: it had the first run's (32 seen), and a fresh run's none.
+    assert second.studio_info == read_checkpoint_info(out)[1]
+    assert train(tiny_run(epochs=1))[0].studio_info["sequences_seen"] == 32
     # Sizes that differ from the file's are refused, not silently ignored.
     with pytest.raises(InputError, match=r"resume.keras has another architecture.*filters: 4 asked, 8 there"):
         train(tiny_run(out=str(out), resume=True, model_overrides={**TINY, "filters": 4}))
