@@ -16,6 +16,7 @@ import errno
 import json
 import os
 import re
+import shlex
 import signal
 import sys
 import threading
@@ -460,8 +461,8 @@ def _write_card(args, model, table: dict, count: int) -> None:
         },
         "evaluated_on": f"{cpu_name()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
                         f"running in {model.studio_config.precision}",
-        "reproduce": " ".join(
-            ["python -m core evaluate --checkpoint", args.checkpoint, "--count", str(count)]
+        "reproduce": shlex.join(  # a path with a space was two words
+            ["python", "-m", "core", "evaluate", "--checkpoint", args.checkpoint, "--count", str(count)]
             + (["--input", args.input] if args.input else [])
             + (["--official"] + ([] if args.official == "cache" else [args.official]) if args.official else [])
             + (["--context", str(args.context)] if args.context != CONTEXT_FRAMES else [])

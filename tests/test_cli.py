@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -711,14 +712,16 @@ def test_evaluate_writes_a_model_card(tiny_checkpoint, inputs, tmp_path, capsys)
     assert rewritten["reproduce"] == f"python -m core evaluate --checkpoint {tiny_checkpoint} --count 4"
     # Another checkpoint's card lends nothing, and the command names the data and context it used.
     _, good = inputs
-    other = tmp_path / "other.keras"
+    other = tmp_path / "my runs" / "other.keras"  # a space: the command named two words
+    other.parent.mkdir()
     other.write_bytes(tiny_checkpoint.read_bytes())
     argv = ["evaluate", "--checkpoint", other, "--input", good, "--context", 5, "--card", card]
     assert main([str(a) for a in argv]) == 0
     capsys.readouterr()
     theirs = json.loads(card.read_text())
     assert "training_commands" not in theirs
-    assert theirs["reproduce"] == f"python -m core evaluate --checkpoint {other} --count 3 --input {good} --context 5"
+    assert shlex.split(theirs["reproduce"]) == ["python", "-m", "core", "evaluate", "--checkpoint", str(other),
+                                                "--count", "3", "--input", str(good), "--context", "5"]
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--card", tmp_path / "c.txt"], ".json", tmp_path / "c.txt")
     # A card written over the frames it scored (an input named .json) lost them.
     frames = tmp_path / "frames.json"
