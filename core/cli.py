@@ -499,7 +499,8 @@ def _path(text: str) -> str:
     from scratch, or the bundled test set scored instead of the file meant."""
     if not text.strip():
         raise argparse.ArgumentTypeError("needs a path; received an empty one")
-    return text
+    # The shell leaves `--out=~/x.npy` alone: a folder named "~" was made here, and the message hid it.
+    return os.path.expanduser(text)
 
 
 class _Parser(argparse.ArgumentParser):

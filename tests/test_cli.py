@@ -66,6 +66,15 @@ def test_data_export(tmp_path):
     assert np.array_equal(frames, moving_mnist("test", 4))
 
 
+def test_a_path_given_as_dash_dash_out_equals_tilde_goes_home(tmp_path, monkeypatch, capsys):
+    # The shell expands ~ only at a word's start: --out=~/one.npy made a folder named "~" here.
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["data", "export", "--count", "1", "--out=~/one.npy"]) == 0
+    assert (tmp_path / "home" / "one.npy").is_file() and not (tmp_path / "~").exists()
+    assert str(tmp_path / "home" / "one.npy") in capsys.readouterr().out
+
+
 def test_data_export_bad_input(tmp_path, capsys):
     _refused(capsys, ["data", "export", "--count", 0, "--out", tmp_path / "a.npy"], "--count", tmp_path / "a.npy")
     _refused(capsys, ["data", "export", "--count", 10**9, "--out", tmp_path / "a.npy"], "10,000", tmp_path / "a.npy")
