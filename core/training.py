@@ -85,7 +85,9 @@ class TrainConfig:
         model_overrides: ModelConfig fields to change, e.g. {"filters": 32}.
         minutes: wall-clock budget, validations included, counted from the
             end of the first batch (which compiles the training step: 7-20 s
-            on 2 CPU cores); None trains for `epochs`.
+            on 2 CPU cores); None trains for `epochs`. The default, 1, holds
+            when `epochs` is given too: `TrainConfig(epochs=3)` stops after a
+            minute if its 3 epochs take longer (the CLI's `--epochs` alone drops it).
         epochs: upper bound on epochs (an epoch is `epoch_sequences` sequences);
             with `minutes` too, the run stops at whichever comes first.
         epoch_sequences: sequences per epoch; validation runs after each. At
