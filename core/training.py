@@ -610,10 +610,11 @@ def _inherited_sizes(source: ModelConfig, config: TrainConfig, path: str) -> dic
     del sizes["precision"]
     clashes = sorted(name for name, value in config.model_overrides.items() if sizes.get(name, value) != value)
     source_preset = sizes.pop("preset")
-    if source_preset != config.preset or clashes:
+    if source_preset != config.preset:
+        raise InputError(f"{path} is a {source_preset!r} model; preset {config.preset!r} asks for another")
+    if clashes:  # it read "has another architecture than preset 'convlstm'" of a convlstm file
         raise InputError(
-            f"{path} has another architecture than preset {config.preset!r}"
-            + (f" (it is a {source_preset!r} model)" if source_preset != config.preset else "")
+            f"{path} has other sizes than asked, and a run from it keeps its own"
             # "layers: 5 asked", words a notebook's num_layers=5 and the CLI's --layers 5 both read.
             + "".join(f"; {name.replace('num_', '').replace('_', ' ')}: {_word(config.model_overrides[name])} asked, "
                       f"{_word(sizes[name])} there" for name in clashes)

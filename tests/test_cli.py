@@ -622,7 +622,8 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys,
     source.write_bytes(Path(tiny_checkpoint).read_bytes())
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     _refused(capsys, ["train", "--out", tmp_path / "m.keras", "--init-from", source, "--layers", 5, "--epochs", 1],
-             f"error: {source} has another architecture than preset 'convlstm'; layers: 5 asked, 1 there", tmp_path / "m.keras")
+             f"error: {source} has other sizes than asked, and a run from it keeps its own; layers: 5 asked, 1 there",
+             tmp_path / "m.keras")
     _refused(capsys, ["train", "--out", resumed, "--resume", "--layer-norm", "--epochs", 1],
              "layer norm: on asked, off there")
     # A failed train in this process left SIGTERM caught, and so ignored, by its finished run.

@@ -312,7 +312,7 @@ def test_resume_continues_weights_optimizer_and_schedule(tmp_path):
     assert second.studio_info == read_checkpoint_info(out)[1]
     assert train(tiny_run(epochs=1))[0].studio_info["sequences_seen"] == 32
     # Sizes that differ from the file's are refused, not silently ignored.
-    with pytest.raises(InputError, match=r"resume.keras has another architecture.*filters: 4 asked, 8 there"):
+    with pytest.raises(InputError, match=r"resume.keras has other sizes than asked, and a run from it keeps its own; filters: 4 asked, 8 there$"):
         train(tiny_run(out=str(out), resume=True, model_overrides={**TINY, "filters": 4}))
     with pytest.raises(InputError, match=r"resume.keras trains in float32, .* mixed_bfloat16 was asked"):
         train(tiny_run(out=str(out), resume=True, model_overrides={**TINY, "precision": "mixed_bfloat16"}))
@@ -484,11 +484,11 @@ def test_an_out_that_cannot_be_written_is_refused_before_training(tmp_path):
 
 def test_init_from_takes_the_sources_sizes_and_refuses_others(tmp_path):
     source, _ = train(tiny_run(out=str(tmp_path / "tiny.keras"), epochs=1))
-    with pytest.raises(InputError, match="another architecture"):
+    with pytest.raises(InputError, match="tiny.keras has other sizes than asked"):
         train(tiny_run(init_from=str(tmp_path / "tiny.keras"), model_overrides={**TINY, "filters": 4}))
     with pytest.raises(InputError, match="init_from is out, which the run would overwrite"):
         TrainConfig(init_from=str(tmp_path / "tiny.keras"), out=str(tmp_path / "." / "tiny.keras"))
-    with pytest.raises(InputError, match=r"than preset 'keras-io' \(it is a 'convlstm' model\)$"):
+    with pytest.raises(InputError, match=r"tiny.keras is a 'convlstm' model; preset 'keras-io' asks for another$"):
         train(tiny_run(init_from=str(tmp_path / "tiny.keras"), preset="keras-io", model_overrides={}))
     model, _ = train(tiny_run(init_from=str(tmp_path / "tiny.keras"), epochs=1))
     assert int(model.sequences_seen.numpy()) == 32  # a fresh count, not the source's
