@@ -321,6 +321,9 @@ def make_strategy(name: str | None):
     import tensorflow as tf
 
     if name == "multiworker":
+        if not os.environ.get("TF_CONFIG", "").strip():  # TensorFlow trains alone then, without a word
+            raise InputError("strategy 'multiworker' needs TF_CONFIG, JSON naming the cluster and this machine's "
+                             "task in it (see README.md); it is not set")
         try:
             return tf.distribute.MultiWorkerMirroredStrategy()
         except ValueError as error:  # TF_CONFIG not JSON (a ValueError too), or naming no such task

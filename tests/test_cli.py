@@ -672,6 +672,7 @@ def test_bad_input_in_a_real_process_has_no_traceback(tiny_checkpoint, inputs, t
 
 
 @pytest.mark.parametrize("tf_config, message", [
+    ("", "needs TF_CONFIG"),  # it trained alone, without a word
     ("not json", "Expecting value"),
     ('{"cluster": {"worker": ["localhost:12345"]}, "task": {"type": "worker", "index": 3}}', "exceeds"),
 ])
@@ -681,7 +682,7 @@ def test_a_bad_tf_config_gets_one_line(tf_config, message, tmp_path):
                      env={"TF_CONFIG": tf_config})
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "TF_CONFIG must be JSON" in errors[0] and message in errors[0], errors
+    assert len(errors) == 1 and "TF_CONFIG" in errors[0] and message in errors[0], errors
     assert not out.exists()
 
 

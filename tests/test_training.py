@@ -1,5 +1,7 @@
 """Training: the loss falls, stops are honoured within a batch, runs resume."""
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -508,8 +510,14 @@ def test_fine_tuning_keeps_the_sources_output_floor(tmp_path):
 
 @pytest.mark.parametrize("strategy", ["mirrored", "multiworker"])
 def test_distributed_strategies_on_two_logical_cpus(strategy):
-    # Two logical CPUs stand in for two GPUs; with no TF_CONFIG the multi-worker
-    # strategy runs as a cluster of one worker, the same code path as many.
+    # Two logical CPUs stand in for two GPUs; the multi-worker strategy runs a
+    # cluster of one worker, the same code path as many.
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("localhost", 0))
+        port = free.getsockname()[1]
+    cluster = json.dumps({"cluster": {"worker": [f"localhost:{port}"]}, "task": {"type": "worker", "index": 0}})
     script = textwrap.dedent(
         f"""
         import sys, json
@@ -526,7 +534,8 @@ def test_distributed_strategies_on_two_logical_cpus(strategy):
         print(json.dumps({{"seen": state["sequences_seen"], "status": state["status"]}}))
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TF_CONFIG": cluster})
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == '{"seen": 16, "status": "done"}'
 
