@@ -453,7 +453,9 @@ def official_path(path: str | os.PathLike | None = None, download: bool = False)
         if size is not None:
             raise InputError(f"the official file in {cached.parent} is incomplete ({size / 1e6:.0f} of 819 MB), "
                              "most likely an interrupted download: download it again")
-        raise InputError(f"the official file is not in {cached.parent}; download it or use the bundled Moving MNIST")
+        # "download it" alone, where the CLI has no way to: the address lets anyone fetch it.
+        raise InputError(f"the official file is not in {cached.parent}; download it there from {OFFICIAL_URL} "
+                         "(819 MB), or use the bundled Moving MNIST")
     cached.unlink(missing_ok=True)
     import keras
 
