@@ -20,6 +20,13 @@ MAX_HORIZON = 100
 KERAS_IO_BATCH = 1  # sequences per forward pass for the keras.io model, whatever is asked
 
 
+def check_horizon(horizon) -> None:
+    """Raises InputError unless `horizon` is a whole number of frames from 1 to MAX_HORIZON."""
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= MAX_HORIZON:
+        # horizon=True forecast one frame
+        raise InputError(f"horizon must be an integer from 1 to {MAX_HORIZON}; received {horizon!r}")
+
+
 def batch_size_for(model, asked: int) -> int:
     """Sequences per forward pass `forecast` uses for this model when `asked` for more."""
     if isinstance(asked, bool) or not isinstance(asked, (int, np.integer)) or asked < 1:
@@ -95,10 +102,8 @@ def forecast(
         InputError: frames that are not sequences of 64x64 frames, or a
             horizon, batch size or progress of the wrong kind.
     """
-    # horizon=True forecast one frame; progress=True failed after the first batch's work.
-    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= MAX_HORIZON:
-        raise InputError(f"horizon must be an integer from 1 to {MAX_HORIZON}; received {horizon!r}")
-    check_callback("progress", progress)
+    check_horizon(horizon)
+    check_callback("progress", progress)  # progress=True failed after the first batch's work
     frames = check_frames(frames, "frames")
     if frames.shape[1] > MAX_CONTEXT:
         raise InputError(f"frames have {frames.shape[1]:,} frames of context, and at most {MAX_CONTEXT} are read; if "

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import keras
 import numpy as np
 
 from core.data import check_frames, pad_context, to_unit_float
 from core.errors import InputError
+from core.forecasting import check_horizon
 from core.model import ConvLSTMForecaster
 
 QUANTITIES = ("input", "forget", "candidate", "output", "cell", "hidden")
@@ -56,6 +58,8 @@ def digit_channel(traced: Trace, layer: int) -> int:
         The channel whose 16x16 maps correlate most (either sign) with each 4x4
         patch's brightness in the frames fed in, over all steps.
     """
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < len(traced.layers):
+        raise InputError(f"layer must be a cell's number from 0 to {len(traced.layers) - 1}; received {layer!r}")
     hidden = traced.layers[layer]["hidden"]
     size = hidden.shape[1]
     steps, height, width = traced.inputs.shape
@@ -79,8 +83,12 @@ def trace(model: ConvLSTMForecaster, frames: np.ndarray, horizon: int = 10) -> T
         A `Trace` over context + horizon - 1 steps (the last prediction is
         not fed back).
     """
+    if not isinstance(model, keras.Model):  # a path was called the keras-io model
+        raise InputError(f"model must be a model from core.load_checkpoint or core.build_model; "
+                         f"received {type(model).__name__}")
     if not isinstance(model, ConvLSTMForecaster):
         raise InputError("only the ConvLSTM preset can be looked inside; the keras-io model has no exposed cells")
+    check_horizon(horizon)  # "3" and 2.0 were TypeErrors, 0 and -3 fewer steps without a word
     frames = check_frames(frames, "frames")[:1]
     context = pad_context(to_unit_float(frames), model.config.context)[..., None]
     states = model.initial_state(1)

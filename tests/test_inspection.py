@@ -64,11 +64,24 @@ def test_the_digit_channel_is_the_one_that_follows_the_frames_fed_in(test_sequen
     hidden[..., 6] = 1.0  # constant
     traced = Trace(frames, frames, 10, [{"hidden": hidden}])
     assert digit_channel(traced, 0) == 5
+    for layer in (1, -1, 0.0, True):  # were an IndexError, the last cell's, a TypeError and cell 1's
+        with pytest.raises(InputError, match=rf"^layer must be a cell's number from 0 to 0; received {layer!r}$"):
+            digit_channel(traced, layer)
 
 
 def test_keras_io_has_no_cells_to_show(test_sequences):
     with pytest.raises(InputError, match="keras-io"):
         trace(build_model("keras-io"), test_sequences[0, :10])
+    # A path was called the keras-io model.
+    with pytest.raises(InputError, match="^model must be a model from core.load_checkpoint or core.build_model; "
+                                         "received str$"):
+        trace("checkpoints/convlstm.keras", test_sequences[0, :10])
+
+
+def test_trace_refuses_a_horizon_forecast_refuses(model, test_sequences):
+    for horizon in ("3", 2.0, 0, -3, 101):  # TypeErrors, and fewer steps than asked without a word
+        with pytest.raises(InputError, match="^horizon must be an integer from 1 to 100"):
+            trace(model, test_sequences[0, :10], horizon)
 
 
 def test_designed_sequences_follow_the_standard_rules():
