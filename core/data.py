@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from core.errors import InputError, as_number
+from core.errors import InputError, as_number, check_callback
 
 FRAME_SIZE = 64
 DIGIT_SIZE = 28
@@ -253,6 +253,7 @@ def moving_mnist(
         uint8 (count, length, 64, 64).
     """
     _check_split(split)
+    check_callback("progress", progress)  # True failed after the first 100 sequences
     # 2.0 failed inside NumPy.
     count, length, num_digits = (as_number(name, value, whole=True) for name, value in
                                  (("count", count), ("length", length), ("num_digits", num_digits)))
@@ -370,9 +371,14 @@ def load_npy(source, name: str | None = None, mmap: bool = True, first: int | No
     Returns:
         (N, T, 64, 64) array, uint8 or float.
     """
+    if first is not None and (isinstance(first, bool) or not isinstance(first, (int, np.integer)) or first < 1):
+        # 2.0 and "2" failed as slices, and -1 dropped the last sequence without a word.
+        raise InputError(f"first must be a whole number of sequences from 1 up, or None; received {first!r}")
     if isinstance(source, (bytes, bytearray, memoryview)):
         name = name or "the uploaded file"
         handle, size = io.BytesIO(bytes(source)), len(source)
+    elif not isinstance(source, (str, os.PathLike)):  # None and 3 were TypeErrors from os.fspath
+        raise InputError(f"source must be a path or the file's bytes; received {type(source).__name__}")
     else:
         name = name or os.fspath(source)
         try:

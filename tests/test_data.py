@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import threading
 
 import numpy as np
@@ -195,6 +196,21 @@ def test_load_npy_checks_only_the_sequences_asked_for(tmp_path):
         data.load_npy(path)
     # One sequence, (T, 64, 64), is not cut to its first frame.
     assert data.load_npy(_npy_bytes(data.moving_mnist("test", 1)[0]), first=1).shape == (1, 20, 64, 64)
+    # 2.0 and "2" failed as slices, -1 dropped the last sequence without a word.
+    for first in (2.0, "2", -1, 0, True):
+        with pytest.raises(InputError, match=rf"^first must be a whole number of sequences from 1 up, or None; "
+                                             rf"received {re.escape(repr(first))}$"):
+            data.load_npy(path, first=first)
+    assert len(data.load_npy(path, first=np.int64(1))) == 1
+    # os.fspath's TypeErrors; and 3 would have opened file descriptor 3.
+    for source in (None, 3):
+        with pytest.raises(InputError, match=f"^source must be a path or the file's bytes; received {type(source).__name__}$"):
+            data.load_npy(source)
+
+
+def test_drawing_sequences_refuses_a_progress_that_is_no_function():
+    with pytest.raises(InputError, match="^progress must be a function or None; received bool$"):  # after 100 drawn
+        data.moving_mnist("test", 2, progress=True)
 
 
 def test_load_npy_refuses_bad_files(tmp_path):
