@@ -511,7 +511,7 @@ def to_unit_float(frames: np.ndarray) -> np.ndarray:
 
     Raises:
         InputError: floats outside [0, 1] (0-255 floats, say), NaN or infinite;
-            neither integers nor floats (complex, objects, None).
+            integers outside 0-255; neither integers nor floats (complex, objects, None).
     """
     frames = np.asarray(frames)
     if frames.dtype.kind not in "uif":  # NumPy's UFuncTypeError otherwise
@@ -520,6 +520,10 @@ def to_unit_float(frames: np.ndarray) -> np.ndarray:
         if frames.size:
             check_unit_floats(frames, "frames")
         return frames.astype(np.float32, copy=False)
+    if frames.dtype != np.uint8 and frames.size:  # -5 and 300 gave -0.02 and 1.18, "in [0, 1]"
+        low, high = int(frames.min()), int(frames.max())
+        if low < 0 or high > 255:
+            raise InputError(f"frames are integers, so values must lie in 0-255; found {low} to {high}")
     return np.divide(frames, np.float32(255), dtype=np.float32)  # one pass, same values as astype then / 255
 
 

@@ -1,9 +1,10 @@
 """Pictures of sequences: animated GIFs (Pillow) and numbered frame strips (matplotlib).
 
 Frames are 64x64, too small to see on a projector, so every picture upscales
-them with nearest neighbour (no blur invented). Float frames are converted to
-uint8 safely (clipped, NaN to black) before encoding, which is where GIF
-export usually crashes.
+them with nearest neighbour (no blur invented). Frames are checked as the
+model's inputs are (`core.data.check_frames`: uint8 0-255, or floats in
+[0, 1] without NaN), so a bad array gets a one-line InputError before
+encoding, which is where GIF export usually crashes.
 
 A panel is one labelled column of a GIF: a banner names it and says, frame by
 frame, whether this is a context frame (blue, seen by the model) or a later

@@ -343,6 +343,10 @@ def test_float_frames_outside_0_to_1_are_refused_not_passed_through():
     for odd in (frames.astype(np.complex64), None):  # NumPy's UFuncTypeError
         with pytest.raises(InputError, match="frames have dtype (complex64|object); use uint8"):
             data.to_unit_float(odd)
+    # Integers outside 0-255 gave floats outside [0, 1] from a function that promises them.
+    with pytest.raises(InputError, match="^frames are integers, so values must lie in 0-255; found -5 to 300$"):
+        data.to_unit_float(np.array([-5, 300]))
+    assert data.to_unit_float(frames.astype(np.int64)).max() == 1.0
 
 
 def test_a_notebook_finds_the_modules_and_names_after_a_bare_import():
