@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from core.data import CONTEXT_FRAMES, FRAME_SIZE, SEQUENCE_LENGTH
@@ -123,8 +124,10 @@ class ModelConfig:
         object.__setattr__(self, "output_floor", as_number("output_floor", self.output_floor, whole=False))
         if not 0 <= self.output_floor < 1:
             raise InputError(f"output_floor must be at least 0 and below 1; received {self.output_floor}")
-        if not isinstance(self.layer_norm, bool):
+        if not isinstance(self.layer_norm, (bool, np.bool_)):
             raise InputError(f"layer_norm must be true or false; received {self.layer_norm!r}")
+        # NumPy's True (from a notebook's array of settings) as Python's, which the checkpoint's JSON can hold.
+        object.__setattr__(self, "layer_norm", bool(self.layer_norm))
         if FRAME_SIZE % self.patch_size:
             raise InputError(f"patch_size must divide {FRAME_SIZE}; received {self.patch_size}")
         if self.refiner_filters < 0 or (self.refiner_filters and self.preset != "convlstm"):

@@ -520,6 +520,8 @@ def test_layer_norm_normalises_each_gate_and_survives_saving(tmp_path, test_sequ
     )
     with pytest.raises(InputError, match="layer_norm must be true or false"):
         ModelConfig(layer_norm="yes")
+    # NumPy's True was refused, where every number setting takes NumPy's numbers.
+    assert ModelConfig(layer_norm=np.True_).layer_norm is True
 
 
 def test_a_model_loaded_with_plain_keras_still_forecasts(tmp_path, tiny_model, test_sequences):
