@@ -453,6 +453,9 @@ def test_arguments_of_the_wrong_type_are_one_line_errors(tiny_model, tmp_path):
                           ({"mse": np.float32(1)}, "info must hold only JSON's types .*float32")):
         with pytest.raises(InputError, match=message):
             save_checkpoint(tiny_model, tmp_path / "x.keras", info)
+    for name in ("x.h5", ".keras"):  # the second read "checkpoints end in .keras; received .keras"
+        with pytest.raises(InputError, match=f"^checkpoints are files named NAME.keras; received {name}$"):
+            save_checkpoint(tiny_model, tmp_path / name)
     assert not list(tmp_path.iterdir())
 
 
