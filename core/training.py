@@ -698,10 +698,12 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
     progress = progress or TrainingProgress()
     shown = None
     try:  # anything refused here too is a failed run to a page that reads `progress`
+        if config.out:  # a folder this user cannot write to failed after the first epoch, losing it
+            # First: a folder named x.keras was told "already exists; resume=True continues it".
+            check_output(str(config.out), ".keras", "out")
         if config.out and not config.resume and Path(config.out).exists():  # hours of training replaced by minutes
             raise InputError(f"{config.out} already exists; resume=True continues it, or give another out")
-        if config.out:  # a folder this user cannot write to failed after the first epoch, losing it
-            check_output(str(config.out), ".keras", "out")
+        if config.out:
             partial_path(Path(config.out)).unlink(missing_ok=True)  # a run killed while saving leaves it
         device = describe_device()
         progress.update(device=device)

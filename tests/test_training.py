@@ -472,6 +472,10 @@ def test_a_new_run_does_not_overwrite_an_existing_checkpoint(tmp_path):
     with pytest.raises(InputError, match="hours.keras already exists; resume=True continues it"):
         train(tiny_run(out=str(out), epochs=1))
     assert out.read_bytes() == before
+    folder = tmp_path / "runs.keras"  # was told "already exists; resume=True continues it"
+    folder.mkdir()
+    with pytest.raises(InputError, match="^out .*runs.keras is a folder; give a file name$"):
+        train(tiny_run(out=str(folder), epochs=1))
 
 
 def test_an_out_that_cannot_be_written_is_refused_before_training(tmp_path):
