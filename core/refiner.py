@@ -234,7 +234,7 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
         config: the refiner's width and its training.
         log: called as log(stage, done, total, val_mse) while forecasting
             ("forecasting train sequences", then "... val ...", with val_mse
-            None), after each training batch ("training, epoch e/E", batches
+            None; from 0 done as each begins), after each training batch ("training, epoch e/E", batches
             done of the epoch's, val_mse None) and after each epoch ("epoch");
             the first "epoch" call, (0, epochs), scores the model as it came
             (unrefined unless resumed).
@@ -273,6 +273,7 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     for split, count in (("train", config.sequences), ("val", config.val_count)):
         context, truth = data.split_context(data.moving_mnist(split, count, seed=config.seed if split == "train" else None))
         stage = f"forecasting {split} sequences"
+        log(stage, 0, count, None)  # its start: a bar begun at the first batch's end showed 704,925 seq/s
         raw = forecast(raw_model, context, truth.shape[1], progress=lambda done, total: log(stage, done, total, None))
         last = data.to_unit_float(context[:, -1])[..., None]
         # Validation needs no shuffling, and larger batches score it in fewer steps.

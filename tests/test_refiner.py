@@ -33,6 +33,11 @@ def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_
     # It reads the last frame the forecaster saw, as the shipped model's refiner does when it runs.
     for (last, truth), frames in zip(made, (moving_mnist("train", 40, seed=0), moving_mnist("val", 16))):
         assert np.array_equal(last[..., 0], to_unit_float(frames[:, 9])) and np.array_equal(truth, frames[:, 10:])
+    # Each forecasting stage says when it begins: a bar begun at its first batch's end showed 704,925 seq/s.
+    assert [call for call in calls if call[0].startswith("forecasting")] == [
+        ("forecasting train sequences", 0, 40, None), ("forecasting train sequences", 32, 40, None),
+        ("forecasting train sequences", 40, 40, None),
+        ("forecasting val sequences", 0, 16, None), ("forecasting val sequences", 16, 16, None)]
     epochs = [(done, val) for stage, done, _, val in calls if stage == "epoch"]
     assert [done for done, _ in epochs] == [0, 1, 2]
     # Each epoch's batches report their progress (400 frames in batches of 64), then its score.
