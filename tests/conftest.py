@@ -57,6 +57,20 @@ def temporary_files_under_pytest(tmp_path_factory):
         os.environ["TMPDIR"] = before
 
 
+@pytest.fixture
+def memory_to_spare(monkeypatch):
+    """This process holds every earlier test's models: the server's memory is
+    not what the app's tests check, except where one sets it. Nor does work an
+    earlier test left going claim any of it (ui.limits)."""
+    import ui.evaluations
+    import ui.jobs
+    import ui.limits
+
+    monkeypatch.setattr(ui.jobs, "resident_mb", lambda: 0.0)
+    monkeypatch.setattr(ui.evaluations, "resident_mb", lambda: 0.0)
+    monkeypatch.setattr(ui.limits, "_PLEDGES", {})
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
     """A tiny model trained for two short epochs with the real CLI."""

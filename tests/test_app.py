@@ -35,6 +35,8 @@ from ui.shared import ERROR_EXPLAINED, SHIPPED, SHIPPED_LABEL
 PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py",
          "pages/design.py", "pages/inside.py"]
 TIMEOUT = 120  # importing TensorFlow and building graphs takes seconds on 2 cores
+# Fresh-server memory for every test: this process holds every earlier test's models.
+pytestmark = pytest.mark.usefixtures("memory_to_spare")
 
 
 def images(app) -> list:
@@ -415,13 +417,6 @@ def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missin
     np.save(tmp_path / "mnist_test_seq.npy", official)
     app.text_input(key="dataset_official_path").input(str(tmp_path)).run()
     assert not app.error and not app.exception and any(url.endswith(".gif") for _, url in images(app))
-
-
-@pytest.fixture(autouse=True)
-def memory_to_spare(monkeypatch):
-    """This process holds every earlier test's models: the server's memory is
-    not what these tests check, except where one sets it."""
-    monkeypatch.setattr("ui.jobs.resident_mb", lambda: 0.0)
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from ui.evaluations import Evaluations
 from ui.limits import Busy
 
 CHECKPOINT = ROOT / "checkpoints" / "convlstm.keras"
+pytestmark = pytest.mark.usefixtures("memory_to_spare")
 
 
 def _wait(run, timeout=60):
