@@ -26,6 +26,7 @@ from conftest import ROOT, TINY, tiny_run
 from streamlit.testing.v1 import AppTest
 
 from core.data import OFFICIAL_URL, moving_mnist
+from core.errors import InputError
 from core.evaluation import evaluate
 from core.model import build_model, load_checkpoint, read_checkpoint_info, save_checkpoint
 from ui.jobs import OWN_RUN
@@ -1317,6 +1318,12 @@ def test_an_upload_is_read_once_and_shared_read_only():
     assert uploaded_frames("file-1", upload, "mine.npy") is first and len(reads) == 1
     assert not first.flags.writeable
     assert np.array_equal(first, moving_mnist("test", 2))
+    # So is a refused one: raised, the refusal was not cached, and the file was read again on every rerun.
+    refused = types.SimpleNamespace(getvalue=lambda: reads.append(1) or b"not an array")
+    for _ in range(2):
+        with pytest.raises(InputError, match="^bad.npy is not a .npy file"):
+            uploaded_frames("file-2", refused, "bad.npy")
+    assert len(reads) == 2
 
 
 def test_a_good_upload_is_shown(app):
