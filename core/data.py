@@ -251,6 +251,11 @@ def moving_mnist(
 
     Returns:
         uint8 (count, length, 64, 64).
+
+    Raises:
+        InputError: an unknown split, a count, length or number of digits that
+            is not a positive whole number, too many frames, or a progress that
+            is no function.
     """
     _check_split(split)
     check_callback("progress", progress)  # True failed after the first 100 sequences
@@ -370,6 +375,11 @@ def load_npy(source, name: str | None = None, mmap: bool = True, first: int | No
 
     Returns:
         (N, T, 64, 64) array, uint8 or float.
+
+    Raises:
+        InputError: a file that cannot be read, is not a .npy file, or holds no
+            frames `check_frames` takes; a source that is neither a path nor
+            bytes; a `first` that is not a whole number from 1.
     """
     if first is not None and (isinstance(first, bool) or not isinstance(first, (int, np.integer)) or first < 1):
         # 2.0 and "2" failed as slices, and -1 dropped the last sequence without a word.
@@ -458,7 +468,7 @@ def official_path(path: str | os.PathLike | None = None, download: bool = False)
     if not download:
         if size is not None:
             raise InputError(f"the official file in {cached.parent} is incomplete ({size / 1e6:.0f} of 819 MB), "
-                             "most likely an interrupted download: download it again")
+                             f"most likely an interrupted download: download it again from {OFFICIAL_URL}")
         # "download it" alone, where the CLI has no way to: the address lets anyone fetch it.
         raise InputError(f"the official file is not in {cached.parent}; download it there from {OFFICIAL_URL} "
                          "(819 MB), or use the bundled Moving MNIST")
@@ -468,7 +478,7 @@ def official_path(path: str | os.PathLike | None = None, download: bool = False)
     try:
         return Path(keras.utils.get_file(OFFICIAL_NAME, OFFICIAL_URL, cache_dir=str(cached.parent.parent)))
     except Exception as error:  # urllib raises many types; all mean "could not fetch"
-        raise InputError(f"could not download the official file: {_download_failure(error)}; "
+        raise InputError(f"could not download the official file from {OFFICIAL_URL}: {_download_failure(error)}; "
                          "the bundled Moving MNIST still works") from None
 
 
@@ -522,8 +532,8 @@ def to_unit_float(frames: np.ndarray) -> np.ndarray:
         return frames.astype(np.float32, copy=False)
     if frames.dtype != np.uint8 and frames.size:  # -5 and 300 gave -0.02 and 1.18, "in [0, 1]"
         low, high = int(frames.min()), int(frames.max())
-        if low < 0 or high > 255:
-            raise InputError(f"frames are integers, so values must lie in 0-255; found {low} to {high}")
+        if low < 0 or high > 255:  # check_frames' words
+            raise InputError(f"frames is integer, so values must lie in 0-255; found {low} to {high}")
     return np.divide(frames, np.float32(255), dtype=np.float32)  # one pass, same values as astype then / 255
 
 

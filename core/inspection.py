@@ -57,6 +57,9 @@ def digit_channel(traced: Trace, layer: int) -> int:
     Returns:
         The channel whose 16x16 maps correlate most (either sign) with each 4x4
         patch's brightness in the frames fed in, over all steps.
+
+    Raises:
+        InputError: `layer` is not one of the trace's cells.
     """
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < len(traced.layers):
         raise InputError(f"layer must be a cell's number from 0 to {len(traced.layers) - 1}; received {layer!r}")
@@ -82,6 +85,10 @@ def trace(model: ConvLSTMForecaster, frames: np.ndarray, horizon: int = 10) -> T
     Returns:
         A `Trace` over context + horizon - 1 steps (the last prediction is
         not fed back).
+
+    Raises:
+        InputError: no Keras model, the keras-io model, a horizon `forecast`
+            refuses, or frames `core.data.check_frames` refuses.
     """
     if not isinstance(model, keras.Model):  # a path was called the keras-io model
         raise InputError(f"model must be a model from core.load_checkpoint or core.build_model; "

@@ -1,10 +1,12 @@
 """Pictures of sequences: animated GIFs (Pillow) and numbered frame strips (matplotlib).
 
 Frames are 64x64, too small to see on a projector, so every picture upscales
-them with nearest neighbour (no blur invented). Frames are checked as the
-model's inputs are (`core.data.check_frames`: uint8 0-255, or floats in
-[0, 1] without NaN), so a bad array gets a one-line InputError before
-encoding, which is where GIF export usually crashes.
+them with nearest neighbour (no blur invented). The GIFs of whole sequences
+(`sequence_gif`, `comparison_gif`) check their frames as the model's inputs
+are checked (`core.data.check_frames`: uint8 0-255, or floats in [0, 1]
+without NaN), so a bad array gets a one-line InputError before encoding,
+which is where GIF export usually crashes; the lower-level pictures convert
+with `to_uint8` (floats clipped, NaN to black).
 
 A panel is one labelled column of a GIF: a banner names it and says, frame by
 frame, whether this is a context frame (blue, seen by the model) or a later

@@ -620,7 +620,7 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
             or `info` is not a dict of JSON's types.
     """
     path = Path(path)
-    if path.suffix != ".keras" or path.name == ".keras":  # "dir/.keras" read "end in .keras; received .keras"
+    if path.suffix != ".keras":  # Path("dir/.keras").suffix is "": it read "end in .keras; received .keras"
         raise InputError(f"checkpoints are files named NAME.keras; received {path.name}")
     # Checked before the weights are written: a list saved a file that load_checkpoint
     # refused, a notebook's np.float32 was a TypeError from json.

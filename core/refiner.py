@@ -98,8 +98,9 @@ class RefinerConfig:
             raise InputError(f"seed must be from 0 to {2**32 - 1:,}; received {self.seed}")
         if not 0 <= self.ssim_weight <= 10_000:  # the range also refuses NaN
             raise InputError(f"ssim_weight must be from 0 to 10,000; received {self.ssim_weight}")
-        if not isinstance(self.resume, bool):
+        if not isinstance(self.resume, (bool, np.bool_)):
             raise InputError(f"resume must be True or False; received {self.resume!r}")
+        object.__setattr__(self, "resume", bool(self.resume))  # NumPy's True, as ModelConfig takes it
         if self.seed in (data.SPLIT_SEEDS["val"], data.SPLIT_SEEDS["test"]):
             # Each sequence's stream is seeded by (seed, index) alone, whatever the split.
             raise InputError(f"seed {self.seed} draws the motions of the validation set (seed "
@@ -234,8 +235,9 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
         config: the refiner's width and its training.
         log: called as log(stage, done, total, val_mse) while forecasting
             ("forecasting train sequences", then "... val ...", with val_mse
-            None; from 0 done as each begins), after each training batch ("training, epoch e/E", batches
+            None), after each training batch ("training, epoch e/E", batches
             done of the epoch's, val_mse None) and after each epoch ("epoch");
+            each stage but "epoch" is first called with 0 done as it begins;
             the first "epoch" call, (0, epochs), scores the model as it came
             (unrefined unless resumed).
 
@@ -292,6 +294,9 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
         fit.compile(keras.optimizers.Adam(schedule), _refiner_loss(config.ssim_weight))
         scores, steps = [], len(sets["train"])
 
+        def begun(epoch, logs=None):  # as the forecasting stages: a bar begun after the first batch left it out
+            log(f"training, epoch {epoch + 1}/{total}", 0, steps, None)
+
         def trained(batch, logs=None):
             log(f"training, epoch {len(scores) + 1}/{total}", batch + 1, steps, None)
 
@@ -300,7 +305,8 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
             log("epoch", epoch + 1, total, scores[-1])
 
         fit.fit(sets["train"], epochs=total, verbose=0,
-                callbacks=[keras.callbacks.LambdaCallback(on_train_batch_end=trained, on_epoch_end=score)])
+                callbacks=[keras.callbacks.LambdaCallback(on_epoch_begin=begun, on_train_batch_end=trained,
+                                                             on_epoch_end=score)])
     refined.studio_info = {**refined.studio_info, "refiner": {
         **asdict(config), "val_mse_before": before, "val_mse_per_epoch": scores,
         "train_seconds": round(time.perf_counter() - started, 1), "device": describe_device(),

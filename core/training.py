@@ -313,7 +313,12 @@ def describe_device() -> str:
 def make_strategy(name: str | None):
     """None (one device); "mirrored": a TensorFlow strategy over all local GPUs
     (else all logical CPUs); "multiworker": MultiWorkerMirroredStrategy over the
-    machines named in TF_CONFIG."""
+    machines named in TF_CONFIG.
+
+    Raises:
+        InputError: another Keras backend than TensorFlow; "multiworker" with
+            TF_CONFIG unset, not JSON, or naming no such task.
+    """
     if name is None:
         return None
     if keras.backend.backend() != "tensorflow":
@@ -536,6 +541,7 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
             model = build_model(architecture)
         else:
             model = recycled
+            model.studio_info = {}  # the last run's record, till this run saves: a cancelled run handed it back
             # A new model's state: its initial weights (a fine-tuning source's replace them
             # below) and its teacher-forcing coin's seed, which is not a weight.
             for variable, initial in zip(model.variables, build_model(architecture).variables, strict=True):
@@ -627,7 +633,7 @@ def _inherited_sizes(source: ModelConfig, config: TrainConfig, path: str) -> dic
 
 def _word(value) -> str:
     # A switch (layer_norm) reads "on"/"off", for the CLI's --layer-norm and a notebook's True alike.
-    return ("on" if value else "off") if isinstance(value, bool) else str(value)
+    return ("on" if value else "off") if isinstance(value, (bool, np.bool_)) else str(value)
 
 
 # The bar counts thousandths of the budget: its rate ("‰/s") read as noise.
@@ -688,7 +694,8 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
 
     Raises:
         InputError: `config.out` exists and `config.resume` is off, or cannot be
-            written; `progress` belongs to a run that has started.
+            written; `progress` belongs to a run that has started; a strategy
+            this machine cannot make (see `make_strategy`).
     """
     if not isinstance(config, TrainConfig):  # a dict failed as "'dict' object has no attribute 'out'"
         raise InputError(f"config must be a core.TrainConfig; received {type(config).__name__}")

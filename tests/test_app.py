@@ -2,6 +2,7 @@
 
 import ast
 import base64
+import gc
 import io
 import json
 import os
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 import types
+import weakref
 from dataclasses import replace
 from pathlib import Path
 
@@ -404,7 +406,8 @@ def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missin
     while not app.error and time.time() < deadline:
         time.sleep(0.5)
         app.run()
-    assert "could not download the official file: 127.0.0.1 cannot be reached" in app.error[0].value
+    assert ("could not download the official file from http://127.0.0.1:9/mnist_test_seq.npy: 127.0.0.1 cannot be "
+            "reached") in app.error[0].value
     assert not app.exception and not (tmp_path / "datasets" / "mnist_test_seq.npy").exists()
     # A path typed by hand: what is wrong with that file, without the failed download of the cache's file.
     app.text_input(key="dataset_official_path").input(str(tmp_path / "nowhere.npy")).run()
@@ -1319,11 +1322,18 @@ def test_an_upload_is_read_once_and_shared_read_only():
     assert not first.flags.writeable
     assert np.array_equal(first, moving_mnist("test", 2))
     # So is a refused one: raised, the refusal was not cached, and the file was read again on every rerun.
-    refused = types.SimpleNamespace(getvalue=lambda: reads.append(1) or b"not an array")
+    class Payload(bytearray):  # one that can be watched for: bytes cannot
+        pass
+
+    held = [Payload(b"not an array")]
+    gone = weakref.ref(held[0])
+    refused = types.SimpleNamespace(getvalue=lambda: reads.append(1) or held.pop())
     for _ in range(2):
         with pytest.raises(InputError, match="^bad.npy is not a .npy file"):
             uploaded_frames("file-2", refused, "bad.npy")
     assert len(reads) == 2
+    gc.collect()
+    assert gone() is None  # kept as the error itself, its traceback held the file's bytes
 
 
 def test_a_good_upload_is_shown(app):

@@ -392,6 +392,12 @@ def test_a_recycled_run_trains_a_new_model_in_the_traced_step_of_the_last():
     for recycled, own in zip(second.get_weights(), alone.get_weights()):
         np.testing.assert_allclose(recycled, own, atol=1e-6)
     assert progress.snapshot()["status"] == "done"
+    # Nor the last run's record: a run cancelled before it saved handed that back as its own.
+    assert second.studio_info["sequences_seen"] == 16
+    stopped = TrainingProgress()
+    stopped.request_stop()
+    third, progress = train(replace(run, recycle=True), stopped)
+    assert third is first and progress.snapshot()["status"] == "cancelled" and third.studio_info == {}
 
 
 def test_a_run_stopped_while_its_step_compiled_leaves_no_model_to_recycle(monkeypatch):

@@ -334,25 +334,26 @@ def uploaded_frames(file_id: str, upload, name: str) -> np.ndarray:
         InputError: the file is refused (the same error on every rerun, from the cache).
     """
     checked = _checked_upload(file_id, upload, name)
-    if isinstance(checked, InputError):
-        raise checked
+    if isinstance(checked, str):
+        raise InputError(checked)
     return checked
 
 
 # cache_resource, not cache_data: a 100 MB upload is read once and shared
 # read-only, where cache_data would hand every rerun a fresh unpickled copy.
-# A refusal is kept too: raised, it was not cached, and a refused 100 MB file was
-# copied and read again on every click of the page.
+# A refusal is kept too, as its message: raised, it was not cached, and a refused
+# 100 MB file was copied and read again on every click of the page. (The error
+# itself would keep the file's bytes alive in its traceback.)
 @st.cache_resource(max_entries=2, show_spinner="Checking the file...")
-def _checked_upload(file_id: str, _upload, name: str) -> np.ndarray | InputError:
+def _checked_upload(file_id: str, _upload, name: str) -> np.ndarray | str:
     try:
         frames = data.load_npy(_upload.getvalue(), name=name, mmap=False)
     except InputError as error:
-        return error
+        return str(error)
     frames.flags.writeable = False
     if frames.shape[1] > LIMITS.sequence_frames:
-        return InputError(f"{name} has {frames.shape[1]} frames per sequence; the app shows at most "
-                          f"{LIMITS.sequence_frames} (cut the sequences shorter, or split them)")
+        return (f"{name} has {frames.shape[1]} frames per sequence; the app shows at most "
+                f"{LIMITS.sequence_frames} (cut the sequences shorter, or split them)")
     return frames
 
 
