@@ -263,7 +263,11 @@ def someone_else_ui(other):
     if not other.running:
         st.rerun()
     waiting = registry().waiting()
-    text = f"Someone else is training right now; their run {when_it_ends(other)}"
+    if other.waiting and other.held:  # at the head of the line, not training yet: it "had just started"
+        text = ("Someone else's run is next; it starts when the evaluations going on end, to have the memory it "
+                "needs")
+    else:
+        text = f"Someone else is training right now; their run {when_it_ends(other)}"
     text += f", and {runs(waiting)} wait{'s' if waiting == 1 else ''} after it. " if waiting else ". "
     # One run at a time keeps the server responsive: two would share its cores and both crawl.
     if registry().line_is_full():

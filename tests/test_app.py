@@ -1566,6 +1566,27 @@ def test_a_run_leaves_the_line_cleanly_whatever_happens_at_its_turn(tmp_path, mo
     assert registry.line == [] and all(job.owner != "d" for job in registry.jobs)
 
 
+def test_a_run_waiting_for_evaluations_at_the_head_of_the_line_is_not_called_started(app, tmp_path, monkeypatch):
+    # Others read "Someone else is training right now; their run has just started" of a run not training yet.
+    import ui.jobs
+    from core.training import TrainingProgress
+
+    registry, gate = ui.jobs.Registry(), threading.Event()
+    monkeypatch.setattr(ui.jobs, "registry", lambda: registry)
+    held = ui.jobs.Job("someone", "Trained here: run 1", tmp_path / "run-1.keras", TrainingProgress(), 60.0,
+                       waiting=True, held=True, thread=threading.Thread(target=gate.wait, daemon=True))
+    held.thread.start()
+    registry.jobs.append(held)
+    registry.line.append(held)
+    try:
+        app.switch_page("pages/train.py").run()
+        assert not app.exception
+        assert app.info[0].value.startswith("Someone else's run is next; it starts when the evaluations going on "
+                                            "end, to have the memory it needs. The server trains one run at a time")
+    finally:
+        gate.set()
+
+
 def test_a_visitor_who_starts_while_someone_trains_waits_in_line(app, tmp_path, monkeypatch):
     import ui.jobs
 
