@@ -1672,7 +1672,7 @@ def test_a_visitor_who_keeps_coming_back_keeps_their_folder(monkeypatch, visit):
     mine = other = Path(shared.session_folder())
     try:
         clock[0] = shared.FOLDER_KEPT_SECONDS - 600
-        getattr(shared, visit)()
+        assert getattr(shared, visit)() in (str(mine), None)  # a page's visit: the same folder
         clock[0], visitor[0] = shared.FOLDER_KEPT_SECONDS + 600, "second"  # 70 minutes after the first visit
         other = Path(shared.session_folder())
         assert mine.exists()

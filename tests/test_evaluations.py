@@ -226,6 +226,9 @@ def test_a_run_whose_turn_comes_during_an_evaluation_waits_for_its_memory(tmp_pa
             time.sleep(0.05)
         assert second.held and second.waiting and second.progress.snapshot()["status"] == "starting"
         assert len(trained) == 1
+        # Its peak counts while it waits: evaluations asked for one after another each claimed the
+        # memory first, and the run never started.
+        assert not claim("a later evaluation", LIMITS.evaluate_peak_mb, now[0], short=True)
     finally:
         release("evaluation", now[0])
     deadline = time.time() + 30

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.limits import LIMITS, Busy, ShortOfMemory, claim, fits, release, resident_mb, work_going_on
+from ui.limits import LIMITS, Busy, ShortOfMemory, claim, fits, hold, release, resident_mb, work_going_on
 from ui.shared import session_id
 
 
@@ -169,14 +169,21 @@ class Registry:
                 gc.collect()  # the last run's model and batches, before the memory is read
                 # An evaluation's memory comes back within a minute or so: a run that waited
                 # its turn for up to an hour waits for that too, at the head of the line.
-                while not self._claim_memory(job, config) and not job.progress.stop_requested:
-                    if not work_going_on():
+                while not job.progress.stop_requested:
+                    alone = not work_going_on(besides=id(job))  # before the claim: an evaluation ending between
+                    if self._claim_memory(job, config):
+                        break
+                    if alone and not work_going_on(besides=id(job)):
                         job.progress.update(status="failed", error=(
                             "when its turn came, the server had too little memory left for it (TensorFlow keeps "
                             "memory for each kind of model trained here), so nothing was trained."))
                         return
+                    # Its peak counted meanwhile: evaluations asked for later wait for it, where each
+                    # one after another claimed the memory first, and the run never started.
+                    hold(id(job), self._peak_mb(config), resident_mb())
                     job.held = True
                     time.sleep(0.5)
+                job.held = False
             with self.lock:
                 # Under the lock that ends its wait: a stop asked until now leaves the line untrained,
                 # where train() would compile the model first, with every run behind it waiting.

@@ -127,26 +127,34 @@ def fits(peak_mb: float, now: float) -> bool:
         return _fits(peak_mb, now)
 
 
-def _fits(peak_mb: float, now: float) -> bool:
+def _fits(peak_mb: float, now: float, besides=None) -> bool:
     # What the work under way may still take: its peaks, less what the server has grown since the
     # first of it started, counted once (per work, growth one had caused was taken off each).
-    pledged = max(0.0, min(start for start, *_ in _PLEDGES.values()) + sum(peak for _, peak, _ in _PLEDGES.values())
-                  - now) if _PLEDGES else 0.0
+    others = [pledge for work, pledge in _PLEDGES.items() if work != besides]
+    pledged = max(0.0, min(start for start, *_ in others) + sum(peak for _, peak, _ in others) - now) if others else 0.0
     return now + pledged + peak_mb <= LIMITS.server_memory_mb
 
 
 def claim(work, peak_mb: float, now: float, short: bool = False) -> bool:
     """Counts `peak_mb` above `now` MB as taken by `work` until `release(work)`,
-    if it `fits`; False, and nothing counted, if not.
+    if it `fits` beside the other work (what `hold` counted for `work` is
+    replaced); False, and nothing new counted, if not.
 
     `short` work (an evaluation: seconds, not minutes) counts its whole peak again
     from the moment other work ends: what that work left behind is not what this one took.
     """
     with _PLEDGES_LOCK:
-        if not _fits(peak_mb, now):
+        if not _fits(peak_mb, now, besides=work):
             return False
         _PLEDGES[work] = [now, peak_mb, short]
         return True
+
+
+def hold(work, peak_mb: float, now: float) -> None:
+    """Counts `peak_mb` for `work` waiting for the memory, fitting or not, until it
+    `claim`s it or is `release`d: work asked for meanwhile waits for it, not it for them."""
+    with _PLEDGES_LOCK:
+        _PLEDGES.setdefault(work, [now, peak_mb, False])
 
 
 def release(work, now: float) -> None:
@@ -158,7 +166,7 @@ def release(work, now: float) -> None:
                     pledge[0] = max(pledge[0], now)
 
 
-def work_going_on() -> bool:
-    """Whether any work has memory counted (`claim`)."""
+def work_going_on(besides=None) -> bool:
+    """Whether any work but `besides` has memory counted (`claim`, `hold`)."""
     with _PLEDGES_LOCK:
-        return bool(_PLEDGES)
+        return any(work != besides for work in _PLEDGES)
