@@ -3,7 +3,8 @@
 Starts `streamlit run` on a free local port and drives Debian's chromium with
 Playwright (Playwright cannot download its own browser here). Screenshots of
 every page go to test-artifacts/screenshots/ (the path is printed at the end
-of the run). These tests fail, never skip, when the browser cannot run.
+of the run), and each server's log to test-artifacts/servers/. These tests
+fail, never skip, when the browser cannot run.
 """
 
 import contextlib
@@ -25,6 +26,7 @@ from conftest import ROOT
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
+SERVER_LOGS = ROOT / "test-artifacts" / "servers"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -41,12 +43,15 @@ def _free_port() -> int:
 
 def _start(*options):
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", *options],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    # Its log kept, for what a failure or a slow stop does not say on its own.
+    SERVER_LOGS.mkdir(parents=True, exist_ok=True)
+    with open(SERVER_LOGS / f"streamlit-{port}.log", "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none", *options],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -70,7 +75,7 @@ def _stop(process) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
-        warnings.warn("streamlit did not stop within 60 s of SIGTERM; killed")
+        warnings.warn(f"streamlit did not stop within 60 s of SIGTERM; killed (its log: {SERVER_LOGS})")
 
 
 @pytest.fixture(scope="module")
