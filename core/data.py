@@ -258,7 +258,7 @@ def moving_mnist(
             is no function.
     """
     _check_split(split)
-    check_callback("progress", progress)  # True failed after the first 100 sequences
+    check_callback("progress", progress, "done, count")
     # 2.0 failed inside NumPy.
     count, length, num_digits = (as_number(name, value, whole=True) for name, value in
                                  (("count", count), ("length", length), ("num_digits", num_digits)))

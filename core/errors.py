@@ -7,6 +7,7 @@ status 2; anything else that escapes is a bug.
 """
 
 import importlib
+import inspect
 import numbers
 import operator
 import os
@@ -61,10 +62,22 @@ def as_number(name: str, value, whole: bool):
         raise InputError(f"{name} is too large to be a number") from None
 
 
-def check_callback(name: str, value) -> None:
-    """Raises InputError unless `value` is a function or None (True failed after the first batch's work)."""
-    if value is not None and not callable(value):
+def check_callback(name: str, value, arguments: str) -> None:
+    """Raises InputError unless `value` is None or a function that takes
+    `arguments` ("done, total"): True, or a function of `done` alone, failed
+    after the first batch's work, the second with Python's TypeError."""
+    if value is None:
+        return
+    if not callable(value):
         raise InputError(f"{name} must be a function or None; received {type(value).__name__}")
+    try:
+        signature = inspect.signature(value)
+    except (TypeError, ValueError):  # some built-in functions do not say what they take
+        return
+    try:
+        signature.bind(*arguments.split(", "))
+    except TypeError:
+        raise InputError(f"{name} is called as {name}({arguments}); received a function of {signature}") from None
 
 
 def quiet_tensorflow() -> None:

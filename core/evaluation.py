@@ -52,7 +52,7 @@ def evaluate(
         raise InputError(f"frames have {truth.shape[1]} frames after the {context} of context, and at most "
                          f"{MAX_HORIZON} are forecast; shorten them, e.g. frames[:, :{context + MAX_HORIZON}] "
                          "(if time is the first axis, as in mnist_test_seq.npy, use frames.swapaxes(0, 1))")
-    check_callback("progress", progress)
+    check_callback("progress", progress, "done, total")
     # Scored a batch at a time: the whole forecast and the truth in floats, scored at the end,
     # took the CLI's evaluation of 1,000 sequences to 1.60 GB at its peak, against 1.15 GB.
     step, rows = batch_size_for(model, batch_size), []

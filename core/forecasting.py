@@ -103,7 +103,7 @@ def forecast(
             horizon, batch size or progress of the wrong kind.
     """
     check_horizon(horizon)
-    check_callback("progress", progress)  # progress=True failed after the first batch's work
+    check_callback("progress", progress, "done, total")
     frames = check_frames(frames, "frames")
     if frames.shape[1] > MAX_CONTEXT:
         raise InputError(f"frames have {frames.shape[1]:,} frames of context, and at most {MAX_CONTEXT} are read; if "

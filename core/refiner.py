@@ -253,7 +253,7 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     """
     if not isinstance(config, RefinerConfig):  # a dict failed as "'dict' object has no attribute 'resume'"
         raise InputError(f"config must be a core.RefinerConfig; received {type(config).__name__}")
-    check_callback("log", log)
+    check_callback("log", log, "stage, done, total, val_mse")
     log = log or (lambda *_: None)
     started = time.perf_counter()
     had = model_config(model).refiner_filters

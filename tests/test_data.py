@@ -211,6 +211,8 @@ def test_load_npy_checks_only_the_sequences_asked_for(tmp_path):
 def test_drawing_sequences_refuses_a_progress_that_is_no_function():
     with pytest.raises(InputError, match="^progress must be a function or None; received bool$"):  # after 100 drawn
         data.moving_mnist("test", 2, progress=True)
+    with pytest.raises(InputError, match=r"^progress is called as progress\(done, count\); received a function of \(\)$"):
+        data.moving_mnist("test", 2, progress=lambda: None)
 
 
 def test_load_npy_refuses_bad_files(tmp_path):

@@ -77,6 +77,12 @@ def test_forecast_refuses_bad_horizon(tiny_model, test_sequences):
     # Was "'bool' object is not callable", after the first batch's work.
     with pytest.raises(InputError, match="^progress must be a function or None; received bool$"):
         forecast(tiny_model, test_sequences[:1, :10], 10, progress=True)
+    # A function of `done` alone was Python's TypeError, after the first batch's work.
+    with pytest.raises(InputError, match=r"^progress is called as progress\(done, total\); received a function of \(done\)$"):
+        forecast(tiny_model, test_sequences[:1, :10], 10, progress=lambda done: None)
+    calls = []
+    forecast(tiny_model, test_sequences[:1, :10], 2, progress=lambda *call: calls.append(call))  # any that takes two
+    assert calls == [(1, 1)]
     for batch_size in (0, -1, 2.5, True):  # were "range() arg 3 must not be zero" and a failed concatenate
         with pytest.raises(InputError, match="batch_size must be a positive integer"):
             forecast(tiny_model, test_sequences[:1, :10], 10, batch_size)

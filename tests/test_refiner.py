@@ -128,3 +128,5 @@ def test_train_refiner_refuses_a_config_or_log_of_another_kind():
         train_refiner(model, {"filters": 8})
     with pytest.raises(InputError, match="^log must be a function or None; received bool$"):
         train_refiner(model, RefinerConfig(), log=True)
+    with pytest.raises(InputError, match=r"^log is called as log\(stage, done, total, val_mse\); received a function of \(stage, done, total\)$"):
+        train_refiner(model, RefinerConfig(), log=lambda stage, done, total: None)
