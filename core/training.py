@@ -745,6 +745,10 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
             config.workers,
             start=seen,
         )
+        if hasattr(model, "teacher_forcing"):
+            # The teacher-forcing coin's seed is no weight, so every resumed run drew the first run's
+            # coins again. A child of the batches' stream: new for each resume, and fixed by `seed`.
+            model.seed.state.assign([int(sequences.rng.spawn(1)[0].integers(2**31)), 0])  # 31 bits: JAX keeps it as uint32
         callback = _ProgressCallback(config, progress, validation, info, _is_chief(strategy), seen)
         shown = _ProgressBar(progress) if bar else None
         try:

@@ -330,6 +330,11 @@ def test_a_resume_keeps_its_files_teacher_forcing_and_draws_new_batches(tmp_path
     first, later = (TrainingSequences(8, 4, 2, seed=0, start=start)[0][0] for start in (0, 32))
     assert first.shape == later.shape and not np.array_equal(first, later)
     np.testing.assert_array_equal(first, TrainingSequences(8, 4, 2, seed=0)[0][0])  # a new run's stream is as it was
+    # Its teacher-forcing coin too: the seed is no weight, and a resumed run drew the first run's coins again.
+    coins = [train(tiny_run(out=str(tmp_path / "coin.keras"), epochs=1, resume=True))[0].seed.state.numpy()[0]
+             for _ in range(2)]
+    again, _ = train(tiny_run(epochs=1))
+    assert coins[0] != coins[1] and again.seed.state.numpy()[0] == coins[0]  # the same seed, the same first run
 
 
 def test_validation_gives_a_model_its_own_context(tmp_path):
