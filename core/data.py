@@ -416,8 +416,9 @@ def load_npy(source, name: str | None = None, mmap: bool = True, first: int | No
                                  "with numpy.save") from None
             raise InputError(f"{name} is not a .npy file (no valid NumPy header)") from None
         if name.endswith(OFFICIAL_NAME) and len(shape) == 4 and shape[0] == SEQUENCE_LENGTH and shape[1] > shape[0]:
-            raise InputError(f"{name} is the official file, stored time first (20, N, 64, 64); "
-                             "read it with core.data.load_official, or evaluate it with --official")
+            # An upload of it too: the app's words beside the notebook's and the CLI's.
+            raise InputError(f"{name} is the official file, stored time first (20, N, 64, 64); open it with the "
+                             "Dataset page's Official file source, core.data.load_official, or --official")
         _check_layout(shape, dtype, name)
         promised = int(np.prod(shape, dtype=np.float64) * dtype.itemsize)
         available = size - handle.tell()

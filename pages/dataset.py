@@ -14,9 +14,9 @@ from core import data, media
 from core.errors import InputError
 from ui.charts import describe_paths, legible, paths_chart
 from ui.limits import LIMITS
-from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, as_sentence, bounded_slider, chart_ui,
-                       context_length, gif_ui, index_ui, keep_values, remember_pick, show_error, start_download,
-                       test_sequence, uploaded_frames)
+from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, as_sentence,
+                       bounded_slider, chart_ui, context_length, gif_ui, index_ui, keep_values, remember_pick,
+                       show_error, start_download, test_sequence, uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 
@@ -97,12 +97,19 @@ def source_ui():
         return None, None
 
 
-def pick_ui(count: int, remembered: int = 0) -> int:
-    """The sequence to show; opens on `remembered` (Streamlit forgets a widget's value when its page is left)."""
-    st.session_state.setdefault("dataset_index", remembered)
-    if st.session_state.dataset_index >= count:
-        st.session_state.dataset_index = 0
-    return index_ui(f"Sequence (0-{count - 1})", count, "dataset_index")
+def pick_ui(source: str, count: int) -> int:
+    """The sequence to show, a number of its own for each source: one shared number
+    took a file's pick for a test sequence, and a shorter file's reset for a new pick.
+    The bundled set reopens on the last test sequence picked on any page, the official
+    file on its own last pick (Streamlit forgets a widget's value once it is not drawn)."""
+    key = {BUNDLED: "dataset_index", OFFICIAL: "dataset_official_index", UPLOAD: "dataset_upload_index"}[source]
+    if source == BUNDLED:
+        st.session_state.setdefault(key, st.session_state.get("picked_sequence", 0))
+    elif source == OFFICIAL:
+        keep_values([key])
+    if st.session_state.get(key, 0) >= count:
+        st.session_state[key] = 0
+    return index_ui(f"Sequence (0-{count - 1})", count, key)
 
 
 def span(first: int, last: int, context: int) -> str:
@@ -150,7 +157,9 @@ def send_to_forecast_ui(source: str, index: int, frames: np.ndarray, context: in
                  if too_short else "Opens the Forecast page on this sequence."):
         # Not the Forecast page's widget key: Streamlit drops the state of widgets
         # that are not on the page being run, so the wish goes under its own key.
-        if source != BUNDLED:  # a bundled sequence is the test set's, which this page has asked for already
+        if source == BUNDLED:  # the pick alone asks for it only when it changes: a file sent before won again
+            st.session_state.forecast_wanted = TEST_SET_SOURCE
+        else:
             label = f"{'your file' if source == UPLOAD else 'the official file'}, sequence {index}"
             slug = f"{'your-file' if source == UPLOAD else 'official'}-sequence-{index}"  # for the downloads' names
             st.session_state[OUTSIDE_SEQUENCE] = {"label": label, "slug": slug, "frames": np.array(frames)}
@@ -230,7 +239,7 @@ frames_all, source = source_ui()
 if source is not None:
     bundled = source == BUNDLED
     count = TEST_COUNT if bundled else len(frames_all)
-    index = pick_ui(count, st.session_state.get("picked_sequence", 0) if bundled else 0)
+    index = pick_ui(source, count)
     sequences = test_sequence(index) if bundled else None
     frames = sequences.frames[0] if bundled else np.asarray(frames_all[index])
     if bundled:

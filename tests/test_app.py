@@ -296,7 +296,7 @@ def test_forecast_opens_on_the_latest_pick_whichever_page_made_it(app):
 def test_forecast_leaves_a_sent_file_sequence_for_a_later_pick_of_a_test_sequence(app):
     # The radio kept "your file, sequence 1" after a pick of a test sequence on Dataset or Home.
     upload(app, moving_mnist("test", 2))
-    app.number_input(key="dataset_index").set_value(1).run()
+    app.number_input(key="dataset_upload_index").set_value(1).run()
     app.button(key="dataset_forecast").click().run()
     sent = "your file, sequence 1"
     assert app.radio(key="forecast_source").value == sent
@@ -322,6 +322,30 @@ def test_forecast_leaves_a_sent_file_sequence_for_a_later_pick_of_a_test_sequenc
     app.switch_page("pages/home.py").run()
     app.button(key="home_forecast").click().run()
     forecast_opens_on(app.session_state["home_index"])
+
+
+def test_dataset_keeps_a_pick_per_source_and_its_button_opens_the_sequence_shown(app):
+    app.switch_page("pages/dataset.py").run()
+    app.number_input(key="dataset_index").set_value(4).run()
+    upload(app, moving_mnist("test", 3))
+    app.button(key="dataset_forecast").click().run()
+    assert app.radio(key="forecast_source").value == "your file, sequence 0"
+    app.switch_page("pages/forecast.py")  # a click there, which keeps its source radio's value
+    app.slider(key="forecast_horizon").set_value(12).run()
+    # Back on the bundled set: it opened on 0, the file's 3 sequences having reset the one number for all sources.
+    app.switch_page("pages/dataset.py").run()
+    app.radio(key="dataset_source").set_value("Bundled Moving MNIST (offline)").run()
+    assert app.number_input(key="dataset_index").value == app.session_state["picked_sequence"] == 4
+    # The same pick as before is no new one: the button opened the file's sequence sent earlier.
+    app.button(key="dataset_forecast").click().run()
+    assert not app.exception and app.radio(key="forecast_source").value == "Bundled test set"
+    assert app.number_input(key="forecast_index").value == 4
+    # A test sequence past the file's count: the file's 3 reset the one number to 0 for the bundled set too.
+    app.switch_page("pages/dataset.py").run()
+    app.number_input(key="dataset_index").set_value(500).run()
+    upload(app, moving_mnist("test", 3))
+    app.radio(key="dataset_source").set_value("Bundled Moving MNIST (offline)").run()
+    assert app.number_input(key="dataset_index").value == app.session_state["picked_sequence"] == 500
 
 
 def test_two_visitors_asking_for_the_official_file_at_once_start_one_download(monkeypatch):
@@ -421,6 +445,11 @@ def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missin
     np.save(tmp_path / "mnist_test_seq.npy", official)
     app.text_input(key="dataset_official_path").input(str(tmp_path)).run()
     assert not app.error and not app.exception and any(url.endswith(".gif") for _, url in images(app))
+    # Its pick outlives a trip to another page, as a test sequence's does; it reopened on 0.
+    app.number_input(key="dataset_official_index").set_value(2).run()
+    app.switch_page("pages/home.py").run()
+    app.switch_page("pages/dataset.py").run()
+    assert app.number_input(key="dataset_official_index").value == 2
 
 
 @pytest.fixture(autouse=True)
@@ -1357,7 +1386,7 @@ def test_an_uploaded_sequence_is_forecast_past_its_end(app, monkeypatch):
     monkeypatch.setattr(streamlit, "download_button", lambda *args, **kwargs: (
         downloads.append(kwargs["file_name"]), download_button(*args, **kwargs))[1])
     upload(app, moving_mnist("test", 2)[:, :12])  # 10 context frames and only 2 to compare with
-    app.number_input(key="dataset_index").set_value(1).run()
+    app.number_input(key="dataset_upload_index").set_value(1).run()
     app.button(key="dataset_forecast").click().run()
     assert not app.exception and app.title[0].value == "Forecast"
     assert app.radio(key="forecast_source").value == "your file, sequence 1"

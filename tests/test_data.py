@@ -215,6 +215,14 @@ def test_drawing_sequences_refuses_a_progress_that_is_no_function():
         data.moving_mnist("test", 2, progress=lambda: None)
 
 
+def test_the_official_file_uploaded_as_an_array_is_sent_where_it_opens():
+    # Uploaded on the Dataset page, it read 20 sequences of N frames, or was told to use a notebook.
+    official = _npy_bytes(data.moving_mnist("test", 21).swapaxes(0, 1))  # (20, 21, 64, 64)
+    with pytest.raises(InputError, match="^mnist_test_seq.npy is the official file, stored time first .*Dataset page's "
+                                         "Official file source, core.data.load_official, or --official$"):
+        data.load_npy(official, name="mnist_test_seq.npy")
+
+
 def test_load_npy_refuses_bad_files(tmp_path):
     text = tmp_path / "text.npy"
     text.write_text("hello, this is not an array\n")
