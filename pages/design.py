@@ -57,7 +57,8 @@ def digit_ui(slot: int) -> tuple:
     row = st.slider("Start: row (0 top, 1 bottom)", 0.0, 1.0, key=f"design_row_{slot}")
     col = st.slider("Start: column (0 left, 1 right)", 0.0, 1.0, key=f"design_col_{slot}")
     angle = st.slider("Direction (degrees; 0 right, 90 down)", 0, 359, key=f"design_angle_{slot}")
-    speed = st.slider("Speed (1 = the dataset's 3.6 px per frame)", 0.25, 2.0, step=0.25, key=f"design_speed_{slot}")
+    # Fine steps: at 0.25 a preset's 0.8 could not be set again once dragged.
+    speed = st.slider("Speed (1 = the dataset's 3.6 px per frame)", 0.25, 2.0, step=0.05, key=f"design_speed_{slot}")
     return images[example], (row, col), angle, speed, digit
 
 
@@ -101,8 +102,9 @@ with result:
         # In words too: a screen reader had only the GIF's alt text, and never learnt whether the model followed.
         scores = score_one(context, truth, prediction)
         frames_words = "the predicted frame" if len(truth) == 1 else f"the {len(truth)} predicted frames"
-        st.caption(f"Over {frames_words} the model's MSE is {scores['model'].mse:.1f} a frame, "
-                   f"black frames' {scores['black frames'].mse:.1f}. "
+        # The sum, not the mean, over a frame's pixels: 66 for pixels of at most 1 read as impossible.
+        st.caption(f"Over {frames_words} the model's MSE is {scores['model'].mse:.1f} a frame (its 4,096 pixels' "
+                   f"squared errors summed), black frames' {scores['black frames'].mse:.1f}. "
                    + verdict(frames_behind(scores, "mse"), frames_behind(scores, "ssim"), len(truth), charted=False))
     chart_ui(paths_chart(sequence), key="design_paths", alt=describe_paths(sequence))
 if path is not None:

@@ -1173,6 +1173,11 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     settings = [[app.session_state[f"design_{name}_{slot}"] for name in ("class", "example", "row", "col", "angle", "speed")]
                 for slot in range(len(placed))]
     assert settings == [list(digit) for digit in placed]
+    # Every setting on its slider's steps, or a drag away from it could not come back (speed 0.8 at steps of 0.25).
+    for slot, digit in enumerate(placed):
+        for name, value in zip(("row", "col", "angle", "speed"), digit[2:]):
+            slider = app.slider(key=f"design_{name}_{slot}")
+            assert round((value - slider.min) / slider.step, 6).is_integer(), (name, value, slider.step)
     assert [tab.label for tab in app.tabs] == [f"Digit {slot + 1}" for slot in range(len(placed))]  # named groups
     galleries = [url for caption, url in images(app) if caption.startswith("Test digits of class")]
     assert len(galleries) == len(placed) and all(url.endswith(".png") for url in galleries)  # not JPEG, 3x the bytes
@@ -1189,8 +1194,8 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     frames = data.design(digits, starts, angles, speeds, length).frames
     prediction = forecast(load_checkpoint(SHIPPED, compile=False, precision="auto"), frames[:, :10], length - 10)
     scores = score_forecast(frames[:, :10], frames[:, 10:], prediction)
-    assert (f"Over the {length - 10} predicted frames the model's MSE is {scores['model'].mse:.1f} a frame, "
-            f"black frames' {scores['black frames'].mse:.1f}. On MSE") in said
+    assert (f"Over the {length - 10} predicted frames the model's MSE is {scores['model'].mse:.1f} a frame (its "
+            f"4,096 pixels' squared errors summed), black frames' {scores['black frames'].mse:.1f}. On MSE") in said
     behind = scores["model"].per_frame["mse"] > scores["black frames"].per_frame["mse"]
     assert ("beats predicting black frames at every one of the 10 frames" in said) == (not behind.any())
     paths = json.loads(next(chart for chart in app.get("plotly_chart") if "digit 1" in chart.proto.spec).proto.spec)
