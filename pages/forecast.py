@@ -15,7 +15,7 @@ from ui.limits import LIMITS
 from ui.shared import (BASELINES_EXPLAINED, CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded_slider, chart_ui,
                        checkpoint_ui, comparison_ui, context_length, forecast_frames, forecast_sequence, forecast_strip_ui,
                        horizon_limit, keep_values, sequence_ui, timing_words)
-from ui.verdict import breakdown, frames_behind, score_one, verdict
+from ui.verdict import dashed_from, frames_behind, score_one, verdict
 
 
 def source_ui() -> dict | None:
@@ -113,7 +113,7 @@ if path is not None:
 
     scores = score_one(context, truth, prediction[: len(truth)])
     behind, ssim_behind = frames_behind(scores, "mse"), frames_behind(scores, "ssim")
-    useless_from = breakdown(behind, len(truth))
+    useless_from = dashed_from(behind, len(truth))  # marked only where the verdict says so
     left, right = st.columns(2)
     for column, metric, better, mark in ((left, "MSE", "lower", useless_from), (right, "SSIM", "higher", None)):
         curves = {name: score.per_frame[metric.lower()] for name, score in scores.items()}

@@ -1134,11 +1134,16 @@ def test_a_model_behind_black_frames_on_both_metrics_is_not_excused_by_ssim(app,
     app.switch_page("pages/forecast.py").run()
     app.selectbox(key="forecast_checkpoint").set_value("Trained here: run 1").run()
     verdict = next(caption.value for caption in app.caption if caption.value.startswith("On MSE"))
-    assert "On SSIM black frames score higher" in verdict and "SSIM rewards" not in verdict, verdict
+    assert "On SSIM black frames score as high or higher" in verdict and "SSIM rewards" not in verdict, verdict
     # Behind from the start to the end: broken down from +1, where the MSE chart draws the dashed line it names.
-    assert verdict.startswith("On MSE the forecast is worse than predicting black frames from frame +1 on (dashed line)")
+    assert verdict.startswith("On MSE the forecast is no better than predicting black frames from frame +1 on (dashed line)")
     shapes = json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]["shapes"]
     assert [(shape["x0"], shape["line"]["dash"]) for shape in shapes] == [(1, "dash")]
+    # One frame: nothing lies past it, and the verdict names no line, so the chart draws none (it drew one at +1).
+    app.slider(key="forecast_horizon").set_value(1).run()
+    verdict = next(caption.value for caption in app.caption if caption.value.startswith("On MSE"))
+    assert "dashed" not in verdict and "at the one predicted frame" in verdict, verdict
+    assert "shapes" not in json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]
 
 
 def test_the_model_picked_on_one_page_is_the_model_on_the_next(app, tmp_path, tiny_checkpoint, monkeypatch):

@@ -4,7 +4,7 @@ forecast trails black frames at; the pages' tests see only a few of its sentence
 import numpy as np
 
 from core.metrics import Scores
-from ui.verdict import breakdown, standing, verdict, where
+from ui.verdict import breakdown, frames_behind, standing, verdict, where
 
 NONE = np.array([], int)
 
@@ -25,28 +25,42 @@ def test_trailing_to_the_end_is_a_breakdown_and_one_bad_frame_is_not():
 
 def test_the_dashed_line_is_named_only_where_a_chart_draws_it():
     charted = verdict(np.array([8, 9, 10]), NONE, 10)
-    assert charted.startswith("On MSE the forecast is worse than predicting black frames from frame +8 on (dashed "
+    assert charted.startswith("On MSE the forecast is no better than predicting black frames from frame +8 on (dashed "
                               "line): past that point it is no longer useful")
     assert "dashed" not in verdict(np.array([8, 9, 10]), NONE, 10, charted=False)
 
 
 def test_ssim_alone_behind_is_explained_by_the_black_background():
     text = verdict(NONE, np.array([9, 10]), 10)
-    assert ". On SSIM black frames score higher from frame +9 on: a black frame matches the black background" in text
+    assert ". On SSIM black frames score as high or higher from frame +9 on: a black frame matches the black background" in text
     # Behind on both: an untrained model's grey frames, which the background does not explain.
     both = verdict(np.array([4, 9, 10]), np.array([9, 10]), 10)
-    assert both.endswith("On SSIM black frames score higher from frame +9 on.")
+    assert both.endswith("On SSIM black frames score as high or higher from frame +9 on.")
 
 
 def test_behind_at_the_last_frame_alone_has_nothing_past_it():
     # "from frame +30 on: past that point it is no longer useful", of a 30-frame forecast.
     assert verdict(np.array([30]), NONE, 30).startswith(
-        "On MSE the forecast is worse than predicting black frames at the last frame, +30;")
+        "On MSE the forecast is no better than predicting black frames at the last frame, +30;")
     assert where(np.array([1]), 1) == "at the one predicted frame"
 
 
-def _scores(mse: float, ssim: float) -> Scores:
-    return Scores(mse=mse, mae=0.0, ssim=ssim, psnr=0.0, per_frame={})
+def _scores(mse: float, ssim: float, per_frame: dict | None = None) -> Scores:
+    return Scores(mse=mse, mae=0.0, ssim=ssim, psnr=0.0, per_frame=per_frame or {})
+
+
+def test_black_frames_forecast_tie_black_frames_and_beat_nothing():
+    # A diverged run forecasts black frames: it was said to beat them at every frame, on both metrics.
+    frames = {"mse": np.array([229.7, 215.4, 220.0]), "ssim": np.array([0.78, 0.79, 0.77])}
+    scores = {"model": _scores(221.7, 0.78, frames), "black frames": _scores(221.7, 0.78, frames)}
+    behind, ssim_behind = frames_behind(scores, "mse"), frames_behind(scores, "ssim")
+    assert verdict(behind, ssim_behind, 3) == (
+        "On MSE the forecast is no better than predicting black frames from frame +1 on (dashed line): past that "
+        "point it is no longer useful. On SSIM black frames score as high or higher from frame +1 on.")
+    baselines = {"black frames": _scores(221.7, 0.78), "repeat last frame": _scores(296.0, 0.65)}
+    assert standing("D", {"model": _scores(221.7, 0.78), **baselines}) == (
+        "D does not beat black frames on MSE (221.7 against 221.7) or black frames on SSIM (0.780 against 0.780), "
+        "so it is not yet useful.")
 
 
 def test_a_model_is_called_useful_only_when_it_beats_both_baselines_on_both_metrics():

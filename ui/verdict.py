@@ -15,9 +15,13 @@ def score_one(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray) ->
 
 
 def frames_behind(scores: dict, metric: str) -> np.ndarray:
-    """The predicted frames (1-based) that score worse than black frames on `metric`."""
+    """The predicted frames (1-based) that score no better than black frames on `metric`.
+
+    A tie is no win: a diverged run forecasts black frames, which score exactly as
+    black frames do, and was said to beat them at every frame.
+    """
     model, black = scores["model"].per_frame[metric], scores["black frames"].per_frame[metric]
-    return np.flatnonzero(model < black if metric == "ssim" else model > black) + 1
+    return np.flatnonzero(model <= black if metric == "ssim" else model >= black) + 1
 
 
 def breakdown(behind: np.ndarray, horizon: int) -> int | None:
@@ -29,6 +33,12 @@ def breakdown(behind: np.ndarray, horizon: int) -> int | None:
     return int(behind[0]) if len(behind) and behind[0] + len(behind) - 1 == horizon else None
 
 
+def dashed_from(behind: np.ndarray, horizon: int) -> int | None:
+    """The frame the MSE chart marks with a dashed line: the breakdown, where a frame lies past it."""
+    start = breakdown(behind, horizon)
+    return start if start is not None and start < horizon else None
+
+
 def at_every(horizon: int) -> str:
     return "at the one predicted frame" if horizon == 1 else f"at every one of the {horizon} frames"
 
@@ -37,17 +47,17 @@ def verdict(behind: np.ndarray, ssim_behind: np.ndarray, scored: int, charted: b
     """How the forecast compares with black frames over its `scored` frames, in words,
     given the frames where it is behind them on MSE and on SSIM; `charted` when a
     per-frame chart beside it marks the breakdown with a dashed line."""
-    useless_from = breakdown(behind, scored)
+    useless_from = dashed_from(behind, scored)
     if not len(behind):
         text = f"On MSE the forecast beats predicting black frames {at_every(scored)}"
-    elif useless_from is not None and useless_from < scored:  # at the last frame alone, nothing lies past it
-        text = (f"On MSE the forecast is worse than predicting black frames from frame +{useless_from} on"
+    elif useless_from is not None:
+        text = (f"On MSE the forecast is no better than predicting black frames from frame +{useless_from} on"
                 + (" (dashed line)" * charted) + ": past that point it is no longer useful")
     else:
-        text = f"On MSE the forecast is worse than predicting black frames {where(behind, scored)}"
+        text = f"On MSE the forecast is no better than predicting black frames {where(behind, scored)}"
     if not len(ssim_behind):
         return text + f"; on SSIM it beats them {at_every(scored)}."
-    text += f". On SSIM black frames score higher {where(ssim_behind, scored)}"
+    text += f". On SSIM black frames score as high or higher {where(ssim_behind, scored)}"
     if set(ssim_behind) <= set(behind):  # behind on both: the grey frames of an untrained model, not SSIM's way
         return text + "."
     return text + (": a black frame matches the black background, which is most of the picture, and SSIM rewards "
@@ -73,7 +83,9 @@ def standing(name: str, scores: dict) -> str:
     behind = [f"{baseline} on {metric.upper()} ({getattr(scores[baseline], metric):.{places}f} against "
               f"{getattr(model, metric):.{places}f})"
               for baseline in ("black frames", "repeat last frame") for metric, places in (("mse", 1), ("ssim", 3))
-              if (getattr(model, metric) >= getattr(scores[baseline], metric)) == (metric == "mse")]
+              # A tie is no win: a diverged run's black frames tied black frames on SSIM, and were not listed.
+              if (getattr(model, metric) >= getattr(scores[baseline], metric) if metric == "mse"
+                  else getattr(model, metric) <= getattr(scores[baseline], metric))]
     if not behind:
         return f"{name} beats both baselines on MSE and on SSIM."
     listed = behind[0] if len(behind) == 1 else ", ".join(behind[:-1]) + " or " + behind[-1]
