@@ -269,6 +269,8 @@ class TrainingProgress:
             "val_baselines": {},  # {baseline name: its MSE on the validation sequences}, a scale for val_mse
             "error": None,
             "checkpoint": None,
+            # The minutes ended the run: with epochs too, before they did (the app caps them at 10 minutes).
+            "time_up": False,
         }
 
     def update(self, **changes):
@@ -424,6 +426,7 @@ class _ProgressCallback(keras.callbacks.Callback):
             self.progress.update(status="stopping")
             self.model.stop_training = True
         elif self.config.minutes is not None and spent >= self.config.minutes * 60:
+            self.progress.update(time_up=True)
             self.model.stop_training = True
 
     def _batch_loss(self, batch: int, running_mean: float) -> float:
@@ -434,14 +437,17 @@ class _ProgressCallback(keras.callbacks.Callback):
 
     def _fraction(self, spent: float, speed: float | None):
         """The share of the budget spent and the seconds left, by the time
-        (`spent` seconds of it) or the epochs, whichever runs out first."""
+        (`spent` seconds of it) or the epochs, whichever runs out first; no
+        seconds until a speed is measured, which says which that is."""
         total = self.config.epochs * self.config.epoch_sequences
         done = self.seen - self.seen_at_start
         fraction, left = done / total, ((total - done) / speed if speed else None)
         if self.config.minutes is not None:
             budget = self.config.minutes * 60
-            fraction, time_left = max(fraction, spent / budget), max(0.0, budget - spent)
-            left = time_left if left is None else min(left, time_left)
+            fraction = max(fraction, spent / budget)
+            # Not the time left alone: the app caps an epoch budget at 10 minutes, and a run's first
+            # reading said "about 600 s left" of one that ended 21 s later.
+            left = None if left is None else min(left, max(0.0, budget - spent))
         return min(1.0, fraction), left
 
     def on_epoch_end(self, epoch, logs=None):

@@ -350,8 +350,9 @@ st.markdown(
 job = registry().latest(session_id())
 locked = job is not None and job.running
 # A reload, or another tab, is a new session: its settings read as the defaults, not the run's.
-if job is not None and "train_restored" not in st.session_state:
-    st.session_state.update(job.settings, train_restored=True)
+# Once for each run: a tab open before another tab's later run went on showing the earlier run's.
+if job is not None and st.session_state.get("train_restored") != (str(job.out), job.started):
+    st.session_state.update(job.settings, train_restored=(str(job.out), job.started))
 # Folded away while a run goes: open, they put its progress and loss curve below the
 # fold of a 1366 x 768 projector.
 with st.expander("The settings this run uses (they unlock when it ends or you stop it)") if locked else st.container():
@@ -403,7 +404,10 @@ elif job is not None and not mine_running:
             st.info("Training cancelled before its first step ended: nothing was learned, so nothing was saved.",
                     icon=":material/cancel:")
         else:
-            st.success(f"Training {state['status']} after {state['sequences_seen']} sequences "
+            # An epoch budget cut short by the time limit read as all its epochs done.
+            cut = state["time_up"] and job.settings.get("train_budget") == "Epochs"
+            st.success((f"Training reached the {LIMITS.train_minutes:g}-minute limit before its epochs ended"
+                        if cut else f"Training {state['status']}") + f" after {state['sequences_seen']} sequences "
                        f"({state['elapsed']:.0f} s). Saved as **{job.label}**, which Forecast and Evaluate offer.")
             black = state["val_baselines"].get("black frames")
             final = state["val_mse"][-1][1] if state["val_mse"] else None

@@ -836,7 +836,7 @@ def test_stop_while_the_first_step_compiles_says_cancelling_at_once_and_cancelle
     from core.training import TrainingProgress
 
     compiled = threading.Event()
-    job = ui.jobs.Job("", "Trained here: run 1", tmp_path / "run-1.keras", TrainingProgress(), 60)
+    job = ui.jobs.Job("", "Trained here: run 1", tmp_path / "run-1.keras", TrainingProgress())
     job.thread = threading.Thread(target=compiled.wait, daemon=True)
     job.thread.start()
 
@@ -1008,6 +1008,21 @@ def finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, score: float, 
     assert not app.exception and "Saved as **Trained here: run 1**" in app.success[0].value
 
 
+@pytest.mark.parametrize("budget, said", [("Epochs", "Training reached the 10-minute limit before its epochs ended after "
+                                                      "256 sequences"), ("Time", "Training done after 256 sequences")])
+def test_an_epoch_budget_cut_by_the_time_limit_says_so(app, tmp_path, tiny_checkpoint, monkeypatch, budget, said):
+    # It said "Training done", as if every epoch asked for had been trained.
+    import ui.jobs
+    from core.training import TrainingProgress
+
+    finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
+    job = ui.jobs.registry().jobs[0]
+    job.progress, job.settings = TrainingProgress(), {"train_budget": budget}
+    job.progress.update(status="done", sequences_seen=256, time_up=True)
+    app.switch_page("pages/train.py").run()
+    assert not app.exception and app.success[0].value.startswith(said)
+
+
 @pytest.mark.parametrize("fine_tuning, memory_left, advice", [
     (True, 2000, "Start again from the shipped model at a learning rate of 0.0001, which keeps what it learned."),
     (False, 2000, "Train for longer, or start from the shipped model."),
@@ -1096,6 +1111,15 @@ def test_a_reload_shows_the_runs_settings_once_and_then_the_visitors(app, tmp_pa
     app.radio(key="train_digits").set_value(2).run()
     app.run()
     assert not app.exception and app.radio(key="train_digits").value == 2
+    # A later run, started in another tab of the same browser, shows its own settings here: this tab kept
+    # showing the first run's as "the settings this run uses".
+    shutil.copy(tiny_checkpoint, tmp_path / "runs" / "run-2.keras")
+    later = ui.jobs.Job("visitor", "Trained here: run 2", tmp_path / "runs" / "run-2.keras", TrainingProgress(),
+                        settings={"train_digits": 1, "train_budget": "Epochs"})
+    later.progress.update(status="done", sequences_seen=256)
+    ui.jobs.registry().jobs.append(later)
+    app.run()
+    assert app.radio(key="train_digits").value == 1 and app.radio(key="train_budget").value == "Epochs"
 
 
 @pytest.mark.parametrize("page", ["forecast", "evaluate"])
@@ -1612,7 +1636,7 @@ def test_a_run_waiting_for_evaluations_at_the_head_of_the_line_is_not_called_sta
 
     registry, gate = ui.jobs.Registry(), threading.Event()
     monkeypatch.setattr(ui.jobs, "registry", lambda: registry)
-    held = ui.jobs.Job("someone", "Trained here: run 1", tmp_path / "run-1.keras", TrainingProgress(), 60.0,
+    held = ui.jobs.Job("someone", "Trained here: run 1", tmp_path / "run-1.keras", TrainingProgress(),
                        waiting=True, held=True, thread=threading.Thread(target=gate.wait, daemon=True))
     held.thread.start()
     registry.jobs.append(held)
@@ -1769,7 +1793,7 @@ def finished_here(app, folder, tiny_checkpoint, monkeypatch, runs: int) -> None:
     registry = Registry()
     for number in range(1, runs + 1):
         shutil.copy(tiny_checkpoint, folder / f"run-{number}.keras")
-        registry.jobs.append(Job("visitor", f"Trained here: run {number}", folder / f"run-{number}.keras", None, None))
+        registry.jobs.append(Job("visitor", f"Trained here: run {number}", folder / f"run-{number}.keras", None))
     monkeypatch.setattr("ui.jobs.registry", lambda: registry)
     monkeypatch.setattr("ui.shared.session_folder", lambda: str(folder))
     app.session_state["session_id"] = "visitor"
@@ -1816,7 +1840,9 @@ def test_another_visitor_is_told_no_end_time_while_a_run_compiles():
     from ui.jobs import Job
 
     progress = TrainingProgress()
-    job = Job("someone", "Trained here: run 1", Path("run-1.keras"), progress, 30.0)
+    job = Job("someone", "Trained here: run 1", Path("run-1.keras"), progress)
     assert job.seconds_left() is None
-    progress.update(loss=(16, 0.69), eta_seconds=29.5)
+    progress.update(loss=(16, 0.69))  # its first batch done, no speed yet: an epoch budget's cap said "600 s"
+    assert job.seconds_left() is None
+    progress.update(loss=(32, 0.68), eta_seconds=29.5)
     assert job.seconds_left() == 29.5

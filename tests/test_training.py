@@ -128,12 +128,16 @@ def test_with_a_time_and_an_epoch_budget_the_run_ends_at_the_first_to_run_out():
     # at 0% with half the epochs done.
     _, progress = train(tiny_run(minutes=60), _BatchLog())
     half = next((fraction, eta) for seen, fraction, eta in progress.batches if seen == 32)
-    assert half[0] == 0.5 and half[1] < 60
+    assert half[0] == 0.5 and half[1] < 60 and not progress.snapshot()["time_up"]  # the epochs ended it
+    # Before a speed says which budget ends the run, no time left: an epoch budget capped at
+    # 10 minutes said "about 600 s left" of a run that ended 21 s later.
+    assert progress.batches[0][2] is None
     assert progress.snapshot()["sequences_seen"] == 64
     # And the clock stops a run with epochs left, scored and saved as it is.
     _, progress = train(tiny_run(minutes=0.05, epochs=1000))
     state = progress.snapshot()
     assert state["status"] == "done" and 0 < state["sequences_seen"] < 32 * 1000 and state["val_mse"]
+    assert state["time_up"]  # which the Train page tells of an epoch budget: it said "Training done"
 
 
 def test_the_time_budget_starts_after_the_first_batch_compiles(monkeypatch):
@@ -156,7 +160,8 @@ def test_the_time_budget_starts_after_the_first_batch_compiles(monkeypatch):
     assert slowed and state["status"] == "done"
     assert len(progress.batches) > 1  # was 1: the budget of 3 s was spent before the first batch ended
     fraction, left = progress.batches[0][1:]
-    assert fraction < 0.001 and left == pytest.approx(3.0, abs=0.01)  # after the first batch, all 3 s are left
+    assert fraction < 0.001 and left is None  # no speed yet, so no time left to tell
+    assert progress.batches[1][2] == pytest.approx(3.0, abs=0.3)  # after the second batch, nearly all 3 s are left
 
 
 class _StopWhileValidating(TrainingProgress):

@@ -33,7 +33,6 @@ class Job:
     label: str
     out: Path
     progress: object  # core.training.TrainingProgress
-    budget_seconds: float | None
     fine_tuning: bool = False  # started from another model's weights
     started: float = field(default_factory=time.time)
     thread: threading.Thread | None = None
@@ -47,15 +46,10 @@ class Job:
         return self.thread is not None and self.thread.is_alive()
 
     def seconds_left(self) -> float | None:
-        state = self.progress.snapshot()
-        if not state["loss"]:  # compiling its first batch: the budget's clock has not started
-            return None
-        eta = state["eta_seconds"]
-        if eta is not None:
-            return eta
-        if self.budget_seconds is not None:
-            return max(0.0, self.started + self.budget_seconds - time.time())
-        return None
+        """None until its speed is measured. Counted from its start instead, the time
+        budget said "ends in about 10 s" with 30 s of training still to come (the clock
+        starts after the first batch), and an epoch budget's 10-minute cap "600 s"."""
+        return self.progress.snapshot()["eta_seconds"]
 
 
 OWN_RUN = "this browser has a run going or in line already"
@@ -115,8 +109,7 @@ class Registry:
             # training step in the server for good (about 175 MB a run, benchmarks/training_memory.py).
             config = dataclasses.replace(config, out=str(out), recycle=True)
             progress = TrainingProgress()
-            job = Job(owner, label, out, progress, None if config.minutes is None else config.minutes * 60,
-                      fine_tuning=config.init_from is not None, waiting=bool(self.line))
+            job = Job(owner, label, out, progress, fine_tuning=config.init_from is not None, waiting=bool(self.line))
             # While a run trains, the server's memory includes that run's working set: a run
             # put in line is checked when its turn comes instead.
             if not self.line and not self._claim_memory(job, config):
