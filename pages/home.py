@@ -8,8 +8,8 @@ import numpy as np
 import streamlit as st
 
 from core import media
-from ui.shared import (CONTEXT, ERROR_EXPLAINED, SHIPPED, TEST_COUNT, TEST_SET_SOURCE, forecast_sequence,
-                       forecast_strip_ui, gif_ui, keras_loaded_ui, test_sequence, timing_words)
+from ui.shared import (CONTEXT, ERROR_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT, TEST_SET_SOURCE,
+                       forecast_sequence, forecast_strip_ui, gif_ui, keras_loaded_ui, test_sequence, timing_words)
 
 
 @st.cache_data(show_spinner=False)
@@ -64,6 +64,7 @@ elif st.button("Forecast a random test sequence with the shipped model", icon=":
     st.session_state.home_index = int(np.random.default_rng().integers(TEST_COUNT))
     st.session_state.picked_sequence = st.session_state.home_index  # the Forecast page opens on it,
     st.session_state.forecast_wanted = TEST_SET_SOURCE  # not on a file's sequence sent there before
+    st.session_state.checkpoint_wanted = SHIPPED_LABEL  # and with this model, not one picked there before
 if SHIPPED.is_file() and "home_index" in st.session_state:
     keras_loaded_ui()
     index = st.session_state.home_index

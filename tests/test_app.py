@@ -1179,6 +1179,41 @@ def test_the_model_picked_on_one_page_is_the_model_on_the_next(app, tmp_path, ti
     assert not app.exception and app.selectbox(key="design_checkpoint").value == "Trained here: run 1"
 
 
+def test_homes_link_to_more_forecasts_opens_them_with_the_model_home_used(app, tmp_path, tiny_checkpoint, monkeypatch):
+    # It opened Forecast on Home's sequence with the run picked there before: a grey blur where Home showed digits.
+    finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
+    app.switch_page("pages/forecast.py").run()
+    app.selectbox(key="forecast_checkpoint").set_value("Trained here: run 1").run()
+    app.switch_page("pages/home.py").run()
+    app.button(key="home_forecast").click().run()
+    app.switch_page("pages/forecast.py").run()
+    assert not app.exception and app.selectbox(key="forecast_checkpoint").value == SHIPPED_LABEL
+    assert app.number_input(key="forecast_index").value == app.session_state["home_index"]
+
+
+def test_a_picked_model_since_deleted_is_said_to_be_gone(app, tmp_path, tiny_checkpoint, monkeypatch):
+    # A session's oldest run is deleted when a newer one makes too many: the pages went on
+    # with another model without a word.
+    finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=2)
+    app.switch_page("pages/forecast.py").run()
+    assert not app.toast
+    app.selectbox(key="forecast_checkpoint").set_value("Trained here: run 1").run()
+    (tmp_path / "runs" / "run-1.keras").unlink()
+    app.run()
+    assert app.selectbox(key="forecast_checkpoint").value == SHIPPED_LABEL
+    assert [toast.value for toast in app.toast] == [
+        "**Trained here: run 1** is no longer kept (a session keeps its newest 3 trained models, until an hour after "
+        f"its last visit): **{SHIPPED_LABEL}** is picked instead."]
+    app.switch_page("pages/evaluate.py").run()
+    app.selectbox(key="evaluate_compare").set_value("Trained here: run 2").run()
+    (tmp_path / "runs" / "run-2.keras").unlink()
+    app.run()
+    assert not app.exception and app.selectbox(key="evaluate_compare").value == "(none)"
+    assert [toast.value for toast in app.toast] == [
+        "**Trained here: run 2** is no longer kept (a session keeps its newest 3 trained models, until an hour after "
+        "its last visit): no model is compared with it now."]
+
+
 def test_a_diverged_run_is_called_diverged(app, tmp_path, tiny_checkpoint, monkeypatch):
     # NaN weights: the page called its NaN score "close to" black frames' and promised grey blurs.
     finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, float("nan"), fine_tuning=True)

@@ -505,15 +505,25 @@ def checkpoint_ui(key: str) -> Path | None:
         st.session_state.pop("chosen_checkpoint", None)  # the sidebar named it still
         return None
     names = list(options)
+    previous = st.session_state.get(key, st.session_state.get("chosen_checkpoint"))
     # Asked for by a button on another page (Train's "Forecast with it"): it wins over the model last picked here.
     wanted = st.session_state.pop("checkpoint_wanted", None)
     default = wanted if wanted in names else st.session_state.get("chosen_checkpoint")
     if wanted in names or st.session_state.get(key) not in names:
         st.session_state[key] = default if default in names else names[0]
+        if previous is not None and previous not in names:
+            say_gone(previous, f"**{st.session_state[key]}** is picked instead")
     choice = st.selectbox("Model", names, key=key, help="The shipped model (checkpoints/convlstm.keras, trained for "
                           "this app), or one you trained on the Train page.")
     st.session_state.chosen_checkpoint = choice
     return options[choice]
+
+
+def say_gone(name: str, instead: str) -> None:
+    """Tells why a trained model picked before is no longer offered: the page went on with another
+    without a word. `instead` says what it does now."""
+    st.toast(f"**{name}** is no longer kept (a session keeps its newest {LIMITS.checkpoints_per_session} trained "
+             f"models, until an hour after its last visit): {instead}.", icon=":material/info:")
 
 
 # Streamlit runs each script rerun in a new thread, and TensorFlow's first call
