@@ -175,7 +175,8 @@ def results_ui(job, state) -> None:
                    f"baselines differ from Evaluate's). Validation MSE, their mean: {score:.1f}.",
                    "Prediction of a validation sequence during training")
         elif job.running and not job.progress.stop_requested:
-            st.caption("The first prediction appears after the first epoch.")
+            # The keras.io model's epoch takes minutes, longer than its default minute.
+            st.caption("The first prediction appears after the first epoch, or at the end if that comes first.")
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -187,16 +188,23 @@ def sample_gif(run: str, seen: int, _context, _truth, _predicted) -> bytes:
     return media.encode_gif(media.side_by_side({name: panels[name] for name in ("ground truth", "prediction")}))
 
 
-def next_steps_ui(label: str) -> None:
-    """Buttons to the pages that use a finished run's model, with it picked there."""
+def next_steps_ui(job) -> None:
+    """Buttons to the pages that use a finished run's model, with it picked there, and to its file."""
     # "Pick it on Forecast" left a class looking for the page and then for the model in its list.
-    left, right = st.columns(2)
-    for column, page, words in ((left, "forecast", "Forecast with it"), (right, "evaluate", "Evaluate it")):
+    left, middle, right = st.columns(3)
+    for column, page, words in ((left, "forecast", "Forecast with it"), (middle, "evaluate", "Evaluate it")):
         if column.button(words, key=f"train_to_{page}", icon=":material/arrow_forward:", width="stretch"):
-            st.session_state.checkpoint_wanted = label
+            st.session_state.checkpoint_wanted = job.label
             # "Evaluate it" opened Evaluate with the model picked, waiting for another click.
             st.session_state.evaluate_on_arrival = page == "evaluate"
             st.switch_page(f"pages/{page}.py")
+    # The app keeps it an hour after the last visit: a teacher could not keep a class's model. Read on a click.
+    with right:
+        st.download_button("Download it", job.out.read_bytes, file_name=f"convlstm-studio-{job.out.name}",
+                           mime="application/octet-stream", on_click="ignore", key="train_download",
+                           icon=":material/download:", width="stretch",
+                           help="The model as a .keras file, to keep: `python -m core forecast --checkpoint <file>` "
+                           "and `evaluate` use it, and `core.load_checkpoint` in a notebook.")
 
 
 @st.fragment(run_every=1.0)
@@ -431,7 +439,7 @@ elif job is not None and not mine_running:
                            f"predicting black frames scores ({black:.0f}): its forecasts will be grey blurs, not "
                            "digits. " + advice, icon=":material/warning:")
         if job.out.is_file():  # gone once newer runs took its slot
-            next_steps_ui(job.label)
+            next_steps_ui(job)
     if st.session_state.pop("train_show_outcome", False):
         focus_ui(".st-key-train_outcome")
     # One step's loss is no curve; a run that failed before its first batches will have none.
