@@ -263,7 +263,8 @@ class TrainingProgress:
             "eta_seconds": None,
             "sequences_per_second": None,
             "loss": [],  # (sequences_seen, training loss)
-            "val_mse": [],  # (sequences_seen, validation MSE per frame, OpenSTL units)
+            # (sequences_seen, validation MSE per frame, OpenSTL units); a fine-tuning run's starts at 0
+            "val_mse": [],
             "sample": None,  # (context, truth, prediction) of one validation sequence
             "validation": None,  # (forecasts done, total) while validating
             "val_baselines": {},  # {baseline name: its MSE on the validation sequences}, a scale for val_mse
@@ -454,21 +455,21 @@ class _ProgressCallback(keras.callbacks.Callback):
         if not self.cancelled:
             self.validate(epoch + 1)
 
+    def score(self) -> tuple[float, tuple]:
+        """The model's validation MSE, and one validation sequence's (context, truth, prediction)."""
+        context, truth = data.split_context(self.validation, model_config(self.model).context)
+        # The keras.io model forecasts one sequence at a time: minutes on a CPU, so say how far it is.
+        predicted = forecast(self.model, context, truth.shape[1],
+                             progress=lambda done, total: self.progress.update(validation=(done, total)))
+        return float(mse(predicted, data.to_unit_float(truth))), (context[0], truth[0], predicted[0])
+
     def validate(self, epoch: int):
         began = time.perf_counter()
         # No time left to show while validating and saving: the budget may be spent, this work not.
         status = self.progress.snapshot()["status"]
         self.progress.update(status="validating", eta_seconds=None)
-        context, truth = data.split_context(self.validation, model_config(self.model).context)
-        # The keras.io model forecasts one sequence at a time: minutes on a CPU, so say how far it is.
-        predicted = forecast(self.model, context, truth.shape[1],
-                             progress=lambda done, total: self.progress.update(validation=(done, total)))
-        score = float(mse(predicted, data.to_unit_float(truth)))
-        self.progress.update(
-            epoch=epoch,
-            val_mse=(self.seen, score),
-            sample=(context[0], truth[0], predicted[0]),
-        )
+        score, sample = self.score()
+        self.progress.update(epoch=epoch, val_mse=(self.seen, score), sample=sample)
         self.validated_at = self.seen
         self.save()
         if self.progress.stop_requested:  # asked while validating: stop now, not after one more batch
@@ -756,6 +757,12 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
             # coins again. A child of the batches' stream: new for each resume, and fixed by `seed`.
             model.seed.state.assign([int(sequences.rng.spawn(1)[0].integers(2**31)), 0])  # 31 bits: JAX keeps it as uint32
         callback = _ProgressCallback(config, progress, validation, info, _is_chief(strategy), seen)
+        if config.init_from and not seen:
+            # Where a fine-tuning run starts, its curve's first point: a run that made the shipped
+            # model worse (validation MSE 43 -> 48) read as a success beside baselines of 151 and 250.
+            callback.set_model(model)
+            progress.update(status="validating")
+            progress.update(status="starting", validation=None, val_mse=(0, callback.score()[0]))
         shown = _ProgressBar(progress) if bar else None
         try:
             model.fit(sequences, epochs=config.epochs, callbacks=[callback, *filter(None, [shown])], verbose=0)

@@ -419,6 +419,7 @@ elif job is not None and not mine_running:
                        f"({state['elapsed']:.0f} s). Saved as **{job.label}**, which Forecast and Evaluate offer.")
             black = state["val_baselines"].get("black frames")
             final = state["val_mse"][-1][1] if state["val_mse"] else None
+            start = state["val_mse"][0][1] if state["val_mse"] and state["val_mse"][0][0] == 0 else None  # fine-tuning
             # A fine-tuning run at 3e-3 collapses to grey blurs that score 120-265 (black frames 151; 14 runs,
             # session 31): at 0.85 of black the warning missed a quarter of them.
             if final is not None and not math.isfinite(final):  # NaN weights forecast black frames, not blurs
@@ -438,6 +439,11 @@ elif job is not None and not mine_running:
                 st.warning(f"Its validation MSE, {final:.0f}, is {'above' if final > black else 'close to'} what "
                            f"predicting black frames scores ({black:.0f}): its forecasts will be grey blurs, not "
                            "digits. " + advice, icon=":material/warning:")
+            elif start is not None and final is not None and final > start:
+                st.warning(f"Its validation MSE rose from {start:.1f}, the model it started from, to {final:.1f}: "
+                           "this run made it worse on these sequences. A model trained on millions of sequences "
+                           "learns little from a few hundred more, and is easily unsettled; a lower learning rate "
+                           "changes it less.", icon=":material/warning:")
         if job.out.is_file():  # gone once newer runs took its slot
             next_steps_ui(job)
     if st.session_state.pop("train_show_outcome", False):

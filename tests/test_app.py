@@ -1226,6 +1226,25 @@ def test_a_picked_model_since_deleted_is_said_to_be_gone(app, tmp_path, tiny_che
         "its last visit): no model is compared with it now."]
 
 
+@pytest.mark.parametrize("after, warned", [(48.4, True), (42.0, False)])
+def test_a_fine_tuning_run_that_made_its_model_worse_says_so(app, tmp_path, tiny_checkpoint, monkeypatch, after,
+                                                              warned):
+    # Validation MSE 43.0 -> 48.4 read as a success beside baselines of 151 and 250.
+    import ui.jobs
+    from core.training import TrainingProgress
+
+    finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
+    job = ui.jobs.registry().jobs[0]
+    job.progress, job.fine_tuning = TrainingProgress(), True
+    job.progress.update(status="done", sequences_seen=96, val_baselines={"black frames": 151.0})
+    for point in ((0, 43.0), (96, after)):  # core.training.train's: the start, scored before training
+        job.progress.update(val_mse=point)
+    app.switch_page("pages/train.py").run()
+    assert not app.exception
+    assert [w.value.startswith(f"Its validation MSE rose from 43.0, the model it started from, to {after}")
+            for w in app.warning] == ([True] if warned else [])
+
+
 def test_a_diverged_run_is_called_diverged(app, tmp_path, tiny_checkpoint, monkeypatch):
     # NaN weights: the page called its NaN score "close to" black frames' and promised grey blurs.
     finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, float("nan"), fine_tuning=True)

@@ -512,8 +512,13 @@ def test_init_from_takes_the_sources_sizes_and_refuses_others(tmp_path):
         TrainConfig(init_from=str(tmp_path / "tiny.keras"), out=str(tmp_path / "." / "tiny.keras"))
     with pytest.raises(InputError, match=r"tiny.keras is a 'convlstm' model; preset 'keras-io' asks for another$"):
         train(tiny_run(init_from=str(tmp_path / "tiny.keras"), preset="keras-io", model_overrides={}))
-    model, _ = train(tiny_run(init_from=str(tmp_path / "tiny.keras"), epochs=1))
+    model, progress = train(tiny_run(init_from=str(tmp_path / "tiny.keras"), epochs=1))
     assert int(model.sequences_seen.numpy()) == 32  # a fresh count, not the source's
+    # Its validation curve starts at the source's score, on the same sequences: a run that made the
+    # shipped model worse read as a success beside the baselines alone.
+    (start, before), (end, _) = progress.snapshot()["val_mse"]
+    assert (start, end) == (0, 32) and before == pytest.approx(load_checkpoint(tmp_path / "tiny.keras").studio_info["val_mse"])
+    assert [seen for seen, _ in train(tiny_run(epochs=1))[1].snapshot()["val_mse"]] == [32]  # from scratch: no start
     # With no sizes given (the Train page's "From the shipped model"), the source's are used.
     model, _ = train(tiny_run(init_from=str(tmp_path / "tiny.keras"), epochs=1, model_overrides={}))
     assert (model_config(model).num_layers, model_config(model).filters) == (TINY["num_layers"], TINY["filters"])
