@@ -273,14 +273,19 @@ def cmd_train(args) -> None:
         "sequences_seen": state["sequences_seen"],
         "sequences_per_second": state["sequences_per_second"],
         "val_mse": state["val_mse"][-1][1] if state["val_mse"] else None,
+        "val_mse_start": state["val_mse_start"],  # --init-from's model, scored before training
         "seconds": round(state["elapsed"], 1),
         "status": state["status"],
+        "time_up": state["time_up"],  # --minutes ended it before --epochs did
     }
     if args.json:
         print(json.dumps(result))
     else:
         score = "not measured" if result["val_mse"] is None else f"{result['val_mse']:.1f}"
-        print(f"saved {args.out}: {result['sequences_seen']} sequences seen, validation MSE {score}")
+        if result["val_mse_start"] is not None:  # as refine says it: whether the run helped
+            score = f"{result['val_mse_start']:.1f} -> {score}"
+        ended = ", when --minutes ran out before --epochs" if result["time_up"] else ""
+        print(f"saved {args.out}: {result['sequences_seen']} sequences seen{ended}, validation MSE {score}")
 
 
 def cmd_refine(args) -> None:

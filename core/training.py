@@ -265,6 +265,7 @@ class TrainingProgress:
             "loss": [],  # (sequences_seen, training loss)
             # (sequences_seen, validation MSE per frame, OpenSTL units); a fine-tuning run's starts at 0
             "val_mse": [],
+            "val_mse_start": None,  # a fine-tuning run's: the model it starts from, scored before training
             "sample": None,  # (context, truth, prediction) of one validation sequence
             "validation": None,  # (forecasts done, total) while validating
             "val_baselines": {},  # {baseline name: its MSE on the validation sequences}, a scale for val_mse
@@ -427,7 +428,8 @@ class _ProgressCallback(keras.callbacks.Callback):
             self.progress.update(status="stopping")
             self.model.stop_training = True
         elif self.config.minutes is not None and spent >= self.config.minutes * 60:
-            self.progress.update(time_up=True)
+            planned = self.config.epochs * math.ceil(self.config.epoch_sequences / self.config.batch_size)
+            self.progress.update(time_up=self.seen - self.seen_at_start < planned * self.config.batch_size)
             self.model.stop_training = True
 
     def _batch_loss(self, batch: int, running_mean: float) -> float:
@@ -757,15 +759,19 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
             # coins again. A child of the batches' stream: new for each resume, and fixed by `seed`.
             model.seed.state.assign([int(sequences.rng.spawn(1)[0].integers(2**31)), 0])  # 31 bits: JAX keeps it as uint32
         callback = _ProgressCallback(config, progress, validation, info, _is_chief(strategy), seen)
-        if config.init_from and not seen:
-            # Where a fine-tuning run starts, its curve's first point: a run that made the shipped
-            # model worse (validation MSE 43 -> 48) read as a success beside baselines of 151 and 250.
-            callback.set_model(model)
-            progress.update(status="validating")
-            progress.update(status="starting", validation=None, val_mse=(0, callback.score()[0]))
         shown = _ProgressBar(progress) if bar else None
         try:
-            model.fit(sequences, epochs=config.epochs, callbacks=[callback, *filter(None, [shown])], verbose=0)
+            if config.init_from and not seen:
+                # Where a fine-tuning run starts, its curve's first point: a run that made the shipped
+                # model worse (validation MSE 43 -> 48) read as a success beside baselines of 151 and 250.
+                callback.set_model(model)
+                progress.update(status="validating")
+                start = callback.score()[0]
+                progress.update(status="starting", validation=None, val_mse=(0, start), val_mse_start=start)
+            if progress.stop_requested:  # while it scored the start: nothing learned, so cancelled at once
+                callback.cancelled = True
+            else:
+                model.fit(sequences, epochs=config.epochs, callbacks=[callback, *filter(None, [shown])], verbose=0)
         except KeyboardInterrupt:  # a notebook's Stop button lost the batches since the last save
             callback.interrupted()
         if callback.cancelled:

@@ -100,7 +100,7 @@ with middle:
     if compared not in others:  # a model since deleted, or the one picked on the left
         st.session_state.pop("evaluate_compare", None)
         if compared is not None and compared not in available:
-            say_gone(compared, "no model is compared with it now")
+            say_gone(compared, "no model is compared with it now", "evaluate_compare")
     second_name = st.selectbox("Compare with", others, key="evaluate_compare",
                                help="Another model: the ones you train on the Train page appear here.")
 chosen = {} if first is None else {st.session_state.evaluate_checkpoint: first}

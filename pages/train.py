@@ -200,7 +200,9 @@ def next_steps_ui(job) -> None:
             st.switch_page(f"pages/{page}.py")
     # The app keeps it an hour after the last visit: a teacher could not keep a class's model. Read on a click.
     with right:
-        st.download_button("Download it", job.out.read_bytes, file_name=f"convlstm-studio-{job.out.name}",
+        # Named by its start too: every session's first run is run-1.keras.
+        name = f"convlstm-studio-{job.out.stem}-{time.strftime('%Y-%m-%d-%H%M', time.localtime(job.started))}.keras"
+        st.download_button("Download it", job.out.read_bytes, file_name=name,
                            mime="application/octet-stream", on_click="ignore", key="train_download",
                            icon=":material/download:", width="stretch",
                            help="The model as a .keras file, to keep: `python -m core forecast --checkpoint <file>` "
@@ -217,10 +219,15 @@ def live_ui(job):
     state = job.progress.snapshot()
     text = f"{state['status']}: {state['sequences_seen']} sequences seen"
     compiling = state["status"] in ("starting", "training") and not state["loss"]
-    if job.progress.stop_requested and state["status"] != "validating":
+    scoring_start = state["status"] == "validating" and not state["loss"]  # a fine-tuning run's first work
+    if job.progress.stop_requested and scoring_start:
+        text = "cancelling once the model it starts from is scored; nothing will be saved"
+    elif job.progress.stop_requested and state["status"] != "validating":
         # A stop pressed while compiling changed nothing on screen for a minute or more.
         text = ("cancelling once the first step is compiled and run (up to a minute or two); nothing will be saved"
                 if compiling else f"stopping after this step: {state['sequences_seen']} sequences seen")
+    elif scoring_start:  # "validating: 0 sequences seen", with "Stop (keeps what was learned)" beside it
+        text = "scoring the model it starts from, to compare the run with"
     elif compiling:  # read as a stalled run for 20 s; without a count, as a stalled run for longer on a busy server
         text = (f"compiling the model's training step ({time.time() - job.started:.0f} s so far); "
                 "the budget's clock starts after it")
@@ -233,7 +240,7 @@ def live_ui(job):
     st.progress(min(1.0, state["fraction"]), text=text)
     # A callback: it runs before the fragment redraws, which then says "stopping" at once.
     # Before the first step nothing is learned: "keeps what was learned" sat beside "nothing will be saved".
-    st.button("Cancel (nothing is learned yet)" if compiling else "Stop (keeps what was learned)",
+    st.button("Cancel (nothing is learned yet)" if compiling or scoring_start else "Stop (keeps what was learned)",
               icon=":material/stop:", key="train_stop",
               disabled=job.progress.stop_requested, on_click=job.progress.request_stop)
     if st.session_state.pop("train_focus_progress", False):
@@ -246,8 +253,9 @@ def live_ui(job):
 def when_it_ends(run) -> str:
     """When a running run ends, as "their run ..." goes on."""
     left = run.seconds_left()
-    if run.progress.snapshot()["status"] == "validating":  # after every epoch, not only the last
-        return "is scoring its latest forecasts"
+    state = run.progress.snapshot()
+    if state["status"] == "validating":  # after every epoch, not only the last; a fine-tuning run's first
+        return "is scoring its latest forecasts" if state["loss"] else "is scoring the model it starts from"
     return "has just started" if left is None else f"ends in about {left:.0f} s"
 
 
@@ -419,7 +427,7 @@ elif job is not None and not mine_running:
                        f"({state['elapsed']:.0f} s). Saved as **{job.label}**, which Forecast and Evaluate offer.")
             black = state["val_baselines"].get("black frames")
             final = state["val_mse"][-1][1] if state["val_mse"] else None
-            start = state["val_mse"][0][1] if state["val_mse"] and state["val_mse"][0][0] == 0 else None  # fine-tuning
+            start = state["val_mse_start"]  # a fine-tuning run's
             # A fine-tuning run at 3e-3 collapses to grey blurs that score 120-265 (black frames 151; 14 runs,
             # session 31): at 0.85 of black the warning missed a quarter of them.
             if final is not None and not math.isfinite(final):  # NaN weights forecast black frames, not blurs

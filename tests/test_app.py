@@ -820,7 +820,15 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     score = next(float(caption.split(": ")[-1].rstrip(".")) for caption, _ in images(app) if "Validation MSE" in caption)
     assert score < 100
     assert "Frames 1-10: context. From +1 on: the model's forecast under the truth." in [c for c, _ in images(app)]
-    assert not app.warning  # the warning that a run has not learned yet is for runs near black frames' score
+    # Not the warning that a run has not learned yet, which is for runs near black frames' score: only,
+    # where the run ended above the shipped model's own score (taken before training), that it did.
+    from ui.jobs import registry
+
+    state = registry().latest(app.session_state["session_id"]).progress.snapshot()
+    start, final = state["val_mse_start"], state["val_mse"][-1][1]
+    assert state["val_mse"][0] == (0, start)
+    assert [warning.value.startswith(f"Its validation MSE rose from {start:.1f}, the model it started from, to "
+                                     f"{final:.1f}") for warning in app.warning] == ([True] if final > start else [])
     app.switch_page("pages/forecast.py").run()
     options = app.selectbox(key="forecast_checkpoint").options
     assert any(option.startswith("Trained here") for option in options)
@@ -1130,8 +1138,9 @@ def test_a_finished_runs_model_can_be_downloaded(app, tmp_path, tiny_checkpoint,
     monkeypatch.setattr(streamlit, "download_button", lambda label, data, **kwargs: (
         offered.update({kwargs["file_name"]: data}), download_button(label, data, **kwargs))[1])
     finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, 50.0, fine_tuning=True)
-    assert list(offered) == ["convlstm-studio-run-1.keras"]
-    assert offered["convlstm-studio-run-1.keras"]() == (tmp_path / "runs" / "run-1.keras").read_bytes()
+    (name, data), = offered.items()
+    assert re.fullmatch(r"convlstm-studio-run-1-\d{4}-\d\d-\d\d-\d{4}\.keras", name), name  # not every session's "run-1"
+    assert data() == (tmp_path / "runs" / "run-1.keras").read_bytes()
 
 
 @pytest.mark.parametrize("page", ["forecast", "evaluate"])
@@ -1194,12 +1203,18 @@ def test_the_model_picked_on_one_page_is_the_model_on_the_next(app, tmp_path, ti
 def test_homes_link_to_more_forecasts_opens_them_with_the_model_home_used(app, tmp_path, tiny_checkpoint, monkeypatch):
     # It opened Forecast on Home's sequence with the run picked there before: a grey blur where Home showed digits.
     finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
-    app.switch_page("pages/forecast.py").run()
-    app.selectbox(key="forecast_checkpoint").set_value("Trained here: run 1").run()
+    for page in ("forecast", "evaluate"):
+        app.switch_page(f"pages/{page}.py").run()
+        app.selectbox(key=f"{page}_checkpoint").set_value("Trained here: run 1").run()
     app.switch_page("pages/home.py").run()
     app.button(key="home_forecast").click().run()
-    app.switch_page("pages/forecast.py").run()
-    assert not app.exception and app.selectbox(key="forecast_checkpoint").value == SHIPPED_LABEL
+    # Only its link asks for the shipped model: the one-click forecast alone changed the next page's model.
+    app.switch_page("pages/evaluate.py").run()
+    assert app.selectbox(key="evaluate_checkpoint").value == "Trained here: run 1"
+    app.switch_page("pages/home.py").run()
+    app.button(key="home_more").click().run()
+    assert not app.exception and app.title[0].value == "Forecast"
+    assert app.selectbox(key="forecast_checkpoint").value == SHIPPED_LABEL
     assert app.number_input(key="forecast_index").value == app.session_state["home_index"]
 
 
@@ -1224,6 +1239,20 @@ def test_a_picked_model_since_deleted_is_said_to_be_gone(app, tmp_path, tiny_che
     assert [toast.value for toast in app.toast] == [
         "**Trained here: run 2** is no longer kept (a session keeps its newest 3 trained models, until an hour after "
         "its last visit): no model is compared with it now."]
+    # Said once: the page's kept settings brought the deleted name back, and the toast, at every return.
+    for _ in range(2):
+        app.switch_page("pages/home.py").run()
+        app.switch_page("pages/evaluate.py").run()
+        assert not app.toast and app.selectbox(key="evaluate_compare").value == "(none)"
+    # Nor when another page asked for a model: "run 1 is no longer kept: run 3 is picked instead" of a wish.
+    from ui.jobs import Job, registry
+
+    shutil.copy(tiny_checkpoint, tmp_path / "runs" / "run-3.keras")
+    registry().jobs.append(Job("visitor", "Trained here: run 3", tmp_path / "runs" / "run-3.keras", None))
+    app.session_state["checkpoint_wanted"] = "Trained here: run 3"
+    app.session_state["chosen_checkpoint"] = "Trained here: run 1"
+    app.switch_page("pages/design.py").run()
+    assert app.selectbox(key="design_checkpoint").value == "Trained here: run 3" and not app.toast
 
 
 @pytest.mark.parametrize("after, warned", [(48.4, True), (42.0, False)])
@@ -1236,7 +1265,7 @@ def test_a_fine_tuning_run_that_made_its_model_worse_says_so(app, tmp_path, tiny
     finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
     job = ui.jobs.registry().jobs[0]
     job.progress, job.fine_tuning = TrainingProgress(), True
-    job.progress.update(status="done", sequences_seen=96, val_baselines={"black frames": 151.0})
+    job.progress.update(status="done", sequences_seen=96, val_baselines={"black frames": 151.0}, val_mse_start=43.0)
     for point in ((0, 43.0), (96, after)):  # core.training.train's: the start, scored before training
         job.progress.update(val_mse=point)
     app.switch_page("pages/train.py").run()

@@ -70,6 +70,11 @@ def test_learning_curves_keep_the_loss_apart_from_the_mse_and_show_a_single_vali
     words = describe_learning(state)
     assert f"training loss from {loss:.3g} to {last:.3g} after {seen:,} sequences" in words
     assert f"baseline black frames {state['val_baselines']['black frames']:.3g}" in words
+    # A fine-tuning run's first epoch: its one validation point is its start, at 0. The baselines
+    # were drawn from 0 to 0, and the words said "from 43 to 43 after 0 sequences".
+    starting = {**state, "val_mse": [(0, 43.0)]}
+    assert {tuple(trace.x) for trace in learning_curves(starting).data if trace.name.startswith("baseline")} == {(0, seen)}
+    assert "validation MSE 43 after 0 sequences" in describe_learning(starting)
 
 
 def test_a_long_runs_loss_is_drawn_as_the_means_of_runs_of_batches():

@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -240,6 +241,8 @@ def test_fine_tuning_takes_the_sources_sizes_small_steps_and_closed_loop(tiny_ch
     config, info = read_checkpoint_info(out)
     assert (config.num_layers, config.filters) == (1, 8)
     assert info["learning_rate"] == 1e-4 and info["sampling_sequences"] == 0
+    # Whether the run helped, as refine says it: the model it started from, scored first.
+    assert re.search(r"validation MSE \d+\.\d -> \d+\.\d$", result.stdout.strip()), result.stdout
 
 
 SLOW_SAVE = """

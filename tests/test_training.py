@@ -138,6 +138,9 @@ def test_with_a_time_and_an_epoch_budget_the_run_ends_at_the_first_to_run_out():
     state = progress.snapshot()
     assert state["status"] == "done" and 0 < state["sequences_seen"] < 32 * 1000 and state["val_mse"]
     assert state["time_up"]  # which the Train page tells of an epoch budget: it said "Training done"
+    # Out of time at the last batch of its epochs: they ended it all the same.
+    _, progress = train(tiny_run(minutes=0.0001, epochs=1, epoch_sequences=16))
+    assert progress.snapshot()["sequences_seen"] == 16 and not progress.snapshot()["time_up"]
 
 
 def test_the_time_budget_starts_after_the_first_batch_compiles(monkeypatch):
@@ -242,6 +245,25 @@ def test_a_notebooks_stop_button_ends_the_run_saved_as_a_stop_does(tmp_path):
     out = tmp_path / "early.keras"
     _, progress = train(tiny_run(out=str(out)), _StopButtonAt(lambda c: c.get("status") == "training"))
     assert progress.snapshot()["status"] == "cancelled" and not out.exists()
+
+
+class _StopWhileScoringTheStart(TrainingProgress):
+    def update(self, **changes):
+        super().update(**changes)
+        if changes.get("status") == "validating" and not self.snapshot()["loss"]:
+            self.request_stop()
+
+
+def test_a_stop_while_a_fine_tuning_run_scores_its_start_cancels_it_before_training(tmp_path):
+    # It went on to compile the training step and run a batch (7-20 s on the Train page) before it stopped,
+    # and a notebook's Stop button failed the run with a KeyboardInterrupt.
+    source = tmp_path / "source.keras"
+    train(tiny_run(out=str(source), epochs=1))
+    for stopping in (_StopWhileScoringTheStart(), _StopButtonAt(lambda c: "validation" in c and c["validation"])):
+        out = tmp_path / f"{type(stopping).__name__}.keras"
+        _, progress = train(tiny_run(init_from=str(source), out=str(out), epochs=1), stopping)
+        state = progress.snapshot()
+        assert (state["status"], state["loss"], state["sequences_seen"]) == ("cancelled", [], 0) and not out.exists()
 
 
 def test_a_stop_button_pressed_while_saving_still_leaves_the_checkpoint_it_reports(tmp_path, monkeypatch):
@@ -518,6 +540,7 @@ def test_init_from_takes_the_sources_sizes_and_refuses_others(tmp_path):
     # shipped model worse read as a success beside the baselines alone.
     (start, before), (end, _) = progress.snapshot()["val_mse"]
     assert (start, end) == (0, 32) and before == pytest.approx(load_checkpoint(tmp_path / "tiny.keras").studio_info["val_mse"])
+    assert progress.snapshot()["val_mse_start"] == before
     assert [seen for seen, _ in train(tiny_run(epochs=1))[1].snapshot()["val_mse"]] == [32]  # from scratch: no start
     # With no sizes given (the Train page's "From the shipped model"), the source's are used.
     model, _ = train(tiny_run(init_from=str(tmp_path / "tiny.keras"), epochs=1, model_overrides={}))

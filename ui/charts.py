@@ -147,9 +147,11 @@ def learning_curves(state: dict) -> go.Figure:
         seen, val = zip(*state["val_mse"])
         figure.add_trace(go.Scatter(x=seen, y=val, name="validation MSE", mode="lines+markers",
                                     line={"color": MODEL_COLOURS[0]}), row=2, col=1)
-        # A short run from scratch scores about what black frames do: the lines say so.
+        # A short run from scratch scores about what black frames do: the lines say so. As far as the
+        # loss goes: a fine-tuning run's only point, its start at 0, drew them from 0 to 0 in its first epoch.
+        end = max(seen[-1], state["loss"][-1][0] if state["loss"] else 0)
         for name, score in state["val_baselines"].items():
-            figure.add_trace(go.Scatter(x=[0, seen[-1]], y=[score, score], name=f"baseline: {name}", mode="lines",
+            figure.add_trace(go.Scatter(x=[0, end], y=[score, score], name=f"baseline: {name}", mode="lines",
                                         line={"dash": "dot", "color": BASELINE_COLOURS[name]}), row=2, col=1)
         # A diverged run scores NaN (the page says so): an axis up to NaN drew nothing.
         top = max((v for v in (*val, *state["val_baselines"].values()) if math.isfinite(v)), default=1.0)
@@ -174,7 +176,9 @@ def describe_learning(state: dict) -> str:
     """A sentence that says what `learning_curves(state)` shows, for screen readers."""
     words = ["Training loss and validation MSE against sequences seen"]
     for key, name in (("loss", "training loss"), ("val_mse", "validation MSE")):
-        if state[key]:
+        if len(state[key]) == 1:  # "from 43 to 43 after 0 sequences", of a fine-tuning run's start
+            words.append(f"{name} {state[key][0][1]:.3g} after {state[key][0][0]:,} sequences")
+        elif state[key]:
             words.append(f"{name} from {state[key][0][1]:.3g} to {state[key][-1][1]:.3g} "
                          f"after {state[key][-1][0]:,} sequences")
     words += [f"baseline {name} {score:.3g}" for name, score in state["val_baselines"].items() if state["val_mse"]]
