@@ -768,9 +768,8 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
                 progress.update(status="validating")
                 start = callback.score()[0]
                 progress.update(status="starting", validation=None, val_mse=(0, start), val_mse_start=start)
-            if progress.stop_requested:  # while it scored the start: nothing learned, so cancelled at once
-                callback.cancelled = True
-            else:
+                callback.cancelled = progress.stop_requested  # while it scored: nothing learned, so cancelled now
+            if not callback.cancelled:
                 model.fit(sequences, epochs=config.epochs, callbacks=[callback, *filter(None, [shown])], verbose=0)
         except KeyboardInterrupt:  # a notebook's Stop button lost the batches since the last save
             callback.interrupted()

@@ -781,6 +781,22 @@ def wait_for_the_run(app) -> None:
 RUN_SETTINGS = "The settings this run uses (they unlock when it ends or you stop it)"
 
 
+def test_a_fine_tuning_run_cancelled_while_it_scores_its_start_trains_nothing(app):
+    # A stop then went on to compile the training step and run a batch before it was honoured.
+    from ui.jobs import registry
+
+    start_one_epoch_from_the_shipped_model(app)
+    app.button(key="train_start_button").click().run()
+    assert app.button(key="train_stop").label == "Cancel (nothing is learned yet)"
+    app.button(key="train_stop").click().run()
+    job = registry().latest(app.session_state["session_id"])
+    job.thread.join(120)
+    app.run()
+    state = job.progress.snapshot()
+    assert (state["status"], state["loss"]) == ("cancelled", []) and not job.out.exists()
+    assert not app.exception and app.info[0].value.startswith("Training cancelled before its first step ended")
+
+
 def test_a_short_fine_tuning_run_appears_on_forecast(app):
     import streamlit
 
