@@ -760,6 +760,7 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
             model.seed.state.assign([int(sequences.rng.spawn(1)[0].integers(2**31)), 0])  # 31 bits: JAX keeps it as uint32
         callback = _ProgressCallback(config, progress, validation, info, _is_chief(strategy), seen)
         shown = _ProgressBar(progress) if bar else None
+        fitted = False
         try:
             if config.init_from and not seen:
                 # Where a fine-tuning run starts, its curve's first point: a run that made the shipped
@@ -769,7 +770,8 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
                 start = callback.score()[0]
                 progress.update(status="starting", validation=None, val_mse=(0, start), val_mse_start=start)
                 callback.cancelled = progress.stop_requested  # while it scored: nothing learned, so cancelled now
-            if not callback.cancelled:
+            fitted = not callback.cancelled
+            if fitted:
                 model.fit(sequences, epochs=config.epochs, callbacks=[callback, *filter(None, [shown])], verbose=0)
         except KeyboardInterrupt:  # a notebook's Stop button lost the batches since the last save
             callback.interrupted()
@@ -784,9 +786,12 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
             if shown:
                 shown.draw(now=True)
         # Only a model whose training step has run: a notebook's Stop while the step compiled left
-        # it half-traced, and the next run in it failed. Nor after a failed run.
+        # it half-traced, and the next run in it failed. Nor after a failed run. One stopped before
+        # fit (while a fine-tuning run scored its start) goes back as it came: kept, the next run
+        # traced its training step again, some 175 MB that stay.
         began = callback.steps_at_start
-        if config.recycle and began is not None and int(model.optimizer.iterations.numpy()) > began:
+        trained = began is not None and int(model.optimizer.iterations.numpy()) > began
+        if config.recycle and (trained or not fitted):
             _give_back(model)
         return model, progress
     except BaseException as error:  # a second Ctrl-C while saving too: the run is not left "training"

@@ -264,6 +264,13 @@ def test_a_stop_while_a_fine_tuning_run_scores_its_start_cancels_it_before_train
         _, progress = train(tiny_run(init_from=str(source), out=str(out), epochs=1), stopping)
         state = progress.snapshot()
         assert (state["status"], state["loss"], state["sequences_seen"]) == ("cancelled", [], 0) and not out.exists()
+    # In a server, its model goes back for the next run, which would have traced its training step again.
+    odd = tmp_path / "odd.keras"  # sizes no other test trains, so no other run's model is waiting
+    train(tiny_run(out=str(odd), epochs=1, model_overrides={**TINY, "filters": 9}))
+    config = tiny_run(init_from=str(odd), epochs=1, recycle=True, model_overrides={})
+    assert not has_recycled_model(config)
+    train(config, _StopWhileScoringTheStart())
+    assert has_recycled_model(config)
 
 
 def test_a_stop_button_pressed_while_saving_still_leaves_the_checkpoint_it_reports(tmp_path, monkeypatch):
