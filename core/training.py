@@ -428,8 +428,9 @@ class _ProgressCallback(keras.callbacks.Callback):
             self.progress.update(status="stopping")
             self.model.stop_training = True
         elif self.config.minutes is not None and spent >= self.config.minutes * 60:
-            planned = self.config.epochs * math.ceil(self.config.epoch_sequences / self.config.batch_size)
-            self.progress.update(time_up=self.seen - self.seen_at_start < planned * self.config.batch_size)
+            # Keras' own count of the run's batches: the epochs had not ended it.
+            planned = self.params["epochs"] * self.params["steps"] * self.config.batch_size
+            self.progress.update(time_up=self.seen - self.seen_at_start < planned)
             self.model.stop_training = True
 
     def _batch_loss(self, batch: int, running_mean: float) -> float:

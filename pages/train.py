@@ -252,8 +252,11 @@ def live_ui(job):
 
 def when_it_ends(run) -> str:
     """When a running run ends, as "their run ..." goes on."""
-    left = run.seconds_left()
     state = run.progress.snapshot()
+    # Core's estimate, None until a speed is measured: counted from the run's start, "ends in about 10 s"
+    # came with 30 s of training to come (the clock starts after the first batch), and an epoch budget's
+    # 10-minute cap gave "600 s".
+    left = state["eta_seconds"]
     if state["status"] == "validating":  # after every epoch, not only the last; a fine-tuning run's first
         return "is scoring its latest forecasts" if state["loss"] else "is scoring the model it starts from"
     return "has just started" if left is None else f"ends in about {left:.0f} s"

@@ -1944,16 +1944,25 @@ def test_a_session_keeps_only_its_newest_checkpoints(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run-3.keras", "run-4.keras", "run-5.keras"]
 
 
-def test_another_visitor_is_told_no_end_time_while_a_run_compiles():
-    # The budget's clock starts after the first batch: counted from the start, the
-    # notice said "ends in about 10 s" with 30 s of training still to come.
+def test_another_visitor_is_told_no_end_time_until_the_run_has_a_speed(app, tmp_path, monkeypatch):
+    # Counted from the run's start, the notice said "ends in about 10 s" with 30 s of training still
+    # to come, and an epoch budget's 10-minute cap "600 s" after the first batch.
+    import ui.jobs
     from core.training import TrainingProgress
-    from ui.jobs import Job
 
-    progress = TrainingProgress()
-    job = Job("someone", "Trained here: run 1", Path("run-1.keras"), progress)
-    assert job.seconds_left() is None
-    progress.update(loss=(16, 0.69))  # its first batch done, no speed yet: an epoch budget's cap said "600 s"
-    assert job.seconds_left() is None
-    progress.update(loss=(32, 0.68), eta_seconds=29.5)
-    assert job.seconds_left() == 29.5
+    registry, gate = ui.jobs.Registry(), threading.Event()
+    monkeypatch.setattr(ui.jobs, "registry", lambda: registry)
+    run = ui.jobs.Job("someone", "Trained here: run 1", tmp_path / "run-1.keras", TrainingProgress(),
+                      thread=threading.Thread(target=gate.wait, daemon=True))
+    run.thread.start()
+    registry.jobs.append(run)
+    registry.line.append(run)
+    try:
+        run.progress.update(status="training", loss=(16, 0.69))  # its first batch done, no speed yet
+        app.switch_page("pages/train.py").run()
+        assert app.info[0].value.startswith("Someone else is training right now; their run has just started.")
+        run.progress.update(loss=(32, 0.68), eta_seconds=29.5)
+        app.run()
+        assert app.info[0].value.startswith("Someone else is training right now; their run ends in about 30 s.")
+    finally:
+        gate.set()

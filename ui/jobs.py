@@ -45,12 +45,6 @@ class Job:
         """Training, or waiting in line to: its settings are taken."""
         return self.thread is not None and self.thread.is_alive()
 
-    def seconds_left(self) -> float | None:
-        """None until its speed is measured. Counted from its start instead, the time
-        budget said "ends in about 10 s" with 30 s of training still to come (the clock
-        starts after the first batch), and an epoch budget's 10-minute cap "600 s"."""
-        return self.progress.snapshot()["eta_seconds"]
-
 
 OWN_RUN = "this browser has a run going or in line already"
 
