@@ -693,6 +693,12 @@ def test_evaluating_a_keras_io_model_is_capped_at_a_few_minutes(app, keras_io_he
     app.selectbox(key="evaluate_compare").set_value(keras_io_here).run()  # about 9 s a sequence
     assert not app.exception
     assert app.slider(key="evaluate_count").max == 20 and app.slider(key="evaluate_count").value == 20
+    app.selectbox(key="evaluate_compare").set_value("(none)").run()  # the visitor's 500 again, unmoved meanwhile
+    assert app.slider(key="evaluate_count").value == 500
+    app.selectbox(key="evaluate_compare").set_value(keras_io_here).run()
+    app.slider(key="evaluate_count").set_value(15).run()  # moved under the limit: that is the visitor's now
+    app.selectbox(key="evaluate_compare").set_value("(none)").run()
+    assert app.slider(key="evaluate_count").value == 15
 
 
 def test_forecasting_with_the_keras_io_model_is_capped_at_a_few_frames(app, keras_io_here):
@@ -703,6 +709,8 @@ def test_forecasting_with_the_keras_io_model_is_capped_at_a_few_frames(app, kera
     app.selectbox(key="forecast_checkpoint").set_value(keras_io_here).run()
     assert not app.exception
     assert app.slider(key="forecast_horizon").max == 20 and app.slider(key="forecast_horizon").value == 20
+    app.selectbox(key="forecast_checkpoint").set_value(SHIPPED_LABEL).run()
+    assert app.slider(key="forecast_horizon").value == 60
 
 
 def test_a_new_model_normalises_its_gates_unless_switched_off(app, monkeypatch):

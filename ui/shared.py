@@ -477,13 +477,25 @@ def bounded(key: str, low, high, name: str) -> None:
 
 def bounded_slider(label: str, low, high, *, key: str, default, name: str, **kwargs):
     """`st.slider` that reopens on the visitor's last value, put back inside
-    [low, high] (with a toast naming the setting `name`) where it is not.
+    [low, high] (with a toast naming the setting `name`) where it is not, and
+    given back once the range holds it again, unless the visitor moved it meanwhile.
 
     The default goes into session state, not the slider: `keep_values` may have
     put a value there, and a widget given both logs a warning on every return.
     """
     st.session_state.setdefault(key, default)
+    # A look at the keras.io model cut 60 frames to 20, and they stayed 20 back on the shipped one.
+    memory = f"{key}_before_limit"
+    asked, limited = st.session_state.get(memory, (None, None))
+    if st.session_state[key] != limited:
+        st.session_state.pop(memory, None)
+    elif low <= asked <= high:
+        st.session_state[key] = asked
+        del st.session_state[memory]
+    value = st.session_state[key]
     bounded(key, low, high, name)
+    if st.session_state[key] != value:
+        st.session_state[memory] = (value if asked is None else asked, st.session_state[key])
     # Set again, as from code: Streamlit makes a new slider when the bounds change (another
     # model's limit), which opened at its minimum, 15 frames becoming 1, with the value in range.
     st.session_state[key] = st.session_state[key]
