@@ -1836,6 +1836,12 @@ def test_runs_are_numbered_per_owner_so_another_tab_never_overwrites_one(tmp_pat
     job.thread.join(120)
     assert (job.label, job.progress.snapshot()["status"]) == ("Trained here: run 2", "done") and job.out.is_file()
     assert cancelled not in registry.jobs
+    # The idle hour's sweep forgets a browser's runs and gives it a new folder: a "run 1" there took the
+    # place of the swept run 1 on every page that had it picked.
+    assert registry.forget(tmp_path / "browser") and registry.latest("browser") is None
+    job = registry.start("browser", tmp_path / "browser, later", config)
+    job.thread.join(120)
+    assert job.label == "Trained here: run 3" and job.out == tmp_path / "browser, later" / "run-3.keras"
 
 
 @pytest.mark.parametrize("visit", ["session_folder", "still_here"])
@@ -1912,7 +1918,8 @@ def finished_here(app, folder, tiny_checkpoint, monkeypatch, runs: int) -> None:
     registry = Registry()
     for number in range(1, runs + 1):
         shutil.copy(tiny_checkpoint, folder / f"run-{number}.keras")
-        registry.jobs.append(Job("visitor", f"Trained here: run {number}", folder / f"run-{number}.keras", None))
+        registry.jobs.append(Job("visitor", f"Trained here: run {number}", folder / f"run-{number}.keras", None,
+                                 number=number))
     monkeypatch.setattr("ui.jobs.registry", lambda: registry)
     monkeypatch.setattr("ui.shared.session_folder", lambda: str(folder))
     app.session_state["session_id"] = "visitor"

@@ -39,6 +39,7 @@ class Job:
     settings: dict = field(default_factory=dict)  # the Train page's widget values it started from
     waiting: bool = False  # in line behind another run, not training yet
     held: bool = False  # at the head of the line, waiting for evaluations to give back their memory
+    number: int = 0  # its owner's how-manieth run ("run 2")
 
     @property
     def running(self) -> bool:
@@ -59,6 +60,7 @@ class Registry:
         self.jobs: list[Job] = []
         self.line: list[Job] = []  # unfinished runs, in the order they were started: the first trains
         self.started = 0  # runs started by this server: its first costs the most memory
+        self.swept: dict[str, int] = {}  # {owner: their highest run number that `forget` dropped}
 
     def running(self) -> Job | None:
         """The run at the head of the line: training, or about to."""
@@ -97,13 +99,16 @@ class Registry:
             # leftover entry would have offered the new run's file as soon as its first epoch was saved.
             # So did a run that never left the line (cancelled there, or refused at its turn).
             self.jobs = [job for job in self.jobs if job.owner != owner or not self._left_nothing(job)]
-            number = 1 + sum(job.owner == owner for job in self.jobs)
+            # After the idle hour's sweep too: a "run 1" again, in a new folder, took the place
+            # of the swept run 1 on every page that had it picked, without a word.
+            number = 1 + max([self.swept.get(owner, 0)] + [job.number for job in self.jobs if job.owner == owner])
             label, out = f"Trained here: run {number}", folder / f"run-{number}.keras"
             # Recycled: a new model trained in a fresh one would leave TensorFlow's copy of its
             # training step in the server for good (about 175 MB a run, benchmarks/training_memory.py).
             config = dataclasses.replace(config, out=str(out), recycle=True)
             progress = TrainingProgress()
-            job = Job(owner, label, out, progress, fine_tuning=config.init_from is not None, waiting=bool(self.line))
+            job = Job(owner, label, out, progress, fine_tuning=config.init_from is not None, waiting=bool(self.line),
+                      number=number)
             # While a run trains, the server's memory includes that run's working set: a run
             # put in line is checked when its turn comes instead.
             if not self.line and not self._claim_memory(job, config):
@@ -200,6 +205,8 @@ class Registry:
             mine = [job for job in self.jobs if job.out.parent == folder]
             for job in mine:
                 job.progress.request_stop()
+                if not job.running:
+                    self.swept[job.owner] = max(self.swept.get(job.owner, 0), job.number)
             self.jobs = [job for job in self.jobs if job not in mine or job.running]
             return not any(job.running for job in mine)
 
