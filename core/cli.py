@@ -294,6 +294,8 @@ def cmd_refine(args) -> None:
 
     check_output(args.out, ".keras", "--out")
     _check_apart({"--out": args.out}, {"--checkpoint": args.checkpoint})
+    if Path(args.out).exists():  # a round of an hour, replaced by a mistyped round's file
+        raise InputError(f"{args.out} already exists; give another --out (a refined model is a new file)")
     # Saved in the precision the file was trained in, not this CPU's; read before
     # the minutes of work, which a file changed meanwhile would otherwise lose.
     file_config, file_info = read_checkpoint_info(args.checkpoint)
@@ -519,7 +521,8 @@ def parser() -> argparse.ArgumentParser:
     root = _Parser(prog="python -m core", description="ConvLSTM Studio: Moving MNIST forecasting.")
     commands = root.add_subparsers(dest="command", required=True)
 
-    data = commands.add_parser("data", help="dataset tools").add_subparsers(dest="action", required=True)
+    # Named: "argument action: invalid choice" was said to `data --count 5`, without the export it needs.
+    data = commands.add_parser("data", help="dataset tools").add_subparsers(dest="action", required=True, metavar="export")
     export = data.add_parser("export", help="write generated Moving MNIST sequences to a .npy file")
     export.add_argument("--split", choices=["train", "val", "test"], default="test",
                         help="whose digits: train, val or test (default %(default)s)")
@@ -574,7 +577,8 @@ def parser() -> argparse.ArgumentParser:
 
     refine = commands.add_parser("refine", help="train a refiner for a trained convlstm model, which stays frozen")
     refine.add_argument("--checkpoint", required=True, type=_path, help="the trained model (.keras)")
-    refine.add_argument("--out", required=True, type=_path, help="the refined model (.keras)")
+    refine.add_argument("--out", required=True, type=_path,
+                        help="the refined model (.keras): a new file, never an existing one")
     refine.add_argument("--filters", type=int, default=None,
                         help="the refiner's width, 1-512 (default 64, or the checkpoint's with --resume)")
     refine.add_argument("--sequences", type=int, default=4000,

@@ -291,10 +291,13 @@ class TrainingProgress:
             return dict(self._state)
 
     def request_stop(self):
+        """Asks the run to stop: it saves what it learned at the end of the batch it is on
+        (or, before its first, stops with nothing saved)."""
         self._stop.set()
 
     @property
     def stop_requested(self) -> bool:
+        """Whether `request_stop` was called."""
         return self._stop.is_set()
 
 
@@ -653,8 +656,9 @@ BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}"
 def progress_words(state: dict) -> str:
     """A `TrainingProgress` snapshot in one line, for a progress bar's tail."""
     speed = state["sequences_per_second"]
-    val = state["val_mse"][-1][1] if state["val_mse"] else float("nan")
-    text = f"seen={state['sequences_seen']} seq/s={speed or 0:.1f} val_mse={val:.1f}"
+    # "nan" before the first validation read as a run that had diverged.
+    val = f"{state['val_mse'][-1][1]:.1f}" if state["val_mse"] else "not yet"
+    text = f"seen={state['sequences_seen']} seq/s={speed or 0:.1f} val_mse={val}"
     if state["validation"]:
         text += " validating {}/{}".format(*state["validation"])
     return text

@@ -81,6 +81,12 @@ def test_data_export_bad_input(tmp_path, capsys):
     _refused(capsys, ["data", "export", "--count", 10**9, "--out", tmp_path / "a.npy"], "10,000", tmp_path / "a.npy")
     _refused(capsys, ["data", "export", "--seed", -1, "--out", tmp_path / "a.npy"], "--seed", tmp_path / "a.npy")
     _refused(capsys, ["data", "export", "--count", 2, "--out", tmp_path / "a.txt"], ".npy", tmp_path / "a.txt")
+    # Named by what is missing, not argparse's "argument action".
+    for argv, message in ((["data", "--count", "2", "--out", str(tmp_path / "a.npy")], "argument export: invalid choice"),
+                          (["data"], "the following arguments are required: export")):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_unknown_commands_and_missing_options_get_one_line(capsys):
@@ -491,6 +497,9 @@ def test_refine_trains_a_refiner_and_refuses_bad_input(tiny_checkpoint, inputs, 
              "not a Keras checkpoint", tmp_path / "r.keras")
     _refused(capsys, ["refine", "--checkpoint", tiny_checkpoint, "--out", Path(tiny_checkpoint).parent / "." /
                       Path(tiny_checkpoint).name], "--out is the --checkpoint file")
+    before = resumed.read_bytes()  # an hour's round, where the next round's --out was mistyped
+    _refused(capsys, ["refine", "--checkpoint", out, "--out", resumed], f"{resumed} already exists; give another --out")
+    assert resumed.read_bytes() == before
     keras_io = save_checkpoint(build_model("keras-io"), tmp_path / "keras-io.keras")
     _refused(capsys, ["refine", "--checkpoint", keras_io, "--out", tmp_path / "r.keras"],
              "is a keras-io model; only a convlstm model takes a refiner", tmp_path / "r.keras")
