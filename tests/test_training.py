@@ -21,7 +21,7 @@ from core.metrics import mse, repeat_last
 from core.model import (build_model, gpu_names, load_checkpoint, model_config, preset, read_checkpoint_info,
                         save_checkpoint, with_output_floor)
 from core.training import (DEFAULT_VAL_COUNT, TrainConfig, TrainingProgress, TrainingSequences, _ProgressCallback,
-                           has_recycled_model, train)
+                           has_recycled_model, progress_words, train)
 
 
 def test_a_training_batch_asks_for_each_next_frame():
@@ -319,6 +319,8 @@ def test_a_notebook_asks_for_a_bar_and_sees_the_run_end_in_it(capsys):
     assert err.count("\r") <= state["elapsed"] + 8 < 64
     assert lines[-1].startswith("training: 100%|") and "‰" not in lines[-1]  # its rate read as noise
     assert lines[-1].endswith(f"seen=64 seq/s={state['sequences_per_second']:.1f} val_mse={state['val_mse'][-1][1]:.1f}")
+    # Before the first validation: "val_mse=nan" read as a run that had diverged.
+    assert progress_words(TrainingProgress().snapshot()) == "seen=0 seq/s=0.0 val_mse=not yet"
     train(tiny_run(epochs=1))
     assert capsys.readouterr().err == ""  # none unless asked: the app and the CLI draw their own
 
