@@ -130,11 +130,14 @@ if trace is not None:
 
     shows_digits = digit_channel(trace, layer - 1)
     # Short: at 1366 px the box cut "channel 52, which follows the digits most closely" after "most".
-    words = {"digits": f"channel {shows_digits}: tracks the digits", "mean": "mean over all channels"}
+    # Without its number, which the caption under the pictures gives: a closed box kept showing the
+    # number of the layer picked before (Streamlit redraws it only for another option, pull request 13788).
+    words = {"digits": "the channel tracking the digits", "mean": "mean over all channels"}
     picked = c.selectbox("Channel", channels, key="inside_channel", format_func=lambda k: words.get(k, f"channel {k}"),
                          help=f"Channel {shows_digits} is the one of this cell whose pictures follow the digits most "
                          "closely. Any other channel, or the mean over all of them, shows the same steps.")
     channel = shows_digits if picked == "digits" else picked  # one channel for every picture below
+    channel_words = "mean over channels" if channel == "mean" else f"channel {channel}"
 
     values = pick_channel(trace.layers[layer - 1][quantity], channel)
     scheme = colours(quantity, values)
@@ -145,7 +148,8 @@ if trace is not None:
         "predicted frame": media.panel(trace.predictions, "predicted next frame", trace.context, 4, first=1),
     }
     gif_ui(media.encode_gif(media.side_by_side(panels), fps=3),
-           f"Step by step: the frame fed in, the {NAMES[quantity]} of cell {layer}, and the frame predicted from it. "
+           f"Step by step: the frame fed in, the {NAMES[quantity]} of cell {layer} ({channel_words}), and the frame "
+           "predicted from it. "
            # A student asked why there are predictions during the context, which every other page leaves out.
            "The model predicts a next frame at every step; during the context these guesses are set aside (the "
            "true next frame comes in), after it each one is read back in: those are the forecast."
@@ -162,7 +166,7 @@ if trace is not None:
                             format_func=lambda t: media.frame_label(t, trace.context),
                             help="Context frames are true frames; future frames are the model's own predictions, fed back.")
     when = media.frame_label(step, trace.context)
-    st.caption(f"Cell {layer}, {('mean over channels' if channel == 'mean' else f'channel {channel}')}, reading "
+    st.caption(f"Cell {layer}, {channel_words}, reading "
                f"{when}. $*$ is a convolution, $\\circ$ an element-wise product. $X_t$ is what this cell reads: "
                "for cell 1 the frame fed in (as patches), for a higher cell the $H_t$ of the cell below; $H_{t-1}$ "
                "is this cell's own hidden state from the step before. These are Shi et al.'s (2015) equations "
