@@ -19,8 +19,15 @@ def test_trailing_to_the_end_is_a_breakdown_and_one_bad_frame_is_not():
     assert breakdown(np.array([8, 9, 10]), 10) == 8
     assert breakdown(np.array([8, 9]), 10) is None  # ahead again at the last frame
     assert breakdown(np.array([3, 10]), 10) is None  # two bad frames, not a run to the end
-    assert where(np.array([8, 9, 10]), 10) == "from frame +8 on"
-    assert where(np.array([1, 2, 3, 4, 5, 7]), 10) == "at 6 of the 10 frames (+1, +2, +3, +4, +5, ...) and not at the others"
+    assert where(np.array([8, 9, 10]), 10, "better") == "from frame +8 on"
+    assert where(np.array([1, 2, 3, 4, 5, 7]), 10, "better") == \
+        "at 6 of the 10 frames (+1, +2, +3, +4, +5, ...) and better at the other 4"
+    # Each metric says what the other frames are: "and not at the others" read as a second "no better".
+    assert verdict(np.array([2, 5]), np.array([2, 5, 7]), 10) == (
+        "On MSE the forecast is no better than predicting black frames at 2 of the 10 frames (+2, +5) and better at "
+        "the other 8. On SSIM black frames score as high or higher at 3 of the 10 frames (+2, +5, +7) and lower at "
+        "the other 7: a black frame matches the black background, which is most of the picture, and SSIM rewards "
+        "that more than MSE does.")
 
 
 def test_the_dashed_line_is_named_only_where_a_chart_draws_it():
@@ -42,7 +49,7 @@ def test_behind_at_the_last_frame_alone_has_nothing_past_it():
     # "from frame +30 on: past that point it is no longer useful", of a 30-frame forecast.
     assert verdict(np.array([30]), NONE, 30).startswith(
         "On MSE the forecast is no better than predicting black frames at the last frame, +30;")
-    assert where(np.array([1]), 1) == "at the one predicted frame"
+    assert where(np.array([1]), 1, "better") == "at the one predicted frame"
 
 
 def _scores(mse: float, ssim: float, per_frame: dict | None = None) -> Scores:

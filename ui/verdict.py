@@ -54,25 +54,27 @@ def verdict(behind: np.ndarray, ssim_behind: np.ndarray, scored: int, charted: b
         text = (f"On MSE the forecast is no better than predicting black frames from frame +{useless_from} on"
                 + (" (dashed line)" * charted) + ": past that point it is no longer useful")
     else:
-        text = f"On MSE the forecast is no better than predicting black frames {where(behind, scored)}"
+        text = f"On MSE the forecast is no better than predicting black frames {where(behind, scored, 'better')}"
     if not len(ssim_behind):
         return text + f"; on SSIM it beats them {at_every(scored)}."
-    text += f". On SSIM black frames score as high or higher {where(ssim_behind, scored)}"
+    text += f". On SSIM black frames score as high or higher {where(ssim_behind, scored, 'lower')}"
     if set(ssim_behind) <= set(behind):  # behind on both: the grey frames of an untrained model, not SSIM's way
         return text + "."
     return text + (": a black frame matches the black background, which is most of the picture, and SSIM rewards "
                    "that more than MSE does.")
 
 
-def where(behind: np.ndarray, horizon: int) -> str:
-    """The frames in `behind`, in words."""
+def where(behind: np.ndarray, horizon: int, otherwise: str) -> str:
+    """The frames in `behind`, in words, and what the others are (`otherwise`, "better")
+    when they are not simply the frames before."""
     start = breakdown(behind, horizon)
     if start == horizon:
         return "at the one predicted frame" if horizon == 1 else f"at the last frame, +{horizon}"
     if start is not None:
         return f"from frame +{start} on"
     listed = ", ".join(f"+{frame}" for frame in behind[:5]) + (", ..." if len(behind) > 5 else "")
-    return f"at {len(behind)} of the {horizon} frames ({listed}) and not at the others"
+    # "... and not at the others" read as a second "no better".
+    return f"at {len(behind)} of the {horizon} frames ({listed}) and {otherwise} at the other {horizon - len(behind)}"
 
 
 def standing(name: str, scores: dict) -> str:
