@@ -107,8 +107,6 @@ def pick_ui(source: str, count: int) -> int:
         st.session_state.setdefault(key, st.session_state.get("picked_sequence", 0))
     elif source == OFFICIAL:
         keep_values([key])
-    if st.session_state.get(key, 0) >= count:
-        st.session_state[key] = 0
     return index_ui(f"Sequence (0-{count - 1})", count, key)
 
 

@@ -127,6 +127,16 @@ def test_random_picks_a_sequence_that_forecast_then_opens_on(app):
     assert app.number_input(key="forecast_index").value == drawn[-1]
     assert not app.exception
 
+
+@pytest.mark.parametrize("typed, kept", [(1200, 999), (-3, 0)])
+def test_a_sequence_number_typed_out_of_range_is_put_in_range_with_a_word(app, typed, kept):
+    # Bounded in the browser, such a number stayed in the box, red and never sent, and hid Random's next draw.
+    app.switch_page("pages/forecast.py").run()
+    app.number_input(key="forecast_index").set_value(typed).run()
+    assert not app.exception and app.number_input(key="forecast_index").value == kept
+    assert [toast.value for toast in app.toast] == [f"The sequence number was {typed}; the limit is 0 to 999."]
+    assert any(f"of test sequence {kept} took" in caption.value for caption in app.caption)
+
 @pytest.mark.parametrize("page", ["dataset", "design", "forecast"])
 def test_charts_are_described_in_words_and_have_no_toolbar(app, page):
     # On a phone Plotly's toolbar icons covered the charts' titles; a screen reader read no chart at all.

@@ -363,7 +363,6 @@ def sequence_ui(key: str) -> int:
     state_key = f"{key}_index"
     if state_key not in st.session_state:
         st.session_state[state_key] = st.session_state.get("picked_sequence", 0)
-    bounded(state_key, 0, TEST_COUNT - 1, "test sequence")
     index = index_ui(f"Test sequence (0-{TEST_COUNT - 1})", TEST_COUNT, state_key)
     remember_pick(index)
     return index
@@ -378,11 +377,15 @@ def remember_pick(index: int) -> None:
 
 
 def index_ui(label: str, count: int, key: str) -> int:
-    """A number from 0 to `count` - 1, typed or drawn with a Random button beside it."""
+    """A number from 0 to `count` - 1, typed or drawn with a Random button beside it;
+    one typed outside them is put back inside, with a toast."""
+    # The box is given no bounds: a number typed past them stayed in it, red and never sent,
+    # and hid the number Random drew next (Chromium). Session state can hold any number too.
+    bounded(key, 0, count - 1, "the sequence number")
     # One row sized to its content, where columns of fixed shares cut the button's
     # label to "Ran..." in a narrow column.
     row = st.container(horizontal=True, vertical_alignment="bottom")
-    index = row.number_input(label, min_value=0, max_value=count - 1, step=1, key=key)
+    index = row.number_input(label, step=1, key=key)
     row.button("Random", icon=":material/casino:", key=f"{key}_random", on_click=_draw_index, args=(key, count))
     return int(index)
 
