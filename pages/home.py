@@ -13,9 +13,9 @@ from ui.shared import (CONTEXT, ERROR_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_CO
 
 
 @st.cache_data(show_spinner=False)
-def concept_picture() -> bytes:
+def concept_picture(shown: int) -> bytes:
     frames = test_sequence(3).frames[0]
-    return media.concept_diagram(frames[:CONTEXT], frames[CONTEXT:])
+    return media.concept_diagram(frames[:CONTEXT], frames[CONTEXT:], shown=shown)
 
 
 st.title("ConvLSTM Studio", anchor=False)
@@ -46,16 +46,25 @@ st.html("""<style>
 [class*='st-key-home-card-'] { position: relative; }
 [class*='st-key-home-card-'] [data-testid='stElementContainer'] { position: static; }
 [class*='st-key-home-card-'] a::after { content: ''; position: absolute; inset: 0; z-index: 1; }
+.st-key-home-concept-narrow { display: none; }
+@media (max-width: 640px) {
+  .st-key-home-concept-wide { display: none; }
+  .st-key-home-concept-narrow { display: block; }
+}
 </style>""")
 for row in (PAGES[:3], PAGES[3:]):
     for column, (page, name, words) in zip(st.columns(3), row):
         with column.container(border=True, height="stretch", key=f"home-card-{page}"):
             st.page_link(f"pages/{page}.py", label=f"**{name}**", icon=":material/arrow_forward:")
             st.caption(words)
-st.image(concept_picture(), caption="How the model forecasts: context frames in, the next frames out "
-         "(drawn here with the true next frames, the ones it tries to predict).",
-         alt="The last four of the ten context frames flow into a ConvLSTM box, which outputs the next four "
-             "frames; each predicted frame is fed back in.")
+# Two frames a side on a phone, where Streamlit stacks columns: with four, the picture's words were 4 px high.
+# Both are sent (the narrow one adds 10 KB), and the screen's width picks one: Streamlit does not tell a page.
+for width, shown, words in (("wide", 4, "four"), ("narrow", 2, "two")):
+    with st.container(key=f"home-concept-{width}"):
+        st.image(concept_picture(shown), caption="How the model forecasts: context frames in, the next frames out "
+                 "(drawn here with the true next frames, the ones it tries to predict).",
+                 alt=f"The last {words} of the ten context frames flow into a ConvLSTM box, which outputs the next "
+                     f"{words} frames; each predicted frame is fed back in.")
 
 st.header("Try it now", anchor=False)  # h2 under the title: a screen reader's outline skipped a level
 if not SHIPPED.is_file():

@@ -372,6 +372,24 @@ def test_keyboard_focus_on_a_link_is_drawn_as_a_ring(page):
     assert all(style == "solid" and width >= 2 for _, style, width in links), links
 
 
+def test_home_draws_its_forecasting_picture_with_fewer_frames_on_a_phone(browser, server, page):
+    # Four frames a side on a 390 px screen drew the picture's words 4 px high.
+    assert page.locator(".st-key-home-concept-wide img").is_visible()  # the page fixture's 1400 px
+    assert not page.locator(".st-key-home-concept-narrow img").is_visible()
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    tab = context.new_page()
+    tab.set_default_timeout(90_000)
+    tab.goto(server)
+    settle(tab)
+    narrow = tab.locator(".st-key-home-concept-narrow img")
+    narrow.wait_for()
+    assert not tab.locator(".st-key-home-concept-wide img").is_visible()
+    # Its 700 px drawn in the phone's 358: a 9-point label 6 px high, where the wide picture's were 4.
+    assert narrow.bounding_box()["width"] >= 300
+    screenshot(tab, "home-phone")
+    context.close()
+
+
 def test_on_a_phone_a_swipe_from_a_slider_scrolls_the_page_and_the_thumb_still_drags(browser, server):
     # Streamlit's slider tracks take every touch (touch-action: none): a swipe up
     # that began on one moved that slider to where the finger landed, and Design's
