@@ -34,11 +34,17 @@ st.set_page_config(page_title=f"{page.title} · ConvLSTM Studio")
 # to the page and only the thumb (the nested element) is dragged, sideways.
 # Links (the navigation, Home's cards) showed keyboard focus as a grey tint, 1.1:1
 # against their background; they get the ring buttons have, in the theme's colour.
+# A picture drawn for a phone, where Streamlit stacks columns, goes in a container keyed
+# "narrow-..." beside the usual one in "wide-...": the screen's width picks one, which
+# Streamlit does not tell a page (a long forecast's frame strip, Home's diagram).
 st.html("""<style>@media (pointer: coarse) {
   [data-testid='stSlider'] [style*='touch-action'] { touch-action: pan-y !important; pointer-events: none; }
   [data-testid='stSlider'] [style*='touch-action'] [style*='touch-action'] { pointer-events: auto; }
 }
-a:focus-visible { outline: 3px solid #b45309 !important; outline-offset: 2px; }</style>""")
+a:focus-visible { outline: 3px solid #b45309 !important; outline-offset: 2px; }
+[class*='st-key-narrow-'] { display: none; }
+@media (max-width: 640px) { [class*='st-key-wide-'] { display: none; } [class*='st-key-narrow-'] { display: block; } }
+</style>""")
 
 with st.sidebar:
     model_line, device_line = st.empty(), st.empty()

@@ -46,11 +46,6 @@ st.html("""<style>
 [class*='st-key-home-card-'] { position: relative; }
 [class*='st-key-home-card-'] [data-testid='stElementContainer'] { position: static; }
 [class*='st-key-home-card-'] a::after { content: ''; position: absolute; inset: 0; z-index: 1; }
-.st-key-home-concept-narrow { display: none; }
-@media (max-width: 640px) {
-  .st-key-home-concept-wide { display: none; }
-  .st-key-home-concept-narrow { display: block; }
-}
 </style>""")
 for row in (PAGES[:3], PAGES[3:]):
     for column, (page, name, words) in zip(st.columns(3), row):
@@ -58,9 +53,9 @@ for row in (PAGES[:3], PAGES[3:]):
             st.page_link(f"pages/{page}.py", label=f"**{name}**", icon=":material/arrow_forward:")
             st.caption(words)
 # Two frames a side on a phone, where Streamlit stacks columns: with four, the picture's words were 4 px high.
-# Both are sent (the narrow one adds 10 KB), and the screen's width picks one: Streamlit does not tell a page.
+# Both are sent (the narrow one adds 10 KB), and the screen's width picks one (streamlit_app.py).
 for width, shown, words in (("wide", 4, "four"), ("narrow", 2, "two")):
-    with st.container(key=f"home-concept-{width}"):
+    with st.container(key=f"{width}-concept"):
         st.image(concept_picture(shown), caption="How the model forecasts: context frames in, the next frames out "
                  "(drawn here with the true next frames, the ones it tries to predict).",
                  alt=f"The last {words} of the ten context frames flow into a ConvLSTM box, which outputs the next "

@@ -372,21 +372,31 @@ def test_keyboard_focus_on_a_link_is_drawn_as_a_ring(page):
     assert all(style == "solid" and width >= 2 for _, style, width in links), links
 
 
-def test_home_draws_its_forecasting_picture_with_fewer_frames_on_a_phone(browser, server, page):
-    # Four frames a side on a 390 px screen drew the picture's words 4 px high.
-    assert page.locator(".st-key-home-concept-wide img").is_visible()  # the page fixture's 1400 px
-    assert not page.locator(".st-key-home-concept-narrow img").is_visible()
+def test_a_phone_gets_pictures_drawn_for_its_width(browser, server, page):
+    # Home's diagram, four frames a side, had words 4 px high on a 390 px screen; a 60-frame
+    # forecast's strip, twenty frames a line, had frames 15 px wide.
+    assert page.locator(".st-key-wide-concept img").is_visible()  # the page fixture's 1400 px
+    assert not page.locator(".st-key-narrow-concept img").is_visible()
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     tab = context.new_page()
     tab.set_default_timeout(90_000)
     tab.goto(server)
     settle(tab)
-    narrow = tab.locator(".st-key-home-concept-narrow img")
+    narrow = tab.locator(".st-key-narrow-concept img")
     narrow.wait_for()
-    assert not tab.locator(".st-key-home-concept-wide img").is_visible()
+    assert not tab.locator(".st-key-wide-concept img").is_visible()
     # Its 700 px drawn in the phone's 358: a 9-point label 6 px high, where the wide picture's were 4.
     assert narrow.bounding_box()["width"] >= 300
-    screenshot(tab, "home-phone")
+    tab.goto(f"{server}/forecast")
+    settle(tab)
+    assert tab.locator(".st-key-any-strip img").is_visible()  # 10 frames: one strip for every screen
+    horizon = tab.get_by_test_id("stSlider").filter(has_text="Frames to predict").get_by_role("slider")
+    horizon.focus()
+    horizon.press("End")  # 60 frames
+    settle(tab, pause=2.0)
+    tab.locator(".st-key-narrow-strip img").wait_for()
+    assert not tab.locator(".st-key-wide-strip img").is_visible()
+    screenshot(tab, "forecast-60-phone")
     context.close()
 
 

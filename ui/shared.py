@@ -636,14 +636,23 @@ def gif_ui(gif: bytes, caption: str, alt: str) -> None:
 def forecast_strip_ui(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray) -> None:
     """The frames of a forecast side by side, under the true ones: a still view
     beside the looping GIF, to compare frame by frame."""
-    strips = {"truth": np.concatenate([context, truth]), "prediction": prediction}
     # Ten frames a line, the context on a line of its own: at 20 a line frames were 17 px wide on a phone.
-    # Twenty past 20 frames: 60 at ten a line were taller than a projected screen.
-    per_line = CONTEXT if len(context) + len(prediction) <= 2 * CONTEXT else 2 * CONTEXT
-    st.image(media.frame_strip(strips, context=len(context), starts={"truth": 0, "prediction": len(context)},
-                               per_line=per_line),
-             caption=f"Frames 1-{len(context)}: context. From +1 on: the model's forecast under the truth.",
-             alt="Frame strip with the context, the true future and the predicted future")
+    # Past 20 frames, twenty a line on a wider screen: 60 at ten a line were taller than a projected
+    # screen. Both are sent, and the screen's width picks one (CSS in streamlit_app.py).
+    lines = {"wide": 2 * CONTEXT, "narrow": CONTEXT} if len(context) + len(prediction) > 2 * CONTEXT else {"any": CONTEXT}
+    for width, per_line in lines.items():
+        with st.container(key=f"{width}-strip"):
+            st.image(_strip(context, truth, prediction, per_line),
+                     caption=f"Frames 1-{len(context)}: context. From +1 on: the model's forecast under the truth.",
+                     alt="Frame strip with the context, the true future and the predicted future")
+
+
+# Cached: a 60-frame strip takes 0.4-0.8 s to draw, once a screen width, not at every click on the page.
+@st.cache_data(max_entries=8, show_spinner=False)
+def _strip(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray, per_line: int) -> bytes:
+    strips = {"truth": np.concatenate([context, truth]), "prediction": prediction}
+    return media.frame_strip(strips, context=len(context), starts={"truth": 0, "prediction": len(context)},
+                             per_line=per_line)
 
 
 def comparison_ui(panels: dict, subject: str) -> bytes:
