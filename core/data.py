@@ -304,9 +304,10 @@ def check_frames(array: np.ndarray, name: str = "input", least: int = 2) -> np.n
         check_unit_floats(array, name)
         return array
     if array.dtype == np.uint8:
-        # Its first sequence only: the official file is 819 MB, memory-mapped, and
-        # thresholded frames are 0 and 1 throughout.
-        high = int(array[0].max())
+        # A memory-mapped file by its first sequence only: the official file is 819 MB,
+        # and thresholded frames are 0 and 1 throughout. In memory, all: an upload whose
+        # first sequence was blank passed, and forecast black from then on.
+        high = int((array[0] if isinstance(array, np.memmap) else array).max())
     else:
         low, high = int(array.min()), int(array.max())
         if low < 0 or high > 255:
