@@ -22,6 +22,7 @@ def test_trailing_to_the_end_is_a_breakdown_and_one_bad_frame_is_not():
     assert where(np.array([8, 9, 10]), 10, "better") == "from frame +8 on"
     assert where(np.array([1, 2, 3, 4, 5, 7]), 10, "better") == \
         "at 6 of the 10 frames (+1, +2, +3, +4, +5, ...) and better at the other 4"
+    assert where(np.array([1, 2, 3, 4, 5, 6, 7, 8, 10]), 10, "lower").endswith("and lower at the other one")
     # Each metric says what the other frames are: "and not at the others" read as a second "no better".
     assert verdict(np.array([2, 5]), np.array([2, 5, 7]), 10) == (
         "On MSE the forecast is no better than predicting black frames at 2 of the 10 frames (+2, +5) and better at "

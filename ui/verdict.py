@@ -74,7 +74,8 @@ def where(behind: np.ndarray, horizon: int, otherwise: str) -> str:
         return f"from frame +{start} on"
     listed = ", ".join(f"+{frame}" for frame in behind[:5]) + (", ..." if len(behind) > 5 else "")
     # "... and not at the others" read as a second "no better".
-    return f"at {len(behind)} of the {horizon} frames ({listed}) and {otherwise} at the other {horizon - len(behind)}"
+    rest = horizon - len(behind)
+    return f"at {len(behind)} of the {horizon} frames ({listed}) and {otherwise} at the other {rest if rest > 1 else 'one'}"
 
 
 def standing(name: str, scores: dict) -> str:
