@@ -42,6 +42,13 @@ def download_ui(job: dict) -> None:
         st.rerun()
 
 
+def new_upload() -> None:
+    """A file removed or replaced by the visitor: nothing to say it was forgotten, and its
+    pick starts at the first sequence (a toast named a limit the visitor never passed)."""
+    st.session_state.pop("dataset_upload_name", None)
+    st.session_state.pop("dataset_upload_index", None)
+
+
 def source_ui():
     """Returns (frames of all sequences, the source): (None, BUNDLED) for the
     bundled test set, which is read per sequence, and (None, None) for nothing to show."""
@@ -80,7 +87,7 @@ def source_ui():
     upload = st.file_uploader(
         f"A .npy array of shape (N, T, 64, 64) or (T, 64, 64), uint8 0-255 or float 0-1 (at most {LIMITS.upload_mb} MB)",
         key="dataset_upload",  # any file: a wrong one gets a line saying why, not a tooltip on a red chip
-        on_change=lambda: st.session_state.pop("dataset_upload_name", None),  # removed (or replaced) by the visitor
+        on_change=new_upload,  # removed (or replaced) by the visitor
     )
     if upload is None:
         # Streamlit drops a file once its box is not drawn; an empty box alone looked like a lost file.

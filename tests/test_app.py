@@ -128,14 +128,18 @@ def test_random_picks_a_sequence_that_forecast_then_opens_on(app):
     assert not app.exception
 
 
-@pytest.mark.parametrize("typed, kept", [(1200, 999), (-3, 0)])
-def test_a_sequence_number_typed_out_of_range_is_put_in_range_with_a_word(app, typed, kept):
+@pytest.mark.parametrize("typed, kept, told", [(1200, 999, True), (-3, 0, True), (-1, 0, False), (1000, 999, False)])
+def test_a_sequence_number_typed_out_of_range_is_put_in_range_with_a_word(app, typed, kept, told):
     # Bounded in the browser, such a number stayed in the box, red and never sent, and hid Random's next draw.
     app.switch_page("pages/forecast.py").run()
     app.number_input(key="forecast_index").set_value(typed).run()
     assert not app.exception and app.number_input(key="forecast_index").value == kept
-    assert [toast.value for toast in app.toast] == [f"The sequence number was {typed}; the limit is 0 to 999."]
+    # A step past an end (the box's - at 0) is the box's own doing: no word for it.
+    assert [toast.value for toast in app.toast] == [f"The sequence number was {typed}; the limit is 0 to 999."] * told
     assert any(f"of test sequence {kept} took" in caption.value for caption in app.caption)
+    app.switch_page("pages/home.py").run()
+    app.switch_page("pages/forecast.py").run()  # the page reopened on the number typed, and said so again
+    assert app.number_input(key="forecast_index").value == kept and not app.toast
 
 @pytest.mark.parametrize("page", ["dataset", "design", "forecast"])
 def test_charts_are_described_in_words_and_have_no_toolbar(app, page):
@@ -703,7 +707,13 @@ def test_evaluating_a_keras_io_model_is_capped_at_a_few_minutes(app, keras_io_he
     app.selectbox(key="evaluate_compare").set_value(keras_io_here).run()  # about 9 s a sequence
     assert not app.exception
     assert app.slider(key="evaluate_count").max == 20 and app.slider(key="evaluate_count").value == 20
+    app.switch_page("pages/home.py").run()
+    app.switch_page("pages/evaluate.py").run()  # reopened on the 20 it showed, without a second toast
+    assert app.slider(key="evaluate_count").value == 20 and not app.toast
     app.selectbox(key="evaluate_compare").set_value("(none)").run()  # the visitor's 500 again, unmoved meanwhile
+    assert app.slider(key="evaluate_count").value == 500
+    app.switch_page("pages/home.py").run()
+    app.switch_page("pages/evaluate.py").run()  # and still, after a look at another page
     assert app.slider(key="evaluate_count").value == 500
     app.selectbox(key="evaluate_compare").set_value(keras_io_here).run()
     app.slider(key="evaluate_count").set_value(15).run()  # moved under the limit: that is the visitor's now
@@ -1495,6 +1505,16 @@ def test_an_upload_forgotten_by_streamlit_is_named_and_one_removed_is_not(app):
     app.switch_page("pages/forecast.py").run()
     app.switch_page("pages/dataset.py").run()
     assert not forgotten()  # a refused file is not asked for again
+
+
+def test_a_replaced_upload_opens_on_its_first_sequence_without_a_word(app):
+    upload(app, moving_mnist("test", 6))
+    app.number_input(key="dataset_upload_index").set_value(5).run()
+    buffer = io.BytesIO()
+    np.save(buffer, moving_mnist("test", 2))
+    app.get("file_uploader")[0].set_value(("shorter.npy", buffer.getvalue(), "application/octet-stream")).run()
+    # Not "the sequence number was 5; the limit is 0 to 1", of a number the visitor never gave this file.
+    assert not app.exception and app.number_input(key="dataset_upload_index").value == 0 and not app.toast
 
 
 def test_an_upload_is_read_once_and_shared_read_only():

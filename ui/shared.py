@@ -474,8 +474,19 @@ def bounded(key: str, low, high, name: str) -> None:
     """
     value = st.session_state.get(key)
     if value is not None and not low <= value <= high:
-        st.session_state[key] = min(max(value, low), high)
-        st.toast(f"{name.capitalize()} was {value}; the limit is {low} to {high}.")
+        put(key, min(max(value, low), high))
+        # Not for a step past an end (a number box's - at 0), which no longer stops there by itself.
+        if not (value == low - 1 or value == high + 1):
+            st.toast(f"{name.capitalize()} was {value}; the limit is {low} to {high}.")
+
+
+def put(key: str, value) -> None:
+    """Sets a widget's value from code, in what `keep_values` keeps too: it kept the
+    value the run began with, and the page reopened on that, toasts and all."""
+    st.session_state[key] = value
+    kept = st.session_state.get("kept_values", {})
+    if key in kept:
+        kept[key] = value
 
 
 def bounded_slider(label: str, low, high, *, key: str, default, name: str, **kwargs):
@@ -493,7 +504,7 @@ def bounded_slider(label: str, low, high, *, key: str, default, name: str, **kwa
     if st.session_state[key] != limited:
         st.session_state.pop(memory, None)
     elif low <= asked <= high:
-        st.session_state[key] = asked
+        put(key, asked)
         del st.session_state[memory]
     value = st.session_state[key]
     bounded(key, low, high, name)
