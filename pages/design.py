@@ -78,7 +78,12 @@ for name in PRESETS:
 # 1,000 px below the picture it changed, and on a phone 15 sliders stood between.
 # Columns stack on a phone with the forecast first, so the frame strip comes after
 # both: in the forecast's column it put the sliders 1,900 px below the GIF on a
-# phone. The paths chart stays beside the sliders that draw it.
+# phone. The paths chart goes under the sliders that draw it, and on a wider screen
+# the forecast stays in view while the page scrolls: at 1366 x 768 the GIF had left
+# the screen by the time the direction and speed sliders came into it.
+st.html("""<style>@media (min-width: 641px) {
+  [data-testid='stColumn']:has(.st-key-design-forecast) { position: sticky; top: 3.75rem; align-self: flex-start; }
+}</style>""")
 result, controls = st.columns([2, 1], gap="large")
 with controls:
     path = checkpoint_ui("design_checkpoint")
@@ -98,7 +103,8 @@ with result:
     if path is not None:
         context, truth = sequence.frames[0, :CONTEXT], sequence.frames[0, CONTEXT:]
         prediction, *_ = forecast_frames(path, context, len(truth))
-        comparison_ui(media.comparison_panels(context, truth, prediction, scale=4), "the designed sequence")
+        with st.container(key="design-forecast"):
+            comparison_ui(media.comparison_panels(context, truth, prediction, scale=4), "the designed sequence")
         # In words too: a screen reader had only the GIF's alt text, and never learnt whether the model followed.
         scores = score_one(context, truth, prediction)
         frames_words = "the predicted frame" if len(truth) == 1 else f"the {len(truth)} predicted frames"
@@ -106,6 +112,7 @@ with result:
         st.caption(f"Over {frames_words} the model's MSE is {scores['model'].mse:.1f} a frame (its 4,096 pixels' "
                    f"squared errors summed), black frames' {scores['black frames'].mse:.1f}. "
                    + verdict(frames_behind(scores, "mse"), frames_behind(scores, "ssim"), len(truth), charted=False))
+with controls:
     chart_ui(paths_chart(sequence), key="design_paths", alt=describe_paths(sequence))
 if path is not None:
     forecast_strip_ui(context, truth, prediction)  # a still view: the GIF never pauses

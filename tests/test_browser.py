@@ -352,6 +352,23 @@ def test_a_narrow_window_keeps_the_canvas_and_the_labels_whole(browser, server):
     screenshot(tab, "forecast-800px")
     context.close()
 
+def test_design_keeps_its_forecast_in_view_beside_the_last_slider_on_a_laptop(browser, server):
+    # At 1366 x 768 (650 px of page under the browser's bars) the GIF had scrolled out of
+    # sight by the time the direction and speed sliders came into it.
+    context = browser.new_context(viewport={"width": 1366, "height": 650})
+    tab = context.new_page()
+    tab.set_default_timeout(90_000)
+    tab.goto(f"{server}/design")
+    settle(tab)
+    speed = tab.get_by_test_id("stSlider").filter(has_text="Speed").first
+    speed.evaluate("s => s.scrollIntoView({block: 'end'})")
+    tab.wait_for_timeout(500)
+    gif = tab.locator(".st-key-design-forecast img").bounding_box()
+    assert speed.bounding_box()["y"] > 400 and 0 <= gif["y"] and gif["y"] + gif["height"] <= 650, gif
+    screenshot(tab, "design-1366x650")
+    context.close()
+
+
 def test_a_home_card_opens_its_page_wherever_it_is_clicked(page):
     # Only a card's title was a link: a tap on its description, most of the card, did nothing.
     description = page.get_by_test_id("stCaptionContainer").filter(has_text="Place and aim digits yourself")
