@@ -506,9 +506,12 @@ def load_official(path: str | os.PathLike | None = None, download: bool = False)
     The file stores time first, (20, 10000, 64, 64); the view swaps the axes
     without reading the 819 MB.
     """
-    frames = load_npy(official_path(path, download), name="the official file", mmap=True)
+    found = official_path(path, download)
+    frames = load_npy(found, name="the official file", mmap=True)
     if frames.shape[0] != SEQUENCE_LENGTH:
-        raise InputError(f"the official file must have shape (20, N, 64, 64), time first; received {frames.shape}")
+        # The file's own shape: load_npy gives one sequence, (20, 64, 64), a sequence axis.
+        stored = np.load(found, mmap_mode="r", allow_pickle=False).shape
+        raise InputError(f"the official file must have shape (20, N, 64, 64), time first; received {stored}")
     return frames.swapaxes(0, 1)
 
 

@@ -307,6 +307,10 @@ def test_official_layout_is_time_first(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert np.array_equal(data.load_official(tmp_path), frames)
     assert np.array_equal(data.load_official("~/mnist_test_seq.npy"), frames)
+    # One sequence under the official name: its shape as stored, not with load_npy's sequence axis.
+    np.save(path, frames[0])
+    with pytest.raises(InputError, match=r"time first; received \(20, 64, 64\)$"):
+        data.load_official(path)
 
 
 def test_one_sequence_matches_the_set():
