@@ -46,7 +46,8 @@ def new_upload() -> None:
     """A file removed or replaced by the visitor: nothing to say it was forgotten, and its
     pick starts at the first sequence (a toast named a limit the visitor never passed)."""
     st.session_state.pop("dataset_upload_name", None)
-    st.session_state.pop("dataset_upload_index", None)
+    # Set, not dropped: dropped, the box took back the number the browser still held (5 of a 2-sequence file).
+    st.session_state.dataset_upload_index = 0
 
 
 def source_ui():

@@ -78,9 +78,9 @@ for name in PRESETS:
 # 1,000 px below the picture it changed, and on a phone 15 sliders stood between.
 # Columns stack on a phone with the forecast first, so the frame strip comes after
 # both: in the forecast's column it put the sliders 1,900 px below the GIF on a
-# phone. The paths chart goes under the sliders that draw it, and on a wider screen
-# the forecast stays in view while the page scrolls: at 1366 x 768 the GIF had left
-# the screen by the time the direction and speed sliders came into it.
+# phone. On a wider screen the forecast stays in view while the page scrolls: at
+# 1366 x 768 the GIF had left the screen by the time the direction and speed sliders
+# came into it. The paths chart comes after both.
 st.html("""<style>@media (min-width: 641px) {
   [data-testid='stColumn']:has(.st-key-design-forecast) { position: sticky; top: 3.75rem; align-self: flex-start; }
 }</style>""")
@@ -112,7 +112,8 @@ with result:
         st.caption(f"Over {frames_words} the model's MSE is {scores['model'].mse:.1f} a frame (its 4,096 pixels' "
                    f"squared errors summed), black frames' {scores['black frames'].mse:.1f}. "
                    + verdict(frames_behind(scores, "mse"), frames_behind(scores, "ssim"), len(truth), charted=False))
-with controls:
+# As wide as the forecast's column, under it: in the controls' third of the page it was cut at 1024 px.
+with st.columns([2, 1], gap="large")[0]:
     chart_ui(paths_chart(sequence), key="design_paths", alt=describe_paths(sequence))
 if path is not None:
     forecast_strip_ui(context, truth, prediction)  # a still view: the GIF never pauses

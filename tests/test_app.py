@@ -731,6 +731,10 @@ def test_forecasting_with_the_keras_io_model_is_capped_at_a_few_frames(app, kera
     assert app.slider(key="forecast_horizon").max == 20 and app.slider(key="forecast_horizon").value == 20
     app.selectbox(key="forecast_checkpoint").set_value(SHIPPED_LABEL).run()
     assert app.slider(key="forecast_horizon").value == 60
+    app.slider(key="forecast_horizon").set_value(21).run()
+    app.selectbox(key="forecast_checkpoint").set_value(keras_io_here).run()
+    # One past a limit is said as any other: only the sequence box's step past its end goes without a word.
+    assert [toast.value for toast in app.toast] == ["Frames to predict was 21; the limit is 1 to 20."]
 
 
 def test_a_new_model_normalises_its_gates_unless_switched_off(app, monkeypatch):

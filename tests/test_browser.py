@@ -19,10 +19,12 @@ import warnings
 from pathlib import Path
 
 import imageio.v3 as iio
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 from catalogue import bad_files
 from conftest import ROOT
+from core.data import moving_mnist
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -491,6 +493,27 @@ def test_design_preset_and_inside_heatmaps_load(page):
     cut = page.eval_on_selector_all(".katex-display", "es => es.map(e => e.scrollWidth - e.clientWidth)")
     assert max(cut) <= 2, cut
     screenshot(page, "inside-heatmaps")
+
+
+def test_a_replaced_upload_opens_on_its_first_sequence(page, tmp_path):
+    # The box took back the number the browser still held: sequence 5 of a 2-sequence file, a traceback.
+    open_page(page, "Dataset")
+    page.get_by_text("Your own .npy file").click()
+    settle(page)
+    for name, count in (("six.npy", 6), ("two.npy", 2)):
+        np.save(tmp_path / name, moving_mnist("test", count))
+    page.locator("input[type=file]").set_input_files(str(tmp_path / "six.npy"))
+    settle(page, pause=2.0)
+    box = page.get_by_label("Sequence (0-5)")
+    box.fill("5")
+    box.press("Enter")
+    settle(page, pause=1.5)
+    page.locator("input[type=file]").set_input_files(str(tmp_path / "two.npy"))
+    settle(page, pause=2.0)
+    page.get_by_label("Sequence (0-1)").wait_for()
+    assert page.get_by_test_id("stException").count() == 0
+    assert page.get_by_label("Sequence (0-1)").input_value() == "0"
+    assert page.get_by_test_id("stToast").count() == 0
 
 
 def test_an_upload_over_the_size_limit_is_refused(browser, tmp_path):

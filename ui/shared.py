@@ -381,6 +381,8 @@ def index_ui(label: str, count: int, key: str) -> int:
     one typed outside them is put back inside, with a toast."""
     # The box is given no bounds: a number typed past them stayed in it, red and never sent,
     # and hid the number Random drew next (Chromium). Session state can hold any number too.
+    if st.session_state.get(key) in (-1, count):  # a step past an end (- at 0), which the box no longer stops
+        put(key, min(max(st.session_state[key], 0), count - 1))
     bounded(key, 0, count - 1, "the sequence number")
     # One row sized to its content, where columns of fixed shares cut the button's
     # label to "Ran..." in a narrow column.
@@ -475,9 +477,7 @@ def bounded(key: str, low, high, name: str) -> None:
     value = st.session_state.get(key)
     if value is not None and not low <= value <= high:
         put(key, min(max(value, low), high))
-        # Not for a step past an end (a number box's - at 0), which no longer stops there by itself.
-        if not (value == low - 1 or value == high + 1):
-            st.toast(f"{name.capitalize()} was {value}; the limit is {low} to {high}.")
+        st.toast(f"{name.capitalize()} was {value}; the limit is {low} to {high}.")
 
 
 def put(key: str, value) -> None:
