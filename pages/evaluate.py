@@ -12,7 +12,7 @@ from ui.charts import describe_curves, per_frame_chart
 from ui.evaluations import evaluations
 from ui.limits import LIMITS, Busy
 from ui.shared import (BASELINES_EXPLAINED, bounded_slider, chart_ui, checkpoint_ui, checkpoints, keep_values,
-                       load_model, model_thread, say_gone, session_id)
+                       load_model, model_thread, put, say_gone, session_id)
 from ui.verdict import standing
 
 TABLE_PLACES = {"mse": 1, "mae": 1, "ssim": 3, "psnr": 2}  # decimal places of each score in the table
@@ -98,9 +98,9 @@ with middle:
     others = ["(none)"] + [name for name, path in available.items() if path != first]
     compared = st.session_state.get("evaluate_compare")
     if compared not in others:  # a model since deleted, or the one picked on the left
-        st.session_state.pop("evaluate_compare", None)
+        put("evaluate_compare", "(none)")  # and kept: the page reopened on the deleted one, toast and all
         if compared is not None and compared not in available:
-            say_gone(compared, "no model is compared with it now", "evaluate_compare")
+            say_gone(compared, "no model is compared with it now")
     second_name = st.selectbox("Compare with", others, key="evaluate_compare",
                                help="Another model: the ones you train on the Train page appear here.")
 chosen = {} if first is None else {st.session_state.evaluate_checkpoint: first}

@@ -536,20 +536,18 @@ def checkpoint_ui(key: str) -> Path | None:
     wanted = st.session_state.pop("checkpoint_wanted", None)
     default = wanted if wanted in names else st.session_state.get("chosen_checkpoint")
     if wanted in names or st.session_state.get(key) not in names:
-        st.session_state[key] = default if default in names else names[0]
+        put(key, default if default in names else names[0])  # and kept: the page reopened on a deleted one
         if previous is not None and previous not in names and wanted not in names:  # not asked for another
-            say_gone(previous, f"**{st.session_state[key]}** is picked instead", key)
+            say_gone(previous, f"**{st.session_state[key]}** is picked instead")
     choice = st.selectbox("Model", names, key=key, help="The shipped model (checkpoints/convlstm.keras, trained for "
                           "this app), or one you trained on the Train page.")
     st.session_state.chosen_checkpoint = choice
     return options[choice]
 
 
-def say_gone(name: str, instead: str, key: str) -> None:
-    """Tells why a trained model picked before in the widget `key` is no longer offered: the page
-    went on with another without a word. `instead` says what it does now."""
-    # Forgotten as the page's kept value too (keep_values), which brought it back, and the toast, at each return.
-    st.session_state.get("kept_values", {}).pop(key, None)
+def say_gone(name: str, instead: str) -> None:
+    """Tells why a trained model picked before is no longer offered: the page went on with
+    another without a word. `instead` says what it does now."""
     st.toast(f"**{name}** is no longer kept (a session keeps its newest {LIMITS.checkpoints_per_session} trained "
              f"models, until an hour after its last visit): {instead}.", icon=":material/info:")
 
