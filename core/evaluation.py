@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -53,18 +53,40 @@ def evaluate(
                          f"{MAX_HORIZON} are forecast; shorten them, e.g. frames[:, :{context + MAX_HORIZON}] "
                          "(if time is the first axis, as in mnist_test_seq.npy, use frames.swapaxes(0, 1))")
     check_callback("progress", progress, "done, total")
+    rows = []
+    for done, row in scored_batches(model, seen, truth, batch_size):
+        rows.append(row)
+        if progress:
+            progress(done, len(seen))
+    return scores_of_batches(rows)
+
+
+def scored_batches(model, context: np.ndarray, truth: np.ndarray, batch_size: int = 32,
+                   run: Callable = forecast) -> Iterator[tuple[int, dict]]:
+    """`evaluate`'s work a batch at a time, for a caller that shows its progress
+    or stops between batches; nothing is forecast until the next batch is asked for.
+
+    Args:
+        model: from `load_checkpoint` or `build_model`.
+        context: (N, C, 64, 64) the frames the model sees, uint8 or float 0-1.
+        truth: (N, H, 64, 64) the frames it forecasts, uint8 or float 0-1.
+        batch_size: sequences per forward pass (the keras.io model takes one).
+        run: called as `forecast` is, run(model, context, horizon, batch_size);
+            e.g. a wrapper that runs it on another thread.
+
+    Yields:
+        (sequences done, the batch's rows): each sequence's metrics at each
+        frame, the model's and the baselines', for `scores_of_batches`.
+    """
     # Scored a batch at a time: the whole forecast and the truth in floats, scored at the end,
     # took the CLI's evaluation of 1,000 sequences to 1.60 GB at its peak, against 1.15 GB.
-    step, rows = batch_size_for(model, batch_size), []
-    for start in range(0, len(seen), step):
+    step = batch_size_for(model, batch_size)
+    for start in range(0, len(context), step):
         batch = slice(start, start + step)
         # As floats: forecast checks uint8 frames by their first sequence (the official file is large),
         # and a batch's first sequence of 0s and 1s failed late what the whole passed.
-        context = to_unit_float(seen[batch])
-        rows.append(score_rows(context, truth[batch], forecast(model, context, truth.shape[1], step)))
-        if progress:
-            progress(min(start + step, len(seen)), len(seen))
-    return join_scores(rows)
+        seen = to_unit_float(context[batch])
+        yield min(start + step, len(context)), _rows(seen, truth[batch], run(model, seen, truth.shape[1], step))
 
 
 def score_forecast(context: np.ndarray, truth: np.ndarray, predicted: np.ndarray) -> dict[str, Scores]:
@@ -78,19 +100,18 @@ def score_forecast(context: np.ndarray, truth: np.ndarray, predicted: np.ndarray
     Returns:
         {"model": Scores, "black frames": Scores, "repeat last frame": Scores}.
     """
-    return join_scores([score_rows(context, truth, predicted)])
+    return scores_of_batches([_rows(context, truth, predicted)])
 
 
-def score_rows(context: np.ndarray, truth: np.ndarray, predicted: np.ndarray) -> dict[str, dict]:
-    """`score_forecast` for one batch of many, before averaging: each sequence's
-    metrics at each frame (`core.metrics.per_sequence`), for `join_scores`."""
+def _rows(context: np.ndarray, truth: np.ndarray, predicted: np.ndarray) -> dict[str, dict]:
+    # Each sequence's metrics at each frame (core.metrics.per_sequence), before averaging.
     # The baselines need only the last context frame: 16 MB per 1,000 sequences instead of 164 MB.
     last, truth = to_unit_float(context[:, -1:]), to_unit_float(truth)
     return {"model": per_sequence(predicted, truth),
             **{name: per_sequence(baseline(last, truth.shape[1]), truth) for name, baseline in BASELINES.items()}}
 
 
-def join_scores(batches: list[dict[str, dict]]) -> dict[str, Scores]:
-    """The scores of all the sequences in `score_rows`' batches, in their order."""
+def scores_of_batches(batches: list[dict[str, dict]]) -> dict[str, Scores]:
+    """The scores of the sequences in `scored_batches`' rows, in their order: as `evaluate` returns them."""
     return {name: scores_of({metric: np.concatenate([batch[name][metric] for batch in batches])
                              for metric in rows}) for name, rows in batches[0].items()}

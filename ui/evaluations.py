@@ -165,8 +165,8 @@ class Evaluations:
 
 
 def _work(run: Evaluation, model, model_thread: Executor, lock: threading.Lock) -> None:
-    from core.evaluation import join_scores, score_rows
-    from core.forecasting import batch_size_for, forecast
+    from core.evaluation import scored_batches, scores_of_batches
+    from core.forecasting import forecast
 
     started = time.perf_counter()
     try:
@@ -183,21 +183,20 @@ def _work(run: Evaluation, model, model_thread: Executor, lock: threading.Lock) 
         context, truth = data.split_context(data.moving_mnist("test", run.total))
         # Each batch goes through the thread that runs every forecast, so a
         # visitor's forecast slips in between batches, and TensorFlow never
-        # builds the same graph from two threads at once. Each batch is scored here, as
-        # core.evaluation.evaluate does: kept whole and scored at the end, 1,000 sequences
-        # took the server 687 MB up at the peak, against 260 (benchmarks/evaluation_memory.py),
-        # beside whatever a training run holds.
-        step, rows = batch_size_for(model, BATCH), []  # keras.io: one sequence, seconds long
-        for start in range(0, run.total, step):
-            with lock:
+        # builds the same graph from two threads at once. Scored batch by batch:
+        # kept whole and scored at the end, 1,000 sequences took the server 687 MB
+        # up at the peak, against 260 (benchmarks/evaluation_memory.py), beside
+        # whatever a training run holds.
+        rows = []
+        for done, row in scored_batches(model, context, truth, BATCH,  # keras.io: one sequence, seconds long
+                                        lambda *call: model_thread.submit(forecast, *call).result()):
+            with lock:  # the next batch is not forecast till the loop asks for it
                 if run.cancelled:
                     run.status = "cancelled"
                     return
-            batch = slice(start, start + step)
-            predicted = model_thread.submit(forecast, model, context[batch], truth.shape[1]).result()
-            rows.append(score_rows(context[batch], truth[batch], predicted))
-            run.done = min(start + step, run.total)
-        run.results = join_scores(rows)
+            rows.append(row)
+            run.done = done
+        run.results = scores_of_batches(rows)
         run.seconds, run.status = time.perf_counter() - started, "done"
     except Exception as error:  # the page shows it in one line; the log gets the traceback
         logging.getLogger(__name__).exception("evaluation failed")
