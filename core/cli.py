@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import errno
 import json
 import os
 import re
@@ -24,7 +23,7 @@ import time
 from pathlib import Path
 
 from core.errors import InputError, import_keras
-from core.files import check_output, resolved, written_beside
+from core.files import check_output, partial_path, write_atomically
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
@@ -79,29 +78,6 @@ def _check_predicted_frames(sequences: int, frames: int, advice: str, at_least: 
                          f"{MAX_FORECAST_FRAMES:,} frames to hold at once; {advice}")
 
 
-def _atomic_write(writes: dict) -> None:
-    """Calls write(temporary_path) for each {path: write}, then renames the
-    results into place: a write that fails leaves every output as it was (a
-    GIF that could not be written used to take an earlier forecast with it)."""
-    targets = {path: resolved(path) for path in writes}
-    try:
-        with contextlib.ExitStack() as stack:
-            for path, write in writes.items():
-                stack.enter_context(written_beside(targets[path], _partial(targets[path])))
-                write(_partial(targets[path]))
-            for path, target in targets.items():
-                os.replace(_partial(target), target)
-    except OSError as error:
-        # NumPy's short write to a full disk (or quota) has no errno, only "8192000 requested and 1048448 written".
-        short = re.fullmatch(r"\d+ requested and \d+ written", str(error))
-        reason = error.strerror or (f"{os.strerror(errno.ENOSPC)} (or over quota)" if short else error)
-        raise InputError(f"cannot write {path}: {reason}") from None
-
-
-def _partial(target: Path) -> Path:
-    return target.with_name(f".{target.name}.partial")
-
-
 def _npy_writer(array):
     import numpy as np
 
@@ -137,7 +113,7 @@ def cmd_data_export(args) -> None:
     check_output(args.out, ".npy", "--out")
     with _bar(args.count, "seq", "generating") as bar:
         frames = moving_mnist(args.split, args.count, args.seed, args.digits, progress=_progress(bar))
-    _atomic_write({args.out: _npy_writer(frames)})
+    write_atomically({args.out: _npy_writer(frames)})
     print(f"wrote {args.out}: {frames.shape} {frames.dtype}")
 
 
@@ -247,8 +223,6 @@ def cmd_train(args) -> None:
             bar.set_postfix_str(progress_words(state), refresh=state["validation"] != shown)
             shown = state["validation"]
     except KeyboardInterrupt:  # the second Ctrl-C: the worker may be saving, and dies with this process
-        from core.model import partial_path
-
         # Its half-written file stayed hidden beside --out in 1 of 4 tries. Should the worker
         # still get to its record, it finds the file gone and fails without touching --out.
         partial_path(Path(args.out)).unlink(missing_ok=True)
@@ -336,7 +310,7 @@ def cmd_refine(args) -> None:
     finally:
         for bar in bars.values():  # an epoch's open bar would otherwise print after main()'s message
             bar.close()
-    save_checkpoint(with_precision(refined, trained_in), args.out, refined.studio_info)
+    save_checkpoint(with_precision(refined, trained_in), args.out)
     record = refined.studio_info["refiner"]
     result = {"out": args.out, "val_mse_before": record["val_mse_before"], "val_mse": record["val_mse_per_epoch"][-1],
               "seconds": record["train_seconds"]}
@@ -382,7 +356,7 @@ def cmd_forecast(args) -> None:
     writes = {args.output: _npy_writer(predicted)}
     if gif is not None:
         writes[args.gif] = lambda tmp: Path(tmp).write_bytes(gif)
-    _atomic_write(writes)  # both outputs or neither
+    write_atomically(writes)  # both outputs or neither
     print(f"wrote {args.output}: {predicted.shape} float32" + (f" and {args.gif}" if args.gif else ""))
 
 
@@ -482,7 +456,7 @@ def _write_card(args, model, table: dict, count: int) -> None:
     # Only a card of the same checkpoint lends its hand-kept fields (training commands, notes).
     if isinstance(earlier, dict) and earlier.get("checkpoint") == args.checkpoint:
         card = {**{k: v for k, v in earlier.items() if k not in card}, **card}
-    _atomic_write({args.card: lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n")})
+    write_atomically({args.card: lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n")})
 
 
 def cmd_export(args) -> None:
@@ -496,7 +470,7 @@ def cmd_export(args) -> None:
             model = with_output_floor(model, args.output_floor)
         except InputError as error:
             raise InputError(as_flags(str(error))) from None
-    save_checkpoint(model, args.out, model.studio_info)
+    save_checkpoint(model, args.out)
     print(f"wrote {args.out} without optimizer state ({Path(args.out).stat().st_size / 1e6:.1f} MB)")
 
 

@@ -8,11 +8,51 @@ the output may stay behind.
 """
 
 import contextlib
+import errno
 import os
+import re
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from core.errors import InputError
+
+
+def write_atomically(writes: dict[str | Path, Callable[[Path], None]]) -> None:
+    """Writes each output beside itself, then renames them all into place.
+
+    A reader, or a crash, sees the old file or the complete new one, never a
+    partial file; a write that fails leaves every output as it was (a GIF
+    that could not be written used to take an earlier forecast with it). A
+    symlink stays a link: the file it points to is the one replaced.
+
+    Args:
+        writes: {path: write}; write(temporary) writes the whole output to
+            `temporary` (`partial_path(path)`, with the same suffix).
+
+    Raises:
+        InputError: a write failed (a full disk, a folder that vanished).
+    """
+    targets = {path: resolved(path) for path in writes}
+    try:
+        with contextlib.ExitStack() as stack:
+            for path, write in writes.items():
+                stack.enter_context(written_beside(targets[path], partial_path(path)))
+                write(partial_path(path))
+            for path, target in targets.items():
+                os.replace(partial_path(path), target)
+    except OSError as error:
+        # NumPy's short write to a full disk (or quota) has no errno, only "8192000 requested and 1048448 written".
+        short = re.fullmatch(r"\d+ requested and \d+ written", str(error))
+        reason = error.strerror or (f"{os.strerror(errno.ENOSPC)} (or over quota)" if short else error)
+        raise InputError(f"cannot write {path}: {reason}") from None
+
+
+def partial_path(path) -> Path:
+    """Where `write_atomically` writes `path` first (a crash may leave it):
+    hidden beside it as .STEM.partial.SUFFIX, the suffix kept for Keras."""
+    target = resolved(path)
+    return target.with_name(f".{target.stem}.partial{target.suffix}")
 
 
 @contextlib.contextmanager
@@ -73,7 +113,7 @@ def check_output(path: str, suffix: str, option: str) -> None:
         folder = folder.parent
     if not folder.is_dir() or not _can_make_files_in(folder):
         raise InputError(f"cannot write {path}: {folder} is not a folder this user can write to")
-    # The output is first written beside itself as ".NAME.partial", which a name
+    # The output is first written beside itself as ".STEM.partial.SUFFIX", which a name
     # near the limit pushes past it: that failed after the work, naming the hidden file.
     limit = os.pathconf(folder, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255  # Windows has no pathconf
     longest = limit - len("..partial")

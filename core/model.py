@@ -38,7 +38,7 @@ from keras import layers, ops
 
 from core.data import CONTEXT_FRAMES, FRAME_SIZE, SEQUENCE_LENGTH
 from core.errors import InputError, as_number
-from core.files import resolved, written_beside
+from core.files import write_atomically
 
 PACKAGE = "convlstm_studio"
 # Keras keeps scopes (dtype policy, deserialisation, state tracking) in global
@@ -603,14 +603,14 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
 
     Keras writes to a temporary file beside the target, `studio.json` (the
     `ModelConfig` and `info`, e.g. training history) is added to the archive,
-    and `os.replace` swaps it in: a reader, or a crash, sees the old file or
-    the complete new one, never a partial file. A symlink at `path` stays a
-    link: the file it points to is the one replaced.
+    and it is renamed into place (`core.files.write_atomically`): a reader, or
+    a crash, sees the old file or the complete new one.
 
     Args:
         model: built by `build_model` or `load_checkpoint`.
         path: destination ending in `.keras`.
-        info: JSON-serialisable facts to keep with the weights.
+        info: JSON-serialisable facts to keep with the weights; by default
+            the model's own `studio_info` (its training record, a refiner's).
 
     Returns:
         The path written.
@@ -626,27 +626,22 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
     # refused, a notebook's np.float32 was a TypeError from json.
     if not isinstance(info, (dict, type(None))):
         raise InputError(f"info must be a dict; received {type(info).__name__}")
+    if info is None:  # dropped, the refiner's record went, which a resumed round checks its seed against
+        info = getattr(model, "studio_info", {})
     try:
-        record = json.dumps({"config": dataclasses.asdict(model_config(model)), "info": info or {}}, indent=1)
+        record = json.dumps({"config": dataclasses.asdict(model_config(model)), "info": info}, indent=1)
     except (TypeError, ValueError) as error:
         raise InputError(f"info must hold only JSON's types (str, int, float, bool, None, list, dict): {error}") from None
-    temporary = partial_path(path)
-    try:
-        with written_beside(resolved(path), temporary):
-            model.save(temporary)
-            # Not ZipFile(temporary, "a"), which makes a new archive when the file is gone (another
-            # run on this path starting removes it): renamed into place, that held no weights.
-            with open(temporary, "r+b") as handle, zipfile.ZipFile(handle, "a") as archive:
-                archive.writestr(STUDIO_ENTRY, record)
-            os.replace(temporary, resolved(path))
-    except OSError as error:  # a full disk or a folder that vanished; the old file stays
-        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+
+    def write(temporary: Path) -> None:
+        model.save(temporary)
+        # Not ZipFile(temporary, "a"), which makes a new archive when the file is gone (another
+        # run on this path starting removes it): renamed into place, that held no weights.
+        with open(temporary, "r+b") as handle, zipfile.ZipFile(handle, "a") as archive:
+            archive.writestr(STUDIO_ENTRY, record)
+
+    write_atomically({path: write})  # a full disk or a folder that vanished leaves the old file
     return path
-
-
-def partial_path(path: Path) -> Path:
-    """Where `save_checkpoint` writes `path` before swapping it in (a crash may leave it)."""
-    return resolved(path).with_name(f".{resolved(path).stem}.partial.keras")
 
 
 def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:

@@ -35,7 +35,7 @@ import numpy as np
 
 from core import data
 from core.errors import InputError, as_number
-from core.files import check_output
+from core.files import check_output, partial_path
 from core.forecasting import forecast
 from core.metrics import BASELINES, mse
 from core.model import (
@@ -46,7 +46,6 @@ from core.model import (
     gpu_names,
     load_checkpoint,
     model_config,
-    partial_path,
     preset,
     read_checkpoint_info,
     save_checkpoint,

@@ -52,7 +52,8 @@ def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_
         for a, b in zip(before.get_weights(), after.get_weights()):
             np.testing.assert_array_equal(a, b)
     # Fine-tuning the forecaster (the Train page's "From the shipped model") leaves the refiner as trained.
-    path = save_checkpoint(refined, tmp_path / "refined.keras", refined.studio_info)
+    path = save_checkpoint(refined, tmp_path / "refined.keras")
+    assert read_checkpoint_info(path)[1] == refined.studio_info  # saved with no info, it had an empty record
     tuned, _ = train(tiny_run(init_from=str(path), out=str(tmp_path / "tuned.keras"), epochs=1, model_overrides={}))
     assert model_config(tuned).refiner_filters == 8
     assert read_checkpoint_info(tmp_path / "tuned.keras")[1]["refiner"] == refined.studio_info["refiner"]
