@@ -48,13 +48,16 @@ PACKAGE = "convlstm_studio"
 # (the app's own cause is in ui.shared; the lock is for any threaded host).
 MODEL_LOCK = threading.RLock()
 STUDIO_ENTRY = "studio.json"  # our config inside the .keras archive
-TRAINED_HORIZON = SEQUENCE_LENGTH - CONTEXT_FRAMES
+# The refiner's "how far ahead" input is t / 10, capped at 0.9: fixed, whatever a
+# model's context, since the shipped refiner was trained on that scale.
+REFINER_AHEAD_SCALE = SEQUENCE_LENGTH - CONTEXT_FRAMES
 REFINER_INPUTS = 5  # per pixel: the frame, the frames before and after it, the last context frame, how far ahead
 
 
 # Keras dtype policies the cells are built for: they keep their gates and
-# states in float32 under a mixed policy.
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# states in float32 under a mixed policy. Not mixed_float16: the forecaster's
+# own policy is float32, so Keras would not scale its float16 gradients.
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def _check_precision(precision: str) -> None:
@@ -179,8 +182,10 @@ class ConvLSTMCell(layers.Layer):
     All four gates come from one convolution over [input, hidden], which is one
     large matrix product instead of eight small ones:
 
-        i, f, o = sigmoid(W_{i,f,o} * [x, h])      g = tanh(W_g * [x, h])
-        c' = f . c + i . g                          h' = o . tanh(c')
+        z = W * [x, h] + b                  (then normalised, with layer_norm)
+        i, f, g, o = split(z, 4)            in this channel order
+        i, o = sigmoid(i), sigmoid(o)       f = sigmoid(f + 1)      g = tanh(g)
+        c' = f . c + i . g                  h' = o . tanh(c')
 
     Args:
         filters: channels of the hidden and cell states.
@@ -477,7 +482,7 @@ class ConvLSTMForecaster(keras.Model):
         predictions = ops.cast(predictions, "float32")
         before = ops.concatenate([last, predictions[:, :-1]], axis=1)
         after = ops.concatenate([predictions[:, 1:], predictions[:, -1:]], axis=1)
-        ahead = ops.minimum(ops.arange(horizon, dtype="float32"), TRAINED_HORIZON - 1) / TRAINED_HORIZON
+        ahead = ops.minimum(ops.arange(horizon, dtype="float32"), REFINER_AHEAD_SCALE - 1) / REFINER_AHEAD_SCALE
         ahead = ops.zeros_like(predictions) + ops.reshape(ahead, (1, -1, 1, 1, 1))
         inputs = ops.concatenate([predictions, before, after, ops.zeros_like(predictions) + last, ahead], axis=-1)
         return ops.reshape(inputs, (-1, FRAME_SIZE, FRAME_SIZE, REFINER_INPUTS))

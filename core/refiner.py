@@ -11,7 +11,7 @@ Usage from a notebook:
     model = core.load_checkpoint("runs/mine.keras")
     config = core.RefinerConfig(filters=128, sequences=500, epochs=2, ssim_weight=20)  # the shipped refiner's kind
     refined = core.train_refiner(model, config)
-    core.save_checkpoint(refined, "runs/mine-refined.keras", refined.studio_info)
+    core.save_checkpoint(refined, "runs/mine-refined.keras")
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from core import data
 from core.errors import InputError, as_number, check_callback
 from core.forecasting import forecast
 from core.metrics import mse
-from core.model import TRAINED_HORIZON, model_config, with_output_floor, with_refiner
+from core.model import REFINER_AHEAD_SCALE, model_config, with_output_floor, with_refiner
 from core.training import MAX_BATCH_SIZE, describe_device
 
 # The refiner's batches are built as they are drawn, from raw forecasts and
@@ -140,7 +140,7 @@ class _RefinerFrames(keras.utils.PyDataset):
         last, horizon = self.last[sequence, ..., 0], self.raw.shape[1]
         before = np.where((t == 0)[:, None, None], last, self.raw[sequence, np.maximum(t - 1, 0)])
         after = self.raw[sequence, np.minimum(t + 1, horizon - 1)]
-        ahead = np.minimum(t, TRAINED_HORIZON - 1).astype(np.float32) / np.float32(TRAINED_HORIZON)
+        ahead = np.minimum(t, REFINER_AHEAD_SCALE - 1).astype(np.float32) / np.float32(REFINER_AHEAD_SCALE)
         frame = self.raw[sequence, t]
         inputs = np.stack([frame, before, after, last, np.broadcast_to(ahead[:, None, None], frame.shape)], axis=-1)
         return inputs.astype(np.float32), data.to_unit_float(self.truth[sequence, t])[..., None]
@@ -206,7 +206,7 @@ def _check_fresh_seed(seed: int | None, earlier: dict | None) -> None:
 @contextlib.contextmanager
 def _only_refiner_trainable(model: keras.Model):
     # The forecaster stays as it was trained; afterwards the refiner is frozen
-    # again, as ConvLSTMForecaster.build leaves it.
+    # again, as ConvLSTMForecaster.__init__ leaves it.
     frozen = [*model.cells, model.head]
     for layer in frozen:
         layer.trainable = False
