@@ -162,8 +162,8 @@ def cmd_train(args) -> None:
             lr_decay_start=args.lr_decay_start,
             num_digits=args.digits,
             workers=args.workers,
-            sampling_sequences=(args.sampling_sequences if args.sampling_sequences is not None
-                                else 0 if args.init_from else DEFAULT_SAMPLING_SEQUENCES),
+            sampling_sequences=(DEFAULT_SAMPLING_SEQUENCES if args.sampling_sequences is None
+                                else args.sampling_sequences),
             resume=args.resume,
             init_from=args.init_from,
             val_count=args.val_sequences,
@@ -272,7 +272,7 @@ def cmd_refine(args) -> None:
         raise InputError(f"{args.out} already exists; give another --out (a refined model is a new file)")
     # Saved in the precision the file was trained in, not this CPU's; read before
     # the minutes of work, which a file changed meanwhile would otherwise lose.
-    file_config, file_info = read_checkpoint_info(args.checkpoint)
+    file_config, _ = read_checkpoint_info(args.checkpoint)
     trained_in, had = file_config.precision, file_config.refiner_filters
     if file_config.preset != "convlstm":
         raise InputError(f"{args.checkpoint} is a keras-io model; only a convlstm model takes a refiner")
@@ -281,15 +281,10 @@ def cmd_refine(args) -> None:
     if args.resume and args.filters not in (None, had):
         raise InputError(f"--filters {args.filters} does not match the {had} filters of {args.checkpoint}'s refiner; "
                          "leave --filters out with --resume")
-    filters = args.filters if args.filters is not None else had if args.resume else RefinerConfig.filters
-    # A resumed round keeps the loss its refiner was trained with, unless told otherwise.
-    earlier_weight = file_info.get("refiner", {}).get("ssim_weight", RefinerConfig.ssim_weight)
-    ssim_weight = args.ssim_weight if args.ssim_weight is not None else (
-        earlier_weight if args.resume else RefinerConfig.ssim_weight)
     try:
-        config = RefinerConfig(filters=filters, sequences=args.sequences, epochs=args.epochs,
+        config = RefinerConfig(filters=args.filters, sequences=args.sequences, epochs=args.epochs,
                                batch_size=args.batch_size, learning_rate=args.lr, val_count=args.val_sequences,
-                               seed=args.seed, ssim_weight=ssim_weight, resume=args.resume)
+                               seed=args.seed, ssim_weight=args.ssim_weight, resume=args.resume)
     except InputError as error:
         raise InputError(as_flags(str(error))) from None
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
@@ -611,10 +606,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    if args.command == "train" and args.minutes is None and args.epochs is None:
-        args.minutes = 1.0
-    if args.command == "train" and args.epochs is None:
-        args.epochs = 100_000
     try:
         if args.command in KERAS_COMMANDS:
             import_keras()

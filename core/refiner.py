@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import keras
@@ -45,7 +45,8 @@ class RefinerConfig:
     """Training a refiner on a frozen forecaster's forecasts.
 
     Attributes:
-        filters: the refiner's width, 1-512 (its `ModelConfig.refiner_filters`).
+        filters: the refiner's width, 1-512 (its `ModelConfig.refiner_filters`);
+            None: the model's refiner's with `resume`, else 64.
         sequences: training sequences (training digits), forecast once and
             reused every epoch, 1 to MAX_REFINER_SEQUENCES.
         epochs: passes over them; the step size follows one cosine to 0 over all.
@@ -64,39 +65,39 @@ class RefinerConfig:
             its squared error summed over the pixels (the MSE metric's unit).
             Squared error alone leaves a faint haze where a digit might be,
             which SSIM punishes hard on a black background; 0 trains on
-            squared error alone.
+            squared error alone. None: the earlier round's with `resume`, else 0.
         resume: train the model's own refiner further (on this round's
-            sequences) instead of a new one; it must have a refiner of
-            `filters`. Memory caps the sequences held at once
+            sequences) instead of a new one; it must have a refiner (of
+            `filters`, where given). Memory caps the sequences held at once
             (MAX_REFINER_SEQUENCES), so more are seen in rounds, one file
             to the next.
     """
 
-    filters: int = 64
+    filters: int | None = None
     sequences: int = 4000
     epochs: int = 6
     batch_size: int = 64
     learning_rate: float = 1e-3
     val_count: int = 1000
     seed: int | None = None
-    ssim_weight: float = 0.0
+    ssim_weight: float | None = None
     resume: bool = False
 
     def __post_init__(self):
         # A notebook's NumPy numbers are stored as Python's: the refiner's JSON record cannot hold them.
         for name in ("filters", "sequences", "epochs", "batch_size", "val_count", "seed", "learning_rate", "ssim_weight"):
-            if name != "seed" or self.seed is not None:
+            if getattr(self, name) is not None or name not in ("seed", "filters", "ssim_weight"):
                 whole = name not in ("learning_rate", "ssim_weight")
                 object.__setattr__(self, name, as_number(name, getattr(self, name), whole))
         for name, least, most in (("filters", 1, 512), ("sequences", 1, MAX_REFINER_SEQUENCES), ("epochs", 1, 1000),
                                   ("batch_size", 1, MAX_BATCH_SIZE), ("val_count", 1, MAX_REFINER_VAL_SEQUENCES)):
-            if not least <= getattr(self, name) <= most:
+            if getattr(self, name) is not None and not least <= getattr(self, name) <= most:
                 raise InputError(f"{name} must be from {least} to {most:,}; received {getattr(self, name)}")
         if not 0 < self.learning_rate < 1:
             raise InputError(f"learning_rate must be between 0 and 1; received {self.learning_rate}")
         if self.seed is not None and not 0 <= self.seed < 2**32:  # keras.utils.set_random_seed's range
             raise InputError(f"seed must be from 0 to {2**32 - 1:,}; received {self.seed}")
-        if not 0 <= self.ssim_weight <= 10_000:  # the range also refuses NaN
+        if self.ssim_weight is not None and not 0 <= self.ssim_weight <= 10_000:  # the range also refuses NaN
             raise InputError(f"ssim_weight must be from 0 to 10,000; received {self.ssim_weight}")
         if not isinstance(self.resume, (bool, np.bool_)):
             raise InputError(f"resume must be True or False; received {self.resume!r}")
@@ -257,10 +258,14 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     log = log or (lambda *_: None)
     started = time.perf_counter()
     had = model_config(model).refiner_filters
-    if config.resume and had != config.filters:
-        raise InputError(f"resume needs a refiner of {config.filters} filters; the model has "
-                         + (f"one of {had}" if had else "none"))
+    if config.resume and (not had or config.filters not in (None, had)):
+        raise InputError(f"resume needs a refiner{f' of {config.filters} filters' * (config.filters is not None)}; "
+                         "the model has " + (f"one of {had}" if had else "none"))
     earlier = getattr(model, "studio_info", {}).get("refiner") if config.resume else None
+    # A resumed round goes on with its refiner's width and loss, unless told otherwise.
+    config = replace(config, filters=config.filters or (had if config.resume else 64),
+                     ssim_weight=(config.ssim_weight if config.ssim_weight is not None
+                                  else (earlier or {}).get("ssim_weight", 0.0)))
     _check_fresh_seed(config.seed, earlier)
     if config.seed is not None:  # before the refiner's first weights are drawn
         keras.utils.set_random_seed(config.seed)

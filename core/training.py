@@ -67,6 +67,7 @@ MAX_BATCH_SIZE = 1024
 # 23 GB and were killed. A million batches is a list of tens of MB, and above
 # the 781,250 of the GPU sessions' "--epoch-sequences 100000000" at batch 128.
 MAX_EPOCH_BATCHES = 1_000_000
+UNBOUNDED_EPOCHS = 100_000  # Keras' fit wants a number of epochs: a run bound by its minutes alone
 # Threads drawing batches: 12 kept an H200 fed; 40,000 could not be started.
 MAX_WORKERS = 64
 # Validated after every epoch and held in memory: 10^9 asked for terabytes. As
@@ -84,11 +85,11 @@ class TrainConfig:
         model_overrides: ModelConfig fields to change, e.g. {"filters": 32}.
         minutes: wall-clock budget, validations included, counted from the
             end of the first batch (which compiles the training step: 7-20 s
-            on 2 CPU cores); None trains for `epochs`. The default, 1, holds
-            when `epochs` is given too: `TrainConfig(epochs=3)` stops after a
-            minute if its 3 epochs take longer (the CLI's `--epochs` alone drops it).
+            on 2 CPU cores); None: no time bound. With neither `minutes` nor
+            `epochs`, 1.
         epochs: upper bound on epochs (an epoch is `epoch_sequences` sequences);
-            with `minutes` too, the run stops at whichever comes first.
+            with `minutes` too, the run stops at whichever comes first; None:
+            no epoch bound.
         epoch_sequences: sequences per epoch; validation runs after each. At
             most MAX_EPOCH_BATCHES batches.
         batch_size: sequences per batch, at most MAX_BATCH_SIZE.
@@ -109,9 +110,9 @@ class TrainConfig:
             With more than one, `seed` no longer fixes the order of batches.
         sampling_sequences: sequences over which scheduled sampling fades
             from teacher forcing to closed loop; 0 trains closed loop at once;
-            None fades over the first half of the budget (short runs). A
-            resume left at the default (or given 10,000) takes the file's
-            (None there: 0, its fade is over).
+            None fades over the first half of the budget (short runs). Left
+            at the default (or given 10,000), a resume takes the file's (None
+            there: 0, its fade is over) and an `init_from` run takes 0.
         val_count: validation sequences (test digits, fixed seed); None:
             the model's `DEFAULT_VAL_COUNT`.
         resume: continue from `out` (weights, optimizer, sequences seen and,
@@ -134,8 +135,8 @@ class TrainConfig:
     out: str | None = None
     preset: str = "convlstm"
     model_overrides: dict = field(default_factory=dict)
-    minutes: float | None = 1.0
-    epochs: int = 1000
+    minutes: float | None = None
+    epochs: int | None = None
     epoch_sequences: int = 1024
     batch_size: int = 16
     learning_rate: float | None = None  # picked in train(): see the docstring
@@ -154,7 +155,10 @@ class TrainConfig:
     def __post_init__(self):
         # A notebook's "2" or 2.5 epochs failed in a comparison or deep in Keras. NumPy's numbers
         # are taken as Python's: the checkpoint's JSON record could not hold an np.int64.
-        may_be_none = ("minutes", "learning_rate", "lr_decay_sequences", "sampling_sequences", "val_count", "seed")
+        if self.minutes is None and self.epochs is None:  # a run with no end
+            self.minutes = 1.0
+        may_be_none = ("minutes", "epochs", "learning_rate", "lr_decay_sequences", "sampling_sequences", "val_count",
+                       "seed")
         for name in ("epochs", "epoch_sequences", "batch_size", "workers", "num_digits", "lr_decay_start",
                      "lr_decay_sequences", "sampling_sequences", "val_count", "seed", "minutes", "learning_rate"):
             value, whole = getattr(self, name), name not in ("minutes", "learning_rate")
@@ -176,7 +180,7 @@ class TrainConfig:
         if self.minutes is not None and not 0 < self.minutes <= 24 * 60:
             raise InputError(f"minutes must be more than 0 and at most 1440 (a day); received {self.minutes:g}")
         for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1; received {getattr(self, name)}")
         if self.batch_size > MAX_BATCH_SIZE:
             raise InputError(f"batch_size must be at most {MAX_BATCH_SIZE}; received {self.batch_size}")
@@ -445,7 +449,7 @@ class _ProgressCallback(keras.callbacks.Callback):
         """The share of the budget spent and the seconds left, by the time
         (`spent` seconds of it) or the epochs, whichever runs out first; no
         seconds until a speed is measured, which says which that is."""
-        total = self.config.epochs * self.config.epoch_sequences
+        total = (self.config.epochs or UNBOUNDED_EPOCHS) * self.config.epoch_sequences
         done = self.seen - self.seen_at_start
         fraction, left = done / total, ((total - done) / speed if speed else None)
         if self.config.minutes is not None:
@@ -530,6 +534,10 @@ def _with_schedule(config: TrainConfig) -> TrainConfig:
     fade = recorded.get("sampling_sequences", -1)
     if config.sampling_sequences == DEFAULT_SAMPLING_SEQUENCES and (fade is None or isinstance(fade, int) and fade >= 0):
         changes["sampling_sequences"] = fade or 0
+    # A model trained already forecasts from its own frames: fed the truth again, a notebook's
+    # fine-tune started by unlearning that.
+    if config.sampling_sequences == DEFAULT_SAMPLING_SEQUENCES and config.init_from:
+        changes["sampling_sequences"] = 0
     return replace(config, **changes)
 
 
@@ -776,7 +784,7 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
                 callback.cancelled = progress.stop_requested  # while it scored: nothing learned, so cancelled now
             fitted = not callback.cancelled
             if fitted:
-                model.fit(sequences, epochs=config.epochs, callbacks=[callback, *filter(None, [shown])], verbose=0)
+                model.fit(sequences, epochs=config.epochs or UNBOUNDED_EPOCHS, callbacks=[callback, *filter(None, [shown])], verbose=0)
         except KeyboardInterrupt:  # a notebook's Stop button lost the batches since the last save
             callback.interrupted()
         if callback.cancelled:

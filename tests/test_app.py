@@ -774,7 +774,7 @@ def test_each_start_trains_with_its_own_defaults(app, monkeypatch):
     assert (scratch.init_from, scratch.sampling_sequences, scratch.learning_rate) == (None, None, 1e-3)
     assert (shipped.init_from, shipped.sampling_sequences, shipped.learning_rate) == (
         str(SHIPPED), 0, FINE_TUNING_LEARNING_RATE)
-    assert scratch.minutes == 1.0 and scratch.epochs * scratch.epoch_sequences > 60 * 10_000  # 10,000 sequences/s
+    assert scratch.minutes == 1.0 and scratch.epochs is None  # the minute alone ends it
     # The keras.io model has no ConvLSTM weights to start from.
     app.selectbox(key="train_preset").set_value("keras.io example's model (slow, to compare)").run()
     assert app.radio(key="train_start").options == ["From scratch"]

@@ -61,6 +61,15 @@ def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_
         for a, b in zip(before.get_weights(), after.get_weights()):
             np.testing.assert_array_equal(a, b)
     assert not np.array_equal(refined.head.get_weights()[0], tuned.head.get_weights()[0])
+    # A notebook's resumed round goes on with the refiner's width and loss, as the CLI's does: it
+    # was refused as "a refiner of 64 filters", and given 8, went on with squared error alone.
+    refined.studio_info["refiner"]["ssim_weight"] = 20.0
+    again = train_refiner(refined, RefinerConfig(sequences=8, epochs=1, val_count=8, seed=3, resume=True))
+    assert (again.studio_info["refiner"]["filters"], again.studio_info["refiner"]["ssim_weight"]) == (8, 20.0)
+    with pytest.raises(InputError, match="resume needs a refiner of 16 filters; the model has one of 8"):
+        train_refiner(refined, RefinerConfig(filters=16, resume=True))
+    with pytest.raises(InputError, match="resume needs a refiner; the model has none"):
+        train_refiner(source, RefinerConfig(resume=True))
     with pytest.raises(InputError, match="sequences must be from 1 to 20,000; received 0"):
         RefinerConfig(sequences=0)
     for weight in (-1.0, float("nan")):

@@ -391,6 +391,8 @@ def test_without_a_rate_a_resume_keeps_its_files(tmp_path):
     # The default is to pick: a notebook's TrainConfig(init_from=...) fine-tuned at 1e-3.
     fine_tuned, _ = train(tiny_run(init_from=str(out), epochs=1))
     assert float(fine_tuned.optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
+    # And fed it the truth again (only the CLI and the page said 0), to a model that forecasts without it.
+    assert fine_tuned.studio_info["sampling_sequences"] == 0
     new, _ = train(tiny_run(epochs=1))
     assert float(new.optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
 
@@ -499,6 +501,8 @@ def test_bad_settings():
         with pytest.raises(InputError, match=re.escape(message)):
             TrainConfig(**settings)
     assert TrainConfig(epochs=np.int64(3), minutes=np.float32(0.5)).epochs == 3  # NumPy's numbers are numbers
+    # Epochs alone bound the run: TrainConfig(epochs=3) stopped after the default minute (the CLI's did not).
+    assert (TrainConfig(epochs=3).minutes, TrainConfig().minutes, TrainConfig(minutes=2).epochs) == (None, 1.0, None)
 
 
 def test_a_run_with_numpy_settings_saves_its_record(tmp_path):
