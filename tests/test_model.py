@@ -562,6 +562,10 @@ def test_an_untrained_refiner_changes_nothing_and_a_trained_one_survives_saving(
     corrected = forecast(loaded, context, 12)
     np.testing.assert_allclose(corrected, forecast(refined, context, 12), atol=1e-6)
     assert np.abs(corrected - forecast(tiny_model, context, 12)).max() > 0.01
+    # A frame is the same whatever the horizon: the last one read itself as the frame after it, and
+    # frame +1 of a 1-frame forecast was visibly not frame +1 of a 10-frame one.
+    for horizon in (1, 5):
+        np.testing.assert_allclose(forecast(loaded, context, horizon), corrected[:, :horizon], atol=1e-6)
     # The raw forecast is still there for whoever asks, and is what the model reads back.
     raw = keras.ops.convert_to_numpy(loaded.rollout(context[..., None] / 255.0, 12, refine=False))[..., 0]
     np.testing.assert_allclose(raw, forecast(tiny_model, context, 12), atol=1e-5)
