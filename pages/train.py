@@ -73,7 +73,8 @@ def glossary_ui() -> None:
             "- **Training loss**: how wrong the model's next-frame guesses are on the training batches (binary "
             "cross-entropy: each pixel's brightness read as a probability). It is measured differently from "
             "the MSE, so compare each only with itself.\n\n"
-            "The defaults work: change one thing at a time, and compare the runs on Evaluate."
+            "The defaults give a run that learns within a minute: change one thing at a time, and compare the "
+            "runs on Evaluate."
         )
 
 
@@ -161,8 +162,12 @@ def results_ui(job, state) -> None:
                      "next frame, given the true frame in the 10 context steps. After them, a model trained from "
                      "scratch is given the true frame with a probability that falls from 1 to 0 over the first half "
                      "of the run (*teacher forcing* easing into closed loop: scheduled sampling), then its own "
-                     "prediction; one started from the shipped model gets its own from the start. So the loss can "
-                     "fall while the validation MSE, a closed-loop forecast, stays near black frames'.")
+                     "prediction; one started from the shipped model gets its own from the start. "
+                     # A fine-tuning run's validation sits far below black frames': "stays near" contradicted it.
+                     + ("So the two curves need not move together: the validation MSE scores a whole closed-loop "
+                        "forecast." if job.fine_tuning else
+                        "So the loss can fall while the validation MSE, a closed-loop forecast, stays near black "
+                        "frames'."))
     else:  # the first seconds go into building the model: an empty chart with axes from -1 to 4 said nothing
         left.caption("The loss curve starts after the first batches.")
     with right:
@@ -259,7 +264,9 @@ def when_it_ends(run) -> str:
     left = state["eta_seconds"]
     if state["status"] == "validating":  # after every epoch, not only the last; a fine-tuning run's first
         return "is scoring its latest forecasts" if state["loss"] else "is scoring the model it starts from"
-    return "has just started" if left is None else f"ends in about {left:.0f} s"
+    if left is None:  # also while the next epoch's first batch is drawn: "just started" of a run half done
+        return "is under way" if state["loss"] else "has just started"
+    return f"ends in about {left:.0f} s"
 
 
 def runs(count: int) -> str:
@@ -364,7 +371,11 @@ st.markdown(
     "Train a model right here. Training runs in the background: you can switch pages, reload, open another tab "
     f"or lose the connection, and come back. Your newest {LIMITS.checkpoints_per_session} trained models are kept "
     "until an hour after your last visit (closing the browser forgets them). "
-    f"The validation score is a real closed-loop forecast (lower is better). Device: **{describe_device()}**."
+    f"The validation score is a real closed-loop forecast (lower is better). Device: **{describe_device()}**.\n\n"
+    # A class watched a minute's grey forecasts, told only afterwards that they would be grey.
+    "What to expect: in a few minutes a model from scratch learns where things move, its loss and validation "
+    "MSE fall, but its forecasts stay grey blurs, not digits: the shipped model saw 2.4 million sequences on a "
+    "GPU, where a minute on 2 CPU cores sees about 500. To show forecasts of digits, use the Forecast page."
 )
 job = registry().latest(session_id())
 locked = job is not None and job.running
@@ -382,6 +393,12 @@ running = registry().running()
 short = running is None and config is not None and not registry().has_memory_for(config)
 if short:
     short_of_memory_ui(config)
+collect_finished(Path(session_folder()))  # a failed run's last checkpoint too, which the pickers offer
+kept = list(st.session_state["trained"])
+if not locked and len(kept) >= LIMITS.checkpoints_per_session:
+    # A fourth run took run 1's place without a word here: a good run 1 was gone after a poor run 4.
+    st.caption(f"You have {len(kept)} trained models, the most kept: once this run is saved, the oldest, "
+               f"**{kept[0]}**, is deleted.")
 if st.button("Start training", icon=":material/play_arrow:", type="primary", key="train_start_button",
              disabled=locked or config is None or short or registry().line_is_full()):
     try:
@@ -409,7 +426,6 @@ elif job is not None and not mine_running:
     state = job.progress.snapshot()
     # Keyed, to be brought into view: the settings unfold when a run ends, and pushed its outcome
     # below a 1366 x 768 projector's fold (and 1,100 px down a phone).
-    collect_finished(Path(session_folder()))  # a failed run's last checkpoint too, which the pickers offer
     with st.container(key="train_outcome"):
         if state["status"] == "failed":
             st.error(f"Training failed: {state['error']}")

@@ -283,6 +283,7 @@ def test_a_reload_or_a_second_tab_finds_its_own_run_and_can_stop_it(browser):
 def _reload_finds_its_own_run(page):
     # Each is a new Streamlit session: they used to be told that "someone else" was
     # training, with no Stop button, and the run's model never reached them.
+    page.set_viewport_size({"width": 1366, "height": 768})  # a projector's, for where the outcome is drawn
     open_page(page, "Train")
     page.get_by_role("button", name="Start training").click()
     page.get_by_test_id("stProgress").wait_for(timeout=60_000)
@@ -321,6 +322,12 @@ def _reload_finds_its_own_run(page):
         done = tab.get_by_test_id("stAlertContentSuccess")
         done.wait_for(timeout=120_000)
         assert "Training stopped" in done.inner_text() and "Trained here: run 1" in done.inner_text()
+    # In view: with a run in line, the outcome was brought into view while the live run's chart and GIF
+    # were still drawn above it, and went 400 px above the screen's top as they went.
+    page.wait_for_function("() => document.activeElement.closest('.st-key-train_outcome') !== null", timeout=30_000)
+    settle(page)
+    outcome = page.locator(".st-key-train_outcome").bounding_box()
+    assert 0 <= outcome["y"] < 768, outcome
     # The run in line started by itself, and the waiting page, polled, now shows it as theirs.
     waiting.get_by_test_id("stProgress").wait_for(timeout=60_000)
     assert waiting.get_by_text("Your run is in line").count() == 0

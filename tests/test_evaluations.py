@@ -140,7 +140,7 @@ def test_an_evaluation_and_a_training_run_fit_the_server_together_or_the_later_i
     monkeypatch.setattr(ui.jobs, "resident_mb", lambda: now[0])
     registry, training = ui.jobs.Registry(), object()
     registry.started = 1  # a later run of a new kind: train_peak_mb
-    config = TrainConfig(model_overrides={"num_layers": 1, "filters": 3})
+    config = TrainConfig(model_overrides={"num_layers": 1, "filters": 3, "layer_norm": True})
     assert registry.has_memory_for(config)
     assert claim(id(training), LIMITS.train_peak_mb, now[0])  # as the registry does when a run starts
     try:

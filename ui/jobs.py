@@ -148,7 +148,8 @@ class Registry:
         if config.preset == "keras-io":
             return LIMITS.keras_io_train_peak_mb
         if self.started:
-            return LIMITS.train_peak_mb
+            plain = not config.init_from and not config.model_overrides.get("layer_norm")
+            return LIMITS.plain_train_peak_mb if plain else LIMITS.train_peak_mb
         return LIMITS.first_fine_tuning_peak_mb if config.init_from else LIMITS.first_train_peak_mb
 
     def _work(self, job: Job, train, config) -> None:

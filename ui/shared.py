@@ -142,11 +142,14 @@ def focus_ui(selector: str) -> None:
     Streamlit cannot move focus; each script runs in the page's global scope,
     hence the function around it.
     """
+    # Once the script run has ended: the last run's elements stay drawn till then, and a
+    # target focused (so scrolled to) above them moved down with the page as they went.
     st.html(f"""<script>(() => {{
       let tries = 0;
       const timer = setInterval(() => {{
-        const target = document.querySelector({json.dumps(selector)});
-        if (target || ++tries > 50) clearInterval(timer);
+        const settled = document.querySelector("[data-testid='stApp'][data-test-script-state='notRunning']");
+        const target = settled && document.querySelector({json.dumps(selector)});
+        if (target || ++tries > 100) clearInterval(timer);
         if (target && (document.activeElement === document.body || document.activeElement === null)) {{
           target.setAttribute("tabindex", "-1");
           target.focus();
