@@ -136,6 +136,9 @@ if first is not None:
             if all(run.finished for run in runs.values()):
                 if st.session_state.pop("evaluate_watched", None) == request:
                     announce_ui(runs)
+                elif clicked:  # scores shown already: the click changed nothing, and the button read as broken
+                    st.toast(f"Already scored on these {count} test sequences: a model scores the same on the same "
+                             "sequences every time, so these are its results.", icon=":material/check_circle:")
                 results_ui(runs, count)
             else:
                 st.session_state.evaluate_watched = request

@@ -5,6 +5,7 @@ from ui.shared import through_entry_point
 through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
 
 import functools
+import re
 
 import streamlit as st
 
@@ -64,7 +65,7 @@ with right:
 
 if path is not None:
     if outside is None:
-        name, slug = f"test sequence {index}", f"sequence-{index}"
+        name, slug = f"test sequence {index}", f"test-sequence-{index}"
         context, truth, prediction, seconds, built = forecast_sequence(path, index, horizon)
     else:
         name, slug = outside["label"], outside["slug"]
@@ -102,11 +103,13 @@ if path is not None:
     downloads = {"comparison": ("Download all three", lambda: combined),
                  **{panel: (f"Download {panel}", functools.partial(panel_gif, context, truth, prediction, panel))
                     for panel in panels}}
+    # Which model and how far: a 10- and a 60-frame forecast, or the shipped model's and a run's, had one name.
+    model_slug = re.sub(r"[^a-z0-9]+", "-", st.session_state.forecast_checkpoint.lower()).strip("-")
     st.caption("Animated GIFs, to keep or show elsewhere:")
     # As wide as their names, wrapping when narrow: in four equal columns at 820 px each was cut ("Predicti...").
     with st.container(horizontal=True):
         for file, (label, gif) in downloads.items():
-            st.download_button(label, gif, file_name=f"{slug}-{file.replace(' ', '-')}.gif", mime="image/gif",
+            st.download_button(label, gif, file_name=f"{slug}-{horizon}-frames-{model_slug}-{file.replace(' ', '-')}.gif", mime="image/gif",
                                on_click="ignore", key=f"forecast_download_{file}", icon=":material/download:")
 
     forecast_strip_ui(context, truth, prediction)

@@ -544,6 +544,12 @@ def test_evaluate_shows_the_scores_the_server_has_after_a_reload(app):
     stranger.slider(key="evaluate_count").set_value(30).run()
     assert not stranger.exception
     assert stranger.table and stranger.table[0].value.equals(app.table[0].value)
+    # Their click on Evaluate changed nothing on the page, with not a word: the button read as broken.
+    assert not stranger.toast
+    stranger.button(key="evaluate_run").click().run()
+    assert [toast.value for toast in stranger.toast] == [
+        "Already scored on these 30 test sequences: a model scores the same on the same sequences every time, so "
+        "these are its results."]
 
 
 def test_a_browser_has_one_evaluation_at_a_time_and_its_other_tabs_say_so(app):
@@ -1600,9 +1606,10 @@ def test_an_uploaded_sequence_is_forecast_past_its_end(app, monkeypatch):
     app.button(key="dataset_forecast").click().run()
     assert not app.exception and app.title[0].value == "Forecast"
     assert app.radio(key="forecast_source").value == "your file, sequence 1"
-    # Named after the sequence: every one sent from Dataset was "your-sequence-...".
-    assert downloads[-4:] == ["your-file-sequence-1-comparison.gif", "your-file-sequence-1-ground-truth.gif",
-                              "your-file-sequence-1-prediction.gif", "your-file-sequence-1-absolute-error.gif"]
+    # Named after the sequence: every one sent from Dataset was "your-sequence-...". And after the horizon and
+    # the model: a 10- and a 60-frame forecast, or the shipped model's and a run's, had one name.
+    assert downloads[-4:] == [f"your-file-sequence-1-10-frames-shipped-model-{panel}.gif"
+                              for panel in ("comparison", "ground-truth", "prediction", "absolute-error")]
     assert "ends 2 frames after the context" in app.info[0].value
     assert len([url for _, url in images(app) if url.endswith(".gif")]) == 1
     assert len(app.get("plotly_chart")) == 2  # per-frame errors over the 2 true frames

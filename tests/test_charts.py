@@ -44,8 +44,10 @@ def test_frames_ahead_are_whole_numbers():
     # Frames ahead count from 1, as the GIFs' +1: from 0, "useless from +N" was a frame off.
     assert list(per_frame_chart("MSE", {"model": [40.0, 50.0, 60.0]}, "lower").data[0].x) == [1, 2, 3]
     # A forecast scored on one or two frames got ticks at 0.5 and 1.5.
-    assert per_frame_chart("MSE", {"model": [40.0]}, "lower").layout.xaxis.dtick == 1
-    assert per_frame_chart("MSE", {"model": np.arange(60.0)}, "lower").layout.xaxis.dtick is None  # Plotly spaces 60
+    one = per_frame_chart("MSE", {"model": [40.0]}, "lower").layout.xaxis
+    assert one.tickvals == (1,) and one.range == (0.5, 1.5)  # a "0 frames ahead" tick read as a frame
+    sixty = per_frame_chart("MSE", {"model": np.arange(60.0)}, "lower").layout.xaxis
+    assert sixty.tickvals == (1, 10, 20, 30, 40, 50, 60) and sixty.range == (0.5, 60.5)
 
 
 def test_learning_curves_keep_the_loss_apart_from_the_mse_and_show_a_single_validation():

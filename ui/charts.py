@@ -61,10 +61,12 @@ def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | No
         figure.add_vline(x=mark_frame, line_dash="dash", line_color="gray")
     # The legend goes under the plot: beside it, long model names took half of a half-width column.
     # Which way is better goes on the axis: in the title it was cut off in a half-width column at 800 px.
-    # Whole frames on the axis: one or two points got ticks at 0.5 and 1.5.
-    few = max((len(values) for values in curves.values()), default=0) <= 12
-    figure.update_layout(title=f"{metric} per predicted frame", xaxis_title="frames ahead",
-                         xaxis_dtick=1 if few else None, yaxis_title=f"{metric} ({better} is better)", height=420,
+    # Whole frames on the axis, counted from 1 as everywhere else: one or two points got ticks at
+    # 0.5 and 1.5, and Plotly's own ticks began at a "0 frames ahead" that no frame is.
+    frames = max((len(values) for values in curves.values()), default=1)
+    ticks = list(range(1, frames + 1)) if frames <= 12 else [1, *range(10, frames + 1, 10)]
+    figure.update_layout(title=f"{metric} per predicted frame", xaxis_title="frames ahead", xaxis_tickvals=ticks,
+                         xaxis_range=[0.5, frames + 0.5], yaxis_title=f"{metric} ({better} is better)", height=420,
                          margin={"t": 50, "b": 10},
                          legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0})
     return legible(figure)
