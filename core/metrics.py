@@ -6,7 +6,9 @@ All arrays are (N, T, 64, 64) floats in [0, 1].
   sequences and frames: `((pred - true) ** 2).mean(axis=(0, 1)).sum()`.
   Divide by 4096 for a per-pixel figure.
 - MAE: the same with absolute error.
-- SSIM: per frame (scikit-image, data_range 1), predictions clipped to [0, 1], averaged.
+- SSIM: per frame (scikit-image, data_range 1), averaged. OpenSTL clips
+  predictions to [0, 1] first; `core.forecast` returns them clipped, and
+  `score` refuses values outside it.
 - PSNR: per frame `20 * log10(1 / sqrt(per-pixel MSE))`, averaged; a perfect
   frame counts as 100 dB instead of infinity.
 
@@ -55,11 +57,6 @@ def _per_sequence(values, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     return np.concatenate(chunks)
 
 
-def _per_frame(values, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """The (T,) mean over sequences of `values(pred, true)`."""
-    return _per_sequence(values, pred, true).mean(axis=0)
-
-
 def _squared_error(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     return ((pred - true) ** 2).sum(axis=(2, 3))
 
@@ -69,13 +66,9 @@ def _absolute_error(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 
 
 def mse_per_frame(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """(T,) mean over sequences of each frame's summed squared error."""
-    return _per_frame(_squared_error, pred, true)
-
-
-def mae_per_frame(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """(T,) mean over sequences of each frame's summed absolute error."""
-    return _per_frame(_absolute_error, pred, true)
+    """(T,) mean over sequences of each frame's summed squared error: what training's
+    validation needs, without `score`'s scan of the values and its slow SSIM."""
+    return _per_sequence(_squared_error, pred, true).mean(axis=0)
 
 
 def mse(pred: np.ndarray, true: np.ndarray) -> float:
@@ -83,36 +76,19 @@ def mse(pred: np.ndarray, true: np.ndarray) -> float:
     return float(mse_per_frame(pred, true).mean())
 
 
-def mae(pred: np.ndarray, true: np.ndarray) -> float:
-    """OpenSTL's MAE: per-frame sum over pixels, averaged over frames and sequences."""
-    return float(mae_per_frame(pred, true).mean())
-
-
 def _psnr(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     pixel_mse = ((pred - true) ** 2).mean(axis=(2, 3))
     return 20 * np.log10(1.0 / np.sqrt(np.maximum(pixel_mse, 10 ** (-PSNR_CAP_DB / 10))))
 
 
-def psnr_per_frame(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """(T,) mean over sequences of each frame's PSNR in dB (capped at 100)."""
-    return _per_frame(_psnr, pred, true)
-
-
 def _ssim(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     from skimage.metrics import structural_similarity
 
-    pred = np.clip(pred, 0.0, 1.0)
     values = np.empty(pred.shape[:2])
     for i in range(pred.shape[0]):
         for t in range(pred.shape[1]):
             values[i, t] = structural_similarity(pred[i, t], true[i, t], data_range=1.0)
     return values
-
-
-def ssim_per_frame(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """(T,) mean over sequences of each frame's SSIM (scikit-image, data_range 1)."""
-    _check_ssim_window(pred)
-    return _per_frame(_ssim, pred, true)
 
 
 def _check_ssim_window(pred: np.ndarray) -> None:

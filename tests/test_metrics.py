@@ -22,8 +22,9 @@ def test_mse_and_mae_sum_over_pixels_and_average_over_frames():
     # Frame (0, 0): squared errors sum to 4 * 0.25 = 1, absolute to 4 * 0.5 = 2.
     assert metrics.mse_per_frame(pred, true).tolist() == [0.5, 0.0]
     assert metrics.mse(pred, true) == pytest.approx(0.25)
-    assert metrics.mae_per_frame(pred, true).tolist() == [1.0, 0.0]
-    assert metrics.mae(pred, true) == pytest.approx(0.5)
+    scores = metrics.score(pred, true)
+    assert scores.per_frame["mse"].tolist() == [0.5, 0.0] and scores.mse == pytest.approx(0.25)
+    assert scores.per_frame["mae"].tolist() == [1.0, 0.0] and scores.mae == pytest.approx(0.5)
     assert metrics.mse(pred, true) == pytest.approx(((pred - true) ** 2).mean(axis=(0, 1)).sum())
 
 
@@ -32,21 +33,18 @@ def test_psnr_per_frame_and_its_cap():
     # Per-pixel MSE of the wrong frame: 1 / 4096, so PSNR = 20 log10(64) = 36.12 dB;
     # the three perfect frames count as 100 dB.
     wrong = 20 * np.log10(64)
-    assert metrics.psnr_per_frame(pred, true) == pytest.approx([(wrong + 100) / 2, 100.0])
+    assert metrics.score(pred, true).per_frame["psnr"] == pytest.approx([(wrong + 100) / 2, 100.0])
 
 
 def test_ssim_identical_and_different():
     rng = np.random.default_rng(0)
     true = rng.random((1, 2, 64, 64))
-    assert metrics.ssim_per_frame(true, true) == pytest.approx([1.0, 1.0])
-    assert metrics.ssim_per_frame(1 - true, true).max() < 0
-    # Predictions are clipped to [0, 1] before SSIM, as OpenSTL does: past white counts as white.
-    # (The mask was true > 2 on values below 1, so nothing moved and the clip went untested.)
-    white = np.ones_like(true)
-    assert metrics.ssim_per_frame(white + 0.5, true) == pytest.approx(metrics.ssim_per_frame(white, true))
-    assert metrics.ssim_per_frame(white + 0.5, true)[0] != pytest.approx(
-        metrics._per_frame(lambda p, t: np.array([[structural_similarity(p[0, i], t[0, i], data_range=1.0)
-                                                   for i in range(2)]]), white + 0.5, true)[0])
+    assert metrics.score(true, true).per_frame["ssim"] == pytest.approx([1.0, 1.0])
+    assert metrics.score(1 - true, true).per_frame["ssim"].max() < 0
+    # scikit-image's, frame by frame, with the data range of [0, 1] floats.
+    blurred = (true + np.roll(true, 1, axis=-1)) / 2
+    assert metrics.score(blurred, true).per_frame["ssim"] == pytest.approx(
+        [structural_similarity(blurred[0, i], true[0, i], data_range=1.0) for i in range(2)])
 
 
 def test_score_collects_all_four():
@@ -103,9 +101,9 @@ def test_many_sequences_are_scored_in_chunks_with_the_same_result():
     rng = np.random.default_rng(1)
     true = rng.random((250, 2, 64, 64)).astype(np.float32)
     pred = true.copy()
-    pred[np.arange(250), 1, np.arange(250) % 64, 0] += np.linspace(0.0, 1.0, 250, dtype=np.float32)
+    pred[np.arange(250), 1, np.arange(250) % 64, 0] = np.linspace(0.0, 1.0, 250, dtype=np.float32)
     errors = (pred.astype(np.float64) - true) ** 2
     assert metrics.CHUNK < 250
     assert metrics.mse_per_frame(pred, true) == pytest.approx(errors.sum(axis=(2, 3)).mean(axis=0))
-    ssim = metrics.ssim_per_frame(pred, true)
+    ssim = metrics.score(pred, true).per_frame["ssim"]
     assert ssim[0] == pytest.approx(1.0) and ssim[1] < 1.0
