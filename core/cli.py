@@ -50,7 +50,7 @@ def _check_count(count: int, option: str = "--count") -> None:
 def _check_context(context: int) -> None:
     from core.data import MAX_CONTEXT
 
-    # Motion needs two frames; evaluate let 1 through to a message about "frames".
+    # Core refuses these too, in words of its own arguments: here they name the flag.
     if context < 2:
         raise InputError(f"--context must be at least 2 frames; received {context}")
     if context > MAX_CONTEXT:  # forecast's message told a command-line user to swap an array's axes

@@ -310,6 +310,9 @@ class ConvLSTMForecaster(keras.Model):
         super().__init__(dtype="float32", **kwargs)
         self.config = config if isinstance(config, ModelConfig) else ModelConfig(**config)
         cfg = self.config
+        if cfg.preset != "convlstm":  # its sizes would build a ConvLSTM that config does not describe
+            raise InputError(f"ConvLSTMForecaster builds the convlstm preset; received preset {cfg.preset!r} "
+                             "(build_model builds the keras-io one)")
         self.cells = [
             ConvLSTMCell(cfg.filters, cfg.kernel_size, cfg.layer_norm, dtype=cfg.precision, name=f"convlstm_{i}")
             for i in range(cfg.num_layers)
@@ -377,8 +380,19 @@ class ConvLSTMForecaster(keras.Model):
         return [(ops.zeros(shape, dtype=cell.compute_dtype), ops.zeros(shape, dtype="float32")) for cell in self.cells]
 
     def step(self, frame, states, return_gates=False):
-        """One time step. frame: (B, 64, 64, 1) -> prediction (B, 64, 64, 1), new
-        states, and with `return_gates` each cell's gate activations."""
+        """One time step of the stacked cells, as "Inside the ConvLSTM" traces it.
+
+        Args:
+            frame: (B, 64, 64, 1) in [0, 1], this step's input.
+            states: one (h, c) per cell, as `initial_state` makes them.
+            return_gates: also return each cell's gate activations.
+
+        Returns:
+            (prediction, states), or (prediction, states, gates): the
+            prediction of the next frame, (B, 64, 64, 1); the cells' new
+            states; a list with each cell's {"input", "forget", "output",
+            "candidate"} maps.
+        """
         weights = [cell.step_weights() for cell in self.cells]
         prediction, states, gates = self._step(self._to_patches(frame), states, weights, return_gates)
         prediction = self._from_patches(prediction)
@@ -710,7 +724,8 @@ def load_checkpoint(path, compile: bool = True, precision: str | None = None) ->
         compile: restore the optimizer too (to resume training).
         precision: run the model in this precision instead of the one it was
             trained in (weights are float32 either way); "auto" picks
-            `fast_precision()`. Only without `compile`.
+            `fast_precision()`. Only without `compile`; the keras-io model
+            runs in float32 whatever is asked.
 
     Returns:
         The model, with `studio_config` (a `ModelConfig`) and `studio_info`.
@@ -720,7 +735,7 @@ def load_checkpoint(path, compile: bool = True, precision: str | None = None) ->
             a precision with `compile`.
     """
     if precision and compile:
-        # Silently ignored, it once passed a bfloat16 score off as float32 (session 32).
+        # Silently ignored, it once passed a bfloat16 score off as float32.
         raise InputError("a precision needs compile=False (training resumes in its own precision)")
     if precision not in (None, "auto"):
         _check_precision(precision)

@@ -178,7 +178,7 @@ def frame_ssim(x, y):
 
 def _refiner_loss(ssim_weight: float):
     # Divided by the frame's pixels so that weight 0 is Keras' "mse", which
-    # session 19's refiner was trained with.
+    # the first refiners were trained with.
     pixels = data.FRAME_SIZE**2
 
     def loss(true, predicted):

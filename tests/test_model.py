@@ -17,6 +17,7 @@ from core import data, metrics
 from core.errors import InputError
 from core.forecasting import forecast
 from core.model import (
+    ConvLSTMForecaster,
     ModelConfig,
     build_model,
     load_checkpoint,
@@ -211,6 +212,9 @@ def test_config_validation():
     with pytest.raises(InputError, match="precision must be one of float32, mixed_bfloat16; "
                                          "received 'bfloat'"):  # failed deep in Keras
         ModelConfig(precision="bfloat")
+    # Built from the keras-io preset's config, it was a ConvLSTM its recorded config did not describe.
+    with pytest.raises(InputError, match="ConvLSTMForecaster builds the convlstm preset; received preset 'keras-io'"):
+        ConvLSTMForecaster(preset("keras-io"))
     # Unscaled float16 gradients: the forecaster's own policy is float32, so Keras adds no loss scaling.
     with pytest.raises(InputError, match="received 'mixed_float16'"):
         ModelConfig(precision="mixed_float16")
