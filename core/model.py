@@ -135,6 +135,17 @@ class ModelConfig:
             raise InputError(f"patch_size must divide {FRAME_SIZE}; received {self.patch_size}")
         if self.refiner_filters < 0 or (self.refiner_filters and self.preset != "convlstm"):
             raise InputError(f"refiner_filters must be 0, or positive for the convlstm preset; received {self.refiner_filters}")
+        # build_keras_io follows the example layer by layer: a config claiming other sizes
+        # (a hand-edited studio.json, a "preset" among overrides) misdescribed the model built.
+        fixed = sorted(name for name, value in KERAS_IO_FIXED.items() if getattr(self, name) != value)
+        if self.preset == "keras-io" and fixed:
+            raise InputError("the keras-io preset rebuilds the keras.io example, so only filters (and the output "
+                             f"floor) can change; received {', '.join(fixed)}")
+
+
+# What the keras.io example fixes; its width and an output floor (which acts after the model) are free.
+KERAS_IO_FIXED = {"num_layers": 3, "kernel_size": 5, "patch_size": 1, "precision": "float32", "context": 10,
+                  "refiner_filters": 0, "layer_norm": False}
 
 
 PRESETS = {
@@ -143,7 +154,7 @@ PRESETS = {
     # checkpoint is 3 x 64 with layer_norm and a 128-filter refiner (its studio.json).
     "convlstm": ModelConfig(),
     # The keras.io example, on full 64x64 frames (about 747K parameters).
-    "keras-io": ModelConfig(preset="keras-io", num_layers=3, filters=64, kernel_size=5, patch_size=1, precision="float32"),
+    "keras-io": ModelConfig(preset="keras-io", filters=64, **KERAS_IO_FIXED),
 }
 
 
@@ -163,15 +174,6 @@ def preset(name: str, **overrides) -> ModelConfig:
     """
     if name not in PRESETS:
         raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    if name == "keras-io":
-        # build_keras_io follows the example layer by layer; only the width is
-        # free (and the output floor, which acts after the model).
-        free = ("filters", "output_floor")
-        fixed = sorted(k for k, v in overrides.items() if k not in free and v != getattr(PRESETS[name], k, None))
-        if fixed:
-            raise InputError(f"the keras-io preset rebuilds the keras.io example, so only filters (and the output "
-                             "floor) can change; "
-                             f"received {', '.join(fixed)}")
     return dataclasses.replace(PRESETS[name], **overrides)
 
 
@@ -590,8 +592,8 @@ def model_config(model: keras.Model) -> ModelConfig:
         return model.studio_config
     if isinstance(model, ConvLSTMForecaster):
         return model.config
-    if model.name == "keras_io":
-        return PRESETS["keras-io"]
+    if model.name == "keras_io":  # its width, from its first cell: the preset's 64 described a 16-filter one
+        return dataclasses.replace(PRESETS["keras-io"], filters=model.layers[1].filters)
     raise InputError(f"{model.name} is not a ConvLSTM Studio model")
 
 

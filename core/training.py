@@ -217,10 +217,11 @@ class TrainConfig:
             raise InputError(f"strategy must be 'mirrored', 'multiworker' or none; received {self.strategy!r}")
         if self.recycle and self.strategy:
             raise InputError("recycle reuses a model built for one device; it cannot go with a strategy")
-        known = [f.name for f in fields(ModelConfig)]
+        known = [f.name for f in fields(ModelConfig) if f.name != "preset"]  # TrainConfig.preset chooses it
         unknown = sorted(set(self.model_overrides) - set(known))
         if unknown:
-            raise InputError(f"model_overrides has no field {', '.join(unknown)}; ModelConfig's are {', '.join(known)}")
+            raise InputError(f"model_overrides has no field {', '.join(unknown)}; ModelConfig's are {', '.join(known)}"
+                             + (" (the preset is TrainConfig's own preset)" if "preset" in unknown else ""))
         preset(self.preset, **self.model_overrides)  # sizes checked now, not after minutes of building
 
 

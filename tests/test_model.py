@@ -1,5 +1,6 @@
 """The forecaster: closed loop, any horizon, safe checkpoints, the keras.io preset."""
 
+import dataclasses
 import json
 import os
 import re
@@ -383,7 +384,7 @@ def test_lambda_layers_are_refused_by_safe_mode(tmp_path):
     path = tmp_path / "lambda.keras"
     model.save(path)
     with zipfile.ZipFile(path, "a") as archive:  # disguise it as one of ours
-        archive.writestr("studio.json", json.dumps({"config": {"preset": "keras-io"}, "info": {}}))
+        archive.writestr("studio.json", json.dumps({"config": dataclasses.asdict(preset("keras-io")), "info": {}}))
     assert read_checkpoint_info(path)[0].preset == "keras-io"
     with pytest.raises(InputError, match="cannot load"):
         load_checkpoint(path)

@@ -511,8 +511,11 @@ def test_a_run_with_numpy_settings_saves_its_record(tmp_path):
     train(tiny_run(out=str(out), epochs=1, batch_size=np.int64(8), learning_rate=np.float32(1e-3)))
     info = read_checkpoint_info(out)[1]
     assert info["batch_size"] == 8 and info["learning_rate"] == pytest.approx(1e-3)
-    with pytest.raises(InputError, match="model_overrides has no field filter; ModelConfig's are preset, num_layers"):
+    with pytest.raises(InputError, match="model_overrides has no field filter; ModelConfig's are num_layers"):
         TrainConfig(model_overrides={"filter": 32})
+    # The keras.io model chosen among the sizes was built with the ConvLSTM's, and recorded them.
+    with pytest.raises(InputError, match=r"has no field preset; .* \(the preset is TrainConfig's own preset\)"):
+        TrainConfig(model_overrides={"preset": "keras-io"})
 
 
 def test_a_new_run_does_not_overwrite_an_existing_checkpoint(tmp_path):
