@@ -533,8 +533,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--digits", type=int, default=2, choices=[1, 2, 3], help="digits per sequence (default %(default)s)")
     train.add_argument("--workers", type=int, default=1, help="threads drawing batches (several for a GPU)")
     train.add_argument("--sampling-sequences", type=int, default=None,
-                       help="teacher forcing fades over this many sequences (default 10000; 0 with --init-from; "
-                            "the file's with --resume)")
+                       help="teacher forcing fades over this many sequences (default 10000, which reads as unset: "
+                            "0 with --init-from, the file's with --resume)")
     train.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     train.add_argument("--init-from", default=None, type=_path, help="start from another checkpoint's weights and sizes")
     train.add_argument("--strategy", choices=["mirrored", "multiworker"], default=None,

@@ -55,9 +55,10 @@ REFINER_INPUTS = 5  # per pixel: the frame, the frames before and after it, the 
 
 
 # Keras dtype policies the cells are built for: they keep their gates and
-# states in float32 under a mixed policy. Not mixed_float16: the forecaster's
-# own policy is float32, so Keras would not scale its float16 gradients.
-PRECISIONS = ("float32", "mixed_bfloat16")
+# states in float32 under a mixed policy. mixed_float16 runs, but does not
+# train (core.training refuses it): the forecaster's own policy is float32,
+# so Keras would not scale its float16 gradients.
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def _check_precision(precision: str) -> None:

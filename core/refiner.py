@@ -121,26 +121,27 @@ class _RefinerFit(keras.Model):
 
 class _RefinerFrames(keras.utils.PyDataset):
     # Batches of single forecast frames, (refiner inputs, true frame), in a
-    # shuffled order when `rng` is given, else in order.
+    # shuffled order when `rng` is given, else in order. `raw` has one frame
+    # more than `truth`, the successor of its last, as a rollout forecasts it.
     def __init__(self, raw, last, truth, batch_size: int, rng: np.random.Generator | None = None):
         super().__init__()
         # A copy of the truth: a view would keep the whole sequences' context frames alive.
         self.raw, self.last, self.truth = raw, last, np.ascontiguousarray(truth)
         self.batch_size, self.rng = batch_size, rng
-        self.order = np.arange(raw.shape[0] * raw.shape[1])
+        self.order = np.arange(truth.shape[0] * truth.shape[1])
         self.on_epoch_end()
 
     def __len__(self):
         return math.ceil(len(self.order) / self.batch_size)
 
     def __getitem__(self, index):
-        sequence, t = np.divmod(self.order[index * self.batch_size : (index + 1) * self.batch_size], self.raw.shape[1])
+        sequence, t = np.divmod(self.order[index * self.batch_size : (index + 1) * self.batch_size], self.truth.shape[1])
         # The model's `refiner_inputs` for frame t alone, gathered in NumPy: running it on
         # the whole sequences did ten times the work and trained 3.9 batches/s against
         # 4.7 on 2 cores (docs/training.md). A test checks the two agree.
-        last, horizon = self.last[sequence, ..., 0], self.raw.shape[1]
+        last = self.last[sequence, ..., 0]
         before = np.where((t == 0)[:, None, None], last, self.raw[sequence, np.maximum(t - 1, 0)])
-        after = self.raw[sequence, np.minimum(t + 1, horizon - 1)]
+        after = self.raw[sequence, t + 1]
         ahead = np.minimum(t, REFINER_AHEAD_SCALE - 1).astype(np.float32) / np.float32(REFINER_AHEAD_SCALE)
         frame = self.raw[sequence, t]
         inputs = np.stack([frame, before, after, last, np.broadcast_to(ahead[:, None, None], frame.shape)], axis=-1)
@@ -281,7 +282,8 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
         context, truth = data.split_context(data.moving_mnist(split, count, seed=config.seed if split == "train" else None))
         stage = f"forecasting {split} sequences"
         log(stage, 0, count, None)  # its start: a bar begun at the first batch's end showed 704,925 seq/s
-        raw = forecast(raw_model, context, truth.shape[1], progress=lambda done, total: log(stage, done, total, None))
+        # One frame more, as a rollout gives the refiner: the last frame's successor.
+        raw = forecast(raw_model, context, truth.shape[1] + 1, progress=lambda done, total: log(stage, done, total, None))
         last = data.to_unit_float(context[:, -1])[..., None]
         # Validation needs no shuffling, and larger batches score it in fewer steps.
         sets[split] = (_RefinerFrames(raw, last, truth, config.batch_size, rng) if split == "train"
@@ -289,10 +291,10 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     val, total = sets["val"], config.epochs
 
     def val_mse(frames: np.ndarray) -> float:
-        return float(mse(frames.reshape(val.raw.shape), data.to_unit_float(val.truth)))
+        return float(mse(frames.reshape(val.truth.shape), data.to_unit_float(val.truth)))
 
     fit = _RefinerFit(refined)
-    before = val_mse(fit.predict(val, verbose=0)[..., 0] if config.resume else val.raw)
+    before = val_mse(fit.predict(val, verbose=0)[..., 0] if config.resume else val.raw[:, :-1])
     log("epoch", 0, total, before)
     with _only_refiner_trainable(refined):
         schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, total * len(sets["train"]))

@@ -67,6 +67,8 @@ MAX_BATCH_SIZE = 1024
 # 23 GB and were killed. A million batches is a list of tens of MB, and above
 # the 781,250 of the GPU sessions' "--epoch-sequences 100000000" at batch 128.
 MAX_EPOCH_BATCHES = 1_000_000
+# The forecaster's own policy is float32, so Keras adds no loss scaling to its float16 gradients.
+UNSCALED = "mixed_float16 does not train here (its gradients would go unscaled); use mixed_bfloat16 or float32"
 UNBOUNDED_EPOCHS = 100_000  # Keras' fit wants a number of epochs: a run bound by its minutes alone
 # Threads drawing batches: 12 kept an H200 fed; 40,000 could not be started.
 MAX_WORKERS = 64
@@ -223,6 +225,8 @@ class TrainConfig:
             raise InputError(f"model_overrides has no field {', '.join(unknown)}; ModelConfig's are {', '.join(known)}"
                              + (" (the preset is TrainConfig's own preset)" if "preset" in unknown else ""))
         preset(self.preset, **self.model_overrides)  # sizes checked now, not after minutes of building
+        if self.model_overrides.get("precision") == "mixed_float16":
+            raise InputError(UNSCALED)
 
 
 class TrainingSequences(keras.utils.PyDataset):
@@ -435,9 +439,10 @@ class _ProgressCallback(keras.callbacks.Callback):
             self.progress.update(status="stopping")
             self.model.stop_training = True
         elif self.config.minutes is not None and spent >= self.config.minutes * 60:
-            # Keras' own count of the run's batches: the epochs had not ended it.
+            # Keras' own count of the run's batches: the epochs had not ended it. Without an
+            # epoch bound there is no "before the epochs" (the CLI said so of `--minutes 2`).
             planned = self.params["epochs"] * self.params["steps"] * self.config.batch_size
-            self.progress.update(time_up=self.seen - self.seen_at_start < planned)
+            self.progress.update(time_up=self.config.epochs is not None and self.seen - self.seen_at_start < planned)
             self.model.stop_training = True
 
     def _batch_loss(self, batch: int, running_mean: float) -> float:
@@ -549,6 +554,8 @@ def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
         # Called only for its check: a resumed model keeps its own sizes.
         _inherited_sizes(model_config(model), replace(config, preset=model_config(model).preset), config.out)
         trained_in, asked = model_config(model).precision, config.model_overrides.get("precision")
+        if trained_in == "mixed_float16":
+            raise InputError(f"{config.out}: {UNSCALED}")
         if asked and asked != trained_in:
             raise InputError(f"{config.out} trains in {trained_in}, and a resumed run keeps it; {asked} was asked")
         # An exported checkpoint (the shipped one) has no optimizer: resuming it starts a new one.

@@ -48,6 +48,7 @@ def test_frames_ahead_are_whole_numbers():
     assert one.tickvals == (1,) and one.range == (0.5, 1.5)  # a "0 frames ahead" tick read as a frame
     sixty = per_frame_chart("MSE", {"model": np.arange(60.0)}, "lower").layout.xaxis
     assert sixty.tickvals == (1, 10, 20, 30, 40, 50, 60) and sixty.range == (0.5, 60.5)
+    assert per_frame_chart("MSE", {"model": np.arange(15.0)}, "lower").layout.xaxis.tickvals == (1, 10, 15)  # the last
 
 
 def test_learning_curves_keep_the_loss_apart_from_the_mse_and_show_a_single_validation():

@@ -111,6 +111,16 @@ def test_a_cancelled_run_still_in_its_batch_goes_on_for_whoever_asks_again():
     assert _wait(run).status == "done" and run.done == 64
 
 
+def test_a_cancel_during_the_last_batch_keeps_the_finished_results():
+    # Its scores were all there, and thrown away as "cancelled".
+    evaluations, model_thread = Evaluations(), ThreadPoolExecutor(1)
+    with _busy(model_thread):
+        run = evaluations.request(CHECKPOINT, 10, load_checkpoint, model_thread, owner="a")  # one batch
+        _until_forecasting(run)
+        evaluations.withdraw("a", [], 10)
+    assert _wait(run).status == "done" and run.done == 10 and evaluations.done(CHECKPOINT, 10) is run
+
+
 def test_finished_runs_of_deleted_checkpoints_are_dropped_at_the_next_request(tmp_path):
     # One entry per (file, time, count) was kept for good, a class's deleted runs' included.
     import shutil
@@ -139,7 +149,7 @@ def test_an_evaluation_and_a_training_run_fit_the_server_together_or_the_later_i
     monkeypatch.setattr(ui.evaluations, "resident_mb", lambda: now[0])
     monkeypatch.setattr(ui.jobs, "resident_mb", lambda: now[0])
     registry, training = ui.jobs.Registry(), object()
-    registry.started = 1  # a later run of a new kind: train_peak_mb
+    registry.started["convlstm"] = 1  # a later run of a new kind: train_peak_mb
     config = TrainConfig(model_overrides={"num_layers": 1, "filters": 3, "layer_norm": True})
     assert registry.has_memory_for(config)
     assert claim(id(training), LIMITS.train_peak_mb, now[0])  # as the registry does when a run starts
@@ -212,8 +222,8 @@ def test_a_run_whose_turn_comes_during_an_evaluation_waits_for_its_memory(tmp_pa
 
     monkeypatch.setattr(core.training, "train", train)
     registry = ui.jobs.Registry()
-    registry.started = 1
-    config = TrainConfig(model_overrides={"num_layers": 1, "filters": 3})
+    registry.started["convlstm"] = 1
+    config = TrainConfig(model_overrides={"num_layers": 1, "filters": 3, "layer_norm": True})  # train_peak_mb's kind
     first = registry.start("a", tmp_path / "a", config)
     second = registry.start("b", tmp_path / "b", config)
     assert claim("evaluation", LIMITS.evaluate_peak_mb, now[0], short=True)

@@ -141,6 +141,9 @@ def test_with_a_time_and_an_epoch_budget_the_run_ends_at_the_first_to_run_out():
     # Out of time at the last batch of its epochs: they ended it all the same.
     _, progress = train(tiny_run(minutes=0.0001, epochs=1, epoch_sequences=16))
     assert progress.snapshot()["sequences_seen"] == 16 and not progress.snapshot()["time_up"]
+    # With no epochs to end it, the time did not end it "before the epochs".
+    _, progress = train(tiny_run(minutes=0.02, epochs=None, epoch_sequences=16))
+    assert progress.snapshot()["sequences_seen"] > 0 and not progress.snapshot()["time_up"]
 
 
 def test_the_time_budget_starts_after_the_first_batch_compiles(monkeypatch):
@@ -516,6 +519,20 @@ def test_a_run_with_numpy_settings_saves_its_record(tmp_path):
     # The keras.io model chosen among the sizes was built with the ConvLSTM's, and recorded them.
     with pytest.raises(InputError, match=r"has no field preset; .* \(the preset is TrainConfig's own preset\)"):
         TrainConfig(model_overrides={"preset": "keras-io"})
+
+
+def test_mixed_float16_forecasts_but_does_not_train(tmp_path):
+    # Dropped from the precisions, a notebook's float16 file no longer loaded even to forecast ("a damaged
+    # studio.json"); trained, its float16 gradients went unscaled (the forecaster's own policy is float32).
+    from core.forecasting import forecast
+    from core.model import ModelConfig
+
+    out = save_checkpoint(build_model(ModelConfig(**{**TINY, "precision": "mixed_float16"})), tmp_path / "f16.keras")
+    assert forecast(load_checkpoint(out, compile=False), moving_mnist("test", 1)[:, :10], 2).shape == (1, 2, 64, 64)
+    with pytest.raises(InputError, match="^mixed_float16 does not train here"):
+        TrainConfig(model_overrides={"precision": "mixed_float16"})
+    with pytest.raises(InputError, match="f16.keras: mixed_float16 does not train here"):
+        train(tiny_run(out=str(out), resume=True, model_overrides={}))
 
 
 def test_a_new_run_does_not_overwrite_an_existing_checkpoint(tmp_path):

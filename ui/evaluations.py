@@ -190,12 +190,12 @@ def _work(run: Evaluation, model, model_thread: Executor, lock: threading.Lock) 
         rows = []
         for done, row in scored_batches(model, context, truth, BATCH,  # keras.io: one sequence, seconds long
                                         lambda *call: model_thread.submit(forecast, *call).result()):
-            with lock:  # the next batch is not forecast till the loop asks for it
-                if run.cancelled:
-                    run.status = "cancelled"
-                    return
             rows.append(row)
             run.done = done
+            with lock:  # before the next batch, which is not forecast till the loop asks for it; after
+                if run.cancelled and done < run.total:  # the last, the results stand
+                    run.status = "cancelled"
+                    return
         run.results = scores_of_batches(rows)
         run.seconds, run.status = time.perf_counter() - started, "done"
     except Exception as error:  # the page shows it in one line; the log gets the traceback

@@ -11,6 +11,7 @@ own when the runs before it end.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import gc
 import logging
@@ -59,7 +60,9 @@ class Registry:
         self.turn = threading.Condition(self.lock)  # notified whenever a run leaves the line
         self.jobs: list[Job] = []
         self.line: list[Job] = []  # unfinished runs, in the order they were started: the first trains
-        self.started = 0  # runs started by this server: its first costs the most memory
+        # Runs started by this server, by preset: its first ConvLSTM costs the most memory, and
+        # a run of another kind after one far less; a keras.io run before it changes neither.
+        self.started: collections.Counter = collections.Counter()
         self.swept: dict[str, int] = {}  # {owner: their highest run number that `forget` dropped}
 
     def running(self) -> Job | None:
@@ -147,7 +150,7 @@ class Registry:
             return LIMITS.repeat_train_peak_mb
         if config.preset == "keras-io":
             return LIMITS.keras_io_train_peak_mb
-        if self.started:
+        if self.started["convlstm"]:
             plain = not config.init_from and not config.model_overrides.get("layer_norm")
             return LIMITS.plain_train_peak_mb if plain else LIMITS.train_peak_mb
         return LIMITS.first_fine_tuning_peak_mb if config.init_from else LIMITS.first_train_peak_mb
@@ -184,7 +187,7 @@ class Registry:
                     job.progress.update(status="cancelled")
                     return
                 job.waiting, job.started = False, time.time()  # its clock starts now, not when it was queued
-                self.started += 1
+                self.started[config.preset] += 1
             train(config, job.progress)
         except Exception as error:  # train() records its own in progress["error"]; the log gets the traceback
             logging.getLogger(__name__).exception("training failed")

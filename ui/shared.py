@@ -147,9 +147,10 @@ def focus_ui(selector: str) -> None:
     st.html(f"""<script>(() => {{
       let tries = 0;
       const timer = setInterval(() => {{
-        const settled = document.querySelector("[data-testid='stApp'][data-test-script-state='notRunning']");
+        // A page that never settles (one rerun after another) gets its focus after 10 s all the same.
+        const settled = ++tries > 100 || document.querySelector("[data-testid='stApp'][data-test-script-state='notRunning']");
         const target = settled && document.querySelector({json.dumps(selector)});
-        if (target || ++tries > 100) clearInterval(timer);
+        if (target || tries > 150) clearInterval(timer);
         if (target && (document.activeElement === document.body || document.activeElement === null)) {{
           target.setAttribute("tabindex", "-1");
           target.focus();
