@@ -61,7 +61,8 @@ def training_speed(layers: int, filters: int, batch: int, seconds: float) -> tup
     import numpy as np
 
     from core import data
-    from core.model import build_model, fast_precision, model_config, preset
+    from core.device import fast_precision
+    from core.model import build_model, model_config, preset
 
     model = build_model(preset("convlstm", num_layers=layers, filters=filters, precision=fast_precision()))
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="binary_crossentropy")

@@ -42,7 +42,8 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
-    from core.model import ConvLSTMCell, fast_precision
+    from core.device import fast_precision
+    from core.model import ConvLSTMCell
 
     precision = fast_precision()
     print(f"{STEPS} steps of a {FILTERS}-filter cell on a {SIZE}x{SIZE} map, batch 1, in {precision}, "

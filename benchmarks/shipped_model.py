@@ -65,7 +65,8 @@ def main() -> None:
     from core.data import moving_mnist
     from core.errors import InputError
     from core.forecasting import forecast
-    from core.model import build_model, fast_precision, load_checkpoint, model_config, preset
+    from core.device import fast_precision
+    from core.model import build_model, load_checkpoint, model_config, preset
 
     # `is not None`, not truthiness: --layers 0 timed the shipped model.
     untrained = args.layers is not None or args.filters is not None or args.refiner != 0 or args.layer_norm

@@ -5,6 +5,7 @@ and the Streamlit pages. Modules, one concern each:
 
     data         the offline generator, the official file, users' arrays, preprocessing
     model        the ConvLSTM forecaster, presets, checkpoints
+    device       the processor or GPUs, and the precision that runs fastest there
     training     Model.fit with live progress and resumable checkpoints
     refiner      training a trained forecaster's refiner on its own forecasts
     forecasting  closed-loop forecasts
@@ -12,6 +13,9 @@ and the Streamlit pages. Modules, one concern each:
     media        GIFs and frame strips
     evaluation   a model against the baselines on many sequences
     inspection   what each cell's gates and states hold while it forecasts
+    files        writing outputs whole or not at all
+    errors       the one-line errors every bad input gets
+    cli          `python -m core`
 
 A first forecast, shown in a notebook:
 
@@ -52,7 +56,8 @@ _EXPORTS = {
     "comparison_gif": "core.media",
 }
 
-_MODULES = ("data", "model", "training", "refiner", "forecasting", "metrics", "media", "evaluation", "inspection", "errors")
+_MODULES = ("data", "model", "device", "training", "refiner", "forecasting", "metrics", "media", "evaluation",
+            "inspection", "files", "errors")
 
 __all__ = sorted(_EXPORTS)
 

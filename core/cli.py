@@ -414,7 +414,7 @@ def _write_card(args, model, table: dict, count: int) -> None:
 
     from core.data import CONTEXT_FRAMES
     from core.model import read_checkpoint_info
-    from core.training import cpu_name
+    from core.device import cpu_name
 
     card = {
         "checkpoint": args.checkpoint,

@@ -37,6 +37,7 @@ import numpy as np
 from keras import layers, ops
 
 from core.data import CONTEXT_FRAMES, FRAME_SIZE, SEQUENCE_LENGTH
+from core.device import fast_precision
 from core.errors import InputError, as_number
 from core.files import write_atomically
 
@@ -596,38 +597,6 @@ def model_config(model: keras.Model) -> ModelConfig:
     if model.name == "keras_io":  # its width, from its first cell: the preset's 64 described a 16-filter one
         return dataclasses.replace(PRESETS["keras-io"], filters=model.layers[1].filters)
     raise InputError(f"{model.name} is not a ConvLSTM Studio model")
-
-
-def gpu_names() -> list[str]:
-    """The names of the GPUs the Keras backend sees; empty on a CPU-only machine.
-
-    TensorFlow is the usual backend; JAX (`KERAS_BACKEND=jax`) is the other
-    one `core` runs on, for GPU machines that have JAX but no TensorFlow.
-    """
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    return [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
-
-
-def fast_precision() -> str:
-    """The precision that runs fastest here: bfloat16 where the hardware has it.
-
-    GPUs and CPUs with AVX512-BF16 or AMX run bfloat16 natively (1.5-1.7x
-    float32 on our CPU); elsewhere TensorFlow emulates it, which is slower
-    than plain float32.
-    """
-    if gpu_names():
-        return "mixed_bfloat16"
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "float32"
-    return "mixed_bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
 
 
 def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:

@@ -30,7 +30,8 @@ from core.errors import InputError, as_number, check_callback
 from core.forecasting import forecast
 from core.metrics import mse
 from core.model import REFINER_AHEAD_SCALE, model_config, with_output_floor, with_refiner
-from core.training import MAX_BATCH_SIZE, describe_device
+from core.device import describe_device
+from core.training import MAX_BATCH_SIZE
 
 # The refiner's batches are built as they are drawn, from raw forecasts and
 # truth that take 0.22 MB a sequence (ready-made inputs took 1 MB: 4,000 + 1,000

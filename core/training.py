@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import platform
 import sys
 import threading
 import time
@@ -34,6 +33,7 @@ import keras
 import numpy as np
 
 from core import data
+from core.device import describe_device, fast_precision
 from core.errors import InputError, as_number
 from core.files import check_output, partial_path
 from core.forecasting import forecast
@@ -42,8 +42,6 @@ from core.model import (
     MODEL_LOCK,
     ModelConfig,
     build_model,
-    fast_precision,
-    gpu_names,
     load_checkpoint,
     model_config,
     preset,
@@ -307,22 +305,6 @@ class TrainingProgress:
     def stop_requested(self) -> bool:
         """Whether `request_stop` was called."""
         return self._stop.is_set()
-
-
-def cpu_name() -> str:
-    """The processor's model name where the system tells it (Linux), else its architecture."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def describe_device() -> str:
-    """The device Keras trains on: the GPU's name(s), or "CPU (model), N cores"."""
-    return ", ".join(gpu_names()) or f"CPU ({cpu_name()}), {os.cpu_count()} cores"
 
 
 def make_strategy(name: str | None):

@@ -14,7 +14,8 @@ from core import media
 from core.errors import InputError
 # This page trains: TensorFlow is needed anyway.
 from core.model import read_checkpoint_info
-from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, describe_device
+from core.device import describe_device
+from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig
 from ui.charts import describe_learning, learning_curves
 from ui.jobs import OWN_RUN, collect_finished, registry
 from ui.limits import LIMITS, MEMORY_VARIABLE, Busy, ShortOfMemory, work_going_on

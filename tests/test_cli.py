@@ -701,7 +701,8 @@ def test_a_bad_tf_config_gets_one_line(tf_config, message, tmp_path):
 def test_a_model_card_gives_the_files_config_and_the_precision_it_ran_in(tmp_path, capsys):
     # On a CPU without bfloat16 the model runs in float32; the card used to say so in
     # its config, as if the file were another model than the one shipped.
-    from core.model import ModelConfig, fast_precision
+    from core.device import fast_precision
+    from core.model import ModelConfig
 
     path = save_checkpoint(build_model(ModelConfig(num_layers=1, filters=8, precision="mixed_bfloat16")),
                            tmp_path / "bf16.keras")

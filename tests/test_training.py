@@ -18,8 +18,9 @@ from conftest import ROOT, TINY, tiny_run
 from core.data import generate, moving_mnist, split_context, to_unit_float
 from core.errors import InputError
 from core.metrics import mse, repeat_last
-from core.model import (build_model, gpu_names, load_checkpoint, model_config, preset, read_checkpoint_info,
-                        save_checkpoint, with_output_floor)
+from core.device import gpu_names
+from core.model import (build_model, load_checkpoint, model_config, preset, read_checkpoint_info, save_checkpoint,
+                        with_output_floor)
 from core.training import (DEFAULT_VAL_COUNT, TrainConfig, TrainingProgress, TrainingSequences, _ProgressCallback,
                            has_recycled_model, progress_words, train)
 

@@ -293,7 +293,7 @@ def device_label() -> str:
     """The device models run on, once a page has imported TensorFlow (pages
     without a model do not pay for it just to say so)."""
     if "tensorflow" in sys.modules:
-        from core.training import describe_device
+        from core.device import describe_device
 
         return describe_device()
     return f"CPU, {os.cpu_count()} cores (a GPU shows here once a model is loaded)"
