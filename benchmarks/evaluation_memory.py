@@ -35,9 +35,9 @@ def main() -> None:
     if not 1 <= args.count <= 1000:
         parser.error("--count must be from 1 to 1000")
 
+    from core.checkpoints import load_checkpoint
     from core.data import moving_mnist
     from core.forecasting import forecast
-    from core.model import load_checkpoint
     from ui.evaluations import Evaluations
 
     path = Path(args.checkpoint)

@@ -32,9 +32,9 @@ def main() -> None:
     if not 2 <= args.most <= 100:
         parser.error("--most must be from 2 to 100")
 
+    from core.checkpoints import load_checkpoint
     from core.data import moving_mnist
     from core.forecasting import forecast
-    from core.model import load_checkpoint
 
     model = load_checkpoint(ROOT / "checkpoints" / "convlstm.keras")
     frames = moving_mnist("test", 1)[:, :10]

@@ -37,11 +37,11 @@ def main() -> None:
     if not args.out.endswith(".png"):
         parser.error(f"--out must end in .png; received {args.out}")
 
+    from core.checkpoints import load_checkpoint
     from core.data import moving_mnist, split_context
     from core.errors import InputError
     from core.forecasting import forecast
     from core.media import frame_strip
-    from core.model import load_checkpoint
 
     try:
         model = load_checkpoint(args.checkpoint, compile=False, precision="auto")

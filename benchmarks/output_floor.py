@@ -37,11 +37,12 @@ def main() -> None:
     if not all(0 <= floor < 1 for floor in args.floors):
         parser.error(f"--floors must be at least 0 and below 1; received {' '.join(map(str, args.floors))}")
 
+    from core.checkpoints import load_checkpoint
     from core.data import moving_mnist, split_context, to_unit_float
     from core.errors import InputError
     from core.forecasting import clear_below, forecast
     from core.metrics import score
-    from core.model import load_checkpoint, with_output_floor
+    from core.model import with_output_floor
 
     try:
         model = load_checkpoint(args.checkpoint, compile=False, precision="auto")

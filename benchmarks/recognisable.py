@@ -94,11 +94,11 @@ def main() -> None:
     if not MIN_COUNT <= args.count <= 1000:
         parser.error(f"--count must be from {MIN_COUNT} to 1000; received {args.count}")
 
+    from core.checkpoints import load_checkpoint
     from core.data import CONTEXT_FRAMES, sequence, split_context, to_unit_float
     from core.errors import InputError
     from core.forecasting import forecast
     from core.metrics import mse_per_frame, repeat_last
-    from core.model import load_checkpoint
 
     try:
         model = load_checkpoint(args.checkpoint, compile=False, precision="auto")

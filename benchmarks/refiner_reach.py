@@ -49,6 +49,7 @@ def main() -> None:
 
     from keras import layers
 
+    import core.checkpoints
     import core.model
     from core.cli import as_flags
     from core.errors import InputError
@@ -80,7 +81,7 @@ def main() -> None:
     # `train_refiner` builds its refiner through `with_refiner`, which calls `build_model`.
     core.model.build_model = build_reach
     try:
-        model = core.model.load_checkpoint(args.checkpoint, compile=False, precision="auto")
+        model = core.checkpoints.load_checkpoint(args.checkpoint, compile=False, precision="auto")
         config = RefinerConfig(filters=args.filters, sequences=args.sequences, epochs=args.epochs,
                                ssim_weight=args.ssim_weight, seed=args.seed)
         started = time.perf_counter()

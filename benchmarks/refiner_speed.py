@@ -36,7 +36,7 @@ def main() -> None:
         parser.error("--sequences must be at least 320")
 
     from core import InputError, RefinerConfig, load_checkpoint, train_refiner
-    from core.model import read_checkpoint_info
+    from core.checkpoints import read_checkpoint_info
 
     checkpoint = ROOT / "checkpoints" / "convlstm.keras"
     recipe = read_checkpoint_info(checkpoint)[1]["refiner"]

@@ -61,12 +61,13 @@ def main() -> None:
     from core_speed import forward_flops  # same directory
     from cpu_ceiling import convolution_gflops
 
+    from core.checkpoints import load_checkpoint
     from core.cli import as_flags
     from core.data import moving_mnist
     from core.errors import InputError
     from core.forecasting import forecast
     from core.device import fast_precision
-    from core.model import build_model, load_checkpoint, model_config, preset
+    from core.model import build_model, model_config, preset
 
     # `is not None`, not truthiness: --layers 0 timed the shipped model.
     untrained = args.layers is not None or args.filters is not None or args.refiner != 0 or args.layer_norm

@@ -4,7 +4,8 @@ Usable from a notebook (`import core`), the command line (`python -m core`)
 and the Streamlit pages. Modules, one concern each:
 
     data         the offline generator, the official file, users' arrays, preprocessing
-    model        the ConvLSTM forecaster, presets, checkpoints
+    model        the ConvLSTM forecaster, its config and presets
+    checkpoints  saving and loading a model with its config and record
     device       the processor or GPUs, and the precision that runs fastest there
     training     Model.fit with live progress and resumable checkpoints
     refiner      training a trained forecaster's refiner on its own forecasts
@@ -41,8 +42,8 @@ _EXPORTS = {
     "to_unit_float": "core.data",
     "ModelConfig": "core.model",
     "build_model": "core.model",
-    "load_checkpoint": "core.model",
-    "save_checkpoint": "core.model",
+    "load_checkpoint": "core.checkpoints",
+    "save_checkpoint": "core.checkpoints",
     "forecast": "core.forecasting",
     "TrainConfig": "core.training",
     "TrainingProgress": "core.training",
@@ -56,7 +57,7 @@ _EXPORTS = {
     "comparison_gif": "core.media",
 }
 
-_MODULES = ("data", "model", "device", "training", "refiner", "forecasting", "metrics", "media", "evaluation",
+_MODULES = ("data", "model", "checkpoints", "device", "training", "refiner", "forecasting", "metrics", "media", "evaluation",
             "inspection", "files", "errors")
 
 __all__ = sorted(_EXPORTS)

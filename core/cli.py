@@ -173,7 +173,7 @@ def cmd_train(args) -> None:
     except InputError as error:
         raise InputError(as_flags(str(error))) from None
     if args.resume and args.preset and Path(args.out).is_file():  # was ignored without a word
-        from core.model import read_checkpoint_info
+        from core.checkpoints import read_checkpoint_info
 
         found = read_checkpoint_info(args.out)[0].preset
         if found != args.preset:
@@ -263,7 +263,8 @@ def cmd_train(args) -> None:
 
 
 def cmd_refine(args) -> None:
-    from core.model import load_checkpoint, read_checkpoint_info, save_checkpoint, with_precision
+    from core.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpoint
+    from core.model import with_precision
     from core.refiner import RefinerConfig, train_refiner
 
     check_output(args.out, ".keras", "--out")
@@ -317,9 +318,9 @@ def cmd_refine(args) -> None:
 
 
 def cmd_forecast(args) -> None:
+    from core.checkpoints import load_checkpoint
     from core.data import MAX_CONTEXT, load_npy
     from core.forecasting import MAX_HORIZON, forecast
-    from core.model import load_checkpoint
 
     if not 1 <= args.horizon <= MAX_HORIZON:
         raise InputError(f"--horizon must be from 1 to {MAX_HORIZON}; received {args.horizon}")
@@ -356,10 +357,10 @@ def cmd_forecast(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
+    from core.checkpoints import load_checkpoint
     from core.data import load_npy, load_official, moving_mnist
     from core.evaluation import evaluate
     from core.forecasting import MAX_HORIZON
-    from core.model import load_checkpoint
 
     _check_count(args.count)
     _check_context(args.context)
@@ -412,8 +413,8 @@ def _write_card(args, model, table: dict, count: int) -> None:
 
     import numpy as np
 
+    from core.checkpoints import read_checkpoint_info
     from core.data import CONTEXT_FRAMES
-    from core.model import read_checkpoint_info
     from core.device import cpu_name
 
     card = {
@@ -455,7 +456,8 @@ def _write_card(args, model, table: dict, count: int) -> None:
 
 
 def cmd_export(args) -> None:
-    from core.model import load_checkpoint, save_checkpoint, with_output_floor
+    from core.checkpoints import load_checkpoint, save_checkpoint
+    from core.model import with_output_floor
 
     check_output(args.out, ".keras", "--out")
     _check_apart({"--out": args.out}, {"--checkpoint": args.checkpoint})  # a training state lost its optimizer

@@ -33,21 +33,13 @@ import keras
 import numpy as np
 
 from core import data
+from core.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpoint
 from core.device import describe_device, fast_precision
 from core.errors import InputError, as_number
 from core.files import check_output, partial_path
 from core.forecasting import forecast
 from core.metrics import BASELINES, mse
-from core.model import (
-    MODEL_LOCK,
-    ModelConfig,
-    build_model,
-    load_checkpoint,
-    model_config,
-    preset,
-    read_checkpoint_info,
-    save_checkpoint,
-)
+from core.model import MODEL_LOCK, ModelConfig, build_model, model_config, preset
 
 # Fine-tuning a trained model with a new optimizer needs small steps: one batch
 # at 1e-3 took run D's model's validation MSE from 68 to 190, at 1e-4 to 70

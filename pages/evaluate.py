@@ -7,7 +7,7 @@ through_entry_point()  # before any other import: some load TensorFlow, which ta
 import pandas as pd
 import streamlit as st
 
-from core.model import read_checkpoint_info
+from core.checkpoints import read_checkpoint_info
 from ui.charts import describe_curves, per_frame_chart
 from ui.evaluations import evaluations
 from ui.limits import LIMITS, Busy

@@ -10,7 +10,7 @@ import re
 import streamlit as st
 
 from core import media
-from core.model import read_checkpoint_info
+from core.checkpoints import read_checkpoint_info
 from ui.charts import describe_curves, per_frame_chart
 from ui.limits import LIMITS
 from ui.shared import (BASELINES_EXPLAINED, CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded_slider, chart_ui,

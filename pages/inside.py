@@ -11,8 +11,8 @@ import numpy as np
 import streamlit as st
 
 from core import media
+from core.checkpoints import read_checkpoint_info
 from core.errors import InputError
-from core.model import read_checkpoint_info
 from ui.shared import (CONTEXT, checkpoint_ui, gif_ui, keep_values, load_model, run_model, sequence_ui, show_error,
                        test_sequence)
 

@@ -13,7 +13,7 @@ import streamlit as st
 from core import media
 from core.errors import InputError
 # This page trains: TensorFlow is needed anyway.
-from core.model import read_checkpoint_info
+from core.checkpoints import read_checkpoint_info
 from core.device import describe_device
 from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig
 from ui.charts import describe_learning, learning_curves

@@ -27,10 +27,11 @@ from catalogue import bad_files
 from conftest import ROOT, TINY, tiny_run
 from streamlit.testing.v1 import AppTest
 
+from core.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpoint
 from core.data import OFFICIAL_URL, moving_mnist
 from core.errors import InputError
 from core.evaluation import evaluate
-from core.model import build_model, load_checkpoint, read_checkpoint_info, save_checkpoint
+from core.model import build_model
 from ui.jobs import OWN_RUN
 from ui.limits import Busy
 from ui.shared import ERROR_EXPLAINED, SHIPPED, SHIPPED_LABEL
@@ -1429,8 +1430,8 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     assert any("layer normalisation" in caption.value for caption in app.caption)
     # It opens on the channel of cell 1's hidden state that follows the frames fed in most closely (the
     # mean over all was flat), and every picture shows that one channel, whichever tensor the animation shows.
+    from core.checkpoints import load_checkpoint
     from core.inspection import trace
-    from core.model import load_checkpoint
 
     traced = trace(load_checkpoint(SHIPPED, compile=False, precision="auto"), moving_mnist("test", 1)[0, :10], 10)
     hidden = traced.layers[0]["hidden"].reshape(-1, traced.layers[0]["hidden"].shape[-1])

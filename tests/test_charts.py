@@ -5,10 +5,10 @@ import pytest
 from conftest import TINY
 
 from core import data
+from core.checkpoints import load_checkpoint
 from core.data import moving_mnist
 from core.evaluation import evaluate
 from core.media import CONTEXT_COLOUR, FORECAST_COLOUR
-from core.model import load_checkpoint
 from core.training import TrainConfig, train
 from ui.charts import (BASELINE_COLOURS, CHART_TEXT, DIGIT_COLOURS, LOSS_POINTS, MODEL_COLOURS, describe_curves,
                        describe_learning, describe_paths, learning_curves, paths_chart, per_frame_chart)

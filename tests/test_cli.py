@@ -19,11 +19,12 @@ from catalogue import bad_files
 from conftest import ROOT, run_cli
 
 from core import media
+from core.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpoint
 from core.cli import main
 from core.data import moving_mnist, to_unit_float
 from core.forecasting import forecast
 from core.metrics import mse
-from core.model import build_model, load_checkpoint, read_checkpoint_info, save_checkpoint
+from core.model import build_model
 
 
 def _npy(path, array, allow_pickle=False):

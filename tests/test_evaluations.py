@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from core.model import load_checkpoint
+from core.checkpoints import load_checkpoint
 from ui.evaluations import Evaluations
 from ui.limits import Busy
 

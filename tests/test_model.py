@@ -15,19 +15,10 @@ import pytest
 from conftest import ROOT, TINY
 
 from core import data, metrics
+from core.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpoint
 from core.errors import InputError
 from core.forecasting import forecast
-from core.model import (
-    ConvLSTMForecaster,
-    ModelConfig,
-    build_model,
-    load_checkpoint,
-    preset,
-    read_checkpoint_info,
-    save_checkpoint,
-    with_output_floor,
-    with_refiner,
-)
+from core.model import ConvLSTMForecaster, ModelConfig, build_model, preset, with_output_floor, with_refiner
 
 
 @pytest.fixture(scope="module")

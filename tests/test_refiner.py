@@ -9,10 +9,11 @@ import pytest
 from conftest import TINY, tiny_run
 
 from core import refiner
+from core.checkpoints import read_checkpoint_info, save_checkpoint
 from core.data import moving_mnist, to_unit_float
 from core.errors import InputError
 from core.metrics import per_sequence
-from core.model import build_model, model_config, preset, read_checkpoint_info, save_checkpoint
+from core.model import build_model, model_config, preset
 from core.refiner import RefinerConfig, _refiner_loss, _RefinerFrames, frame_ssim, train_refiner
 from core.training import train
 

@@ -10,10 +10,10 @@ import imageio.v3 as iio
 import pytest
 from conftest import ROOT, run_cli
 
+from core.checkpoints import load_checkpoint
 from core.data import moving_mnist, split_context, to_unit_float
 from core.forecasting import forecast
 from core.metrics import black_frames, mse, repeat_last
-from core.model import load_checkpoint
 
 SHIPPED = ROOT / "checkpoints" / "convlstm.keras"
 CARD = ROOT / "checkpoints" / "convlstm.json"

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from conftest import ROOT, TINY, tiny_run
 
+from core.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpoint
 from core.data import generate, moving_mnist, split_context, to_unit_float
 from core.errors import InputError
 from core.metrics import mse, repeat_last
 from core.device import gpu_names
-from core.model import (build_model, load_checkpoint, model_config, preset, read_checkpoint_info, save_checkpoint,
-                        with_output_floor)
+from core.model import build_model, model_config, preset, with_output_floor
 from core.training import (DEFAULT_VAL_COUNT, TrainConfig, TrainingProgress, TrainingSequences, _ProgressCallback,
                            has_recycled_model, progress_words, train)
 

@@ -413,7 +413,7 @@ def context_length(length: int) -> int:
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the model...")
 def _load(path: str, stamp: float):
-    from core.model import load_checkpoint
+    from core.checkpoints import load_checkpoint
 
     model = load_checkpoint(path, compile=False, precision="auto")
     # TensorFlow, Keras and Streamlit leave millions of long-lived objects, and a
@@ -522,7 +522,7 @@ def bounded_slider(label: str, low, high, *, key: str, default, name: str, **kwa
 
 def horizon_limit(path: Path) -> int:
     """The most frames a visitor may forecast with this checkpoint."""
-    from core.model import read_checkpoint_info
+    from core.checkpoints import read_checkpoint_info
 
     return LIMITS.keras_io_horizon if read_checkpoint_info(path)[0].preset == "keras-io" else LIMITS.horizon
 

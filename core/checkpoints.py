@@ -1,0 +1,156 @@
+"""Checkpoints: one `.keras` file per model, with its `ModelConfig` and its
+record (training history, a refiner's rounds) inside, written atomically and
+loaded safely. A checkpoint carries its config, so loading needs nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import keras
+
+from core.device import fast_precision
+from core.errors import InputError
+from core.files import write_atomically
+from core.model import MODEL_LOCK, ConvLSTMForecaster, ModelConfig, check_precision, model_config, with_precision
+
+STUDIO_ENTRY = "studio.json"  # our config inside the .keras archive
+
+
+def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
+    """Writes a single `.keras` file atomically, with our config inside it.
+
+    Keras writes to a temporary file beside the target, `studio.json` (the
+    `ModelConfig` and `info`, e.g. training history) is added to the archive,
+    and it is renamed into place (`core.files.write_atomically`): a reader, or
+    a crash, sees the old file or the complete new one.
+
+    Args:
+        model: built by `build_model` or `load_checkpoint`.
+        path: destination ending in `.keras`.
+        info: JSON-serialisable facts to keep with the weights; by default
+            the model's own `studio_info` (its training record, a refiner's).
+
+    Returns:
+        The path written.
+
+    Raises:
+        InputError: the path does not end in `.keras` or cannot be written,
+            or `info` is not a dict of JSON's types.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":  # Path("dir/.keras").suffix is "": it read "end in .keras; received .keras"
+        raise InputError(f"checkpoints are files named NAME.keras; received {path.name}")
+    # Checked before the weights are written: a list saved a file that load_checkpoint
+    # refused, a notebook's np.float32 was a TypeError from json.
+    if not isinstance(info, (dict, type(None))):
+        raise InputError(f"info must be a dict; received {type(info).__name__}")
+    if info is None:  # dropped, the refiner's record went, which a resumed round checks its seed against
+        info = getattr(model, "studio_info", {})
+    try:
+        record = json.dumps({"config": dataclasses.asdict(model_config(model)), "info": info}, indent=1)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"info must hold only JSON's types (str, int, float, bool, None, list, dict): {error}") from None
+
+    def write(temporary: Path) -> None:
+        model.save(temporary)
+        # Not ZipFile(temporary, "a"), which makes a new archive when the file is gone (another
+        # run on this path starting removes it): renamed into place, that held no weights.
+        with open(temporary, "r+b") as handle, zipfile.ZipFile(handle, "a") as archive:
+            archive.writestr(STUDIO_ENTRY, record)
+
+    write_atomically({path: write})  # a full disk or a folder that vanished leaves the old file
+    return path
+
+
+def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
+    """Reads a checkpoint's config and info without loading its weights.
+
+    Args:
+        path: the `.keras` file.
+
+    Returns:
+        (its `ModelConfig`, its info: training history and facts for the card).
+
+    Raises:
+        InputError: missing, not a Keras archive, or not one of ours.
+    """
+    if not isinstance(path, (str, os.PathLike)):  # None or a file's bytes: a TypeError from Path
+        raise InputError(f"path must be a file's path; received {type(path).__name__}")
+    path = Path(path)
+    if path.is_dir():  # "no checkpoint at" a folder that was there sent people looking for it
+        raise InputError(f"{path} is a folder; give the checkpoint's .keras file in it")
+    if not path.is_file():
+        raise InputError(f"no checkpoint at {path}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            record = json.loads(archive.read(STUDIO_ENTRY)) if STUDIO_ENTRY in names else None
+    except PermissionError:  # as a file copied from another user's account can be
+        raise InputError(f"cannot read {path}: permission denied") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise InputError(f"{path.name} is not a Keras checkpoint (corrupted or another file type)") from None
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        raise InputError(f"{path.name} is a Keras file but not a ConvLSTM Studio checkpoint")
+    info = record.get("info", {})
+    if not isinstance(info, dict):  # a hand edit; resuming it ended in a traceback
+        raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: its info is not a table")
+    if not isinstance(info.get("refiner", {}), dict):  # refine reads its loss there: a traceback too
+        raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: its refiner record is not a table")
+    try:
+        config = ModelConfig(**record["config"])
+    except TypeError:
+        raise InputError(f"{path.name} has a config this version does not know") from None
+    except InputError as error:  # say which file: the message alone read like an option of the command
+        raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: {error}") from None
+    return config, info
+
+
+def load_checkpoint(path, compile: bool = True, precision: str | None = None) -> keras.Model:
+    """Loads one of our `.keras` checkpoints safely (safe_mode: no Lambda layers).
+
+    Args:
+        path: the `.keras` file.
+        compile: restore the optimizer too (to resume training).
+        precision: run the model in this precision instead of the one it was
+            trained in (weights are float32 either way); "auto" picks
+            `fast_precision()`. Only without `compile`; the keras-io model
+            runs in float32 whatever is asked.
+
+    Returns:
+        The model, with `studio_config` (a `ModelConfig`) and `studio_info`.
+
+    Raises:
+        InputError: missing, corrupted, unsafe, or not a ConvLSTM Studio model;
+            a precision with `compile`.
+    """
+    if precision and compile:
+        # Silently ignored, it once passed a bfloat16 score off as float32.
+        raise InputError("a precision needs compile=False (training resumes in its own precision)")
+    if precision not in (None, "auto"):
+        check_precision(precision)
+    config, info = read_checkpoint_info(path)
+    try:
+        with MODEL_LOCK:
+            model = keras.saving.load_model(path, compile=compile, safe_mode=True)
+    except Exception as error:  # Keras raises many types for damaged or unsafe files
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+        # Keras gives a damaged weights file's cause on the line after "... for object <Layer>:".
+        first = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+        raise InputError(f"cannot load {Path(path).name}: {first[:300]}") from None
+    # Keras rebuilds the model from its own record; an edited studio.json that
+    # differs was taken at its word (and copied on by export), or failed in a rebuild.
+    if isinstance(model, ConvLSTMForecaster) and model.config != config:
+        raise InputError(f"cannot load {Path(path).name}: its studio.json describes another model "
+                         "than the weights it holds")
+    if precision == "auto":
+        precision = fast_precision()
+    if precision and not compile and config.preset == "convlstm" and precision != config.precision:
+        model = with_precision(model, precision)
+        config = dataclasses.replace(config, precision=precision)
+    model.studio_config, model.studio_info = config, info
+    return model
