@@ -24,7 +24,7 @@ def progress_ui(runs: dict) -> None:
     if all(run.finished for run in runs.values()):
         st.rerun()  # once, to draw the results without the timer
     for name, run in runs.items():
-        st.progress(run.fraction, text=run.describe(name))
+        st.progress(run.fraction, text=run.describe(name, evaluations().ahead_of(run)))
     st.caption("The evaluation goes on if you change page: come back for the results.")
 
 

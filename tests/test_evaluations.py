@@ -111,6 +111,21 @@ def test_a_cancelled_run_still_in_its_batch_goes_on_for_whoever_asks_again():
     assert _wait(run).status == "done" and run.done == 64
 
 
+def test_a_queued_run_says_how_many_sequences_are_ahead_of_it():
+    # "queued" alone, for minutes behind a class's runs of 1,000.
+    evaluations, model_thread = Evaluations(), ThreadPoolExecutor(1)
+    with _busy(model_thread):
+        first = evaluations.request(CHECKPOINT, 64, load_checkpoint, model_thread, owner="a")
+        second = evaluations.request(CHECKPOINT, 20, load_checkpoint, model_thread, owner="b")
+        third = evaluations.request(CHECKPOINT, 30, load_checkpoint, model_thread, owner="c")
+        assert (evaluations.ahead_of(first), evaluations.ahead_of(second), evaluations.ahead_of(third)) == (0, 64, 84)
+        assert third.describe("Shipped model", 84) == ("Shipped model: queued (30 sequences) behind 84 sequences of "
+                                                       "other evaluations; the server runs one at a time")
+        evaluations.withdraw("b", [], 10)  # cancelled before it starts: no longer ahead of anyone
+        assert evaluations.ahead_of(third) == 64
+    assert _wait(third).status == "done" and evaluations.ahead_of(third) == 0
+
+
 def test_a_cancel_during_the_last_batch_keeps_the_finished_results():
     # Its scores were all there, and thrown away as "cancelled".
     evaluations, model_thread = Evaluations(), ThreadPoolExecutor(1)

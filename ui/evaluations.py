@@ -37,6 +37,7 @@ class Evaluation:
     seconds: float | None = None  # from the start of the work to the scores
     owners: set = field(default_factory=set)  # the browsers that asked for it and still want it
     cancelled: bool = False  # no browser wants it any more: the worker stops at its next batch
+    queued: float = field(default_factory=time.monotonic)  # the worker takes runs in this order
 
     @property
     def finished(self) -> bool:
@@ -46,7 +47,11 @@ class Evaluation:
     def fraction(self) -> float:
         return 1.0 if self.finished else self.done / self.total
 
-    def describe(self, name: str) -> str:
+    def describe(self, name: str, ahead: int = 0) -> str:
+        """A line on where the run is; `ahead`: the sequences other runs before it have left."""
+        if self.status == "waiting" and ahead:  # a class's 8 runs of 1,000 wait minutes, which it did without a word
+            return (f"{name}: queued ({self.total} sequences) behind {ahead:,} sequences of other evaluations; "
+                    "the server runs one at a time")
         if self.status == "waiting":
             return f"{name}: queued ({self.total} sequences; the server runs one evaluation at a time)"
         if self.status == "forecasting":
@@ -123,6 +128,12 @@ class Evaluations:
             run.owners.add(owner)
             run.cancelled = False
         return run
+
+    def ahead_of(self, run: Evaluation) -> int:
+        """The sequences that the runs the worker takes before `run` have still to score."""
+        with self.lock:
+            return sum(other.total - other.done for other in self.runs.values()
+                       if other.queued < run.queued and not (other.finished or other.cancelled))
 
     def withdraw(self, owner: str, keep: list[Path], count: int) -> None:
         """Drops this browser from its unfinished evaluations other than those of
