@@ -64,9 +64,9 @@ def main() -> None:
     from core.checkpoints import load_checkpoint
     from core.cli import as_flags
     from core.data import moving_mnist
+    from core.device import fast_precision
     from core.errors import InputError
     from core.forecasting import forecast
-    from core.device import fast_precision
     from core.model import build_model, model_config, preset
 
     # `is not None`, not truthiness: --layers 0 timed the shipped model.

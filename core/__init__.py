@@ -58,7 +58,7 @@ _EXPORTS = {
 }
 
 _MODULES = ("data", "model", "checkpoints", "device", "training", "refiner", "forecasting", "metrics", "media", "evaluation",
-            "inspection", "files", "errors")
+            "inspection", "files", "errors", "cli")
 
 __all__ = sorted(_EXPORTS)
 

@@ -16,7 +16,15 @@ import keras
 from core.device import fast_precision
 from core.errors import InputError
 from core.files import write_atomically
-from core.model import MODEL_LOCK, ConvLSTMForecaster, ModelConfig, check_precision, model_config, with_precision
+from core.model import (
+    KERAS_IO_FIXED,
+    MODEL_LOCK,
+    ConvLSTMForecaster,
+    ModelConfig,
+    check_precision,
+    model_config,
+    with_precision,
+)
 
 STUDIO_ENTRY = "studio.json"  # our config inside the .keras archive
 
@@ -101,8 +109,13 @@ def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
         raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: its info is not a table")
     if not isinstance(info.get("refiner", {}), dict):  # refine reads its loss there: a traceback too
         raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: its refiner record is not a table")
+    recorded = record["config"]
+    if recorded.get("preset") == "keras-io":
+        # The example's fixed sizes, whatever an older file recorded: the CLI of 25-26 November and
+        # a "preset" among model_overrides wrote others for the same layers.
+        recorded = {**recorded, **KERAS_IO_FIXED}
     try:
-        config = ModelConfig(**record["config"])
+        config = ModelConfig(**recorded)
     except TypeError:
         raise InputError(f"{path.name} has a config this version does not know") from None
     except InputError as error:  # say which file: the message alone read like an option of the command
@@ -144,7 +157,9 @@ def load_checkpoint(path, compile: bool = True, precision: str | None = None) ->
         raise InputError(f"cannot load {Path(path).name}: {first[:300]}") from None
     # Keras rebuilds the model from its own record; an edited studio.json that
     # differs was taken at its word (and copied on by export), or failed in a rebuild.
-    if isinstance(model, ConvLSTMForecaster) and model.config != config:
+    # Of the keras.io model only the width can differ (the example fixes the rest).
+    built = model_config(model)
+    if built != config if isinstance(model, ConvLSTMForecaster) else built.filters != config.filters:
         raise InputError(f"cannot load {Path(path).name}: its studio.json describes another model "
                          "than the weights it holds")
     if precision == "auto":

@@ -589,7 +589,8 @@ def model_config(model: keras.Model) -> ModelConfig:
     if isinstance(model, ConvLSTMForecaster):
         return model.config
     if model.name == "keras_io":  # its width, from its first cell: the preset's 64 described a 16-filter one
-        return dataclasses.replace(PRESETS["keras-io"], filters=model.layers[1].filters)
+        first = next(layer for layer in model.layers if isinstance(layer, layers.ConvLSTM2D))
+        return dataclasses.replace(PRESETS["keras-io"], filters=first.filters)
     raise InputError(f"{model.name} is not a ConvLSTM Studio model")
 
 

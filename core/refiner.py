@@ -27,11 +27,11 @@ import numpy as np
 
 from core import data
 from core.errors import InputError, as_number, check_callback
+from core.device import describe_device
 from core.forecasting import forecast
 from core.metrics import mse
 from core.model import REFINER_AHEAD_SCALE, model_config, with_output_floor, with_refiner
-from core.device import describe_device
-from core.training import MAX_BATCH_SIZE
+from core.training import MAX_BATCH_SIZE, UNSCALED
 
 # The refiner's batches are built as they are drawn, from raw forecasts and
 # truth that take 0.22 MB a sequence (ready-made inputs took 1 MB: 4,000 + 1,000
@@ -259,6 +259,8 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     check_callback("log", log, "stage, done, total, val_mse")
     log = log or (lambda *_: None)
     started = time.perf_counter()
+    if model_config(model).precision == "mixed_float16":  # trained as it is, its float16 gradients went unscaled
+        raise InputError(UNSCALED)
     had = model_config(model).refiner_filters
     if config.resume and (not had or config.filters not in (None, had)):
         raise InputError(f"resume needs a refiner{f' of {config.filters} filters' * (config.filters is not None)}; "

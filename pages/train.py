@@ -266,7 +266,8 @@ def when_it_ends(run) -> str:
     if state["status"] == "validating":  # after every epoch, not only the last; a fine-tuning run's first
         return "is scoring its latest forecasts" if state["loss"] else "is scoring the model it starts from"
     if left is None:  # also while the next epoch's first batch is drawn: "just started" of a run half done
-        return "is under way" if state["val_mse"] else "has just started"
+        # A validation after the start: a fine-tuning run's score of where it starts comes first.
+        return "is under way" if len(state["val_mse"]) > (state["val_mse_start"] is not None) else "has just started"
     return f"ends in about {left:.0f} s"
 
 

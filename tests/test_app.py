@@ -1854,7 +1854,11 @@ def test_others_read_a_run_between_epochs_as_under_way_not_just_started(app, tmp
     try:
         app.switch_page("pages/train.py").run()
         assert app.info[0].value.startswith("Someone else is training right now; their run has just started. ")
-        progress.update(status="training", loss=(256, 0.2), val_mse=(256, 180.0), eta_seconds=None)
+        # A fine-tune's score of the model it starts from comes first, before its training step compiles.
+        progress.update(status="training", loss=(16, 0.2), val_mse=(0, 45.0), val_mse_start=45.0, eta_seconds=None)
+        app.run()
+        assert app.info[0].value.startswith("Someone else is training right now; their run has just started. ")
+        progress.update(loss=(256, 0.2), val_mse=(256, 44.0))
         app.run()
         assert not app.exception
         assert app.info[0].value.startswith("Someone else is training right now; their run is under way. ")

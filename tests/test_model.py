@@ -209,7 +209,6 @@ def test_config_validation():
         ConvLSTMForecaster(preset("keras-io"))
 
 
-
 def test_evaluating_sequences_too_long_to_forecast_says_so_in_evaluates_terms(tiny_model):
     from core.evaluation import evaluate
 
@@ -405,6 +404,21 @@ def test_a_studio_json_that_does_not_match_the_weights_is_a_clear_error(tmp_path
     for compile in (True, False):
         with pytest.raises(InputError, match="describes another model"):
             load_checkpoint(edited, compile=compile)
+    # The keras.io model's width too; the sizes the example fixes are its own, whatever an older file
+    # recorded (the CLI once wrote the ConvLSTM's): such files were called damaged.
+    kio = save_checkpoint(build_model(preset("keras-io", filters=2)), tmp_path / "kio.keras")
+    with pytest.raises(InputError, match="describes another model"):
+        load_checkpoint(_edited(kio, tmp_path / "kio-wider.keras", wider), compile=False)
+
+    def older(name, content):
+        if name != "studio.json":
+            return content
+        card = json.loads(content)
+        card["config"].update(kernel_size=3, patch_size=4, precision="mixed_bfloat16")
+        return json.dumps(card)
+
+    loaded = load_checkpoint(_edited(kio, tmp_path / "kio-older.keras", older), compile=False)
+    assert loaded.studio_config == preset("keras-io", filters=2)
 
     def no_info(name, content):
         return json.dumps({**json.loads(content), "info": None}) if name == "studio.json" else content

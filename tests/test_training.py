@@ -17,9 +17,9 @@ from conftest import ROOT, TINY, tiny_run
 
 from core.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpoint
 from core.data import generate, moving_mnist, split_context, to_unit_float
+from core.device import gpu_names
 from core.errors import InputError
 from core.metrics import mse, repeat_last
-from core.device import gpu_names
 from core.model import build_model, model_config, preset, with_output_floor
 from core.training import (DEFAULT_VAL_COUNT, TrainConfig, TrainingProgress, TrainingSequences, _ProgressCallback,
                            has_recycled_model, progress_words, train)
@@ -534,6 +534,10 @@ def test_mixed_float16_forecasts_but_does_not_train(tmp_path):
         TrainConfig(model_overrides={"precision": "mixed_float16"})
     with pytest.raises(InputError, match="f16.keras: mixed_float16 does not train here"):
         train(tiny_run(out=str(out), resume=True, model_overrides={}))
+    from core.refiner import RefinerConfig, train_refiner  # nor does a refiner on it
+
+    with pytest.raises(InputError, match="^mixed_float16 does not train here"):
+        train_refiner(load_checkpoint(out, compile=False), RefinerConfig(sequences=8, epochs=1, val_count=8))
 
 
 def test_a_new_run_does_not_overwrite_an_existing_checkpoint(tmp_path):

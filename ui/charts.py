@@ -64,7 +64,9 @@ def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | No
     # Whole frames on the axis, counted from 1 as everywhere else: one or two points got ticks at
     # 0.5 and 1.5, and Plotly's own ticks began at a "0 frames ahead" that no frame is.
     frames = max((len(values) for values in curves.values()), default=1)
-    ticks = list(range(1, frames + 1)) if frames <= 12 else sorted({1, *range(10, frames + 1, 10), frames})
+    ticks = list(range(1, frames + 1)) if frames <= 12 else [1, *range(10, frames + 1, 10)]
+    if frames - ticks[-1] >= 5:  # the last frame too, where it is not crowded by the tick before
+        ticks.append(frames)
     figure.update_layout(title=f"{metric} per predicted frame", xaxis_title="frames ahead", xaxis_tickvals=ticks,
                          xaxis_range=[0.5, frames + 0.5], yaxis_title=f"{metric} ({better} is better)", height=420,
                          margin={"t": 50, "b": 10},
