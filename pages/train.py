@@ -243,6 +243,9 @@ def live_ui(job):
         text += f", {state['sequences_per_second']:.1f} sequences/s"
     if state["eta_seconds"] is not None and not job.progress.stop_requested:
         text += f", about {state['eta_seconds']:.0f} s left"
+    elif between_epochs(state) and not job.progress.stop_requested:
+        # Keras sets up the next epoch's batches: the bar stood still 3-11 s with no time left, as if stalled.
+        text += ", starting the next epoch"
     st.progress(min(1.0, state["fraction"]), text=text)
     # A callback: it runs before the fragment redraws, which then says "stopping" at once.
     # Before the first step nothing is learned: "keeps what was learned" sat beside "nothing will be saved".
@@ -256,6 +259,13 @@ def live_ui(job):
     results_ui(job, state)
 
 
+def between_epochs(state: dict) -> bool:
+    """Whether a run with no time left to show has validated since its start (a fine-tuning
+    run's score of where it starts comes first), so is between epochs, not starting."""
+    return (state["status"] == "training" and state["eta_seconds"] is None
+            and len(state["val_mse"]) > (state["val_mse_start"] is not None))
+
+
 def when_it_ends(run) -> str:
     """When a running run ends, as "their run ..." goes on."""
     state = run.progress.snapshot()
@@ -266,8 +276,7 @@ def when_it_ends(run) -> str:
     if state["status"] == "validating":  # after every epoch, not only the last; a fine-tuning run's first
         return "is scoring its latest forecasts" if state["loss"] else "is scoring the model it starts from"
     if left is None:  # also while the next epoch's first batch is drawn: "just started" of a run half done
-        # A validation after the start: a fine-tuning run's score of where it starts comes first.
-        return "is under way" if len(state["val_mse"]) > (state["val_mse_start"] is not None) else "has just started"
+        return "is under way" if between_epochs(state) else "has just started"
     return f"ends in about {left:.0f} s"
 
 

@@ -892,15 +892,13 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     assert SHIPPED.read_bytes() == shipped  # training never writes over the shipped model
 
 
-def test_stop_while_the_first_step_compiles_says_cancelling_at_once_and_cancelled_after(app, tmp_path, monkeypatch):
-    # The bar said "compiling" for a minute or more after Stop; a run that never trains stands in for one compiling.
-    # Once it ends, nothing was saved: the page used to offer that one step's model as a trained one.
+def started_by_hand(app, tmp_path, monkeypatch, gate: threading.Event):
+    """Presses Start on the Train page for a run that waits on `gate` and whose progress the test sets."""
     import ui.jobs
     from core.training import TrainingProgress
 
-    compiled = threading.Event()
-    job = ui.jobs.Job("", "Trained here: run 1", tmp_path / "run-1.keras", TrainingProgress())
-    job.thread = threading.Thread(target=compiled.wait, daemon=True)
+    job = ui.jobs.Job("", "Trained here: run 1", tmp_path / "run-1.keras", TrainingProgress(),
+                      thread=threading.Thread(target=gate.wait, daemon=True))
     job.thread.start()
 
     def start(self, owner, folder, config):
@@ -910,9 +908,35 @@ def test_stop_while_the_first_step_compiles_says_cancelling_at_once_and_cancelle
 
     monkeypatch.setattr(ui.jobs.Registry, "start", start)
     monkeypatch.setattr(ui.jobs, "registry", lambda registry=ui.jobs.Registry(): registry)
+    app.switch_page("pages/train.py").run()
+    app.button(key="train_start_button").click().run()
+    return job
+
+
+def test_the_bar_says_a_run_is_starting_its_next_epoch(app, tmp_path, monkeypatch):
+    # After each epoch's validation it stood still for 3-11 s with no time left, as if the run had stalled.
+    gate = threading.Event()
     try:
-        app.switch_page("pages/train.py").run()
-        app.button(key="train_start_button").click().run()
+        job = started_by_hand(app, tmp_path, monkeypatch, gate)
+        job.progress.update(status="training", sequences_seen=256, loss=(256, 0.3), sequences_per_second=8.5)
+        app.run()
+        assert not app.get("progress")[0].proto.text.endswith("starting the next epoch")  # its first, no speed yet
+        job.progress.update(val_mse=(256, 180.0))
+        app.run()
+        assert app.get("progress")[0].proto.text == "training: 256 sequences seen, 8.5 sequences/s, starting the next epoch"
+        job.progress.update(eta_seconds=30.0)
+        app.run()
+        assert app.get("progress")[0].proto.text.endswith("8.5 sequences/s, about 30 s left")
+    finally:
+        gate.set()
+
+
+def test_stop_while_the_first_step_compiles_says_cancelling_at_once_and_cancelled_after(app, tmp_path, monkeypatch):
+    # The bar said "compiling" for a minute or more after Stop; a run that never trains stands in for one compiling.
+    # Once it ends, nothing was saved: the page used to offer that one step's model as a trained one.
+    compiled = threading.Event()
+    try:
+        job = started_by_hand(app, tmp_path, monkeypatch, compiled)
         assert app.get("progress")[0].proto.text.startswith("compiling the model's training step")
         assert app.button(key="train_stop").label == "Cancel (nothing is learned yet)"
         app.button(key="train_stop").click().run()
