@@ -555,10 +555,9 @@ def _fresh(config: TrainConfig) -> tuple[keras.Model, keras.optimizers.Optimizer
     # A new model, or one a finished recycled run left (with no optimizer to give: it has its own).
     source = load_checkpoint(config.init_from, compile=False) if config.init_from else None
     architecture = _architecture(config, None if source is None else model_config(source))
-    model = _recycled(architecture) if config.recycle else None
-    optimizer = keras.optimizers.Adam(config.learning_rate) if model is None else None
-    if model is None:
-        model = build_model(architecture)
+    recycled = _recycled(architecture) if config.recycle else None
+    model = build_model(architecture) if recycled is None else recycled
+    optimizer = keras.optimizers.Adam(config.learning_rate) if recycled is None else None
     if source is not None:
         model.set_weights(source.get_weights())
         model.sequences_seen.assign(0)
@@ -802,7 +801,8 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
                 _score_start(model, callback, progress)
             fitted = not callback.cancelled
             if fitted:
-                model.fit(sequences, epochs=config.epochs or UNBOUNDED_EPOCHS, callbacks=[callback, *filter(None, [shown])], verbose=0)
+                model.fit(sequences, epochs=config.epochs or UNBOUNDED_EPOCHS,
+                          callbacks=[callback, *filter(None, [shown])], verbose=0)
         except KeyboardInterrupt:  # a notebook's Stop button lost the batches since the last save
             callback.interrupted()
         _finish(callback, progress, shown)

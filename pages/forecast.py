@@ -109,7 +109,8 @@ if path is not None:
     # As wide as their names, wrapping when narrow: in four equal columns at 820 px each was cut ("Predicti...").
     with st.container(horizontal=True):
         for file, (label, gif) in downloads.items():
-            st.download_button(label, gif, file_name=f"{slug}-{horizon}-frames-{model_slug}-{file.replace(' ', '-')}.gif", mime="image/gif",
+            st.download_button(label, gif, mime="image/gif",
+                               file_name=f"{slug}-{horizon}-frames-{model_slug}-{file.replace(' ', '-')}.gif",
                                on_click="ignore", key=f"forecast_download_{file}", icon=":material/download:")
 
     forecast_strip_ui(context, truth, prediction)
