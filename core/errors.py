@@ -14,6 +14,8 @@ import os
 import sys
 import tempfile
 
+import numpy as np
+
 
 class InputError(ValueError):
     """A bad file, array, checkpoint or setting, with a one-line message."""
@@ -60,6 +62,37 @@ def as_number(name: str, value, whole: bool):
         raise wrong from None
     except OverflowError:  # float(10**400)
         raise InputError(f"{name} is too large to be a number") from None
+
+
+def as_bool(name: str, value) -> bool:
+    """A switch's value as Python's bool; NumPy's True (from a notebook's array
+    of settings) is taken, as Python's, which a checkpoint's JSON can hold.
+
+    Raises:
+        InputError: for anything else ("no" was taken as True, a path as a switch).
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{name} must be True or False; received {value!r}")
+    return bool(value)
+
+
+def check_range(name: str, value, least, most=None) -> None:
+    """Raises InputError unless `least <= value <= most`.
+
+    `most` None is no upper bound; a value of None (a setting left to be
+    picked later) passes, and NaN is in no range.
+    """
+    if value is None or (value >= least and (most is None or value <= most)):
+        return
+    if most is None:
+        bound = "not be negative" if least == 0 else f"be at least {_shown(least)}"
+    else:
+        bound = f"be from {_shown(least)} to {_shown(most)}"
+    raise InputError(f"{name} must {bound}; received {_shown(value)}")
+
+
+def _shown(number) -> str:
+    return f"{number:,}" if isinstance(number, numbers.Integral) else f"{number:g}"
 
 
 def check_callback(name: str, value, arguments: str) -> None:

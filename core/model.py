@@ -29,11 +29,10 @@ import threading
 from dataclasses import dataclass
 
 import keras
-import numpy as np
 from keras import layers, ops
 
 from core.data import CONTEXT_FRAMES, FRAME_SIZE, SEQUENCE_LENGTH
-from core.errors import InputError, as_number
+from core.errors import InputError, as_bool, as_number, check_range
 
 PACKAGE = "convlstm_studio"
 # Keras keeps scopes (dtype policy, deserialisation, state tracking) in global
@@ -45,6 +44,11 @@ MODEL_LOCK = threading.RLock()
 # The refiner's "how far ahead" input is t / 10, capped at 0.9: fixed, whatever a
 # model's context, since the shipped refiner was trained on that scale.
 REFINER_AHEAD_SCALE = SEQUENCE_LENGTH - CONTEXT_FRAMES
+# Far above anything that trains in a session, far below what fills the memory:
+# 100,000 layers took 23 GB before building, 100,000 filters a traceback. Training
+# sequences have 20 frames, hence at most 19 of context (a hand-edited 100,000
+# padded every input to that many frames and filled 24 GB).
+MAX_LAYERS, MAX_FILTERS, MAX_KERNEL = 8, 512, 15
 REFINER_INPUTS = 5  # per pixel: the frame, the frames before and after it, the last context frame, how far ahead
 
 
@@ -109,28 +113,18 @@ class ModelConfig:
         # A hand-edited studio.json's 8.5 or true passed, then failed deep in Keras.
         for name in ("num_layers", "filters", "kernel_size", "patch_size", "context", "refiner_filters"):
             object.__setattr__(self, name, as_number(name, getattr(self, name), whole=True))
-        for name in ("num_layers", "filters", "kernel_size", "patch_size", "context"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be at least 1; received {getattr(self, name)}")
-        # Far above anything that trains in a session, far below what fills the
-        # memory: 100,000 layers took 23 GB before building, 100,000 filters a traceback.
-        # Training sequences have 20 frames, so at most 19 of context; a hand-edited 100,000 padded
-        # every input to that many frames and filled 24 GB before the OOM killer stopped it.
-        for name, most in (("num_layers", 8), ("filters", 512), ("kernel_size", 15), ("refiner_filters", 512),
-                           ("context", SEQUENCE_LENGTH - 1)):
-            if getattr(self, name) > most:
-                raise InputError(f"{name} must be at most {most}; received {getattr(self, name)}")
+        for name, least, most in (("num_layers", 1, MAX_LAYERS), ("filters", 1, MAX_FILTERS),
+                                  ("kernel_size", 1, MAX_KERNEL), ("patch_size", 1, FRAME_SIZE),
+                                  ("context", 1, SEQUENCE_LENGTH - 1), ("refiner_filters", 0, MAX_FILTERS)):
+            check_range(name, getattr(self, name), least, most)
         object.__setattr__(self, "output_floor", as_number("output_floor", self.output_floor, whole=False))
         if not 0 <= self.output_floor < 1:
             raise InputError(f"output_floor must be at least 0 and below 1; received {self.output_floor}")
-        if not isinstance(self.layer_norm, (bool, np.bool_)):
-            raise InputError(f"layer_norm must be true or false; received {self.layer_norm!r}")
-        # NumPy's True (from a notebook's array of settings) as Python's, which the checkpoint's JSON can hold.
-        object.__setattr__(self, "layer_norm", bool(self.layer_norm))
+        object.__setattr__(self, "layer_norm", as_bool("layer_norm", self.layer_norm))
         if FRAME_SIZE % self.patch_size:
             raise InputError(f"patch_size must divide {FRAME_SIZE}; received {self.patch_size}")
-        if self.refiner_filters < 0 or (self.refiner_filters and self.preset != "convlstm"):
-            raise InputError(f"refiner_filters must be 0, or positive for the convlstm preset; received {self.refiner_filters}")
+        if self.refiner_filters and self.preset != "convlstm":
+            raise InputError(f"refiner_filters must be 0 for the {self.preset} preset; received {self.refiner_filters}")
         # build_keras_io follows the example layer by layer: a config claiming other sizes
         # (a hand-edited studio.json, a "preset" among overrides) misdescribed the model built.
         fixed = sorted(name for name, value in KERAS_IO_FIXED.items() if getattr(self, name) != value)

@@ -26,11 +26,11 @@ import keras
 import numpy as np
 
 from core import data
-from core.errors import InputError, as_number, check_callback
+from core.errors import InputError, as_bool, as_number, check_callback, check_range
 from core.device import describe_device
 from core.forecasting import forecast
 from core.metrics import mse
-from core.model import REFINER_AHEAD_SCALE, model_config, with_output_floor, with_refiner
+from core.model import MAX_FILTERS, REFINER_AHEAD_SCALE, model_config, with_output_floor, with_refiner
 from core.training import MAX_BATCH_SIZE, UNSCALED
 
 # The refiner's batches are built as they are drawn, from raw forecasts and
@@ -90,19 +90,15 @@ class RefinerConfig:
             if getattr(self, name) is not None or name not in ("seed", "filters", "ssim_weight"):
                 whole = name not in ("learning_rate", "ssim_weight")
                 object.__setattr__(self, name, as_number(name, getattr(self, name), whole))
-        for name, least, most in (("filters", 1, 512), ("sequences", 1, MAX_REFINER_SEQUENCES), ("epochs", 1, 1000),
-                                  ("batch_size", 1, MAX_BATCH_SIZE), ("val_count", 1, MAX_REFINER_VAL_SEQUENCES)):
-            if getattr(self, name) is not None and not least <= getattr(self, name) <= most:
-                raise InputError(f"{name} must be from {least} to {most:,}; received {getattr(self, name)}")
+        for name, least, most in (("filters", 1, MAX_FILTERS), ("sequences", 1, MAX_REFINER_SEQUENCES),
+                                  ("epochs", 1, 1000), ("batch_size", 1, MAX_BATCH_SIZE),
+                                  ("val_count", 1, MAX_REFINER_VAL_SEQUENCES),
+                                  ("seed", 0, 2**32 - 1),  # keras.utils.set_random_seed's range
+                                  ("ssim_weight", 0, 10_000)):
+            check_range(name, getattr(self, name), least, most)
         if not 0 < self.learning_rate < 1:
             raise InputError(f"learning_rate must be between 0 and 1; received {self.learning_rate}")
-        if self.seed is not None and not 0 <= self.seed < 2**32:  # keras.utils.set_random_seed's range
-            raise InputError(f"seed must be from 0 to {2**32 - 1:,}; received {self.seed}")
-        if self.ssim_weight is not None and not 0 <= self.ssim_weight <= 10_000:  # the range also refuses NaN
-            raise InputError(f"ssim_weight must be from 0 to 10,000; received {self.ssim_weight}")
-        if not isinstance(self.resume, (bool, np.bool_)):
-            raise InputError(f"resume must be True or False; received {self.resume!r}")
-        object.__setattr__(self, "resume", bool(self.resume))  # NumPy's True, as ModelConfig takes it
+        object.__setattr__(self, "resume", as_bool("resume", self.resume))
         if self.seed in (data.SPLIT_SEEDS["val"], data.SPLIT_SEEDS["test"]):
             # Each sequence's stream is seeded by (seed, index) alone, whatever the split.
             raise InputError(f"seed {self.seed} draws the motions of the validation set (seed "

@@ -35,7 +35,7 @@ import numpy as np
 from core import data
 from core.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpoint
 from core.device import describe_device, fast_precision
-from core.errors import InputError, as_number
+from core.errors import InputError, as_bool, as_number, check_range
 from core.files import check_output, partial_path
 from core.forecasting import forecast
 from core.metrics import BASELINES, mse
@@ -157,25 +157,21 @@ class TrainConfig:
             if value is None and name in may_be_none:
                 continue
             setattr(self, name, as_number(name, value, whole))
-        # "no" was taken as True; None or a number as a path failed in train, with a TypeError.
-        for name in ("resume", "recycle"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise InputError(f"{name} must be True or False; received {getattr(self, name)!r}")
-            setattr(self, name, bool(getattr(self, name)))
+        self.resume, self.recycle = as_bool("resume", self.resume), as_bool("recycle", self.recycle)
         if not isinstance(self.model_overrides, dict):
             raise InputError(f"model_overrides must be a dict of ModelConfig fields; received {self.model_overrides!r}")
-        for name in ("out", "init_from"):
+        for name in ("out", "init_from"):  # None or a number as a path failed in train, with a TypeError
             if getattr(self, name) is not None and not isinstance(getattr(self, name), (str, os.PathLike)):
                 raise InputError(f"{name} must be a file's path; received {getattr(self, name)!r}")
         if self.out is not None and Path(self.out).suffix != ".keras":  # found only when the first epoch was saved
             raise InputError(f"out must end in .keras; received {Path(self.out).name}")
         if self.minutes is not None and not 0 < self.minutes <= 24 * 60:
             raise InputError(f"minutes must be more than 0 and at most 1440 (a day); received {self.minutes:g}")
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise InputError(f"{name} must be at least 1; received {getattr(self, name)}")
-        if self.batch_size > MAX_BATCH_SIZE:
-            raise InputError(f"batch_size must be at most {MAX_BATCH_SIZE}; received {self.batch_size}")
+        for name, least, most in (("epochs", 1, None), ("batch_size", 1, MAX_BATCH_SIZE),
+                                  ("lr_decay_sequences", 1, None), ("lr_decay_start", 0, None),
+                                  ("workers", 1, MAX_WORKERS), ("sampling_sequences", 0, None),
+                                  ("val_count", 1, MAX_VAL_COUNT), ("seed", 0, None)):
+            check_range(name, getattr(self, name), least, most)
         if self.epoch_sequences < self.batch_size:
             raise InputError(f"epoch_sequences ({self.epoch_sequences}) must be at least batch_size ({self.batch_size})")
         if self.epoch_sequences > MAX_EPOCH_BATCHES * self.batch_size:
@@ -183,22 +179,10 @@ class TrainConfig:
                              f"batches of {self.batch_size}); received {self.epoch_sequences:,}")
         if self.learning_rate is not None and not 0 < self.learning_rate < 1:
             raise InputError(f"learning_rate must be between 0 and 1; received {self.learning_rate}")
-        if self.lr_decay_sequences is not None and self.lr_decay_sequences < 1:
-            raise InputError(f"lr_decay_sequences must be positive; received {self.lr_decay_sequences}")
-        if self.lr_decay_start < 0:
-            raise InputError(f"lr_decay_start must not be negative; received {self.lr_decay_start}")
-        if not 1 <= self.workers <= MAX_WORKERS:
-            raise InputError(f"workers must be from 1 to {MAX_WORKERS}; received {self.workers}")
         if self.num_digits not in (1, 2, 3):
             raise InputError(f"num_digits must be 1, 2 or 3; received {self.num_digits}")
         if self.lr_decay_start and not self.lr_decay_sequences:
             raise InputError("lr_decay_start needs lr_decay_sequences (the length of the decay that starts there)")
-        if self.sampling_sequences is not None and self.sampling_sequences < 0:
-            raise InputError(f"sampling_sequences must not be negative; received {self.sampling_sequences}")
-        if self.val_count is not None and not 1 <= self.val_count <= MAX_VAL_COUNT:
-            raise InputError(f"val_count must be from 1 to {MAX_VAL_COUNT:,}; received {self.val_count:,}")
-        if self.seed is not None and self.seed < 0:
-            raise InputError(f"seed must not be negative; received {self.seed}")
         # The run saves to out while it reads init_from: the same file lost what it started from.
         if self.init_from and self.out and Path(self.init_from).resolve() == Path(self.out).resolve():
             raise InputError("init_from is out, which the run would overwrite; give out another path")

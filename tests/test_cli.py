@@ -605,8 +605,8 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys,
     # Messages name the flags that were typed, not TrainConfig's fields.
     for option, message in [
         (["--lr", 7], "--lr must be between 0 and 1"),
-        (["--batch-size", 0], "--batch-size must be at least 1"),
-        (["--batch-size", 100_000], "--batch-size must be at most 1024"),  # was 30 GiB, then a traceback
+        (["--batch-size", 0], "--batch-size must be from 1 to 1,024; received 0"),
+        (["--batch-size", 100_000], "--batch-size must be from 1 to 1,024; received 100,000"),  # was 30 GiB, then a traceback
         (["--epoch-sequences", 4, "--batch-size", 8], "--epoch-sequences (4) must be at least --batch-size (8)"),
         (["--seed", -1], "--seed"),
         (["--sampling-sequences", -5], "--sampling-sequences"),
@@ -621,8 +621,8 @@ def test_evaluate_and_train_bad_input(tiny_checkpoint, inputs, tmp_path, capsys,
         (["--preset", "keras-io", "--layers", 5], "only filters"),
         (["--preset", "keras-io", "--precision", "mixed_bfloat16"], "can change; received --precision"),  # "precision"
         # Refused at once: 100,000 layers filled 23 GB of memory before a batch ran.
-        (["--layers", 100_000], "--layers must be at most 8"),
-        (["--filters", 100_000], "--filters must be at most 512"),
+        (["--layers", 100_000], "--layers must be from 1 to 8; received 100,000"),
+        (["--filters", 100_000], "--filters must be from 1 to 512; received 100,000"),
     ]:
         _refused(capsys, ["train", "--out", tmp_path / "m.keras", *option], message, tmp_path / "m.keras")
     resumed = tmp_path / "resumed.keras"

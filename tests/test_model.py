@@ -439,7 +439,7 @@ def test_a_studio_json_that_does_not_match_the_weights_is_a_clear_error(tmp_path
         card["config"]["context"] = 100_000
         return json.dumps(card)
 
-    with pytest.raises(InputError, match=r"edited.keras has a damaged studio.json: context must be at most 19; received 100000"):
+    with pytest.raises(InputError, match=r"edited.keras has a damaged studio.json: context must be from 1 to 19; received 100,000"):
         load_checkpoint(_edited(path, tmp_path / "edited.keras", long_context))
 
 
@@ -538,7 +538,7 @@ def test_layer_norm_normalises_each_gate_and_survives_saving(tmp_path, test_sequ
     np.testing.assert_allclose(
         forecast(loaded, test_sequences[:2, :10], 3), forecast(model, test_sequences[:2, :10], 3), atol=1e-6
     )
-    with pytest.raises(InputError, match="layer_norm must be true or false"):
+    with pytest.raises(InputError, match="layer_norm must be True or False"):
         ModelConfig(layer_norm="yes")
     # NumPy's True was refused, where every number setting takes NumPy's numbers.
     assert ModelConfig(layer_norm=np.True_).layer_norm is True
@@ -580,8 +580,10 @@ def test_an_untrained_refiner_changes_nothing_and_a_trained_one_survives_saving(
     assert with_refiner(loaded, 0).studio_config.refiner_filters == 0 and not with_refiner(loaded, 0).refiner
     with pytest.raises(InputError, match="only a convlstm model can have a refiner"):
         with_refiner(build_model("keras-io"), 4)
-    with pytest.raises(InputError, match="refiner_filters must be 0, or positive for the convlstm preset"):
+    with pytest.raises(InputError, match="refiner_filters must be from 0 to 512; received -1"):
         ModelConfig(refiner_filters=-1)
+    with pytest.raises(InputError, match="refiner_filters must be 0 for the keras-io preset; received 4"):
+        ModelConfig(preset="keras-io", refiner_filters=4)
     # As a hand-edited studio.json may have them: they passed, then failed deep inside Keras.
     for name, value in [("refiner_filters", True), ("filters", 8.5), ("num_layers", "3")]:
         with pytest.raises(InputError, match=f"{name} must be a whole number; received {re.escape(repr(value))}$"):

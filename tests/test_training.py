@@ -474,15 +474,15 @@ def test_bad_settings():
         TrainConfig(num_digits=7)
     with pytest.raises(InputError, match=r"workers must be from 1 to 64; received 0"):
         TrainConfig(workers=0)
-    with pytest.raises(InputError, match=r"workers must be from 1 to 64; received 40000"):
+    with pytest.raises(InputError, match=r"workers must be from 1 to 64; received 40,000"):
         TrainConfig(workers=40_000)
     with pytest.raises(InputError, match=r"epoch_sequences must be at most 16,000,000 \(a million batches of 16\); "
                                          r"received 10,000,000,000"):
         TrainConfig(batch_size=16, epoch_sequences=10**10)
     TrainConfig(batch_size=128, epoch_sequences=10**8)  # as the GPU sessions ran
-    with pytest.raises(InputError, match=r"batch_size must be at least 1; received 0"):
+    with pytest.raises(InputError, match=r"batch_size must be from 1 to 1,024; received 0"):
         TrainConfig(batch_size=0)
-    with pytest.raises(InputError, match=r"batch_size must be at most 1024; received 2048"):
+    with pytest.raises(InputError, match=r"batch_size must be from 1 to 1,024; received 2,048"):
         TrainConfig(batch_size=2048, epoch_sequences=4096)
     with pytest.raises(InputError, match=r"epoch_sequences \(512\) must be at least batch_size \(1024\)"):
         TrainConfig(batch_size=1024, epoch_sequences=512)
@@ -499,6 +499,8 @@ def test_bad_settings():
              ({"init_from": 5}, "init_from must be a file's path; received 5"),
              ({"val_count": 10**9}, "val_count must be from 1 to 10,000; received 1,000,000,000"),
              ({"recycle": "no"}, "recycle must be True or False; received 'no'"),
+             ({"epochs": 0}, "epochs must be at least 1; received 0"),
+             ({"sampling_sequences": -5}, "sampling_sequences must not be negative; received -5"),
              ({"recycle": True, "strategy": "mirrored"},
               "recycle reuses a model built for one device; it cannot go with a strategy")]
     for settings, message in slips:
