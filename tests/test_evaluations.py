@@ -270,3 +270,34 @@ def test_a_run_whose_turn_comes_during_an_evaluation_waits_for_its_memory(tmp_pa
     third.thread.join(30)
     fourth.thread.join(30)
     assert fourth.progress.snapshot()["status"] == "failed" and not fourth.held
+
+
+def test_a_run_whose_evaluation_ends_during_its_claim_still_trains(tmp_path, monkeypatch):
+    # The evaluation gave its memory back between the run's failed claim and its look at the work
+    # going on: with nothing left to wait for, the run was failed for memory that had just come back.
+    import core.training
+    import ui.jobs
+    import ui.limits
+    from core.training import TrainConfig
+
+    monkeypatch.setattr(ui.limits, "_PLEDGES", {})
+    gate, trained = threading.Event(), []
+    monkeypatch.setattr(core.training, "train", lambda config, progress: trained.append(config.out) or gate.wait(30))
+    registry = ui.jobs.Registry()
+    config = TrainConfig(model_overrides={"num_layers": 1, "filters": 3})
+    first = registry.start("a", tmp_path / "a", config)
+    evaluating = [True]
+
+    def claim_as_the_evaluation_ends(job, config):
+        if evaluating[0]:
+            evaluating[0] = False
+            return False
+        return True
+
+    monkeypatch.setattr(ui.jobs, "work_going_on", lambda besides: evaluating[0])
+    monkeypatch.setattr(registry, "_claim_memory", claim_as_the_evaluation_ends)
+    second = registry.start("b", tmp_path / "b", config)
+    gate.set()
+    first.thread.join(30)
+    second.thread.join(30)
+    assert second.progress.snapshot()["status"] != "failed" and trained == [str(first.out), str(second.out)]
