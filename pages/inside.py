@@ -153,8 +153,8 @@ if trace is not None:
            # A student asked why there are predictions during the context, which every other page leaves out.
            "The model predicts a next frame at every step; during the context these guesses are set aside (the "
            "true next frame comes in), after it each one is read back in: those are the forecast."
-           + (" They are the forecaster's own frames, before the refiner that the Forecast page applies sharpens "
-              "them." if config.refiner_filters else ""),
+           + (" They are the forecaster's own frames, before the refiner that sharpens them on the Home, "
+              "Forecast and Design pages." if config.refiner_filters else ""),
            f"Animated heatmap of the {NAMES[quantity]} beside the input and predicted frames")
     # As PNG: Streamlit sends an opaque PNG on as JPEG, which blurred the heatmaps' square cells.
     st.image(media.encode_png(media.colour_bar(scheme)), caption=f"Colour scale of the {NAMES[quantity]}",

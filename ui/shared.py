@@ -595,10 +595,11 @@ def forecast_frames(path: Path, context: np.ndarray, horizon: int) -> tuple[np.n
 def _forecast_frames(path: str, stamp: float, context: np.ndarray, horizon: int) -> tuple[np.ndarray, float, float]:
     from core.forecasting import forecast, is_warm
 
-    model = _load(path, stamp)
-    built = 0.0
+    start = time.perf_counter()
+    model = _load(path, stamp)  # from the cache at once, unless this forecast waited for the file to load
+    built = time.perf_counter() - start
     if not is_warm(model, CONTEXT):  # building the graph takes seconds once; time a warm forecast
-        built = run_model(_timed, forecast, model, context, horizon)[1]
+        built += run_model(_timed, forecast, model, context, horizon)[1]
     prediction, seconds = run_model(_timed, forecast, model, context, horizon)
     return prediction[0], seconds, built
 
@@ -612,9 +613,10 @@ def _timed(function, *args):
 
 
 def timing_words(seconds: float, built: float) -> str:
-    """'42 ms', with the graph's build time where this forecast paid it (the wait a visitor saw)."""
+    """'42 ms', with the model's load and graph build where this forecast paid them (the wait a visitor saw)."""
     words = f"{seconds * 1000:.0f} ms"
-    return words + (f", after {built:.1f} s spent once preparing the model to forecast" if built else "")
+    return words + (f", after {built:.1f} s spent once loading the model and preparing it to forecast"
+                    if built >= 0.05 else "")
 
 
 def forecast_sequence(path: Path, index: int, horizon: int):
