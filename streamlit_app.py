@@ -31,7 +31,8 @@ st.set_page_config(page_title=f"{page.title} · ConvLSTM Studio")
 # On a phone, a swipe that started on a slider's track moved the slider and did
 # not scroll (Streamlit sets touch-action: none there), so Design's 11 sliders
 # made the page hard to scroll. On touch screens the track lets touches through
-# to the page and only the thumb (the nested element) is dragged, sideways.
+# to the page and only the thumb (the nested element) is dragged, sideways; it takes
+# touches 16 px around it, since a finger cannot find its 12 px alone.
 # Links (the navigation, Home's cards) showed keyboard focus as a grey tint, 1.1:1
 # against their background; they get the ring buttons have, in the theme's colour.
 # A picture drawn for a phone, where Streamlit stacks columns, goes in a container keyed
@@ -40,6 +41,8 @@ st.set_page_config(page_title=f"{page.title} · ConvLSTM Studio")
 st.html("""<style>@media (pointer: coarse) {
   [data-testid='stSlider'] [style*='touch-action'] { touch-action: pan-y !important; pointer-events: none; }
   [data-testid='stSlider'] [style*='touch-action'] [style*='touch-action'] { pointer-events: auto; }
+  [data-testid='stSlider'] [style*='touch-action'] [style*='touch-action']::before {
+    content: ""; position: absolute; inset: -16px; }
 }
 a:focus-visible { outline: 3px solid #b45309 !important; outline-offset: 2px; }
 [class*='st-key-narrow-'] { display: none; }

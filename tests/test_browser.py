@@ -458,6 +458,9 @@ def test_on_a_phone_a_swipe_from_a_slider_scrolls_the_page_and_the_thumb_still_d
     slider.evaluate("s => s.scrollIntoView({block: 'center'})")
     thumb = slider.locator("[style*='touch-action'] [style*='touch-action']").first.bounding_box()
     x, y = thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2
+    # A finger's touch beside the 12 px thumb is the thumb's (the track's went to the page).
+    beside = "([x, y]) => document.elementFromPoint(x, y).matches(\"[style*='touch-action'] [style*='touch-action']\")"
+    assert tab.evaluate(beside, [x + 14, y + 10]) and not tab.evaluate(beside, [x + 40, y])
     swipe([(x + 8 * step, y) for step in range(12)])
     assert slider.get_by_test_id("stSliderThumbValue").inner_text() != value
     assert tab.get_by_test_id("stException").count() == 0
