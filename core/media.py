@@ -295,12 +295,29 @@ def comparison_gif(
 
 def side_by_side(panels: dict) -> np.ndarray:
     """Joins in-step panels left to right with a white gap: (T, h, total width, 3)."""
-    panels = list(panels.values())
-    gap = np.full(panels[0].shape[:2] + (GAP, 3), 255, np.uint8)
+    return in_rows(panels, len(panels))
+
+
+def in_rows(panels: dict, per_row: int) -> np.ndarray:
+    """Joins in-step panels `per_row` to a row, rows top to bottom, with white
+    gaps; a last row short of panels is filled with white: (T, H, W, 3).
+
+    For a phone's narrow screen: shrunk to its width, three panels side by
+    side had labels 6 px high and frames of 115 px; two to a row, 9 and 172.
+    """
+    items = list(panels.values())
+    items += [np.full_like(items[0], 255)] * (-len(items) % per_row)
+    return _joined([_joined(items[start:start + per_row], axis=2) for start in range(0, len(items), per_row)], axis=1)
+
+
+def _joined(panels: list, axis: int) -> np.ndarray:
+    shape = list(panels[0].shape)
+    shape[axis] = GAP
+    gap = np.full(shape, 255, np.uint8)
     joined = [panels[0]]
     for item in panels[1:]:
         joined += [gap, item]
-    return np.concatenate(joined, axis=2)
+    return np.concatenate(joined, axis=axis)
 
 
 def frame_strip(

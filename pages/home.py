@@ -9,7 +9,7 @@ import streamlit as st
 
 from core import media
 from ui.shared import (CONTEXT, ERROR_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT, TEST_SET_SOURCE,
-                       forecast_sequence, forecast_strip_ui, gif_ui, keras_loaded_ui, test_sequence, timing_words)
+                       forecast_sequence, forecast_strip_ui, keras_loaded_ui, panels_ui, test_sequence, timing_words)
 
 
 @st.cache_data(show_spinner=False)
@@ -72,11 +72,11 @@ if SHIPPED.is_file() and "home_index" in st.session_state:
     keras_loaded_ui()
     index = st.session_state.home_index
     context, truth, prediction, seconds, built = forecast_sequence(SHIPPED, index, 10)
-    gif_ui(
-        media.comparison_gif(context, truth, prediction, scale=4),
+    panels_ui(
+        media.comparison_panels(context, truth, prediction, scale=4),
         f"Test sequence {index}: ground truth, closed-loop prediction and error (forecast in "
         f"{timing_words(seconds, built)}). {ERROR_EXPLAINED}",
-        "Animated comparison of the true and predicted frames of a test sequence.",
+        "Animated comparison of the true and predicted frames of a test sequence.", key="home-forecast",
     )
     forecast_strip_ui(context, truth, prediction)  # a still view: the GIF never pauses
     if st.button("Explore more forecasts on the Forecast page", icon=":material/arrow_forward:", key="home_more"):

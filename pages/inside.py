@@ -13,7 +13,7 @@ import streamlit as st
 from core import media
 from core.checkpoints import read_checkpoint_info
 from core.errors import InputError
-from ui.shared import (CONTEXT, checkpoint_ui, gif_ui, keep_values, load_model, run_model, sequence_ui, show_error,
+from ui.shared import (CONTEXT, checkpoint_ui, keep_values, load_model, panels_ui, run_model, sequence_ui, show_error,
                        test_sequence)
 
 NAMES = {
@@ -147,15 +147,15 @@ if trace is not None:
         # Named by the frame it predicts, the one after the frame fed in.
         "predicted frame": media.panel(trace.predictions, "predicted next frame", trace.context, 4, first=1),
     }
-    gif_ui(media.encode_gif(media.side_by_side(panels), fps=3),
-           f"Step by step: the frame fed in, the {NAMES[quantity]} of cell {layer} ({channel_words}), and the frame "
-           "predicted from it. "
-           # A student asked why there are predictions during the context, which every other page leaves out.
-           "The model predicts a next frame at every step; during the context these guesses are set aside (the "
-           "true next frame comes in), after it each one is read back in: those are the forecast."
-           + (" They are the forecaster's own frames, before the refiner that sharpens them on the Home, "
-              "Forecast and Design pages." if config.refiner_filters else ""),
-           f"Animated heatmap of the {NAMES[quantity]} beside the input and predicted frames")
+    panels_ui(panels,
+              f"Step by step: the frame fed in, the {NAMES[quantity]} of cell {layer} ({channel_words}), and the frame "
+              "predicted from it. "
+              # A student asked why there are predictions during the context, which every other page leaves out.
+              "The model predicts a next frame at every step; during the context these guesses are set aside (the "
+              "true next frame comes in), after it each one is read back in: those are the forecast."
+              + (" They are the forecaster's own frames, before the refiner that sharpens them on the Home, "
+                 "Forecast and Design pages." if config.refiner_filters else ""),
+              f"Animated heatmap of the {NAMES[quantity]} beside the input and predicted frames", key="inside-steps", fps=3)
     # As PNG: Streamlit sends an opaque PNG on as JPEG, which blurred the heatmaps' square cells.
     st.image(media.encode_png(media.colour_bar(scheme)), caption=f"Colour scale of the {NAMES[quantity]}",
              alt=f"Colour scale from {scheme[1]:.2g} to {scheme[2]:.2g}", output_format="PNG")

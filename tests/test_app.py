@@ -44,8 +44,17 @@ pytestmark = pytest.mark.usefixtures("memory_to_spare")
 
 
 def images(app) -> list:
-    """(caption, url) of every image on the page."""
-    return [(item.caption, item.url) for element in app.get("image") for item in element.proto.imgs]
+    """(caption, url) of every image on the page that a wide screen shows: not the pictures drawn
+    for a phone instead, in containers keyed "narrow-..." (streamlit_app.py; test_browser sees them)."""
+    def for_phones(node, inside=False):
+        inside = inside or "-narrow-" in str(getattr(getattr(node, "proto", None), "id", ""))
+        children = getattr(node, "children", {})
+        return ([node] if inside and not children else []) + [
+            element for child in children.values() for element in for_phones(child, inside)]
+
+    hidden = [id(element) for element in for_phones(app.main)]
+    return [(item.caption, item.url) for element in app.get("image") if id(element) not in hidden
+            for item in element.proto.imgs]
 
 
 def chart_curves(chart) -> dict:
@@ -692,7 +701,7 @@ def test_forecast_times_leave_out_the_wait_for_the_model_thread(monkeypatch):
     submit = shared.run_model
     monkeypatch.setattr(shared, "run_model", lambda *args: (queued.set(), submit(*args))[1])
     prediction, seconds, built = shared._forecast_frames(str(SHIPPED), -10.0, frames[1, :10], 10)
-    assert prediction.shape == (10, 64, 64) and built == 0.0 and seconds < 1
+    assert prediction.shape == (10, 64, 64) and built < 0.01 and seconds < 1  # the cached model's "load": a read of the clock
 
 
 def test_the_keras_io_model_trains_one_sequence_at_a_time(app):
@@ -1436,7 +1445,7 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     galleries = [url for caption, url in images(app) if caption.startswith("Test digits of class")]
     assert len(galleries) == len(placed) and all(url.endswith(".png") for url in galleries)  # not JPEG, 3x the bytes
     # Whether the model followed, in words (a screen reader has only the GIF's alt text otherwise).
-    said = next(caption.value for caption in app.caption if caption.value.startswith("Over the"))
+    said = next(caption.value for caption in app.caption if caption.value.startswith("On MSE (mean squared error"))
     # The same scores as core's for the preset's sequence, drawn here from its settings.
     from core import data
     from core.evaluation import score_forecast
@@ -1448,8 +1457,8 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     frames = data.design(digits, starts, angles, speeds, length).frames
     prediction = forecast(load_checkpoint(SHIPPED, compile=False, precision="auto"), frames[:, :10], length - 10)
     scores = score_forecast(frames[:, :10], frames[:, 10:], prediction)
-    assert (f"Over the {length - 10} predicted frames the model's MSE is {scores['model'].mse:.1f} a frame (its "
-            f"4,096 pixels' squared errors summed), black frames' {scores['black frames'].mse:.1f}. On MSE") in said
+    assert said.endswith(f". Over the {length - 10} predicted frames the model's MSE is {scores['model'].mse:.1f} a frame "
+                         f"(its 4,096 pixels' squared errors summed), black frames' {scores['black frames'].mse:.1f}.")
     behind = scores["model"].per_frame["mse"] > scores["black frames"].per_frame["mse"]
     assert ("beats predicting black frames at every one of the 10 frames" in said) == (not behind.any())
     paths = json.loads(next(chart for chart in app.get("plotly_chart") if "digit 1" in chart.proto.spec).proto.spec)

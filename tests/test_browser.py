@@ -422,6 +422,10 @@ def test_a_phone_gets_pictures_drawn_for_its_width(browser, server, page):
     settle(tab, pause=2.0)
     tab.locator(".st-key-narrow-strip img").wait_for()
     assert not tab.locator(".st-key-wide-strip img").is_visible()
+    comparison = tab.locator(".st-key-narrow-comparison img")
+    assert comparison.is_visible() and not tab.locator(".st-key-wide-comparison img").is_visible()
+    # Two panels to a row (532 px): the three side by side (798), shrunk to 358, had labels 6 px high.
+    assert comparison.evaluate("image => image.naturalWidth") < 600
     screenshot(tab, "forecast-60-phone")
     context.close()
 

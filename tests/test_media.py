@@ -214,3 +214,18 @@ def test_a_long_frame_strip_goes_on_in_lines_of_20():
     long = np.concatenate([frames, frames, frames[:10]])  # 50 frames: lines of 20, 20 and 10
     three = iio.imread(io.BytesIO(media.frame_strip({"truth": long}, context=10)))
     assert three.shape[1] == one.shape[1] and three.shape[0] == pytest.approx(3 * one.shape[0], abs=3)
+
+
+def test_panels_in_rows_keep_their_order_and_fill_a_short_row_with_white():
+    # For a phone: two panels to a row, where three side by side had labels 6 px high.
+    sequence = moving_mnist("test", 1)[0]
+    panels = media.comparison_panels(sequence[:10], sequence[10:13], sequence[10:13] / 255.0, scale=2)
+    frames, height, width, _ = panels["ground truth"].shape
+    grid = media.in_rows(panels, 2)
+    assert grid.shape == (frames, 2 * height + media.GAP, 2 * width + media.GAP, 3)
+    np.testing.assert_array_equal(grid[:, :height, :width], panels["ground truth"])
+    np.testing.assert_array_equal(grid[:, :height, width + media.GAP:], panels["prediction"])
+    np.testing.assert_array_equal(grid[:, height + media.GAP:, :width], panels["absolute error"])
+    assert (grid[:, height:height + media.GAP] == 255).all() and (grid[:, height + media.GAP:, width:] == 255).all()
+    np.testing.assert_array_equal(media.side_by_side(panels), media.in_rows(panels, 3))
+    assert media.side_by_side(panels).shape == (frames, height, 3 * width + 2 * media.GAP, 3)

@@ -43,21 +43,25 @@ def at_every(horizon: int) -> str:
     return "at the one predicted frame" if horizon == 1 else f"at every one of the {horizon} frames"
 
 
-def verdict(behind: np.ndarray, ssim_behind: np.ndarray, scored: int, charted: bool = True) -> str:
+def verdict(behind: np.ndarray, ssim_behind: np.ndarray, scored: int, charted: bool = True,
+            explained: bool = False) -> str:
     """How the forecast compares with black frames over its `scored` frames, in words,
     given the frames where it is behind them on MSE and on SSIM; `charted` when a
-    per-frame chart beside it marks the breakdown with a dashed line."""
+    per-frame chart beside it marks the breakdown with a dashed line; `explained`
+    says what MSE and SSIM are, where nothing else on the page does."""
+    mse, ssim = ("MSE (mean squared error: lower is closer to the truth)",
+                 "SSIM (structural similarity: 1 is a perfect match)") if explained else ("MSE", "SSIM")
     useless_from = dashed_from(behind, scored)
     if not len(behind):
-        text = f"On MSE the forecast beats predicting black frames {at_every(scored)}"
+        text = f"On {mse} the forecast beats predicting black frames {at_every(scored)}"
     elif useless_from is not None:
-        text = (f"On MSE the forecast is no better than predicting black frames from frame +{useless_from} on"
+        text = (f"On {mse} the forecast is no better than predicting black frames from frame +{useless_from} on"
                 + (" (dashed line)" * charted) + ": past that point it is no longer useful")
     else:
-        text = f"On MSE the forecast is no better than predicting black frames {where(behind, scored, 'better')}"
+        text = f"On {mse} the forecast is no better than predicting black frames {where(behind, scored, 'better')}"
     if not len(ssim_behind):
-        return text + f"; on SSIM it beats them {at_every(scored)}."
-    text += f". On SSIM black frames score as high or higher {where(ssim_behind, scored, 'lower')}"
+        return text + f"; on {ssim} it beats them {at_every(scored)}."
+    text += f". On {ssim} black frames score as high or higher {where(ssim_behind, scored, 'lower')}"
     if set(ssim_behind) <= set(behind):  # behind on both: the grey frames of an untrained model, not SSIM's way
         return text + "."
     return text + (": a black frame matches the black background, which is most of the picture, and SSIM rewards "
