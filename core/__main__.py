@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import signal
 import sys
 
 # core.cli imports only the standard library and core.errors: Keras and TensorFlow load below, or not at all.
@@ -26,4 +27,7 @@ if code == EXIT_INTERRUPTED:
         sys.stdout.flush()
         sys.stderr.flush()
     os._exit(code)
+# The command's outcome is decided and its files written: a Ctrl-C in TensorFlow's teardown
+# (about a second) turned a finished evaluation's exit status into 130, "nothing written".
+signal.signal(signal.SIGINT, signal.SIG_IGN)
 sys.exit(code)

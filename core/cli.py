@@ -288,6 +288,9 @@ def cmd_refine(args) -> None:
                                seed=args.seed, ssim_weight=args.ssim_weight, resume=args.resume)
     except InputError as error:
         raise InputError(as_flags(str(error))) from None
+    if had and not args.resume:  # its validation MSE "before" is the forecaster's alone, and read as a gain
+        print(f"note: {args.checkpoint}'s refiner ({had} filters) is replaced by a new one, and 'before' is the "
+              "forecaster without a refiner; --resume trains the refiner it has further", file=sys.stderr)
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
     bars = {}
 
@@ -449,9 +452,15 @@ def _write_card(args, model, table: dict, count: int) -> None:
         earlier = json.loads(Path(args.card).read_text())
     except (OSError, ValueError):
         earlier = {}
-    # Only a card of the same checkpoint lends its hand-kept fields (training commands, notes).
-    if isinstance(earlier, dict) and earlier.get("checkpoint") == args.checkpoint:
-        card = {**{k: v for k, v in earlier.items() if k not in card}, **card}
+    # Only a card of the same checkpoint lends its hand-kept fields (training commands, notes); the
+    # same file, however spelled: "./checkpoints/convlstm.keras" dropped the shipped card's recipe.
+    kept = {k: v for k, v in earlier.items() if k not in card} if isinstance(earlier, dict) else {}
+    named = earlier.get("checkpoint") if isinstance(earlier, dict) else None
+    if isinstance(named, str) and Path(named).resolve() == Path(args.checkpoint).resolve():
+        card = {**kept, **card}
+    elif kept:
+        print(f"note: {args.card} was the card of {named or 'another checkpoint'}; its {', '.join(sorted(kept))} "
+              "are left out of the new card", file=sys.stderr)
     write_atomically({args.card: lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n")})
 
 
@@ -461,6 +470,9 @@ def cmd_export(args) -> None:
 
     check_output(args.out, ".keras", "--out")
     _check_apart({"--out": args.out}, {"--checkpoint": args.checkpoint})  # a training state lost its optimizer
+    if _holds_optimizer(args.out):  # another run's state: hours of a resumable run replaced without a word
+        raise InputError(f"{args.out} is a training state, saved with its optimizer to resume from, which export "
+                         "would replace with a model without one; give another --out")
     model = load_checkpoint(args.checkpoint, compile=False)
     if args.output_floor is not None:
         try:
@@ -468,7 +480,18 @@ def cmd_export(args) -> None:
         except InputError as error:
             raise InputError(as_flags(str(error))) from None
     save_checkpoint(model, args.out)
-    print(f"wrote {args.out} without optimizer state ({Path(args.out).stat().st_size / 1e6:.1f} MB)")
+    print(f"wrote {args.out} without optimizer state ({Path(args.out).stat().st_size / 1e6:.2f} MB)")
+
+
+def _holds_optimizer(path: str) -> bool:
+    """Whether `path` is a .keras file saved with its optimizer (a training state)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return bool(json.loads(archive.read("config.json")).get("compile_config"))
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, AttributeError):  # none there, or another file
+        return False
 
 
 def _path(text: str) -> str:
