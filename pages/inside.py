@@ -160,12 +160,18 @@ if trace is not None:
     st.image(media.encode_png(media.colour_bar(scheme)), caption=f"Colour scale of the {NAMES[quantity]}",
              alt=f"Colour scale from {scheme[1]:.2g} to {scheme[2]:.2g}", output_format="PNG")
 
-    st.header("The equations, one picture per term", anchor=False)
+    st.header("The equations, each with a picture of its result", anchor=False)
     # Named as the animation above names its frames: "step 15" matched nothing on screen.
     step = st.select_slider("Frame fed in", range(len(trace.inputs)), key="inside_step",
                             format_func=lambda t: media.frame_label(t, trace.context),
                             help="Context frames are true frames; future frames are the model's own predictions, fed back.")
     when = media.frame_label(step, trace.context)
+    # This step's two frames, held still: they were only in the animation above, which never stops,
+    # so a teacher could not show "this frame in, these gates, that frame out" at one moment.
+    row = st.container(horizontal=True)
+    for frames, t, role in ((trace.inputs, step, "fed in"), (trace.predictions, step + 1, "predicted")):
+        row.image(media.encode_png(media.upscale(frames[step], 3)), width=160, output_format="PNG",
+                  caption=f"{role.capitalize()}: {media.frame_label(t, trace.context)}", alt=f"The frame {role} at this step")
     st.caption(f"Cell {layer}, {channel_words}, reading "
                f"{when}. $*$ is a convolution, $\\circ$ an element-wise product. $X_t$ is what this cell reads: "
                "for cell 1 the frame fed in (as patches), for a higher cell the $H_t$ of the cell below; $H_{t-1}$ "

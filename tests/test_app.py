@@ -1510,6 +1510,8 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     captions = [caption for caption, _ in images(app)]
     assert any("forget gate f of cell 1" in caption for caption in captions)
     assert sum("at future +5" in caption for caption in captions) == 6  # one picture per equation term
+    # The step's own frames, held still: only the animation above, which never stops, had them.
+    assert {"Fed in: future +5", "Predicted: future +6"} <= set(captions)
     assert "forget gate f at future +5 (dark purple 0 to yellow 1)" in captions  # too small for a colour bar of its own
     # Gates are sigmoids, 0 to 1; the candidate and the hidden state are tanh, -1 to 1.
     assert {"input gate i at future +5 (dark purple 0 to yellow 1)", "output gate o at future +5 (dark purple 0 to yellow 1)",
