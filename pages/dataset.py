@@ -16,7 +16,7 @@ from ui.charts import describe_paths, legible, paths_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, as_sentence,
                        bounded_slider, chart_ui, context_length, gif_ui, index_ui, keep_values, remember_pick,
-                       show_error, start_download, test_sequence, uploaded_frames)
+                       picture_download_ui, show_error, start_download, test_sequence, uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 
@@ -132,8 +132,9 @@ def sequence_pictures(frames: np.ndarray, title: str, context: int) -> tuple[byt
             media.frame_strip({"frames": frames}, context=context, per_line=CONTEXT))
 
 
-def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int) -> None:
-    """The sequence as a GIF, its digits' paths (generated sequences only) and its frames in a strip."""
+def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int, slug: str) -> None:
+    """The sequence as a GIF, its digits' paths (generated sequences only) and its frames in a strip,
+    each downloadable as `slug`.gif and `slug`-frames.png."""
     length = len(frames)
     left, right = st.columns([2, 3])
     with left:
@@ -143,6 +144,10 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int) ->
         gif, strip = sequence_pictures(frames, title, context)
         gif_ui(gif, f"{length} frames; blue = context (what a model sees), orange = future (what it must predict).",
                f"Animated {title}: {context} context frames, then {length - context} future frames")
+        # To show in a lesson's slides: a teacher had no way to keep these pictures.
+        with st.container(horizontal=True):
+            picture_download_ui("Download the GIF", gif, f"{slug}.gif", "dataset_download_gif")
+            picture_download_ui("Download the frame strip", strip, f"{slug}-frames.png", "dataset_download_strip")
     with right:
         if sequences is not None:
             chart_ui(paths_chart(sequences), key="dataset_trajectories", alt=describe_paths(sequences))
@@ -153,8 +158,8 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int) ->
              alt="Numbered strip of all frames of the sequence")
 
 
-def send_to_forecast_ui(source: str, index: int, frames: np.ndarray, context: int) -> None:
-    """A button that opens the Forecast page on this sequence."""
+def send_to_forecast_ui(source: str, index: int, frames: np.ndarray, context: int, slug: str) -> None:
+    """A button that opens the Forecast page on this sequence (`slug` names its downloads there)."""
     # Two frames split into one of context and one to score, and one frame shows no motion.
     too_short = context < 2
     if st.button("Forecast this sequence", icon=":material/online_prediction:", key="dataset_forecast",
@@ -167,7 +172,6 @@ def send_to_forecast_ui(source: str, index: int, frames: np.ndarray, context: in
             st.session_state.forecast_wanted = TEST_SET_SOURCE
         else:
             label = f"{'your file' if source == UPLOAD else 'the official file'}, sequence {index}"
-            slug = f"{'your-file' if source == UPLOAD else 'official'}-sequence-{index}"  # for the downloads' names
             st.session_state[OUTSIDE_SEQUENCE] = {"label": label, "slug": slug, "frames": np.array(frames)}
             st.session_state.forecast_wanted = label
         st.switch_page("pages/forecast.py")
@@ -256,6 +260,7 @@ if source is not None:
     if bundled:
         remember_pick(index)
     context = context_length(len(frames))
-    sequence_view_ui(frames, index, sequences, context)
-    send_to_forecast_ui(source, index, frames, context)
+    slug = f"{'test' if bundled else 'your-file' if source == UPLOAD else 'official'}-sequence-{index}"
+    sequence_view_ui(frames, index, sequences, context, slug)
+    send_to_forecast_ui(source, index, frames, context, slug)
     statistics_ui(preparation_ui(frames, context), context)

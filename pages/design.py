@@ -9,8 +9,8 @@ import streamlit as st
 
 from core import data, media
 from ui.charts import describe_paths, paths_chart
-from ui.shared import (CONTEXT, bounded_slider, chart_ui, checkpoint_ui, comparison_ui, forecast_frames,
-                       forecast_strip_ui, horizon_limit, keep_values)
+from ui.shared import (CONTEXT, bounded_slider, chart_ui, checkpoint_ui, comparison_ui, file_slug, forecast_frames,
+                       forecast_strip_ui, horizon_limit, keep_values, picture_download_ui)
 from ui.verdict import frames_behind, score_one, verdict
 
 MAX_DIGITS = 3
@@ -104,7 +104,9 @@ with result:
         context, truth = sequence.frames[0, :CONTEXT], sequence.frames[0, CONTEXT:]
         prediction, *_ = forecast_frames(path, context, len(truth))
         with st.container(key="design-forecast"):
-            comparison_ui(media.comparison_panels(context, truth, prediction, scale=4), "the designed sequence")
+            gif = comparison_ui(media.comparison_panels(context, truth, prediction, scale=4), "the designed sequence")
+            picture_download_ui("Download the GIF", gif,
+                                f"designed-sequence-{file_slug(st.session_state.design_checkpoint)}.gif", "design_download")
         # In words too: a screen reader had only the GIF's alt text, and never learnt whether the model followed.
         scores = score_one(context, truth, prediction)
         frames_words = "the predicted frame" if len(truth) == 1 else f"the {len(truth)} predicted frames"

@@ -5,7 +5,6 @@ from ui.shared import through_entry_point
 through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
 
 import functools
-import re
 
 import streamlit as st
 
@@ -14,8 +13,8 @@ from core.checkpoints import read_checkpoint_info
 from ui.charts import describe_curves, per_frame_chart
 from ui.limits import LIMITS
 from ui.shared import (BASELINES_EXPLAINED, CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded_slider, chart_ui,
-                       checkpoint_ui, comparison_ui, context_length, forecast_frames, forecast_sequence, forecast_strip_ui,
-                       horizon_limit, keep_values, sequence_ui, timing_words)
+                       checkpoint_ui, comparison_ui, context_length, file_slug, forecast_frames, forecast_sequence,
+                       forecast_strip_ui, horizon_limit, keep_values, sequence_ui, timing_words)
 from ui.verdict import dashed_from, frames_behind, score_one, verdict
 
 
@@ -104,7 +103,7 @@ if path is not None:
                  **{panel: (f"Download {panel}", functools.partial(panel_gif, context, truth, prediction, panel))
                     for panel in panels}}
     # Which model and how far: a 10- and a 60-frame forecast, or the shipped model's and a run's, had one name.
-    model_slug = re.sub(r"[^a-z0-9]+", "-", st.session_state.forecast_checkpoint.lower()).strip("-")
+    model_slug = file_slug(st.session_state.forecast_checkpoint)
     st.caption("Animated GIFs, to keep or show elsewhere:")
     # As wide as their names, wrapping when narrow: in four equal columns at 820 px each was cut ("Predicti...").
     with st.container(horizontal=True):

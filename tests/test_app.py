@@ -181,6 +181,21 @@ def test_dataset_brightness_chart_starts_at_zero_and_says_what_a_flat_line_means
     assert not app.exception
 
 
+def test_dataset_and_design_pictures_can_be_downloaded(app, monkeypatch):
+    # A teacher could keep Forecast's GIFs only: Dataset's sequence and strip, and Design's forecast, had no button.
+    offered, download_button = {}, streamlit.download_button
+    monkeypatch.setattr(streamlit, "download_button", lambda label, data, **kwargs: (
+        offered.update({kwargs["file_name"]: data}), download_button(label, data, **kwargs))[1])
+    app.switch_page("pages/dataset.py").run()
+    app.number_input(key="dataset_index").set_value(5).run()
+    assert iio.imread(offered["test-sequence-5.gif"](), index=None).shape[0] == 20  # every frame, on a click
+    strip = iio.imread(offered["test-sequence-5-frames.png"]())
+    assert strip.ndim == 3 and strip.shape[0] > 100
+    app.switch_page("pages/design.py").run()
+    frames = iio.imread(offered["designed-sequence-shipped-model.gif"](), index=None)
+    assert frames.shape[:3] == (20, 284, 798) and not app.exception  # the three panels side by side, 20 frames
+
+
 def test_forecast_says_where_it_trails_black_frames_as_its_chart_shows(app):
     # Sequence 0, 60 frames: the model trails black frames at one frame in the
     # middle only; the page called it useless from there to the end.

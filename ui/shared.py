@@ -637,6 +637,21 @@ def show_error(error: InputError) -> None:
     st.error(as_sentence(str(error)), icon=":material/error:")
 
 
+def file_slug(text: str) -> str:
+    """`text` as part of a download's file name: "Trained here: run 2" -> "trained-here-run-2"."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def picture_download_ui(label: str, data: bytes, file_name: str, key: str) -> None:
+    """A button that downloads a picture already drawn (GIF or PNG, by `file_name`).
+
+    Given as a function, called on a click: given bytes, the browser fetched them a
+    second time at every run of the page.
+    """
+    st.download_button(label, lambda: data, file_name=file_name, mime=f"image/{file_name.rsplit('.', 1)[1]}",
+                       on_click="ignore", key=key, icon=":material/download:")
+
+
 def as_sentence(text: str) -> str:
     """`text` with a capital first letter, as the app's other lines have, unless it starts with a
     name (a file's, "mine.npy is ..."): core's messages are written for the CLI's "error: ..."."""
