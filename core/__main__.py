@@ -19,15 +19,22 @@ try:
 except KeyboardInterrupt:  # while TensorFlow loaded (seconds), before main() listens for Ctrl-C
     print(STOPPED, file=sys.stderr)
     code = EXIT_INTERRUPTED
+
+
+def _end_now(*_) -> None:
+    # Flushed by hand, since os._exit does not; a closed pipe (| head) must not stop the exit.
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
 if code == EXIT_INTERRUPTED:
     # A Keras fit or predict cut short by Ctrl-C hung TensorFlow's teardown at
     # exit (refine sat in garbage collection until killed). Outputs are written
     # whole or not at all by then, so the process ends without the teardown.
-    with contextlib.suppress(OSError, ValueError):  # a closed pipe (| head) must not bring the hang back
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(code)
-# The command's outcome is decided and its files written: a Ctrl-C in TensorFlow's teardown
+    _end_now()
+# Any other outcome is decided and its files written: a Ctrl-C in TensorFlow's teardown
 # (about a second) turned a finished evaluation's exit status into 130, "nothing written".
-signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGINT, _end_now)
 sys.exit(code)

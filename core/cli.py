@@ -452,16 +452,26 @@ def _write_card(args, model, table: dict, count: int) -> None:
         earlier = json.loads(Path(args.card).read_text())
     except (OSError, ValueError):
         earlier = {}
-    # Only a card of the same checkpoint lends its hand-kept fields (training commands, notes); the
-    # same file, however spelled: "./checkpoints/convlstm.keras" dropped the shipped card's recipe.
+    # Only a card of the same checkpoint lends its hand-kept fields (training commands, notes).
     kept = {k: v for k, v in earlier.items() if k not in card} if isinstance(earlier, dict) else {}
     named = earlier.get("checkpoint") if isinstance(earlier, dict) else None
-    if isinstance(named, str) and Path(named).resolve() == Path(args.checkpoint).resolve():
+    if isinstance(named, str) and _same_checkpoint(named, args.checkpoint):
         card = {**kept, **card}
     elif kept:
         print(f"note: {args.card} was the card of {named or 'another checkpoint'}; its {', '.join(sorted(kept))} "
               "are left out of the new card", file=sys.stderr)
     write_atomically({args.card: lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n")})
+
+
+def _same_checkpoint(named: str, checkpoint: str) -> bool:
+    """Whether a card's checkpoint, as typed where the card was written, is `checkpoint`: the same
+    file however spelled ("./checkpoints/convlstm.keras" dropped the shipped card's recipe), or, where
+    it cannot be found from this folder, a file of the same name (the shipped card's path is from the
+    project's root)."""
+    try:
+        return os.path.samefile(named, checkpoint)
+    except (OSError, ValueError):  # not here, or a hand edit's NUL byte
+        return Path(named).name == Path(checkpoint).name
 
 
 def cmd_export(args) -> None:

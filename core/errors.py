@@ -14,8 +14,6 @@ import os
 import sys
 import tempfile
 
-import numpy as np
-
 
 class InputError(ValueError):
     """A bad file, array, checkpoint or setting, with a one-line message."""
@@ -71,6 +69,8 @@ def as_bool(name: str, value) -> bool:
     Raises:
         InputError: for anything else ("no" was taken as True, a path as a switch).
     """
+    import numpy as np  # here: core.cli imports this module, and NumPy would slow its --help
+
     if not isinstance(value, (bool, np.bool_)):
         raise InputError(f"{name} must be True or False; received {value!r}")
     return bool(value)
@@ -92,7 +92,7 @@ def check_range(name: str, value, least, most=None) -> None:
 
 
 def _shown(number) -> str:
-    return f"{number:,}" if isinstance(number, numbers.Integral) else f"{number:g}"
+    return f"{number:,}"  # a float whole: 10000.0001 as "10000" read as within "0 to 10,000"
 
 
 def check_callback(name: str, value, arguments: str) -> None:

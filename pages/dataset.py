@@ -83,7 +83,7 @@ def source_ui():
             if downloading:
                 download_ui(job)
             elif job["error"]:
-                st.error(f"{as_sentence(job['error'])}.", icon=":material/error:")
+                st.error(f"{as_sentence(job['error']).rstrip('.')}.", icon=":material/error:")
             return None, None
     upload = st.file_uploader(
         f"A .npy array of shape (N, T, 64, 64) or (T, 64, 64), uint8 0-255 or float 0-1 (at most {LIMITS.upload_mb} MB)",

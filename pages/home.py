@@ -76,7 +76,7 @@ if SHIPPED.is_file() and "home_index" in st.session_state:
         media.comparison_panels(context, truth, prediction, scale=4),
         f"Test sequence {index}: ground truth, closed-loop prediction and error (forecast in "
         f"{timing_words(seconds, built)}). {ERROR_EXPLAINED}",
-        "Animated comparison of the true and predicted frames of a test sequence.", key="home-forecast",
+        "Animated comparison of the true and predicted frames of a test sequence.",
     )
     forecast_strip_ui(context, truth, prediction)  # a still view: the GIF never pauses
     if st.button("Explore more forecasts on the Forecast page", icon=":material/arrow_forward:", key="home_more"):

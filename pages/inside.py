@@ -155,7 +155,7 @@ if trace is not None:
               "true next frame comes in), after it each one is read back in: those are the forecast."
               + (" They are the forecaster's own frames, before the refiner that sharpens them on the Home, "
                  "Forecast and Design pages." if config.refiner_filters else ""),
-              f"Animated heatmap of the {NAMES[quantity]} beside the input and predicted frames", key="inside-steps", fps=3)
+              f"Animated heatmap of the {NAMES[quantity]} beside the input and predicted frames", fps=3)
     # As PNG: Streamlit sends an opaque PNG on as JPEG, which blurred the heatmaps' square cells.
     st.image(media.encode_png(media.colour_bar(scheme)), caption=f"Colour scale of the {NAMES[quantity]}",
              alt=f"Colour scale from {scheme[1]:.2g} to {scheme[2]:.2g}", output_format="PNG")

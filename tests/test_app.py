@@ -44,17 +44,8 @@ pytestmark = pytest.mark.usefixtures("memory_to_spare")
 
 
 def images(app) -> list:
-    """(caption, url) of every image on the page that a wide screen shows: not the pictures drawn
-    for a phone instead, in containers keyed "narrow-..." (streamlit_app.py; test_browser sees them)."""
-    def for_phones(node, inside=False):
-        inside = inside or "-narrow-" in str(getattr(getattr(node, "proto", None), "id", ""))
-        children = getattr(node, "children", {})
-        return ([node] if inside and not children else []) + [
-            element for child in children.values() for element in for_phones(child, inside)]
-
-    hidden = [id(element) for element in for_phones(app.main)]
-    return [(item.caption, item.url) for element in app.get("image") if id(element) not in hidden
-            for item in element.proto.imgs]
+    """(caption, url) of every image on the page."""
+    return [(item.caption, item.url) for element in app.get("image") for item in element.proto.imgs]
 
 
 def chart_curves(chart) -> dict:

@@ -587,7 +587,8 @@ def test_ctrl_c_while_tensorflow_loads_says_so_without_a_traceback(tmp_path, tin
 
 def test_ctrl_c_once_the_work_is_done_keeps_the_exit_status(tmp_path):
     # TensorFlow's teardown takes about a second: a Ctrl-C then turned a finished evaluation, its card
-    # written, into exit status 130 ("nothing written"). A stand-in presses it as the process ends.
+    # written, into exit status 130 ("nothing written"). A stand-in presses it as the process ends, where
+    # it printed a KeyboardInterrupt traceback.
     (tmp_path / "sitecustomize.py").write_text(
         "import atexit, os, signal\natexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))\n")
     out = tmp_path / "one.npy"
@@ -763,6 +764,10 @@ def test_evaluate_writes_a_model_card(tiny_checkpoint, inputs, tmp_path, capsys)
     assert main(["evaluate", "--checkpoint", respelled, "--count", "4", "--card", str(card)]) == 0
     assert json.loads(card.read_text())["training_commands"] == ["python -m core train ..."]
     assert "note:" not in capsys.readouterr().err
+    # So is a file of its name that the card's path, written from another folder, does not find from here.
+    card.write_text(json.dumps({**json.loads(card.read_text()), "checkpoint": f"elsewhere/{tiny_checkpoint.name}"}))
+    assert main(["evaluate", "--checkpoint", respelled, "--count", "4", "--card", str(card)]) == 0
+    assert json.loads(card.read_text())["training_commands"] == ["python -m core train ..."]
     # Another checkpoint's card lends nothing, and the command names the data and context it used.
     _, good = inputs
     other = tmp_path / "my runs" / "other.keras"  # a space: the command named two words

@@ -685,25 +685,31 @@ def _strip(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray, per_l
                              per_line=per_line)
 
 
-def panels_ui(panels: dict, caption: str, alt: str, key: str, fps: float = 4.0) -> bytes:
+def on_a_phone() -> bool:
+    """Whether the browser says it is a phone's ("Mobi" in its User-Agent, as MDN advises).
+
+    For pictures too heavy to send in both layouts for the screen's width to pick
+    from (streamlit_app.py): both GIFs of a 60-frame forecast came to 1.6 MB, and
+    encoding the second doubled the page's run to 0.8 s.
+    """
+    return "Mobi" in (st.context.headers.get("User-Agent") or "")
+
+
+def panels_ui(panels: dict, caption: str, alt: str, fps: float = 4.0) -> bytes:
     """Shows in-step panels (`core.media.panel`) as one GIF, and returns its bytes.
 
     One GIF, not one per panel: separate images start playing as each arrives,
-    and the truth showed +2 beside a prediction at +1. Side by side, and two
-    to a row on a phone (the screen's width picks, as streamlit_app.py says),
-    where side by side shrank their labels to 6 px.
+    and the truth showed +2 beside a prediction at +1. Side by side, or two to a
+    row on a phone, where side by side shrank their labels to 6 px.
     """
-    gif = media.encode_gif(media.side_by_side(panels), fps)
-    with st.container(key=f"wide-{key}"):
-        gif_ui(gif, caption, alt)
-    with st.container(key=f"narrow-{key}"):
-        gif_ui(media.encode_gif(media.in_rows(panels, 2), fps), caption, alt)
+    gif = media.encode_gif(media.in_rows(panels, 2) if on_a_phone() else media.side_by_side(panels), fps)
+    gif_ui(gif, caption, alt)
     return gif
 
 
 def comparison_ui(panels: dict, subject: str) -> bytes:
     """Shows a forecast's panels (`core.media.comparison_panels`) in step, as
-    `panels_ui` does, and returns the side-by-side GIF's bytes."""
+    `panels_ui` does, and returns the GIF's bytes."""
     words = f"{' | '.join(panels).capitalize()}, frame by frame in step."
     return panels_ui(panels, words + (f" {ERROR_EXPLAINED}" if "absolute error" in panels else ""),
-                     f"Animated {', '.join(panels)} of {subject}, in step", key="comparison")
+                     f"Animated {', '.join(panels)} of {subject}, in step")
