@@ -12,9 +12,32 @@ from core.errors import quiet_tensorflow
 # A file name that is not UTF-8 arrives as surrogates: printed to a strict stdout
 # (PYTHONIOENCODING=utf-8) it raised a traceback after the file was written.
 sys.stdout.reconfigure(errors="backslashreplace")
+
+
+def _load_tensorflow() -> None:
+    # A Ctrl-C is noted while TensorFlow loads, and acted on after: with JAX installed, TensorFlow
+    # imports it, and one that landed in JAX's garbage-collection callback was printed as "Exception
+    # ignored" (into the hidden log) and lost, so the command ran to its end and exited 0. A second
+    # Ctrl-C stops the load itself.
+    pressed = []
+
+    def noted(*_):
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(True)
+
+    previous = signal.signal(signal.SIGINT, noted)
+    try:
+        quiet_tensorflow()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+
+
 try:
     if len(sys.argv) > 1 and sys.argv[1] in KERAS_COMMANDS:
-        quiet_tensorflow()
+        _load_tensorflow()
     code = main()
 except KeyboardInterrupt:  # while TensorFlow loaded (seconds), before main() listens for Ctrl-C
     print(STOPPED, file=sys.stderr)

@@ -585,6 +585,23 @@ def test_ctrl_c_while_tensorflow_loads_says_so_without_a_traceback(tmp_path, tin
     assert not out.exists()
 
 
+def test_ctrl_c_in_a_garbage_collection_while_tensorflow_loads_still_stops(tmp_path, tiny_checkpoint, test_sequences):
+    # With JAX installed TensorFlow imports it, and a Ctrl-C that landed in JAX's garbage-collection
+    # callback was lost: the forecast ran to its end and exited 0. A stand-in presses it in one.
+    (tmp_path / "tensorflow").mkdir()
+    (tmp_path / "tensorflow" / "__init__.py").write_text(
+        "import gc, os, signal, types\n"
+        "gc.callbacks.append(lambda *_: gc.callbacks.clear() or os.kill(os.getpid(), signal.SIGINT))\n"
+        "gc.collect()\n"
+        "config = types.SimpleNamespace(list_physical_devices=lambda: [])\n")
+    np.save(tmp_path / "in.npy", test_sequences[:1])
+    out = tmp_path / "out.npy"
+    result = run_cli("forecast", "--checkpoint", tiny_checkpoint, "--input", tmp_path / "in.npy", "--output", out,
+                     env={"PYTHONPATH": str(tmp_path)})
+    assert (result.returncode, result.stderr) == (130, "\nstopped by Ctrl-C before the end\n")
+    assert not out.exists()
+
+
 def test_ctrl_c_once_the_work_is_done_keeps_the_exit_status(tmp_path):
     # TensorFlow's teardown takes about a second: a Ctrl-C then turned a finished evaluation, its card
     # written, into exit status 130 ("nothing written"). A stand-in presses it as the process ends, where
