@@ -92,7 +92,7 @@ def check_range(name: str, value, least, most=None) -> None:
 
 
 def _shown(number) -> str:
-    return f"{number:,}"  # a float whole: 10000.0001 as "10000" read as within "0 to 10,000"
+    return f"{number:,}"  # every digit: as ":g" gave it, 10000.0001 read as inside "0 to 10,000"
 
 
 def check_callback(name: str, value, arguments: str) -> None:
