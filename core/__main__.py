@@ -43,21 +43,16 @@ except KeyboardInterrupt:  # while TensorFlow loaded (seconds), before main() li
     print(STOPPED, file=sys.stderr)
     code = EXIT_INTERRUPTED
 
-
-def _end_now(*_) -> None:
-    # Flushed by hand, since os._exit does not; a closed pipe (| head) must not stop the exit.
-    with contextlib.suppress(OSError, ValueError):
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(code)
-
-
 if code == EXIT_INTERRUPTED:
     # A Keras fit or predict cut short by Ctrl-C hung TensorFlow's teardown at
     # exit (refine sat in garbage collection until killed). Outputs are written
     # whole or not at all by then, so the process ends without the teardown.
-    _end_now()
+    with contextlib.suppress(OSError, ValueError):  # a closed pipe (| head) must not bring the hang back
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
 # Any other outcome is decided and its files written: a Ctrl-C in TensorFlow's teardown
-# (about a second) turned a finished evaluation's exit status into 130, "nothing written".
-signal.signal(signal.SIGINT, _end_now)
+# (about a second) turned a finished forecast's exit status into 130, "nothing written".
+# Ignored, not handled: Python puts its default back for its own handlers as it shuts down.
+signal.signal(signal.SIGINT, signal.SIG_IGN)
 sys.exit(code)

@@ -455,7 +455,7 @@ def _write_card(args, model, table: dict, count: int) -> None:
     # Only a card of the same checkpoint lends its hand-kept fields (training commands, notes).
     kept = {k: v for k, v in earlier.items() if k not in card} if isinstance(earlier, dict) else {}
     named = earlier.get("checkpoint") if isinstance(earlier, dict) else None
-    if isinstance(named, str) and _same_checkpoint(named, args.checkpoint):
+    if isinstance(named, str) and _same_checkpoint(named, args.checkpoint, args.card):
         card = {**kept, **card}
     elif kept:
         print(f"note: {args.card} was the card of {named or 'another checkpoint'}; its {', '.join(sorted(kept))} "
@@ -463,15 +463,17 @@ def _write_card(args, model, table: dict, count: int) -> None:
     write_atomically({args.card: lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n")})
 
 
-def _same_checkpoint(named: str, checkpoint: str) -> bool:
+def _same_checkpoint(named: str, checkpoint: str, card: str) -> bool:
     """Whether a card's checkpoint, as typed where the card was written, is `checkpoint`: the same
-    file however spelled ("./checkpoints/convlstm.keras" dropped the shipped card's recipe), or, where
-    it cannot be found from this folder, a file of the same name (the shipped card's path is from the
-    project's root)."""
-    try:
-        return os.path.samefile(named, checkpoint)
-    except (OSError, ValueError):  # not here, or a hand edit's NUL byte
-        return Path(named).name == Path(checkpoint).name
+    file however spelled ("./checkpoints/convlstm.keras" dropped the shipped card's recipe), found
+    from here or from the card's folder or the two above it (the shipped card's path is from the
+    project's root, and a run from another folder dropped its recipe too)."""
+    folder = Path(card).resolve().parent
+    for base in (Path.cwd(), folder, *folder.parents[:2]):
+        with contextlib.suppress(OSError, ValueError):  # not there, or a hand edit's NUL byte
+            if os.path.samefile(base / named, checkpoint):
+                return True
+    return False
 
 
 def cmd_export(args) -> None:

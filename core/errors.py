@@ -92,7 +92,8 @@ def check_range(name: str, value, least, most=None) -> None:
 
 
 def _shown(number) -> str:
-    return f"{number:,}"  # every digit: as ":g" gave it, 10000.0001 read as inside "0 to 10,000"
+    # Ten digits of a float: at ":g"'s six, 10000.0001 read as inside "0 to 10,000".
+    return f"{number:,}" if isinstance(number, numbers.Integral) else f"{number:,.10g}"
 
 
 def check_callback(name: str, value, arguments: str) -> None:

@@ -572,28 +572,20 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly(tmp_path):
     assert np.load(out).shape == (3, 20, 64, 64)
 
 
-def test_ctrl_c_while_tensorflow_loads_says_so_without_a_traceback(tmp_path, tiny_checkpoint, test_sequences):
-    # A stand-in for TensorFlow, stopped while it loads: a Ctrl-C in a command's
-    # first seconds printed TensorFlow's hidden log and a traceback.
-    (tmp_path / "tensorflow").mkdir()
-    (tmp_path / "tensorflow" / "__init__.py").write_text("import os\nos.write(2, b'oneDNN notice\\n')\nraise KeyboardInterrupt\n")
-    np.save(tmp_path / "in.npy", test_sequences[:1])
-    out = tmp_path / "out.npy"
-    result = run_cli("forecast", "--checkpoint", tiny_checkpoint, "--input", tmp_path / "in.npy", "--output", out,
-                     env={"PYTHONPATH": str(tmp_path)})
-    assert (result.returncode, result.stderr) == (130, "\nstopped by Ctrl-C before the end\n")
-    assert not out.exists()
-
-
-def test_ctrl_c_in_a_garbage_collection_while_tensorflow_loads_still_stops(tmp_path, tiny_checkpoint, test_sequences):
+@pytest.mark.parametrize("stand_in", [
+    # A Ctrl-C in a command's first seconds printed TensorFlow's hidden log and a traceback.
+    "import os\nos.write(2, b'oneDNN notice\\n')\nraise KeyboardInterrupt\n",
     # With JAX installed TensorFlow imports it, and a Ctrl-C that landed in JAX's garbage-collection
-    # callback was lost: the forecast ran to its end and exited 0. A stand-in presses it in one.
+    # callback was lost: the forecast ran to its end and exited 0.
+    "import gc, os, signal, types\n"
+    "gc.callbacks.append(lambda *_: gc.callbacks.clear() or os.kill(os.getpid(), signal.SIGINT))\n"
+    "gc.collect()\n"
+    "config = types.SimpleNamespace(list_physical_devices=lambda: [])\n",
+], ids=["raised", "in a garbage collection"])
+def test_ctrl_c_while_tensorflow_loads_stops_without_a_traceback(tmp_path, tiny_checkpoint, test_sequences, stand_in):
+    # A stand-in for TensorFlow, stopped while it loads.
     (tmp_path / "tensorflow").mkdir()
-    (tmp_path / "tensorflow" / "__init__.py").write_text(
-        "import gc, os, signal, types\n"
-        "gc.callbacks.append(lambda *_: gc.callbacks.clear() or os.kill(os.getpid(), signal.SIGINT))\n"
-        "gc.collect()\n"
-        "config = types.SimpleNamespace(list_physical_devices=lambda: [])\n")
+    (tmp_path / "tensorflow" / "__init__.py").write_text(stand_in)
     np.save(tmp_path / "in.npy", test_sequences[:1])
     out = tmp_path / "out.npy"
     result = run_cli("forecast", "--checkpoint", tiny_checkpoint, "--input", tmp_path / "in.npy", "--output", out,
@@ -602,16 +594,21 @@ def test_ctrl_c_in_a_garbage_collection_while_tensorflow_loads_still_stops(tmp_p
     assert not out.exists()
 
 
-def test_ctrl_c_once_the_work_is_done_keeps_the_exit_status(tmp_path):
-    # TensorFlow's teardown takes about a second: a Ctrl-C then turned a finished evaluation, its card
-    # written, into exit status 130 ("nothing written"). A stand-in presses it as the process ends, where
-    # it printed a KeyboardInterrupt traceback.
-    (tmp_path / "sitecustomize.py").write_text(
-        "import atexit, os, signal\natexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))\n")
-    out = tmp_path / "one.npy"
-    result = run_cli("data", "export", "--count", 1, "--out", out, env={"PYTHONPATH": str(tmp_path)})
-    assert result.returncode == 0 and "KeyboardInterrupt" not in result.stderr, result.stderr
-    assert np.load(out).shape == (1, 20, 64, 64)
+def test_ctrl_c_in_tensorflows_teardown_keeps_the_exit_status(tmp_path, tiny_checkpoint, test_sequences):
+    # TensorFlow's teardown takes about a second after "wrote ...": a Ctrl-C then, by someone waiting
+    # for the prompt, turned the finished forecast's exit status into 130 ("nothing written").
+    np.save(tmp_path / "in.npy", test_sequences[:1])
+    out = tmp_path / "out.npy"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core", "forecast", "--checkpoint", str(tiny_checkpoint), "--input",
+         str(tmp_path / "in.npy"), "--output", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert process.stdout.readline().startswith(f"wrote {out}")
+    time.sleep(0.2)  # past main(): a press before it returns is a Ctrl-C in the command, as it should be
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0 and "Traceback" not in stderr, (process.returncode, stderr)
+    assert np.load(out).shape == (1, 10, 64, 64)
 
 
 def test_refine_keeps_the_precision_the_file_was_trained_in(tmp_path):
@@ -781,9 +778,19 @@ def test_evaluate_writes_a_model_card(tiny_checkpoint, inputs, tmp_path, capsys)
     assert main(["evaluate", "--checkpoint", respelled, "--count", "4", "--card", str(card)]) == 0
     assert json.loads(card.read_text())["training_commands"] == ["python -m core train ..."]
     assert "note:" not in capsys.readouterr().err
-    # So is a file of its name that the card's path, written from another folder, does not find from here.
-    card.write_text(json.dumps({**json.loads(card.read_text()), "checkpoint": f"elsewhere/{tiny_checkpoint.name}"}))
-    assert main(["evaluate", "--checkpoint", respelled, "--count", "4", "--card", str(card)]) == 0
+    # So is one the card names from the folder above its own, as the shipped card does from the project's root:
+    # run from anywhere else, the recipe was dropped. Not another file of the same name.
+    (tmp_path / "cards").mkdir()
+    card = card.rename(tmp_path / "cards" / "card.json")
+    card.write_text(json.dumps({**json.loads(card.read_text()), "checkpoint": f"{tmp_path.name}/{tiny_checkpoint.name}"}))
+    copied = tmp_path / "cards" / "models" / tiny_checkpoint.name
+    copied.parent.mkdir()
+    copied.write_bytes(tiny_checkpoint.read_bytes())
+    assert main(["evaluate", "--checkpoint", str(copied), "--count", "4", "--card", str(card)]) == 0
+    assert "training_commands" not in json.loads(card.read_text()) and "note:" in capsys.readouterr().err
+    card.write_text(json.dumps({**written, "training_commands": ["python -m core train ..."],
+                                "checkpoint": f"{tiny_checkpoint.parent.name}/{tiny_checkpoint.name}"}))
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "4", "--card", str(card)]) == 0
     assert json.loads(card.read_text())["training_commands"] == ["python -m core train ..."]
     # Another checkpoint's card lends nothing, and the command names the data and context it used.
     _, good = inputs
@@ -792,7 +799,7 @@ def test_evaluate_writes_a_model_card(tiny_checkpoint, inputs, tmp_path, capsys)
     other.write_bytes(tiny_checkpoint.read_bytes())
     argv = ["evaluate", "--checkpoint", other, "--input", good, "--context", 5, "--card", card]
     assert main([str(a) for a in argv]) == 0
-    assert f"note: {card} was the card of {respelled}; its training_commands are left out of the new card" in (
+    assert f"note: {card} was the card of {tiny_checkpoint}; its training_commands are left out of the new card" in (
         capsys.readouterr().err)
     theirs = json.loads(card.read_text())
     assert "training_commands" not in theirs

@@ -76,6 +76,8 @@ def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_
     for weight in (-1.0, float("nan")):
         with pytest.raises(InputError, match="ssim_weight must be from 0 to 10,000"):
             RefinerConfig(ssim_weight=weight)
+    with pytest.raises(InputError, match=r"received 10,000\.0001$"):  # six digits said 10000, as if in range
+        RefinerConfig(ssim_weight=10_000.0001)
     # The seed's "3" was a TypeError from a comparison, its 2.5 passed; NumPy's filters were refused.
     for settings, message in [({"ssim_weight": "1"}, "ssim_weight must be a number; received '1'"),
                               ({"ssim_weight": True}, "ssim_weight must be a number; received True"),
