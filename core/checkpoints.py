@@ -75,6 +75,16 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
     return path
 
 
+def holds_optimizer(path) -> bool:
+    """Whether `path` is a .keras file saved with its optimizer (a training state,
+    to resume from), read without loading it; False for anything else."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return bool(json.loads(archive.read("config.json")).get("compile_config"))
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, AttributeError):  # none there, or another file
+        return False
+
+
 def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
     """Reads a checkpoint's config and info without loading its weights.
 

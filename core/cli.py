@@ -477,12 +477,12 @@ def _same_checkpoint(named: str, checkpoint: str, card: str) -> bool:
 
 
 def cmd_export(args) -> None:
-    from core.checkpoints import load_checkpoint, save_checkpoint
+    from core.checkpoints import holds_optimizer, load_checkpoint, save_checkpoint
     from core.model import with_output_floor
 
     check_output(args.out, ".keras", "--out")
     _check_apart({"--out": args.out}, {"--checkpoint": args.checkpoint})  # a training state lost its optimizer
-    if _holds_optimizer(args.out):  # another run's state: hours of a resumable run replaced without a word
+    if holds_optimizer(args.out):  # another run's state: hours of a resumable run replaced without a word
         raise InputError(f"{args.out} is a training state, saved with its optimizer to resume from, which export "
                          "would replace with a model without one; give another --out")
     model = load_checkpoint(args.checkpoint, compile=False)
@@ -493,17 +493,6 @@ def cmd_export(args) -> None:
             raise InputError(as_flags(str(error))) from None
     save_checkpoint(model, args.out)
     print(f"wrote {args.out} without optimizer state ({Path(args.out).stat().st_size / 1e6:.2f} MB)")
-
-
-def _holds_optimizer(path: str) -> bool:
-    """Whether `path` is a .keras file saved with its optimizer (a training state)."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return bool(json.loads(archive.read("config.json")).get("compile_config"))
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, AttributeError):  # none there, or another file
-        return False
 
 
 def _path(text: str) -> str:

@@ -14,7 +14,7 @@ from ui.charts import describe_curves, per_frame_chart
 from ui.limits import LIMITS
 from ui.shared import (BASELINES_EXPLAINED, CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded_slider, chart_ui,
                        checkpoint_ui, comparison_ui, context_length, file_slug, forecast_frames, forecast_sequence,
-                       forecast_strip_ui, horizon_limit, keep_values, sequence_ui, timing_words)
+                       forecast_strip_ui, horizon_limit, keep_values, picture_download_ui, sequence_ui, timing_words)
 from ui.verdict import dashed_from, frames_behind, score_one, verdict
 
 
@@ -99,7 +99,7 @@ if path is not None:
     # every pick (155 KB, 3 s on a slow phone link), and each panel's was encoded for nothing. They
     # hold the frames, not the panels: Streamlit keeps them until the visitor's next run, and the
     # panels are 13 MB at 10 frames, 47 MB at 60 (the frames, as floats, 0.5 and 2.1 MB).
-    downloads = {"comparison": ("Download all three", lambda: combined),
+    downloads = {"comparison": ("Download all three", combined),
                  **{panel: (f"Download {panel}", functools.partial(panel_gif, context, truth, prediction, panel))
                     for panel in panels}}
     # Which model and how far: a 10- and a 60-frame forecast, or the shipped model's and a run's, had one name.
@@ -108,9 +108,8 @@ if path is not None:
     # As wide as their names, wrapping when narrow: in four equal columns at 820 px each was cut ("Predicti...").
     with st.container(horizontal=True):
         for file, (label, gif) in downloads.items():
-            st.download_button(label, gif, mime="image/gif",
-                               file_name=f"{slug}-{horizon}-frames-{model_slug}-{file.replace(' ', '-')}.gif",
-                               on_click="ignore", key=f"forecast_download_{file}", icon=":material/download:")
+            picture_download_ui(label, gif, f"{slug}-{horizon}-frames-{model_slug}-{file.replace(' ', '-')}.gif",
+                                f"forecast_download_{file}")
 
     forecast_strip_ui(context, truth, prediction)
 

@@ -642,14 +642,16 @@ def file_slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def picture_download_ui(label: str, data: bytes, file_name: str, key: str) -> None:
-    """A button that downloads a picture already drawn (GIF or PNG, by `file_name`).
+def picture_download_ui(label: str, data, file_name: str, key: str) -> None:
+    """A button that downloads a picture (GIF or PNG, by `file_name`): its bytes, or a
+    function that draws them.
 
-    Given as a function, called on a click: given bytes, the browser fetched them a
+    Sent as a function, called on a click: given bytes, the browser fetched them a
     second time at every run of the page.
     """
-    st.download_button(label, lambda: data, file_name=file_name, mime=f"image/{file_name.rsplit('.', 1)[1]}",
-                       on_click="ignore", key=key, icon=":material/download:")
+    st.download_button(label, data if callable(data) else lambda: data, file_name=file_name,
+                       mime=f"image/{file_name.rsplit('.', 1)[1]}", on_click="ignore", key=key,
+                       icon=":material/download:")
 
 
 def as_sentence(text: str) -> str:
