@@ -72,7 +72,8 @@ def as_bool(name: str, value) -> bool:
     import numpy as np  # here: core.cli imports this module, and NumPy would slow its --help
 
     if not isinstance(value, (bool, np.bool_)):
-        raise InputError(f"{name} must be True or False; received {value!r}")
+        # Both spellings: a notebook writes Python's, someone editing studio.json JSON's.
+        raise InputError(f"{name} must be True or False (true or false in JSON); received {value!r}")
     return bool(value)
 
 

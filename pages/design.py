@@ -105,8 +105,11 @@ with result:
         prediction, *_ = forecast_frames(path, context, len(truth))
         with st.container(key="design-forecast"):
             gif = comparison_ui(media.comparison_panels(context, truth, prediction, scale=4), "the designed sequence")
-            picture_download_ui("Download the GIF", gif,
-                                f"designed-sequence-{file_slug(st.session_state.design_checkpoint)}.gif", "design_download")
+            # Named by its digits and their directions: with one name for every design, a
+            # teacher's second download replaced the first, or came as "(1)".
+            design_name = "-".join(f"{digit}-at-{angle}deg" for digit, angle in zip(classes, angles))
+            picture_download_ui("Download the GIF", gif, f"designed-{design_name}-"
+                                f"{file_slug(st.session_state.design_checkpoint)}.gif", "design_download")
         # In words too: a screen reader had only the GIF's alt text, and never learnt whether the model followed.
         scores = score_one(context, truth, prediction)
         frames_words = "the predicted frame" if len(truth) == 1 else f"the {len(truth)} predicted frames"

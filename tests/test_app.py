@@ -183,8 +183,10 @@ def test_dataset_and_design_pictures_can_be_downloaded(app, monkeypatch):
     strip = iio.imread(offered["test-sequence-5-frames.png"]())
     assert strip.ndim == 3 and strip.shape[0] > 100
     app.switch_page("pages/design.py").run()
-    frames = iio.imread(offered["designed-sequence-shipped-model.gif"](), index=None)
+    frames = iio.imread(offered["designed-3-at-45deg-7-at-145deg-shipped-model.gif"](), index=None)
     assert frames.shape[:3] == (20, 284, 798) and not app.exception  # the three panels side by side, 20 frames
+    app.slider(key="design_angle_0").set_value(90).run()  # each design its own name: a second download replaced the first
+    assert "designed-3-at-90deg-7-at-145deg-shipped-model.gif" in offered
 
 
 def test_forecast_says_where_it_trails_black_frames_as_its_chart_shows(app):

@@ -100,6 +100,26 @@ def test_unknown_commands_and_missing_options_get_one_line(capsys):
         assert err.startswith("error: ") and "\n" not in err and message in err and "--help" in err, err
 
 
+def test_the_help_gives_the_ranges_the_configs_check(capsys):
+    # The help's ranges are typed out (reading them from core.model would load Keras
+    # for --help, seconds); this keeps them the bounds the configs enforce.
+    from core.model import MAX_FILTERS, MAX_KERNEL, MAX_LAYERS
+    from core.refiner import MAX_REFINER_SEQUENCES
+    from core.training import MAX_BATCH_SIZE
+
+    def help_of(command):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        return " ".join(capsys.readouterr().out.split())  # argparse wraps its lines anywhere
+
+    train, refine = help_of("train"), help_of("refine")
+    for words in (f"cells, 1-{MAX_LAYERS} (", f"channels per cell, 1-{MAX_FILTERS} (",
+                  f"convolution kernel, 1-{MAX_KERNEL} (", f"sequences per step, 1-{MAX_BATCH_SIZE} ("):
+        assert words in train, words
+    for words in (f"width, 1-{MAX_FILTERS} (", f"forecast once, 1-{MAX_REFINER_SEQUENCES} ("):
+        assert words in refine, words
+
+
 def test_outputs_that_cannot_be_written_are_refused_before_the_work(tiny_checkpoint, inputs, tmp_path, capsys):
     _, good = inputs
     blocker = tmp_path / "a file"

@@ -538,7 +538,7 @@ def test_layer_norm_normalises_each_gate_and_survives_saving(tmp_path, test_sequ
     np.testing.assert_allclose(
         forecast(loaded, test_sequences[:2, :10], 3), forecast(model, test_sequences[:2, :10], 3), atol=1e-6
     )
-    with pytest.raises(InputError, match="layer_norm must be True or False"):
+    with pytest.raises(InputError, match=r"layer_norm must be True or False \(true or false in JSON\)"):
         ModelConfig(layer_norm="yes")
     # NumPy's True was refused, where every number setting takes NumPy's numbers.
     assert ModelConfig(layer_norm=np.True_).layer_norm is True

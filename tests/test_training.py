@@ -494,11 +494,11 @@ def test_bad_settings():
              ({"learning_rate": "1e-3"}, "learning_rate must be a number; received '1e-3'"),
              ({"lr_decay_sequences": 2.5}, "lr_decay_sequences must be a whole number; received 2.5"),
              # "no" resumed; the others failed in train, as TypeErrors, or asked for terabytes.
-             ({"resume": "no"}, "resume must be True or False; received 'no'"),
+             ({"resume": "no"}, "resume must be True or False (true or false in JSON); received 'no'"),
              ({"model_overrides": None}, "model_overrides must be a dict of ModelConfig fields; received None"),
              ({"init_from": 5}, "init_from must be a file's path; received 5"),
              ({"val_count": 10**9}, "val_count must be from 1 to 10,000; received 1,000,000,000"),
-             ({"recycle": "no"}, "recycle must be True or False; received 'no'"),
+             ({"recycle": "no"}, "recycle must be True or False (true or false in JSON); received 'no'"),
              ({"epochs": 0}, "epochs must be at least 1; received 0"),
              ({"sampling_sequences": -5}, "sampling_sequences must not be negative; received -5"),
              ({"recycle": True, "strategy": "mirrored"},
