@@ -423,21 +423,45 @@ def numbered_grid(images: np.ndarray, columns: int = 5, scale: int = 2) -> np.nd
     return np.asarray(grid)
 
 
-def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, dpi: int = 100) -> bytes:
+def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, dpi: int = 100,
+                    stacked: bool = False) -> bytes:
     """How a ConvLSTM forecasts, as a PNG: context frames in, a recurrent cell, next frames out.
 
     Args:
         context: (C, 64, 64) frames the model reads; the last `shown` are drawn.
         following: (H, 64, 64) the frames it is to predict; the first `shown` are drawn.
+        stacked: context above the cell and forecast below it, for a phone: in one
+            row, its 700 px shown in 358 had words 6 px high.
     """
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-    figure = Figure(figsize=(2 * shown + 3, 2.6), dpi=dpi)
-    width = 1 / (2 * shown + 3)
+    # Each layout in figure fractions: the frames' (x, y) corners, the cell's box and
+    # its words' heights, the arrows in and out, the feedback arrow and the closing sentence.
+    if stacked:
+        figure_width = 1.6 * shown + 1.2
+        figure = Figure(figsize=(figure_width, 6.0), dpi=dpi)
+        width, height = 1.4 / figure_width, 1.4 / 6.0
+        xs = [0.5 + (1.6 * i - 0.8 * shown + 0.1) / figure_width for i in range(shown)]
+        inputs, outputs = [(x, 0.72) for x in xs], [(x, 0.155) for x in xs]
+        box, words_at = (0.1, 0.5, 0.8, 0.125), (0.585, 0.52)
+        arrow_in, arrow_out = ((0.5, 0.71), (0.5, 0.635)), ((0.5, 0.49), (0.5, 0.43))
+        feedback = ((xs[-1] + width * 0.9 + 0.01, 0.27), (0.91, 0.52), 0.45)
+        closing = "Each predicted frame is fed back in\nto predict the next one (closed loop)."
+    else:
+        figure = Figure(figsize=(2 * shown + 3, 2.6), dpi=dpi)
+        width, height = 1 / (2 * shown + 3), 0.55
+        inputs = [(i * width, 0.25) for i in range(shown)]
+        outputs = [((shown + 3 + i) * width, 0.25) for i in range(shown)]
+        left, right = shown * width, (shown + 3) * width
+        box, words_at = (left + 0.01, 0.3, right - left - 0.03, 0.45), (0.6, 0.42)
+        arrow_in, arrow_out = ((left - 0.01, 0.52), (left + 0.012, 0.52)), ((right - 0.03, 0.35), (right + 0.005, 0.35))
+        # The first predicted frame back into the cell.
+        feedback = ((right + width * 0.45, 0.22), ((left + right) / 2 + 0.02, 0.28), -0.35)
+        closing = "Each predicted frame is fed back in to predict the next one (closed loop)."
 
-    def frame(x, image, title, colour, text):
-        ax = figure.add_axes((x, 0.25, width * 0.9, 0.55))
+    def frame(corner, image, title, colour, text):
+        ax = figure.add_axes((*corner, width * 0.9, height))
         ax.imshow(to_uint8(image), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
@@ -448,26 +472,25 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
 
     # Named as the GIF below it on Home names them ("context 10/10", "future +1"): "context 9" counted
     # from 0, and "to predict +1" was a third name for what the GIF calls future and Dataset target.
-    for i, image in enumerate(context[-shown:]):
-        frame(i * width, image, frame_label(len(context) - shown + i, len(context)), CONTEXT_COLOUR, CONTEXT_TEXT)
-    for i, image in enumerate(following[:shown]):
-        frame((shown + 3 + i) * width, image, frame_label(len(context) + i, len(context)), FORECAST_COLOUR,
-              FORECAST_TEXT)
+    for corner, t in zip(inputs, range(len(context) - shown, len(context))):
+        frame(corner, context[t], frame_label(t, len(context)), CONTEXT_COLOUR, CONTEXT_TEXT)
+    for corner, t in zip(outputs, range(shown)):
+        frame(corner, following[t], frame_label(len(context) + t, len(context)), FORECAST_COLOUR, FORECAST_TEXT)
     canvas = figure.add_axes((0, 0, 1, 1), facecolor="none")
     canvas.set_xlim(0, 1)
     canvas.set_ylim(0, 1)
     canvas.axis("off")
-    left, right = shown * width, (shown + 3) * width
-    canvas.add_patch(FancyBboxPatch((left + 0.01, 0.3), right - left - 0.03, 0.45, boxstyle="round,pad=0.01",
+    x, y, box_width, box_height = box
+    canvas.add_patch(FancyBboxPatch((x, y), box_width, box_height, boxstyle="round,pad=0.01",
                                     facecolor="#fdf0e2", edgecolor="#e8781e", linewidth=2))
-    canvas.text((left + right) / 2 - 0.005, 0.6, "ConvLSTM", ha="center", fontsize=13, weight="bold")
-    canvas.text((left + right) / 2 - 0.005, 0.42, "memory H, C\nupdated each frame", ha="center", fontsize=9)
-    canvas.add_patch(FancyArrowPatch((right - 0.03, 0.35), (right + 0.005, 0.35), arrowstyle="-|>", mutation_scale=15))
-    canvas.add_patch(FancyArrowPatch((left - 0.01, 0.52), (left + 0.012, 0.52), arrowstyle="-|>", mutation_scale=15))
-    # The feedback the caption below describes: the first predicted frame back into the cell.
-    canvas.add_patch(FancyArrowPatch((right + width * 0.45, 0.22), ((left + right) / 2 + 0.02, 0.28),
-                                     connectionstyle="arc3,rad=-0.35", arrowstyle="-|>", mutation_scale=15,
-                                     color=np.array(FORECAST_TEXT) / 255, linewidth=1.5))
-    canvas.text(0.5, 0.06, "Each predicted frame is fed back in to predict the next one (closed loop).",
-                ha="center", fontsize=10, color="#444")
+    canvas.text(x + box_width / 2, words_at[0], "ConvLSTM", ha="center", fontsize=13, weight="bold")
+    canvas.text(x + box_width / 2, words_at[1],
+                "memory H, C updated each frame" if stacked else "memory H, C\nupdated each frame",
+                ha="center", fontsize=9)
+    for start, end in (arrow_in, arrow_out):
+        canvas.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=15))
+    start, end, bend = feedback
+    canvas.add_patch(FancyArrowPatch(start, end, connectionstyle=f"arc3,rad={bend}", arrowstyle="-|>",
+                                     mutation_scale=15, color=np.array(FORECAST_TEXT) / 255, linewidth=1.5))
+    canvas.text(0.5, 0.06 if not stacked else 0.03, closing, ha="center", fontsize=10, color="#444")
     return _palette_png(figure)

@@ -13,9 +13,9 @@ from ui.shared import (CONTEXT, ERROR_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_CO
 
 
 @st.cache_data(show_spinner=False)
-def concept_picture(shown: int) -> bytes:
+def concept_picture(shown: int, stacked: bool) -> bytes:
     frames = test_sequence(3).frames[0]
-    return media.concept_diagram(frames[:CONTEXT], frames[CONTEXT:], shown=shown)
+    return media.concept_diagram(frames[:CONTEXT], frames[CONTEXT:], shown=shown, stacked=stacked)
 
 
 st.title("ConvLSTM Studio", anchor=False)
@@ -52,12 +52,13 @@ for row in (PAGES[:3], PAGES[3:]):
         with column.container(border=True, height="stretch", key=f"home-card-{page}"):
             st.page_link(f"pages/{page}.py", label=f"**{name}**", icon=":material/arrow_forward:")
             st.caption(words)
-# Two frames a side on a phone, where Streamlit stacks columns: with four, the picture's words were 4 px high.
-# Both are sent (the narrow one adds 10 KB), and the screen's width picks one (streamlit_app.py).
-for width, shown, words in (("wide", 4, "four"), ("narrow", 2, "two")):
+# On a phone, two frames a side and stacked, where Streamlit stacks columns: with four in
+# a row the picture's words were 4 px high, with two in a row 6 px; stacked they are 10.
+# Both are sent (the narrow one adds 11 KB), and the screen's width picks one (streamlit_app.py).
+for width, shown, stacked, words in (("wide", 4, False, "four"), ("narrow", 2, True, "two")):
     with st.container(key=f"{width}-concept"):
-        st.image(concept_picture(shown), caption="How the model forecasts: context frames in, the next frames out "
-                 "(drawn here with the true next frames, the ones it tries to predict).",
+        st.image(concept_picture(shown, stacked), caption="How the model forecasts: context frames in, the next "
+                 "frames out (drawn here with the true next frames, the ones it tries to predict).",
                  alt=f"The last {words} of the ten context frames flow into a ConvLSTM box, which outputs the next "
                      f"{words} frames; each predicted frame is fed back in.")
 

@@ -161,6 +161,10 @@ def test_the_concept_diagram_names_its_frames_as_the_gifs_do(monkeypatch):
     frames = moving_mnist("test", 1)[0]
     media.concept_diagram(frames[:10], frames[10:])
     assert titles == [media.frame_label(t, 10) for t in range(6, 14)]  # context 7/10 ... future +4
+    titles.clear()
+    stacked = iio.imread(media.concept_diagram(frames[:10], frames[10:], shown=2, stacked=True))
+    assert titles == [media.frame_label(t, 10) for t in range(8, 12)]  # context 9/10 ... future +2
+    assert stacked.shape[0] > stacked.shape[1]  # a phone's picture: taller than wide
 
 
 def test_frame_strip_png():
