@@ -170,6 +170,10 @@ def cmd_train(args) -> None:
             strategy=args.strategy,
             seed=args.seed,
         )
+        if args.init_from and not args.preset:  # as its sizes: "preset 'convlstm' asks for another" was unasked
+            from core.checkpoints import read_checkpoint_info
+
+            config = dataclasses.replace(config, preset=read_checkpoint_info(args.init_from)[0].preset)
     except InputError as error:
         raise InputError(as_flags(str(error))) from None
     if args.resume and args.preset and Path(args.out).is_file():  # was ignored without a word
@@ -534,11 +538,12 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--minutes", type=float, default=None, help="time budget in minutes, from the end of the first batch, which compiles (default 1 without --epochs)")
     train.add_argument("--epochs", type=int, default=None, help="epoch budget; with --minutes too, training stops at whichever comes first")
     train.add_argument("--epoch-sequences", type=int, default=1024,
-                       help="sequences per epoch, scored on validation after each (default %(default)s)")
+                       help="sequences per epoch, rounded up to whole batches; scored on validation after each "
+                            "(default %(default)s)")
     train.add_argument("--val-sequences", type=int, default=None,
                        help="validation sequences scored after each epoch (default 64; 8 for the slow keras-io model)")
     train.add_argument("--preset", default=None, choices=["convlstm", "keras-io"],
-                       help="model for a new run (default convlstm); a resumed run keeps its file's")
+                       help="model for a new run (default convlstm); a resumed or fine-tuned run keeps its file's")
     train.add_argument("--layers", type=int, default=None, help="stacked ConvLSTM cells, 1-8 (default: the preset's)")
     train.add_argument("--filters", type=int, default=None, help="channels per cell, 1-512 (default: the preset's)")
     train.add_argument("--kernel-size", type=int, default=None, help="convolution kernel, 1-15 (default: the preset's)")

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from core.errors import InputError, as_number, check_callback
+from core.errors import InputError, as_number, check_callback, check_range
 
 FRAME_SIZE = 64
 DIGIT_SIZE = 28
@@ -200,17 +200,40 @@ def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.n
 
     Returns:
         `Sequences` with one sequence; `labels` are -1 where not given.
+
+    Raises:
+        InputError: digits that are not 1 to 5 images of 28x28, settings that
+            are not one finite number (two for `start`) per digit, or a length
+            that is not a whole number from 2 to 200.
     """
     digits = np.asarray(digits, np.uint8)
     if digits.ndim != 3 or digits.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE) or not 1 <= len(digits) <= 5:
         raise InputError(f"digits must be 1 to 5 images of 28x28; received shape {digits.shape}")
-    if not 2 <= length <= 200:
-        raise InputError(f"length must be from 2 to 200 frames; received {length}")
-    theta = np.radians(np.asarray(angle, np.float64))
-    velocity = STEP * np.asarray(speed, np.float64)[:, None] * np.stack([np.sin(theta), np.cos(theta)], axis=-1)
-    positions = bounce_path(np.clip(np.asarray(start, np.float64), 0, 1), velocity, length)[None]  # (1, T, D, 2)
-    labels = np.full((1, len(digits)), -1) if labels is None else np.asarray(labels).reshape(1, len(digits))
-    return Sequences(render(digits[None], positions), labels, positions)
+    length = as_number("length", length, whole=True)  # 10.5 failed inside NumPy
+    check_range("length", length, 2, 200)
+    # One per digit: a third start or label failed as NumPy's broadcast or reshape, and a NaN
+    # angle as "digit corners must lie in 0..36".
+    count = len(digits)
+    start, angle, speed = (_per_digit(name, values, shape) for name, values, shape in
+                           (("start", start, (count, 2)), ("angle", angle, (count,)), ("speed", speed, (count,))))
+    theta = np.radians(angle)
+    velocity = STEP * speed[:, None] * np.stack([np.sin(theta), np.cos(theta)], axis=-1)
+    positions = bounce_path(np.clip(start, 0, 1), velocity, length)[None]  # (1, T, D, 2)
+    labels = np.full(count, -1) if labels is None else _per_digit("labels", labels, (count,)).astype(int)
+    return Sequences(render(digits[None], positions), labels[None], positions)
+
+
+def _per_digit(name: str, values, shape: tuple) -> np.ndarray:
+    """`values` as float64 of `shape`, all finite; raises InputError otherwise."""
+    try:
+        array = np.asarray(values, np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be numbers, one per digit; received {values!r}") from None
+    if array.shape != shape:
+        raise InputError(f"{name} must have shape {shape}, one per digit; received shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise InputError(f"{name} must be finite numbers; received {array.tolist()}")
+    return array
 
 
 def sequence(split: str, index: int, seed: int | None = None, num_digits: int = 2, length: int = SEQUENCE_LENGTH) -> Sequences:
@@ -219,10 +242,15 @@ def sequence(split: str, index: int, seed: int | None = None, num_digits: int = 
     Each sequence has its own random stream, seeded by (seed, index), so
     `sequence("test", i).frames[0]` equals `moving_mnist("test", n)[i]` for any
     n > i, and a page can draw one sequence without generating the others.
+
+    Raises:
+        InputError: an unknown split, or an index or seed that is not a whole
+            number from 0.
     """
     _check_split(split)
     if seed is not None and as_number("seed", seed, whole=True) < 0:  # NumPy's own error named no argument
         raise InputError(f"seed must not be negative; received {seed}")
+    check_range("index", as_number("index", index, whole=True), 0)  # -1 and 1.5 failed in NumPy's seeding
     rng = np.random.default_rng([SPLIT_SEEDS[split] if seed is None else seed, index])
     return generate(split, 1, rng, num_digits, length)
 

@@ -27,8 +27,27 @@ def check_horizon(horizon) -> None:
         raise InputError(f"horizon must be an integer from 1 to {MAX_HORIZON}; received {horizon!r}")
 
 
+def check_context(frames) -> np.ndarray:
+    """`frames` as `check_frames` gives them, as context for a forecast.
+
+    Raises:
+        InputError: what `check_frames` refuses, or more than MAX_CONTEXT frames
+            (most likely an array with time first).
+    """
+    frames = check_frames(frames, "frames")
+    if frames.shape[1] > MAX_CONTEXT:
+        raise InputError(f"frames have {frames.shape[1]:,} frames of context, and at most {MAX_CONTEXT} are read; if "
+                         "time is the first axis, as in mnist_test_seq.npy, use frames.swapaxes(0, 1)")
+    return frames
+
+
 def batch_size_for(model, asked: int) -> int:
-    """Sequences per forward pass `forecast` uses for this model when `asked` for more."""
+    """The sequences per forward pass `forecast` uses for `model`: `asked`, or
+    KERAS_IO_BATCH for the keras.io model, whatever was asked.
+
+    Raises:
+        InputError: `asked` is not a whole number from 1.
+    """
     if isinstance(asked, bool) or not isinstance(asked, (int, np.integer)) or asked < 1:
         raise InputError(f"batch_size must be a positive integer; received {asked!r}")
     # The keras.io model re-runs the whole sequence on full frames for every
@@ -36,29 +55,29 @@ def batch_size_for(model, asked: int) -> int:
     return asked if isinstance(model, ConvLSTMForecaster) else KERAS_IO_BATCH
 
 
-def _compiled_rollout(model: ConvLSTMForecaster, context: int):
+def _compiled_rollout(model: ConvLSTMForecaster, context_frames: int):
     # One traced graph per context length, for every horizon (the horizon is a
     # tensor and the feedback a loop in the graph): re-tracing costs seconds, a
     # warm call of the traced graph a few milliseconds.
     cache = model.__dict__.setdefault("_rollouts", {})
-    if context in cache:
-        return cache[context]
+    if context_frames in cache:
+        return cache[context_frames]
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        signature = [tf.TensorSpec((None, context, FRAME_SIZE, FRAME_SIZE, 1), tf.float32),
+        signature = [tf.TensorSpec((None, context_frames, FRAME_SIZE, FRAME_SIZE, 1), tf.float32),
                      tf.TensorSpec((), tf.int32)]
-        cache[context] = tf.function(model.rollout, input_signature=signature)
+        cache[context_frames] = tf.function(model.rollout, input_signature=signature)
     else:
         # Other backends (JAX on a GPU machine) run it eagerly: a jitted
         # function would keep the weights it was traced with.
-        cache[context] = lambda x, horizon: model.rollout(keras.ops.convert_to_tensor(x), horizon)
-    return cache[context]
+        cache[context_frames] = lambda x, horizon: model.rollout(keras.ops.convert_to_tensor(x), horizon)
+    return cache[context_frames]
 
 
-def is_warm(model, context: int) -> bool:
+def is_warm(model, context_frames: int) -> bool:
     """Whether a forecast from this many context frames runs without first building its graph."""
-    return not isinstance(model, ConvLSTMForecaster) or context in model.__dict__.get("_rollouts", {})
+    return not isinstance(model, ConvLSTMForecaster) or context_frames in model.__dict__.get("_rollouts", {})
 
 
 def _keras_io_forecast(model, context: np.ndarray, horizon: int) -> np.ndarray:
@@ -104,10 +123,7 @@ def forecast(
     """
     check_horizon(horizon)
     check_callback("progress", progress, "done, total")
-    frames = check_frames(frames, "frames")
-    if frames.shape[1] > MAX_CONTEXT:
-        raise InputError(f"frames have {frames.shape[1]:,} frames of context, and at most {MAX_CONTEXT} are read; if "
-                         "time is the first axis, as in mnist_test_seq.npy, use frames.swapaxes(0, 1)")
+    frames = check_context(frames)
     config = model_config(model)
     batch_size = batch_size_for(model, batch_size)
     total = len(frames)

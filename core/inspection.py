@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from core.data import check_frames, pad_context, to_unit_float
+from core.data import pad_context, to_unit_float
 from core.errors import InputError
-from core.forecasting import check_horizon
+from core.forecasting import check_context, check_horizon
 from core.model import ConvLSTMForecaster
 
 QUANTITIES = ("input", "forget", "candidate", "output", "cell", "hidden")
@@ -87,8 +87,8 @@ def trace(model: ConvLSTMForecaster, frames: np.ndarray, horizon: int = 10) -> T
         not fed back).
 
     Raises:
-        InputError: no Keras model, the keras-io model, a horizon `forecast`
-            refuses, or frames `core.data.check_frames` refuses.
+        InputError: no Keras model, the keras-io model, or a horizon or frames
+            `forecast` refuses.
     """
     if not isinstance(model, keras.Model):  # a path was called the keras-io model
         raise InputError(f"model must be a model from core.load_checkpoint or core.build_model; "
@@ -96,7 +96,8 @@ def trace(model: ConvLSTMForecaster, frames: np.ndarray, horizon: int = 10) -> T
     if not isinstance(model, ConvLSTMForecaster):
         raise InputError("only the ConvLSTM preset can be looked inside; the keras-io model has no exposed cells")
     check_horizon(horizon)  # "3" and 2.0 were TypeErrors, 0 and -3 fewer steps without a word
-    frames = check_frames(frames, "frames")[:1]
+    # Every gate at every step is kept: a 150-frame context, which forecast refuses, took gigabytes.
+    frames = check_context(frames)[:1]
     context = pad_context(to_unit_float(frames), model.config.context)[..., None]
     states = model.initial_state(1)
     inputs, predictions = [], []

@@ -45,9 +45,7 @@ MODEL_LOCK = threading.RLock()
 # model's context, since the shipped refiner was trained on that scale.
 REFINER_AHEAD_SCALE = SEQUENCE_LENGTH - CONTEXT_FRAMES
 # Far above anything that trains in a session, far below what fills the memory:
-# 100,000 layers took 23 GB before building, 100,000 filters a traceback. Training
-# sequences have 20 frames, hence at most 19 of context (a hand-edited 100,000
-# padded every input to that many frames and filled 24 GB).
+# 100,000 layers took 23 GB before building, 100,000 filters a traceback.
 MAX_LAYERS, MAX_FILTERS, MAX_KERNEL = 8, 512, 15
 REFINER_INPUTS = 5  # per pixel: the frame, the frames before and after it, the last context frame, how far ahead
 
@@ -113,6 +111,8 @@ class ModelConfig:
         # A hand-edited studio.json's 8.5 or true passed, then failed deep in Keras.
         for name in ("num_layers", "filters", "kernel_size", "patch_size", "context", "refiner_filters"):
             object.__setattr__(self, name, as_number(name, getattr(self, name), whole=True))
+        # Training sequences have 20 frames, hence a context of at most 19 (a hand-edited
+        # 100,000 padded every input to that many frames and filled 24 GB).
         for name, least, most in (("num_layers", 1, MAX_LAYERS), ("filters", 1, MAX_FILTERS),
                                   ("kernel_size", 1, MAX_KERNEL), ("patch_size", 1, FRAME_SIZE),
                                   ("context", 1, SEQUENCE_LENGTH - 1), ("refiner_filters", 0, MAX_FILTERS)):
@@ -160,10 +160,14 @@ def preset(name: str, **overrides) -> ModelConfig:
         The `ModelConfig`.
 
     Raises:
-        InputError: an unknown name, or a field the keras-io preset fixes.
+        InputError: an unknown name or field, or a field the keras-io preset fixes.
     """
     if name not in PRESETS:
         raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    known = [field.name for field in dataclasses.fields(ModelConfig)]
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:  # preset("convlstm", layers=3) was a TypeError from the dataclass
+        raise InputError(f"ModelConfig has no field {', '.join(unknown)}; its fields are {', '.join(known)}")
     return dataclasses.replace(PRESETS[name], **overrides)
 
 
@@ -420,19 +424,19 @@ class ConvLSTMForecaster(keras.Model):
             predictions.append(prediction)
         return self._sequence_from_patches(ops.stack(predictions, axis=1))
 
-    def rollout(self, context, horizon: int, refine: bool = True):
+    def rollout(self, context, horizon: int, use_refiner: bool = True):
         """Closed-loop forecast: reads all context frames, then feeds back its own.
 
         Args:
             context: (B, C, 64, 64, 1) in [0, 1], C >= 1.
             horizon: frames to predict (any number, not only the trained one),
                 an int or a scalar int32 tensor.
-            refine: correct the forecast with the refiner, where the model has one.
+            use_refiner: correct the forecast with the refiner, where the model has one.
 
         Returns:
             (B, horizon, 64, 64, 1); frame t is the same whatever the horizon.
         """
-        if not (self.refiner and refine):
+        if not self.refiner or not use_refiner:
             return self._closed_loop(context, horizon)
         # The refiner reads each frame's successor, so one frame more is forecast and dropped:
         # the last frame read itself instead, and frame +1 of a 1-frame forecast differed from
@@ -466,9 +470,9 @@ class ConvLSTMForecaster(keras.Model):
         """Corrects a finished forecast with the refiner.
 
         Args:
-            predictions: (B, H, 64, 64, 1) raw forecast in [0, 1]; its last
-                frame, with no successor to read, is best forecast and dropped
-                (as `rollout` does).
+            predictions: (B, H, 64, 64, 1) raw forecast in [0, 1]. The last
+                frame has no successor to read, so a caller forecasts one frame
+                more than it needs and drops the last, as `rollout` does.
             last_context: (B, 64, 64, 1), the frame before the forecast.
 
         Returns:

@@ -82,8 +82,9 @@ class TrainConfig:
         epochs: upper bound on epochs (an epoch is `epoch_sequences` sequences);
             with `minutes` too, the run stops at whichever comes first; None:
             no epoch bound.
-        epoch_sequences: sequences per epoch; validation runs after each. At
-            most MAX_EPOCH_BATCHES batches.
+        epoch_sequences: sequences per epoch, rounded up to whole batches
+            (`epoch_batches`); validation runs after each. At most
+            MAX_EPOCH_BATCHES batches.
         batch_size: sequences per batch, at most MAX_BATCH_SIZE.
         learning_rate: Adam's step size; None picks one: a resumed run's
             file's own (the rate it was trained at, and its decay unless
@@ -202,6 +203,11 @@ class TrainConfig:
         if self.model_overrides.get("precision") == "mixed_float16":
             raise InputError(UNSCALED)
 
+    @property
+    def epoch_batches(self) -> int:
+        """Batches per epoch: `epoch_sequences` rounded up to whole batches."""
+        return math.ceil(self.epoch_sequences / self.batch_size)
+
 
 class TrainingSequences(keras.utils.PyDataset):
     """Fresh training batches: inputs are frames 0..18, targets frames 1..19."""
@@ -317,9 +323,10 @@ def _is_chief(strategy) -> bool:
     return resolver is None or resolver.task_type in (None, "chief") or (resolver.task_type == "worker" and resolver.task_id == 0)
 
 
-class _ProgressCallback(keras.callbacks.Callback):
-    """Feeds `TrainingProgress`; runs the teacher-forcing and learning-rate
-    schedules, the time budget, the validations and the checkpoints."""
+class _RunCallback(keras.callbacks.Callback):
+    """Runs a training run around Keras' fit: feeds `TrainingProgress`, and runs
+    the teacher-forcing and learning-rate schedules, the time budget, the
+    validations and the checkpoints."""
 
     # Speed is measured after this many batches: the first one builds the graph.
     WARMUP_BATCHES = 1
@@ -358,8 +365,8 @@ class _ProgressCallback(keras.callbacks.Callback):
     def _set_decayed_learning_rate(self) -> None:
         decay = self.config.lr_decay_sequences
         if decay:
-            progress = min(1.0, max(0.0, (self.seen - self.config.lr_decay_start) / decay))
-            scale = 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
+            decay_done = min(1.0, max(0.0, (self.seen - self.config.lr_decay_start) / decay))
+            scale = 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * decay_done))
             self.model.optimizer.learning_rate.assign(self.config.learning_rate * scale)
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -413,7 +420,8 @@ class _ProgressCallback(keras.callbacks.Callback):
         """The share of the budget spent and the seconds left, by the time
         (`spent` seconds of it) or the epochs, whichever runs out first; no
         seconds until a speed is measured, which says which that is."""
-        total = (self.config.epochs or UNBOUNDED_EPOCHS) * self.config.epoch_sequences
+        # Whole batches: 20 sequences in batches of 16 are 32, and the run read as done after the first.
+        total = (self.config.epochs or UNBOUNDED_EPOCHS) * self.config.epoch_batches * self.config.batch_size
         done = self.seen - self.seen_at_start
         fraction, left = done / total, ((total - done) / speed if speed else None)
         if self.config.minutes is not None:
@@ -544,7 +552,8 @@ def _fresh(config: TrainConfig) -> tuple[keras.Model, keras.optimizers.Optimizer
     optimizer = keras.optimizers.Adam(config.learning_rate) if recycled is None else None
     if source is not None:
         model.set_weights(source.get_weights())
-        model.sequences_seen.assign(0)
+        if hasattr(model, "sequences_seen"):  # the keras.io model keeps its count in its file's record
+            model.sequences_seen.assign(0)
     info = {"preset": config.preset}
     if source is not None and "refiner" in source.studio_info:  # kept, frozen, as trained for the source
         info["refiner"] = source.studio_info["refiner"]
@@ -686,7 +695,7 @@ def _validation_set(config: TrainConfig, architecture: ModelConfig, progress: Tr
     return validation
 
 
-def _score_start(model: keras.Model, callback: _ProgressCallback, progress: TrainingProgress) -> None:
+def _score_start(model: keras.Model, callback: _RunCallback, progress: TrainingProgress) -> None:
     # Where a fine-tuning run starts, its curve's first point: a run that made the shipped
     # model worse (validation MSE 43 -> 48) read as a success beside baselines of 151 and 250.
     callback.set_model(model)
@@ -696,7 +705,7 @@ def _score_start(model: keras.Model, callback: _ProgressCallback, progress: Trai
     callback.cancelled = progress.stop_requested  # while it scored: nothing learned, so cancelled now
 
 
-def _finish(callback: _ProgressCallback, progress: TrainingProgress, shown: _ProgressBar | None) -> None:
+def _finish(callback: _RunCallback, progress: TrainingProgress, shown: _ProgressBar | None) -> None:
     # The run's end: what it learned since its last validation scored and saved, and its status.
     if callback.cancelled:
         progress.update(status="cancelled", eta_seconds=None)
@@ -767,7 +776,7 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
         seen = int(model.sequences_seen.numpy()) if hasattr(model, "sequences_seen") else info.get("sequences_seen", 0)
         sequences = TrainingSequences(
             config.batch_size,
-            math.ceil(config.epoch_sequences / config.batch_size),
+            config.epoch_batches,
             config.num_digits,
             config.seed,
             config.workers,
@@ -777,7 +786,7 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
             # The teacher-forcing coin's seed is no weight, so every resumed run drew the first run's
             # coins again. A child of the batches' stream: new for each resume, and fixed by `seed`.
             model.seed.state.assign([int(sequences.rng.spawn(1)[0].integers(2**31)), 0])  # 31 bits: JAX keeps it as uint32
-        callback = _ProgressCallback(config, progress, validation, info, _is_chief(strategy), seen)
+        callback = _RunCallback(config, progress, validation, info, _is_chief(strategy), seen)
         shown = _ProgressBar(progress) if bar else None
         fitted = False
         try:

@@ -278,6 +278,21 @@ def test_fine_tuning_takes_the_sources_sizes_small_steps_and_closed_loop(tiny_ch
     assert re.search(r"validation MSE \d+\.\d -> \d+\.\d$", result.stdout.strip()), result.stdout
 
 
+
+def test_fine_tuning_takes_the_sources_preset(tmp_path, capsys):
+    # Without --preset, a keras.io file was refused as "a 'keras-io' model; preset 'convlstm'
+    # asks for another", a preset nobody asked for; and with it, training failed with a traceback.
+    from core.model import preset
+
+    source = save_checkpoint(build_model(preset("keras-io", filters=2)), tmp_path / "kio.keras")
+    run = ["train", "--init-from", str(source), "--epochs", "1", "--epoch-sequences", "2", "--batch-size", "2",
+           "--val-sequences", "1"]
+    assert main([*run, "--out", str(tmp_path / "tuned.keras")]) == 0
+    assert read_checkpoint_info(tmp_path / "tuned.keras")[0].preset == "keras-io"
+    assert main([*run, "--preset", "convlstm", "--out", str(tmp_path / "other.keras")]) == 2
+    assert "is a 'keras-io' model; preset 'convlstm' asks for another" in capsys.readouterr().err
+
+
 SLOW_SAVE = """
 import os, pathlib, time, zipfile
 _open = zipfile.ZipFile.__init__

@@ -78,10 +78,13 @@ def test_keras_io_has_no_cells_to_show(test_sequences):
         trace("checkpoints/convlstm.keras", test_sequences[0, :10])
 
 
-def test_trace_refuses_a_horizon_forecast_refuses(model, test_sequences):
+def test_trace_refuses_a_horizon_and_a_context_forecast_refuses(model, test_sequences):
     for horizon in ("3", 2.0, 0, -3, 101):  # TypeErrors, and fewer steps than asked without a word
         with pytest.raises(InputError, match="^horizon must be an integer from 1 to 100"):
             trace(model, test_sequences[0, :10], horizon)
+    # It kept every gate of 150 context steps, gigabytes for a 64-filter model, where forecast refuses them.
+    with pytest.raises(InputError, match="^frames have 150 frames of context, and at most 100 are read"):
+        trace(model, np.zeros((150, 64, 64), np.uint8), 1)
 
 
 def test_designed_sequences_follow_the_standard_rules():
@@ -94,3 +97,17 @@ def test_designed_sequences_follow_the_standard_rules():
     assert made.positions[0, :, 1, 0].tolist() == [10, 18, 25, 32, 36]
     with pytest.raises(InputError, match="length"):
         data.design(digits, np.zeros((2, 2)), np.zeros(2), np.ones(2), 1)
+    # A notebook's slips failed inside NumPy (a broadcast, a reshape, a float as a count) or, for a NaN
+    # angle, as "digit corners must lie in 0..36".
+    right = {"start": np.zeros((2, 2)), "angle": np.zeros(2), "speed": np.ones(2), "length": 5}
+    for slip, message in [({"start": np.zeros((3, 2))}, r"start must have shape \(2, 2\), one per digit; received shape \(3, 2\)"),
+                          ({"angle": [np.nan, 0]}, r"angle must be finite numbers; received \[nan, 0.0\]"),
+                          ({"speed": ["fast", 1]}, "speed must be numbers, one per digit; received \\['fast', 1\\]"),
+                          ({"labels": [3, 8, 1]}, r"labels must have shape \(2,\), one per digit; received shape \(3,\)"),
+                          ({"length": 10.5}, "length must be a whole number; received 10.5")]:
+        with pytest.raises(InputError, match=f"^{message}$"):
+            data.design(digits, **{**right, **slip})
+    for index, message in [(-1, "index must not be negative; received -1"),
+                           (1.5, "index must be a whole number; received 1.5")]:
+        with pytest.raises(InputError, match=f"^{message}$"):
+            data.sequence("test", index)

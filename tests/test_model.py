@@ -196,6 +196,8 @@ def test_config_validation():
             ModelConfig(patch_size=patch)
     with pytest.raises(InputError, match="unknown preset"):
         preset("resnet")
+    with pytest.raises(InputError, match="^ModelConfig has no field layers; its fields are preset, num_layers, "):
+        preset("convlstm", layers=3)  # a TypeError from the dataclass
     # The keras.io model is rebuilt layer by layer: a config claiming other sizes would misdescribe it.
     with pytest.raises(InputError, match="num_layers, precision"):
         preset("keras-io", num_layers=5, precision="mixed_bfloat16")
@@ -575,7 +577,7 @@ def test_an_untrained_refiner_changes_nothing_and_a_trained_one_survives_saving(
     for horizon in (1, 5):
         np.testing.assert_allclose(forecast(loaded, context, horizon), corrected[:, :horizon], atol=1e-6)
     # The raw forecast is still there for whoever asks, and is what the model reads back.
-    raw = keras.ops.convert_to_numpy(loaded.rollout(context[..., None] / 255.0, 12, refine=False))[..., 0]
+    raw = keras.ops.convert_to_numpy(loaded.rollout(context[..., None] / 255.0, 12, use_refiner=False))[..., 0]
     np.testing.assert_allclose(raw, forecast(tiny_model, context, 12), atol=1e-5)
     assert with_refiner(loaded, 0).studio_config.refiner_filters == 0 and not with_refiner(loaded, 0).refiner
     with pytest.raises(InputError, match="only a convlstm model can have a refiner"):

@@ -21,7 +21,7 @@ from core.device import gpu_names
 from core.errors import InputError
 from core.metrics import mse, repeat_last
 from core.model import build_model, model_config, preset, with_output_floor
-from core.training import (DEFAULT_VAL_COUNT, TrainConfig, TrainingProgress, TrainingSequences, _ProgressCallback,
+from core.training import (DEFAULT_VAL_COUNT, TrainConfig, TrainingProgress, TrainingSequences, _RunCallback,
                            has_recycled_model, progress_words, train)
 
 
@@ -35,7 +35,7 @@ def test_a_training_batch_asks_for_each_next_frame():
 
 def test_the_loss_curve_shows_each_batchs_own_loss():
     # Keras reports the mean over the epoch so far; the chart wants each batch's.
-    callback = _ProgressCallback.__new__(_ProgressCallback)
+    callback = _RunCallback.__new__(_RunCallback)
     callback.running_mean = 0.0
     losses = [0.5, 0.3, 0.1, 0.7]
     means = np.cumsum(losses) / np.arange(1, 5)
@@ -102,6 +102,25 @@ class _ValidationLog(TrainingProgress):
             self.counts.append((state["validation"], state["elapsed"]))
 
 
+class _FractionLog(TrainingProgress):
+    def __init__(self):
+        super().__init__()
+        self.fractions = []
+
+    def update(self, **changes):
+        super().update(**changes)
+        if "batch" in changes:  # the share after each batch
+            self.fractions.append(changes["fraction"])
+
+
+def test_an_epoch_of_part_of_a_batch_counts_the_whole_batch():
+    # 12 sequences in batches of 8 are trained as 16: the first batch read as two thirds of the
+    # run, and teacher forcing, which fades with that share, faded faster than asked.
+    progress = _FractionLog()
+    _, progress = train(tiny_run(epochs=1, epoch_sequences=12, batch_size=8), progress)
+    assert progress.snapshot()["sequences_seen"] == 16 and progress.fractions == [0.5, 1.0]
+
+
 def test_validation_reports_its_forecasts_and_counts_in_the_time():
     _, progress = train(tiny_run(epochs=1, val_count=40), _ValidationLog())
     # forecast's batches of 32: the count a slow model's minutes of validation show
@@ -153,7 +172,7 @@ def test_the_time_budget_starts_after_the_first_batch_compiles(monkeypatch):
     # (slowed once training has begun: Keras draws the first batches before that).
     from core import training
 
-    original, slowed = training._ProgressCallback.on_train_batch_begin, []
+    original, slowed = training._RunCallback.on_train_batch_begin, []
 
     def slow_first(self, batch, logs=None):
         if not slowed:
@@ -161,7 +180,7 @@ def test_the_time_budget_starts_after_the_first_batch_compiles(monkeypatch):
             time.sleep(4)
         return original(self, batch, logs)
 
-    monkeypatch.setattr(training._ProgressCallback, "on_train_batch_begin", slow_first)
+    monkeypatch.setattr(training._RunCallback, "on_train_batch_begin", slow_first)
     _, progress = train(tiny_run(minutes=0.05, epochs=1000), _BatchLog())
     state = progress.snapshot()
     assert slowed and state["status"] == "done"
@@ -299,14 +318,14 @@ def test_a_stop_button_pressed_while_saving_still_leaves_the_checkpoint_it_repor
 
 def test_a_stop_between_a_step_and_its_count_counts_the_step(tmp_path, monkeypatch):
     # A real Ctrl-C lands when the step returns to Python: the file held one batch more than it said.
-    counted = _ProgressCallback.on_train_batch_end
+    counted = _RunCallback.on_train_batch_end
 
     def interrupted(self, batch, logs=None):
         if batch == 1:
             raise KeyboardInterrupt
         counted(self, batch, logs)
 
-    monkeypatch.setattr(_ProgressCallback, "on_train_batch_end", interrupted)
+    monkeypatch.setattr(_RunCallback, "on_train_batch_end", interrupted)
     out = tmp_path / "counted.keras"
     model, progress = train(tiny_run(out=str(out), epochs=50))
     assert int(model.optimizer.iterations.numpy()) * 8 == progress.snapshot()["sequences_seen"] == 16
@@ -415,6 +434,10 @@ def test_resume_takes_the_files_preset_and_its_validation_size(tmp_path):
     _, progress = train(TrainConfig(out=str(out), resume=True, minutes=None, epochs=1, epoch_sequences=2,
                                     batch_size=2, seed=0, val_count=2))
     assert progress.snapshot()["sequences_seen"] == 4 == read_checkpoint_info(out)[1]["sequences_seen"]
+    # Fine-tuned, with no counter to set back to 0, it failed with an AttributeError.
+    tuned, progress = train(TrainConfig(out=str(tmp_path / "kio-tuned.keras"), init_from=str(out), preset="keras-io",
+                                        minutes=None, epochs=1, epoch_sequences=2, batch_size=2, seed=0, val_count=2))
+    assert model_config(tuned).preset == "keras-io" and progress.snapshot()["sequences_seen"] == 2
 
 
 def test_a_recycled_run_trains_a_new_model_in_the_traced_step_of_the_last():
