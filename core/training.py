@@ -247,6 +247,8 @@ class TrainingProgress:
             "batch": 0,
             "sequences_seen": 0,
             "elapsed": 0.0,  # seconds since training began, validations included
+            # seconds of that before the first step had run (compiling it), when the time budget's clock starts
+            "ready_after": None,
             "fraction": 0.0,
             "eta_seconds": None,
             "sequences_per_second": None,
@@ -379,7 +381,9 @@ class _RunCallback(keras.callbacks.Callback):
         now = time.perf_counter()
         elapsed = now - self.start
         # Compiling the training step took 20 of a 30-second budget, which then trained 7 batches.
-        self.clock_start = self.clock_start or now
+        if self.clock_start is None:
+            self.clock_start = now
+            self.progress.update(ready_after=elapsed)
         spent = now - self.clock_start
         if self.seen - self.seen_at_start == self.WARMUP_BATCHES * self.config.batch_size:
             self.warm_start = (now, self.seen)

@@ -131,14 +131,18 @@ if first is not None:
                        icon=":material/hourglass_top:")
         else:  # kept only once accepted: a reload after a busy refusal started a run no one asked for
             if clicked:  # and only then is the browser's earlier request dropped
-                evaluations().withdraw(session_id(), list(chosen.values()), count)
+                # It went without a word: back at its settings, the page offered to start it again.
+                if stopped := evaluations().withdraw(session_id(), list(chosen.values()), count):
+                    st.toast(f"Your evaluation on {stopped[0].total} test sequences was stopped, for this one.",
+                             icon=":material/cancel:")
                 evaluations().remember(session_id(), {key: st.session_state[key] for key in [*SETTINGS, "evaluate_request"]})
             if all(run.finished for run in runs.values()):
                 if st.session_state.pop("evaluate_watched", None) == request:
                     announce_ui(runs)
                 elif clicked:  # scores shown already: the click changed nothing, and the button read as broken
-                    st.toast(f"Already scored on these {count} test sequences: a model scores the same on the same "
-                             "sequences every time, so these are its results.", icon=":material/check_circle:")
+                    # Short: the longer words were folded behind "view more".
+                    st.toast(f"Already scored on these {count} sequences: a model scores the same every time.",
+                             icon=":material/check_circle:")
                 results_ui(runs, count)
             else:
                 st.session_state.evaluate_watched = request
@@ -149,3 +153,9 @@ if first is not None:
         results_ui(dict(zip(chosen, known)), count)
     else:  # after a change of model or count, results that vanished without a word looked lost
         st.caption(f"Press Evaluate to score {' and '.join(chosen)} on {count} test sequences.")
+    # A run asked for before a change of settings goes on out of sight: its progress
+    # bar vanished, and the page read as if it had been dropped.
+    if st.session_state.get("evaluate_request") != request and (hidden := evaluations().going(session_id())):
+        st.caption(f"Your evaluation on {hidden[0].total} test sequences goes on ({sum(run.done for run in hidden)} "
+                   f"of {sum(run.total for run in hidden)} scored so far): put the settings back to watch it. "
+                   "Pressing Evaluate stops it, for the new settings.")

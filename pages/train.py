@@ -113,7 +113,7 @@ def budget_ui(preset: str, from_shipped: bool, locked: bool) -> tuple[float, int
         # model forecasts each of its 4 in about 9 s.
         after = "a few seconds" if preset == "convlstm" else "about half a minute"
         minutes = bounded_slider("Minutes", 0.5, LIMITS.train_minutes, key="train_minutes", default=1.0,
-                                 name="minutes", step=0.5, disabled=locked,
+                                 name="minutes", step=0.5, format="%.1f", disabled=locked,
                                  help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared. "
                                  "Compiling the model's training step comes before (7-20 s for a ConvLSTM "
                                  "from scratch on 2 CPU cores), "
@@ -454,7 +454,9 @@ elif job is not None and not mine_running:
             cut = state["time_up"] and job.settings.get("train_budget") == "Epochs"
             st.success((f"Training reached the {LIMITS.train_minutes:g}-minute limit before its epochs ended"
                         if cut else f"Training {state['status']}") + f" after {state['sequences_seen']} sequences "
-                       f"({state['elapsed']:.0f} s). Saved as **{job.label}**, which Forecast and Evaluate offer.")
+                       # A half-minute run read "(54 s)": its first 26 s compiled the step, before the clock started.
+                       f"({state['elapsed']:.0f} s, the first {state['ready_after'] or 0:.0f} s of them preparing the "
+                       f"first training step). Saved as **{job.label}**, which Forecast and Evaluate offer.")
             black = state["val_baselines"].get("black frames")
             final = state["val_mse"][-1][1] if state["val_mse"] else None
             start = state["val_mse_start"]  # a fine-tuning run's

@@ -592,8 +592,7 @@ def test_evaluate_shows_the_scores_the_server_has_after_a_reload(app):
     assert not stranger.toast
     stranger.button(key="evaluate_run").click().run()
     assert [toast.value for toast in stranger.toast] == [
-        "Already scored on these 30 test sequences: a model scores the same on the same sequences every time, so "
-        "these are its results."]
+        "Already scored on these 30 sequences: a model scores the same every time."]
 
 
 def test_a_browser_has_one_evaluation_at_a_time_and_its_other_tabs_say_so(app):
@@ -601,11 +600,19 @@ def test_a_browser_has_one_evaluation_at_a_time_and_its_other_tabs_say_so(app):
     app.switch_page("pages/evaluate.py").run()
     app.slider(key="evaluate_count").set_value(1000).run()
     app.button(key="evaluate_run").click().run()
+    # A change of settings mid-run hid its progress bar, and nothing said it went on.
+    app.slider(key="evaluate_count").set_value(990).run()
+    assert any(caption.value.startswith("Your evaluation on 1000 test sequences goes on (") for caption in app.caption)
+    app.slider(key="evaluate_count").set_value(1000).run()
+    assert not any(caption.value.startswith("Your evaluation on") for caption in app.caption) and app.get("progress")
     other_tab = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
     other_tab.session_state["session_id"] = app.session_state["session_id"]
     other_tab.run().switch_page("pages/evaluate.py").run()
     other_tab.slider(key="evaluate_count").set_value(30).run()
     other_tab.button(key="evaluate_run").click().run()
+    # And the click that stopped it said nothing: back at 1,000, the page offered to start it again.
+    assert [toast.value for toast in other_tab.toast] == [
+        "Your evaluation on 1000 test sequences was stopped, for this one."]
     until_scored(other_tab)
     assert other_tab.table and not other_tab.exception
     app.run()
@@ -1173,9 +1180,11 @@ def test_an_epoch_budget_cut_by_the_time_limit_says_so(app, tmp_path, tiny_check
     finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
     job = ui.jobs.registry().jobs[0]
     job.progress, job.settings = TrainingProgress(), {"train_budget": budget}
-    job.progress.update(status="done", sequences_seen=256, time_up=True)
+    job.progress.update(status="done", sequences_seen=256, time_up=True, elapsed=54.2, ready_after=26.1)
     app.switch_page("pages/train.py").run()
     assert not app.exception and app.success[0].value.startswith(said)
+    # A half-minute run read "(54 s)", with nothing of the 26 s it compiled before the clock started.
+    assert "sequences (54 s, the first 26 s of them preparing the first training step)." in app.success[0].value
 
 
 @pytest.mark.parametrize("fine_tuning, memory_left, advice", [

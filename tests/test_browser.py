@@ -417,12 +417,15 @@ def test_a_phone_gets_pictures_drawn_for_its_width(browser, server, page):
     assert drawn >= 300 and natural <= 1.3 * drawn, (drawn, natural)
     tab.goto(f"{server}/forecast")
     settle(tab)
-    assert tab.locator(".st-key-any-strip img").is_visible()  # 10 frames: one strip for every screen
+    strip = tab.locator(".st-key-narrow-strip img")  # five frames a line: at ten, numbers were 4 px high
+    drawn, natural = strip.bounding_box()["width"], strip.evaluate("image => image.naturalWidth")
+    assert drawn >= 300 and natural <= 1.4 * drawn and not tab.locator(".st-key-wide-strip img").is_visible()
+    height = strip.evaluate("image => image.naturalHeight")
     horizon = tab.get_by_test_id("stSlider").filter(has_text="Frames to predict").get_by_role("slider")
     horizon.focus()
     horizon.press("End")  # 60 frames
     settle(tab, pause=2.0)
-    tab.locator(".st-key-narrow-strip img").wait_for()
+    assert strip.evaluate("image => image.naturalHeight") > 3 * height  # the 60 frames' strip, five a line too
     assert not tab.locator(".st-key-wide-strip img").is_visible()
     screenshot(tab, "forecast-60-phone")
     context.close()

@@ -72,7 +72,7 @@ def test_black_frames_forecast_tie_black_frames_and_beat_nothing():
         "point it is no longer useful. On SSIM black frames score as high or higher from frame +1 on.")
     baselines = {"black frames": _scores(221.7, 0.78), "repeat last frame": _scores(296.0, 0.65)}
     assert standing("D", {"model": _scores(221.7, 0.78), **baselines}) == (
-        "D does not beat black frames on MSE (221.7 against 221.7) or black frames on SSIM (0.780 against 0.780), "
+        "D does not beat black frames on MSE (its 221.7 against their 221.7) or black frames on SSIM (its 0.780 against their 0.780), "
         "so it is not yet useful.")
 
 
@@ -82,7 +82,7 @@ def test_a_model_is_called_useful_only_when_it_beats_both_baselines_on_both_metr
         "A beats both baselines on MSE and on SSIM.")
     # Ahead of black frames on MSE, as a fresh run's grey blur can be, far behind on SSIM.
     assert standing("B", {"model": _scores(160.5, 0.017), **baselines}) == (
-        "B does not beat black frames on SSIM (0.706 against 0.017) or repeat last frame on SSIM (0.650 against "
-        "0.017), so it is not yet useful.")
+        "B does not beat black frames on SSIM (its 0.017 against their 0.706) or repeat last frame on SSIM (its "
+        "0.017 against their 0.650), so it is not yet useful.")
     assert standing("C", {"model": _scores(180.0, 0.800), **baselines}) == (
-        "C does not beat black frames on MSE (172.8 against 180.0), so it is not yet useful.")
+        "C does not beat black frames on MSE (its 180.0 against their 172.8), so it is not yet useful.")

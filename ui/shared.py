@@ -668,10 +668,12 @@ def gif_ui(gif: bytes, caption: str, alt: str) -> None:
 def forecast_strip_ui(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray) -> None:
     """The frames of a forecast side by side, under the true ones: a still view
     beside the looping GIF, to compare frame by frame."""
-    # Ten frames a line, the context on a line of its own: at 20 a line frames were 17 px wide on a phone.
-    # Past 20 frames, twenty a line on a wider screen: 60 at ten a line were taller than a projected
-    # screen. Both are sent, and the screen's width picks one (CSS in streamlit_app.py).
-    lines = {"wide": 2 * CONTEXT, "narrow": CONTEXT} if len(context) + len(prediction) > 2 * CONTEXT else {"any": CONTEXT}
+    # Ten frames a line, the context on a line of its own; past 20 frames, twenty a line: 60 at ten a
+    # line were taller than a projected screen. On a phone five a line: at ten the 870 px strip was
+    # shown in 358, numbers 4 px high; at five, 495 px, they are 7. Both are sent (the narrow one
+    # takes 0.05 s to draw for 10 frames, 0.2 s for 60, cached), and the screen's width picks one
+    # (CSS in streamlit_app.py).
+    lines = {"wide": 2 * CONTEXT if len(context) + len(prediction) > 2 * CONTEXT else CONTEXT, "narrow": CONTEXT // 2}
     for width, per_line in lines.items():
         with st.container(key=f"{width}-strip"):
             st.image(_strip(context, truth, prediction, per_line),

@@ -87,8 +87,9 @@ def standing(name: str, scores: dict) -> str:
     and SSIM, in words: the table alone left a class to find that a model which beat black frames
     on MSE scored an SSIM of 0.02 against their 0.7, while Train called its forecasts grey blurs."""
     model = scores["model"]
-    behind = [f"{baseline} on {metric.upper()} ({getattr(scores[baseline], metric):.{places}f} against "
-              f"{getattr(model, metric):.{places}f})"
+    # Its score first, and each named: "(172.8 against 292.9)", the baseline's first, read as the model's.
+    behind = [f"{baseline} on {metric.upper()} (its {getattr(model, metric):.{places}f} against their "
+              f"{getattr(scores[baseline], metric):.{places}f})"
               for baseline in ("black frames", "repeat last frame") for metric, places in (("mse", 1), ("ssim", 3))
               # A tie is no win: a diverged run's black frames tied black frames on SSIM, and were not listed.
               if (getattr(model, metric) >= getattr(scores[baseline], metric) if metric == "mse"
