@@ -125,11 +125,14 @@ def span(first: int, last: int, context: int) -> str:
 
 
 @st.cache_data(max_entries=16, show_spinner="Drawing the sequence...")  # a class on different sequences
-def sequence_pictures(frames: np.ndarray, title: str, context: int) -> tuple[bytes, bytes]:
-    """The sequence's GIF and its frame strip. Every click on the page drew them
-    again: 4 s and 250 MB of passing memory for an uploaded 200-frame sequence."""
+def sequence_pictures(frames: np.ndarray, title: str, context: int) -> tuple[bytes, bytes, bytes]:
+    """The sequence's GIF, its frame strip, and the strip for a phone. Every click on
+    the page drew them again: 4 s and 250 MB of passing memory for an uploaded 200-frame sequence."""
+    # Ten frames a line (the context's, then the future's): at 20 a line frames were 17 px wide on a
+    # phone. Five on a phone: at ten, 870 px shown in 358, the frames' numbers were 4 px high.
     return (media.sequence_gif(frames, title, context=context, scale=5),
-            media.frame_strip({"frames": frames}, context=context, per_line=CONTEXT))
+            *(media.frame_strip({"frames": frames}, context=context, per_line=per_line)
+              for per_line in (CONTEXT, CONTEXT // 2)))
 
 
 def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int, slug: str) -> None:
@@ -141,7 +144,7 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int, sl
         title = f"sequence {index}"
         if sequences is not None:
             title += f": digits {', '.join(map(str, sequences.labels[0]))}"
-        gif, strip = sequence_pictures(frames, title, context)
+        gif, strip, narrow_strip = sequence_pictures(frames, title, context)
         gif_ui(gif, f"{length} frames; blue = context (what a model sees), orange = future (what it must predict).",
                f"Animated {title}: {context} context frames, then {length - context} future frames")
         # To show in a lesson's slides: a teacher had no way to keep these pictures.
@@ -153,9 +156,11 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int, sl
             chart_ui(paths_chart(sequences), key="dataset_trajectories", alt=describe_paths(sequences))
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")
-    # Ten frames a line (the context's, then the future's): at 20 a line frames were 17 px wide on a phone.
-    st.image(strip, caption=f"Context: {span(0, context - 1, context)}. Future: {span(context, length - 1, context)}.",
-             alt="Numbered strip of all frames of the sequence")
+    # Both are sent, and the screen's width picks one (CSS in streamlit_app.py).
+    for width, picture in (("wide", strip), ("narrow", narrow_strip)):
+        with st.container(key=f"{width}-dataset-strip"):
+            st.image(picture, caption=f"Context: {span(0, context - 1, context)}. "
+                     f"Future: {span(context, length - 1, context)}.", alt="Numbered strip of all frames of the sequence")
 
 
 def send_to_forecast_ui(source: str, index: int, frames: np.ndarray, context: int, slug: str) -> None:

@@ -428,6 +428,12 @@ def test_a_phone_gets_pictures_drawn_for_its_width(browser, server, page):
     assert strip.evaluate("image => image.naturalHeight") > 3 * height  # the 60 frames' strip, five a line too
     assert not tab.locator(".st-key-wide-strip img").is_visible()
     screenshot(tab, "forecast-60-phone")
+    tab.goto(f"{server}/dataset")
+    settle(tab)
+    strip = tab.locator(".st-key-narrow-dataset-strip img")
+    strip.wait_for()
+    drawn, natural = strip.bounding_box()["width"], strip.evaluate("image => image.naturalWidth")
+    assert drawn >= 300 and natural <= 1.4 * drawn and not tab.locator(".st-key-wide-dataset-strip img").is_visible()
     context.close()
     # A phone's browser (by its User-Agent) gets the forecast's panels two to a row (532 px): the three side by
     # side (798), shrunk to 358, had labels 6 px high. Only its layout is sent: both came to 1.6 MB at 60 frames.
