@@ -80,9 +80,16 @@ for name in PRESETS:
 # both: in the forecast's column it put the sliders 1,900 px below the GIF on a
 # phone. On a wider screen the forecast stays in view while the page scrolls: at
 # 1366 x 768 the GIF had left the screen by the time the direction and speed sliders
-# came into it. The paths chart comes after both.
-st.html("""<style>@media (min-width: 641px) {
+# came into it. The paths chart comes after both. Below 1,100 px (a tablet, or a
+# laptop's half screen) they stack too: beside the sidebar, at 820 px, the GIF
+# was 293 px wide (labels 5 px high) and the sliders 130.
+st.html("""<style>@media (min-width: 1101px) {
   [data-testid='stColumn']:has(.st-key-design-forecast) { position: sticky; top: 3.75rem; align-self: flex-start; }
+}
+@media (max-width: 1100px) {
+  [data-testid='stHorizontalBlock']:has(.st-key-design-forecast) { flex-direction: column; }
+  [data-testid='stHorizontalBlock']:has(.st-key-design-forecast) > [data-testid='stColumn'] {
+    width: 100% !important; flex: 1 1 100% !important; }
 }</style>""")
 result, controls = st.columns([2, 1], gap="large")
 with controls:

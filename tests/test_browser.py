@@ -354,6 +354,11 @@ def test_a_narrow_window_keeps_the_canvas_and_the_labels_whole(browser, server):
         chart.locator(".ytick text").first.wait_for()
         rows = [float(text.replace("\u2212", "-")) for text in chart.locator(".ytick text").all_text_contents()]
         assert min(rows) >= 0 and max(rows) <= 64, rows
+    # Design's forecast and controls are stacked: beside each other, with the sidebar, the GIF
+    # was 293 px wide (labels 5 px high) and the sliders 130.
+    gif = tab.locator(".st-key-design-forecast img").bounding_box()
+    speed = tab.get_by_test_id("stSlider").filter(has_text="Speed").first.bounding_box()
+    assert gif["width"] >= 450 and speed["width"] >= 450 and speed["y"] > gif["y"] + gif["height"], (gif, speed)
     tab.goto(f"{server}/forecast")
     settle(tab)
     random = tab.get_by_role("button", name="Random")
