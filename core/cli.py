@@ -170,12 +170,17 @@ def cmd_train(args) -> None:
             strategy=args.strategy,
             seed=args.seed,
         )
-        if args.init_from and not args.preset:  # as its sizes: "preset 'convlstm' asks for another" was unasked
-            from core.checkpoints import read_checkpoint_info
-
-            config = dataclasses.replace(config, preset=read_checkpoint_info(args.init_from)[0].preset)
     except InputError as error:
         raise InputError(as_flags(str(error))) from None
+    if args.init_from and not args.preset:  # as its sizes: "preset 'convlstm' asks for another" was unasked
+        from core.checkpoints import read_checkpoint_info
+
+        # Outside as_flags: it turned the path out/precision.keras into --out/--precision.keras.
+        source_preset = read_checkpoint_info(args.init_from)[0].preset
+        try:
+            config = dataclasses.replace(config, preset=source_preset)
+        except InputError as error:
+            raise InputError(as_flags(str(error))) from None
     if args.resume and args.preset and Path(args.out).is_file():  # was ignored without a word
         from core.checkpoints import read_checkpoint_info
 

@@ -203,8 +203,8 @@ def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.n
 
     Raises:
         InputError: digits that are not 1 to 5 images of 28x28, settings that
-            are not one finite number (two for `start`) per digit, or a length
-            that is not a whole number from 2 to 200.
+            are not one finite number (two for `start`) per digit, labels that
+            are not classes, or a length that is not a whole number from 2 to 200.
     """
     digits = np.asarray(digits, np.uint8)
     if digits.ndim != 3 or digits.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE) or not 1 <= len(digits) <= 5:
@@ -219,7 +219,14 @@ def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.n
     theta = np.radians(angle)
     velocity = STEP * speed[:, None] * np.stack([np.sin(theta), np.cos(theta)], axis=-1)
     positions = bounce_path(np.clip(start, 0, 1), velocity, length)[None]  # (1, T, D, 2)
-    labels = np.full(count, -1) if labels is None else _per_digit("labels", labels, (count,)).astype(int)
+    if labels is None:
+        labels = np.full(count, -1)
+    else:  # 3.7 was cut to 3, and 12 taken, without a word
+        labels = _per_digit("labels", labels, (count,))
+        if not np.all((labels == np.round(labels)) & (labels >= -1) & (labels <= 9)):
+            raise InputError(f"labels must be digits' classes, whole numbers from 0 to 9 (-1: unknown); "
+                             f"received {labels.tolist()}")
+        labels = labels.astype(int)
     return Sequences(render(digits[None], positions), labels[None], positions)
 
 

@@ -430,11 +430,21 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
     Args:
         context: (C, 64, 64) frames the model reads; the last `shown` are drawn.
         following: (H, 64, 64) the frames it is to predict; the first `shown` are drawn.
+        shown: frames a side, at most C and H.
         stacked: context above the cell and forecast below it, for a phone: in one
             row, its 700 px shown in 358 had words 6 px high.
+
+    Raises:
+        InputError: `shown` is not a whole number from 1 to min(C, H).
     """
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    # Fewer frames than `shown` failed as an IndexError, or drew frames counted from the end.
+    shown = as_number("shown", shown, whole=True)
+    if not 1 <= shown <= min(len(context), len(following)):
+        raise InputError(f"shown must be from 1 to {min(len(context), len(following))} (the frames given on the "
+                         f"shorter side); received {shown}")
 
     # Each layout in figure fractions: the frames' (x, y) corners, the cell's box and
     # its words' heights, the arrows in and out, the feedback arrow and the closing sentence.
@@ -446,7 +456,7 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
         inputs, outputs = [(x, 0.72) for x in xs], [(x, 0.155) for x in xs]
         box, words_at = (0.1, 0.5, 0.8, 0.125), (0.585, 0.52)
         arrow_in, arrow_out = ((0.5, 0.71), (0.5, 0.635)), ((0.5, 0.49), (0.5, 0.43))
-        feedback = ((xs[-1] + width * 0.9 + 0.01, 0.27), (0.91, 0.52), 0.45)
+        feedback = ((xs[-1] + width * 0.9 + 0.01, 0.27), (0.91, 0.52), 0.45)  # from the side, past the last
         closing = "Each predicted frame is fed back in\nto predict the next one (closed loop)."
     else:
         figure = Figure(figsize=(2 * shown + 3, 2.6), dpi=dpi)

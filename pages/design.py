@@ -4,6 +4,8 @@ from ui.shared import through_entry_point
 
 through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
 
+import hashlib
+
 import numpy as np
 import streamlit as st
 
@@ -112,10 +114,12 @@ with result:
         prediction, *_ = forecast_frames(path, context, len(truth))
         with st.container(key="design-forecast"):
             gif = comparison_ui(media.comparison_panels(context, truth, prediction, scale=4), "the designed sequence")
-            # Named by its digits and their directions: with one name for every design, a
-            # teacher's second download replaced the first, or came as "(1)".
+            # Named by its digits and their directions, and a mark of its frames for designs
+            # those do not tell apart: with one name for every design, a teacher's second
+            # download replaced the first, or came as "(1)".
             design_name = "-".join(f"{digit}-at-{angle}deg" for digit, angle in zip(classes, angles))
-            picture_download_ui("Download the GIF", gif, f"designed-{design_name}-"
+            mark = hashlib.blake2s(sequence.frames.tobytes(), digest_size=3).hexdigest()
+            picture_download_ui("Download the GIF", gif, f"designed-{design_name}-{mark}-"
                                 f"{file_slug(st.session_state.design_checkpoint)}.gif", "design_download")
         # In words too: a screen reader had only the GIF's alt text, and never learnt whether the model followed.
         scores = score_one(context, truth, prediction)

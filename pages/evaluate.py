@@ -4,6 +4,8 @@ from ui.shared import through_entry_point
 
 through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -118,23 +120,29 @@ arrived = st.session_state.pop("evaluate_on_arrival", False)  # from the Train p
 if first is not None:
     clicked = st.button("Evaluate", type="primary", key="evaluate_run") or arrived
     request = (tuple(str(p) for p in chosen.values()), count)
+    earlier = st.session_state.get("evaluate_request")
     if clicked:
         st.session_state.evaluate_request = request
+    named = {str(path): name for name, path in available.items()}  # the models of runs asked for before
     if st.session_state.get("evaluate_request") == request:
         try:
             runs = {name: evaluations().request(path, count, load_model, model_thread(), owner=session_id(),
                                                 again=clicked)
                     for name, path in chosen.items()}
         except Busy:
-            st.session_state.pop("evaluate_request")
+            # The run asked for before goes on, and its settings show it again.
+            if clicked and earlier is not None:
+                st.session_state.evaluate_request = earlier
+            else:
+                st.session_state.pop("evaluate_request")
             st.warning("The server is busy with other visitors' evaluations; try again in a minute.",
                        icon=":material/hourglass_top:")
         else:  # kept only once accepted: a reload after a busy refusal started a run no one asked for
             if clicked:  # and only then is the browser's earlier request dropped
                 # It went without a word: back at its settings, the page offered to start it again.
-                if stopped := evaluations().withdraw(session_id(), list(chosen.values()), count):
-                    st.toast(f"Your evaluation on {stopped[0].total} test sequences was stopped, for this one.",
-                             icon=":material/cancel:")
+                for stopped_path, stopped in evaluations().withdraw(session_id(), list(chosen.values()), count):
+                    st.toast(f"Stopped scoring {named.get(stopped_path, Path(stopped_path).name)} on {stopped.total} "
+                             "test sequences, for this evaluation.", icon=":material/cancel:")
                 evaluations().remember(session_id(), {key: st.session_state[key] for key in [*SETTINGS, "evaluate_request"]})
             if all(run.finished for run in runs.values()):
                 if st.session_state.pop("evaluate_watched", None) == request:
@@ -156,6 +164,7 @@ if first is not None:
     # A run asked for before a change of settings goes on out of sight: its progress
     # bar vanished, and the page read as if it had been dropped.
     if st.session_state.get("evaluate_request") != request and (hidden := evaluations().going(session_id())):
-        st.caption(f"Your evaluation on {hidden[0].total} test sequences goes on ({sum(run.done for run in hidden)} "
-                   f"of {sum(run.total for run in hidden)} scored so far): put the settings back to watch it. "
-                   "Pressing Evaluate stops it, for the new settings.")
+        scoring = " and ".join(f"{named.get(path, Path(path).name)} on {run.total} test sequences ({run.done} done)"
+                               for path, run in hidden)
+        st.caption(f"Still scoring {scoring}, as you asked before: put the settings back to watch it. Pressing "
+                   "Evaluate gives it up for these settings.")

@@ -452,11 +452,14 @@ elif job is not None and not mine_running:
         else:
             # An epoch budget cut short by the time limit read as all its epochs done.
             cut = state["time_up"] and job.settings.get("train_budget") == "Epochs"
+            # A half-minute run read "(54 s)": its first 26 s compiled the step, before the clock started.
+            # A run in a model kept from an earlier one has its step compiled already.
+            ready = round(state["ready_after"] or 0)
+            preparing = f", the first {ready} s of them preparing the first training step" if ready else ""
             st.success((f"Training reached the {LIMITS.train_minutes:g}-minute limit before its epochs ended"
                         if cut else f"Training {state['status']}") + f" after {state['sequences_seen']} sequences "
-                       # A half-minute run read "(54 s)": its first 26 s compiled the step, before the clock started.
-                       f"({state['elapsed']:.0f} s, the first {state['ready_after'] or 0:.0f} s of them preparing the "
-                       f"first training step). Saved as **{job.label}**, which Forecast and Evaluate offer.")
+                       f"({state['elapsed']:.0f} s{preparing}). Saved as **{job.label}**, which Forecast and "
+                       "Evaluate offer.")
             black = state["val_baselines"].get("black frames")
             final = state["val_mse"][-1][1] if state["val_mse"] else None
             start = state["val_mse_start"]  # a fine-tuning run's

@@ -183,10 +183,17 @@ def test_dataset_and_design_pictures_can_be_downloaded(app, monkeypatch):
     strip = iio.imread(offered["test-sequence-5-frames.png"]())
     assert strip.ndim == 3 and strip.shape[0] > 100
     app.switch_page("pages/design.py").run()
-    frames = iio.imread(offered["designed-3-at-45deg-7-at-145deg-shipped-model.gif"](), index=None)
+    first = next(name for name in offered if name.startswith("designed-"))
+    assert re.fullmatch(r"designed-3-at-45deg-7-at-145deg-[0-9a-f]{6}-shipped-model\.gif", first), first
+    frames = iio.imread(offered[first](), index=None)
     assert frames.shape[:3] == (20, 284, 798) and not app.exception  # the three panels side by side, 20 frames
-    app.slider(key="design_angle_0").set_value(90).run()  # each design its own name: a second download replaced the first
-    assert "designed-3-at-90deg-7-at-145deg-shipped-model.gif" in offered
+    # Each design its own name: a second download replaced the first. A change of speed too, which the name's
+    # digits and directions do not show.
+    app.slider(key="design_speed_0").set_value(1.5).run()
+    app.slider(key="design_angle_0").set_value(90).run()
+    designs = [name for name in offered if name.startswith("designed-")]
+    assert len(designs) == 3 and designs[1].startswith("designed-3-at-45deg-7-at-145deg-") and designs[1] != first
+    assert designs[2].startswith("designed-3-at-90deg-7-at-145deg-")
 
 
 def test_forecast_says_where_it_trails_black_frames_as_its_chart_shows(app):
@@ -602,9 +609,9 @@ def test_a_browser_has_one_evaluation_at_a_time_and_its_other_tabs_say_so(app):
     app.button(key="evaluate_run").click().run()
     # A change of settings mid-run hid its progress bar, and nothing said it went on.
     app.slider(key="evaluate_count").set_value(990).run()
-    assert any(caption.value.startswith("Your evaluation on 1000 test sequences goes on (") for caption in app.caption)
+    assert any(caption.value.startswith("Still scoring Shipped model on 1000 test sequences (") for caption in app.caption)
     app.slider(key="evaluate_count").set_value(1000).run()
-    assert not any(caption.value.startswith("Your evaluation on") for caption in app.caption) and app.get("progress")
+    assert not any(caption.value.startswith("Still scoring") for caption in app.caption) and app.get("progress")
     other_tab = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
     other_tab.session_state["session_id"] = app.session_state["session_id"]
     other_tab.run().switch_page("pages/evaluate.py").run()
@@ -612,7 +619,7 @@ def test_a_browser_has_one_evaluation_at_a_time_and_its_other_tabs_say_so(app):
     other_tab.button(key="evaluate_run").click().run()
     # And the click that stopped it said nothing: back at 1,000, the page offered to start it again.
     assert [toast.value for toast in other_tab.toast] == [
-        "Your evaluation on 1000 test sequences was stopped, for this one."]
+        "Stopped scoring Shipped model on 1000 test sequences, for this evaluation."]
     until_scored(other_tab)
     assert other_tab.table and not other_tab.exception
     app.run()
@@ -639,6 +646,25 @@ def test_a_reload_after_a_busy_server_starts_no_evaluation(app):
     reloaded.run().switch_page("pages/evaluate.py").run()
     assert not reloaded.exception and not reloaded.warning and server.runs == {}
     assert reloaded.slider(key="evaluate_count").value == 100
+
+
+def test_a_click_refused_as_busy_leaves_the_run_asked_for_before_in_view(app):
+    # The refusal forgot the earlier request: back at its settings, the page had no progress bar
+    # for the run still going, only "Press Evaluate", and a caption saying to put the settings back.
+    import ui.evaluations
+
+    server = ui.evaluations.evaluations()
+    app.switch_page("pages/evaluate.py").run()
+    app.slider(key="evaluate_count").set_value(1000).run()
+    app.button(key="evaluate_run").click().run()
+    server.max_unfinished = 1  # the run going fills the line
+    app.slider(key="evaluate_count").set_value(40).run()
+    app.button(key="evaluate_run").click().run()
+    assert "The server is busy" in app.warning[0].value
+    assert any(caption.value.startswith("Still scoring Shipped model on 1000") for caption in app.caption)
+    app.slider(key="evaluate_count").set_value(1000).run()
+    assert not app.exception and app.get("progress") and not any("Press Evaluate" in c.value for c in app.caption)
+    server.withdraw(app.session_state["session_id"], [], 0)  # not left to take the cores from the next tests
 
 
 def evaluate_tiny(app, tiny_checkpoint, monkeypatch, compare: str = "(none)") -> None:
@@ -1185,6 +1211,9 @@ def test_an_epoch_budget_cut_by_the_time_limit_says_so(app, tmp_path, tiny_check
     assert not app.exception and app.success[0].value.startswith(said)
     # A half-minute run read "(54 s)", with nothing of the 26 s it compiled before the clock started.
     assert "sequences (54 s, the first 26 s of them preparing the first training step)." in app.success[0].value
+    job.progress.update(ready_after=0.3)  # a run in a model kept from an earlier one: its step compiled already
+    app.run()
+    assert "sequences (54 s). Saved as" in app.success[0].value
 
 
 @pytest.mark.parametrize("fine_tuning, memory_left, advice", [

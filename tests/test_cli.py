@@ -103,8 +103,11 @@ def test_unknown_commands_and_missing_options_get_one_line(capsys):
 def test_the_help_gives_the_ranges_the_configs_check(capsys):
     # The help's ranges are typed out (reading them from core.model would load Keras
     # for --help, seconds); this keeps them the bounds the configs enforce.
+    from core.cli import MAX_SEQUENCES
+    from core.data import MAX_CONTEXT
+    from core.forecasting import MAX_HORIZON
     from core.model import MAX_FILTERS, MAX_KERNEL, MAX_LAYERS
-    from core.refiner import MAX_REFINER_SEQUENCES
+    from core.refiner import MAX_REFINER_SEQUENCES, MAX_REFINER_VAL_SEQUENCES
     from core.training import MAX_BATCH_SIZE
 
     def help_of(command):
@@ -112,12 +115,15 @@ def test_the_help_gives_the_ranges_the_configs_check(capsys):
             main([command, "--help"])
         return " ".join(capsys.readouterr().out.split())  # argparse wraps its lines anywhere
 
-    train, refine = help_of("train"), help_of("refine")
-    for words in (f"cells, 1-{MAX_LAYERS} (", f"channels per cell, 1-{MAX_FILTERS} (",
-                  f"convolution kernel, 1-{MAX_KERNEL} (", f"sequences per step, 1-{MAX_BATCH_SIZE} ("):
-        assert words in train, words
-    for words in (f"width, 1-{MAX_FILTERS} (", f"forecast once, 1-{MAX_REFINER_SEQUENCES} ("):
-        assert words in refine, words
+    for command, words in [("train", f"cells, 1-{MAX_LAYERS} ("), ("train", f"channels per cell, 1-{MAX_FILTERS} ("),
+                           ("train", f"convolution kernel, 1-{MAX_KERNEL} ("),
+                           ("train", f"sequences per step, 1-{MAX_BATCH_SIZE} ("),
+                           ("refine", f"width, 1-{MAX_FILTERS} ("), ("refine", f"forecast once, 1-{MAX_REFINER_SEQUENCES} ("),
+                           ("refine", f"after each epoch, 1-{MAX_REFINER_VAL_SEQUENCES} ("),
+                           ("forecast", f"frames to predict, 1-{MAX_HORIZON} ("),
+                           ("forecast", f"reads first, 2-{MAX_CONTEXT} ("), ("evaluate", f"frames the model reads, 2-{MAX_CONTEXT};"),
+                           ("evaluate", f"sequences scored, 1-{MAX_SEQUENCES}:")]:
+        assert words in help_of(command), (command, words)
 
 
 def test_outputs_that_cannot_be_written_are_refused_before_the_work(tiny_checkpoint, inputs, tmp_path, capsys):
@@ -291,6 +297,9 @@ def test_fine_tuning_takes_the_sources_preset(tmp_path, capsys):
     assert read_checkpoint_info(tmp_path / "tuned.keras")[0].preset == "keras-io"
     assert main([*run, "--preset", "convlstm", "--out", str(tmp_path / "other.keras")]) == 2
     assert "is a 'keras-io' model; preset 'convlstm' asks for another" in capsys.readouterr().err
+    # A missing source is named as given: its read went through the words-to-flags rewrite once.
+    assert main(["train", "--init-from", "out/precision.keras", "--out", str(tmp_path / "x.keras")]) == 2
+    assert capsys.readouterr().err.strip() == "error: no checkpoint at out/precision.keras"
 
 
 SLOW_SAVE = """

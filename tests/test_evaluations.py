@@ -90,7 +90,8 @@ def test_a_browser_asks_for_one_evaluation_at_a_time():
         with pytest.raises(Busy):
             evaluations.request(CHECKPOINT, 30, load_checkpoint, model_thread, owner="c")
         _until_forecasting(running)
-        evaluations.withdraw("a", [CHECKPOINT], 30)  # "a" clicks Evaluate on 30 sequences
+        # "a" clicks Evaluate on 30 sequences: the run only "a" wanted is stopped, and said to be.
+        assert evaluations.withdraw("a", [CHECKPOINT], 30) == [(str(CHECKPOINT), running)]
         latest = evaluations.request(CHECKPOINT, 30, load_checkpoint, model_thread, owner="a", again=True)
     assert _wait(latest).status == "done" and _wait(shared).status == "done"  # "b" still wanted it
     assert _wait(running).status == "cancelled" and running.done < 64  # stopped between its batches

@@ -104,9 +104,12 @@ def test_designed_sequences_follow_the_standard_rules():
                           ({"angle": [np.nan, 0]}, r"angle must be finite numbers; received \[nan, 0.0\]"),
                           ({"speed": ["fast", 1]}, "speed must be numbers, one per digit; received \\['fast', 1\\]"),
                           ({"labels": [3, 8, 1]}, r"labels must have shape \(2,\), one per digit; received shape \(3,\)"),
-                          ({"length": 10.5}, "length must be a whole number; received 10.5")]:
+                          ({"length": 10.5}, "length must be a whole number; received 10.5"),
+                          ({"labels": [3.7, 12]}, r"labels must be digits' classes, whole numbers from 0 to 9 "
+                                                  r"\(-1: unknown\); received \[3.7, 12.0\]")]:
         with pytest.raises(InputError, match=f"^{message}$"):
             data.design(digits, **{**right, **slip})
+    assert data.design(digits, **right, labels=np.array([3.0, -1])).labels.tolist() == [[3, -1]]
     for index, message in [(-1, "index must not be negative; received -1"),
                            (1.5, "index must be a whole number; received 1.5")]:
         with pytest.raises(InputError, match=f"^{message}$"):

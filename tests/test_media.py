@@ -165,6 +165,9 @@ def test_the_concept_diagram_names_its_frames_as_the_gifs_do(monkeypatch):
     stacked = iio.imread(media.concept_diagram(frames[:10], frames[10:], shown=2, stacked=True))
     assert titles == [media.frame_label(t, 10) for t in range(8, 12)]  # context 9/10 ... future +2
     assert stacked.shape[0] > stacked.shape[1]  # a phone's picture: taller than wide
+    for shown in (0, 2):  # an IndexError, or frames counted from the end
+        with pytest.raises(InputError, match=f"^shown must be from 1 to 1 .*; received {shown}$"):
+            media.concept_diagram(frames[:10], frames[10:11], shown=shown, stacked=True)
 
 
 def test_frame_strip_png():

@@ -135,7 +135,7 @@ class Evaluations:
             return sum(other.total - other.done for other in self.runs.values()
                        if other.queued < run.queued and not (other.finished or other.cancelled))
 
-    def withdraw(self, owner: str, keep: list[Path], count: int) -> list[Evaluation]:
+    def withdraw(self, owner: str, keep: list[Path], count: int) -> list[tuple[str, Evaluation]]:
         """Drops this browser from its unfinished evaluations other than those of
         the checkpoints `keep` on `count` sequences, as it asks for those.
 
@@ -145,21 +145,22 @@ class Evaluations:
         next batch.
 
         Returns:
-            The evaluations dropped, for the page to say so.
+            (checkpoint path, evaluation) of those cancelled, for the page to say so;
+            not those another browser still wants, which go on.
         """
         wanted = {(str(path), path.stat().st_mtime, count) for path in keep}
-        dropped = []
+        cancelled = []
         with self.lock:
             for key, run in self.runs.items():
                 if key in wanted or run.finished or owner not in run.owners:
                     continue
                 run.owners.discard(owner)
-                dropped.append(run)
                 if not run.owners:
                     run.cancelled = True
+                    cancelled.append((key[0], run))
                     if run.status == "waiting":
                         run.status = "cancelled"
-        return dropped
+        return cancelled
 
     def remember(self, owner: str, settings: dict) -> None:
         """Keeps a browser's Evaluate settings at its last click, for its page after a reload."""
@@ -180,10 +181,11 @@ class Evaluations:
             run = self.runs.get((str(path), path.stat().st_mtime, count))
             return run if run is not None and run.status == "done" else None
 
-    def going(self, owner: str) -> list[Evaluation]:
-        """This browser's evaluations still waiting or being scored."""
+    def going(self, owner: str) -> list[tuple[str, Evaluation]]:
+        """(checkpoint path, evaluation) of this browser's evaluations still waiting or being scored."""
         with self.lock:
-            return [run for run in self.runs.values() if owner in run.owners and not (run.finished or run.cancelled)]
+            return [(key[0], run) for key, run in self.runs.items()
+                    if owner in run.owners and not (run.finished or run.cancelled)]
 
 
 def _work(run: Evaluation, model, model_thread: Executor, lock: threading.Lock) -> None:
