@@ -50,9 +50,12 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
         InputError: the path does not end in `.keras` or cannot be written,
             or `info` is not a dict of JSON's types.
     """
+    if not isinstance(path, (str, os.PathLike)):  # save_checkpoint(path, model) was a TypeError from pathlib
+        raise InputError(f"path must be a file's path; received {type(path).__name__} (the model comes first)")
     path = Path(path)
     if path.suffix != ".keras":  # Path("dir/.keras").suffix is "": it read "end in .keras; received .keras"
         raise InputError(f"checkpoints are files named NAME.keras; received {path.name}")
+    config = model_config(model)  # outside the try below: a non-model was blamed on `info`
     # Checked before the weights are written: a list saved a file that load_checkpoint
     # refused, a notebook's np.float32 was a TypeError from json.
     if not isinstance(info, (dict, type(None))):
@@ -60,7 +63,7 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
     if info is None:  # dropped, the refiner's record went, which a resumed round checks its seed against
         info = getattr(model, "studio_info", {})
     try:
-        record = json.dumps({"config": dataclasses.asdict(model_config(model)), "info": info}, indent=1)
+        record = json.dumps({"config": dataclasses.asdict(config), "info": info}, indent=1)
     except (TypeError, ValueError) as error:
         raise InputError(f"info must hold only JSON's types (str, int, float, bool, None, list, dict): {error}") from None
 

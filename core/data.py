@@ -202,13 +202,19 @@ def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.n
         `Sequences` with one sequence; `labels` are -1 where not given.
 
     Raises:
-        InputError: digits that are not 1 to 5 images of 28x28, settings that
-            are not one finite number (two for `start`) per digit, labels that
-            are not classes, or a length that is not a whole number from 2 to 200.
+        InputError: digits that are not 1 to 5 images of 28x28 in 0-255,
+            settings that are not one finite number (two for `start`, from 0
+            to 1) per digit, labels that are not classes, or a length that is
+            not a whole number from 2 to 200.
     """
-    digits = np.asarray(digits, np.uint8)
+    digits = np.asarray(digits)
     if digits.ndim != 3 or digits.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE) or not 1 <= len(digits) <= 5:
         raise InputError(f"digits must be 1 to 5 images of 28x28; received shape {digits.shape}")
+    # Cast without a look, digits scaled to 0-1 vanished (all 0 and 1), and 0-1020 wrapped round.
+    if digits.dtype.kind not in "ui" or digits.min() < 0 or digits.max() > 255:
+        raise InputError(f"digits must be whole numbers from 0 to 255, as mnist_digits gives them; received "
+                         f"{digits.dtype} from {digits.min():g} to {digits.max():g}")
+    digits = digits.astype(np.uint8)
     length = as_number("length", length, whole=True)  # 10.5 failed inside NumPy
     check_range("length", length, 2, 200)
     # One per digit: a third start or label failed as NumPy's broadcast or reshape, and a NaN
@@ -216,9 +222,11 @@ def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.n
     count = len(digits)
     start, angle, speed = (_per_digit(name, values, shape) for name, values, shape in
                            (("start", start, (count, 2)), ("angle", angle, (count,)), ("speed", speed, (count,))))
+    if not np.all((start >= 0) & (start <= 1)):  # pixels given were put in a corner without a word
+        raise InputError(f"start must be fractions from 0 to 1 of the 36-pixel range; received {start.tolist()}")
     theta = np.radians(angle)
     velocity = STEP * speed[:, None] * np.stack([np.sin(theta), np.cos(theta)], axis=-1)
-    positions = bounce_path(np.clip(start, 0, 1), velocity, length)[None]  # (1, T, D, 2)
+    positions = bounce_path(start, velocity, length)[None]  # (1, T, D, 2)
     if labels is None:
         labels = np.full(count, -1)
     else:  # 3.7 was cut to 3, and 12 taken, without a word

@@ -30,7 +30,10 @@ class Trace:
         inputs: float32 (S, 64, 64), the frame fed at each step (true context
             frames, then the model's own predictions).
         predictions: float32 (S, 64, 64), the frame predicted at each step, as
-            the model feeds it back (before `forecast` applies the output floor).
+            the model feeds it back: before `forecast` applies the refiner and
+            the output floor, so they differ from its frames where the model
+            has a refiner (up to 0.68 of a pixel's range on the shipped model's
+            first 20 test sequences); `rollout(..., use_refiner=False)` gives them.
         context: how many steps read true frames.
         layers: per cell, {quantity: float32 (S, 16, 16, filters)} for the
             QUANTITIES "input", "forget", "candidate", "output" (the gates),
@@ -79,7 +82,8 @@ def trace(model: ConvLSTMForecaster, frames: np.ndarray, horizon: int = 10) -> T
 
     Args:
         model: a patch ConvLSTM (the keras-io preset has no cells to show).
-        frames: (T, 64, 64) or (1, T, 64, 64) context frames, uint8 or float.
+        frames: (T, 64, 64) or (1, T, 64, 64): one sequence's context frames,
+            uint8 or float.
         horizon: frames to predict after the context.
 
     Returns:
@@ -97,7 +101,9 @@ def trace(model: ConvLSTMForecaster, frames: np.ndarray, horizon: int = 10) -> T
         raise InputError("only the ConvLSTM preset can be looked inside; the keras-io model has no exposed cells")
     check_horizon(horizon)  # "3" and 2.0 were TypeErrors, 0 and -3 fewer steps without a word
     # Every gate at every step is kept: a 150-frame context, which forecast refuses, took gigabytes.
-    frames = check_context(frames)[:1]
+    frames = check_context(frames)
+    if len(frames) > 1:  # the first was traced without a word
+        raise InputError(f"frames must be one sequence; received {len(frames)}: pick one, e.g. frames[0]")
     context = pad_context(to_unit_float(frames), model.config.context)[..., None]
     states = model.initial_state(1)
     inputs, predictions = [], []

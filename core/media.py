@@ -22,8 +22,8 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from core.data import check_frames
-from core.errors import InputError, as_number
+from core.data import check_frames, check_unit_floats
+from core.errors import InputError, as_number, check_range
 
 CONTEXT_COLOUR = (60, 130, 230)
 FORECAST_COLOUR = (240, 140, 30)
@@ -320,13 +320,39 @@ def _joined(panels: list, axis: int) -> np.ndarray:
     return np.concatenate(joined, axis=axis)
 
 
+def _checked_rows(rows) -> dict:
+    """`frame_strip`'s rows as arrays, each (T, S, S) with one S, uint8 or floats in [0, 1].
+
+    Floats of 0-255 were drawn as two values, 0 and 255; a batch, frames of two sizes or
+    no rows failed inside NumPy; an array in place of the dict as an AttributeError.
+    """
+    if not isinstance(rows, dict) or not rows:
+        raise InputError(f"rows must be a dict of {{label: (T, S, S) frames}}; received "
+                         f"{'an empty dict' if isinstance(rows, dict) else type(rows).__name__}")
+    checked = {}
+    for label, frames in rows.items():
+        frames, name = np.asarray(frames), f"rows[{label!r}]"
+        if frames.ndim != 3 or frames.shape[1] != frames.shape[2] or 0 in frames.shape:
+            raise InputError(f"{name} must be one sequence's frames, (T, S, S); received shape {frames.shape}"
+                             + (f": pick one, e.g. {label!r}: frames[0]" if frames.ndim == 4 else ""))
+        if frames.dtype.kind == "f":
+            check_unit_floats(frames, name)
+        elif frames.dtype.kind not in "ui" or frames.min() < 0 or frames.max() > 255:
+            raise InputError(f"{name} must be uint8 (0-255) or floats in [0, 1]; received {frames.dtype}")
+        checked[label] = frames
+    if len({frames.shape[1] for frames in checked.values()}) > 1:
+        raise InputError(f"rows must hold frames of one size; received {[f.shape[1:] for f in checked.values()]}")
+    return checked
+
+
 def frame_strip(
     rows: dict, context: int | None = None, dpi: int = 100, starts: dict | None = None, per_line: int = 20,
 ) -> bytes:
     """Numbered frames in rows, as a PNG made with matplotlib.
 
     Args:
-        rows: {row label: (T, S, S) frames, S the same for all rows}; a row shorter than the longest
+        rows: {row label: (T, S, S) frames, uint8 or floats in [0, 1], S the same for all
+            rows}; a row shorter than the longest
             is right-aligned (a forecast sits under the frames it predicts), unless `starts` places it.
         context: frames before this index get a blue number, the rest an
             orange one counted from the context ("+1"), as the GIFs name
@@ -340,9 +366,16 @@ def frame_strip(
 
     Returns:
         The PNG's bytes.
+
+    Raises:
+        InputError: rows that are not a dict of one sequence's frames each, all of
+            one size, uint8 or floats in [0, 1]; a `per_line` below 1.
     """
     from matplotlib.figure import Figure
 
+    rows = _checked_rows(rows)
+    per_line = as_number("per_line", per_line, whole=True)
+    check_range("per_line", per_line, 1)  # 0 was a ZeroDivisionError
     # One mosaic in one image is 6x faster to draw than a grid of subplots.
     starts = starts or {}
     length = max(starts.get(label, 0) + len(frames) for label, frames in rows.items())

@@ -46,6 +46,13 @@ def _check_pair(pred: np.ndarray, true: np.ndarray) -> None:
                          "(core.to_unit_float scales uint8 frames)")
 
 
+def _check_values(pred: np.ndarray, true: np.ndarray) -> None:
+    # A scan of every value: `mse_per_frame` leaves it out, for training's validation.
+    _check_pair(pred, true)
+    check_unit_floats(pred, "predictions")
+    check_unit_floats(true, "truth")
+
+
 def _per_sequence(values, pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     """`values(pred, true)`, which gives (n, T) for n sequences: computed `CHUNK`
     sequences at a time, in float64."""
@@ -72,7 +79,11 @@ def mse_per_frame(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 
 
 def mse(pred: np.ndarray, true: np.ndarray) -> float:
-    """OpenSTL's MSE: per-frame sum over pixels, averaged over frames and sequences."""
+    """OpenSTL's MSE: per-frame sum over pixels, averaged over frames and sequences.
+
+    Args and Raises: as for `score`.
+    """
+    _check_values(pred, true)  # frames of 0-255 as floats scored 4,765,109.6, and a NaN scored NaN
     return float(mse_per_frame(pred, true).mean())
 
 
@@ -148,9 +159,7 @@ def per_sequence(pred: np.ndarray, true: np.ndarray) -> dict[str, np.ndarray]:
     Returns:
         {"mse", "mae", "ssim", "psnr"} -> (N, T) float64.
     """
-    _check_pair(pred, true)
-    check_unit_floats(pred, "predictions")
-    check_unit_floats(true, "truth")
+    _check_values(pred, true)
     _check_ssim_window(pred)
     return {name: _per_sequence(values, pred, true) for name, values in
             (("mse", _squared_error), ("mae", _absolute_error), ("ssim", _ssim), ("psnr", _psnr))}

@@ -85,6 +85,8 @@ def test_trace_refuses_a_horizon_and_a_context_forecast_refuses(model, test_sequ
     # It kept every gate of 150 context steps, gigabytes for a 64-filter model, where forecast refuses them.
     with pytest.raises(InputError, match="^frames have 150 frames of context, and at most 100 are read"):
         trace(model, np.zeros((150, 64, 64), np.uint8), 1)
+    with pytest.raises(InputError, match=r"^frames must be one sequence; received 2: pick one, e\.g\. frames\[0\]$"):
+        trace(model, test_sequences[:2, :10], 1)  # the first was traced without a word
 
 
 def test_designed_sequences_follow_the_standard_rules():
@@ -105,11 +107,17 @@ def test_designed_sequences_follow_the_standard_rules():
                           ({"speed": ["fast", 1]}, "speed must be numbers, one per digit; received \\['fast', 1\\]"),
                           ({"labels": [3, 8, 1]}, r"labels must have shape \(2,\), one per digit; received shape \(3,\)"),
                           ({"length": 10.5}, "length must be a whole number; received 10.5"),
+                          ({"start": [[10, 20], [30, 5]]}, r"start must be fractions from 0 to 1 of the 36-pixel "
+                                                           r"range; received \[\[10.0, 20.0\], \[30.0, 5.0\]\]"),
                           ({"labels": [3.7, 12]}, r"labels must be digits' classes, whole numbers from 0 to 9 "
                                                   r"\(-1: unknown\); received \[3.7, 12.0\]")]:
         with pytest.raises(InputError, match=f"^{message}$"):
             data.design(digits, **{**right, **slip})
     assert data.design(digits, **right, labels=np.array([3.0, -1])).labels.tolist() == [[3, -1]]
+    # Scaled to 0-1 they vanished: cast to uint8, every pixel 0 or 1.
+    with pytest.raises(InputError, match="^digits must be whole numbers from 0 to 255, as mnist_digits gives them; "
+                                         "received float64 from 0 to 1$"):
+        data.design(digits / 255.0, **right)
     for index, message in [(-1, "index must not be negative; received -1"),
                            (1.5, "index must be a whole number; received 1.5")]:
         with pytest.raises(InputError, match=f"^{message}$"):

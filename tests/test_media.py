@@ -170,6 +170,21 @@ def test_the_concept_diagram_names_its_frames_as_the_gifs_do(monkeypatch):
             media.concept_diagram(frames[:10], frames[10:11], shown=shown, stacked=True)
 
 
+def test_frame_strip_refuses_what_it_would_draw_wrong():
+    frames = moving_mnist("test", 2)
+    # Floats of 0-255 were drawn as two values; the rest failed inside NumPy, or as an AttributeError.
+    for rows, options, message in [
+            ({"truth": frames[0] * 1.0}, {}, r"rows\['truth'\]: floats must lie in \[0, 1\]; found 0 to 255"),
+            ({"truth": frames}, {}, r"rows\['truth'\] must be one sequence's frames, \(T, S, S\); received shape "
+                                    r"\(2, 20, 64, 64\): pick one, e\.g\. 'truth': frames\[0\]$"),
+            (frames[0], {}, r"rows must be a dict of \{label: \(T, S, S\) frames\}; received ndarray$"),
+            ({}, {}, r"rows must be a dict of \{label: \(T, S, S\) frames\}; received an empty dict$"),
+            ({"a": frames[0], "b": frames[0, :, :28, :28]}, {}, "rows must hold frames of one size"),
+            ({"truth": frames[0]}, {"per_line": 0}, "per_line must be at least 1; received 0$")]:
+        with pytest.raises(InputError, match=message):
+            media.frame_strip(rows, **options)
+
+
 def test_frame_strip_png():
     frames = moving_mnist("test", 1)[0]
     png = media.frame_strip({"truth": frames, "forecast": frames[10:]}, context=10)

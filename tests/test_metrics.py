@@ -90,6 +90,11 @@ def test_float_0_255_and_nan_frames_are_refused_not_scored():
         metrics.score(truth, truth * 255)  # scored an MSE in the millions
     with pytest.raises(InputError, match="NaN or infinite values in predictions"):
         metrics.score(np.full_like(truth, np.nan), truth)  # scored NaN everywhere
+    # mse alone, which docs/training.md calls, scored them: 4,765,109.6 and NaN.
+    with pytest.raises(InputError, match=r"predictions: floats must lie in \[0, 1\]; found 0 to 255"):
+        metrics.mse(truth * 255, truth)
+    with pytest.raises(InputError, match="NaN or infinite values in predictions"):
+        metrics.mse(np.full_like(truth, np.nan), truth)
     scores = metrics.score(truth, truth)
     # Its repr printed every per-frame curve: 2,311 characters in a notebook.
     assert repr(scores) == "Scores(mse=0.00, mae=0.00, ssim=1.0000, psnr=100.00, per_frame: 10 frames)"

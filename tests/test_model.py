@@ -317,6 +317,12 @@ def test_save_load_round_trip(tmp_path, tiny_model, test_sequences):
         forecast(loaded, test_sequences[:2, :10], 5), forecast(tiny_model, test_sequences[:2, :10], 5), atol=1e-6
     )
     assert not list(tmp_path.glob(".*partial*"))  # the temporary file is gone
+    # Arguments swapped were a TypeError from pathlib; no model was blamed on `info`.
+    with pytest.raises(InputError, match="^path must be a file's path; received .* \\(the model comes first\\)$"):
+        save_checkpoint(str(tmp_path / "n.keras"), tiny_model)
+    with pytest.raises(InputError, match="^model must be a loaded model"):
+        save_checkpoint(None, tmp_path / "n.keras")
+    assert not (tmp_path / "n.keras").exists()
 
 
 def test_the_keras_io_model_forecasts_each_next_frame_from_all_before_it(test_sequences):
