@@ -6,7 +6,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from core.data import CONTEXT_FRAMES, split_context, to_unit_float
+from core.data import CONTEXT_FRAMES, check_frames, split_context, to_unit_float
 from core.errors import InputError, as_number, check_callback
 from core.forecasting import MAX_HORIZON, batch_size_for, forecast
 from core.metrics import BASELINES, Scores, per_sequence, scores_of
@@ -99,7 +99,13 @@ def score_forecast(context: np.ndarray, truth: np.ndarray, predicted: np.ndarray
 
     Returns:
         {"model": Scores, "black frames": Scores, "repeat last frame": Scores}.
+
+    Raises:
+        InputError: frames `core.data.check_frames` refuses, or a forecast
+            `core.score` refuses against the truth.
     """
+    # Lists were a TypeError from slicing; one sequence's (T, 64, 64) is taken as forecast takes it.
+    context, truth = check_frames(context, "context", least=1), check_frames(truth, "truth", least=1)
     return scores_of_batches([_rows(context, truth, predicted)])
 
 

@@ -172,15 +172,26 @@ def scores_of(rows: dict[str, np.ndarray]) -> Scores:
 
 
 def black_frames(context: np.ndarray, horizon: int) -> np.ndarray:
-    """Baseline: predict nothing. (N, horizon, H, W) zeros."""
-    n, _, h, w = context.shape
+    """Baseline: predict nothing. (N, horizon, H, W) zeros for (N, C, H, W) `context`."""
+    n, _, h, w = _context_shape(context)
     return np.zeros((n, horizon, h, w), np.float32)
 
 
 def repeat_last(context: np.ndarray, horizon: int) -> np.ndarray:
-    """Baseline: the last context frame, held still. (N, horizon, H, W), a read-only view."""
-    last = np.asarray(context[:, -1:], np.float32)
+    """Baseline: the last context frame, held still. (N, horizon, H, W), a read-only
+    view, for (N, C, H, W) `context`, in its own scale (0-1 for `score`)."""
+    _context_shape(context)
+    last = np.asarray(np.asarray(context)[:, -1:], np.float32)  # the last frame only: 1,000 whole contexts are 164 MB
     return np.broadcast_to(last, (last.shape[0], horizon, *last.shape[2:]))
+
+
+def _context_shape(context) -> tuple:
+    # One sequence's (C, H, W) failed as "not enough values to unpack", a list as a TypeError.
+    shape = np.shape(context)
+    if len(shape) != 4 or 0 in shape[:2]:
+        raise InputError(f"context must be (N, C, H, W) with N, C >= 1 (one sequence: context[None]); "
+                         f"received shape {shape}")
+    return shape
 
 
 BASELINES = {"black frames": black_frames, "repeat last frame": repeat_last}

@@ -248,6 +248,9 @@ def test_evaluation_scores_each_batch_as_the_whole_forecast_would_and_never_hold
     frames = data.moving_mnist("test", 30)
     context, truth = data.split_context(frames)
     whole = score_forecast(context, truth, forecast(tiny_model, context, 10))
+    # Lists were a TypeError from slicing; they are refused as forecast refuses them.
+    with pytest.raises(InputError, match="^context must be a numpy array; received list"):
+        score_forecast(context.tolist(), truth, forecast(tiny_model, context, 10))
     batched = evaluate(tiny_model, frames, batch_size=8)  # 8, 8, 8 and 6
     for name in whole:
         assert batched[name].summary() == pytest.approx(whole[name].summary(), rel=1e-9)
