@@ -16,7 +16,7 @@ from ui.charts import describe_paths, legible, paths_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, as_sentence,
                        bounded_slider, chart_ui, context_length, gif_ui, index_ui, keep_values, remember_pick,
-                       picture_download_ui, show_error, start_download, test_sequence, uploaded_frames)
+                       picture_download_ui, show_error, stack_below, start_download, test_sequence, uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 
@@ -140,7 +140,8 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int, sl
     each downloadable as `slug`.gif and `slug`-frames.png."""
     length = len(frames)
     left, right = st.columns([2, 3])
-    with left:
+    stack_below("dataset-sequence")  # beside the sidebar at 820 px, the GIF was 187 px wide
+    with left, st.container(key="dataset-sequence"):
         title = f"sequence {index}"
         if sequences is not None:
             title += f": digits {', '.join(map(str, sequences.labels[0]))}"

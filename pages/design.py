@@ -12,7 +12,7 @@ import streamlit as st
 from core import data, media
 from ui.charts import describe_paths, paths_chart
 from ui.shared import (CONTEXT, bounded_slider, chart_ui, checkpoint_ui, comparison_ui, file_slug, forecast_frames,
-                       forecast_strip_ui, horizon_limit, keep_values, picture_download_ui)
+                       forecast_strip_ui, horizon_limit, keep_values, picture_download_ui, stack_below)
 from ui.verdict import frames_behind, score_one, verdict
 
 MAX_DIGITS = 3
@@ -83,16 +83,11 @@ for name in PRESETS:
 # phone. On a wider screen the forecast stays in view while the page scrolls: at
 # 1366 x 768 the GIF had left the screen by the time the direction and speed sliders
 # came into it. The paths chart comes after both. Below 1,100 px (a tablet, or a
-# laptop's half screen) they stack too: beside the sidebar, at 820 px, the GIF
-# was 293 px wide (labels 5 px high) and the sliders 130.
+# laptop's half screen) they stack too.
 st.html("""<style>@media (min-width: 1101px) {
   [data-testid='stColumn']:has(.st-key-design-forecast) { position: sticky; top: 3.75rem; align-self: flex-start; }
-}
-@media (max-width: 1100px) {
-  [data-testid='stHorizontalBlock']:has(.st-key-design-forecast) { flex-direction: column; }
-  [data-testid='stHorizontalBlock']:has(.st-key-design-forecast) > [data-testid='stColumn'] {
-    width: 100% !important; flex: 1 1 100% !important; }
 }</style>""")
+stack_below("design-forecast")
 result, controls = st.columns([2, 1], gap="large")
 with controls:
     path = checkpoint_ui("design_checkpoint")

@@ -184,9 +184,15 @@ if trace is not None:
                    "fastest: the shipped model learnt with it in 2.4 million sequences what 10.9 million without it did not.")
     # A gate's equation is about 390 px wide: in half a row of a 1024 px window it was cut,
     # so in a narrow cell it is set smaller (a container query: the cell's width, not the window's).
+    # In a cell that narrow the heatmap goes above its words: beside them, at 820 px with
+    # the sidebar, it was 63 px wide.
     st.html("""<style>
     [class*='st-key-inside-equation-'] { container-type: inline-size; }
-    @container (max-width: 340px) { .katex-display { font-size: 0.8em; } }
+    @container (max-width: 340px) {
+      .katex-display { font-size: 0.8em; }
+      [data-testid='stHorizontalBlock'] { flex-flow: column nowrap !important; }
+      [data-testid='stHorizontalBlock'] > [data-testid='stColumn'] { width: 100% !important; flex: 0 0 auto !important; }
+    }
     @container (max-width: 245px) { .katex-display { font-size: 0.58em; } }
     </style>""")
     # Two equations a row (the gates in pairs, then memory and output): one a row took

@@ -354,11 +354,20 @@ def test_a_narrow_window_keeps_the_canvas_and_the_labels_whole(browser, server):
         chart.locator(".ytick text").first.wait_for()
         rows = [float(text.replace("\u2212", "-")) for text in chart.locator(".ytick text").all_text_contents()]
         assert min(rows) >= 0 and max(rows) <= 64, rows
+        if name == "dataset":  # above its paths chart, not beside it: 187 px wide there
+            assert tab.locator(".st-key-dataset-sequence img").first.bounding_box()["width"] >= 400
     # Design's forecast and controls are stacked: beside each other, with the sidebar, the GIF
     # was 293 px wide (labels 5 px high) and the sliders 130.
     gif = tab.locator(".st-key-design-forecast img").bounding_box()
     speed = tab.get_by_test_id("stSlider").filter(has_text="Speed").first.bounding_box()
     assert gif["width"] >= 450 and speed["width"] >= 450 and speed["y"] > gif["y"] + gif["height"], (gif, speed)
+    # Inside's gate pictures go above their words in a narrow cell: beside them they were 63 px wide.
+    tab.goto(f"{server}/inside")
+    settle(tab)
+    cell = tab.locator(".st-key-inside-equation-input")
+    cell.locator("img").wait_for()
+    picture, words = cell.locator("img").bounding_box(), cell.get_by_text("how much of the new").bounding_box()
+    assert picture["width"] >= 120 and words["y"] > picture["y"] + picture["height"], (picture, words)
     tab.goto(f"{server}/forecast")
     settle(tab)
     random = tab.get_by_role("button", name="Random")

@@ -456,6 +456,18 @@ def chart_ui(figure, *, key: str, alt: str) -> None:
     st.plotly_chart(figure, width="stretch", key=key, alt=alt, config={"displayModeBar": False})
 
 
+def stack_below(key: str, width: int = 1100) -> None:
+    """Stacks the columns of the row that holds the container `key` in a window
+    narrower than `width` px, as Streamlit stacks every row below 640 px: beside the
+    sidebar on a tablet, a row of a picture and its controls left each too narrow
+    to use (Design's GIF 293 px wide, its sliders 130)."""
+    row = f"[data-testid='stHorizontalBlock']:has(> [data-testid='stColumn'] .st-key-{key})"
+    st.html(f"""<style>@media (max-width: {width}px) {{
+  {row} {{ flex-flow: column nowrap !important; }}
+  {row} > [data-testid='stColumn'] {{ width: 100% !important; flex: 0 0 auto !important; }}
+}}</style>""")
+
+
 def keep_values(keys) -> None:
     """Keeps these widgets' values when their page is left and puts them back on return.
 
