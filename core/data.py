@@ -211,9 +211,12 @@ def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.n
     if digits.ndim != 3 or digits.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE) or not 1 <= len(digits) <= 5:
         raise InputError(f"digits must be 1 to 5 images of 28x28; received shape {digits.shape}")
     # Cast without a look, digits scaled to 0-1 vanished (all 0 and 1), and 0-1020 wrapped round.
-    if digits.dtype.kind not in "ui" or digits.min() < 0 or digits.max() > 255:
-        raise InputError(f"digits must be whole numbers from 0 to 255, as mnist_digits gives them; received "
-                         f"{digits.dtype} from {digits.min():g} to {digits.max():g}")
+    # Floats of whole numbers (a digit drawn in a notebook's np.zeros) are taken.
+    scaled = digits.dtype.kind == "f" and (not np.isfinite(digits).all() or (digits != np.round(digits)).any()
+                                           or 0 < digits.max() <= 1)
+    if scaled or digits.dtype.kind not in "uif" or digits.min() < 0 or digits.max() > 255:
+        raise InputError(f"digits must be whole numbers from 0 to 255, as mnist_digits gives them (scaled to 0-1, "
+                         f"multiply by 255); received {digits.dtype} from {digits.min():g} to {digits.max():g}")
     digits = digits.astype(np.uint8)
     length = as_number("length", length, whole=True)  # 10.5 failed inside NumPy
     check_range("length", length, 2, 200)

@@ -29,7 +29,7 @@ from core import data
 from core.errors import InputError, as_bool, as_number, check_callback, check_range
 from core.device import describe_device
 from core.forecasting import forecast
-from core.metrics import mse
+from core.metrics import mse_per_frame
 from core.model import MAX_FILTERS, REFINER_AHEAD_SCALE, model_config, with_output_floor, with_refiner
 from core.training import MAX_BATCH_SIZE, UNSCALED
 
@@ -290,7 +290,8 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     val, total = sets["val"], config.epochs
 
     def val_mse(frames: np.ndarray) -> float:
-        return float(mse(frames.reshape(val.truth.shape), data.to_unit_float(val.truth)))
+        # Unchecked: a round that diverges scores NaN, recorded as such, not refused as a bad input.
+        return float(mse_per_frame(frames.reshape(val.truth.shape), data.to_unit_float(val.truth)).mean())
 
     fit = _RefinerFit(refined)
     before = val_mse(fit.predict(val, verbose=0)[..., 0] if config.resume else val.raw[:, :-1])

@@ -115,9 +115,11 @@ def test_designed_sequences_follow_the_standard_rules():
             data.design(digits, **{**right, **slip})
     assert data.design(digits, **right, labels=np.array([3.0, -1])).labels.tolist() == [[3, -1]]
     # Scaled to 0-1 they vanished: cast to uint8, every pixel 0 or 1.
-    with pytest.raises(InputError, match="^digits must be whole numbers from 0 to 255, as mnist_digits gives them; "
-                                         "received float64 from 0 to 1$"):
+    with pytest.raises(InputError, match=r"^digits must be whole numbers from 0 to 255, as mnist_digits gives them "
+                                         r"\(scaled to 0-1, multiply by 255\); received float64 from 0 to 1$"):
         data.design(digits / 255.0, **right)
+    # A digit drawn in floats, as in np.zeros, is taken as it was before the check.
+    np.testing.assert_array_equal(data.design(digits * 1.0, **right).frames, data.design(digits, **right).frames)
     for index, message in [(-1, "index must not be negative; received -1"),
                            (1.5, "index must be a whole number; received 1.5")]:
         with pytest.raises(InputError, match=f"^{message}$"):

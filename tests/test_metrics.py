@@ -62,7 +62,8 @@ def test_baselines():
     last = metrics.repeat_last(context, 4)
     assert last.shape == (2, 4, 64, 64) and (last == context[:, -1:]).all()
     assert (metrics.repeat_last(context.tolist(), 4) == last).all()  # a list was a TypeError
-    for baseline in metrics.BASELINES.values():  # one sequence failed as "not enough values to unpack"
+    # One sequence: black_frames failed as "not enough values to unpack", repeat_last gave (3, 4, 64).
+    for baseline in metrics.BASELINES.values():
         with pytest.raises(InputError, match=r"^context must be \(N, C, H, W\) with N, C >= 1 \(one sequence: "
                                              r"context\[None\]\); received shape \(3, 64, 64\)$"):
             baseline(context[0], 4)
