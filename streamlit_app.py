@@ -34,7 +34,9 @@ st.set_page_config(page_title=f"{page.title} · ConvLSTM Studio")
 # to the page and only the thumb (the nested element) is dragged, sideways; it takes
 # touches 16 px around it, since a finger cannot find its 12 px alone.
 # Links (the navigation, Home's cards) showed keyboard focus as a grey tint, 1.1:1
-# against their background; they get the ring buttons have, in the theme's colour.
+# against their background, and buttons, slider thumbs and tabs as a half-transparent
+# halo, 2.1:1: all get a solid ring in the theme's colour (5.0:1 on white). A picture's
+# fullscreen button, reached by Tab, stayed invisible with its toolbar (shown on hover).
 # A picture drawn for a phone, where Streamlit stacks columns, goes in a container keyed
 # "narrow-..." beside the usual one in "wide-...": the screen's width picks one, which
 # Streamlit does not tell a page (a long forecast's frame strip, Home's diagram).
@@ -44,7 +46,9 @@ st.html("""<style>@media (pointer: coarse) {
   [data-testid='stSlider'] [style*='touch-action'] [style*='touch-action']::before {
     content: ""; position: absolute; inset: -16px; }
 }
-a:focus-visible { outline: 3px solid #b45309 !important; outline-offset: 2px; }
+a:focus-visible, button:focus-visible, [role='tab']:focus-visible, [data-testid='stSlider'] [data-focus-visible='true'] {
+  outline: 3px solid #b45309 !important; outline-offset: 2px; }
+[data-testid='stElementToolbar']:focus-within { opacity: 1 !important; }
 [class*='st-key-narrow-'] { display: none; }
 @media (max-width: 640px) { [class*='st-key-wide-'] { display: none; } [class*='st-key-narrow-'] { display: block; } }
 </style>""")

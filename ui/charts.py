@@ -142,7 +142,8 @@ def learning_curves(state: dict) -> go.Figure:
     """
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
                            subplot_titles=("Training loss (binary cross-entropy)",
-                                           "Validation MSE, closed loop (lower is better)"))
+                                           # Short: at 150% zoom the longer title was cut at the chart's edge.
+                                           "Validation MSE (lower is better)"))
     if state["loss"]:
         seen, loss = binned(state["loss"])
         figure.add_trace(go.Scatter(x=seen, y=loss, name="training loss", mode="lines", showlegend=False), row=1, col=1)
