@@ -352,8 +352,8 @@ def frame_strip(
 
     Args:
         rows: {row label: (T, S, S) frames, uint8 or floats in [0, 1], S the same for all
-            rows}; a row shorter than the longest
-            is right-aligned (a forecast sits under the frames it predicts), unless `starts` places it.
+            rows}; a row shorter than the longest is right-aligned (a forecast sits
+            under the frames it predicts), unless `starts` places it.
         context: frames before this index get a blue number, the rest an
             orange one counted from the context ("+1"), as the GIFs name
             them; None numbers them all in black from 1.
