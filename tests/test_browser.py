@@ -413,8 +413,9 @@ def test_keyboard_focus_on_a_link_is_drawn_as_a_ring(page):
 
 
 def test_keyboard_focus_on_buttons_and_sliders_is_a_ring_and_shows_a_pictures_fullscreen_button(server, page):
-    # Buttons and slider thumbs showed focus as a half-transparent halo, 2.1:1 against white, and a
-    # picture's fullscreen button, reached by Tab, stayed invisible (its toolbar shows on hover only).
+    # Buttons and slider thumbs showed focus as a half-transparent halo, 2.1:1 against white, menus and number
+    # boxes as a 1 px border turning orange, and a picture's fullscreen button, reached by Tab, stayed
+    # invisible (its toolbar shows on hover only).
     page.goto(f"{server}/forecast")
     settle(page)
     focused = []
@@ -422,13 +423,14 @@ def test_keyboard_focus_on_buttons_and_sliders_is_a_ring_and_shows_a_pictures_fu
         page.keyboard.press("Tab")
         focused.append(page.evaluate("""() => {
             const e = document.activeElement;
-            const drawn = e.type === 'range' ? e.closest('[data-testid=stSlider]').querySelector('[data-focus-visible]') : e;
+            const drawn = e.type === 'range' ? e.closest('[data-testid=stSlider]').querySelector('[data-focus-visible]')
+                : e.tagName !== 'INPUT' ? e : e.closest('[data-testid=stNumberInputContainer]') || e.parentElement;
             const s = getComputedStyle(drawn), toolbar = e.closest('[data-testid=stElementToolbar]');
             return [e.tagName, e.getAttribute('aria-label') || e.innerText, s.outlineStyle, parseFloat(s.outlineWidth),
                     toolbar ? getComputedStyle(toolbar).opacity : null]; }"""))
-    rings = [(label, style, width) for tag, label, style, width, _ in focused
-             if tag == "BUTTON" or label == "Frames to predict"]
-    assert any("Random" in label for label, _, _ in rings) and any(label == "Frames to predict" for label, _, _ in rings)
+    rings = [(label, style, width) for tag, label, style, width, _ in focused if tag in ("BUTTON", "INPUT")]
+    assert {"Frames to predict", "Model", "Test sequence (0-999)"} <= {label for label, _, _ in rings}, rings
+    assert any("Random" in label for label, _, _ in rings)
     assert all(style == "solid" and width >= 2 for _, style, width in rings), rings
     fullscreen = [opacity for _, label, _, _, opacity in focused if label.startswith("Fullscreen")]
     assert fullscreen and all(opacity == "1" for opacity in fullscreen), focused
