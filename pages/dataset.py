@@ -16,7 +16,8 @@ from ui.charts import describe_paths, legible, paths_chart
 from ui.limits import LIMITS
 from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, as_sentence,
                        bounded_slider, chart_ui, context_length, gif_ui, index_ui, keep_values, remember_pick,
-                       picture_download_ui, show_error, stack_below, start_download, test_sequence, uploaded_frames)
+                       picture_download_ui, show_error, stack_below, start_download, test_sequence, uploaded_frames,
+                       widths_ui)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 
@@ -157,11 +158,9 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int, sl
             chart_ui(paths_chart(sequences), key="dataset_trajectories", alt=describe_paths(sequences))
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")
-    # Both are sent, and the screen's width picks one (CSS in streamlit_app.py).
-    for width, picture in (("wide", strip), ("narrow", narrow_strip)):
-        with st.container(key=f"{width}-dataset-strip"):
-            st.image(picture, caption=f"Context: {span(0, context - 1, context)}. "
-                     f"Future: {span(context, length - 1, context)}.", alt="Numbered strip of all frames of the sequence")
+    widths_ui({"wide": strip, "narrow": narrow_strip}, "dataset-strip",
+              f"Context: {span(0, context - 1, context)}. Future: {span(context, length - 1, context)}.",
+              "Numbered strip of all frames of the sequence")
 
 
 def send_to_forecast_ui(source: str, index: int, frames: np.ndarray, context: int, slug: str) -> None:

@@ -9,7 +9,8 @@ import streamlit as st
 
 from core import media
 from ui.shared import (CONTEXT, ERROR_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT, TEST_SET_SOURCE,
-                       forecast_sequence, forecast_strip_ui, keras_loaded_ui, panels_ui, test_sequence, timing_words)
+                       forecast_sequence, forecast_strip_ui, keras_loaded_ui, panels_ui, test_sequence, timing_words,
+                       widths_ui)
 
 
 @st.cache_data(show_spinner=False)
@@ -54,13 +55,12 @@ for row in (PAGES[:3], PAGES[3:]):
             st.caption(words)
 # On a phone, two frames a side and stacked, where Streamlit stacks columns: with four in
 # a row the picture's words were 4 px high, with two in a row 6 px; stacked they are 10.
-# Both are sent (the narrow one adds 11 KB), and the screen's width picks one (streamlit_app.py).
-for width, shown, stacked, words in (("wide", 4, False, "four"), ("narrow", 2, True, "two")):
-    with st.container(key=f"{width}-concept"):
-        st.image(concept_picture(shown, stacked), caption="How the model forecasts: context frames in, the next "
-                 "frames out (drawn here with the true next frames, the ones it tries to predict).",
-                 alt=f"The last {words} of the ten context frames flow into a ConvLSTM box, which outputs the next "
-                     f"{words} frames; each predicted frame is fed back in.")
+# Both are sent (the narrow one adds 11 KB), and the screen's width picks one.
+widths_ui({"wide": concept_picture(4, stacked=False), "narrow": concept_picture(2, stacked=True)}, "concept",
+          "How the model forecasts: context frames in, the next frames out (drawn here with the true next frames, "
+          "the ones it tries to predict).",
+          "The last of the ten context frames flow into a ConvLSTM box, which outputs the next frames; each predicted "
+          "frame is fed back in.")
 
 st.header("Try it now", anchor=False)  # h2 under the title: a screen reader's outline skipped a level
 if not SHIPPED.is_file():

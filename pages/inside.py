@@ -14,7 +14,7 @@ from core import media
 from core.checkpoints import read_checkpoint_info
 from core.errors import InputError
 from ui.shared import (CONTEXT, checkpoint_ui, keep_values, load_model, panels_ui, run_model, sequence_ui, show_error,
-                       test_sequence)
+                       stacked, test_sequence)
 
 NAMES = {
     "input": "input gate i",
@@ -186,14 +186,13 @@ if trace is not None:
     # so in a narrow cell it is set smaller (a container query: the cell's width, not the window's).
     # In a cell that narrow the heatmap goes above its words: beside them, at 820 px with
     # the sidebar, it was 63 px wide.
-    st.html("""<style>
-    [class*='st-key-inside-equation-'] { container-type: inline-size; }
-    @container (max-width: 340px) {
-      .katex-display { font-size: 0.8em; }
-      [data-testid='stHorizontalBlock'] { flex-flow: column nowrap !important; }
-      [data-testid='stHorizontalBlock'] > [data-testid='stColumn'] { width: 100% !important; flex: 0 0 auto !important; }
-    }
-    @container (max-width: 245px) { .katex-display { font-size: 0.58em; } }
+    st.html(f"""<style>
+    [class*='st-key-inside-equation-'] {{ container-type: inline-size; }}
+    @container (max-width: 340px) {{
+      .katex-display {{ font-size: 0.8em; }}
+      {stacked("[data-testid='stHorizontalBlock']")}
+    }}
+    @container (max-width: 245px) {{ .katex-display {{ font-size: 0.58em; }} }}
     </style>""")
     # Two equations a row (the gates in pairs, then memory and output): one a row took
     # 1,840 px at 1920 px wide, so a projected class never saw all six at once.

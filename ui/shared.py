@@ -456,16 +456,23 @@ def chart_ui(figure, *, key: str, alt: str) -> None:
     st.plotly_chart(figure, width="stretch", key=key, alt=alt, config={"displayModeBar": False})
 
 
+def stacked(row: str) -> str:
+    """CSS that lays the rows matched by the selector `row` out as one column.
+
+    One column without wrapping: with flex-direction alone, Streamlit's wrapping
+    rows put the columns in two lines side by side.
+    """
+    return (f"{row} {{ flex-flow: column nowrap !important; }}\n"
+            f"{row} > [data-testid='stColumn'] {{ width: 100% !important; flex: 0 0 auto !important; }}")
+
+
 def stack_below(key: str, width: int = 1100) -> None:
     """Stacks the columns of the row that holds the container `key` in a window
     narrower than `width` px, as Streamlit stacks every row below 640 px: beside the
     sidebar on a tablet, a row of a picture and its controls left each too narrow
     to use (Design's GIF 293 px wide, its sliders 130)."""
     row = f"[data-testid='stHorizontalBlock']:has(> [data-testid='stColumn'] .st-key-{key})"
-    st.html(f"""<style>@media (max-width: {width}px) {{
-  {row} {{ flex-flow: column nowrap !important; }}
-  {row} > [data-testid='stColumn'] {{ width: 100% !important; flex: 0 0 auto !important; }}
-}}</style>""")
+    st.html(f"<style>@media (max-width: {width}px) {{\n{stacked(row)}\n}}</style>")
 
 
 def keep_values(keys) -> None:
@@ -686,11 +693,18 @@ def forecast_strip_ui(context: np.ndarray, truth: np.ndarray, prediction: np.nda
     # takes 0.05 s to draw for 10 frames, 0.2 s for 60, cached), and the screen's width picks one
     # (CSS in streamlit_app.py).
     lines = {"wide": 2 * CONTEXT if len(context) + len(prediction) > 2 * CONTEXT else CONTEXT, "narrow": CONTEXT // 2}
-    for width, per_line in lines.items():
-        with st.container(key=f"{width}-strip"):
-            st.image(_strip(context, truth, prediction, per_line),
-                     caption=f"Frames 1-{len(context)}: context. From +1 on: the model's forecast under the truth.",
-                     alt="Frame strip with the context, the true future and the predicted future")
+    widths_ui({width: _strip(context, truth, prediction, per_line) for width, per_line in lines.items()}, "strip",
+              f"Frames 1-{len(context)}: context. From +1 on: the model's forecast under the truth.",
+              "Frame strip with the context, the true future and the predicted future")
+
+
+def widths_ui(pictures: dict, name: str, caption: str, alt: str) -> None:
+    """Shows {"wide": bytes, "narrow": bytes} in containers keyed "wide-`name`" and
+    "narrow-`name`": the screen's width shows one (CSS in streamlit_app.py), which
+    Streamlit does not tell a page."""
+    for width, picture in pictures.items():
+        with st.container(key=f"{width}-{name}"):
+            st.image(picture, caption=caption, alt=alt)
 
 
 # Cached: a 60-frame strip takes 0.4-0.8 s to draw, once a screen width, not at every click on the page.
