@@ -29,6 +29,42 @@ the next 10 **on its own**: every predicted frame is fed back in to predict the
 one after (a *closed-loop* forecast; it never sees the real future).
 """
 )
+# First after the words: on a projector at 1280 x 720 the button sat at y=958, below the
+# page cards and the diagram, and the class watched the teacher scroll to find it.
+st.header("Try it now", anchor=False)  # h2 under the title: a screen reader's outline skipped a level
+if not SHIPPED.is_file():
+    st.error("The shipped model checkpoints/convlstm.keras is missing, so this demo cannot run.")
+elif st.button("Forecast a random test sequence with the shipped model", icon=":material/online_prediction:", type="primary", key="home_forecast"):
+    st.session_state.home_index = int(np.random.default_rng().integers(TEST_COUNT))
+    st.session_state.picked_sequence = st.session_state.home_index  # the Forecast page opens on it,
+    st.session_state.forecast_wanted = TEST_SET_SOURCE  # not on a file's sequence sent there before
+if SHIPPED.is_file() and "home_index" in st.session_state:
+    keras_loaded_ui()
+    index = st.session_state.home_index
+    context, truth, prediction, seconds, built = forecast_sequence(SHIPPED, index, 10)
+    panels_ui(
+        media.comparison_panels(context, truth, prediction, scale=4),
+        f"Test sequence {index}: ground truth, closed-loop prediction and error (forecast in "
+        f"{timing_words(seconds, built)}). {ERROR_EXPLAINED}",
+        "Animated comparison of the true and predicted frames of a test sequence.",
+    )
+    forecast_strip_ui(context, truth, prediction)  # a still view: the GIF never pauses
+    if st.button("Explore more forecasts on the Forecast page", icon=":material/arrow_forward:", key="home_more"):
+        # With the model used here: a link opened this sequence with a run picked there before (a grey blur
+        # where Home showed digits). Asked for on the click, or Evaluate, visited first, took the wish.
+        st.session_state.checkpoint_wanted = SHIPPED_LABEL
+        st.switch_page("pages/forecast.py")
+
+# On a phone, two frames a side and stacked, where Streamlit stacks columns: with four in
+# a row the picture's words were 4 px high, with two in a row 6 px; stacked they are 10.
+# Both are sent (the narrow one adds 11 KB), and the screen's width picks one.
+widths_ui({"wide": concept_picture(4, stacked=False), "narrow": concept_picture(2, stacked=True)}, "concept",
+          "How the model forecasts: context frames in, the next frames out (drawn here with the true next frames, "
+          "the ones it tries to predict).",
+          "The last of the ten context frames flow into a ConvLSTM box, which outputs the next frames; each predicted "
+          "frame is fed back in.")
+
+st.header("The pages", anchor=False)
 # Links, not bullets: on a phone the page menu is a small icon, and a teacher looked for the pages named here.
 PAGES = (
     ("dataset", "Dataset", "Look at sequences as animations and frame by frame, and at how they are prepared."),
@@ -53,35 +89,3 @@ for row in (PAGES[:3], PAGES[3:]):
         with column.container(border=True, height="stretch", key=f"home-card-{page}"):
             st.page_link(f"pages/{page}.py", label=f"**{name}**", icon=":material/arrow_forward:")
             st.caption(words)
-# On a phone, two frames a side and stacked, where Streamlit stacks columns: with four in
-# a row the picture's words were 4 px high, with two in a row 6 px; stacked they are 10.
-# Both are sent (the narrow one adds 11 KB), and the screen's width picks one.
-widths_ui({"wide": concept_picture(4, stacked=False), "narrow": concept_picture(2, stacked=True)}, "concept",
-          "How the model forecasts: context frames in, the next frames out (drawn here with the true next frames, "
-          "the ones it tries to predict).",
-          "The last of the ten context frames flow into a ConvLSTM box, which outputs the next frames; each predicted "
-          "frame is fed back in.")
-
-st.header("Try it now", anchor=False)  # h2 under the title: a screen reader's outline skipped a level
-if not SHIPPED.is_file():
-    st.error("The shipped model checkpoints/convlstm.keras is missing, so this demo cannot run.")
-elif st.button("Forecast a random test sequence with the shipped model", icon=":material/online_prediction:", type="primary", key="home_forecast"):
-    st.session_state.home_index = int(np.random.default_rng().integers(TEST_COUNT))
-    st.session_state.picked_sequence = st.session_state.home_index  # the Forecast page opens on it,
-    st.session_state.forecast_wanted = TEST_SET_SOURCE  # not on a file's sequence sent there before
-if SHIPPED.is_file() and "home_index" in st.session_state:
-    keras_loaded_ui()
-    index = st.session_state.home_index
-    context, truth, prediction, seconds, built = forecast_sequence(SHIPPED, index, 10)
-    panels_ui(
-        media.comparison_panels(context, truth, prediction, scale=4),
-        f"Test sequence {index}: ground truth, closed-loop prediction and error (forecast in "
-        f"{timing_words(seconds, built)}). {ERROR_EXPLAINED}",
-        "Animated comparison of the true and predicted frames of a test sequence.",
-    )
-    forecast_strip_ui(context, truth, prediction)  # a still view: the GIF never pauses
-    if st.button("Explore more forecasts on the Forecast page", icon=":material/arrow_forward:", key="home_more"):
-        # With the model used here: a link opened this sequence with a run picked there before (a grey blur
-        # where Home showed digits). Asked for on the click, or Evaluate, visited first, took the wish.
-        st.session_state.checkpoint_wanted = SHIPPED_LABEL
-        st.switch_page("pages/forecast.py")
