@@ -34,18 +34,24 @@ def test_digit_split_is_per_class_and_disjoint():
     assert not any(image.tobytes() in train_rows for image in test_images)
 
 
-def test_test_sequences_use_only_test_digits():
-    test_set = {image.tobytes() for image in data.mnist_digits("test")[0]}
-    train_set = {image.tobytes() for image in data.mnist_digits("train")[0]}
-    sequences = data.generate("test", 100, np.random.default_rng(0))
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_sequences_draw_their_own_splits_digits_under_their_labels(split):
+    # Validation scores a model on digits it never trained on: the test split's.
+    own = "train" if split == "train" else "test"
+    images, labels = data.mnist_digits(split)
+    assert np.array_equal(images, data.mnist_digits(own)[0])
+    label_of = {image.tobytes(): label for image, label in zip(images, labels)}
+    others = {image.tobytes() for image in data.mnist_digits("test" if own == "train" else "train")[0]}
+    sequences = data.generate(split, 100, np.random.default_rng(0))
     checked = 0
     for i in range(100):
         (r0, c0), (r1, c1) = sequences.positions[i, 0]
         if abs(r0 - r1) < 28 and abs(c0 - c1) < 28:
             continue  # overlapping digits cannot be cut out exactly
-        for r, c in ((r0, c0), (r1, c1)):
+        for d, (r, c) in enumerate(((r0, c0), (r1, c1))):
             window = sequences.frames[i, 0, r : r + 28, c : c + 28].tobytes()
-            assert window in test_set and window not in train_set
+            assert window in label_of and window not in others
+            assert label_of[window] == sequences.labels[i, d]
             checked += 1
     assert checked >= 20
 
@@ -53,8 +59,18 @@ def test_test_sequences_use_only_test_digits():
 def test_digits_stay_inside_the_canvas_and_are_drawn_whole():
     sequences = data.generate("train", 30, np.random.default_rng(1))
     assert sequences.positions.min() >= 0 and sequences.positions.max() <= 36
-    total = sequences.frames.astype(int).sum(axis=(2, 3))
-    assert (total > 0).all()
+    # Wherever the two digits do not overlap, a frame holds all the ink of both:
+    # as much as its first frame where they did not overlap either.
+    rows, cols = sequences.positions[..., 0], sequences.positions[..., 1]
+    apart = (np.abs(rows[..., 0] - rows[..., 1]) >= 28) | (np.abs(cols[..., 0] - cols[..., 1]) >= 28)
+    ink = sequences.frames.astype(int).sum(axis=(2, 3))
+    compared = 0
+    for i in range(30):
+        frames = np.flatnonzero(apart[i])
+        assert (ink[i, frames] == ink[i, frames[:1]]).all()
+        compared += max(0, len(frames) - 1)
+    assert compared >= 50
+    assert (ink > 0).all()
 
 
 def test_bounce_clamps_and_flips():

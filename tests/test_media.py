@@ -98,6 +98,16 @@ def test_comparison_gif_has_three_panels_in_step():
     # Context frames are framed blue, forecast frames orange.
     assert tuple(single["prediction"][0, media.BANNER, 0]) == media.CONTEXT_COLOUR
     assert tuple(single["prediction"][12, media.BANNER, 0]) == media.FORECAST_COLOUR
+    # Each panel shows its own frames, pixel for pixel (one in every 4x4 block).
+    top, side = media.BANNER + media.BORDER, media.BORDER
+    shown = {name: frames[:, top : top + 256 : 4, side : side + 256 : 4] for name, frames in single.items()}
+    context, truth, predicted = frames[:10], frames[10:], media.to_uint8(prediction)
+    assert np.array_equal(shown["ground truth"][..., 0], frames)
+    assert np.array_equal(shown["prediction"][:10, ..., 0], context)
+    assert np.array_equal(shown["prediction"][10:, ..., 0], predicted)
+    error = np.abs(truth.astype(np.float32) - predicted) / 255
+    assert np.array_equal(shown["absolute error"][10:], media.colourise(error, media.ERROR_COLOURS))
+    assert np.array_equal(shown["absolute error"][:10], media.colourise(np.zeros_like(error), media.ERROR_COLOURS))
 
 
 def test_strips_and_charts_number_frames_as_the_gifs_name_them():

@@ -19,18 +19,32 @@ from core.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpo
 from core.data import generate, moving_mnist, split_context, to_unit_float
 from core.device import gpu_names
 from core.errors import InputError
+from core.forecasting import forecast
 from core.metrics import mse, repeat_last
 from core.model import build_model, model_config, preset, with_output_floor
 from core.training import (DEFAULT_VAL_COUNT, TrainConfig, TrainingProgress, TrainingSequences, _RunCallback,
                            has_recycled_model, progress_words, train)
 
 
-def test_a_training_batch_asks_for_each_next_frame():
+@pytest.mark.parametrize("digits", [1, 2, 3])
+def test_a_training_batch_asks_for_each_next_frame(digits):
     # Targets one frame behind would teach the model to copy the frame it reads, and the loss still falls.
-    inputs, targets = TrainingSequences(4, 1, 2, seed=3)[0]
-    frames = to_unit_float(generate("train", 4, np.random.default_rng(3), 2).frames)[..., None]
+    inputs, targets = TrainingSequences(4, 1, digits, seed=3)[0]
+    frames = to_unit_float(generate("train", 4, np.random.default_rng(3), digits).frames)[..., None]
     assert inputs.shape == targets.shape == (4, 19, 64, 64, 1)
     assert np.array_equal(inputs, frames[:, :-1]) and np.array_equal(targets, frames[:, 1:])
+
+
+def test_a_run_trains_on_as_many_digits_as_it_asks_for(monkeypatch):
+    # The Train page offers one digit to start with: a run given 1 trained on two without a word.
+    import core.data
+
+    drawn = []
+    real = core.data.generate
+    monkeypatch.setattr(core.data, "generate", lambda split, count, rng, num_digits=2, *rest: (
+        drawn.append((split, num_digits)) or real(split, count, rng, num_digits, *rest)))
+    train(tiny_run(epochs=1, epoch_sequences=8, num_digits=1))
+    assert {digits for split, digits in drawn if split == "train"} == {1}
 
 
 def test_the_loss_curve_shows_each_batchs_own_loss():
@@ -67,7 +81,7 @@ class _StatusLog(TrainingProgress):
 
 def test_progress_reports_what_a_ui_draws(tmp_path):
     out = tmp_path / "run.keras"
-    _, progress = train(tiny_run(out=str(out)), _StatusLog())
+    model, progress = train(tiny_run(out=str(out)), _StatusLog())
     state = progress.snapshot()
     # Each epoch's validation and save shows as such, with no time left claimed.
     statuses = [status for status, _ in progress.seen]
@@ -85,8 +99,14 @@ def test_progress_reports_what_a_ui_draws(tmp_path):
     seen, truth = (to_unit_float(part) for part in split_context(moving_mnist("val", 8)))
     assert scale["repeat last frame"] == pytest.approx(mse(repeat_last(seen, 10), truth))
     assert scale["black frames"] == pytest.approx(mse(np.zeros_like(truth), truth))
-    context, truth, predicted = state["sample"]
-    assert context.shape == (10, 64, 64) and truth.shape == predicted.shape == (10, 64, 64)
+    # The last score is the returned model's closed-loop forecast of those sequences, as Evaluate scores it,
+    # and the sample is the first of them.
+    context, truth = split_context(moving_mnist("val", 8))
+    predicted = forecast(model, context, 10)
+    assert state["val_mse"][-1][1] == pytest.approx(mse(predicted, to_unit_float(truth)))
+    sample = state["sample"]
+    assert np.array_equal(sample[0], context[0]) and np.array_equal(sample[1], truth[0])
+    assert np.allclose(sample[2], predicted[0], atol=1e-5)
     assert load_checkpoint(out).studio_info["sequences_seen"] == 64
 
 
@@ -121,6 +141,22 @@ def test_an_epoch_of_part_of_a_batch_counts_the_whole_batch():
     assert progress.snapshot()["sequences_seen"] == 16 and progress.fractions == [0.5, 1.0]
     # The seconds before the first step had run (compiling it), which the budget's clock leaves out.
     assert 0 < progress.snapshot()["ready_after"] < progress.snapshot()["elapsed"]
+
+
+def test_a_short_run_fades_teacher_forcing_over_its_first_half(monkeypatch):
+    # The Train page's runs from scratch leave sampling_sequences at None: a schedule
+    # that never faded trained a model that had never fed back its own forecasts.
+    shares = []
+    real = _RunCallback._set_teacher_forcing
+
+    def recorded(callback, fraction):
+        real(callback, fraction)
+        shares.append((fraction, float(callback.model.teacher_forcing.numpy())))
+
+    monkeypatch.setattr(_RunCallback, "_set_teacher_forcing", recorded)
+    train(tiny_run(epochs=2, epoch_sequences=16, batch_size=8, sampling_sequences=None))
+    assert [fraction for fraction, _ in shares] == [0.0, 0.25, 0.5, 0.75, 1.0]  # before the first batch, after each
+    assert [teacher for _, teacher in shares] == pytest.approx([1.0, 0.5, 0.0, 0.0, 0.0])
 
 
 def test_validation_reports_its_forecasts_and_counts_in_the_time():
@@ -552,7 +588,6 @@ def test_a_run_with_numpy_settings_saves_its_record(tmp_path):
 def test_mixed_float16_forecasts_but_does_not_train(tmp_path):
     # Dropped from the precisions, a notebook's float16 file no longer loaded even to forecast ("a damaged
     # studio.json"); trained, its float16 gradients went unscaled (the forecaster's own policy is float32).
-    from core.forecasting import forecast
     from core.model import ModelConfig
 
     out = save_checkpoint(build_model(ModelConfig(**{**TINY, "precision": "mixed_float16"})), tmp_path / "f16.keras")
