@@ -13,27 +13,34 @@ from core.checkpoints import read_checkpoint_info, save_checkpoint
 from core.data import moving_mnist, to_unit_float
 from core.errors import InputError
 from core.metrics import per_sequence
-from core.model import build_model, model_config, preset
+from core.forecasting import forecast
+from core.model import build_model, model_config, preset, with_output_floor
 from core.refiner import RefinerConfig, _refiner_loss, _RefinerFrames, frame_ssim, train_refiner
 from core.training import train
 
 
 def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_keeps_it(tmp_path, monkeypatch):
-    made = []  # (last context frame, truth) of each set of frames the refiner learns or is scored on
+    made = []  # (raw forecast, last context frame, truth) of each set of frames the refiner learns or is scored on
 
     class Recorded(refiner._RefinerFrames):
         def __init__(self, raw, last, truth, *args, **kwargs):
-            made.append((last, truth))
+            made.append((raw, last, truth))
             super().__init__(raw, last, truth, *args, **kwargs)
 
     monkeypatch.setattr(refiner, "_RefinerFrames", Recorded)
     source, _ = train(tiny_run(epochs=1))
     calls = []
-    refined = train_refiner(source, RefinerConfig(filters=8, sequences=40, epochs=2, val_count=16, seed=0),
+    # With an output floor, as the shipped model has: the refiner learns to clean the forecast before it.
+    refined = train_refiner(with_output_floor(source, 0.5),
+                            RefinerConfig(filters=8, sequences=40, epochs=2, val_count=16, seed=0),
                             lambda *call: calls.append(call))
-    # It reads the last frame the forecaster saw, as the shipped model's refiner does when it runs.
-    for (last, truth), frames in zip(made, (moving_mnist("train", 40, seed=0), moving_mnist("val", 16))):
+    # It reads the last frame the forecaster saw, as the shipped model's refiner does when it runs,
+    # and the forecast of one frame more, unfloored (faint pixels kept).
+    unfloored = with_output_floor(source, 0.0)
+    for (raw, last, truth), frames in zip(made, (moving_mnist("train", 40, seed=0), moving_mnist("val", 16))):
         assert np.array_equal(last[..., 0], to_unit_float(frames[:, 9])) and np.array_equal(truth, frames[:, 10:])
+        np.testing.assert_allclose(raw, forecast(unfloored, frames[:, :10], 11), atol=1e-5)
+        assert ((raw > 0) & (raw < 0.5)).any()  # a tiny model forecasts grey: about 0.5
     # Each forecasting stage says when it begins: a bar begun at its first batch's end showed 704,925 seq/s.
     assert [call for call in calls if call[0].startswith("forecasting")] == [
         ("forecasting train sequences", 0, 40, None), ("forecasting train sequences", 32, 40, None),
