@@ -19,6 +19,12 @@ def concept_picture(shown: int, stacked: bool) -> bytes:
     return media.concept_diagram(frames[:CONTEXT], frames[CONTEXT:], shown=shown, stacked=stacked)
 
 
+def open_forecast_on(index: int) -> None:
+    """The Forecast page opens on test sequence `index`, not on a file's sequence sent there before."""
+    st.session_state.picked_sequence = index
+    st.session_state.forecast_wanted = TEST_SET_SOURCE
+
+
 st.title("ConvLSTM Studio", anchor=False)
 st.markdown(
     """
@@ -36,8 +42,7 @@ if not SHIPPED.is_file():
     st.error("The shipped model checkpoints/convlstm.keras is missing, so this demo cannot run.")
 elif st.button("Forecast a random test sequence with the shipped model", icon=":material/online_prediction:", type="primary", key="home_forecast"):
     st.session_state.home_index = int(np.random.default_rng().integers(TEST_COUNT))
-    st.session_state.picked_sequence = st.session_state.home_index  # the Forecast page opens on it,
-    st.session_state.forecast_wanted = TEST_SET_SOURCE  # not on a file's sequence sent there before
+    open_forecast_on(st.session_state.home_index)
 if SHIPPED.is_file() and "home_index" in st.session_state:
     keras_loaded_ui()
     index = st.session_state.home_index
@@ -53,6 +58,7 @@ if SHIPPED.is_file() and "home_index" in st.session_state:
         # With the model used here: a link opened this sequence with a run picked there before (a grey blur
         # where Home showed digits). Asked for on the click, or Evaluate, visited first, took the wish.
         st.session_state.checkpoint_wanted = SHIPPED_LABEL
+        open_forecast_on(index)  # again: a sequence picked on another page since took its place
         st.switch_page("pages/forecast.py")
 
 # On a phone, two frames a side and stacked, where Streamlit stacks columns: with four in

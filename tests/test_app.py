@@ -1396,6 +1396,9 @@ def test_homes_link_to_more_forecasts_opens_them_with_the_model_home_used(app, t
     # Only its link asks for the shipped model: the one-click forecast alone changed the next page's model.
     app.switch_page("pages/evaluate.py").run()
     assert app.selectbox(key="evaluate_checkpoint").value == "Trained here: run 1"
+    # Another sequence picked on another page since: the link opened that one, not the one Home shows.
+    app.switch_page("pages/dataset.py").run()
+    app.number_input(key="dataset_index").set_value((app.session_state["home_index"] + 1) % 1000).run()
     app.switch_page("pages/home.py").run()
     app.button(key="home_more").click().run()
     assert not app.exception and app.title[0].value == "Forecast"
