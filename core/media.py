@@ -528,7 +528,7 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
                                     facecolor="#fdf0e2", edgecolor="#e8781e", linewidth=2))
     canvas.text(x + box_width / 2, words_at[0], "ConvLSTM", ha="center", fontsize=13, weight="bold")
     canvas.text(x + box_width / 2, words_at[1],
-                "memory H, C updated each frame" if stacked else "memory H, C\nupdated each frame",
+                "state H, memory C, updated each frame" if stacked else "state H, memory C\nupdated each frame",
                 ha="center", fontsize=9)
     for start, end in (arrow_in, arrow_out):
         canvas.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=15))

@@ -84,8 +84,9 @@ st.markdown(
 A ConvLSTM is an LSTM whose weights are **convolutions**. Each 64x64 frame is first cut
 into 4x4-pixel patches stacked as 16 channels, so each cell keeps a memory $C$ and a
 hidden state $H$ that are small 16x16 images, one per channel (64 in each cell of the
-shipped model), and each position stands for a 4x4 block of pixels. Four **gates**
-decide, position by position, what to forget, what to write and what to show.
+shipped model), and each position stands for a 4x4 block of pixels. Three **gates**
+decide, position by position, what to forget, what to write and what to show, and a
+*candidate* $g$ offers what there is to write.
 Because every gate is a convolution with a 3x3 kernel, each position only looks at its
 neighbours: motion is handled *locally*, the way a digit moves a few pixels per frame,
 and the same small rule works anywhere in the picture. Stacking cells lets the
@@ -162,15 +163,24 @@ if trace is not None:
 
     st.header("The equations, each with a picture of its result", anchor=False)
     # Named as the animation above names its frames: "step 15" matched nothing on screen.
-    step = st.select_slider("Frame fed in", range(len(trace.inputs)), key="inside_step",
-                            format_func=lambda t: media.frame_label(t, trace.context),
-                            help="Context frames are true frames; future frames are the model's own predictions, fed back.")
+    # The slider and its frames stay in view while the equations scroll under them: at 1280 x 720
+    # the slider ended 390 px above the first equation, so a teacher could not move it and show
+    # the gates change. Not on a short or a narrow screen (a phone), where it would cover half of it.
+    st.html("""<style>@media (min-height: 600px) and (min-width: 700px) {
+      [data-testid='stLayoutWrapper']:has(> .st-key-inside-step) {
+        position: sticky; top: 3.75rem; z-index: 2; background: white;
+      }
+    }</style>""")
+    # This step's two frames, held still beside it: they were only in the animation above, which never
+    # stops, so a teacher could not show "this frame in, these gates, that frame out" at one moment.
+    row = st.container(horizontal=True, vertical_alignment="center", key="inside-step")
+    step = row.select_slider("Frame fed in", range(len(trace.inputs)), key="inside_step",
+                             format_func=lambda t: media.frame_label(t, trace.context),
+                             help="Context frames are true frames; future frames are the model's own predictions, "
+                             "fed back.")
     when = media.frame_label(step, trace.context)
-    # This step's two frames, held still: they were only in the animation above, which never stops,
-    # so a teacher could not show "this frame in, these gates, that frame out" at one moment.
-    row = st.container(horizontal=True)
     for frames, t, role in ((trace.inputs, step, "fed in"), (trace.predictions, step + 1, "predicted")):
-        row.image(media.encode_png(media.upscale(frames[step], 3)), width=160, output_format="PNG",
+        row.image(media.encode_png(media.upscale(frames[step], 2)), width=110, output_format="PNG",
                   caption=f"{role.capitalize()}: {media.frame_label(t, trace.context)}", alt=f"The frame {role} at this step")
     st.caption(f"Cell {layer}, {channel_words}, reading "
                f"{when}. $*$ is a convolution, $\\circ$ an element-wise product. $X_t$ is what this cell reads: "
@@ -188,6 +198,8 @@ if trace is not None:
     # the sidebar, it was 63 px wide.
     st.html(f"""<style>
     [class*='st-key-inside-equation-'] {{ container-type: inline-size; }}
+    /* Square cells, not smoothed: on a phone a 128 px heatmap is drawn 385 px wide. */
+    [class*='st-key-inside-equation-'] img {{ image-rendering: pixelated; }}
     @container (max-width: 340px) {{
       .katex-display {{ font-size: 0.8em; }}
       {stacked("[data-testid='stHorizontalBlock']")}

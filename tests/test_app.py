@@ -289,7 +289,8 @@ def test_page_settings_survive_a_trip_to_another_page(app, monkeypatch):
 def test_forecast_page_shows_gifs_and_downloads(app):
     app.switch_page("pages/forecast.py").run()
     # One GIF, in step: three, one per panel, played out of step (the truth at +2, the prediction at +1).
-    assert [caption for caption, url in images(app) if url.endswith(".gif")] == ["Ground truth | prediction | absolute error, frame by frame in step. " + ERROR_EXPLAINED]
+    assert [caption for caption, url in images(app) if url.endswith(".gif")] == ["Ground truth | prediction | absolute error, frame by frame in step; during the context the prediction panel "
+        "shows the frames the model was given. " + ERROR_EXPLAINED]
     assert len(images(app)) >= 2  # and the frame strip
     floor = read_checkpoint_info(SHIPPED)[0].output_floor  # the caption says when black means "below the floor"
     assert (f"fainter than {floor * 100:g}% are drawn black" in app.caption[0].value) == (floor > 0)
@@ -1476,7 +1477,8 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     app.button(key=f"design_preset_{preset}").click().run()
     assert not app.exception
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
-    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step. " + ERROR_EXPLAINED]  # one GIF: three played out of step
+    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step; during the context the prediction panel "
+        "shows the frames the model was given. " + ERROR_EXPLAINED]  # one GIF: three played out of step
     # And its frames still, under the truth: the GIF never pauses.
     assert "Frames 1-10: context. From +1 on: the model's forecast under the truth." in [c for c, _ in images(app)]
     # The widgets and the forecast sequence are the preset's (the count alone was the default for two digits).
@@ -1754,7 +1756,8 @@ def test_a_sequence_shorter_than_the_context_is_padded_and_forecast(app):
     # Its ground truth GIF is black after its last frame, which the second note says.
     assert "ends 1 frame after the context" in app.info[1].value and "say 'no data' there" in app.info[1].value
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
-    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step. " + ERROR_EXPLAINED]  # one GIF: three played out of step
+    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step; during the context the prediction panel "
+        "shows the frames the model was given. " + ERROR_EXPLAINED]  # one GIF: three played out of step
     assert len(chart_curves(app.get("plotly_chart")[0])["model"]) == 1
     assert not [caption.value for caption in app.caption if " 1 frames" in caption.value]
 

@@ -392,6 +392,24 @@ def test_design_keeps_its_forecast_in_view_beside_the_last_slider_on_a_laptop(br
     context.close()
 
 
+def test_inside_keeps_its_step_slider_in_view_over_the_last_equation_on_a_projector(browser, server):
+    # At 1280 x 720 the slider ended 390 px above the first equation: a teacher could not move
+    # it and show the gates change.
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    tab = context.new_page()
+    tab.set_default_timeout(90_000)
+    tab.goto(f"{server}/inside")
+    settle(tab)
+    last = tab.locator(".st-key-inside-equation-hidden img")
+    last.evaluate("e => e.scrollIntoView({block: 'end'})")
+    tab.wait_for_timeout(500)
+    bar, picture = tab.locator(".st-key-inside-step").bounding_box(), last.bounding_box()
+    assert 0 <= bar["y"] and bar["y"] + bar["height"] <= picture["y"] and picture["y"] + picture["height"] <= 721, (
+        bar, picture)
+    screenshot(tab, "inside-1280x720")
+    context.close()
+
+
 def test_a_home_card_opens_its_page_wherever_it_is_clicked(page):
     # Only a card's title was a link: a tap on its description, most of the card, did nothing.
     description = page.get_by_test_id("stCaptionContainer").filter(has_text="Place and aim digits yourself")

@@ -740,6 +740,8 @@ def panels_ui(panels: dict, caption: str, alt: str, fps: float = 4.0) -> bytes:
 def comparison_ui(panels: dict, subject: str) -> bytes:
     """Shows a forecast's panels (`core.media.comparison_panels`) in step, as
     `panels_ui` does, and returns the GIF's bytes."""
-    words = f"{' | '.join(panels).capitalize()}, frame by frame in step."
+    # The middle panel is titled "model input" during the context: the caption named it "prediction" only.
+    words = (f"{' | '.join(panels).capitalize()}, frame by frame in step; during the context the prediction panel "
+             "shows the frames the model was given.")
     return panels_ui(panels, words + (f" {ERROR_EXPLAINED}" if "absolute error" in panels else ""),
                      f"Animated {', '.join(panels)} of {subject}, in step")
