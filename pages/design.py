@@ -46,8 +46,10 @@ def apply_preset(name: str) -> None:
 def digit_ui(slot: int) -> tuple:
     """One digit's widgets; returns (image, start, angle, speed, class)."""
     # Defaults go into session state (not the widgets) so presets can set them.
-    defaults = {"class": (3 + 4 * slot) % 10, "example": 0, "row": 0.5, "col": 0.2 + 0.3 * slot,
-                "angle": 45 + 100 * slot, "speed": 1.0}
+    # Apart from the first frame on, and two digits all the way, each bouncing once: all three started
+    # on one row 11 px apart, and the first frames showed one blob for "3" and "7".
+    row, col, angle = ((0.5, 0.1, 260), (0.1, 0.7, 70), (0.9, 0.9, 180))[slot]
+    defaults = {"class": (3 + 4 * slot) % 10, "example": 0, "row": row, "col": col, "angle": angle, "speed": 1.0}
     for name, value in defaults.items():
         st.session_state.setdefault(f"design_{name}_{slot}", value)
     digit = st.selectbox("Class", range(10), key=f"design_class_{slot}")
@@ -56,8 +58,11 @@ def digit_ui(slot: int) -> tuple:
     st.image(strip, caption=f"Test digits of class {digit} (the model never trained on them)",
              alt=f"Thumbnails of test digits of class {digit}", output_format="PNG")
     example = st.slider("Which one", 0, 19, key=f"design_example_{slot}")
-    row = st.slider("Start: row (0 top, 1 bottom)", 0.0, 1.0, key=f"design_row_{slot}")
-    col = st.slider("Start: column (0 left, 1 right)", 0.0, 1.0, key=f"design_col_{slot}")
+    # Frame 1 shows the digit one step on from here: a digit started at column 0 showed 7 px in.
+    moved = ("As in the dataset, the digit moves one step before frame 1 is drawn, so frame 1 shows it a step "
+             "along its direction (the star on the paths chart).")
+    row = st.slider("Start: row (0 top, 1 bottom)", 0.0, 1.0, key=f"design_row_{slot}", help=moved)
+    col = st.slider("Start: column (0 left, 1 right)", 0.0, 1.0, key=f"design_col_{slot}", help=moved)
     angle = st.slider("Direction (degrees; 0 right, 90 down)", 0, 359, key=f"design_angle_{slot}")
     # Fine steps: at 0.25 a preset's 0.8 could not be set again once dragged.
     speed = st.slider("Speed (1 = the dataset's 3.6 px per frame)", 0.25, 2.0, step=0.05, key=f"design_speed_{slot}")

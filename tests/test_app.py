@@ -184,7 +184,7 @@ def test_dataset_and_design_pictures_can_be_downloaded(app, monkeypatch):
     assert strip.ndim == 3 and strip.shape[0] > 100
     app.switch_page("pages/design.py").run()
     first = next(name for name in offered if name.startswith("designed-"))
-    assert re.fullmatch(r"designed-3-at-45deg-7-at-145deg-[0-9a-f]{6}-shipped-model\.gif", first), first
+    assert re.fullmatch(r"designed-3-at-260deg-7-at-70deg-[0-9a-f]{6}-shipped-model\.gif", first), first
     frames = iio.imread(offered[first](), index=None)
     assert frames.shape[:3] == (20, 284, 798) and not app.exception  # the three panels side by side, 20 frames
     # Each design its own name: a second download replaced the first. A change of speed too, which the name's
@@ -192,8 +192,8 @@ def test_dataset_and_design_pictures_can_be_downloaded(app, monkeypatch):
     app.slider(key="design_speed_0").set_value(1.5).run()
     app.slider(key="design_angle_0").set_value(90).run()
     designs = [name for name in offered if name.startswith("designed-")]
-    assert len(designs) == 3 and designs[1].startswith("designed-3-at-45deg-7-at-145deg-") and designs[1] != first
-    assert designs[2].startswith("designed-3-at-90deg-7-at-145deg-")
+    assert len(designs) == 3 and designs[1].startswith("designed-3-at-260deg-7-at-70deg-") and designs[1] != first
+    assert designs[2].startswith("designed-3-at-90deg-7-at-70deg-")
 
 
 def test_forecast_says_where_it_trails_black_frames_as_its_chart_shows(app):
