@@ -74,8 +74,14 @@ def source_ui():
             job = OFFICIAL_DOWNLOAD
             downloading = job["thread"] is not None and job["thread"].is_alive()
             # The file grows in place as it downloads: the error called it an interrupted download.
+            # In the app's words where the file is missing: core's told a visitor to download it "there",
+            # a server folder out of their reach.
+            missing = (f"The official file is not on the computer running this app (in Keras' cache, "
+                       f"{data.official_cache_path().parent}). The button below downloads it there, once for "
+                       "everyone using this app; the bundled set needs no download.")
             st.info("Downloading the official file: it opens here when the download ends." if downloading
-                    else f"{as_sentence(str(error))}.", icon=":material/info:")
+                    else missing if not data.official_cache_path().exists() else f"{as_sentence(str(error))}.",
+                    icon=":material/info:")
             if st.button("Download the official file (819 MB)", key="dataset_download", disabled=downloading):
                 start_download(job)
                 st.rerun()  # from the top: the line above still called the file an interrupted download
