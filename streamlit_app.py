@@ -9,7 +9,9 @@ import streamlit as st
 from ui.shared import (SHIPPED, SHIPPED_LABEL, device_label, keras_loaded_ui, remember_session_ui, run_page,
                        session_folder)
 
-st.set_page_config(page_title="ConvLSTM Studio", page_icon=":material/movie:", layout="wide")
+# An emoji, which the browser draws itself: a Material icon is fetched from fonts.gstatic.com,
+# and on a classroom network with no internet the tab had none.
+st.set_page_config(page_title="ConvLSTM Studio", page_icon="🎞️", layout="wide")
 
 # The two pages that need no model: they open without loading TensorFlow.
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from urllib.parse import urlsplit
 import warnings
 from pathlib import Path
 
@@ -141,12 +142,22 @@ def screenshot(tab, name: str):
     tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_every_page_opens_from_the_navigation(page):
+def test_every_page_opens_from_the_navigation_and_asks_nothing_of_another_host(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 2200})
+    # A classroom network with no internet: the tab's icon came from fonts.gstatic.com.
+    hosts = set()
+    context.on("request", lambda request: request.url.startswith("http") and hosts.add(urlsplit(request.url).netloc))
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(server)
+    settle(page)
     for title, name in PAGES.items():
         open_page(page, title)
         assert page.get_by_test_id("stException").count() == 0, f"exception on {title}"
         assert page.locator("h1").first.inner_text()
         screenshot(page, name)
+    assert hosts == {urlsplit(server).netloc}
+    context.close()
 
 
 def test_forecast_gifs_load_and_download(page):
