@@ -74,14 +74,16 @@ def source_ui():
             job = OFFICIAL_DOWNLOAD
             downloading = job["thread"] is not None and job["thread"].is_alive()
             # The file grows in place as it downloads: the error called it an interrupted download.
-            # In the app's words where the file is missing: core's told a visitor to download it "there",
-            # a server folder out of their reach.
-            missing = (f"The official file is not on the computer running this app (in Keras' cache, "
-                       f"{data.official_cache_path().parent}). The button below downloads it there, once for "
-                       "everyone using this app; the bundled set needs no download.")
-            st.info("Downloading the official file: it opens here when the download ends." if downloading
-                    else missing if not data.official_cache_path().exists() else f"{as_sentence(str(error))}.",
-                    icon=":material/info:")
+            if downloading:
+                words = "Downloading the official file: it opens here when the download ends."
+            elif data.official_cache_path().exists():  # an interrupted download
+                words = f"{as_sentence(str(error))}."
+            else:  # core's words, for the CLI, told a visitor to download it "there", a server folder out of their reach
+                words = (f"The official file is not in Keras' cache ({data.official_cache_path().parent}) on the "
+                         "computer running this app. The button below downloads it there, once for everyone using "
+                         f"this app; or fetch {data.OFFICIAL_URL} yourself and type its folder above. The bundled set "
+                         "needs no download.")
+            st.info(words, icon=":material/info:")
             if st.button("Download the official file (819 MB)", key="dataset_download", disabled=downloading):
                 start_download(job)
                 st.rerun()  # from the top: the line above still called the file an interrupted download

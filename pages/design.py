@@ -46,9 +46,9 @@ def apply_preset(name: str) -> None:
 def digit_ui(slot: int) -> tuple:
     """One digit's widgets; returns (image, start, angle, speed, class)."""
     # Defaults go into session state (not the widgets) so presets can set them.
-    # Apart from the first frame on, and two digits all the way, each bouncing once: all three started
-    # on one row 11 px apart, and the first frames showed one blob for "3" and "7".
-    row, col, angle = ((0.5, 0.1, 260), (0.1, 0.7, 70), (0.9, 0.9, 180))[slot]
+    # Apart: two digits never touch over 20 frames, a third barely, and each bounces off a wall in
+    # them. All three started on one row 11 px apart, and the first frames showed a "3" and a "7" as one blob.
+    row, col, angle = ((0.5, 0.1, 260), (0.1, 0.7, 70), (1.0, 0.8, 180))[slot]
     defaults = {"class": (3 + 4 * slot) % 10, "example": 0, "row": row, "col": col, "angle": angle, "speed": 1.0}
     for name, value in defaults.items():
         st.session_state.setdefault(f"design_{name}_{slot}", value)

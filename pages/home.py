@@ -1,4 +1,4 @@
-"""Home: what the app does, a picture of forecasting, and a one-click forecast."""
+"""Home: what the app does, a one-click forecast, a picture of forecasting, and a card for each page."""
 
 from ui.shared import through_entry_point
 
@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from core import media
-from ui.shared import (CONTEXT, ERROR_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT, TEST_SET_SOURCE,
+from ui.shared import (CONTEXT, ERROR_EXPLAINED, INPUT_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT, TEST_SET_SOURCE,
                        forecast_sequence, forecast_strip_ui, keras_loaded_ui, panels_ui, test_sequence, timing_words,
                        widths_ui)
 
@@ -50,7 +50,7 @@ if SHIPPED.is_file() and "home_index" in st.session_state:
     panels_ui(
         media.comparison_panels(context, truth, prediction, scale=4),
         f"Test sequence {index}: ground truth, closed-loop prediction and error (forecast in "
-        f"{timing_words(seconds, built)}). {ERROR_EXPLAINED}",
+        f"{timing_words(seconds, built)}). {INPUT_EXPLAINED} {ERROR_EXPLAINED}",
         "Animated comparison of the true and predicted frames of a test sequence.",
     )
     forecast_strip_ui(context, truth, prediction)  # a still view: the GIF never pauses
@@ -61,6 +61,8 @@ if SHIPPED.is_file() and "home_index" in st.session_state:
         open_forecast_on(index)  # again: a sequence picked on another page since took its place
         st.switch_page("pages/forecast.py")
 
+# Under its own heading: under "Try it now", right below a forecast, its sequence read as that forecast's.
+st.header("How it forecasts", anchor=False)
 # On a phone, two frames a side and stacked, where Streamlit stacks columns: with four in
 # a row the picture's words were 4 px high, with two in a row 6 px; stacked they are 10.
 # Both are sent (the narrow one adds 11 KB), and the screen's width picks one.

@@ -166,11 +166,14 @@ if trace is not None:
     # The slider and its frames stay in view while the equations scroll under them: at 1280 x 720
     # the slider ended 390 px above the first equation, so a teacher could not move it and show
     # the gates change. Not on a short or a narrow screen (a phone), where it would cover half of it.
-    st.html("""<style>@media (min-height: 600px) and (min-width: 700px) {
-      [data-testid='stLayoutWrapper']:has(> .st-key-inside-step) {
-        position: sticky; top: 3.75rem; z-index: 2; background: white;
-      }
-    }</style>""")
+    # Opaque in the theme's own colour (Settings offers dark too), and a focused picture's button
+    # scrolled into view below it, not under it.
+    st.html(f"""<style>@media (min-height: 600px) and (min-width: 700px) {{
+      [data-testid='stLayoutWrapper']:has(> .st-key-inside-step) {{
+        position: sticky; top: 3.75rem; z-index: 2; background: {"#0e1117" if st.context.theme.type == "dark" else "white"};
+      }}
+      [data-testid='stMain'] {{ scroll-padding-top: 15rem; }}
+    }}</style>""")
     # This step's two frames, held still beside it: they were only in the animation above, which never
     # stops, so a teacher could not show "this frame in, these gates, that frame out" at one moment.
     row = st.container(horizontal=True, vertical_alignment="center", key="inside-step")
@@ -179,18 +182,19 @@ if trace is not None:
                              help="Context frames are true frames; future frames are the model's own predictions, "
                              "fed back.")
     when = media.frame_label(step, trace.context)
+    pair = row.container(horizontal=True, width="content")  # on a phone the two wrap together, under the slider
     for frames, t, role in ((trace.inputs, step, "fed in"), (trace.predictions, step + 1, "predicted")):
-        row.image(media.encode_png(media.upscale(frames[step], 2)), width=110, output_format="PNG",
-                  caption=f"{role.capitalize()}: {media.frame_label(t, trace.context)}", alt=f"The frame {role} at this step")
+        pair.image(media.encode_png(media.upscale(frames[step], 2)), width=128, output_format="PNG",
+                   caption=f"{role.capitalize()}: {media.frame_label(t, trace.context)}", alt=f"The frame {role} at this step")
     st.caption(f"Cell {layer}, {channel_words}, reading "
                f"{when}. $*$ is a convolution, $\\circ$ an element-wise product. $X_t$ is what this cell reads: "
                "for cell 1 the frame fed in (as patches), for a higher cell the $H_t$ of the cell below; $H_{t-1}$ "
                "is this cell's own hidden state from the step before. These are Shi et al.'s (2015) equations "
                "without their *peephole* terms (the memory feeding the gates directly), as in OpenSTL's ConvLSTM.")
     if config.layer_norm:
-        st.caption(r"$\mathrm{LN}$ is layer normalisation: each gate's sum is brought to mean 0 and variance 1 "
-                   "over the whole 16x16 map and all its channels, for this sequence and step, then scaled and "
-                   "shifted by two learnt numbers per channel. It keeps every gate in the range where it learns "
+        st.caption(r"$\mathrm{LN}$ is layer normalisation: each gate's sum (and the candidate's) is brought to mean 0 "
+                   "and variance 1 over the whole 16x16 map and all its channels, for this sequence and step, then "
+                   "scaled and shifted by two learnt numbers per channel. It keeps them in the range where they learn "
                    "fastest: the shipped model learnt with it in 2.4 million sequences what 10.9 million without it did not.")
     # A gate's equation is about 390 px wide: in half a row of a 1024 px window it was cut,
     # so in a narrow cell it is set smaller (a container query: the cell's width, not the window's).

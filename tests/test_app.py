@@ -28,13 +28,13 @@ from conftest import ROOT, TINY, tiny_run
 from streamlit.testing.v1 import AppTest
 
 from core.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpoint
-from core.data import moving_mnist
+from core.data import OFFICIAL_URL, moving_mnist
 from core.errors import InputError
 from core.evaluation import evaluate
 from core.model import build_model
 from ui.jobs import OWN_RUN
 from ui.limits import Busy
-from ui.shared import ERROR_EXPLAINED, SHIPPED, SHIPPED_LABEL
+from ui.shared import ERROR_EXPLAINED, INPUT_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT
 
 PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py",
          "pages/design.py", "pages/inside.py"]
@@ -289,8 +289,8 @@ def test_page_settings_survive_a_trip_to_another_page(app, monkeypatch):
 def test_forecast_page_shows_gifs_and_downloads(app):
     app.switch_page("pages/forecast.py").run()
     # One GIF, in step: three, one per panel, played out of step (the truth at +2, the prediction at +1).
-    assert [caption for caption, url in images(app) if url.endswith(".gif")] == ["Ground truth | prediction | absolute error, frame by frame in step; during the context the prediction panel "
-        "shows the frames the model was given. " + ERROR_EXPLAINED]
+    assert [caption for caption, url in images(app) if url.endswith(".gif")] == ["Ground truth | prediction | absolute error, frame by frame in step. " + INPUT_EXPLAINED + " "
+        + ERROR_EXPLAINED]
     assert len(images(app)) >= 2  # and the frame strip
     floor = read_checkpoint_info(SHIPPED)[0].output_floor  # the caption says when black means "below the floor"
     assert (f"fainter than {floor * 100:g}% are drawn black" in app.caption[0].value) == (floor > 0)
@@ -487,9 +487,10 @@ def test_dataset_page_shows_a_sequence_and_says_when_the_official_file_is_missin
     app.radio(key="dataset_source").set_value("Official file (mnist_test_seq.npy)").run()
     assert not app.exception
     # Said to a visitor, who cannot reach the server's folder: core's words for the CLI told them to download it "there".
-    assert app.info[0].value == (f"The official file is not on the computer running this app (in Keras' cache, "
-                                 f"{tmp_path / 'datasets'}). The button below downloads it there, once for everyone "
-                                 "using this app; the bundled set needs no download.")
+    assert app.info[0].value == (f"The official file is not in Keras' cache ({tmp_path / 'datasets'}) on the computer "
+                                 "running this app. The button below downloads it there, once for everyone using this "
+                                 f"app; or fetch {OFFICIAL_URL} yourself and type its folder above. The bundled set "
+                                 "needs no download.")
     # Offline, a download request ends in a clear message (a closed local port stands in for the internet).
     monkeypatch.setattr("core.data.OFFICIAL_URL", "http://127.0.0.1:9/mnist_test_seq.npy")
     app.button(key="dataset_download").click().run()
@@ -1401,7 +1402,7 @@ def test_homes_link_to_more_forecasts_opens_them_with_the_model_home_used(app, t
     assert app.selectbox(key="evaluate_checkpoint").value == "Trained here: run 1"
     # Another sequence picked on another page since: the link opened that one, not the one Home shows.
     app.switch_page("pages/dataset.py").run()
-    app.number_input(key="dataset_index").set_value((app.session_state["home_index"] + 1) % 1000).run()
+    app.number_input(key="dataset_index").set_value((app.session_state["home_index"] + 1) % TEST_COUNT).run()
     app.switch_page("pages/home.py").run()
     app.button(key="home_more").click().run()
     assert not app.exception and app.title[0].value == "Forecast"
@@ -1479,8 +1480,8 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     app.button(key=f"design_preset_{preset}").click().run()
     assert not app.exception
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
-    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step; during the context the prediction panel "
-        "shows the frames the model was given. " + ERROR_EXPLAINED]  # one GIF: three played out of step
+    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step. " + INPUT_EXPLAINED + " "
+        + ERROR_EXPLAINED]  # one GIF: three played out of step
     # And its frames still, under the truth: the GIF never pauses.
     assert "Frames 1-10: context. From +1 on: the model's forecast under the truth." in [c for c, _ in images(app)]
     # The widgets and the forecast sequence are the preset's (the count alone was the default for two digits).
@@ -1758,8 +1759,8 @@ def test_a_sequence_shorter_than_the_context_is_padded_and_forecast(app):
     # Its ground truth GIF is black after its last frame, which the second note says.
     assert "ends 1 frame after the context" in app.info[1].value and "say 'no data' there" in app.info[1].value
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
-    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step; during the context the prediction panel "
-        "shows the frames the model was given. " + ERROR_EXPLAINED]  # one GIF: three played out of step
+    assert gifs == ["Ground truth | prediction | absolute error, frame by frame in step. " + INPUT_EXPLAINED + " "
+        + ERROR_EXPLAINED]  # one GIF: three played out of step
     assert len(chart_curves(app.get("plotly_chart")[0])["model"]) == 1
     assert not [caption.value for caption in app.caption if " 1 frames" in caption.value]
 

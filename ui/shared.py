@@ -37,6 +37,8 @@ SHIPPED_LABEL = "Shipped model"  # short: a longer name was cut in the model pic
 TEST_COUNT = 1000  # the bundled test set: sequences 0-999 of the test split
 CONTEXT = data.CONTEXT_FRAMES
 # The error panel has no colour bar of its own, and a class read its colours as a heat map of the digits.
+# The middle panel is titled "model input" during the context: captions named it "prediction" only.
+INPUT_EXPLAINED = "During the context the prediction panel shows the frames the model was given."
 ERROR_EXPLAINED = ("In the error panel, black is right and brighter is further off, through purple and orange up to "
                    "pale yellow: off by the full brightness.")
 # Students asked how a still picture can score worse than nothing. "Usually": at the first predicted
@@ -740,8 +742,6 @@ def panels_ui(panels: dict, caption: str, alt: str, fps: float = 4.0) -> bytes:
 def comparison_ui(panels: dict, subject: str) -> bytes:
     """Shows a forecast's panels (`core.media.comparison_panels`) in step, as
     `panels_ui` does, and returns the GIF's bytes."""
-    # The middle panel is titled "model input" during the context: the caption named it "prediction" only.
-    words = (f"{' | '.join(panels).capitalize()}, frame by frame in step; during the context the prediction panel "
-             "shows the frames the model was given.")
+    words = f"{' | '.join(panels).capitalize()}, frame by frame in step. {INPUT_EXPLAINED}"
     return panels_ui(panels, words + (f" {ERROR_EXPLAINED}" if "absolute error" in panels else ""),
                      f"Animated {', '.join(panels)} of {subject}, in step")
