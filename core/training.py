@@ -558,7 +558,8 @@ def _fresh(config: TrainConfig) -> tuple[keras.Model, keras.optimizers.Optimizer
         model.set_weights(source.get_weights())
         if hasattr(model, "sequences_seen"):  # the keras.io model keeps its count in its file's record
             model.sequences_seen.assign(0)
-    info = {"preset": config.preset}
+    # Where it started, for the pickers to tell a fine-tuned run from one trained from scratch.
+    info = {"preset": config.preset, "init_from": str(config.init_from) if config.init_from else None}
     if source is not None and "refiner" in source.studio_info:  # kept, frozen, as trained for the source
         info["refiner"] = source.studio_info["refiner"]
     return model, optimizer, info

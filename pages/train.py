@@ -378,7 +378,7 @@ def short_of_memory(config: TrainConfig) -> str:
 
 
 st.title("Train", anchor=False)
-st.markdown(
+INTRO = (
     "Train a model right here. Training runs in the background: you can switch pages, reload, open another tab "
     f"or lose the connection, and come back. Your newest {LIMITS.checkpoints_per_session} trained models are kept "
     "until an hour after your last visit (closing the browser forgets them). "
@@ -386,7 +386,8 @@ st.markdown(
     # A class watched a minute's grey forecasts, told only afterwards that they would be grey.
     "What to expect: in a few minutes a model from scratch learns where things move, its loss and validation "
     "MSE fall, but its forecasts stay grey blurs, not digits: the shipped model saw 2.4 million sequences on a "
-    "GPU, where a minute on 2 CPU cores sees about 500. To show forecasts of digits, use the Forecast page."
+    # 784-880 in the default run's minute (benchmarks/app_gc.py, docs/benchmarks.md), 1,040 in a review's.
+    "GPU, where a minute on 2 CPU cores sees 800 to 1,000. To show forecasts of digits, use the Forecast page."
 )
 job = registry().latest(session_id())
 locked = job is not None and job.running
@@ -394,9 +395,11 @@ locked = job is not None and job.running
 # Once for each run: a tab open before another tab's later run went on showing the earlier run's.
 if job is not None and st.session_state.get("train_restored") != (str(job.out), job.started):
     st.session_state.update(job.settings, train_restored=(str(job.out), job.started))
-# Folded away while a run goes: open, they put its progress and loss curve below the
-# fold of a 1366 x 768 projector.
-with st.expander("The settings this run uses (they unlock when it ends or you stop it)") if locked else st.container():
+# Folded away while a run goes, with the words on training: open, they put its progress and
+# loss curve below the fold of a 1366 x 768 projector, and its curve at y=645 of a 1280 x 720 one.
+with (st.expander("What training here does, and the settings this run uses (they unlock when it ends or you stop "
+                  "it)") if locked else st.container()):
+    st.markdown(INTRO)
     config = settings_ui(locked)
 glossary_ui()
 running = registry().running()

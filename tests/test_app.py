@@ -566,7 +566,9 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     shown = pyarrow.ipc.open_stream(app.table[0].proto.arrow_data.styler.display_values).read_pandas()
     for metric, places in (("MSE", 1), ("MAE", 1), ("SSIM", 3), ("PSNR", 2)):
         assert list(shown[metric]) == [f"{value:.{places}f}" for value in table[metric]]
-    assert any(re.search(r"; scored in (\d+ s|under a second)\.$", caption.value) for caption in app.caption)
+    assert any(re.search(r"; scored in (\d+ s|under a second)\. The shipped model's card \(docs/model-card.md\) "
+                         r"scores all 1,000, so its figures differ a little from these\.$", caption.value)
+               for caption in app.caption)
     # Another page and back: the same results at once, not a second evaluation.
     app.switch_page("pages/forecast.py").run()
     app.switch_page("pages/evaluate.py").run()
@@ -710,10 +712,16 @@ def test_a_comparison_says_how_long_each_model_took(app, tiny_checkpoint, monkey
     app.run()
     assert not app.exception
     expected = f"; scored in 5 s for Trained here: tiny and under a second for {SHIPPED_LABEL}."  # "0 s" read as nothing
-    assert any(caption.value.endswith(expected) for caption in app.caption), [c.value for c in app.caption]
-    # In words, under the table: whether each model beats both baselines on both metrics.
+    assert any(expected in caption.value for caption in app.caption), [c.value for c in app.caption]
+    # A class set 10 sequences' scores beside the card's and asked which was right.
+    assert any(caption.value.endswith(f"{expected} The shipped model's card (docs/model-card.md) scores all 1,000, so "
+                                      "its figures differ a little from these.") for caption in app.caption)
+    # In words, under the table: whether each model beats both baselines on both metrics, and which of the two is better.
     standing = next(text.value for text in app.markdown if text.value.startswith("**Trained here: tiny**"))
     assert f"**{SHIPPED_LABEL}** beats both baselines on MSE and on SSIM." in standing
+    assert f"**{SHIPPED_LABEL}** forecasts these sequences better than **Trained here: tiny**: a lower MSE (" in standing
+    # The pickers say how a model trained here started and how much it saw: run 1 and run 2 looked the same.
+    assert f"Trained here: tiny{TINY_WORDS}" in app.selectbox(key="evaluate_checkpoint").options
 
 
 def test_a_model_dropped_from_the_cache_is_freed_by_the_next_load():
@@ -897,7 +905,7 @@ def wait_for_the_run(app) -> None:
     assert "Saved as" in app.success[0].value
 
 
-RUN_SETTINGS = "The settings this run uses (they unlock when it ends or you stop it)"
+RUN_SETTINGS = "What training here does, and the settings this run uses (they unlock when it ends or you stop it)"
 
 
 def test_a_fine_tuning_run_cancelled_while_it_scores_its_start_trains_nothing(app):
@@ -926,8 +934,9 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     assert app.button(key="train_start_button").disabled  # not a second click into "another run started"
     # The settings show the run's own until it ends: changed, they silently did nothing.
     assert app.radio(key="train_digits").disabled and app.slider(key="train_epochs_convlstm").disabled
-    # Folded away meanwhile: open, they put the run's progress below a projector's fold.
-    assert RUN_SETTINGS in [expander.label for expander in app.expander]
+    # Folded away meanwhile, with the page's words on training: open, they put the run's progress below a projector's fold.
+    folded = next(expander for expander in app.expander if expander.label == RUN_SETTINGS)
+    assert folded.markdown[0].value.startswith("Train a model right here.")
     # A reload (a new session, the same browser) shows the run's settings too, not the defaults.
     reloaded = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
     reloaded.session_state["session_id"] = app.session_state["session_id"]
@@ -2126,6 +2135,9 @@ def test_folders_an_earlier_server_left_behind_go_once_unseen_for_an_hour(tmp_pa
     assert shared.session_folder() == str(mine) and time.time() - mine.stat().st_mtime < 60
 
 
+TINY_WORDS = " (from scratch, 64 sequences)"  # how a picker describes tiny_checkpoint trained here
+
+
 def finished_here(app, folder, tiny_checkpoint, monkeypatch, runs: int) -> None:
     """`runs` runs of this session, finished in `folder`, its folder, as the training registry holds them."""
     from ui.jobs import Job, Registry
@@ -2169,12 +2181,12 @@ def test_a_run_trained_after_an_idle_hour_is_offered_though_its_label_was_used(a
     app.session_state["trained"] = {f"Trained here: run {n}": str(tmp_path / "swept" / f"run-{n}.keras") for n in (1, 2)}
     app.switch_page("pages/forecast.py").run()
     assert not app.exception
-    assert app.selectbox(key="forecast_checkpoint").options == [SHIPPED_LABEL, "Trained here: run 1"]
+    assert app.selectbox(key="forecast_checkpoint").options == [SHIPPED_LABEL, f"Trained here: run 1{TINY_WORDS}"]
 
 
 def test_a_session_is_offered_its_newest_runs_only_and_the_oldest_stays_deleted(app, tmp_path, tiny_checkpoint, monkeypatch):
     finished_here(app, tmp_path / "mine", tiny_checkpoint, monkeypatch, runs=4)
-    newest = [SHIPPED_LABEL] + [f"Trained here: run {n}" for n in (2, 3, 4)]
+    newest = [SHIPPED_LABEL] + [f"Trained here: run {n}{TINY_WORDS}" for n in (2, 3, 4)]
     app.switch_page("pages/forecast.py").run()
     assert app.selectbox(key="forecast_checkpoint").options == newest
     app.switch_page("pages/evaluate.py").run()  # collected again: run 1, still in the registry, has no file

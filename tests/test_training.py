@@ -454,6 +454,8 @@ def test_without_a_rate_a_resume_keeps_its_files(tmp_path):
     assert float(fine_tuned.optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
     # And fed it the truth again (only the CLI and the page said 0), to a model that forecasts without it.
     assert fine_tuned.studio_info["sampling_sequences"] == 0
+    # Its record says where it started, which the app's pickers show; a run from scratch's says none.
+    assert fine_tuned.studio_info["init_from"] == str(out) and resumed.studio_info["init_from"] is None
     new, _ = train(tiny_run(epochs=1))
     assert float(new.optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
 

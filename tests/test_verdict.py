@@ -4,7 +4,7 @@ forecast trails black frames at; the pages' tests see only a few of its sentence
 import numpy as np
 
 from core.metrics import Scores
-from ui.verdict import breakdown, frames_behind, standing, verdict, where
+from ui.verdict import breakdown, frames_behind, head_to_head, standing, verdict, where
 
 NONE = np.array([], int)
 
@@ -86,3 +86,18 @@ def test_a_model_is_called_useful_only_when_it_beats_both_baselines_on_both_metr
         "0.017 against their 0.650), so it is not yet useful.")
     assert standing("C", {"model": _scores(180.0, 0.800), **baselines}) == (
         "C does not beat black frames on MSE (its 180.0 against their 172.8), so it is not yet useful.")
+
+
+def test_two_models_are_compared_with_each_other_on_both_metrics():
+    # Each was set against the baselines alone: a class compared two runs from the table.
+    baselines = {"black frames": _scores(172.8, 0.706), "repeat last frame": _scores(296.0, 0.650)}
+    shipped, run = ("S", {"model": _scores(50.1, 0.878), **baselines}), ("R", {"model": _scores(52.4, 0.870), **baselines})
+    expected = "S forecasts these sequences better than R: a lower MSE (50.1 against 52.4) and a higher SSIM (0.878 against 0.870)."
+    assert head_to_head(shipped, run) == head_to_head(run, shipped) == expected
+    sharper = ("T", {"model": _scores(55.0, 0.890), **baselines})
+    assert head_to_head(shipped, sharper) == ("Neither forecasts these sequences better on both: S has the lower MSE "
+                                              "(50.1 against 55.0), T the higher SSIM (0.890 against 0.878).")
+    same_mse = ("U", {"model": _scores(50.1, 0.900), **baselines})
+    assert head_to_head(shipped, same_mse) == ("Neither forecasts these sequences better on both: they tie on MSE, "
+                                               "U the higher SSIM (0.900 against 0.878).")
+    assert head_to_head(shipped, ("V", shipped[1])) == "S and V score the same on these sequences."

@@ -98,3 +98,29 @@ def standing(name: str, scores: dict) -> str:
         return f"{name} beats both baselines on MSE and on SSIM."
     listed = behind[0] if len(behind) == 1 else ", ".join(behind[:-1]) + " or " + behind[-1]
     return f"{name} does not beat {listed}, so it is not yet useful."
+
+
+def head_to_head(first: tuple[str, dict], second: tuple[str, dict]) -> str:
+    """Which of two models (name, `score_forecast`'s averages) forecasts the same sequences better,
+    in words: each was set against the baselines alone, and a class compared two runs from the table."""
+    (a, scores_a), (b, scores_b) = first, second
+    value = {metric: {a: getattr(scores_a["model"], metric), b: getattr(scores_b["model"], metric)}
+             for metric in ("mse", "ssim")}
+
+    def better(metric: str) -> str | None:  # lower MSE, higher SSIM; None for a tie
+        if value[metric][a] == value[metric][b]:
+            return None
+        return a if (value[metric][a] < value[metric][b]) == (metric == "mse") else b
+
+    def against(metric: str, places: int, name: str) -> str:
+        return f"{value[metric][name]:.{places}f} against {value[metric][b if name == a else a]:.{places}f}"
+
+    mse, ssim = better("mse"), better("ssim")
+    if mse is not None and mse == ssim:
+        return (f"{mse} forecasts these sequences better than {b if mse == a else a}: a lower MSE "
+                f"({against('mse', 1, mse)}) and a higher SSIM ({against('ssim', 3, mse)}).")
+    if mse is None and ssim is None:
+        return f"{a} and {b} score the same on these sequences."
+    return ("Neither forecasts these sequences better on both: "
+            + (f"{mse} has the lower MSE ({against('mse', 1, mse)})" if mse else "they tie on MSE") + ", "
+            + (f"{ssim} the higher SSIM ({against('ssim', 3, ssim)})" if ssim else "they tie on SSIM") + ".")
