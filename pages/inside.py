@@ -168,9 +168,10 @@ if trace is not None:
     # the gates change. Not on a short or a narrow screen (a phone), where it would cover half of it.
     # Opaque in the theme's own colour (Settings offers dark too), and a focused picture's button
     # scrolled into view below it, not under it.
+    background = "#0e1117" if st.context.theme.type == "dark" else "white"
     st.html(f"""<style>@media (min-height: 600px) and (min-width: 700px) {{
       [data-testid='stLayoutWrapper']:has(> .st-key-inside-step) {{
-        position: sticky; top: 3.75rem; z-index: 2; background: {"#0e1117" if st.context.theme.type == "dark" else "white"};
+        position: sticky; top: 3.75rem; z-index: 2; background: {background};
       }}
       [data-testid='stMain'] {{ scroll-padding-top: 15rem; }}
     }}</style>""")

@@ -36,9 +36,9 @@ SHIPPED = ROOT / "checkpoints" / "convlstm.keras"
 SHIPPED_LABEL = "Shipped model"  # short: a longer name was cut in the model pickers
 TEST_COUNT = 1000  # the bundled test set: sequences 0-999 of the test split
 CONTEXT = data.CONTEXT_FRAMES
-# The error panel has no colour bar of its own, and a class read its colours as a heat map of the digits.
 # The middle panel is titled "model input" during the context: captions named it "prediction" only.
 INPUT_EXPLAINED = "During the context the prediction panel shows the frames the model was given."
+# The error panel has no colour bar of its own, and a class read its colours as a heat map of the digits.
 ERROR_EXPLAINED = ("In the error panel, black is right and brighter is further off, through purple and orange up to "
                    "pale yellow: off by the full brightness.")
 # Students asked how a still picture can score worse than nothing. "Usually": at the first predicted
