@@ -101,3 +101,7 @@ def test_two_models_are_compared_with_each_other_on_both_metrics():
     assert head_to_head(shipped, same_mse) == ("Neither forecasts these sequences better on both: they tie on MSE, "
                                                "U the higher SSIM (0.900 against 0.878).")
     assert head_to_head(shipped, ("V", shipped[1])) == "S and V score the same on these sequences."
+    # A diverged run scores NaN, which every comparison calls not better: it was named the better one.
+    diverged = ("D", {"model": _scores(float("nan"), float("nan")), **baselines})
+    for pair in ((shipped, diverged), (diverged, shipped)):
+        assert head_to_head(*pair).startswith("S forecasts these sequences better than D: a lower MSE (50.1 against nan)")

@@ -108,9 +108,12 @@ def head_to_head(first: tuple[str, dict], second: tuple[str, dict]) -> str:
              for metric in ("mse", "ssim")}
 
     def better(metric: str) -> str | None:  # lower MSE, higher SSIM; None for a tie
-        if value[metric][a] == value[metric][b]:
+        x, y = value[metric][a], value[metric][b]
+        if x == y or np.isnan(x) and np.isnan(y):
             return None
-        return a if (value[metric][a] < value[metric][b]) == (metric == "mse") else b
+        if np.isnan(x) or np.isnan(y):  # a diverged run's: every comparison with NaN is False
+            return b if np.isnan(x) else a
+        return a if (x < y) == (metric == "mse") else b
 
     def against(metric: str, places: int, name: str) -> str:
         return f"{value[metric][name]:.{places}f} against {value[metric][b if name == a else a]:.{places}f}"
