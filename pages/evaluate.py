@@ -13,8 +13,8 @@ from core.checkpoints import read_checkpoint_info
 from ui.charts import describe_curves, per_frame_chart
 from ui.evaluations import evaluations
 from ui.limits import LIMITS, Busy
-from ui.shared import (BASELINES_EXPLAINED, SHIPPED_LABEL, bounded_slider, chart_ui, checkpoint_ui, checkpoints,
-                       keep_values, load_model, model_thread, model_words, put, say_gone, session_id)
+from ui.shared import (BASELINES_EXPLAINED, SHIPPED_LABEL, TEST_COUNT, bounded_slider, chart_ui, checkpoint_ui,
+                       checkpoints, keep_values, load_model, model_thread, model_words_ui, put, say_gone, session_id)
 from ui.verdict import head_to_head, standing
 
 TABLE_PLACES = {"mse": 1, "mae": 1, "ssim": 3, "psnr": 2}  # decimal places of each score in the table
@@ -76,8 +76,8 @@ def results_ui(runs: dict, count: int) -> None:
     took = [(f"{run.seconds:.0f} s" if run.seconds >= 1 else "under a second") + (f" for {name}" if len(runs) > 1 else "")
             for name, run in runs.items() if run.seconds is not None]
     # A class set 100 sequences' 51.7 beside the card's 50.1 and asked which was right.
-    card = (f" The shipped model's card (docs/model-card.md) scores all {LIMITS.evaluate_sequences:,}, so its "
-            "figures differ a little from these." if SHIPPED_LABEL in runs and count < LIMITS.evaluate_sequences else "")
+    card = (f" The shipped model's card (docs/model-card.md) scores all {TEST_COUNT:,}, so its "
+            "figures differ a little from these." if SHIPPED_LABEL in runs and count < TEST_COUNT else "")
     st.caption(f"{count} bundled test sequences (test digits only), 10 context -> 10 predicted frames"
                + (f"; scored in {' and '.join(took)}." if took else ".") + card)
 
@@ -108,10 +108,10 @@ with middle:
         put("evaluate_compare", "(none)")  # and kept: the page reopened on the deleted one, toast and all
         if compared is not None and compared not in available:
             say_gone(compared, "no model is compared with it now")
-    described = {name: model_words(name, path) for name, path in available.items()}
     second_name = st.selectbox("Compare with", others, key="evaluate_compare",
-                               format_func=lambda name: described.get(name, name),
                                help="Another model: the ones you train on the Train page appear here.")
+    if second_name in available:
+        model_words_ui(second_name, available[second_name])
 chosen = {} if first is None else {st.session_state.evaluate_checkpoint: first}
 if first is not None and second_name != "(none)":
     chosen[second_name] = available[second_name]

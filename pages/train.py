@@ -378,12 +378,14 @@ def short_of_memory(config: TrainConfig) -> str:
 
 
 st.title("Train", anchor=False)
-INTRO = (
+ABOUT = (
     "Train a model right here. Training runs in the background: you can switch pages, reload, open another tab "
     f"or lose the connection, and come back. Your newest {LIMITS.checkpoints_per_session} trained models are kept "
     "until an hour after your last visit (closing the browser forgets them). "
-    f"The validation score is a real closed-loop forecast (lower is better). Device: **{describe_device()}**.\n\n"
-    # A class watched a minute's grey forecasts, told only afterwards that they would be grey.
+    f"The validation score is a real closed-loop forecast (lower is better). Device: **{describe_device()}**."
+)
+# A class watched a minute's grey forecasts, told only afterwards that they would be grey.
+EXPECT = (
     "What to expect: in a few minutes a model from scratch learns where things move, its loss and validation "
     "MSE fall, but its forecasts stay grey blurs, not digits: the shipped model saw 2.4 million sequences on a "
     # 784-880 in the default run's minute (benchmarks/app_gc.py, docs/benchmarks.md), 1,040 in a review's.
@@ -397,9 +399,12 @@ if job is not None and st.session_state.get("train_restored") != (str(job.out), 
     st.session_state.update(job.settings, train_restored=(str(job.out), job.started))
 # Folded away while a run goes, with the words on training: open, they put its progress and
 # loss curve below the fold of a 1366 x 768 projector, and its curve at y=645 of a 1280 x 720 one.
+# What to expect of a run from scratch stays in sight, for the class watching it (and one who joins it then).
+if locked and not job.fine_tuning:
+    st.caption(EXPECT)
 with (st.expander("What training here does, and the settings this run uses (they unlock when it ends or you stop "
                   "it)") if locked else st.container()):
-    st.markdown(INTRO)
+    st.markdown(ABOUT if locked else f"{ABOUT}\n\n{EXPECT}")
     config = settings_ui(locked)
 glossary_ui()
 running = registry().running()

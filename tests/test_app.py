@@ -27,7 +27,7 @@ from catalogue import bad_files
 from conftest import ROOT, TINY, tiny_run
 from streamlit.testing.v1 import AppTest
 
-from core import media
+from core import data, media
 from core.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpoint
 from core.data import OFFICIAL_URL, moving_mnist
 from core.errors import InputError
@@ -723,8 +723,8 @@ def test_a_comparison_says_how_long_each_model_took(app, tiny_checkpoint, monkey
     standing = next(text.value for text in app.markdown if text.value.startswith("**Trained here: tiny**"))
     assert f"**{SHIPPED_LABEL}** beats both baselines on MSE and on SSIM." in standing
     assert f"**{SHIPPED_LABEL}** forecasts these sequences better than **Trained here: tiny**: a lower MSE (" in standing
-    # The pickers say how a model trained here started and how much it saw: run 1 and run 2 looked the same.
-    assert f"Trained here: tiny{TINY_WORDS}" in app.selectbox(key="evaluate_checkpoint").options
+    # Under the picker, how a model trained here started and how much it saw: run 1 and run 2 looked the same.
+    assert "A ConvLSTM, trained here from scratch on 64 sequences." in [caption.value for caption in app.caption]
 
 
 def test_a_model_dropped_from_the_cache_is_freed_by_the_next_load():
@@ -940,6 +940,7 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     # Folded away meanwhile, with the page's words on training: open, they put the run's progress below a projector's fold.
     folded = next(expander for expander in app.expander if expander.label == RUN_SETTINGS)
     assert folded.markdown[0].value.startswith("Train a model right here.")
+    assert not any(caption.value.startswith("What to expect") for caption in app.caption)  # of a run from scratch
     # A reload (a new session, the same browser) shows the run's settings too, not the defaults.
     reloaded = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
     reloaded.session_state["session_id"] = app.session_state["session_id"]
@@ -1013,6 +1014,8 @@ def test_the_bar_says_a_run_is_starting_its_next_epoch(app, tmp_path, monkeypatc
         job.progress.update(status="training", sequences_seen=256, loss=(256, 0.3), sequences_per_second=8.5)
         app.run()
         assert not app.get("progress")[0].proto.text.endswith("starting the next epoch")  # its first, no speed yet
+        # The page's words fold away with the settings while it runs, but what to expect of it stays in sight.
+        assert [caption.value for caption in app.main.caption][0].startswith("What to expect: in a few minutes")
         job.progress.update(val_mse=(256, 180.0))
         app.run()
         assert app.get("progress")[0].proto.text == "training: 256 sequences seen, 8.5 sequences/s, starting the next epoch"
@@ -1422,6 +1425,25 @@ def test_homes_link_to_more_forecasts_opens_them_with_the_model_home_used(app, t
     assert app.number_input(key="forecast_index").value == app.session_state["home_index"]
 
 
+def test_a_model_trained_here_is_described_under_its_picker(app, tmp_path, tiny_checkpoint, monkeypatch):
+    # "Trained here: run 1" and "run 2" read the same, one fine-tuned from the shipped model and one not.
+    finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=2)
+    model = load_checkpoint(tmp_path / "runs" / "run-2.keras")
+    save_checkpoint(model, tmp_path / "runs" / "run-2.keras",
+                    info={**model.studio_info, "init_from": str(SHIPPED), "sequences_seen": 1234})
+    app.switch_page("pages/forecast.py").run()
+    captions = lambda: [caption.value for caption in app.caption]
+    assert not any(caption.startswith("A ConvLSTM") for caption in captions())  # nothing to say of the shipped model
+    app.selectbox(key="forecast_checkpoint").set_value("Trained here: run 1").run()
+    assert "A ConvLSTM, trained here from scratch on 64 sequences." in captions()
+    app.selectbox(key="forecast_checkpoint").set_value("Trained here: run 2").run()
+    # Its own sequences, not the shipped model's 2.4 million before them.
+    assert "A ConvLSTM, fine-tuned here from the shipped model on 1,234 sequences." in captions()
+    app.switch_page("pages/evaluate.py").run()
+    app.selectbox(key="evaluate_compare").set_value("Trained here: run 1").run()
+    assert not app.exception and "A ConvLSTM, trained here from scratch on 64 sequences." in captions()
+
+
 def test_a_picked_model_since_deleted_is_said_to_be_gone(app, tmp_path, tiny_checkpoint, monkeypatch):
     # A session's oldest run is deleted when a newer one makes too many: the pages went on
     # with another model without a word.
@@ -1542,6 +1564,18 @@ def design_presets() -> dict:
     tree = ast.parse((ROOT / "pages" / "design.py").read_text())
     return ast.literal_eval(next(node.value for node in tree.body if isinstance(node, ast.Assign)
                                  and getattr(node.targets[0], "id", None) == "PRESETS"))
+
+
+def test_the_crossing_preset_crosses_in_the_forecast_at_the_datasets_speed():
+    # They met at context frame 10, so the given frames answered the question the button asks.
+    placed, length = design_presets()["Two digits crossing"]
+    images, labels = data.mnist_digits("test")
+    ink = [data.design(images[labels == digit][example][None], np.array([[row, col]]), np.array([angle]),
+                       np.array([speed]), length).frames[0] > 0 for digit, example, row, col, angle, speed in placed]
+    touching = (ink[0] & ink[1]).any(axis=(1, 2))
+    assert not touching[: data.CONTEXT_FRAMES].any() and touching[data.CONTEXT_FRAMES :].any()
+    assert not touching[-3:].any()  # and apart again: through each other, not merged
+    assert {speed for *_, speed in placed} == {1.0}  # the only speed it trained on
 
 
 def test_inside_the_convlstm_shows_gates_and_states(app):
@@ -2138,9 +2172,6 @@ def test_folders_an_earlier_server_left_behind_go_once_unseen_for_an_hour(tmp_pa
     assert shared.session_folder() == str(mine) and time.time() - mine.stat().st_mtime < 60
 
 
-TINY_WORDS = " (from scratch, 64 sequences)"  # how a picker describes tiny_checkpoint trained here
-
-
 def finished_here(app, folder, tiny_checkpoint, monkeypatch, runs: int) -> None:
     """`runs` runs of this session, finished in `folder`, its folder, as the training registry holds them."""
     from ui.jobs import Job, Registry
@@ -2184,12 +2215,12 @@ def test_a_run_trained_after_an_idle_hour_is_offered_though_its_label_was_used(a
     app.session_state["trained"] = {f"Trained here: run {n}": str(tmp_path / "swept" / f"run-{n}.keras") for n in (1, 2)}
     app.switch_page("pages/forecast.py").run()
     assert not app.exception
-    assert app.selectbox(key="forecast_checkpoint").options == [SHIPPED_LABEL, f"Trained here: run 1{TINY_WORDS}"]
+    assert app.selectbox(key="forecast_checkpoint").options == [SHIPPED_LABEL, "Trained here: run 1"]
 
 
 def test_a_session_is_offered_its_newest_runs_only_and_the_oldest_stays_deleted(app, tmp_path, tiny_checkpoint, monkeypatch):
     finished_here(app, tmp_path / "mine", tiny_checkpoint, monkeypatch, runs=4)
-    newest = [SHIPPED_LABEL] + [f"Trained here: run {n}{TINY_WORDS}" for n in (2, 3, 4)]
+    newest = [SHIPPED_LABEL] + [f"Trained here: run {n}" for n in (2, 3, 4)]
     app.switch_page("pages/forecast.py").run()
     assert app.selectbox(key="forecast_checkpoint").options == newest
     app.switch_page("pages/evaluate.py").run()  # collected again: run 1, still in the registry, has no file

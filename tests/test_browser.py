@@ -586,8 +586,9 @@ def test_design_preset_and_inside_heatmaps_load(page):
     open_page(page, "Design a sequence")
     page.get_by_role("button", name="Two digits crossing").click()
     settle(page)
-    page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stImage'] img\")]"
-                           ".filter(i => i.src.includes('.gif') && i.complete && i.naturalWidth >= 2 * 256).length === 1")
+    page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stImage'] img\")].filter(i => "
+                           "i.src.includes('.gif') && i.complete && i.naturalWidth >= 2 * 256 && i.naturalWidth < 3 * 256)"
+                           ".length === 1")  # two panels, truth and prediction
     assert page.get_by_test_id("stException").count() == 0
     screenshot(page, "design-preset")
     open_page(page, "Inside the ConvLSTM")

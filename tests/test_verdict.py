@@ -100,7 +100,11 @@ def test_two_models_are_compared_with_each_other_on_both_metrics():
     same_mse = ("U", {"model": _scores(50.1, 0.900), **baselines})
     assert head_to_head(shipped, same_mse) == ("Neither forecasts these sequences better on both: they tie on MSE, "
                                                "U the higher SSIM (0.900 against 0.878).")
-    assert head_to_head(shipped, ("V", shipped[1])) == "S and V score the same on these sequences."
+    assert head_to_head(shipped, ("V", shipped[1])) == "S and V score the same on these sequences, to the places shown."
+    # A difference too small to show is no win: 50.12 against 50.14 read "a lower MSE (50.1 against 50.1)".
+    close = ("W", {"model": _scores(50.14, 0.8779), **baselines})
+    assert head_to_head(("S", {"model": _scores(50.12, 0.8781), **baselines}), close) == (
+        "S and W score the same on these sequences, to the places shown.")
     # A diverged run scores NaN, which every comparison calls not better: it was named the better one.
     diverged = ("D", {"model": _scores(float("nan"), float("nan")), **baselines})
     for pair in ((shipped, diverged), (diverged, shipped)):

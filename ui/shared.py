@@ -564,28 +564,30 @@ def checkpoint_ui(key: str) -> Path | None:
         put(key, default if default in names else names[0])  # and kept: the page reopened on a deleted one
         if previous is not None and previous not in names and wanted not in names:  # not asked for another
             say_gone(previous, f"**{st.session_state[key]}** is picked instead")
-    words = {name: model_words(name, path) for name, path in options.items()}
-    choice = st.selectbox("Model", names, key=key, format_func=lambda name: words.get(name, name),
-                          help="The shipped model (checkpoints/convlstm.keras, trained for this app), or one you "
-                          "trained on the Train page.")
+    choice = st.selectbox("Model", names, key=key, help="The shipped model (checkpoints/convlstm.keras, trained for "
+                          "this app), or one you trained on the Train page.")
+    model_words_ui(choice, options[choice])
     st.session_state.chosen_checkpoint = choice
     return options[choice]
 
 
-def model_words(name: str, path: Path) -> str:
-    """A model's name in a picker: a run trained here says how it started and how much it saw.
-    A class with "Trained here: run 1" and "run 2" could not tell the fine-tuned one from the other."""
+def model_words_ui(name: str, path: Path) -> None:
+    """Under a model picker, how a run trained here started and what it saw: a class with
+    "Trained here: run 1" and "run 2" could not tell the fine-tuned one from the other. Not in
+    the picker's own text, which a projector's 190 px cut off before it."""
     from core.checkpoints import read_checkpoint_info
 
     if name == SHIPPED_LABEL:
-        return name
+        return
     try:
         info = read_checkpoint_info(path)[1]
-    except InputError:  # deleted since the list was made: the name alone
-        return name
-    start = "from the shipped model" if info.get("init_from") else "from scratch"
-    kind = "the keras.io model, " if info.get("preset") == "keras-io" else ""
-    return f"{name} ({kind}{start}, {info.get('sequences_seen', 0):,} sequences)"
+    except InputError:  # deleted since the list was made: the pickers say so
+        return
+    model = "The keras.io model" if info.get("preset") == "keras-io" else "A ConvLSTM"
+    # Its own sequences: the shipped model's 2.4 million came before a fine-tuning run's count.
+    start = "fine-tuned here from the shipped model" if info.get("init_from") else "trained here from scratch"
+    seen = f" on {info['sequences_seen']:,} sequences" if "sequences_seen" in info else ""
+    st.caption(f"{model}, {start}{seen}.")
 
 
 def say_gone(name: str, instead: str) -> None:

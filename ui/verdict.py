@@ -103,9 +103,11 @@ def standing(name: str, scores: dict) -> str:
 def head_to_head(first: tuple[str, dict], second: tuple[str, dict]) -> str:
     """Which of two models (name, `score_forecast`'s averages) forecasts the same sequences better,
     in words: each was set against the baselines alone, and a class compared two runs from the table."""
-    (a, scores_a), (b, scores_b) = first, second
-    value = {metric: {a: getattr(scores_a["model"], metric), b: getattr(scores_b["model"], metric)}
-             for metric in ("mse", "ssim")}
+    (a, _), (b, _) = first, second
+    places = {"mse": 1, "ssim": 3}
+    # As shown: 50.12 against 50.14 was called better, "(50.1 against 50.1)".
+    value = {metric: {name: round(getattr(scores["model"], metric), digits) for name, scores in (first, second)}
+             for metric, digits in places.items()}
 
     def better(metric: str) -> str | None:  # lower MSE, higher SSIM; None for a tie
         x, y = value[metric][a], value[metric][b]
@@ -115,15 +117,16 @@ def head_to_head(first: tuple[str, dict], second: tuple[str, dict]) -> str:
             return b if np.isnan(x) else a
         return a if (x < y) == (metric == "mse") else b
 
-    def against(metric: str, places: int, name: str) -> str:
-        return f"{value[metric][name]:.{places}f} against {value[metric][b if name == a else a]:.{places}f}"
+    def against(metric: str, name: str) -> str:
+        digits = places[metric]
+        return f"{value[metric][name]:.{digits}f} against {value[metric][b if name == a else a]:.{digits}f}"
 
     mse, ssim = better("mse"), better("ssim")
     if mse is not None and mse == ssim:
         return (f"{mse} forecasts these sequences better than {b if mse == a else a}: a lower MSE "
-                f"({against('mse', 1, mse)}) and a higher SSIM ({against('ssim', 3, mse)}).")
+                f"({against('mse', mse)}) and a higher SSIM ({against('ssim', mse)}).")
     if mse is None and ssim is None:
-        return f"{a} and {b} score the same on these sequences."
+        return f"{a} and {b} score the same on these sequences, to the places shown."
     return ("Neither forecasts these sequences better on both: "
-            + (f"{mse} has the lower MSE ({against('mse', 1, mse)})" if mse else "they tie on MSE") + ", "
-            + (f"{ssim} the higher SSIM ({against('ssim', 3, ssim)})" if ssim else "they tie on SSIM") + ".")
+            + (f"{mse} has the lower MSE ({against('mse', mse)})" if mse else "they tie on MSE") + ", "
+            + (f"{ssim} the higher SSIM ({against('ssim', ssim)})" if ssim else "they tie on SSIM") + ".")
