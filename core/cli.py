@@ -99,9 +99,26 @@ def _bar(total: int, unit: str, desc: str, **options):
 
 def _progress(bar):
     def update(done: int, total: int) -> None:
+        _raise_if_interrupted()
         bar.update(done - bar.n)
 
     return update
+
+
+# A Ctrl-C is noted as well as raised: with JAX installed (TensorFlow imports it), one whose
+# KeyboardInterrupt landed in JAX's garbage-collection callback was printed as "Exception
+# ignored" and lost, and refine went on to its last epoch. Each progress report raises it again.
+_INTERRUPTED = threading.Event()
+
+
+def _noted_interrupt(signum, frame) -> None:
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+def _raise_if_interrupted() -> None:
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 def cmd_data_export(args) -> None:
@@ -304,6 +321,7 @@ def cmd_refine(args) -> None:
     bars = {}
 
     def log(stage: str, done: int, total: int, val: float | None) -> None:
+        _raise_if_interrupted()
         if stage == "epoch":
             print(f"epoch {done}/{total}: validation MSE {val:.2f}", file=sys.stderr)
             return
@@ -642,6 +660,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    _INTERRUPTED.clear()
+    # Not for train, which sets its own; and only where Python lets a handler be set (not in a thread).
+    noting = args.command in set(KERAS_COMMANDS) - {"train"} and threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _noted_interrupt) if noting else None
     try:
         if args.command in KERAS_COMMANDS:
             import_keras()
@@ -664,4 +686,7 @@ def main(argv=None) -> int:
     except OSError as error:  # a disk that fills up or a folder that vanishes mid-run
         print(f"error: {error.filename or 'a file'}: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    finally:  # a notebook or a test that calls main() gets its own handler back
+        if noting:
+            signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)  # None: set outside Python
     return 0
