@@ -214,7 +214,8 @@ def sequence_gif(frames: np.ndarray, title: str = "", context: int | None = None
     return encode_gif(panel(frames, title, context, scale), fps)
 
 
-def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction: np.ndarray, scale: int = 4) -> dict:
+def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction: np.ndarray, scale: int = 4,
+                      error: bool = True) -> dict:
     """The three in-step panels of a forecast: ground truth, prediction, |error|.
 
     All panels play the context first, then the forecast, so they stay in step.
@@ -227,10 +228,12 @@ def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction:
         context: (C, 64, 64) frames the model saw.
         truth: (H, 64, 64) what really happened, or None for a pure forecast.
         prediction: (H, 64, 64) the model's closed-loop forecast.
+        scale: upscaling factor.
+        error: False leaves the error panel out (two panels are larger in the same width).
 
     Returns:
         {"ground truth": RGB frames, "prediction": ..., "absolute error": ...};
-        without truth only "prediction".
+        without `error` no "absolute error", without truth only "prediction".
     """
     c = len(context)
     context = to_uint8(context)
@@ -241,18 +244,15 @@ def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction:
     if truth is not None:
         truth = to_uint8(truth)[: len(prediction)]
         known = len(truth)
-        error = np.zeros(prediction.shape, np.float32)
-        error[:known] = np.abs(truth.astype(np.float32) - prediction[:known].astype(np.float32)) / 255
         # A forecast past the data: frames drawn over below keep the panels in step.
-        truth = np.concatenate([truth, np.zeros((len(prediction) - known,) + truth.shape[1:], np.uint8)])
-        panels = {
-            "ground truth": panel(np.concatenate([context, truth]), "ground truth", c, scale),
-            **panels,
-            "absolute error": panel(
-                np.concatenate([np.zeros((c,) + error.shape[1:], np.float32), error]), "|error|", c, scale, ERROR_COLOURS
-            ),
-        }
-        for name in ("ground truth", "absolute error"):
+        padded = np.concatenate([truth, np.zeros((len(prediction) - known,) + truth.shape[1:], np.uint8)])
+        panels = {"ground truth": panel(np.concatenate([context, padded]), "ground truth", c, scale), **panels}
+        if error:
+            differences = np.zeros(prediction.shape, np.float32)
+            differences[:known] = np.abs(truth.astype(np.float32) - prediction[:known].astype(np.float32)) / 255
+            panels["absolute error"] = panel(np.concatenate([np.zeros((c,) + differences.shape[1:], np.float32),
+                                                             differences]), "|error|", c, scale, ERROR_COLOURS)
+        for name in panels.keys() - {"prediction"}:
             past = panels[name][c + known :, BANNER + BORDER : -BORDER, BORDER:-BORDER]
             past[...] = _no_data(*past.shape[1:3])
     return panels

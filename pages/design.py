@@ -119,8 +119,8 @@ with result:
             # Truth and prediction only, as on Train: three panels in the forecast's two thirds of a
             # 1280 x 720 projector were 181 px tall, their labels 8 px; two are as large as Forecast's.
             # The verdict below scores the error.
-            panels = media.comparison_panels(context, truth, prediction, scale=4)
-            gif = comparison_ui({name: panels[name] for name in ("ground truth", "prediction")}, "the designed sequence")
+            gif = comparison_ui(media.comparison_panels(context, truth, prediction, scale=4, error=False),
+                                "the designed sequence")
             # Named by its digits and their directions, and a mark of its frames for designs
             # those do not tell apart: with one name for every design, a teacher's second
             # download replaced the first, or came as "(1)".

@@ -190,8 +190,8 @@ def sample_gif(run: str, seen: int, _context, _truth, _predicted) -> bytes:
     # Encoded once per validation step, not on every refresh of the fragment. Keyed
     # by file and start, not id(job): a job freed by the idle-hour sweep leaves its id to the next.
     # Truth and prediction only, at 3x: three 4x panels shrank to unreadable labels in this column.
-    panels = media.comparison_panels(_context, _truth, _predicted, scale=3)
-    return media.encode_gif(media.side_by_side({name: panels[name] for name in ("ground truth", "prediction")}))
+    return media.encode_gif(media.side_by_side(media.comparison_panels(_context, _truth, _predicted, scale=3,
+                                                                       error=False)))
 
 
 def next_steps_ui(job) -> None:

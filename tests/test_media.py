@@ -154,6 +154,10 @@ def test_forecast_without_truth_and_past_the_data():
     # From the first frame past the truth's ten on, and not before.
     assert (truth[20, past[1], past[2]] == truth[25, past[1], past[2]]).all()
     assert (truth[19, past[1], past[2]] != truth[25, past[1], past[2]]).any()
+    # Without the error panel (Design, Train), the other two exactly as they are beside it.
+    two = media.comparison_panels(frames[:10], frames[10:], prediction, error=False)
+    assert list(two) == ["ground truth", "prediction"]
+    assert all(np.array_equal(two[name], panels[name]) for name in two)
 
 
 def test_colour_bar_runs_from_low_to_high():
