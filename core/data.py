@@ -57,11 +57,14 @@ class Sequences:
         frames: uint8 (N, T, 64, 64), 0-255.
         labels: int (N, D), the class of each digit.
         positions: int (N, T, D, 2), each digit's top-left corner (row, col) per frame.
+        bounces: bool (N, T, D, 2), True where that digit's row or column
+            motion turned at a wall in that frame (see `walls_hit`).
     """
 
     frames: np.ndarray
     labels: np.ndarray
     positions: np.ndarray
+    bounces: np.ndarray
 
 
 # --- Digits -------------------------------------------------------------------
@@ -106,7 +109,7 @@ def _check_split(split: str) -> None:
 # --- The standard Moving MNIST process ----------------------------------------
 
 
-def bounce_path(start: np.ndarray, velocity: np.ndarray, length: int) -> np.ndarray:
+def bounce_path(start: np.ndarray, velocity: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     """Positions along a bouncing straight-line path, as in the standard generator.
 
     Each frame moves first, then is drawn (frame 0 is already one step in); a
@@ -118,18 +121,40 @@ def bounce_path(start: np.ndarray, velocity: np.ndarray, length: int) -> np.ndar
         length: number of frames.
 
     Returns:
-        int (length, ..., 2): top-left pixel of the digit in each frame.
+        (positions, bounces): int (length, ..., 2), the top-left pixel of the
+        digit in each frame, and bool (length, ..., 2), True where a coordinate
+        was clamped and its motion flipped. Kept from the exact path: in whole
+        pixels a slow coordinate can stand still for two frames at a wall.
     """
     position = np.array(start, dtype=np.float64)
     velocity = np.array(velocity, dtype=np.float64)
     path = np.empty((length,) + position.shape)
+    bounces = np.empty((length,) + position.shape, bool)
     for t in range(length):
         position += velocity
-        low, high = position < 0, position > 1
-        velocity[low | high] *= -1
+        bounces[t] = (position < 0) | (position > 1)
+        velocity[bounces[t]] *= -1
         position = np.clip(position, 0.0, 1.0)
         path[t] = position
-    return (path * (FRAME_SIZE - DIGIT_SIZE)).astype(np.int64)
+    return (path * (FRAME_SIZE - DIGIT_SIZE)).astype(np.int64), bounces
+
+
+def walls_hit(sequences: Sequences, index: int = 0) -> list[tuple[int, int, str]]:
+    """Where the digits of one sequence bounce, frame by frame.
+
+    Args:
+        sequences: generated sequences.
+        index: which of them.
+
+    Returns:
+        (frame, digit, wall) for each bounce, in frame order: frame and digit
+        count from 0, wall is "top", "bottom", "left" or "right".
+    """
+    hits = []
+    for t, d, axis in zip(*np.nonzero(sequences.bounces[index])):
+        far = int(sequences.positions[index, t, d, axis] > 0)  # clamped to 0 or to 36
+        hits.append((int(t), int(d), (("top", "bottom"), ("left", "right"))[axis][far]))
+    return hits
 
 
 def render(digits: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -182,8 +207,8 @@ def generate(
     start = rng.random((count, num_digits, 2))
     theta = rng.random((count, num_digits)) * 2 * np.pi
     velocity = STEP * np.stack([np.sin(theta), np.cos(theta)], axis=-1)
-    positions = bounce_path(start, velocity, length).transpose(1, 0, 2, 3)
-    return Sequences(render(images[choice], positions), labels[choice], positions)
+    positions, bounces = (path.transpose(1, 0, 2, 3) for path in bounce_path(start, velocity, length))
+    return Sequences(render(images[choice], positions), labels[choice], positions, bounces)
 
 
 def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.ndarray, length: int,
@@ -229,7 +254,7 @@ def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.n
         raise InputError(f"start must be fractions from 0 to 1 of the 36-pixel range; received {start.tolist()}")
     theta = np.radians(angle)
     velocity = STEP * speed[:, None] * np.stack([np.sin(theta), np.cos(theta)], axis=-1)
-    positions = bounce_path(start, velocity, length)[None]  # (1, T, D, 2)
+    positions, bounces = (path[None] for path in bounce_path(start, velocity, length))  # (1, T, D, 2)
     if labels is None:
         labels = np.full(count, -1)
     else:  # 3.7 was cut to 3, and 12 taken, without a word
@@ -238,7 +263,7 @@ def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.n
             raise InputError(f"labels must be digits' classes, whole numbers from 0 to 9 (-1: unknown); "
                              f"received {labels.tolist()}")
         labels = labels.astype(int)
-    return Sequences(render(digits[None], positions), labels[None], positions)
+    return Sequences(render(digits[None], positions), labels[None], positions, bounces)
 
 
 def _per_digit(name: str, values, shape: tuple) -> np.ndarray:

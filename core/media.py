@@ -31,6 +31,9 @@ FORECAST_COLOUR = (240, 140, 30)
 # on white, below the 4.5:1 small text needs; these are 6.1:1 and 5.0:1.
 CONTEXT_TEXT = (29, 95, 191)
 FORECAST_TEXT = (180, 83, 9)
+# A wall a digit bounces off, marked on a strip's frame: neither label colour, and seen on black and white.
+WALL_COLOUR = (214, 32, 126)
+WALLS = ("top", "bottom", "left", "right")
 BANNER = 22  # pixels of label above each panel
 BORDER = 3
 GAP = 6
@@ -347,6 +350,7 @@ def _checked_rows(rows) -> dict:
 
 def frame_strip(
     rows: dict, context: int | None = None, dpi: int = 100, starts: dict | None = None, per_line: int = 20,
+    walls: dict | None = None,
 ) -> bytes:
     """Numbered frames in rows, as a PNG made with matplotlib.
 
@@ -363,15 +367,19 @@ def frame_strip(
         per_line: frames per line (a whole Moving MNIST sequence); a longer strip
             goes on below, its rows repeated where they have frames (70 frames in
             one line shrank to 13 px each on a page).
+        walls: {frame (from 0, as the strip counts them): walls a digit bounces off in
+            it, of "top", "bottom", "left" and "right"}, each drawn as a bar along that
+            side of the first row's frame (see `core.data.walls_hit`).
 
     Returns:
         The PNG's bytes.
 
     Raises:
         InputError: rows that are not a dict of one sequence's frames each, all of
-            one size, uint8 or floats in [0, 1]; a `per_line` below 1.
+            one size, uint8 or floats in [0, 1]; a `per_line` below 1; walls not so named.
     """
     from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
     rows = _checked_rows(rows)
     per_line = as_number("per_line", per_line, whole=True)
@@ -415,7 +423,27 @@ def frame_strip(
         for r, label in enumerate(labels):
             ax.text(-6, tops[line] + header + r * (size + gap) + size / 2, label, ha="right", va="center",
                     fontsize=12)
+    first = next(iter(rows))
+    for t, sides in _checked_walls(walls).items():
+        line, column = divmod(t, per_line)
+        if not offsets[first] <= t < offsets[first] + len(rows[first]):
+            continue  # past the first row's frames (a forecast beyond the truth)
+        top, left, bar = tops[line] + header, column * (size + gap), max(2, size // 20)
+        for side in sides:
+            # Inside the frame's edge, where a bounced digit's blank margin lies, not over its strokes.
+            corner, extent = {"top": ((left, top), (size, bar)), "bottom": ((left, top + size - bar), (size, bar)),
+                              "left": ((left, top), (bar, size)), "right": ((left + size - bar, top), (bar, size))}[side]
+            ax.add_patch(Rectangle(np.array(corner) - 0.5, *extent, color=np.array(WALL_COLOUR) / 255, linewidth=0))
     return _palette_png(figure)
+
+
+def _checked_walls(walls) -> dict:
+    """`frame_strip`'s walls: {whole number from 0: names from `WALLS`}."""
+    walls = walls or {}
+    for t, sides in walls.items():
+        if not isinstance(t, (int, np.integer)) or t < 0 or isinstance(sides, str) or not set(sides) <= set(WALLS):
+            raise InputError(f"walls must be {{frame from 0: walls among {', '.join(WALLS)}}}; received {{{t!r}: {sides!r}}}")
+    return walls
 
 
 def _palette_png(figure) -> bytes:

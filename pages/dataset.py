@@ -14,10 +14,10 @@ from core import data, media
 from core.errors import InputError
 from ui.charts import describe_paths, legible, paths_chart
 from ui.limits import LIMITS
-from ui.shared import (CONTEXT, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, as_sentence,
-                       bounded_slider, chart_ui, context_length, gif_ui, index_ui, keep_values, remember_pick,
+from ui.shared import (CONTEXT, FIRST_SEQUENCE, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, as_sentence,
+                       bounces_words, bounded_slider, chart_ui, context_length, gif_ui, index_ui, keep_values, remember_pick,
                        picture_download_ui, show_error, stack_below, start_download, test_sequence, uploaded_frames,
-                       widths_ui)
+                       wall_marks, widths_ui)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 
@@ -121,7 +121,7 @@ def pick_ui(source: str, count: int) -> int:
     file on its own last pick (Streamlit forgets a widget's value once it is not drawn)."""
     key = {BUNDLED: "dataset_index", OFFICIAL: "dataset_official_index", UPLOAD: "dataset_upload_index"}[source]
     if source == BUNDLED:
-        st.session_state.setdefault(key, st.session_state.get("picked_sequence", 0))
+        st.session_state.setdefault(key, st.session_state.get("picked_sequence", FIRST_SEQUENCE))
     elif source == OFFICIAL:
         keep_values([key])
     return index_ui(f"Sequence (0-{count - 1})", count, key)
@@ -134,13 +134,13 @@ def span(first: int, last: int, context: int) -> str:
 
 
 @st.cache_data(max_entries=16, show_spinner="Drawing the sequence...")  # a class on different sequences
-def sequence_pictures(frames: np.ndarray, title: str, context: int) -> tuple[bytes, bytes, bytes]:
+def sequence_pictures(frames: np.ndarray, title: str, context: int, walls: dict) -> tuple[bytes, bytes, bytes]:
     """The sequence's GIF, its frame strip, and the strip for a phone. Every click on
     the page drew them again: 4 s and 250 MB of passing memory for an uploaded 200-frame sequence."""
     # Ten frames a line (the context's, then the future's): at 20 a line frames were 17 px wide on a
     # phone. Five on a phone: at ten, 870 px shown in 358, the frames' numbers were 4 px high.
     return (media.sequence_gif(frames, title, context=context, scale=5),
-            *(media.frame_strip({"frames": frames}, context=context, per_line=per_line)
+            *(media.frame_strip({"frames": frames}, context=context, per_line=per_line, walls=walls)
               for per_line in (CONTEXT, CONTEXT // 2)))
 
 
@@ -154,7 +154,7 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int, sl
         title = f"sequence {index}"
         if sequences is not None:
             title += f": digits {', '.join(map(str, sequences.labels[0]))}"
-        gif, strip, narrow_strip = sequence_pictures(frames, title, context)
+        gif, strip, narrow_strip = sequence_pictures(frames, title, context, wall_marks(sequences))
         gif_ui(gif, f"{length} frames; blue = context (what a model sees), orange = future (what it must predict).",
                f"Animated {title}: {context} context frames, then {length - context} future frames")
         # To show in a lesson's slides: a teacher had no way to keep these pictures.
@@ -167,7 +167,8 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int, sl
         else:
             st.info("Digit labels and trajectories are known only for generated sequences.")
     widths_ui({"wide": strip, "narrow": narrow_strip}, "dataset-strip",
-              f"Context: {span(0, context - 1, context)}. Future: {span(context, length - 1, context)}.",
+              f"Context: {span(0, context - 1, context)}. Future: {span(context, length - 1, context)}."
+              + bounces_words(sequences, context),
               "Numbered strip of all frames of the sequence")
 
 

@@ -14,7 +14,8 @@ from ui.charts import describe_curves, per_frame_chart
 from ui.limits import LIMITS
 from ui.shared import (BASELINES_EXPLAINED, CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded_slider, chart_ui,
                        checkpoint_ui, comparison_ui, context_length, file_slug, forecast_frames, forecast_sequence,
-                       forecast_strip_ui, horizon_limit, keep_values, picture_download_ui, sequence_ui, timing_words)
+                       forecast_strip_ui, horizon_limit, keep_values, picture_download_ui, sequence_ui, test_sequence,
+                       timing_words)
 from ui.verdict import dashed_from, frames_behind, score_one, verdict
 
 
@@ -111,7 +112,7 @@ if path is not None:
             picture_download_ui(label, gif, f"{slug}-{horizon}-frames-{model_slug}-{file.replace(' ', '-')}.gif",
                                 f"forecast_download_{file}")
 
-    forecast_strip_ui(context, truth, prediction)
+    forecast_strip_ui(context, truth, prediction, test_sequence(index, CONTEXT + horizon) if outside is None else None)
 
     scores = score_one(context, truth, prediction[: len(truth)])
     behind, ssim_behind = frames_behind(scores, "mse"), frames_behind(scores, "ssim")

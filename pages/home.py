@@ -53,7 +53,8 @@ if SHIPPED.is_file() and "home_index" in st.session_state:
         f"{timing_words(seconds, built)}). {INPUT_EXPLAINED} {ERROR_EXPLAINED}",
         "Animated comparison of the true and predicted frames of a test sequence.",
     )
-    forecast_strip_ui(context, truth, prediction)  # a still view: the GIF never pauses
+    # A still view (the GIF never pauses), its bounces marked.
+    forecast_strip_ui(context, truth, prediction, test_sequence(index, CONTEXT + len(truth)))
     if st.button("Explore more forecasts on the Forecast page", icon=":material/arrow_forward:", key="home_more"):
         # With the model used here: a link opened this sequence with a run picked there before (a grey blur
         # where Home showed digits). Asked for on the click, or Evaluate, visited first, took the wish.

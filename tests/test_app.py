@@ -35,7 +35,8 @@ from core.evaluation import evaluate
 from core.model import build_model
 from ui.jobs import OWN_RUN
 from ui.limits import Busy
-from ui.shared import ERROR_EXPLAINED, INPUT_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT
+from ui.charts import describe_bounces
+from ui.shared import ERROR_EXPLAINED, FIRST_SEQUENCE, INPUT_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT
 
 PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py",
          "pages/design.py", "pages/inside.py"]
@@ -251,9 +252,46 @@ def test_home_forecasts_with_one_click(app, monkeypatch):
     shown = next(int(re.search(r"Test sequence (\d+)", caption)[1]) for caption, _ in images(app)
                  if "closed-loop prediction" in caption)
     assert shown != 0
-    assert "Frames 1-10: context. From +1 on: the model's forecast under the truth." in [c for c, _ in images(app)]
+    assert ("Frames 1-10: context. From +1 on: the model's forecast under the truth. A magenta bar marks the wall a "
+            "digit bounces off in that frame. " + describe_bounces(data.sequence("test", shown))) in [c for c, _ in images(app)]
     app.switch_page("pages/forecast.py").run()
     assert app.number_input(key="forecast_index").value == shown
+
+
+def test_pages_open_on_a_sequence_whose_bounces_their_strips_mark_and_name(app, monkeypatch):
+    # A teacher looking for how the model takes a bounce had to find one in the GIF; and every
+    # page opened on sequence 0, whose digits overlap and whose forecast is among the worst.
+    streamlit.cache_data.clear()  # the strips drawn here, not taken from an earlier test's cache
+    marked, strip = [], media.frame_strip  # the walls marked on each strip of a whole sequence
+    monkeypatch.setattr(media, "frame_strip", lambda rows, **options: (
+        len(next(iter(rows.values()))) == 20 and marked.append(options.get("walls")), strip(rows, **options))[1])
+    sequence = data.sequence("test", FIRST_SEQUENCE)
+    walls = {}
+    for t, _, wall in data.walls_hit(sequence):
+        walls.setdefault(t, []).append(wall)
+    assert any(t < 10 for t in walls) and any(t >= 10 for t in walls)
+    centres = sequence.positions[0] + data.DIGIT_SIZE / 2
+    assert np.linalg.norm(centres[:, 0] - centres[:, 1], axis=-1).min() >= 22  # its digits never overlap
+    words = "A magenta bar marks the wall a digit bounces off in that frame. " + describe_bounces(sequence)
+    app.switch_page("pages/dataset.py").run()
+    assert app.number_input(key="dataset_index").value == FIRST_SEQUENCE
+    assert [caption for caption, _ in images(app) if caption.startswith("Context:")] == [
+        "Context: frames 1 to 10. Future: frames +1 to +10. " + words] * 2  # a wide strip and a phone's
+    assert marked == [walls] * 2
+    app.switch_page("pages/forecast.py").run()
+    assert app.number_input(key="forecast_index").value == FIRST_SEQUENCE
+    assert [caption for caption, _ in images(app) if caption.startswith("Frames 1-10")] == [
+        "Frames 1-10: context. From +1 on: the model's forecast under the truth. " + words] * 2
+    assert marked[2:] == [walls] * 2  # on the truth's row: the context and the true future
+    # A file's sequence: its motion is not known, so nothing is marked or named.
+    upload(app, moving_mnist("test", 1)[0])
+    app.button(key="dataset_forecast").click().run()
+    assert not app.exception and "magenta" not in " ".join(caption for caption, _ in images(app))
+    assert marked[-1] == {}
+    app.switch_page("pages/design.py").run()
+    designed = [caption for caption, _ in images(app) if caption.startswith("Frames 1-10")]
+    assert len(designed) == 2 and all(" A magenta bar marks " in caption for caption in designed)
+    assert not app.exception
 
 
 def test_page_settings_survive_a_trip_to_another_page(app, monkeypatch):
@@ -1516,8 +1554,6 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
     # One GIF, truth and prediction: three panels were too small to read on a projector (the verdict scores the error).
     assert gifs == ["Ground truth | prediction, frame by frame in step. " + INPUT_EXPLAINED]
-    # And its frames still, under the truth: the GIF never pauses.
-    assert "Frames 1-10: context. From +1 on: the model's forecast under the truth." in [c for c, _ in images(app)]
     # The widgets and the forecast sequence are the preset's (the count alone was the default for two digits).
     placed, length = design_presets()[preset]
     assert app.radio(key="design_count").value == len(placed) and app.slider(key="design_length").value == length
@@ -1542,7 +1578,12 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     pictures, classes = data.mnist_digits("test")
     digits = np.array([pictures[classes == digit][example] for digit, example, *_ in placed])
     starts, angles, speeds = (np.array([digit[slice_] for digit in placed]) for slice_ in (slice(2, 4), 4, 5))
-    frames = data.design(digits, starts, angles, speeds, length).frames
+    designed = data.design(digits, starts, angles, speeds, length, [digit[0] for digit in placed])
+    frames = designed.frames
+    # And its frames still, under the truth (the GIF never pauses), its bounces marked and named.
+    assert ("Frames 1-10: context. From +1 on: the model's forecast under the truth. A magenta bar marks the wall a "
+            "digit bounces off in that frame. " + describe_bounces(designed)) in [c for c, _ in images(app)]
+    assert "bounces off" in describe_bounces(designed)
     prediction = forecast(load_checkpoint(SHIPPED, compile=False, precision="auto"), frames[:, :10], length - 10)
     scores = score_forecast(frames[:, :10], frames[:, 10:], prediction)
     assert said.endswith(f". Over the {length - 10} predicted frames the model's MSE is {scores['model'].mse:.1f} a frame "
@@ -1592,7 +1633,8 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     from core.checkpoints import load_checkpoint
     from core.inspection import trace
 
-    traced = trace(load_checkpoint(SHIPPED, compile=False, precision="auto"), moving_mnist("test", 1)[0, :10], 10)
+    opened = data.sequence("test", FIRST_SEQUENCE).frames[0, :10]
+    traced = trace(load_checkpoint(SHIPPED, compile=False, precision="auto"), opened, 10)
     hidden = traced.layers[0]["hidden"].reshape(-1, traced.layers[0]["hidden"].shape[-1])
     patches = traced.inputs.reshape(-1, 16, 4, 16, 4).mean(axis=(2, 4)).ravel()
     shows_digits = int(np.argmax([abs(np.corrcoef(patches, hidden[:, k])[0, 1]) for k in range(hidden.shape[1])]))
@@ -1783,7 +1825,7 @@ def test_an_uploaded_sequence_is_forecast_past_its_end(app, monkeypatch):
     assert "of the 2 frames" in next(caption.value for caption in app.caption if caption.value.startswith("On MSE"))
     app.switch_page("pages/forecast.py")  # AppTest reruns the page it last switched to, not the one the app did
     app.radio(key="forecast_source").set_value("Bundled test set").run()
-    assert not app.exception and app.number_input(key="forecast_index").value == 0
+    assert not app.exception and app.number_input(key="forecast_index").value == FIRST_SEQUENCE
 
 
 def test_an_uploaded_sequence_longer_than_the_forecast_is_scored_on_the_forecast_frames(app):

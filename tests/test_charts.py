@@ -10,8 +10,9 @@ from core.data import moving_mnist
 from core.evaluation import evaluate
 from core.media import CONTEXT_COLOUR, FORECAST_COLOUR
 from core.training import TrainConfig, train
-from ui.charts import (BASELINE_COLOURS, CHART_TEXT, DIGIT_COLOURS, LOSS_POINTS, MODEL_COLOURS, describe_curves,
-                       describe_learning, describe_paths, learning_curves, paths_chart, per_frame_chart)
+from ui.charts import (BASELINE_COLOURS, CHART_TEXT, DIGIT_COLOURS, LOSS_POINTS, MODEL_COLOURS, describe_bounces,
+                       describe_curves, describe_learning, describe_paths, learning_curves, paths_chart,
+                       per_frame_chart)
 from ui.shared import SHIPPED
 
 
@@ -171,7 +172,20 @@ def test_chart_text_is_dark_enough_for_small_text():
 def test_a_zero_is_named_and_a_digit_of_unknown_class_is_not():
     # A 0 is a class like any other; -1 is a drawn digit whose class was not given.
     sequence = data.sequence("test", 0)
-    drawn = data.Sequences(sequence.frames, np.array([[0, -1]]), sequence.positions)
+    drawn = data.Sequences(sequence.frames, np.array([[0, -1]]), sequence.positions, sequence.bounces)
     assert [trace.name for trace in paths_chart(drawn).data[::2]] == ["digit 1, a 0 (context)", "digit 2 (context)"]
     assert describe_paths(drawn).startswith("Paths of the digits' centres on the 64x64 canvas over 20 frames: digit 1, "
                                             "a 0 from row")
+
+
+def test_bounces_are_named_by_digit_wall_and_frame_as_the_strips_number_them():
+    digits = np.full((3, 28, 28), 255, np.uint8)
+    # Down at 1.5 steps from 0.9 of the range: past the bottom at once, the top seven frames on, the
+    # bottom again seven after; the second stands still; the third, of no known class, starts at the
+    # left edge moving left.
+    made = data.design(digits, [[0.9, 0.5], [0.5, 0.5], [0.5, 0.0]], [90, 0, 180], [1.5, 0, 1], 20, [8, 1, -1])
+    assert describe_bounces(made) == ("Digit 1, an 8, bounces off the bottom in frame 1, the top in frame 8 and the "
+                                      "bottom at +5. Digit 3 bounces off the left in frame 1 and the right at +2.")
+    assert describe_bounces(made, context=15).endswith("the right in frame 12.")
+    still = data.design(digits[:1], [[0.5, 0.5]], [0], [0], 20, [3])
+    assert describe_bounces(still) == "No digit bounces in these frames."

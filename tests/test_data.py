@@ -76,11 +76,46 @@ def test_digits_stay_inside_the_canvas_and_are_drawn_whole():
 def test_bounce_clamps_and_flips():
     # Start 0.95 of the range, moving +0.1 per frame: 1.05 -> clamped to 1 (36 px),
     # then back 0.9 (32.4 -> 32 px), 0.8 (28.8 -> 28 px).
-    path = data.bounce_path(np.array([0.95, 0.5]), np.array([0.1, 0.0]), 3)
+    path, bounces = data.bounce_path(np.array([0.95, 0.5]), np.array([0.1, 0.0]), 3)
     assert path[:, 0].tolist() == [36, 32, 28]
     assert path[:, 1].tolist() == [18, 18, 18]
-    path = data.bounce_path(np.array([0.05, 0.5]), np.array([-0.1, 0.0]), 2)
+    assert bounces.tolist() == [[True, False], [False, False], [False, False]]
+    path, bounces = data.bounce_path(np.array([0.05, 0.5]), np.array([-0.1, 0.0]), 2)
     assert path[:, 0].tolist() == [0, 3]
+    assert bounces[:, 0].tolist() == [True, False]
+
+
+def test_a_slow_bounce_is_found_in_the_frame_it_turns_not_where_whole_pixels_stand_still():
+    # Rows 15/16 of the range, then 1/32 a frame down: 0.97 (34 px), exactly 1 (36 px, not past it,
+    # so no turn), 1.03 clamped to 1 (36 px again, the turn), 0.97 (34 px). Whole pixels show the
+    # digit at the bottom for two frames; the turn is in the second. The column, alike, reaches 0
+    # and turns one frame later.
+    positions, bounces = data.bounce_path(np.array([[0.9375, 0.0625]]), np.array([[0.03125, -0.0625]]), 4)
+    assert positions[:, 0, 0].tolist() == [34, 36, 36, 34] and positions[:, 0, 1].tolist() == [0, 0, 2, 4]
+    made = data.Sequences(np.zeros((1, 4, 64, 64), np.uint8), np.array([[7]]), positions[None], bounces[None])
+    assert data.walls_hit(made) == [(1, 0, "left"), (2, 0, "bottom")]
+
+
+def test_walls_hit_are_where_the_generator_turned_each_digit():
+    sequences = data.generate("test", 200, np.random.default_rng(5), length=30)
+    found = 0
+    for i in range(200):
+        hits = data.walls_hit(sequences, i)
+        found += len(hits)
+        centre = sequences.positions[i] + data.DIGIT_SIZE / 2
+        for t, d, wall in hits:
+            axis, edge = {"top": (0, 0), "bottom": (0, 36), "left": (1, 0), "right": (1, 36)}[wall]
+            assert sequences.positions[i, t, d, axis] == edge
+            # Moving towards the wall before the frame, away from it after.
+            before, after = np.sign(centre[t, d, axis] - centre[t - 1, d, axis]) if t else None, \
+                np.sign(centre[t + 1, d, axis] - centre[t, d, axis]) if t + 1 < 30 else None
+            towards = 1 if edge else -1
+            assert before in (None, towards, 0) and after in (None, -towards, 0)
+        # Every turn of direction along a coordinate is one of them.
+        steps = np.sign(np.diff(centre, axis=0))  # (T-1, D, 2)
+        for t, d, axis in zip(*np.nonzero(steps[1:] * steps[:-1] < 0)):
+            assert any(abs(t + 1 - frame) <= 1 and digit == d for frame, digit, _ in hits)
+    assert found > 200  # about two a sequence of 30 frames
 
 
 def test_standard_speed():

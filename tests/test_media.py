@@ -210,6 +210,38 @@ def test_frame_strip_png():
     assert {media.CONTEXT_TEXT, media.FORECAST_TEXT, (0, 0, 0), (255, 255, 255)} <= colours, len(colours)
 
 
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last + 1) of each run of True in a 1-D mask."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
+    return list(zip(edges[::2], edges[1::2]))
+
+
+def test_frame_strip_marks_the_walls_a_digit_bounces_off_on_the_first_rows_frames():
+    frames = np.zeros((4, 64, 64), np.uint8)  # black: a frame is a dark box, a wall's bar the only colour in it
+    rows, placed = {"truth": frames, "prediction": frames[2:]}, {"context": 2, "per_line": 4}
+    read = lambda png: np.asarray(iio.imread(io.BytesIO(png)))[..., :3].astype(int)
+    plain = read(media.frame_strip(rows, **placed))
+    marked = read(media.frame_strip(rows, walls={1: ["left"], 3: ("top", "right")}, **placed))
+    dark = plain.sum(-1) < 100
+    (top, bottom), (low, high) = _runs(dark.sum(1) > 100)  # the truth's row, the prediction's
+    wall = np.abs(marked - media.WALL_COLOUR).sum(-1) < 40
+    assert not wall[low:high].any() and not (wall & ~dark).any()  # on the first row only, inside its frames
+    found = []
+    for left, right in _runs(dark[top:bottom].mean(0) > 0.9):  # not the row's dark label beside them
+        box = wall[top:bottom, left:right]
+        edges = {"top": box[:2].mean(), "bottom": box[-2:].mean(), "left": box[:, :2].mean(), "right": box[:, -2:].mean()}
+        found.append(sorted(side for side, share in edges.items() if share > 0.95))
+        assert not box[box.shape[0] // 4 : -box.shape[0] // 4, box.shape[1] // 4 : -box.shape[1] // 4].any()
+    assert found == [[], ["left"], [], ["right", "top"]]
+    # A mark past the first row's frames is left out, not drawn on the next row's; a wall not named so is refused.
+    longer = {"truth": frames, "prediction": np.zeros((6, 64, 64), np.uint8)}
+    placed = {"context": 2, "per_line": 8, "starts": {"truth": 0, "prediction": 2}}
+    assert (read(media.frame_strip(longer, walls={6: ["top"]}, **placed)) == read(media.frame_strip(longer, **placed))).all()
+    for walls in ({1: ["up"]}, {1: "top"}, {-1: ["top"]}, {1.5: ["top"]}):
+        with pytest.raises(InputError, match="^walls must be {frame from 0: walls among top, bottom, left, right}"):
+            media.frame_strip(rows, walls=walls, **placed)
+
+
 def test_frame_strip_places_a_forecast_that_runs_past_the_truth():
     frames = moving_mnist("test", 1)[0]
     forecast = np.concatenate([frames[10:], frames[10:]])  # 20 predicted frames, only 10 true ones

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core import data
+from core import data, media
 
 
 # Fixed per role: with a second model, the default order drew it in the colour
@@ -129,6 +129,21 @@ def describe_paths(sequence: data.Sequences) -> str:
         f"digit {d + 1}{_class_words(label)} from row {centre[0, d, 0]:.0f}, column {centre[0, d, 1]:.0f} "
         f"to row {centre[-1, d, 0]:.0f}, column {centre[-1, d, 1]:.0f}" for d, label in enumerate(sequence.labels[0]))
     return f"Paths of the digits' centres on the 64x64 canvas over {len(centre)} frames: {moves}."
+
+
+def describe_bounces(sequence: data.Sequences, context: int = data.CONTEXT_FRAMES) -> str:
+    """Where the digits of `sequence` bounce, in words, frames named as the strips number
+    them: "Digit 1, an 8, bounces off the top in frame 4 and the bottom at +5."."""
+    hits = {}
+    for t, d, wall in data.walls_hit(sequence):
+        when = f"in frame {t + 1}" if t < context else f"at {media.frame_number(t, context)}"
+        hits.setdefault(d, []).append(f"the {wall} {when}")
+    sentences = []
+    for d, walls in sorted(hits.items()):
+        named = f"{_class_words(sequence.labels[0, d])}," if sequence.labels[0, d] >= 0 else ""
+        listed = ", ".join(walls[:-1]) + " and " + walls[-1] if len(walls) > 1 else walls[0]
+        sentences.append(f"Digit {d + 1}{named} bounces off {listed}.")
+    return " ".join(sentences) or "No digit bounces in these frames."
 
 
 def learning_curves(state: dict) -> go.Figure:
