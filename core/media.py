@@ -104,7 +104,7 @@ def frame_number(t: int, context: int | None) -> str:
 
 
 def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours: tuple | None = None,
-          first: int = 0) -> np.ndarray:
+          first: int = 0, walls: dict | None = None) -> np.ndarray:
     """One labelled column: (T, h, w) frames -> (T, banner + h*scale, w*scale, 3) uint8 RGB.
 
     Args:
@@ -117,6 +117,8 @@ def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours:
             low, high) for values such as errors or gate activations.
         first: the place in the sequence of `frames[0]`: 1 for predictions
             made from each frame of the sequence, which show the frame after it.
+        walls: as `frame_strip` takes them, counted in the sequence: each drawn
+            as a bar over that side's border and the frame's edge.
 
     Returns:
         uint8 (T, BANNER + h*scale + 2*BORDER, w*scale + 2*BORDER, 3).
@@ -133,7 +135,19 @@ def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours:
         out[t, :BANNER] = _banner(title, frame_label(first + t, context), is_context, out.shape[2])
         out[t, BANNER:] = CONTEXT_COLOUR if is_context else FORECAST_COLOUR
         out[t, BANNER + BORDER : BANNER + BORDER + height, BORDER : BORDER + width] = rgb[t]
+    depth = BORDER + _wall_bar(frames.shape[-1]) * scale
+    for t, sides in _checked_walls(walls).items():
+        if 0 <= t - first < length:
+            framed = out[t - first, BANNER:]
+            for side in sides:
+                framed[{"top": np.s_[:depth], "bottom": np.s_[-depth:], "left": np.s_[:, :depth],
+                        "right": np.s_[:, -depth:]}[side]] = WALL_COLOUR
     return out
+
+
+def _wall_bar(size: int) -> int:
+    """Pixels of an `size`-pixel frame that a wall's mark covers: 3 of 64, where a bounced digit's blank margin lies."""
+    return max(2, size // 20)
 
 
 @functools.lru_cache(maxsize=512)
@@ -191,7 +205,8 @@ def _check_scale(scale) -> None:
         raise InputError(f"scale must be a whole number from 1 to 16; received {scale!r}")
 
 
-def sequence_gif(frames: np.ndarray, title: str = "", context: int | None = None, scale: int = 4, fps: float = 4.0) -> bytes:
+def sequence_gif(frames: np.ndarray, title: str = "", context: int | None = None, scale: int = 4, fps: float = 4.0,
+                 walls: dict | None = None) -> bytes:
     """One sequence as a labelled GIF.
 
     Args:
@@ -200,12 +215,13 @@ def sequence_gif(frames: np.ndarray, title: str = "", context: int | None = None
         context: leading frames marked as context (0 to T); None marks all of them.
         scale: upscaling factor, 1 to 16.
         fps: frames per second.
+        walls: the walls the digits bounce off, marked as `panel` marks them.
 
     Returns:
         The GIF's bytes; in a notebook, `IPython.display.Image(data=gif)` shows it.
 
     Raises:
-        InputError: frames that are not one such sequence, or a bad title, context, scale or fps.
+        InputError: frames that are not one such sequence, or a bad title, context, scale, fps or walls.
     """
     frames = _one_sequence(frames, "frames")
     if not isinstance(title, str):  # None failed inside Pillow's text drawing
@@ -214,11 +230,11 @@ def sequence_gif(frames: np.ndarray, title: str = "", context: int | None = None
     if not 0 <= as_number("context", context, whole=True) <= len(frames):
         raise InputError(f"context must be a whole number from 0 to {len(frames)}; received {context!r}")
     _check_scale(scale)
-    return encode_gif(panel(frames, title, context, scale), fps)
+    return encode_gif(panel(frames, title, context, scale, walls=walls), fps)
 
 
 def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction: np.ndarray, scale: int = 4,
-                      error: bool = True) -> dict:
+                      error: bool = True, walls: dict | None = None) -> dict:
     """The three in-step panels of a forecast: ground truth, prediction, |error|.
 
     All panels play the context first, then the forecast, so they stay in step.
@@ -233,6 +249,8 @@ def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction:
         prediction: (H, 64, 64) the model's closed-loop forecast.
         scale: upscaling factor.
         error: False leaves the error panel out (two panels are larger in the same width).
+        walls: the walls the digits bounce off, counted from the first context
+            frame, marked on the ground truth as `panel` marks them.
 
     Returns:
         {"ground truth": RGB frames, "prediction": ..., "absolute error": ...};
@@ -249,7 +267,8 @@ def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction:
         known = len(truth)
         # A forecast past the data: frames drawn over below keep the panels in step.
         padded = np.concatenate([truth, np.zeros((len(prediction) - known,) + truth.shape[1:], np.uint8)])
-        panels = {"ground truth": panel(np.concatenate([context, padded]), "ground truth", c, scale), **panels}
+        panels = {"ground truth": panel(np.concatenate([context, padded]), "ground truth", c, scale, walls=walls),
+                  **panels}
         if error:
             differences = np.zeros(prediction.shape, np.float32)
             differences[:known] = np.abs(truth.astype(np.float32) - prediction[:known].astype(np.float32)) / 255
@@ -428,9 +447,8 @@ def frame_strip(
         line, column = divmod(t, per_line)
         if not offsets[first] <= t < offsets[first] + len(rows[first]):
             continue  # past the first row's frames (a forecast beyond the truth)
-        top, left, bar = tops[line] + header, column * (size + gap), max(2, size // 20)
+        top, left, bar = tops[line] + header, column * (size + gap), _wall_bar(size)
         for side in sides:
-            # Inside the frame's edge, where a bounced digit's blank margin lies, not over its strokes.
             corner, extent = {"top": ((left, top), (size, bar)), "bottom": ((left, top + size - bar), (size, bar)),
                               "left": ((left, top), (bar, size)), "right": ((left + size - bar, top), (bar, size))}[side]
             ax.add_patch(Rectangle(np.array(corner) - 0.5, *extent, color=np.array(WALL_COLOUR) / 255, linewidth=0))

@@ -139,7 +139,7 @@ def sequence_pictures(frames: np.ndarray, title: str, context: int, walls: dict)
     the page drew them again: 4 s and 250 MB of passing memory for an uploaded 200-frame sequence."""
     # Ten frames a line (the context's, then the future's): at 20 a line frames were 17 px wide on a
     # phone. Five on a phone: at ten, 870 px shown in 358, the frames' numbers were 4 px high.
-    return (media.sequence_gif(frames, title, context=context, scale=5),
+    return (media.sequence_gif(frames, title, context=context, scale=5, walls=walls),
             *(media.frame_strip({"frames": frames}, context=context, per_line=per_line, walls=walls)
               for per_line in (CONTEXT, CONTEXT // 2)))
 

@@ -12,7 +12,8 @@ import streamlit as st
 from core import data, media
 from ui.charts import describe_paths, paths_chart
 from ui.shared import (CONTEXT, bounded_slider, chart_ui, checkpoint_ui, comparison_ui, file_slug, forecast_frames,
-                       forecast_strip_ui, horizon_limit, keep_values, picture_download_ui, stack_below)
+                       forecast_strip_ui, horizon_limit, keep_values, picture_download_ui, stack_below,
+                       wall_marks)
 from ui.verdict import frames_behind, score_one, verdict
 
 MAX_DIGITS = 3
@@ -119,7 +120,8 @@ with result:
             # Truth and prediction only, as on Train: three panels in the forecast's two thirds of a
             # 1280 x 720 projector were 181 px tall, their labels 8 px; two are as large as Forecast's.
             # The verdict below scores the error.
-            gif = comparison_ui(media.comparison_panels(context, truth, prediction, scale=4, error=False),
+            gif = comparison_ui(media.comparison_panels(context, truth, prediction, scale=4, error=False,
+                                                         walls=wall_marks(sequence)),
                                 "the designed sequence")
             # Named by its digits and their directions, and a mark of its frames for designs
             # those do not tell apart: with one name for every design, a teacher's second

@@ -15,7 +15,7 @@ from ui.limits import LIMITS
 from ui.shared import (BASELINES_EXPLAINED, CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded_slider, chart_ui,
                        checkpoint_ui, comparison_ui, context_length, file_slug, forecast_frames, forecast_sequence,
                        forecast_strip_ui, horizon_limit, keep_values, picture_download_ui, sequence_ui, test_sequence,
-                       timing_words)
+                       timing_words, wall_marks)
 from ui.verdict import dashed_from, frames_behind, score_one, verdict
 
 
@@ -37,9 +37,9 @@ def source_ui() -> dict | None:
     return outside if choice != TEST_SET_SOURCE else None
 
 
-def panel_gif(context, truth, prediction, panel: str) -> bytes:
+def panel_gif(context, truth, prediction, walls: dict, panel: str) -> bytes:
     """One panel of `core.media.comparison_panels` as a GIF, drawn again for its download."""
-    return media.encode_gif(media.comparison_panels(context, truth, prediction, scale=4)[panel])
+    return media.encode_gif(media.comparison_panels(context, truth, prediction, scale=4, walls=walls)[panel])
 
 
 st.title("Forecast", anchor=False)
@@ -64,9 +64,11 @@ with right:
                              + ("" if most == LIMITS.horizon else f" At most {most} with the slow keras.io model."))
 
 if path is not None:
+    sequence = None  # a file's sequence, whose bounces are not known
     if outside is None:
         name, slug = f"test sequence {index}", f"test-sequence-{index}"
         context, truth, prediction, seconds, built = forecast_sequence(path, index, horizon)
+        sequence = test_sequence(index, CONTEXT + horizon)
     else:
         name, slug = outside["label"], outside["slug"]
         frames = outside["frames"]
@@ -81,7 +83,8 @@ if path is not None:
             st.info(f"The sequence ends {len(truth)} frame{'s' * (len(truth) != 1)} after the context: the forecast "
                     "goes on past the data (the ground truth and the error say 'no data' there), and only those "
                     "frames are scored.")
-    panels = media.comparison_panels(context, truth, prediction, scale=4)
+    walls = wall_marks(sequence)
+    panels = media.comparison_panels(context, truth, prediction, scale=4, walls=walls)
 
     config = read_checkpoint_info(path)[0]
     floor = config.output_floor
@@ -101,7 +104,7 @@ if path is not None:
     # hold the frames, not the panels: Streamlit keeps them until the visitor's next run, and the
     # panels are 13 MB at 10 frames, 47 MB at 60 (the frames, as floats, 0.5 and 2.1 MB).
     downloads = {"comparison": ("Download all three", combined),
-                 **{panel: (f"Download {panel}", functools.partial(panel_gif, context, truth, prediction, panel))
+                 **{panel: (f"Download {panel}", functools.partial(panel_gif, context, truth, prediction, walls, panel))
                     for panel in panels}}
     # Which model and how far: a 10- and a 60-frame forecast, or the shipped model's and a run's, had one name.
     model_slug = file_slug(st.session_state.forecast_checkpoint)
@@ -112,7 +115,7 @@ if path is not None:
             picture_download_ui(label, gif, f"{slug}-{horizon}-frames-{model_slug}-{file.replace(' ', '-')}.gif",
                                 f"forecast_download_{file}")
 
-    forecast_strip_ui(context, truth, prediction, test_sequence(index, CONTEXT + horizon) if outside is None else None)
+    forecast_strip_ui(context, truth, prediction, sequence)
 
     scores = score_one(context, truth, prediction[: len(truth)])
     behind, ssim_behind = frames_behind(scores, "mse"), frames_behind(scores, "ssim")

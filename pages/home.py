@@ -10,7 +10,7 @@ import streamlit as st
 from core import media
 from ui.shared import (CONTEXT, ERROR_EXPLAINED, INPUT_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT, TEST_SET_SOURCE,
                        forecast_sequence, forecast_strip_ui, keras_loaded_ui, panels_ui, test_sequence, timing_words,
-                       widths_ui)
+                       wall_marks, widths_ui)
 
 
 @st.cache_data(show_spinner=False)
@@ -47,14 +47,14 @@ if SHIPPED.is_file() and "home_index" in st.session_state:
     keras_loaded_ui()
     index = st.session_state.home_index
     context, truth, prediction, seconds, built = forecast_sequence(SHIPPED, index, 10)
+    sequence = test_sequence(index, CONTEXT + len(truth))
     panels_ui(
-        media.comparison_panels(context, truth, prediction, scale=4),
+        media.comparison_panels(context, truth, prediction, scale=4, walls=wall_marks(sequence)),
         f"Test sequence {index}: ground truth, closed-loop prediction and error (forecast in "
         f"{timing_words(seconds, built)}). {INPUT_EXPLAINED} {ERROR_EXPLAINED}",
         "Animated comparison of the true and predicted frames of a test sequence.",
     )
-    # A still view (the GIF never pauses), its bounces marked.
-    forecast_strip_ui(context, truth, prediction, test_sequence(index, CONTEXT + len(truth)))
+    forecast_strip_ui(context, truth, prediction, sequence)  # a still view: the GIF never pauses
     if st.button("Explore more forecasts on the Forecast page", icon=":material/arrow_forward:", key="home_more"):
         # With the model used here: a link opened this sequence with a run picked there before (a grey blur
         # where Home showed digits). Asked for on the click, or Evaluate, visited first, took the wish.

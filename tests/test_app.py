@@ -36,7 +36,8 @@ from core.model import build_model
 from ui.jobs import OWN_RUN
 from ui.limits import Busy
 from ui.charts import describe_bounces
-from ui.shared import ERROR_EXPLAINED, FIRST_SEQUENCE, INPUT_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT
+from ui.shared import (ERROR_EXPLAINED, FIRST_SEQUENCE, INPUT_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT,
+                       bounces_words)
 
 PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py",
          "pages/design.py", "pages/inside.py"]
@@ -252,8 +253,8 @@ def test_home_forecasts_with_one_click(app, monkeypatch):
     shown = next(int(re.search(r"Test sequence (\d+)", caption)[1]) for caption, _ in images(app)
                  if "closed-loop prediction" in caption)
     assert shown != 0
-    assert ("Frames 1-10: context. From +1 on: the model's forecast under the truth. A magenta bar marks the wall a "
-            "digit bounces off in that frame. " + describe_bounces(data.sequence("test", shown))) in [c for c, _ in images(app)]
+    assert ("Frames 1-10: context. From +1 on: the model's forecast under the truth."
+            + bounces_words(data.sequence("test", shown), 10)) in [c for c, _ in images(app)]
     app.switch_page("pages/forecast.py").run()
     assert app.number_input(key="forecast_index").value == shown
 
@@ -265,6 +266,10 @@ def test_pages_open_on_a_sequence_whose_bounces_their_strips_mark_and_name(app, 
     marked, strip = [], media.frame_strip  # the walls marked on each strip of a whole sequence
     monkeypatch.setattr(media, "frame_strip", lambda rows, **options: (
         len(next(iter(rows.values()))) == 20 and marked.append(options.get("walls")), strip(rows, **options))[1])
+    flashed = []  # the walls marked on each GIF
+    for name in ("sequence_gif", "comparison_panels"):
+        monkeypatch.setattr(media, name, lambda *args, draw=getattr(media, name), **options: (
+            flashed.append(options.get("walls")), draw(*args, **options))[1])
     sequence = data.sequence("test", FIRST_SEQUENCE)
     walls = {}
     for t, _, wall in data.walls_hit(sequence):
@@ -272,25 +277,28 @@ def test_pages_open_on_a_sequence_whose_bounces_their_strips_mark_and_name(app, 
     assert any(t < 10 for t in walls) and any(t >= 10 for t in walls)
     centres = sequence.positions[0] + data.DIGIT_SIZE / 2
     assert np.linalg.norm(centres[:, 0] - centres[:, 1], axis=-1).min() >= 22  # its digits never overlap
-    words = "A magenta bar marks the wall a digit bounces off in that frame. " + describe_bounces(sequence)
+    words = bounces_words(sequence, 10)
+    assert words.endswith(describe_bounces(sequence))
     app.switch_page("pages/dataset.py").run()
     assert app.number_input(key="dataset_index").value == FIRST_SEQUENCE
     assert [caption for caption, _ in images(app) if caption.startswith("Context:")] == [
-        "Context: frames 1 to 10. Future: frames +1 to +10. " + words] * 2  # a wide strip and a phone's
-    assert marked == [walls] * 2
+        "Context: frames 1 to 10. Future: frames +1 to +10." + words] * 2  # a wide strip and a phone's
+    assert marked == [walls] * 2 and flashed == [walls]
     app.switch_page("pages/forecast.py").run()
     assert app.number_input(key="forecast_index").value == FIRST_SEQUENCE
     assert [caption for caption, _ in images(app) if caption.startswith("Frames 1-10")] == [
-        "Frames 1-10: context. From +1 on: the model's forecast under the truth. " + words] * 2
+        "Frames 1-10: context. From +1 on: the model's forecast under the truth." + words] * 2
     assert marked[2:] == [walls] * 2  # on the truth's row: the context and the true future
+    assert flashed[1:] == [walls]
     # A file's sequence: its motion is not known, so nothing is marked or named.
     upload(app, moving_mnist("test", 1)[0])
     app.button(key="dataset_forecast").click().run()
     assert not app.exception and "magenta" not in " ".join(caption for caption, _ in images(app))
-    assert marked[-1] == {}
+    assert marked[-1] == flashed[-1] == {}
     app.switch_page("pages/design.py").run()
     designed = [caption for caption, _ in images(app) if caption.startswith("Frames 1-10")]
-    assert len(designed) == 2 and all(" A magenta bar marks " in caption for caption in designed)
+    assert len(designed) == 2 and all(" A magenta bar, here and in the GIF, marks " in caption for caption in designed)
+    assert flashed[-1] and flashed[-1] == marked[-1]
     assert not app.exception
 
 
@@ -1581,9 +1589,9 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     designed = data.design(digits, starts, angles, speeds, length, [digit[0] for digit in placed])
     frames = designed.frames
     # And its frames still, under the truth (the GIF never pauses), its bounces marked and named.
-    assert ("Frames 1-10: context. From +1 on: the model's forecast under the truth. A magenta bar marks the wall a "
-            "digit bounces off in that frame. " + describe_bounces(designed)) in [c for c, _ in images(app)]
-    assert "bounces off" in describe_bounces(designed)
+    assert ("Frames 1-10: context. From +1 on: the model's forecast under the truth."
+            + bounces_words(designed, 10)) in [c for c, _ in images(app)]
+    assert "bounces off" in bounces_words(designed, 10)
     prediction = forecast(load_checkpoint(SHIPPED, compile=False, precision="auto"), frames[:, :10], length - 10)
     scores = score_forecast(frames[:, :10], frames[:, 10:], prediction)
     assert said.endswith(f". Over the {length - 10} predicted frames the model's MSE is {scores['model'].mse:.1f} a frame "

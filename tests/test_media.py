@@ -242,6 +242,27 @@ def test_frame_strip_marks_the_walls_a_digit_bounces_off_on_the_first_rows_frame
             media.frame_strip(rows, walls=walls, **placed)
 
 
+def test_gifs_mark_the_wall_a_digit_bounces_off_on_the_ground_truth_alone():
+    frames = np.zeros((4, 64, 64), np.uint8)
+    walls = {1: ["left"], 3: ["top", "bottom"]}  # counted from the first context frame, as the strip counts
+    panels = media.comparison_panels(frames[:2], frames[2:], frames[2:], scale=4, walls=walls)
+    marked = {name: (frames == media.WALL_COLOUR).all(-1)[:, media.BANNER :] for name, frames in panels.items()}
+    assert not marked["prediction"].any() and not marked["absolute error"].any()
+    truth, depth = marked["ground truth"], media.BORDER + 3 * 4  # the border, and 3 of the 64 pixels scaled 4 times
+    assert truth[1, :, :depth].all() and not truth[1, :, depth:].any()
+    assert truth[3, :depth].all() and truth[3, -depth:].all() and not truth[3, depth:-depth].any()
+    assert not truth[[0, 2]].any()
+    # A panel that starts later in the sequence counts its walls from the sequence's start too.
+    later = (media.panel(frames[2:], "future", 2, first=2, walls=walls) == media.WALL_COLOUR).all(-1)
+    assert not later[0].any() and later[1, media.BANNER : media.BANNER + depth].all()
+    # Dataset's GIF of one sequence alike (a GIF's palette moves the colour a little).
+    gif = iio.imread(media.sequence_gif(frames, context=2, walls=walls), index=None)[..., :3].astype(int)
+    near = np.abs(gif - media.WALL_COLOUR).sum(-1) < 40
+    assert [bool(near[t].any()) for t in range(4)] == [False, True, False, True]
+    with pytest.raises(InputError, match="^walls must be"):
+        media.sequence_gif(frames, walls={0: ["up"]})
+
+
 def test_frame_strip_places_a_forecast_that_runs_past_the_truth():
     frames = moving_mnist("test", 1)[0]
     forecast = np.concatenate([frames[10:], frames[10:]])  # 20 predicted frames, only 10 true ones

@@ -724,7 +724,8 @@ def wall_marks(sequence: data.Sequences | None) -> dict:
 def bounces_words(sequence: data.Sequences | None, context: int) -> str:
     """A strip's caption's words on `wall_marks`: what the bars mean, and where the digits bounce."""
     # Named frame by frame: a teacher looking for how the model takes a bounce had to find one in the GIF.
-    return "" if sequence is None else (" A magenta bar marks the wall a digit bounces off in that frame. "
+    return "" if sequence is None else (" A magenta bar, here and in the GIF, marks the wall a digit bounces off in "
+                                        "that frame. "
                                         + describe_bounces(sequence, context))
 
 
