@@ -4,6 +4,7 @@ from ui.shared import through_entry_point
 
 through_entry_point()  # before any other import: some load TensorFlow, which takes seconds
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -154,12 +155,16 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int, sl
         title = f"sequence {index}"
         if sequences is not None:
             title += f": digits {', '.join(map(str, sequences.labels[0]))}"
-        gif, strip, narrow_strip = sequence_pictures(frames, title, context, wall_marks(sequences))
+        walls = wall_marks(sequences)
+        gif, strip, narrow_strip = sequence_pictures(frames, title, context, walls)
         gif_ui(gif, f"{length} frames; blue = context (what a model sees), orange = future (what it must predict).",
                f"Animated {title}: {context} context frames, then {length - context} future frames")
         # To show in a lesson's slides: a teacher had no way to keep these pictures.
         with st.container(horizontal=True):
-            picture_download_ui("Download the GIF", gif, f"{slug}.gif", "dataset_download_gif")
+            # Larger than shown, drawn on the click: at the page's 326 px a slide blurred it.
+            picture_download_ui("Download the GIF", functools.partial(media.sequence_gif, frames, title, context=context,
+                                                                      scale=8, walls=walls),
+                                f"{slug}.gif", "dataset_download_gif")
             picture_download_ui("Download the frame strip", strip, f"{slug}-frames.png", "dataset_download_strip")
     with right:
         if sequences is not None:
