@@ -67,6 +67,17 @@ def test_short_run_lowers_the_loss():
     assert np.mean(losses[-4:]) < 0.75 * np.mean(losses[:2])
 
 
+def test_training_minimises_the_binary_cross_entropy_of_each_next_frame():
+    # Not MSE, whose gradient fades on faint blurred pixels (core/training.py): the loss a run
+    # reports and descends is the mean per-pixel BCE of each predicted next frame.
+    model, _ = train(tiny_run(epochs=1, epoch_sequences=8))
+    inputs, targets = TrainingSequences(4, 1, 2, seed=5)[0]
+    predicted = np.clip(np.asarray(model.predict(inputs, verbose=0), np.float64), 1e-7, 1 - 1e-7)  # Keras' clip
+    cross_entropy = -np.mean(targets * np.log(predicted) + (1 - targets) * np.log(1 - predicted))
+    assert model.evaluate(inputs, targets, verbose=0) == pytest.approx(cross_entropy, rel=1e-4)
+    assert np.mean((predicted - targets) ** 2) < 0.5 * cross_entropy  # far from what MSE would report
+
+
 class _StatusLog(TrainingProgress):
     def __init__(self):
         super().__init__()
