@@ -235,7 +235,7 @@ def sequence_gif(frames: np.ndarray, title: str = "", context: int | None = None
 
 def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction: np.ndarray, scale: int = 4,
                       error: bool = True, walls: dict | None = None) -> dict:
-    """The three in-step panels of a forecast: ground truth, prediction, |error|.
+    """The three in-step panels of a forecast: ground truth, prediction, absolute error.
 
     All panels play the context first, then the forecast, so they stay in step.
     During the context the prediction panel shows the context, titled "model
@@ -273,7 +273,7 @@ def comparison_panels(context: np.ndarray, truth: np.ndarray | None, prediction:
             differences = np.zeros(prediction.shape, np.float32)
             differences[:known] = np.abs(truth.astype(np.float32) - prediction[:known].astype(np.float32)) / 255
             panels["absolute error"] = panel(np.concatenate([np.zeros((c,) + differences.shape[1:], np.float32),
-                                                             differences]), "|error|", c, scale, ERROR_COLOURS)
+                                                             differences]), "absolute error", c, scale, ERROR_COLOURS)
         for name in panels.keys() - {"prediction"}:
             past = panels[name][c + known :, BANNER + BORDER : -BORDER, BORDER:-BORDER]
             past[...] = _no_data(*past.shape[1:3])

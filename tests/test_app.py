@@ -255,7 +255,7 @@ def test_home_forecasts_with_one_click(app, monkeypatch):
     shown = next(int(re.search(r"Test sequence (\d+)", caption)[1]) for caption, _ in images(app)
                  if "closed-loop prediction" in caption)
     assert shown != 0
-    assert ("Frames 1-10: context. From +1 on: the model's forecast under the truth."
+    assert ("Frames 1-10: context. From +1 on: the model's forecast under the ground truth."
             + bounces_words(data.sequence("test", shown), 10)) in [c for c, _ in images(app)]
     app.switch_page("pages/forecast.py").run()
     assert app.number_input(key="forecast_index").value == shown
@@ -289,7 +289,7 @@ def test_pages_open_on_a_sequence_whose_bounces_their_strips_mark_and_name(app, 
     app.switch_page("pages/forecast.py").run()
     assert app.number_input(key="forecast_index").value == FIRST_SEQUENCE
     assert [caption for caption, _ in images(app) if caption.startswith("Frames 1-10")] == [
-        "Frames 1-10: context. From +1 on: the model's forecast under the truth." + words] * 2
+        "Frames 1-10: context. From +1 on: the model's forecast under the ground truth." + words] * 2
     assert marked[2:] == [walls] * 2  # on the truth's row: the context and the true future
     assert flashed[1:] == [walls]
     # A file's sequence: its motion is not known, so nothing is marked or named.
@@ -1015,7 +1015,7 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     # about 160, near black frames (175); the shipped model about 68.
     score = next(float(caption.split(": ")[-1].rstrip(".")) for caption, _ in images(app) if "Validation MSE" in caption)
     assert score < 100
-    assert "Frames 1-10: context. From +1 on: the model's forecast under the truth." in [c for c, _ in images(app)]
+    assert "Frames 1-10: context. From +1 on: the model's forecast under the ground truth." in [c for c, _ in images(app)]
     # Not the warning that a run has not learned yet, which is for runs near black frames' score: only,
     # where the run ended above the shipped model's own score (taken before training), that it did.
     from ui.jobs import registry
@@ -1591,7 +1591,7 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     designed = data.design(digits, starts, angles, speeds, length, [digit[0] for digit in placed])
     frames = designed.frames
     # And its frames still, under the truth (the GIF never pauses), its bounces marked and named.
-    assert ("Frames 1-10: context. From +1 on: the model's forecast under the truth."
+    assert ("Frames 1-10: context. From +1 on: the model's forecast under the ground truth."
             + bounces_words(designed, 10)) in [c for c, _ in images(app)]
     assert "bounces off" in bounces_words(designed, 10)
     prediction = forecast(load_checkpoint(SHIPPED, compile=False, precision="auto"), frames[:, :10], length - 10)

@@ -742,7 +742,7 @@ def forecast_strip_ui(context: np.ndarray, truth: np.ndarray, prediction: np.nda
     lines = {"wide": 2 * CONTEXT if len(context) + len(prediction) > 2 * CONTEXT else CONTEXT, "narrow": CONTEXT // 2}
     walls = wall_marks(sequence)
     widths_ui({width: _strip(context, truth, prediction, per_line, walls) for width, per_line in lines.items()},
-              "strip", f"Frames 1-{len(context)}: context. From +1 on: the model's forecast under the truth."
+              "strip", f"Frames 1-{len(context)}: context. From +1 on: the model's forecast under the ground truth."
               + bounces_words(sequence, len(context)),
               "Frame strip with the context, the true future and the predicted future")
 
@@ -759,8 +759,9 @@ def widths_ui(pictures: dict, name: str, caption: str, alt: str) -> None:
 # Cached: a 60-frame strip takes 0.4-0.8 s to draw, once a screen width, not at every click on the page.
 @st.cache_data(max_entries=8, show_spinner=False)
 def _strip(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray, per_line: int, walls: dict) -> bytes:
-    strips = {"truth": np.concatenate([context, truth]), "prediction": prediction}
-    return media.frame_strip(strips, context=len(context), starts={"truth": 0, "prediction": len(context)},
+    # Named as the GIF's panels are: "truth" here and "ground truth" there read as two things.
+    strips = {"ground truth": np.concatenate([context, truth]), "prediction": prediction}
+    return media.frame_strip(strips, context=len(context), starts={"ground truth": 0, "prediction": len(context)},
                              per_line=per_line, walls=walls)
 
 
