@@ -253,7 +253,9 @@ def design(digits: np.ndarray, start: np.ndarray, angle: np.ndarray, speed: np.n
     if not np.all((start >= 0) & (start <= 1)):  # pixels given were put in a corner without a word
         raise InputError(f"start must be fractions from 0 to 1 of the 36-pixel range; received {start.tolist()}")
     theta = np.radians(angle)
-    velocity = STEP * speed[:, None] * np.stack([np.sin(theta), np.cos(theta)], axis=-1)
+    # Rounded: cos(270 degrees) is -1.8e-16, not 0, and a digit sent up the left wall from column 0
+    # "bounced" off it in the first frame.
+    velocity = STEP * speed[:, None] * np.round(np.stack([np.sin(theta), np.cos(theta)], axis=-1), 12)
     positions, bounces = (path[None] for path in bounce_path(start, velocity, length))  # (1, T, D, 2)
     if labels is None:
         labels = np.full(count, -1)

@@ -161,9 +161,11 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int, sl
                f"Animated {title}: {context} context frames, then {length - context} future frames")
         # To show in a lesson's slides: a teacher had no way to keep these pictures.
         with st.container(horizontal=True):
-            # Larger than shown, drawn on the click: at the page's 326 px a slide blurred it.
+            # Larger than shown, drawn on the click: at the page's 326 px a slide blurred it. Not a long
+            # upload's: 200 frames at 8x took 420 MB of the shared server's memory for a moment.
+            scale = 8 if length <= data.SEQUENCE_LENGTH else 5
             picture_download_ui("Download the GIF", functools.partial(media.sequence_gif, frames, title, context=context,
-                                                                      scale=8, walls=walls),
+                                                                      scale=scale, walls=walls),
                                 f"{slug}.gif", "dataset_download_gif")
             picture_download_ui("Download the frame strip", strip, f"{slug}-frames.png", "dataset_download_strip")
     with right:

@@ -133,15 +133,17 @@ def describe_paths(sequence: data.Sequences) -> str:
 
 def describe_bounces(sequence: data.Sequences, context: int = data.CONTEXT_FRAMES) -> str:
     """Where the digits of `sequence` bounce, in words, frames named as the strips number
-    them: "Digit 1, an 8, bounces off the top in frame 4 and the bottom at +5."."""
-    hits = {}
+    them: "Digit 1, an 8, bounces off the top in frame 4 and the bottom in frame +5."."""
+    hits = {}  # {digit: {frame: walls}}: a corner is one bounce, off two walls, in one frame
     for t, d, wall in data.walls_hit(sequence):
-        when = f"in frame {t + 1}" if t < context else f"at {media.frame_number(t, context)}"
-        hits.setdefault(d, []).append(f"the {wall} {when}")
+        hits.setdefault(d, {}).setdefault(t, []).append(wall)
     sentences = []
-    for d, walls in sorted(hits.items()):
+    for d, frames in sorted(hits.items()):
         named = f"{_class_words(sequence.labels[0, d])}," if sequence.labels[0, d] >= 0 else ""
-        listed = ", ".join(walls[:-1]) + " and " + walls[-1] if len(walls) > 1 else walls[0]
+        # Two walls in one frame are a row's and a column's, in that order: "the bottom right corner".
+        places = [f"the {' '.join(walls)}{' corner' * (len(walls) > 1)} in frame {media.frame_number(t, context)}"
+                  for t, walls in frames.items()]
+        listed = ", ".join(places[:-1]) + " and " + places[-1] if len(places) > 1 else places[0]
         sentences.append(f"Digit {d + 1}{named} bounces off {listed}.")
     return " ".join(sentences) or "No digit bounces in these frames."
 

@@ -333,10 +333,14 @@ def start_download(job: dict) -> None:
         job["thread"].start()
 
 
+# Streamlit keys this cache by the function's source, and keeps it through a code update on a
+# running server (Community Cloud takes a push without a restart): when `data.Sequences` gains a
+# field, change the words here too, or the old entries come back without it (an AttributeError).
 @st.cache_data(max_entries=512, show_spinner=False)
 def test_sequence(index: int, length: int = data.SEQUENCE_LENGTH) -> data.Sequences:
     """Sequence `index` of the bundled test set, `length` frames long (longer
-    than 20 continues the same motion, for long forecasts)."""
+    than 20 continues the same motion, for long forecasts), with its digits'
+    classes, positions and bounces."""
     return data.sequence("test", index, length=length)
 
 
@@ -724,9 +728,12 @@ def wall_marks(sequence: data.Sequences | None) -> dict:
 def bounces_words(sequence: data.Sequences | None, context: int) -> str:
     """A strip's caption's words on `wall_marks`: what the bars mean, and where the digits bounce."""
     # Named frame by frame: a teacher looking for how the model takes a bounce had to find one in the GIF.
-    return "" if sequence is None else (" A magenta bar, here and in the GIF, marks the wall a digit bounces off in "
-                                        "that frame. "
-                                        + describe_bounces(sequence, context))
+    if sequence is None:
+        return ""
+    # The bars explained only where some are drawn: before "No digit bounces" the words read as if one were missing.
+    bars = " A magenta bar, here and in the GIF, marks the wall a digit bounces off in that frame." \
+        if sequence.bounces.any() else ""
+    return f"{bars} {describe_bounces(sequence, context)}"
 
 
 def forecast_strip_ui(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray,
