@@ -146,7 +146,7 @@ def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours:
 
 
 def _wall_bar(size: int) -> int:
-    """Pixels of an `size`-pixel frame that a wall's mark covers: 3 of 64, where a bounced digit's blank margin lies."""
+    """Pixels of a `size`-pixel frame that a wall's mark covers: 3 of 64, where a bounced digit's blank margin lies."""
     return max(2, size // 20)
 
 
