@@ -31,8 +31,9 @@ FORECAST_COLOUR = (240, 140, 30)
 # on white, below the 4.5:1 small text needs; these are 6.1:1 and 5.0:1.
 CONTEXT_TEXT = (29, 95, 191)
 FORECAST_TEXT = (180, 83, 9)
-# A wall a digit bounces off, marked on a strip's frame: neither label colour, and seen on black and white.
-WALL_COLOUR = (214, 32, 126)
+# A wall a digit bounces off, marked on a frame. Cyan, as nothing else on the pages is: a magenta
+# read as the error panel's purple, or as the paths chart's digit 2 where digit 1 bounced.
+WALL_COLOUR = (0, 200, 255)
 WALLS = ("top", "bottom", "left", "right")
 BANNER = 22  # pixels of label above each panel
 BORDER = 3

@@ -15,7 +15,7 @@ from core import data, media
 from core.errors import InputError
 from ui.charts import describe_paths, legible, paths_chart
 from ui.limits import LIMITS
-from ui.shared import (CONTEXT, FIRST_SEQUENCE, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, as_sentence,
+from ui.shared import (BOUNCES_EXPLAINED, CONTEXT, FIRST_SEQUENCE, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, as_sentence,
                        bounces_words, bounded_slider, chart_ui, context_length, gif_ui, index_ui, keep_values, remember_pick,
                        picture_download_ui, show_error, stack_below, start_download, test_sequence, uploaded_frames,
                        wall_marks, widths_ui)
@@ -157,7 +157,8 @@ def sequence_view_ui(frames: np.ndarray, index: int, sequences, context: int, sl
             title += f": digits {', '.join(map(str, sequences.labels[0]))}"
         walls = wall_marks(sequences)
         gif, strip, narrow_strip = sequence_pictures(frames, title, context, walls)
-        gif_ui(gif, f"{length} frames; blue = context (what a model sees), orange = future (what it must predict).",
+        gif_ui(gif, f"{length} frames; blue = context (what a model sees), orange = future (what it must predict)."
+               + (f" {BOUNCES_EXPLAINED}" if walls else ""),
                f"Animated {title}: {context} context frames, then {length - context} future frames")
         # To show in a lesson's slides: a teacher had no way to keep these pictures.
         with st.container(horizontal=True):

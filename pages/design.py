@@ -120,9 +120,9 @@ with result:
             # Truth and prediction only, as on Train: three panels in the forecast's two thirds of a
             # 1280 x 720 projector were 181 px tall, their labels 8 px; two are as large as Forecast's.
             # The verdict below scores the error.
-            gif = comparison_ui(media.comparison_panels(context, truth, prediction, scale=4, error=False,
-                                                         walls=wall_marks(sequence)),
-                                "the designed sequence")
+            walls = wall_marks(sequence)
+            gif = comparison_ui(media.comparison_panels(context, truth, prediction, scale=4, error=False, walls=walls),
+                                "the designed sequence", bounces=bool(walls))
             # Named by its digits and their directions, and a mark of its frames for designs
             # those do not tell apart: with one name for every design, a teacher's second
             # download replaced the first, or came as "(1)".

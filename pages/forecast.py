@@ -97,7 +97,7 @@ if path is not None:
                + (f" Predicted pixels fainter than {floor * 100:g}% are drawn black: this model's output floor, which clears "
                   "the grey haze it predicts where it is unsure (Inside the ConvLSTM shows the raw output)."
                   if floor else ""))
-    combined = comparison_ui(panels, name)
+    combined = comparison_ui(panels, name, bounces=bool(walls))
     # "Download" in each label: a screen reader names the button by its label alone ("Prediction").
     # Functions, called on a click: given bytes, the browser fetched the shown GIF a second time at
     # every pick (155 KB, 3 s on a slow phone link), and each panel's was encoded for nothing. They

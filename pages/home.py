@@ -8,8 +8,8 @@ import numpy as np
 import streamlit as st
 
 from core import media
-from ui.shared import (CONTEXT, ERROR_EXPLAINED, INPUT_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT, TEST_SET_SOURCE,
-                       forecast_sequence, forecast_strip_ui, keras_loaded_ui, panels_ui, test_sequence, timing_words,
+from ui.shared import (BOUNCES_EXPLAINED, CONTEXT, ERROR_EXPLAINED, INPUT_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT,
+                       TEST_SET_SOURCE, forecast_sequence, forecast_strip_ui, keras_loaded_ui, panels_ui, test_sequence, timing_words,
                        wall_marks, widths_ui)
 
 
@@ -48,10 +48,12 @@ if SHIPPED.is_file() and "home_index" in st.session_state:
     index = st.session_state.home_index
     context, truth, prediction, seconds, built = forecast_sequence(SHIPPED, index, 10)
     sequence = test_sequence(index, CONTEXT + len(truth))
+    walls = wall_marks(sequence)
     panels_ui(
-        media.comparison_panels(context, truth, prediction, scale=4, walls=wall_marks(sequence)),
+        media.comparison_panels(context, truth, prediction, scale=4, walls=walls),
         f"Test sequence {index}: ground truth, closed-loop prediction and error (forecast in "
-        f"{timing_words(seconds, built)}). {INPUT_EXPLAINED} {ERROR_EXPLAINED}",
+        f"{timing_words(seconds, built)}). {INPUT_EXPLAINED} {ERROR_EXPLAINED}"
+        + (f" {BOUNCES_EXPLAINED}" if walls else ""),
         "Animated comparison of the true and predicted frames of a test sequence.",
     )
     forecast_strip_ui(context, truth, prediction, sequence)  # a still view: the GIF never pauses

@@ -35,7 +35,7 @@ from core.evaluation import evaluate
 from core.model import build_model
 from ui.jobs import OWN_RUN
 from ui.limits import Busy
-from ui.shared import (ERROR_EXPLAINED, FIRST_SEQUENCE, INPUT_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT,
+from ui.shared import (BOUNCES_EXPLAINED, ERROR_EXPLAINED, FIRST_SEQUENCE, INPUT_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT,
                        bounces_words)
 
 PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py",
@@ -284,15 +284,17 @@ def test_pages_open_on_a_sequence_whose_bounces_their_strips_mark_and_name(app, 
     assert np.linalg.norm(centres[:, 0] - centres[:, 1], axis=-1).min() >= 22  # its digits never overlap
     words = bounces_words(sequence, 10)
     # As the strip of sequence 96 shows them (checked by eye, frame by frame).
-    assert words == (" A magenta bar, here and in the GIF, marks the wall a digit bounces off in that frame. Digit 1, "
-                     "a 9, bounces off the right in frame 1, the bottom in frame 5, the left in frame +5 and the top in "
-                     "frame +10. Digit 2, a 7, bounces off the top in frame 6, the right in frame 10 and the bottom in "
-                     "frame +9.")
+    assert words == (" A cyan bar on a frame marks the wall a digit bounces off in it. Digit 1, a 9, bounces off the "
+                     "right wall in frame 1, the bottom wall in frame 5, the left wall in frame +5 and the top wall in "
+                     "frame +10. Digit 2, a 7, bounces off the top wall in frame 6, the right wall in frame 10 and the "
+                     "bottom wall in frame +9.")
     app.switch_page("pages/dataset.py").run()
     assert app.number_input(key="dataset_index").value == FIRST_SEQUENCE
     assert [caption for caption, _ in images(app) if caption.startswith("Context:")] == [
         "Context: frames 1 to 10. Future: frames +1 to +10." + words] * 2  # a wide strip and a phone's
     assert marked == [walls] * 2 and flashed == [walls]
+    assert [caption for caption, url in images(app) if url.endswith(".gif")] == [
+        "20 frames; blue = context (what a model sees), orange = future (what it must predict). " + BOUNCES_EXPLAINED]
     app.switch_page("pages/forecast.py").run()
     assert app.number_input(key="forecast_index").value == FIRST_SEQUENCE
     assert [caption for caption, _ in images(app) if caption.startswith("Frames 1-10")] == [
@@ -302,11 +304,11 @@ def test_pages_open_on_a_sequence_whose_bounces_their_strips_mark_and_name(app, 
     # A file's sequence: its motion is not known, so nothing is marked or named.
     upload(app, moving_mnist("test", 1)[0])
     app.button(key="dataset_forecast").click().run()
-    assert not app.exception and "magenta" not in " ".join(caption for caption, _ in images(app))
+    assert not app.exception and "cyan" not in " ".join(caption for caption, _ in images(app))
     assert marked[-1] == flashed[-1] == {}
     app.switch_page("pages/design.py").run()
     designed = [caption for caption, _ in images(app) if caption.startswith("Frames 1-10")]
-    assert len(designed) == 2 and all(" A magenta bar, here and in the GIF, marks " in caption for caption in designed)
+    assert len(designed) == 2 and all(" A cyan bar on a frame marks " in caption for caption in designed)
     assert flashed[-1] and flashed[-1] == marked[-1]
     assert not app.exception
 
@@ -347,8 +349,9 @@ def test_page_settings_survive_a_trip_to_another_page(app, monkeypatch):
 def test_forecast_page_shows_gifs_and_downloads(app):
     app.switch_page("pages/forecast.py").run()
     # One GIF, in step: three, one per panel, played out of step (the truth at +2, the prediction at +1).
+    # Sequence 96, where it opens, bounces: the GIF says what its cyan bars mean.
     assert [caption for caption, url in images(app) if url.endswith(".gif")] == ["Ground truth | prediction | absolute error, frame by frame in step. " + INPUT_EXPLAINED + " "
-        + ERROR_EXPLAINED]
+        + ERROR_EXPLAINED + " " + BOUNCES_EXPLAINED]
     assert len(images(app)) >= 2  # and the frame strip
     floor = read_checkpoint_info(SHIPPED)[0].output_floor  # the caption says when black means "below the floor"
     assert (f"fainter than {floor * 100:g}% are drawn black" in app.caption[0].value) == (floor > 0)
@@ -1570,7 +1573,7 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     assert not app.exception
     gifs = [caption for caption, url in images(app) if url.endswith(".gif")]
     # One GIF, truth and prediction: three panels were too small to read on a projector (the verdict scores the error).
-    assert gifs == ["Ground truth | prediction, frame by frame in step. " + INPUT_EXPLAINED]
+    assert gifs == ["Ground truth | prediction, frame by frame in step. " + INPUT_EXPLAINED + " " + BOUNCES_EXPLAINED]
     # The widgets and the forecast sequence are the preset's (the count alone was the default for two digits).
     placed, length = design_presets()[preset]
     assert app.radio(key="design_count").value == len(placed) and app.slider(key="design_length").value == length

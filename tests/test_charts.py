@@ -184,14 +184,14 @@ def test_bounces_are_named_by_digit_wall_and_frame_as_the_strips_number_them():
     # bottom again seven after; the second stands still; the third, of no known class, starts at the
     # left edge moving left.
     made = data.design(digits, [[0.9, 0.5], [0.5, 0.5], [0.5, 0.0]], [90, 0, 180], [1.5, 0, 1], 20, [8, 1, -1])
-    assert describe_bounces(made) == ("Digit 1, an 8, bounces off the bottom in frame 1, the top in frame 8 and the "
-                                      "bottom in frame +5. Digit 3 bounces off the left in frame 1 and the right in "
-                                      "frame +2.")
-    assert describe_bounces(made, context=15).endswith("the right in frame 12.")
+    assert describe_bounces(made) == ("Digit 1, an 8, bounces off the bottom wall in frame 1, the top wall in frame 8 "
+                                      "and the bottom wall in frame +5. Digit 3 bounces off the left wall in frame 1 "
+                                      "and the right wall in frame +2.")
+    assert describe_bounces(made, context=15).endswith("the right wall in frame 12.")
     # Into a corner: one bounce, off two walls in one frame. Up the left wall from it: none.
     corner = data.design(digits[:2], [[0.95, 0.95], [0.5, 0.0]], [45, 270], [1, 1], 20, [7, 4])
     assert describe_bounces(corner).startswith("Digit 1, a 7, bounces off the bottom right corner in frame 1 and the "
-                                               "top left corner in frame +6. Digit 2, a 4, bounces off the top in ")
+                                               "top left corner in frame +6. Digit 2, a 4, bounces off the top wall in ")
     assert "left" not in describe_bounces(corner).split("Digit 2")[1]
     still = data.design(digits[:1], [[0.5, 0.5]], [0], [0], 20, [3])
     assert describe_bounces(still) == "No digit bounces in these frames."

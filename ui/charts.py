@@ -133,7 +133,7 @@ def describe_paths(sequence: data.Sequences) -> str:
 
 def describe_bounces(sequence: data.Sequences, context: int = data.CONTEXT_FRAMES) -> str:
     """Where the digits of `sequence` bounce, in words, frames named as the strips number
-    them: "Digit 1, an 8, bounces off the top in frame 4 and the bottom in frame +5."."""
+    them: "Digit 1, an 8, bounces off the top wall in frame 4 and the bottom wall in frame +5."."""
     hits = {}  # {digit: {frame: walls}}: a corner is one bounce, off two walls, in one frame
     for t, d, wall in data.walls_hit(sequence):
         hits.setdefault(d, {}).setdefault(t, []).append(wall)
@@ -141,7 +141,7 @@ def describe_bounces(sequence: data.Sequences, context: int = data.CONTEXT_FRAME
     for d, frames in sorted(hits.items()):
         named = f"{_class_words(sequence.labels[0, d])}," if sequence.labels[0, d] >= 0 else ""
         # Two walls in one frame are a row's and a column's, in that order: "the bottom right corner".
-        places = [f"the {' '.join(walls)}{' corner' * (len(walls) > 1)} in frame {media.frame_number(t, context)}"
+        places = [f"the {' '.join(walls)} {'corner' if len(walls) > 1 else 'wall'} in frame {media.frame_number(t, context)}"
                   for t, walls in frames.items()]
         listed = ", ".join(places[:-1]) + " and " + places[-1] if len(places) > 1 else places[0]
         sentences.append(f"Digit {d + 1}{named} bounces off {listed}.")

@@ -45,6 +45,8 @@ CONTEXT = data.CONTEXT_FRAMES
 # The middle panel is titled "model input" during the context: captions named it "prediction" only.
 INPUT_EXPLAINED = "During the context the prediction panel shows the frames the model was given."
 # The error panel has no colour bar of its own, and a class read its colours as a heat map of the digits.
+# Said beside every picture that marks them: under the strip alone, a class watching the GIF took its flash for a glitch.
+BOUNCES_EXPLAINED = "A cyan bar on a frame marks the wall a digit bounces off in it."
 ERROR_EXPLAINED = ("In the error panel, black is right and brighter is further off, through purple and orange up to "
                    "pale yellow: off by the full brightness.")
 # Students asked how a still picture can score worse than nothing. "Usually": at the first predicted
@@ -731,8 +733,7 @@ def bounces_words(sequence: data.Sequences | None, context: int) -> str:
     if sequence is None:
         return ""
     # The bars explained only where some are drawn: before "No digit bounces" the words read as if one were missing.
-    bars = " A magenta bar, here and in the GIF, marks the wall a digit bounces off in that frame." \
-        if sequence.bounces.any() else ""
+    bars = f" {BOUNCES_EXPLAINED}" if sequence.bounces.any() else ""
     return f"{bars} {describe_bounces(sequence, context)}"
 
 
@@ -794,9 +795,10 @@ def panels_ui(panels: dict, caption: str, alt: str, fps: float = 4.0) -> bytes:
     return gif
 
 
-def comparison_ui(panels: dict, subject: str) -> bytes:
+def comparison_ui(panels: dict, subject: str, bounces: bool = False) -> bytes:
     """Shows a forecast's panels (`core.media.comparison_panels`) in step, as
-    `panels_ui` does, and returns the GIF's bytes."""
+    `panels_ui` does, and returns the GIF's bytes; `bounces`: its walls are marked."""
     words = f"{' | '.join(panels).capitalize()}, frame by frame in step. {INPUT_EXPLAINED}"
-    return panels_ui(panels, words + (f" {ERROR_EXPLAINED}" if "absolute error" in panels else ""),
+    words += f" {ERROR_EXPLAINED}" if "absolute error" in panels else ""
+    return panels_ui(panels, words + (f" {BOUNCES_EXPLAINED}" if bounces else ""),
                      f"Animated {', '.join(panels)} of {subject}, in step")
