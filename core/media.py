@@ -34,6 +34,9 @@ FORECAST_TEXT = (180, 83, 9)
 # A wall a digit bounces off, marked on a frame. Cyan, as nothing else on the pages is: a magenta
 # read as the error panel's purple, or as the paths chart's digit 2 where digit 1 bounced.
 WALL_COLOUR = (0, 200, 255)
+# See-through: a bar lies on the frame's edge, and a tenth of the digits bouncing have strokes there
+# (the foot of a 7, cut off under a solid one).
+WALL_OPACITY = 0.8
 WALLS = ("top", "bottom", "left", "right")
 BANNER = 22  # pixels of label above each panel
 BORDER = 3
@@ -141,8 +144,9 @@ def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours:
         if 0 <= t - first < length:
             framed = out[t - first, BANNER:]
             for side in sides:
-                framed[{"top": np.s_[:depth], "bottom": np.s_[-depth:], "left": np.s_[:, :depth],
-                        "right": np.s_[:, -depth:]}[side]] = WALL_COLOUR
+                edge = {"top": np.s_[:depth], "bottom": np.s_[-depth:], "left": np.s_[:, :depth],
+                        "right": np.s_[:, -depth:]}[side]
+                framed[edge] = np.round(WALL_OPACITY * np.array(WALL_COLOUR) + (1 - WALL_OPACITY) * framed[edge])
     return out
 
 
@@ -452,7 +456,8 @@ def frame_strip(
         for side in sides:
             corner, extent = {"top": ((left, top), (size, bar)), "bottom": ((left, top + size - bar), (size, bar)),
                               "left": ((left, top), (bar, size)), "right": ((left + size - bar, top), (bar, size))}[side]
-            ax.add_patch(Rectangle(np.array(corner) - 0.5, *extent, color=np.array(WALL_COLOUR) / 255, linewidth=0))
+            ax.add_patch(Rectangle(np.array(corner) - 0.5, *extent, color=np.array(WALL_COLOUR) / 255, linewidth=0,
+                                   alpha=WALL_OPACITY))
     return _palette_png(figure)
 
 
