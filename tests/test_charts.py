@@ -193,5 +193,9 @@ def test_bounces_are_named_by_digit_wall_and_frame_as_the_strips_number_them():
     assert describe_bounces(corner).startswith("Digit 1, a 7, bounces off the bottom right corner in frame 1 and the "
                                                "top left corner in frame +6. Digit 2, a 4, bounces off the top wall in ")
     assert "left" not in describe_bounces(corner).split("Digit 2")[1]
+    # Two digits of one class are told apart by where they start.
+    twins = data.design(digits[:2], [[0.0, 0.0], [0.5, 0.5]], [0, 180], [1, 1], 20, [8, 8])
+    assert describe_bounces(twins).startswith("Digit 1, an 8, which starts at the top left, bounces off the right wall ")
+    assert "Digit 2, an 8, which starts in the centre, bounces off the left wall " in describe_bounces(twins)
     still = data.design(digits[:1], [[0.5, 0.5]], [0], [0], 20, [3])
     assert describe_bounces(still) == "No digit bounces in these frames."

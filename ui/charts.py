@@ -137,15 +137,26 @@ def describe_bounces(sequence: data.Sequences, context: int = data.CONTEXT_FRAME
     hits = {}  # {digit: {frame: walls}}: a corner is one bounce, off two walls, in one frame
     for t, d, wall in data.walls_hit(sequence):
         hits.setdefault(d, {}).setdefault(t, []).append(wall)
+    labels = sequence.labels[0].tolist()
     sentences = []
     for d, frames in sorted(hits.items()):
-        named = f"{_class_words(sequence.labels[0, d])}," if sequence.labels[0, d] >= 0 else ""
+        named = f"{_class_words(labels[d])}," if labels[d] >= 0 else ""
+        if labels.count(labels[d]) > 1:  # "Digit 1, an 8 ... Digit 2, an 8": which is which, on Forecast's GIF?
+            named += f" which starts {_place_words(sequence.positions[0, 0, d] + data.DIGIT_SIZE / 2)},"
         # Two walls in one frame are a row's and a column's, in that order: "the bottom right corner".
         places = [f"the {' '.join(walls)} {'corner' if len(walls) > 1 else 'wall'} in frame {media.frame_number(t, context)}"
                   for t, walls in frames.items()]
         listed = ", ".join(places[:-1]) + " and " + places[-1] if len(places) > 1 else places[0]
         sentences.append(f"Digit {d + 1}{named} bounces off {listed}.")
     return " ".join(sentences) or "No digit bounces in these frames."
+
+
+def _place_words(centre: np.ndarray) -> str:
+    """Where on the 64x64 canvas a (row, col) point lies, in thirds: "at the top left", "in the centre"."""
+    row, col = (int(np.clip(value * 3 // data.FRAME_SIZE, 0, 2)) for value in centre)
+    if row == col == 1:
+        return "in the centre"
+    return f"at the {('top', 'middle', 'bottom')[row]} {('left', 'centre', 'right')[col]}"
 
 
 def learning_curves(state: dict) -> go.Figure:
