@@ -140,9 +140,10 @@ def describe_bounces(sequence: data.Sequences, context: int = data.CONTEXT_FRAME
     labels = sequence.labels[0].tolist()
     sentences = []
     for d, frames in sorted(hits.items()):
-        named = f"{_class_words(labels[d])}," if labels[d] >= 0 else ""
+        about = [_class_words(labels[d]).removeprefix(", ")] if labels[d] >= 0 else []
         if labels.count(labels[d]) > 1:  # "Digit 1, an 8 ... Digit 2, an 8": which is which, on Forecast's GIF?
-            named += f" which starts {_place_words(sequence.positions[0, 0, d] + data.DIGIT_SIZE / 2)},"
+            about.append(f"which starts {_place_words(sequence.positions[0, 0, d] + data.DIGIT_SIZE / 2)}")
+        named = "".join(f", {words}" for words in about) + ("," if about else "")
         # Two walls in one frame are a row's and a column's, in that order: "the bottom right corner".
         places = [f"the {' '.join(walls)} {'corner' if len(walls) > 1 else 'wall'} in frame {media.frame_number(t, context)}"
                   for t, walls in frames.items()]
