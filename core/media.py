@@ -139,15 +139,22 @@ def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours:
         out[t, :BANNER] = _banner(title, frame_label(first + t, context), is_context, out.shape[2])
         out[t, BANNER:] = CONTEXT_COLOUR if is_context else FORECAST_COLOUR
         out[t, BANNER + BORDER : BANNER + BORDER + height, BORDER : BORDER + width] = rgb[t]
-    depth = BORDER + _wall_bar(frames.shape[-1]) * scale
     for t, sides in _checked_walls(walls).items():
         if 0 <= t - first < length:
             framed = out[t - first, BANNER:]
-            for side in sides:
-                edge = {"top": np.s_[:depth], "bottom": np.s_[-depth:], "left": np.s_[:, :depth],
-                        "right": np.s_[:, -depth:]}[side]
-                framed[edge] = np.round(WALL_OPACITY * np.array(WALL_COLOUR) + (1 - WALL_OPACITY) * framed[edge])
+            cover = _edges(framed.shape[:2], sides, BORDER + _wall_bar(frames.shape[-1]) * scale)
+            framed[cover] = np.round(WALL_OPACITY * np.array(WALL_COLOUR) + (1 - WALL_OPACITY) * framed[cover])
     return out
+
+
+def _edges(shape: tuple, sides, depth: int) -> np.ndarray:
+    """A bool mask of `shape`, True `depth` pixels deep along each of `sides`: one mask, blended
+    once, where bars drawn one by one were blended twice in a corner."""
+    cover = np.zeros(shape, bool)
+    for side in sides:
+        cover[{"top": np.s_[:depth], "bottom": np.s_[-depth:], "left": np.s_[:, :depth],
+               "right": np.s_[:, -depth:]}[side]] = True
+    return cover
 
 
 def _wall_bar(size: int) -> int:
@@ -403,7 +410,6 @@ def frame_strip(
             one size, uint8 or floats in [0, 1]; a `per_line` below 1; walls not so named.
     """
     from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
 
     rows = _checked_rows(rows)
     per_line = as_number("per_line", per_line, whole=True)
@@ -447,17 +453,16 @@ def frame_strip(
         for r, label in enumerate(labels):
             ax.text(-6, tops[line] + header + r * (size + gap) + size / 2, label, ha="right", va="center",
                     fontsize=12)
-    first = next(iter(rows))
+    first, cover = next(iter(rows)), np.zeros(mosaic.shape, bool)
     for t, sides in _checked_walls(walls).items():
         line, column = divmod(t, per_line)
         if not offsets[first] <= t < offsets[first] + len(rows[first]):
             continue  # past the first row's frames (a forecast beyond the truth)
-        top, left, bar = tops[line] + header, column * (size + gap), _wall_bar(size)
-        for side in sides:
-            corner, extent = {"top": ((left, top), (size, bar)), "bottom": ((left, top + size - bar), (size, bar)),
-                              "left": ((left, top), (bar, size)), "right": ((left + size - bar, top), (bar, size))}[side]
-            ax.add_patch(Rectangle(np.array(corner) - 0.5, *extent, color=np.array(WALL_COLOUR) / 255, linewidth=0,
-                                   alpha=WALL_OPACITY))
+        top, left = tops[line] + header, column * (size + gap)
+        cover[top : top + size, left : left + size] = _edges((size, size), sides, _wall_bar(size))
+    if cover.any():  # over the frames, in the mosaic's pixels
+        ax.imshow(np.where(cover[..., None], [*np.array(WALL_COLOUR) / 255, WALL_OPACITY], 0.0),
+                  interpolation="nearest", aspect="auto")
     return _palette_png(figure)
 
 

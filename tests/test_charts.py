@@ -197,6 +197,10 @@ def test_bounces_are_named_by_digit_wall_and_frame_as_the_strips_number_them():
     twins = data.design(digits[:2], [[0.0, 0.0], [0.5, 0.5]], [0, 180], [1, 1], 20, [8, 8])
     assert describe_bounces(twins).startswith("Digit 1, an 8, which starts at the top left, bounces off the right wall ")
     assert "Digit 2, an 8, which starts in the centre, bounces off the left wall " in describe_bounces(twins)
+    # Starting in one third of the box the corners reach, they are told apart in pixels.
+    close = data.design(digits[:2], [[0.45, 0.45], [0.5, 0.5]], [90, 0], [1, 1], 20, [8, 8])
+    assert describe_bounces(close).startswith("Digit 1, an 8, which starts at row 33, column 30, bounces off the bottom ")
+    assert "Digit 2, an 8, which starts at row 32, column 35, bounces" in describe_bounces(close)
     unknown = data.design(digits[:2], [[0.0, 0.0], [0.5, 0.5]], [0, 180], [1, 1], 20)  # classes not given
     assert describe_bounces(unknown).startswith("Digit 1, which starts at the top left, bounces off the right wall ")
     still = data.design(digits[:1], [[0.5, 0.5]], [0], [0], 20, [3])

@@ -141,8 +141,9 @@ def describe_bounces(sequence: data.Sequences, context: int = data.CONTEXT_FRAME
     sentences = []
     for d, frames in sorted(hits.items()):
         about = [_class_words(labels[d]).removeprefix(", ")] if labels[d] >= 0 else []
-        if labels.count(labels[d]) > 1:  # "Digit 1, an 8 ... Digit 2, an 8": which is which, on Forecast's GIF?
-            about.append(f"which starts {_place_words(sequence.positions[0, 0, d] + data.DIGIT_SIZE / 2)}")
+        twins = [other for other, label in enumerate(labels) if label == labels[d]]
+        if len(twins) > 1:  # "Digit 1, an 8 ... Digit 2, an 8": which is which, on Forecast's GIF?
+            about.append(f"which starts {_place_words(sequence.positions[0, 0], d, twins)}")
         named = "".join(f", {words}" for words in about) + ("," if about else "")
         # Two walls in one frame are a row's and a column's, in that order: "the bottom right corner".
         places = [f"the {' '.join(walls)} {'corner' if len(walls) > 1 else 'wall'} in frame {media.frame_number(t, context)}"
@@ -152,12 +153,17 @@ def describe_bounces(sequence: data.Sequences, context: int = data.CONTEXT_FRAME
     return " ".join(sentences) or "No digit bounces in these frames."
 
 
-def _place_words(centre: np.ndarray) -> str:
-    """Where on the 64x64 canvas a (row, col) point lies, in thirds: "at the top left", "in the centre"."""
-    row, col = (int(np.clip(value * 3 // data.FRAME_SIZE, 0, 2)) for value in centre)
-    if row == col == 1:
-        return "in the centre"
-    return f"at the {('top', 'middle', 'bottom')[row]} {('left', 'centre', 'right')[col]}"
+def _place_words(corners: np.ndarray, d: int, twins: list) -> str:
+    """Where digit `d` starts, told apart from `twins` (the digits of its class, itself too): by
+    thirds of the box its corner can reach ("at the top left"), or in pixels where they share one."""
+    thirds = [tuple(int(value) * 3 // (data.FRAME_SIZE - data.DIGIT_SIZE + 1) for value in corners[twin])
+              for twin in twins]
+    row, col = thirds[twins.index(d)]
+    if thirds.count((row, col)) > 1:  # thirds of the 64 pixels, in which corners reach 14 to 50: 15% shared one
+        centre = corners[d] + data.DIGIT_SIZE / 2
+        return f"at row {centre[0]:.0f}, column {centre[1]:.0f}"
+    return "in the centre" if row == col == 1 else \
+        f"at the {('top', 'middle', 'bottom')[row]} {('left', 'centre', 'right')[col]}"
 
 
 def learning_curves(state: dict) -> go.Figure:
