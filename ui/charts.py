@@ -159,7 +159,7 @@ def _place_words(corners: np.ndarray, d: int, twins: list) -> str:
     thirds = [tuple(int(value) * 3 // (data.FRAME_SIZE - data.DIGIT_SIZE + 1) for value in corners[twin])
               for twin in twins]
     row, col = thirds[twins.index(d)]
-    if thirds.count((row, col)) > 1:  # thirds of the 64 pixels, in which corners reach 14 to 50: 15% shared one
+    if thirds.count((row, col)) > 1:  # two start in one third: their centres in pixels tell them apart
         centre = corners[d] + data.DIGIT_SIZE / 2
         return f"at row {centre[0]:.0f}, column {centre[1]:.0f}"
     return "in the centre" if row == col == 1 else \
