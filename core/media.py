@@ -453,13 +453,15 @@ def frame_strip(
         for r, label in enumerate(labels):
             ax.text(-6, tops[line] + header + r * (size + gap) + size / 2, label, ha="right", va="center",
                     fontsize=12)
-    first, cover = next(iter(rows)), np.zeros(mosaic.shape, bool)
+    # Deeper on a longer line: a page shows 20 frames a line at half the width of 10, where the bar
+    # of a 30-frame forecast was 1-2 px on a projector.
+    first, cover, bar = next(iter(rows)), np.zeros(mosaic.shape, bool), _wall_bar(size) * max(1, per_line // 10)
     for t, sides in _checked_walls(walls).items():
         line, column = divmod(t, per_line)
         if not offsets[first] <= t < offsets[first] + len(rows[first]):
             continue  # past the first row's frames (a forecast beyond the truth)
         top, left = tops[line] + header, column * (size + gap)
-        cover[top : top + size, left : left + size] = _edges((size, size), sides, _wall_bar(size))
+        cover[top : top + size, left : left + size] = _edges((size, size), sides, bar)
     if cover.any():  # over the frames, in the mosaic's pixels
         ax.imshow(np.where(cover[..., None], [*np.array(WALL_COLOUR) / 255, WALL_OPACITY], 0.0),
                   interpolation="nearest", aspect="auto")

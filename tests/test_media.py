@@ -242,6 +242,18 @@ def test_frame_strip_marks_the_walls_a_digit_bounces_off_on_the_first_rows_frame
             media.frame_strip(rows, walls=walls, **placed)
 
 
+def test_a_strip_of_20_frames_a_line_draws_its_bars_twice_as_deep():
+    # Shown at a page's width, its frames are half as wide as at 10 a line: a 3-pixel bar was 1-2 px on a projector.
+    frames = np.zeros((20, 64, 64), np.uint8)
+    depth = {}
+    for per_line in (10, 20):
+        image = np.asarray(iio.imread(io.BytesIO(media.frame_strip({"truth": frames}, per_line=per_line,
+                                                                    walls={0: ["left"]}))))[..., :3].astype(int)
+        wall = np.abs(image - media.WALL_OPACITY * np.array(media.WALL_COLOUR)).sum(-1) < 40
+        depth[per_line] = wall.sum(1).max()  # the bar's pixels across a row of the frame
+    assert depth[20] == pytest.approx(2 * depth[10], abs=1)
+
+
 def test_gifs_mark_the_wall_a_digit_bounces_off_on_the_ground_truth_alone():
     frames = np.zeros((4, 64, 64), np.uint8)
     walls = {1: ["left"], 3: ["top", "bottom", "left"]}  # counted from the first context frame, as the strip counts
