@@ -18,7 +18,7 @@ from core.device import describe_device
 from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig
 from ui.charts import describe_learning, learning_curves
 from ui.jobs import OWN_RUN, collect_finished, registry
-from ui.limits import LIMITS, MEMORY_VARIABLE, Busy, ShortOfMemory, work_going_on
+from ui.limits import LIMITS, MEMORY_VARIABLE, Busy, ShortOfMemory, on_community_cloud, work_going_on
 from ui.shared import (SHIPPED, bounded_slider, chart_ui, focus_ui, forecast_strip_ui, gif_ui, keep_values,
                        session_folder, session_id, show_error, still_here)
 
@@ -204,15 +204,36 @@ def next_steps_ui(job) -> None:
             # "Evaluate it" opened Evaluate with the model picked, waiting for another click.
             st.session_state.evaluate_on_arrival = page == "evaluate"
             st.switch_page(f"pages/{page}.py")
-    # The app keeps it an hour after the last visit: a teacher could not keep a class's model. Read on a click.
     with right:
-        # Named by its start too: every session's first run is run-1.keras.
-        name = f"convlstm-studio-{job.out.stem}-{time.strftime('%Y-%m-%d-%H%M', time.localtime(job.started))}.keras"
-        st.download_button("Download it", job.out.read_bytes, file_name=name,
-                           mime="application/octet-stream", on_click="ignore", key="train_download",
-                           icon=":material/download:", width="stretch",
-                           help="The model as a .keras file, to keep: `python -m core forecast --checkpoint <file>` "
-                           "and `evaluate` use it, and `core.load_checkpoint` in a notebook.")
+        download_ui(job, "Download it", "train_download")
+
+
+def download_ui(job, label: str, key: str) -> None:
+    """A button that downloads the model `job` trained."""
+    # The app keeps it an hour after the last visit: a teacher could not keep a class's model. Read on a click.
+    # Named by its start too: every session's first run is run-1.keras.
+    name = f"convlstm-studio-{job.out.stem}-{time.strftime('%Y-%m-%d-%H%M', time.localtime(job.started))}.keras"
+    st.download_button(label, job.out.read_bytes, file_name=name, mime="application/octet-stream", on_click="ignore",
+                       key=key, icon=":material/download:", width="stretch",
+                       help="The model as a .keras file, to keep: `python -m core forecast --checkpoint <file>` "
+                       "and `evaluate` use it, and `core.load_checkpoint` in a notebook.")
+
+
+def earlier_runs_ui(latest) -> None:
+    """Downloads of this browser's other kept models: the page draws the latest run's outcome alone, and
+    a cancelled run after a good one, or a newer one, took the good one's Download button away."""
+    earlier = [job for job in registry().finished(session_id()) if job is not latest and job.out.is_file()]
+    if not earlier:
+        return
+    st.subheader("Your earlier runs", anchor=False)
+    st.caption("Kept beside your latest run, and offered on Forecast and Evaluate too.")
+    for job in reversed(earlier):  # newest first, as a run's outcome above is
+        words, button = st.columns([2, 1], vertical_alignment="center")
+        seen = read_checkpoint_info(job.out)[1].get("sequences_seen")
+        words.markdown(f"**{job.label}**, {'from the shipped model' if job.fine_tuning else 'from scratch'}"
+                       + (f": {seen:,} sequences" if isinstance(seen, int) else ""))
+        with button:
+            download_ui(job, f"Download run {job.number}", f"train_download_{job.number}")
 
 
 @st.fragment(run_every=1.0)
@@ -361,14 +382,18 @@ def short_of_memory(config: TrainConfig) -> str:
     if SHIPPED.is_file():
         kinds["from the shipped model"] = TrainConfig(init_from=str(SHIPPED))
     fits = [words for words, kind in kinds.items() if registry().has_memory_for(kind)]
+    if fits and fits[0] == "from scratch without it":  # "it" named nothing: the one switch that would help
+        fits[0] = "from scratch without layer normalisation (switch it off above)"
     if config.preset == "keras-io":
         why = "The keras.io model works on full frames and needs more memory than the server has left. "
     else:
         why = ("The server has too little memory left for this training run: TensorFlow keeps memory for each "
                "kind of model trained here, and this run could stop the app for everyone. ")
-    # A teacher running the app on a laptop with 16 GB was held to what Community Cloud allows.
-    why += (f"It keeps under {LIMITS.server_memory_mb:,} MB, what Streamlit Community Cloud gives an app; on a "
-            f"computer of your own, start it with {MEMORY_VARIABLE}=8000 to allow 8,000 MB. ")
+    if on_community_cloud():
+        why += f"It keeps under {LIMITS.server_memory_mb:,} MB, what Streamlit Community Cloud gives an app. "
+    else:  # a teacher's laptop of 16 GB was held to Community Cloud's memory, with no way out
+        why += (f"It keeps under {LIMITS.server_memory_mb:,} MB on this computer; start the app with "
+                f"{MEMORY_VARIABLE}=<MB> to allow more. ")
     if fits:
         listed = fits[0] if len(fits) == 1 else ", ".join(fits[:-1]) + " or " + fits[-1]
         why += f"A ConvLSTM {listed} still fits. "
@@ -507,3 +532,5 @@ elif job is not None and not mine_running:
         results_ui(job, state)
     if state["sample"] is not None:  # the final forecast still: the GIF never pauses
         forecast_strip_ui(*state["sample"])
+if job is not None:
+    earlier_runs_ui(job)

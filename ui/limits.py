@@ -2,7 +2,7 @@
 
 On Streamlit Community Cloud every visitor shares one process with about
 2.7 GB of memory and a core or two; these bound what a single visitor can ask
-for. Widgets show them in their help text. The upload limit itself is
+for (elsewhere the server may use half the computer's memory). Widgets show them in their help text. The upload limit itself is
 Streamlit's `server.maxUploadSize` in .streamlit/config.toml, read from there.
 """
 
@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import streamlit as st
 
@@ -39,18 +40,42 @@ def resident_mb() -> float:
         return 0.0
 
 
+def on_community_cloud(source: Path = Path(__file__)) -> bool:
+    """Whether the app whose `source` this is runs on Streamlit Community Cloud,
+    which clones an app's repository into /mount/src/ (its tracebacks show the path)."""
+    return source.resolve().is_relative_to("/mount/src")
+
+
+def machine_mb() -> int:
+    """The memory this process's machine, or its container, has in all, in MB
+    (0 where neither can be read)."""
+    try:
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):  # Windows has no sysconf
+        physical = 0
+    limits = [physical] if physical > 0 else []
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):  # cgroup v2, v1
+        with contextlib.suppress(OSError, ValueError):  # "max" (v2) or a huge number (v1): no limit
+            limits.append(int(Path(path).read_text().strip()))
+    return min(limits) // 2**20 if limits else 0
+
+
 def memory_allowed_mb() -> int:
-    """The most memory the server lets itself reach: Community Cloud's, unless the
-    environment variable `MEMORY_VARIABLE` allows more (on a computer of one's own)."""
+    """The most memory the server lets itself reach: Community Cloud's on Community
+    Cloud; elsewhere half the machine's, or Community Cloud's if that is more; or
+    what the environment variable `MEMORY_VARIABLE` says."""
+    # A teacher running the app on a laptop with 16 GB was held to Community Cloud's 2.7 GB, which let
+    # a class train only one of the Train page's kinds of run (the memory each leaves does not come back).
+    default = CLOUD_MEMORY_MB if on_community_cloud() else max(CLOUD_MEMORY_MB, machine_mb() // 2)
     value = os.environ.get(MEMORY_VARIABLE, "").strip()
     if not value:
-        return CLOUD_MEMORY_MB
+        return default
     if value.isdigit() and int(value) >= 1000:
         return int(value)
     # Read once, as the server starts: its log is where whoever started it looks.
     logging.getLogger(__name__).warning("%s=%r is not a whole number of MB from 1000 up; keeping %d MB",
-                                        MEMORY_VARIABLE, value, CLOUD_MEMORY_MB)
-    return CLOUD_MEMORY_MB
+                                        MEMORY_VARIABLE, value, default)
+    return default
 
 
 @dataclass(frozen=True)
