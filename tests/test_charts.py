@@ -25,13 +25,15 @@ def test_baselines_keep_their_colours_beside_a_second_model():
     two = per_frame_chart("MSE", {"Shipped model": curves["model"], "Trained here: run 1": curves["model"] * 2,
                                   **{f"baseline: {name}": curves[name] for name in ("black frames", "repeat last frame")}},
                           "lower")
-    look = lambda figure: {trace.name: (trace.line.color, trace.line.dash) for trace in figure.data}
+    look = lambda figure: {trace.name: (trace.line.color, trace.line.dash, trace.marker.symbol) for trace in figure.data}
     one, two = look(one), look(two)
     for name in ("black frames", "repeat last frame"):
         assert one[name] == two[f"baseline: {name}"] and one[name][1] == "dot"
     models = [two["Shipped model"], two["Trained here: run 1"]]
-    assert models[0] == one["model"] and models[1][1] == "solid"
-    assert len({colour for colour, _ in two.values()}) == 4  # four lines, four colours
+    assert models[0] == one["model"] and models[0][1] == "solid"
+    assert len({colour for colour, *_ in two.values()}) == 4  # four lines, four colours
+    # Blue and teal alike at one width overlapped on a projector: the second is dashed, with square markers.
+    assert models[1][1] not in ("solid", "dot") and models[1][2] != models[0][2]
 
 
 def test_the_title_is_short_and_the_axis_says_which_way_is_better():

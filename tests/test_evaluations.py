@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 from core.checkpoints import load_checkpoint
-from ui.evaluations import Evaluations
+from ui.evaluations import Evaluation, Evaluations
 from ui.limits import Busy
 
 CHECKPOINT = ROOT / "checkpoints" / "convlstm.keras"
@@ -120,11 +120,20 @@ def test_a_queued_run_says_how_many_sequences_are_ahead_of_it():
         second = evaluations.request(CHECKPOINT, 20, load_checkpoint, model_thread, owner="b")
         third = evaluations.request(CHECKPOINT, 30, load_checkpoint, model_thread, owner="c")
         assert (evaluations.ahead_of(first), evaluations.ahead_of(second), evaluations.ahead_of(third)) == (0, 64, 84)
-        assert third.describe("Shipped model", 84) == ("Shipped model: queued (30 sequences) behind 84 sequences of "
-                                                       "other evaluations; the server runs one at a time")
+        assert third.describe("Shipped model", 84) == ("Shipped model: queued (30 sequences) behind 84 sequences "
+                                                       "asked for before it; the server runs one evaluation at a time")
+        assert third.describe("Shipped model") == "Shipped model: starting (30 sequences)"
         evaluations.withdraw("b", [], 10)  # cancelled before it starts: no longer ahead of anyone
         assert evaluations.ahead_of(third) == 64
     assert _wait(third).status == "done" and evaluations.ahead_of(third) == 0
+
+
+def test_a_run_says_what_it_does_before_its_first_sequences_are_scored():
+    # "0/100" stood for seconds while the model loaded, and read as a stuck run.
+    run = Evaluation(total=100, status="forecasting")
+    assert run.describe("Run 1") == "Run 1: loading the model and forecasting the first sequences (0/100)"
+    run.done = 50
+    assert run.describe("Run 1") == "Run 1: forecast and scored 50/100 sequences"
 
 
 def test_a_cancel_during_the_last_batch_keeps_the_finished_results():

@@ -15,6 +15,10 @@ from core import data, media
 # white, as graphics need: Streamlit's light blue for black frames was 1.8:1.
 BASELINE_COLOURS = {"black frames": "#6b6b6b", "repeat last frame": "#ff2b2b"}
 MODEL_COLOURS = ("#0068c9", "#1a7f72", "#6d3fc0", "#b85c00")
+# Two models' lines, blue and teal of one width, overlapped along their length on a projector and
+# for a colour-blind student: each model after the first is also dashed, with markers of its own.
+MODEL_DASHES = ("solid", "dash", "dashdot", "longdash")
+MODEL_MARKERS = ("circle", "square", "diamond", "triangle-up")
 # Paul Tol's colour-blind-safe green and purple, then black: not blue and orange,
 # which beside the GIFs read as context and target (a teacher took digit 2 for the target).
 # A 10-minute run at batch 4 logs some 2,500 losses, and Train redraws its chart every second.
@@ -49,13 +53,14 @@ def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | No
         mark_frame: a frame (1-based) to mark with a vertical line, or None.
     """
     figure = go.Figure()
-    models = itertools.cycle(MODEL_COLOURS)
+    models = itertools.cycle(zip(MODEL_COLOURS, MODEL_DASHES, MODEL_MARKERS))
     for name, values in curves.items():
         baseline = BASELINE_COLOURS.get(name.removeprefix("baseline: "))
+        colour, dash, marker = (baseline, "dot", "circle") if baseline else next(models)
         figure.add_trace(go.Scatter(
             x=np.arange(1, len(values) + 1), y=values, mode="lines+markers", name=name,
-            line={"width": 2 if baseline else 4, "dash": "dot" if baseline else "solid",
-                  "color": baseline or next(models)},
+            line={"width": 2 if baseline else 4, "dash": dash, "color": colour},
+            marker={"symbol": marker, "size": 6 if baseline else 9},
         ))
     if mark_frame is not None:
         figure.add_vline(x=mark_frame, line_dash="dash", line_color="gray")

@@ -49,11 +49,15 @@ class Evaluation:
 
     def describe(self, name: str, ahead: int = 0) -> str:
         """A line on where the run is; `ahead`: the sequences other runs before it have left."""
-        if self.status == "waiting" and ahead:  # a class's 8 runs of 1,000 wait minutes, which it did without a word
-            return (f"{name}: queued ({self.total} sequences) behind {ahead:,} sequences of other evaluations; "
-                    "the server runs one at a time")
-        if self.status == "waiting":
-            return f"{name}: queued ({self.total} sequences; the server runs one evaluation at a time)"
+        # A class's 8 runs of 1,000 wait minutes, which it did without a word. Not "other evaluations": a
+        # teacher comparing two models took the first of their own for another class's.
+        if self.status == "waiting" and ahead:
+            return (f"{name}: queued ({self.total} sequences) behind {ahead:,} sequences asked for before it; "
+                    "the server runs one evaluation at a time")
+        if self.status == "waiting":  # "queued (... one evaluation at a time)" with nothing ahead read as a queue
+            return f"{name}: starting ({self.total} sequences)"
+        if self.status == "forecasting" and not self.done:  # "0/100" for seconds read as stuck
+            return f"{name}: loading the model and forecasting the first sequences (0/{self.total})"
         if self.status == "forecasting":
             return f"{name}: forecast and scored {self.done}/{self.total} sequences"
         if self.status == "cancelled":
