@@ -60,7 +60,7 @@ def source_ui():
     if source == BUNDLED:
         st.caption(
             "Generated offline by the standard Moving MNIST process from real MNIST digits. "
-            f"These are the {TEST_COUNT} test sequences: they use only digits the model never trained on."
+            f"These are the {TEST_COUNT:,} test sequences: they use only digits the model never trained on."
         )
         return None, source
     if source == OFFICIAL:

@@ -18,6 +18,10 @@ from ui.shared import (BASELINES_EXPLAINED, SHIPPED_LABEL, TEST_COUNT, bounded_s
 from ui.verdict import head_to_head, standing
 
 TABLE_PLACES = {"mse": 1, "mae": 1, "ssim": 3, "psnr": 2}  # decimal places of each score in the table
+# Which way is better, on each column: the words above the table said it, the table itself did
+# not, for a class looking at it scrolled into view or a screen reader reading its cells (a review).
+TABLE_HEADERS = {"mse": "MSE (lower is better)", "mae": "MAE (lower is better)", "ssim": "SSIM (higher is better)",
+                 "psnr": "PSNR in dB (higher is better)"}
 
 
 @st.fragment(run_every=1.0)
@@ -48,7 +52,7 @@ def results_ui(runs: dict, count: int) -> None:
         st.error(f"Evaluating {name} failed: {error}. Click Evaluate to try again.", icon=":material/error:")
     for name, run in runs.items():
         if run.status == "cancelled":  # from another tab of this browser
-            st.info(f"The evaluation of {name} on {count} sequences stopped when this browser asked for another; "
+            st.info(f"The evaluation of {name} on {count:,} sequences stopped when this browser asked for another; "
                     "click Evaluate to run it.", icon=":material/info:")
     results = {name: run.results for name, run in runs.items() if run.status == "done"}
     if not results:
@@ -60,8 +64,8 @@ def results_ui(runs: dict, count: int) -> None:
     # phone 1.5 MB of JavaScript and a keyboard user four Tab presses. Its cells hold
     # the formatted text, which a screen reader reads (it read 52.99505035435584).
     table = pd.DataFrame({"Model or baseline": list(rows),
-                          **{metric.upper(): [getattr(s, metric) for s in rows.values()] for metric in TABLE_PLACES}})
-    st.table(table.style.format({metric.upper(): f"{{:.{places}f}}" for metric, places in TABLE_PLACES.items()}),
+                          **{TABLE_HEADERS[metric]: [getattr(s, metric) for s in rows.values()] for metric in TABLE_PLACES}})
+    st.table(table.style.format({TABLE_HEADERS[metric]: f"{{:.{places}f}}" for metric, places in TABLE_PLACES.items()}),
              hide_index=True)
     st.markdown(" ".join(standing(f"**{name}**", scores) for name, scores in results.items())
                 + (" " + head_to_head(*((f"**{name}**", scores) for name, scores in results.items()))
@@ -78,7 +82,7 @@ def results_ui(runs: dict, count: int) -> None:
     # A class set 100 sequences' 51.7 beside the card's 50.1 and asked which was right.
     card = (f" The shipped model's card (docs/model-card.md) scores all {TEST_COUNT:,}, so its "
             "figures differ a little from these." if SHIPPED_LABEL in runs and count < TEST_COUNT else "")
-    st.caption(f"{count} bundled test sequences (test digits only), 10 context -> 10 predicted frames"
+    st.caption(f"{count:,} bundled test sequences (test digits only), 10 context -> 10 predicted frames"
                + (f"; scored in {' and '.join(took)}." if took else ".") + card)
 
 
@@ -156,7 +160,7 @@ if first is not None:
                     announce_ui(runs)
                 elif clicked:  # scores shown already: the click changed nothing, and the button read as broken
                     # Short: the longer words were folded behind "view more".
-                    st.toast(f"Already scored on these {count} sequences: a model scores the same every time.",
+                    st.toast(f"Already scored on these {count:,} sequences: a model scores the same every time.",
                              icon=":material/check_circle:")
                 results_ui(runs, count)
             else:
@@ -167,7 +171,7 @@ if first is not None:
         # another visitor's of the shipped model) show without a click.
         results_ui(dict(zip(chosen, known)), count)
     else:  # after a change of model or count, results that vanished without a word looked lost
-        st.caption(f"Press Evaluate to score {' and '.join(chosen)} on {count} test sequences.")
+        st.caption(f"Press Evaluate to score {' and '.join(chosen)} on {count:,} test sequences.")
     # A run asked for before a change of settings goes on out of sight: its progress
     # bar vanished, and the page read as if it had been dropped.
     if st.session_state.get("evaluate_request") != request and (hidden := evaluations().going(session_id())):

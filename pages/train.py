@@ -252,7 +252,7 @@ def live_ui(job):
     elif job.progress.stop_requested and state["status"] != "validating":
         # A stop pressed while compiling changed nothing on screen for a minute or more.
         text = ("cancelling once the first step is compiled and run (up to a minute or two); nothing will be saved"
-                if compiling else f"stopping after this step: {state['sequences_seen']} sequences seen")
+                if compiling else f"stopping after this step ({state['sequences_seen']} sequences seen before it)")
     elif scoring_start:  # "validating: 0 sequences seen", with "Stop (keeps what was learned)" beside it
         text = "scoring the model it starts from, to compare the run with"
     elif compiling:  # read as a stalled run for 20 s; without a count, as a stalled run for longer on a busy server

@@ -610,10 +610,10 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     assert app.slider(key="evaluate_count").value == 40
     until_scored(app)
     assert not app.exception and not app.error
-    table = app.table[0].value
+    table, MSE = app.table[0].value, "MSE (lower is better)"
     # Said when it ends, as the table appears: a screen reader heard nothing.
     assert [toast.value for toast in app.toast] == [
-        f"Evaluation finished. MSE: {SHIPPED_LABEL} {table['MSE'][0]:.1f}; black frames {table['MSE'][1]:.1f}."]
+        f"Evaluation finished. MSE: {SHIPPED_LABEL} {table[MSE][0]:.1f}; black frames {table[MSE][1]:.1f}."]
     app.run()
     assert not app.toast  # once
     assert list(table["Model or baseline"]) == [  # a header a screen reader can name
@@ -621,11 +621,13 @@ def test_evaluate_page_scores_against_baselines_in_the_background(app):
     ]
     # The same scores as the CLI's and a notebook's core.evaluation.evaluate.
     expected = evaluate(load_checkpoint(str(SHIPPED), compile=False, precision="auto"), moving_mnist("test", 40))
-    assert table["MSE"].tolist() == pytest.approx([expected[name].mse for name in expected], rel=1e-4)
-    assert table["SSIM"].tolist() == pytest.approx([expected[name].ssim for name in expected], rel=1e-4)
+    assert table[MSE].tolist() == pytest.approx([expected[name].mse for name in expected], rel=1e-4)
+    assert table["SSIM (higher is better)"].tolist() == pytest.approx([expected[name].ssim for name in expected], rel=1e-4)
     # The cells' text, which a screen reader reads, to each score's places: it read 52.99505035435584.
     shown = pyarrow.ipc.open_stream(app.table[0].proto.arrow_data.styler.display_values).read_pandas()
-    for metric, places in (("MSE", 1), ("MAE", 1), ("SSIM", 3), ("PSNR", 2)):
+    # Each column says which way is better: only the words above the table did.
+    for metric, places in ((MSE, 1), ("MAE (lower is better)", 1), ("SSIM (higher is better)", 3),
+                           ("PSNR in dB (higher is better)", 2)):
         assert list(shown[metric]) == [f"{value:.{places}f}" for value in table[metric]]
     assert any(re.search(r"; scored in (\d+ s|under a second)\. The shipped model's card \(docs/model-card.md\) "
                          r"scores all 1,000, so its figures differ a little from these\.$", caption.value)
