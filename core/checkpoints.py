@@ -122,6 +122,13 @@ def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
         raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: its info is not a table")
     if not isinstance(info.get("refiner", {}), dict):  # refine reads its loss there: a traceback too
         raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: its refiner record is not a table")
+    # A resumed run adds to these when it saves: a hand-edited "x" ended it in a traceback, its training lost.
+    for name in ("sequences_seen", "train_seconds"):
+        value = info.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int if name == "sequences_seen" else (int, float)) \
+                or not 0 <= value < float("inf"):
+            raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: its {name} is {value!r}, not a count "
+                             f"of {'sequences' if name == 'sequences_seen' else 'seconds'}")
     recorded = record["config"]
     if recorded.get("preset") == "keras-io":
         # The example's fixed sizes, whatever an older file recorded: the CLI of 25-26 November and

@@ -47,6 +47,19 @@ def _check_count(count: int, option: str = "--count") -> None:
         raise InputError(f"{option} must be from 1 to {MAX_SEQUENCES:,}; received {count}")
 
 
+def _sequences_file(path, first: int, official: str):
+    """`core.data.load_npy(path, first=first)`, whose word on the official file (time first) ends with
+    `official`, what this command takes instead: it named an --official that forecast has not."""
+    from core.data import TIME_FIRST, load_npy
+
+    try:
+        return load_npy(path, first=first)
+    except InputError as error:
+        if TIME_FIRST not in str(error):
+            raise
+        raise InputError(f"{error}; {official}") from None
+
+
 def _check_context(context: int) -> None:
     from core.data import MAX_CONTEXT
 
@@ -349,7 +362,7 @@ def cmd_refine(args) -> None:
 
 def cmd_forecast(args) -> None:
     from core.checkpoints import load_checkpoint
-    from core.data import MAX_CONTEXT, load_npy
+    from core.data import MAX_CONTEXT
     from core.forecasting import MAX_HORIZON, forecast
 
     if not 1 <= args.horizon <= MAX_HORIZON:
@@ -360,7 +373,9 @@ def cmd_forecast(args) -> None:
         check_output(args.gif, ".gif", "--gif")
     _check_context(args.context)
     # A file past the limit is refused without checking all of it: one sequence past the limit is enough.
-    frames = load_npy(args.input, first=MAX_FORECAST_FRAMES // args.horizon + 1)
+    frames = _sequences_file(args.input, MAX_FORECAST_FRAMES // args.horizon + 1,
+                             "to forecast it here, save it sequence first: numpy.save('sequences.npy', "
+                             f"numpy.load({str(args.input)!r}).swapaxes(0, 1))")
     _check_predicted_frames(len(frames), args.horizon, "forecast fewer sequences (split the input) or frames",
                             at_least=len(frames) > MAX_FORECAST_FRAMES // args.horizon)
     if frames.shape[1] > MAX_CONTEXT:  # core.forecast refuses these; cut to --context here, they passed in silence
@@ -388,7 +403,7 @@ def cmd_forecast(args) -> None:
 
 def cmd_evaluate(args) -> None:
     from core.checkpoints import load_checkpoint
-    from core.data import load_npy, load_official, moving_mnist
+    from core.data import load_official, moving_mnist
     from core.evaluation import evaluate
     from core.forecasting import MAX_HORIZON
 
@@ -398,12 +413,14 @@ def cmd_evaluate(args) -> None:
         check_output(args.card, ".json", "--card")
         official = args.official if args.official != "cache" else None
         _check_apart({"--card": args.card}, {"--input": args.input, "--official": official, "--checkpoint": args.checkpoint})
+        _check_card_replaces_a_card(args.card)
     if args.official and args.input:
         raise InputError("give --input or --official, not both")
     if args.official:
         frames = load_official(None if args.official == "cache" else args.official)[: args.count]
     else:
-        frames = load_npy(args.input, first=args.count) if args.input else moving_mnist("test", args.count)
+        frames = (_sequences_file(args.input, args.count, "here, give it with --official") if args.input
+                  else moving_mnist("test", args.count))
     if frames.shape[1] <= args.context:
         raise InputError(f"evaluation needs frames after the {args.context} context frames; the input has {frames.shape[1]}")
     if frames.shape[1] - args.context > MAX_HORIZON:  # found by forecast after the model loaded, as "horizon"
@@ -488,6 +505,20 @@ def _write_card(args, model, table: dict, count: int) -> None:
         print(f"note: {args.card} was the card of {named or 'another checkpoint'}; its {', '.join(sorted(kept))} "
               "are left out of the new card", file=sys.stderr)
     write_atomically({args.card: lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n")})
+
+
+def _check_card_replaces_a_card(card: str) -> None:
+    """Refuses a --card path that holds a file other than a model card (which `_write_card` replaces,
+    keeping its notes if it is this checkpoint's): any other JSON file there was lost without a word."""
+    try:
+        earlier = json.loads(Path(card).read_text())
+    except OSError:  # not there, or unreadable: writing it says so
+        return
+    except ValueError:  # not JSON, or not UTF-8
+        earlier = None
+    if not (isinstance(earlier, dict) and isinstance(earlier.get("checkpoint"), str)):
+        raise InputError(f"{card} is there already and is not a model card, which --card would replace; "
+                         "give another --card")
 
 
 def _same_checkpoint(named: str, checkpoint: str, card: str) -> bool:

@@ -45,6 +45,8 @@ MAX_DRAWN_FRAMES = 2_000_000
 
 OFFICIAL_URL = "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy"
 OFFICIAL_NAME = "mnist_test_seq.npy"
+# What `load_npy` says of the official file given as sequences: the CLI adds what each command takes instead.
+TIME_FIRST = "is the official file, stored time first"
 OFFICIAL_DATA_BYTES = SEQUENCE_LENGTH * 10_000 * FRAME_SIZE * FRAME_SIZE  # uint8 frames
 OFFICIAL_BYTES = 128 + OFFICIAL_DATA_BYTES  # with its header
 
@@ -491,8 +493,8 @@ def load_npy(source, name: str | None = None, mmap: bool = True, first: int | No
             raise InputError(f"{name} is not a .npy file (no valid NumPy header)") from None
         if name.endswith(OFFICIAL_NAME) and len(shape) == 4 and shape[0] == SEQUENCE_LENGTH and shape[1] > shape[0]:
             # An upload of it too: the app's words beside the notebook's and the CLI's.
-            raise InputError(f"{name} is the official file, stored time first (20, N, 64, 64); open it with the "
-                             "Dataset page's Official file source, core.data.load_official, or --official")
+            raise InputError(f"{name} {TIME_FIRST} (20, N, 64, 64); open it with the Dataset page's Official file "
+                             "source or core.data.load_official")
         _check_layout(shape, dtype, name)
         promised = int(np.prod(shape, dtype=np.float64) * dtype.itemsize)
         available = size - handle.tell()

@@ -361,7 +361,13 @@ def test_official_file(tiny_checkpoint, tmp_path, capsys):
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--official", str(official), "--json"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sequences"] == 30
     out = tmp_path / "out.npy"
-    _refused(capsys, ["forecast", "--checkpoint", tiny_checkpoint, "--input", official, "--output", out], "time first", out)
+    # Each command says what it takes instead: forecast was sent to an --official it has not.
+    _refused(capsys, ["forecast", "--checkpoint", tiny_checkpoint, "--input", official, "--output", out],
+             f"stored time first (20, N, 64, 64); open it with the Dataset page's Official file source or "
+             f"core.data.load_official; to forecast it here, save it sequence first: numpy.save('sequences.npy', "
+             f"numpy.load('{official}').swapaxes(0, 1))", out)
+    _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--input", official],
+             "core.data.load_official; here, give it with --official")
 
 
 def test_forecast_warns_when_time_may_be_the_first_axis(tiny_checkpoint, tmp_path, capsys):
@@ -877,6 +883,14 @@ def test_evaluate_writes_a_model_card(tiny_checkpoint, inputs, tmp_path, capsys)
     assert shlex.split(theirs["reproduce"]) == ["python", "-m", "core", "evaluate", "--checkpoint", str(other),
                                                 "--count", "3", "--input", str(good), "--context", "5"]
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--card", tmp_path / "c.txt"], ".json", tmp_path / "c.txt")
+    # Any other JSON file there was replaced without a word, before a minute's evaluation; a model card is
+    # replaced, as above.
+    for content in ("[1, 2", '"a string"', '{"settings": 1}', "\udcfd"):
+        other_json = tmp_path / "settings.json"
+        other_json.write_text(content, errors="surrogateescape")
+        _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 2, "--card", other_json],
+                 f"{other_json} is there already and is not a model card, which --card would replace; give another --card")
+        assert other_json.read_text(errors="surrogateescape") == content
     # A card written over the frames it scored (an input named .json) lost them.
     frames = tmp_path / "frames.json"
     frames.write_bytes(good.read_bytes())

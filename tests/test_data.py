@@ -273,7 +273,7 @@ def test_the_official_file_uploaded_as_an_array_is_sent_where_it_opens():
     # Uploaded on the Dataset page, it read 20 sequences of N frames, or was told to use a notebook.
     official = _npy_bytes(data.moving_mnist("test", 21).swapaxes(0, 1))  # (20, 21, 64, 64)
     with pytest.raises(InputError, match="^mnist_test_seq.npy is the official file, stored time first .*Dataset page's "
-                                         "Official file source, core.data.load_official, or --official$"):
+                                         "Official file source or core.data.load_official$"):
         data.load_npy(official, name="mnist_test_seq.npy")
 
 

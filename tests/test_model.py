@@ -444,6 +444,23 @@ def test_a_studio_json_that_does_not_match_the_weights_is_a_clear_error(tmp_path
     with pytest.raises(InputError, match=r"edited.keras has a damaged studio.json: its refiner record is not a table"):
         read_checkpoint_info(_edited(path, tmp_path / "edited.keras", refiner_record))
 
+    # A resumed run adds to these as it saves: an "x" ended it in a traceback, after its training.
+    for name, value, words in (("train_seconds", "x", "'x', not a count of seconds"),
+                               ("sequences_seen", 2.5, "2.5, not a count of sequences"),
+                               ("sequences_seen", -1, "-1, not a count of sequences"),
+                               ("train_seconds", True, "True, not a count of seconds")):
+        def edited_record(name_in_zip, content, name=name, value=value):
+            if name_in_zip != "studio.json":
+                return content
+            card = json.loads(content)
+            return json.dumps({**card, "info": {**card.get("info", {}), name: value}})
+
+        with pytest.raises(InputError, match=f"edited.keras has a damaged studio.json: its {name} is {re.escape(words)}$"):
+            read_checkpoint_info(_edited(path, tmp_path / "edited.keras", edited_record))
+    train_seconds = lambda name_in_zip, content: content if name_in_zip != "studio.json" else json.dumps(
+        {**json.loads(content), "info": {"train_seconds": 12.5, "sequences_seen": 64}})
+    assert read_checkpoint_info(_edited(path, tmp_path / "edited.keras", train_seconds))[1]["train_seconds"] == 12.5
+
     def long_context(name, content):  # every input was padded to 100,000 frames: 24 GB, then the OOM killer
         if name != "studio.json":
             return content
