@@ -232,9 +232,9 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     Args:
         model: a trained convlstm model (from `load_checkpoint` or `train`).
         config: the refiner's width and its training.
-        log: called as log(stage, done, total, val_mse) while forecasting
-            ("forecasting train sequences", then "... val ...", with val_mse
-            None), after each training batch ("training, epoch e/E", batches
+        log: called as log(stage, done, total, val_mse) while drawing and
+            forecasting sequences ("drawing train sequences", "forecasting
+            train sequences", then the same of "val", with val_mse None), after each training batch ("training, epoch e/E", batches
             done of the epoch's, val_mse None) and after each epoch ("epoch");
             each stage but "epoch" is first called with 0 done as it begins;
             the first "epoch" call, (0, epochs), scores the model as it came
@@ -278,7 +278,11 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     rng = np.random.default_rng(config.seed)
     sets = {}
     for split, count in (("train", config.sequences), ("val", config.val_count)):
-        context, truth = data.split_context(data.moving_mnist(split, count, seed=config.seed if split == "train" else None))
+        # A bar here too: 20,000 sequences take some 13 s to draw, which passed in silence.
+        drawing = f"drawing {split} sequences"
+        log(drawing, 0, count, None)
+        context, truth = data.split_context(data.moving_mnist(split, count, seed=config.seed if split == "train" else None,
+                                                              progress=lambda done, total: log(drawing, done, total, None)))
         stage = f"forecasting {split} sequences"
         log(stage, 0, count, None)  # its start: a bar begun at the first batch's end showed 704,925 seq/s
         # One frame more, as a rollout gives the refiner: the last frame's successor.

@@ -50,7 +50,11 @@ def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_
     assert [done for done, _ in epochs] == [0, 1, 2]
     # Each epoch's batches report their progress (400 frames in batches of 64), then its score.
     # from 0 as it begins: a bar begun at the end of the first batch left that batch out.
-    stages = [stage for stage, *_ in calls if not stage.startswith("forecasting")]
+    # Drawn with a bar too: 20,000 sequences took some 13 s in silence.
+    assert [call for call in calls if call[0].startswith("drawing")] == [
+        ("drawing train sequences", 0, 40, None), ("drawing train sequences", 40, 40, None),
+        ("drawing val sequences", 0, 16, None), ("drawing val sequences", 16, 16, None)]
+    stages = [stage for stage, *_ in calls if not stage.startswith(("drawing", "forecasting"))]
     assert stages == ["epoch", *["training, epoch 1/2"] * 8, "epoch", *["training, epoch 2/2"] * 8, "epoch"]
     assert [done for stage, done, total, _ in calls if stage == "training, epoch 2/2" and total == 7] == [*range(8)]
     assert epochs[-1][1] < 0.95 * epochs[0][1]  # a tiny model's grey forecasts: 813 -> 634 in one run
