@@ -106,7 +106,9 @@ def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
     if path.is_dir():  # "no checkpoint at" a folder that was there sent people looking for it
         raise InputError(f"{path} is a folder; give the checkpoint's .keras file in it")
     if not path.is_file():
-        raise InputError(f"no checkpoint at {path}")
+        # /dev/null, a pipe: "no checkpoint at" a path that was there, as for a folder
+        raise InputError(f"{path} is not a file; give a checkpoint's .keras file" if path.exists()
+                         else f"no checkpoint at {path}")
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())

@@ -153,7 +153,7 @@ FLAG_NAMES = {"num_layers": "--layers", "kernel_size": "--kernel-size", "batch_s
               "learning_rate": "--lr", "epoch_sequences": "--epoch-sequences", "lr_decay_sequences": "--lr-decay-sequences",
               "lr_decay_start": "--lr-decay-start", "num_digits": "--digits", "sampling_sequences": "--sampling-sequences",
               "init_from": "--init-from", "val_count": "--val-sequences", "output_floor": "--output-floor",
-              "out": "--out", "refiner_filters": "--refiner", "layer_norm": "--layer-norm", "ssim_weight": "--ssim-weight",
+              "out": "--out", "layer_norm": "--layer-norm", "ssim_weight": "--ssim-weight",
               "precision": "--precision"}
 
 

@@ -938,3 +938,17 @@ def test_a_train_stopped_before_its_first_step_ends_says_nothing_was_saved(tmp_p
     assert captured.err.strip().splitlines()[-1] == (
         f"stopped before the first training step ended: nothing was learned, so nothing was written to {out}")
     assert "saved" not in captured.out and not out.exists()
+
+
+def test_every_flag_an_error_names_is_an_option():
+    # Errors of refiner_filters named a --refiner that no command has.
+    from core.cli import FLAG_NAMES, parser
+
+    commands = parser()._subparsers._group_actions[0].choices
+    options = {option for command in commands.values() for action in command._actions for option in action.option_strings}
+    assert set(FLAG_NAMES.values()) <= options, set(FLAG_NAMES.values()) - options
+
+
+def test_a_checkpoint_path_that_is_not_a_file_says_so(tmp_path, capsys):
+    _refused(capsys, ["evaluate", "--checkpoint", "/dev/null", "--count", 2, "--card", tmp_path / "card.json"],
+             "error: /dev/null is not a file; give a checkpoint's .keras file", tmp_path / "card.json")
