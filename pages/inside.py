@@ -222,7 +222,9 @@ if trace is not None:
             picture = media.colourise(media.upscale(term[step], 8), scale)
             cell = column.container(key=f"inside-equation-{name}")  # sized for the style above
             cell.latex(equation)  # the column's whole width: beside its picture in half a row, a gate's was cut
-            left, right = cell.columns([1, 2], vertical_alignment="center")
-            left.image(media.encode_png(picture), caption=f"{NAMES[name]} at {when} ({scale_words(scale)})",
+            # Half and half, the colours in the words beside it: at a third, on a 1280 x 720 projector, a
+            # picture was 118 px wide and its caption, with the colours, wrapped over five lines under it.
+            left, right = cell.columns(2, vertical_alignment="center")
+            left.image(media.encode_png(picture), caption=f"{NAMES[name]} at {when}",
                        alt=f"Heatmap of {NAMES[name]}", output_format="PNG")
-            right.caption(f"{NAMES[name]}: {meaning}.")
+            right.caption(f"{NAMES[name]}: {meaning}. Colours: {scale_words(scale)}.")

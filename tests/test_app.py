@@ -1724,11 +1724,15 @@ def test_inside_the_convlstm_shows_gates_and_states(app):
     assert sum("at future +5" in caption for caption in captions) == 6  # one picture per equation term
     # The step's own frames, held still: only the animation above, which never stops, had them.
     assert {"Fed in: future +5", "Predicted: future +6"} <= set(captions)
-    assert "forget gate f at future +5 (dark purple 0 to yellow 1)" in captions  # too small for a colour bar of its own
-    # Gates are sigmoids, 0 to 1; the candidate and the hidden state are tanh, -1 to 1.
-    assert {"input gate i at future +5 (dark purple 0 to yellow 1)", "output gate o at future +5 (dark purple 0 to yellow 1)",
-            "candidate g at future +5 (blue -1, white 0, red 1)", "hidden state H at future +5 (blue -1, white 0, red 1)"} \
-        <= set(captions)
+    assert "forget gate f at future +5" in captions
+    # Each picture's colours, in the words beside it: too small for a colour bar of its own. Gates are
+    # sigmoids, 0 to 1; the candidate and the hidden state are tanh, -1 to 1.
+    words = [caption.value for caption in app.caption]
+    for name, colours in (("input gate i", "dark purple 0 to yellow 1"), ("forget gate f", "dark purple 0 to yellow 1"),
+                          ("output gate o", "dark purple 0 to yellow 1"), ("candidate g", "blue -1, white 0, red 1"),
+                          ("hidden state H", "blue -1, white 0, red 1")):
+        assert f"{name} at future +5" in captions
+        assert any(text.startswith(f"{name}: ") and text.endswith(f". Colours: {colours}.") for text in words), name
     # Sent as PNG: Streamlit sent them on as JPEG, which blurred their square cells.
     assert all(url.endswith(".png") for caption, url in images(app) if " at future +5 " in caption or "Colour scale" in caption)
 
