@@ -239,8 +239,9 @@ def preparation_ui(frames: np.ndarray, context: int) -> np.ndarray:
     return unit
 
 
-def statistics_ui(unit: np.ndarray, context: int) -> None:
-    """The sequence's pixel intensities and brightness per frame."""
+def statistics_ui(unit: np.ndarray, context: int, moving_mnist: bool) -> None:
+    """The sequence's pixel intensities and brightness per frame; `moving_mnist`: whether it is one
+    of the bundled or official sequences, whose only change of brightness is digits overlapping."""
     length = len(unit)
     st.header("Statistics", anchor=False)
     left, right = st.columns(2)
@@ -267,8 +268,13 @@ def statistics_ui(unit: np.ndarray, context: int) -> None:
     with right:
         chart_ui(legible(brightness), key="dataset_brightness", alt="Line chart of the mean intensity of each frame, "
                  f"from {unit[0].mean():.3f} in frame 1 to {unit[-1].mean():.3f} in the last.")
-    right.caption("It drops where the digits overlap: they share pixels then." if np.ptp(means) else
-                  "The same in every frame: no digits overlap here.")
+    # A file's frames may hold anything: an upload of noise was told its digits overlapped.
+    if moving_mnist:
+        right.caption("It drops where the digits overlap: they share pixels then." if np.ptp(means) else
+                      "The same in every frame: no digits overlap here.")
+    else:
+        right.caption("How much of each frame is lit (in Moving MNIST it drops where digits overlap)." if np.ptp(means)
+                      else "The same in every frame.")
 
 
 st.title("Dataset", anchor=False)
@@ -285,4 +291,4 @@ if source is not None:
     slug = f"{'test' if bundled else 'your-file' if source == UPLOAD else 'official'}-sequence-{index}"
     sequence_view_ui(frames, index, sequences, context, slug)
     send_to_forecast_ui(source, index, frames, context, slug)
-    statistics_ui(preparation_ui(frames, context), context)
+    statistics_ui(preparation_ui(frames, context), context, moving_mnist=source != UPLOAD)
