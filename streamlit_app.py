@@ -43,7 +43,10 @@ st.set_page_config(page_title=f"{page.title} · ConvLSTM Studio")
 # A picture drawn for a phone, where Streamlit stacks columns, goes in a container keyed
 # "narrow-..." beside the usual one in "wide-...": the screen's width picks one, which
 # Streamlit does not tell a page (a long forecast's frame strip, Home's diagram).
-st.html("""<style>@media (pointer: coarse) {
+# Pages start 4rem down, under the 60 px header bar, not Streamlit's 6rem: at 1280 x 720 Home's
+# caption under its forecast began at y=712, Evaluate's charts at 692, just out of a projector's view.
+st.html("""<style>@media (min-width: 641px) { [data-testid='stMainBlockContainer'] { padding-top: 4rem; } }
+@media (pointer: coarse) {
   [data-testid='stSlider'] [style*='touch-action'] { touch-action: pan-y !important; pointer-events: none; }
   [data-testid='stSlider'] [style*='touch-action'] [style*='touch-action'] { pointer-events: auto; }
   [data-testid='stSlider'] [style*='touch-action'] [style*='touch-action']::before {

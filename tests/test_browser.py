@@ -677,3 +677,15 @@ def test_a_link_to_a_page_opens_it_through_the_entry_point_on_a_fresh_server(bro
         assert nav.get_by_role("link", name="streamlit app").count() == 0
         assert tab.get_by_test_id("stSidebar").get_by_text("Model:").count() == 1
         assert tab.get_by_test_id("stException").count() == 0
+
+
+def test_homes_forecast_and_its_caption_fit_a_projector(browser, server):
+    # At 1280 x 720 the caption that says what the three panels are began at y=712, below the fold,
+    # under Streamlit's 6rem of space above every page.
+    with window(browser, 1280, 720, server) as tab:
+        tab.locator(".st-key-home_forecast button").click()
+        caption = tab.get_by_text(re.compile(r"^Test sequence \d+: ground truth, closed-loop prediction"))
+        caption.wait_for()
+        settle(tab)
+        box = caption.bounding_box()
+        assert box["y"] + 20 <= 720, box  # its first line in view
