@@ -31,6 +31,8 @@ EXIT_BROKEN_PIPE = 141  # the shell's code for a command whose output's reader l
 STOPPED = "\nstopped by Ctrl-C before the end"
 # The commands that load a model, and so Keras with its backend; `data` needs neither.
 KERAS_COMMANDS = ("train", "refine", "forecast", "evaluate", "export")
+# A model card is a few KB: a larger file at --card is something else.
+MAX_CARD_BYTES = 1_000_000
 # The official test set's size; more would take gigabytes of memory.
 MAX_SEQUENCES = 10_000
 # Predicted frames that forecast or evaluate holds in memory: 3.3 GB of float32
@@ -413,7 +415,7 @@ def cmd_evaluate(args) -> None:
         check_output(args.card, ".json", "--card")
         official = args.official if args.official != "cache" else None
         _check_apart({"--card": args.card}, {"--input": args.input, "--official": official, "--checkpoint": args.checkpoint})
-        _check_card_replaces_a_card(args.card)
+        earlier_card = _earlier_card(args.card)
     if args.official and args.input:
         raise InputError("give --input or --official, not both")
     if args.official:
@@ -438,7 +440,7 @@ def cmd_evaluate(args) -> None:
     table = {name: {**scores.summary(), "mse_per_frame": [float(v) for v in scores.per_frame["mse"]]}
              for name, scores in results.items()}
     if args.card:
-        _write_card(args, model, table, len(frames))
+        _write_card(args, model, table, len(frames), earlier_card)
     if args.json:
         print(json.dumps({"sequences": len(frames), "context": args.context, "seconds": round(seconds, 2), **table}))
         return
@@ -450,11 +452,12 @@ def cmd_evaluate(args) -> None:
     print("the model's MSE per predicted frame: " + ", ".join(f"{v:.1f}" for v in results["model"].per_frame["mse"]))
 
 
-def _write_card(args, model, table: dict, count: int) -> None:
+def _write_card(args, model, table: dict, count: int, earlier: dict) -> None:
     """The model card: what the checkpoint is, what it saw, how it scores.
 
     Fields the evaluation cannot know (how the model was trained, notes) are
-    kept from the card already at that path.
+    kept from `earlier`, the card already at that path (`_earlier_card`), if it
+    is this checkpoint's.
     """
     import platform
 
@@ -492,33 +495,35 @@ def _write_card(args, model, table: dict, count: int) -> None:
             + (["--context", str(args.context)] if args.context != CONTEXT_FRAMES else [])
         ),
     }
-    try:
-        earlier = json.loads(Path(args.card).read_text())
-    except (OSError, ValueError):
-        earlier = {}
     # Only a card of the same checkpoint lends its hand-kept fields (training commands, notes).
-    kept = {k: v for k, v in earlier.items() if k not in card} if isinstance(earlier, dict) else {}
-    named = earlier.get("checkpoint") if isinstance(earlier, dict) else None
-    if isinstance(named, str) and _same_checkpoint(named, args.checkpoint, args.card):
+    kept = {k: v for k, v in earlier.items() if k not in card}
+    if earlier and _same_checkpoint(earlier["checkpoint"], args.checkpoint, args.card):
         card = {**kept, **card}
     elif kept:
-        print(f"note: {args.card} was the card of {named or 'another checkpoint'}; its {', '.join(sorted(kept))} "
+        print(f"note: {args.card} was the card of {earlier['checkpoint']}; its {', '.join(sorted(kept))} "
               "are left out of the new card", file=sys.stderr)
     write_atomically({args.card: lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n")})
 
 
-def _check_card_replaces_a_card(card: str) -> None:
-    """Refuses a --card path that holds a file other than a model card (which `_write_card` replaces,
-    keeping its notes if it is this checkpoint's): any other JSON file there was lost without a word."""
+def _earlier_card(card: str) -> dict:
+    """The model card at the --card path `card` ({} where there is none), which `_write_card` replaces; an
+    InputError for any other file there: a JSON file of another kind was replaced without a word."""
+    path = Path(card)
+    if not path.exists() or path.is_file() and path.stat().st_size == 0:  # nothing to lose
+        return {}
+    refused = f"{card} is there already and is not a model card, which --card would replace; give another --card"
+    # Not read whole: a FIFO waited for ever, and a large file would be held in memory.
+    if not path.is_file() or path.stat().st_size > MAX_CARD_BYTES:
+        raise InputError(refused)
     try:
-        earlier = json.loads(Path(card).read_text())
-    except OSError:  # not there, or unreadable: writing it says so
-        return
+        earlier = json.loads(path.read_text())
+    except OSError as error:  # unreadable, yet its folder lets it be replaced
+        raise InputError(f"cannot read {card}, which --card would replace: {error.strerror or error}") from None
     except ValueError:  # not JSON, or not UTF-8
-        earlier = None
+        raise InputError(refused) from None
     if not (isinstance(earlier, dict) and isinstance(earlier.get("checkpoint"), str)):
-        raise InputError(f"{card} is there already and is not a model card, which --card would replace; "
-                         "give another --card")
+        raise InputError(refused)
+    return earlier
 
 
 def _same_checkpoint(named: str, checkpoint: str, card: str) -> bool:

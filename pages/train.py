@@ -176,7 +176,7 @@ def results_ui(job, state) -> None:
             context, truth, predicted = state["sample"]
             seen, score = state["val_mse"][-1]
             gif_ui(sample_gif(f"{job.out}@{job.started}", seen, context, truth, predicted),
-                   f"A fixed validation sequence, forecast after {seen} sequences. The validation sequences are the "
+                   f"A fixed validation sequence, forecast after {seen:,} sequences. The validation sequences are the "
                    "same few in every run, made from the held-out test digits with motions of their own (so their "
                    f"baselines differ from Evaluate's). Validation MSE, their mean: {score:.1f}.",
                    "Prediction of a validation sequence during training")
@@ -226,10 +226,13 @@ def earlier_runs_ui(latest) -> None:
     if not earlier:
         return
     st.subheader("Your earlier runs", anchor=False)
-    st.caption("Kept beside your latest run, and offered on Forecast and Evaluate too.")
+    st.caption("Kept too, and offered on Forecast and Evaluate.")
     for job in reversed(earlier):  # newest first, as a run's outcome above is
+        try:
+            seen = read_checkpoint_info(job.out)[1].get("sequences_seen")
+        except InputError:  # deleted since it was listed (another tab's newer run, the idle hour's sweep)
+            continue
         words, button = st.columns([2, 1], vertical_alignment="center")
-        seen = read_checkpoint_info(job.out)[1].get("sequences_seen")
         words.markdown(f"**{job.label}**, {'from the shipped model' if job.fine_tuning else 'from scratch'}"
                        + (f": {seen:,} sequences" if isinstance(seen, int) else ""))
         with button:
@@ -244,7 +247,7 @@ def live_ui(job):
         st.session_state.train_show_outcome = True
         st.rerun()  # once, to draw the finished run without the timer
     state = job.progress.snapshot()
-    text = f"{state['status']}: {state['sequences_seen']} sequences seen"
+    text = f"{state['status']}: {state['sequences_seen']:,} sequences seen"
     compiling = state["status"] in ("starting", "training") and not state["loss"]
     scoring_start = state["status"] == "validating" and not state["loss"]  # a fine-tuning run's first work
     if job.progress.stop_requested and scoring_start:
@@ -252,7 +255,7 @@ def live_ui(job):
     elif job.progress.stop_requested and state["status"] != "validating":
         # A stop pressed while compiling changed nothing on screen for a minute or more.
         text = ("cancelling once the first step is compiled and run (up to a minute or two); nothing will be saved"
-                if compiling else f"stopping after this step ({state['sequences_seen']} sequences seen before it)")
+                if compiling else f"stopping after this step ({state['sequences_seen']:,} sequences seen before it)")
     elif scoring_start:  # "validating: 0 sequences seen", with "Stop (keeps what was learned)" beside it
         text = "scoring the model it starts from, to compare the run with"
     elif compiling:  # read as a stalled run for 20 s; without a count, as a stalled run for longer on a busy server
@@ -383,7 +386,8 @@ def short_of_memory(config: TrainConfig) -> str:
         kinds["from the shipped model"] = TrainConfig(init_from=str(SHIPPED))
     fits = [words for words, kind in kinds.items() if registry().has_memory_for(kind)]
     if fits and fits[0] == "from scratch without it":  # "it" named nothing: the one switch that would help
-        fits[0] = "from scratch without layer normalisation (switch it off above)"
+        toggle_shown = config.preset == "convlstm" and not config.init_from  # drawn for a run from scratch only
+        fits[0] = "from scratch without layer normalisation" + (" (switch it off above)" if toggle_shown else "")
     if config.preset == "keras-io":
         why = "The keras.io model works on full frames and needs more memory than the server has left. "
     else:
@@ -474,8 +478,8 @@ elif job is not None and not mine_running:
         if state["status"] == "failed":
             st.error(f"Training failed: {state['error']}")
             if job.out.is_file():  # its last validation's checkpoint, which the pickers offered without a word here
-                seen = read_checkpoint_info(job.out)[1].get("sequences_seen")
-                st.info(f"What it learned up to its last checkpoint ({seen} sequences) is saved as **{job.label}**, "
+                seen = read_checkpoint_info(job.out)[1].get("sequences_seen", 0)
+                st.info(f"What it learned up to its last checkpoint ({seen:,} sequences) is saved as **{job.label}**, "
                         "which Forecast and Evaluate offer.", icon=":material/save:")
         elif state["status"] == "cancelled" and job.waiting:
             st.info("You left the line: your run never started, so nothing was trained.", icon=":material/cancel:")
@@ -490,7 +494,7 @@ elif job is not None and not mine_running:
             ready = round(state["ready_after"] or 0)
             preparing = f", the first {ready} s of them preparing the first training step" if ready else ""
             st.success((f"Training reached the {LIMITS.train_minutes:g}-minute limit before its epochs ended"
-                        if cut else f"Training {state['status']}") + f" after {state['sequences_seen']} sequences "
+                        if cut else f"Training {state['status']}") + f" after {state['sequences_seen']:,} sequences "
                        f"({state['elapsed']:.0f} s{preparing}). Saved as **{job.label}**, which Forecast and "
                        "Evaluate offer.")
             black = state["val_baselines"].get("black frames")

@@ -1197,6 +1197,10 @@ def test_a_training_that_would_take_the_server_past_its_memory_is_refused(app, t
     assert not server.has_memory_for(TrainConfig(model_overrides={"layer_norm": True}))
     app.run()  # the page's default has layer norm: "from scratch without it" named nothing
     assert "A ConvLSTM from scratch without layer normalisation (switch it off above) still fits." in app.warning[0].value
+    # From the shipped model the switch is not drawn: no "switch it off above" then.
+    app.radio(key="train_start").set_value("From the shipped model").run()
+    assert "A ConvLSTM from scratch without layer normalisation still fits." in app.warning[0].value
+    app.radio(key="train_start").set_value("From scratch").run()
     resident[0] = LIMITS.server_memory_mb - LIMITS.train_peak_mb
     assert server.has_memory_for(convlstm) and not server.has_memory_for(keras_io)
     app.run()
@@ -1244,6 +1248,27 @@ def test_the_server_may_use_half_of_a_computer_of_its_own(monkeypatch, caplog, v
     # A value it cannot use is said in the server's log, not silently dropped.
     assert (f"is not a whole number of MB from 1000 up; keeping {allowed} MB" in caplog.text) == (
         value in ("lots", "500", "-3000"))
+
+
+@pytest.mark.parametrize("cgroup, files, allowed_mb", [
+    # A service's MemoryMax on its own cgroup, not on the mount's root: read at the root only, it was missed.
+    ("0::/system.slice/studio.service\n", {"memory.max": "max", "system.slice/memory.max": "max",
+                                          "system.slice/studio.service/memory.max": str(4 * 2**30)}, 4096),
+    ("12:memory:/slurm/job1\n3:cpu,cpuacct:/slurm/job1\n", {"memory/slurm/memory.limit_in_bytes": str(2 * 2**30),
+                                                             "memory/slurm/job1/memory.limit_in_bytes": str(2**63 - 4096)},
+     2048),
+    ("0::/\n", {"memory.max": "max"}, None),  # a container of its own namespace, unlimited: the machine's
+    ("garbled\n", {}, None)])
+def test_the_servers_memory_is_bounded_by_its_own_cgroup(tmp_path, cgroup, files, allowed_mb):
+    from ui.limits import machine_mb
+
+    (tmp_path / "proc/self").mkdir(parents=True)
+    (tmp_path / "proc/self/cgroup").write_text(cgroup)
+    for name, content in files.items():
+        (tmp_path / "sys/fs/cgroup" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "sys/fs/cgroup" / name).write_text(content + "\n")
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+    assert machine_mb(tmp_path) == (physical if allowed_mb is None else min(physical, allowed_mb))
 
 
 def test_the_machine_and_community_cloud_are_read_from_this_process():

@@ -891,6 +891,16 @@ def test_evaluate_writes_a_model_card(tiny_checkpoint, inputs, tmp_path, capsys)
         _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 2, "--card", other_json],
                  f"{other_json} is there already and is not a model card, which --card would replace; give another --card")
         assert other_json.read_text(errors="surrogateescape") == content
+    # Not read whole, nor waited on: a FIFO there waited for ever.
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 2, "--card", fifo],
+             f"{fifo} is there already and is not a model card")
+    # An empty file (mktemp's) holds nothing to lose.
+    empty = tmp_path / "empty.json"
+    empty.touch()
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "2", "--card", str(empty)]) == 0
+    assert json.loads(empty.read_text())["evaluation"]["sequences"] == 2 and "note:" not in capsys.readouterr().err
     # A card written over the frames it scored (an input named .json) lost them.
     frames = tmp_path / "frames.json"
     frames.write_bytes(good.read_bytes())

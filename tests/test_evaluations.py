@@ -129,9 +129,10 @@ def test_a_queued_run_says_how_many_sequences_are_ahead_of_it():
 
 
 def test_a_run_says_what_it_does_before_its_first_sequences_are_scored():
-    # "0/100" stood for seconds while the model loaded, and read as a stuck run.
+    # "0/100" stood for seconds while the test sequences were drawn and the first batch forecast, and read as
+    # a stuck run.
     run = Evaluation(total=100, status="forecasting")
-    assert run.describe("Run 1") == "Run 1: loading the model and forecasting the first sequences (0/100)"
+    assert run.describe("Run 1") == "Run 1: preparing 100 sequences (drawing them, then forecasting the first)"
     run.done = 50
     assert run.describe("Run 1") == "Run 1: forecast and scored 50/100 sequences"
 

@@ -48,7 +48,7 @@ def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | No
         metric: the metric's name, for the title and axis.
         curves: {name: (H,) values}; a baseline's name, bare or after
             "baseline: ", draws it dotted in its own colour, any other name a
-            model, solid.
+            model: the first solid, the next dashed, each with its own markers.
         better: "lower" or "higher".
         mark_frame: a frame (1-based) to mark with a vertical line, or None.
     """

@@ -57,7 +57,7 @@ class Evaluation:
         if self.status == "waiting":  # "queued (... one evaluation at a time)" with nothing ahead read as a queue
             return f"{name}: starting ({self.total} sequences)"
         if self.status == "forecasting" and not self.done:  # "0/100" for seconds read as stuck
-            return f"{name}: loading the model and forecasting the first sequences (0/{self.total})"
+            return f"{name}: preparing {self.total} sequences (drawing them, then forecasting the first)"
         if self.status == "forecasting":
             return f"{name}: forecast and scored {self.done}/{self.total} sequences"
         if self.status == "cancelled":

@@ -46,18 +46,44 @@ def on_community_cloud(source: Path = Path(__file__)) -> bool:
     return source.resolve().is_relative_to("/mount/src")
 
 
-def machine_mb() -> int:
-    """The memory this process's machine, or its container, has in all, in MB
-    (0 where neither can be read)."""
+def machine_mb(root: Path = Path("/")) -> int:
+    """The memory this process's machine has, or its cgroup (a container's, a
+    service's) allows it where that is less, in MB; 0 where neither can be read.
+    `root` holds proc/ and sys/ (a test gives a folder of its own)."""
     try:
         physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, OSError, ValueError):  # Windows has no sysconf
         physical = 0
     limits = [physical] if physical > 0 else []
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):  # cgroup v2, v1
-        with contextlib.suppress(OSError, ValueError):  # "max" (v2) or a huge number (v1): no limit
-            limits.append(int(Path(path).read_text().strip()))
+    limits += _cgroup_limits(root)
     return min(limits) // 2**20 if limits else 0
+
+
+def _cgroup_limits(root: Path) -> list[int]:
+    """The memory limits, in bytes, of this process's cgroup and those above it, v2's and v1's:
+    a limit set on the process's own (a service's MemoryMax) is not on the mount's root."""
+    try:
+        lines = (root / "proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:  # "0::/path" (v2), "4:memory:/path" (v1)
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        if parts[1] == "":
+            mount, name = root / "sys/fs/cgroup", "memory.max"
+        elif "memory" in parts[1].split(","):
+            mount, name = root / "sys/fs/cgroup/memory", "memory.limit_in_bytes"
+        else:
+            continue
+        own = mount / parts[2].lstrip("/")
+        for folder in (own, *own.parents):
+            if not folder.is_relative_to(mount):
+                break
+            with contextlib.suppress(OSError, ValueError):  # none there, or "max" (v2): no limit
+                found.append(int((folder / name).read_text().strip()))
+    return found
 
 
 def memory_allowed_mb() -> int:
