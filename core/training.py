@@ -648,15 +648,22 @@ def _word(value) -> str:
 
 
 # The bar counts thousandths of the budget: its rate ("‰/s") read as noise.
-BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}"
+# The time left is the run's own estimate (`progress_words`): tqdm's counted the seconds spent compiling
+# the first step at the rate of training, "00:10<07:00" for a one-minute run.
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}"
 
 
 def progress_words(state: dict) -> str:
     """A `TrainingProgress` snapshot in one line, for a progress bar's tail."""
     speed = state["sequences_per_second"]
-    # "nan" before the first validation read as a run that had diverged.
+    # "nan" before the first validation read as a run that had diverged; "seq/s=0.0" before the speed was
+    # measured (its first batches, or a run of one batch), as a stalled one.
     val = f"{state['val_mse'][-1][1]:.1f}" if state["val_mse"] else "not yet"
-    text = f"seen={state['sequences_seen']} seq/s={speed or 0:.1f} val_mse={val}"
+    left = state["eta_seconds"]
+    words = [] if left is None or state["fraction"] >= 1 else [f"left={int(left) // 60}:{int(left) % 60:02d}"]
+    words += [f"seen={state['sequences_seen']}", f"seq/s={'measuring' if speed is None else f'{speed:.1f}'}",
+              f"val_mse={val}"]
+    text = " ".join(words)
     if state["validation"]:
         text += " validating {}/{}".format(*state["validation"])
     return text

@@ -392,7 +392,12 @@ def test_a_notebook_asks_for_a_bar_and_sees_the_run_end_in_it(capsys):
     assert lines[-1].startswith("training: 100%|") and "‰" not in lines[-1]  # its rate read as noise
     assert lines[-1].endswith(f"seen=64 seq/s={state['sequences_per_second']:.1f} val_mse={state['val_mse'][-1][1]:.1f}")
     # Before the first validation: "val_mse=nan" read as a run that had diverged.
-    assert progress_words(TrainingProgress().snapshot()) == "seen=0 seq/s=0.0 val_mse=not yet"
+    # "seq/s=0.0" before the speed is measured read as a stalled run; the time left is the run's own
+    # estimate, which leaves out compiling (tqdm's said 07:00 left of a one-minute run).
+    assert progress_words(TrainingProgress().snapshot()) == "seen=0 seq/s=measuring val_mse=not yet"
+    going = TrainingProgress()
+    going.update(eta_seconds=75.4, fraction=0.2, sequences_seen=96, sequences_per_second=12.34)
+    assert progress_words(going.snapshot()) == "left=1:15 seen=96 seq/s=12.3 val_mse=not yet"
     train(tiny_run(epochs=1))
     assert capsys.readouterr().err == ""  # none unless asked: the app and the CLI draw their own
 
