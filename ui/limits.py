@@ -1,9 +1,10 @@
 """The limits that keep one shared server alive, in one place.
 
 On Streamlit Community Cloud every visitor shares one process with about
-2.7 GB of memory and a core or two; these bound what a single visitor can ask
-for (elsewhere the server may use half the computer's memory). Widgets show them in their help text. The upload limit itself is
-Streamlit's `server.maxUploadSize` in .streamlit/config.toml, read from there.
+2.7 GB of memory and a core or two (elsewhere the server may use half the
+computer's memory); these bound what a single visitor can ask for. Widgets
+show them in their help text. The upload limit itself is Streamlit's
+`server.maxUploadSize` in .streamlit/config.toml, read from there.
 """
 
 import contextlib
