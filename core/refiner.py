@@ -3,7 +3,7 @@
 `train_refiner` freezes a trained convlstm forecaster, forecasts training
 sequences with it once, and trains its refiner (`core.model.with_refiner`, a
 small network applied to each forecast frame) to map those forecasts to the
-true frames, with squared error and an SSIM term. Memory caps the sequences
+true frames, with squared error and, given a weight, an SSIM term. Memory caps the sequences
 held at once, so a refiner sees more in rounds (`RefinerConfig.resume`).
 
 Usage from a notebook:

@@ -1,7 +1,7 @@
 """Evaluations that outlive clicks: scored in a worker thread, kept for the server.
 
 Any click stops a Streamlit script, and a 1,000-sequence evaluation takes
-about 40 s on 2 cores, so the Evaluate page must not score in its own thread:
+half a minute or more on 2 cores, so the Evaluate page must not score in its own thread:
 it would lose the work each time someone touched a widget or another page.
 `request` starts the evaluation of a (checkpoint, modification time, count) in
 a worker thread that makes no `st.*` calls, or finds it already started or
