@@ -547,9 +547,12 @@ def bounded_slider(label: str, low, high, *, key: str, default, name: str, **kwa
     bounded(key, low, high, name)
     if st.session_state[key] != value:
         st.session_state[memory] = (value if asked is None else asked, st.session_state[key])
-    # Set again, as from code: Streamlit makes a new slider when the bounds change (another
-    # model's limit), which opened at its minimum, 15 frames becoming 1, with the value in range.
-    st.session_state[key] = st.session_state[key]
+    # Set again, as from code, when the bounds change: Streamlit then makes a new slider (another model's
+    # limit), which opened at its minimum, 15 frames becoming 1, with the value in range. Only then: set on
+    # every run, it undid the presses of a held arrow key that arrived while the page ran (29 gave 24).
+    if st.session_state.get(f"{key}_bounds") != (low, high):
+        st.session_state[f"{key}_bounds"] = (low, high)
+        st.session_state[key] = st.session_state[key]
     return st.slider(label, low, high, key=key, **kwargs)
 
 
