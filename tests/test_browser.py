@@ -475,6 +475,21 @@ def test_keyboard_focus_on_buttons_and_sliders_is_a_ring_and_shows_a_pictures_fu
     assert fullscreen and all(opacity == "1" for opacity in fullscreen), focused
 
 
+def test_keyboard_focus_on_a_radio_option_is_a_ring(server, page):
+    # A radio's focused option showed only a grey tint, 1.1:1 against white (Dataset's Source, Design's Digits).
+    page.goto(f"{server}/dataset")
+    settle(page)
+    ring = None
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        ring = page.evaluate("""() => { const e = document.activeElement;
+            if (e.type !== 'radio') return null;
+            const s = getComputedStyle(e.closest('label')); return [s.outlineStyle, parseFloat(s.outlineWidth)]; }""")
+        if ring:
+            break
+    assert ring == ["solid", 3], ring
+
+
 def test_a_phone_gets_pictures_drawn_for_its_width(browser, server, page):
     # Home's diagram, four frames a side, had words 4 px high on a 390 px screen; a 60-frame
     # forecast's strip, twenty frames a line, had frames 15 px wide.
