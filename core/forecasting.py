@@ -138,7 +138,7 @@ def forecast(
         if progress:
             progress(min(start + batch_size, total), total)
     predicted = np.concatenate(outputs).astype(np.float32, copy=False)
-    # A diverged model's NaN frames are black, as the Train page tells: scoring them was a traceback.
+    # A diverged model's NaN frames are black (the Train page tells it by its loss): scoring them was a traceback.
     np.nan_to_num(predicted, copy=False, nan=0.0)
     np.clip(predicted, 0.0, 1.0, out=predicted)  # in place: 1,000 sequences are 164 MB a copy
     # After the rollout, not inside it: the model reads back the raw frames it

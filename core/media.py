@@ -109,7 +109,7 @@ def frame_number(t: int, context: int | None) -> str:
 
 def panel(frames: np.ndarray, title: str, context: int, scale: int = 4, colours: tuple | None = None,
           first: int = 0, walls: dict | None = None) -> np.ndarray:
-    """One labelled column: (T, h, w) frames -> (T, banner + h*scale, w*scale, 3) uint8 RGB.
+    """One labelled column: (T, h, w) frames -> bordered uint8 RGB frames under a banner (shape under Returns).
 
     Args:
         frames: the frames (or heatmaps) to show.
@@ -523,8 +523,12 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
         context: (C, 64, 64) frames the model reads; the last `shown` are drawn.
         following: (H, 64, 64) the frames it is to predict; the first `shown` are drawn.
         shown: frames a side, at most C and H.
+        dpi: resolution.
         stacked: context above the cell and forecast below it, for a phone: in one
             row, its 700 px shown in 358 had words 6 px high.
+
+    Returns:
+        The diagram as PNG bytes.
 
     Raises:
         InputError: `shown` is not a whole number from 1 to min(C, H).
@@ -587,7 +591,8 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
                                     facecolor="#fdf0e2", edgecolor="#e8781e", linewidth=2))
     canvas.text(x + box_width / 2, words_at[0], "ConvLSTM", ha="center", fontsize=13, weight="bold")
     canvas.text(x + box_width / 2, words_at[1],
-                "state H, memory C, updated each frame" if stacked else "state H, memory C\nupdated each frame",
+                ("hidden state H, memory C, updated each frame" if stacked
+                 else "hidden state H, memory C\nupdated each frame"),
                 ha="center", fontsize=9)
     for start, end in (arrow_in, arrow_out):
         canvas.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=15))

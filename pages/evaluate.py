@@ -13,8 +13,9 @@ from core.checkpoints import read_checkpoint_info
 from ui.charts import describe_curves, per_frame_chart
 from ui.evaluations import evaluations
 from ui.limits import LIMITS, Busy
-from ui.shared import (BASELINES_EXPLAINED, SHIPPED_LABEL, TEST_COUNT, bounded_slider, chart_ui, checkpoint_ui,
-                       checkpoints, keep_values, load_model, model_thread, model_words_ui, put, say_gone, session_id)
+from ui.shared import (BASELINES_EXPLAINED, SHIPPED_LABEL, SSIM_OF_BLACK, TEST_COUNT, bounded_slider, chart_ui,
+                       checkpoint_ui, checkpoints, keep_values, load_model, model_thread, model_words_ui, put, say_gone,
+                       session_id)
 from ui.verdict import head_to_head, standing
 
 TABLE_PLACES = {"mse": 1, "mae": 1, "ssim": 3, "psnr": 2}  # decimal places of each score in the table
@@ -67,6 +68,7 @@ def results_ui(runs: dict, count: int) -> None:
                           **{TABLE_HEADERS[metric]: [getattr(s, metric) for s in rows.values()] for metric in TABLE_PLACES}})
     st.table(table.style.format({TABLE_HEADERS[metric]: f"{{:.{places}f}}" for metric, places in TABLE_PLACES.items()}),
              hide_index=True)
+    st.caption(SSIM_OF_BLACK)  # beside the 0.77 it explains
     st.markdown(" ".join(standing(f"**{name}**", scores) for name, scores in results.items())
                 + (" " + head_to_head(*((f"**{name}**", scores) for name, scores in results.items()))
                    if len(results) == 2 else ""))
@@ -89,10 +91,11 @@ def results_ui(runs: dict, count: int) -> None:
 st.title("Evaluate", anchor=False)
 st.markdown(
     "Forecast many test sequences from their first 10 frames and score the 10 predicted frames. "
-    "**MSE** (mean squared error) and **MAE** (mean absolute error) sum the error over the 64x64 pixels of a "
-    "frame, as the field reports them (lower is better; divide by 4,096 for the mean per pixel); **SSIM** "
-    "(structural similarity: 1 is a perfect match) and **PSNR** (peak signal-to-noise ratio, in dB) are "
-    "higher-is-better. A model is only useful if it beats both baselines. " + BASELINES_EXPLAINED
+    "**MSE** (mean squared error) and **MAE** (mean absolute error) add up the errors of a frame's 4,096 "
+    "pixels, as the field reports them (lower is better; divide by 4,096 for the mean per pixel); **SSIM** "
+    "(structural similarity: 1 is a perfect match) and **PSNR** (peak signal-to-noise ratio: the mean squared "
+    "error per pixel on a log scale, in dB) are higher-is-better. A model is only useful if it beats both "
+    "baselines. " + BASELINES_EXPLAINED
 )
 SETTINGS = ["evaluate_checkpoint", "evaluate_compare", "evaluate_count"]
 # A reload is a new session: it reopened on the defaults, and a long evaluation

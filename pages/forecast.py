@@ -12,10 +12,10 @@ from core import media
 from core.checkpoints import read_checkpoint_info
 from ui.charts import describe_curves, per_frame_chart
 from ui.limits import LIMITS
-from ui.shared import (BASELINES_EXPLAINED, CONTEXT, OUTSIDE_SEQUENCE, TEST_SET_SOURCE, bounded_slider, chart_ui,
-                       checkpoint_ui, comparison_ui, context_length, file_slug, forecast_frames, forecast_sequence,
-                       forecast_strip_ui, horizon_limit, keep_values, picture_download_ui, sequence_ui, test_sequence,
-                       timing_words, wall_marks)
+from ui.shared import (BASELINES_EXPLAINED, CONTEXT, OUTSIDE_SEQUENCE, SSIM_OF_BLACK, TEST_SET_SOURCE, bounded_slider,
+                       chart_ui, checkpoint_ui, comparison_ui, context_length, file_slug, forecast_frames,
+                       forecast_sequence, forecast_strip_ui, horizon_limit, keep_values, picture_download_ui,
+                       sequence_ui, test_sequence, timing_words, wall_marks)
 from ui.verdict import dashed_from, frames_behind, score_one, verdict
 
 
@@ -45,7 +45,8 @@ def panel_gif(context, truth, prediction, walls: dict, panel: str) -> bytes:
 st.title("Forecast", anchor=False)
 st.markdown(
     "The model sees **only the first 10 frames** (blue). It predicts frame +1 from them, and every later orange "
-    "frame from its own previous prediction: a real closed-loop forecast, never fed the true future."
+    "frame from its own previous prediction and the memory it built over the context: a real closed-loop "
+    "forecast, never fed the true future."
 )
 # Coming back from another page shows the same forecast, as Evaluate and Design do.
 keep_values(["forecast_horizon", "forecast_source"])
@@ -127,6 +128,6 @@ if path is not None:
             chart_ui(per_frame_chart(metric, curves, better, mark), key=f"forecast_{metric.lower()}",
                      alt=describe_curves(metric, curves))
     st.caption(verdict(behind, ssim_behind, len(truth)))
-    st.caption("MSE (mean squared error) is the squared error summed over the 64x64 pixels of a frame (values in "
-               "[0, 1]), as the field reports it: divide by 4,096 for the mean per pixel. SSIM (structural "
-               "similarity) compares local shapes, 1 is a perfect match. " + BASELINES_EXPLAINED)
+    st.caption("MSE (mean squared error), as the field reports it, adds up the squared errors of a frame's "
+               "4,096 pixels (values in [0, 1]): divide by 4,096 for the mean per pixel. SSIM (structural "
+               "similarity) compares local shapes, 1 is a perfect match. " + SSIM_OF_BLACK + " " + BASELINES_EXPLAINED)

@@ -31,7 +31,8 @@ EQUATIONS = [
      "steps of training"),
     ("candidate", r"g_t = \tanh(W_g * [X_t, H_{t-1}] + b_g)", "what could be written"),
     ("output", r"o_t = \sigma(W_o * [X_t, H_{t-1}] + b_o)", "how much of the memory to show"),
-    ("cell", r"C_t = f_t \circ C_{t-1} + i_t \circ g_t", "the memory: where the digits are and where they go"),
+    ("cell", r"C_t = f_t \circ C_{t-1} + i_t \circ g_t",
+     "the memory carried from step to step; some channels plainly follow where the digits are"),
     ("hidden", r"H_t = o_t \circ \tanh(C_t)",
      "read back by this cell at the next step, and by the cell above; the top cell's, by the frame decoder"),
 ]
@@ -81,8 +82,10 @@ def pick_channel(values: np.ndarray, channel) -> np.ndarray:
 st.title("Inside the ConvLSTM", anchor=False)
 st.markdown(
     """
-A ConvLSTM is an LSTM whose weights are **convolutions**. Each 64x64 frame is first cut
-into 4x4-pixel patches stacked as 16 channels, so each cell keeps a memory $C$ and a
+An LSTM (*long short-term memory*) is a network that reads a sequence one step at a time and
+carries a memory from step to step. A ConvLSTM is an LSTM whose weights are **convolutions**:
+small grids of learnt weights slid across the picture. Each 64x64 frame is first cut
+into 4x4-pixel patches stacked as 16 channels, so each cell keeps a memory $C$ (its *cell state*) and a
 hidden state $H$ that are small 16x16 images, one per channel (64 in each cell of the
 shipped model), and each position stands for a 4x4 block of pixels. Three **gates**
 decide, position by position, what to forget, what to write and what to show, and a
@@ -135,8 +138,9 @@ if trace is not None:
     # number of the layer picked before (Streamlit redraws it only for another option, pull request 13788).
     words = {"digits": "the channel tracking the digits", "mean": "mean over all channels"}
     picked = c.selectbox("Channel", channels, key="inside_channel", format_func=lambda k: words.get(k, f"channel {k}"),
-                         help=f"Channel {shows_digits} is the one of this cell whose pictures follow the digits most "
-                         "closely. Any other channel, or the mean over all of them, shows the same steps.")
+                         help=f"Channel {shows_digits} is the one of this cell whose hidden state H follows the input "
+                         "digits most closely; every picture below shows that same channel. Any other channel, or the "
+                         "mean over all of them, shows the same steps.")
     channel = shows_digits if picked == "digits" else picked  # one channel for every picture below
     channel_words = "mean over channels" if channel == "mean" else f"channel {channel}"
 
@@ -188,7 +192,8 @@ if trace is not None:
         pair.image(media.encode_png(media.upscale(frames[step], 2)), width=128, output_format="PNG",
                    caption=f"{role.capitalize()}: {media.frame_label(t, trace.context)}", alt=f"The frame {role} at this step")
     st.caption(f"Cell {layer}, {channel_words}, reading "
-               f"{when}. $*$ is a convolution, $\\circ$ an element-wise product. $X_t$ is what this cell reads: "
+               f"{when}. $*$ is a convolution, $\\circ$ an element-wise product; $\\sigma$ (the sigmoid) squashes any "
+               "number into 0 to 1, like a dimmer, and $\\tanh$ into -1 to 1. $X_t$ is what this cell reads: "
                "for cell 1 the frame fed in (as patches), for a higher cell the $H_t$ of the cell below; $H_{t-1}$ "
                "is this cell's own hidden state from the step before. These are Shi et al.'s (2015) equations "
                "without their *peephole* terms (the memory feeding the gates directly), as in OpenSTL's ConvLSTM.")

@@ -812,3 +812,16 @@ def test_a_run_on_the_jax_backend_resumes_on_tensorflow(tmp_path):
     assert progress.snapshot()["sequences_seen"] == 24
     assert int(model.optimizer.iterations.numpy()) == 3
     assert load_checkpoint(out).studio_info["backend"] == "tensorflow"
+
+
+def test_a_diverged_run_shows_in_its_loss_while_its_validation_scores_black_frames(tmp_path):
+    # forecast() draws a NaN model's frames black, so its validation MSE is black frames' to the digit:
+    # the Train page looked for a NaN there, never found one, and told a diverged run to train for longer.
+    diverged = tmp_path / "nan.keras"
+    model = build_model(preset("convlstm", **TINY))
+    model.set_weights([np.full(w.shape, np.nan, w.dtype) if w.dtype.kind == "f" else w for w in model.get_weights()])
+    save_checkpoint(model, diverged)
+    _, progress = train(tiny_run(init_from=str(diverged), epochs=1, learning_rate=1e-4))
+    state = progress.snapshot()
+    assert state["status"] == "done" and state["loss"] and all(np.isnan(loss) for _, loss in state["loss"])
+    assert [score for _, score in state["val_mse"]] == pytest.approx([state["val_baselines"]["black frames"]] * 2)

@@ -105,7 +105,3 @@ def test_two_models_are_compared_with_each_other_on_both_metrics():
     close = ("W", {"model": _scores(50.14, 0.8779), **baselines})
     assert head_to_head(("S", {"model": _scores(50.12, 0.8781), **baselines}), close) == (
         "S and W score the same on these sequences, to the places shown.")
-    # A diverged run scores NaN, which every comparison calls not better: it was named the better one.
-    diverged = ("D", {"model": _scores(float("nan"), float("nan")), **baselines})
-    for pair in ((shipped, diverged), (diverged, shipped)):
-        assert head_to_head(*pair).startswith("S forecasts these sequences better than D: a lower MSE (50.1 against nan)")

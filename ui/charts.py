@@ -1,7 +1,6 @@
 """Plotly charts of the app, drawn alike wherever they appear (one look, one colour per model and baseline)."""
 
 import itertools
-import math
 
 import numpy as np
 import plotly.graph_objects as go
@@ -19,10 +18,10 @@ MODEL_COLOURS = ("#0068c9", "#1a7f72", "#6d3fc0", "#b85c00")
 # for a colour-blind student: each model after the first is also dashed, with markers of its own.
 MODEL_DASHES = ("solid", "dash", "dashdot", "longdash")
 MODEL_MARKERS = ("circle", "square", "diamond", "triangle-up")
-# Paul Tol's colour-blind-safe green and purple, then black: not blue and orange,
-# which beside the GIFs read as context and target (a teacher took digit 2 for the target).
 # A 10-minute run at batch 4 logs some 2,500 losses, and Train redraws its chart every second.
 LOSS_POINTS = 300
+# Paul Tol's colour-blind-safe green and purple, then black: not blue and orange,
+# which beside the GIFs read as context and target (a teacher took digit 2 for the target).
 DIGIT_COLOURS = ("#117733", "#aa4499", "#000000")
 DIGIT_MARKERS = ("circle", "square", "diamond")
 # Streamlit draws chart text in #808495, 3.7:1 on white; small text needs 4.5:1.
@@ -198,8 +197,7 @@ def learning_curves(state: dict) -> go.Figure:
         for name, score in state["val_baselines"].items():
             figure.add_trace(go.Scatter(x=[0, end], y=[score, score], name=f"baseline: {name}", mode="lines",
                                         line={"dash": "dot", "color": BASELINE_COLOURS[name]}), row=2, col=1)
-        # A diverged run scores NaN (the page says so): an axis up to NaN drew nothing.
-        top = max((v for v in (*val, *state["val_baselines"].values()) if math.isfinite(v)), default=1.0)
+        top = max((*val, *state["val_baselines"].values()))
     figure.update_xaxes(title_text="sequences seen", row=2, col=1)
     figure.update_yaxes(rangemode="tozero", row=1, col=1)
     # Set, not left to autorange: a run's single validation point was drawn on the top edge.
@@ -208,11 +206,11 @@ def learning_curves(state: dict) -> go.Figure:
     return legible(figure)
 
 
-def binned(points: list, most: int = LOSS_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """(x, y) pairs as at most `most` points, each the mean of a run of
+def binned(points: list) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) pairs as at most LOSS_POINTS points, each the mean of a run of
     neighbours at its run's last x: the whole curve is resent every second."""
     x, y = np.array(points, float).T
-    starts = np.arange(0, len(x), -(-len(x) // most))  # runs of 1 leave a short curve as it is
+    starts = np.arange(0, len(x), -(-len(x) // LOSS_POINTS))  # runs of 1 leave a short curve as it is
     counts = np.diff(np.append(starts, len(x)))
     return x[starts + counts - 1], np.add.reduceat(y, starts) / counts
 

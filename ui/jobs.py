@@ -35,6 +35,7 @@ class Job:
     out: Path
     progress: object  # core.training.TrainingProgress
     fine_tuning: bool = False  # started from another model's weights
+    preset: str = "convlstm"  # core.model's preset: the keras.io model trains without scheduled sampling
     started: float = field(default_factory=time.time)
     thread: threading.Thread | None = None
     settings: dict = field(default_factory=dict)  # the Train page's widget values it started from
@@ -110,8 +111,8 @@ class Registry:
             # training step in the server for good (about 175 MB a run, benchmarks/training_memory.py).
             config = dataclasses.replace(config, out=str(out), recycle=True)
             progress = TrainingProgress()
-            job = Job(owner, label, out, progress, fine_tuning=config.init_from is not None, waiting=bool(self.line),
-                      number=number)
+            job = Job(owner, label, out, progress, fine_tuning=config.init_from is not None, preset=config.preset,
+                      waiting=bool(self.line), number=number)
             # While a run trains, the server's memory includes that run's working set: a run
             # put in line is checked when its turn comes instead.
             if not self.line and not self._claim_memory(job, config):

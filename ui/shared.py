@@ -44,16 +44,19 @@ FIRST_SEQUENCE = 96
 CONTEXT = data.CONTEXT_FRAMES
 # The middle panel is titled "model input" during the context: captions named it "prediction" only.
 INPUT_EXPLAINED = "During the context the prediction panel shows the frames the model was given."
-# The error panel has no colour bar of its own, and a class read its colours as a heat map of the digits.
 # Said beside every picture that marks them: under the strip alone, a class watching the GIF took its flash for a glitch.
 BOUNCES_EXPLAINED = "A cyan bar on a frame marks the wall a digit bounces off in it."
+# The error panel has no colour bar of its own, and a class read its colours as a heat map of the digits.
 ERROR_EXPLAINED = ("In the error panel, black is right and brighter is further off, through purple and orange up to "
                    "pale yellow: off by the full brightness.")
 # Students asked how a still picture can score worse than nothing. "Usually": at the first predicted
 # frames of some sequences (177 of the 1,000 test sequences at +1) it beats black frames.
 BASELINES_EXPLAINED = ("The baselines: predicting black frames, and holding the last context frame still, which "
-                       "usually scores worse: its digits stand where the true ones have left, so each costs twice, "
-                       "where it is missing and where it is drawn.")
+                       "usually scores even worse than black frames: its digits stand where the true ones have left, "
+                       "so each costs twice, where it is missing and where it is drawn.")
+# Black frames' SSIM is 0.77 on the model card: against "1 is a perfect match" alone, a review read it as a fair forecast.
+SSIM_OF_BLACK = ("Most of a frame is black background, so even black frames score an SSIM of about 0.77: judge it "
+                 "against the baselines, not against 1.")
 # Session-state key of a sequence the Dataset page sends to the Forecast page:
 # {"label": str, "slug": str (for file names), "frames": (T, 64, 64) array}. One sequence, not the file, so a
 # session keeps at most 6.5 MB (LIMITS.sequence_frames of float64) rather than a copy of someone's upload.
@@ -480,13 +483,13 @@ def stacked(row: str) -> str:
             f"{row} > [data-testid='stColumn'] {{ width: 100% !important; flex: 0 0 auto !important; }}")
 
 
-def stack_below(key: str, width: int = 1100) -> None:
+def stack_below(key: str) -> None:
     """Stacks the columns of the row that holds the container `key` in a window
-    narrower than `width` px, as Streamlit stacks every row below 640 px: beside the
+    narrower than 1,100 px, as Streamlit stacks every row below 640 px: beside the
     sidebar on a tablet, a row of a picture and its controls left each too narrow
     to use (Design's GIF 293 px wide, its sliders 130)."""
     row = f"[data-testid='stHorizontalBlock']:has(> [data-testid='stColumn'] .st-key-{key})"
-    st.html(f"<style>@media (max-width: {width}px) {{\n{stacked(row)}\n}}</style>")
+    st.html(f"<style>@media (max-width: 1100px) {{\n{stacked(row)}\n}}</style>")
 
 
 def keep_values(keys) -> None:

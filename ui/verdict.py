@@ -111,10 +111,8 @@ def head_to_head(first: tuple[str, dict], second: tuple[str, dict]) -> str:
 
     def better(metric: str) -> str | None:  # lower MSE, higher SSIM; None for a tie
         x, y = value[metric][a], value[metric][b]
-        if x == y or np.isnan(x) and np.isnan(y):
+        if x == y:
             return None
-        if np.isnan(x) or np.isnan(y):  # a diverged run's: every comparison with NaN is False
-            return b if np.isnan(x) else a
         return a if (x < y) == (metric == "mse") else b
 
     def against(metric: str, name: str) -> str:
