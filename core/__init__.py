@@ -64,7 +64,7 @@ __all__ = sorted(_EXPORTS)
 
 
 # The modules that load no TensorFlow.
-_LIGHT = ("core.errors", "core.data", "core.metrics", "core.media")
+_LIGHT = ("core.errors", "core.files", "core.cli", "core.data", "core.metrics", "core.media")
 
 
 def __getattr__(name):

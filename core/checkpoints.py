@@ -186,7 +186,7 @@ def load_checkpoint(path, compile: bool = True, precision: str | None = None) ->
                          "than the weights it holds")
     if precision == "auto":
         precision = fast_precision()
-    if precision and not compile and config.preset == "convlstm" and precision != config.precision:
+    if precision and config.preset == "convlstm" and precision != config.precision:
         model = with_precision(model, precision)
         config = dataclasses.replace(config, precision=precision)
     model.studio_config, model.studio_info = config, info

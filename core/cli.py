@@ -399,7 +399,7 @@ def cmd_forecast(args) -> None:
     writes = {args.output: _npy_writer(predicted)}
     if gif is not None:
         writes[args.gif] = lambda tmp: Path(tmp).write_bytes(gif)
-    write_atomically(writes)  # both outputs or neither
+    write_atomically(writes)  # both written before either replaces its old file
     print(f"wrote {args.output}: {predicted.shape} float32" + (f" and {args.gif}" if args.gif else ""))
 
 
@@ -695,6 +695,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Runs `python -m core` with `argv` (default: the command line's).
+
+    Returns:
+        The exit status: 0 done; EXIT_BAD_INPUT (2) a bad input or a failed
+        file, told in one line on stderr; EXIT_INTERRUPTED after Ctrl-C;
+        EXIT_BROKEN_PIPE when stdout's reader left.
+    """
     args = parser().parse_args(argv)
     _INTERRUPTED.clear()
     # Not for train, which sets its own; and only where Python lets a handler be set (not in a thread).

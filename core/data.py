@@ -468,7 +468,9 @@ def load_npy(source, name: str | None = None, mmap: bool = True, first: int | No
     else:
         name = name or os.fspath(source)
         try:
-            handle, size = open(source, "rb"), os.path.getsize(source)
+            # The size first: a handle opened before a failing getsize was left open.
+            size = os.path.getsize(source)
+            handle = open(source, "rb")
         except OSError as error:
             raise InputError(f"cannot read {name}: {error.strerror or error}") from None
         if not handle.seekable():  # a pipe (--input /dev/stdin) failed with "a file: Illegal seek"
@@ -580,6 +582,15 @@ def load_official(path: str | os.PathLike | None = None, download: bool = False)
 
     The file stores time first, (20, 10000, 64, 64); the view swaps the axes
     without reading the 819 MB.
+
+    Args:
+        path: the file or its folder, as `official_path` takes it; None looks in
+            Keras' dataset cache.
+        download: fetch it (819 MB) when it is missing.
+
+    Raises:
+        InputError: the file is missing (and not downloaded), unreadable, or not
+            shaped (20, N, 64, 64).
     """
     found = official_path(path, download)
     frames = load_npy(found, name="the official file", mmap=True)

@@ -23,7 +23,8 @@ def write_atomically(writes: dict[str | Path, Callable[[Path], None]]) -> None:
 
     A reader, or a crash, sees the old file or the complete new one, never a
     partial file; a write that fails leaves every output as it was (a GIF
-    that could not be written used to take an earlier forecast with it). A
+    that could not be written used to take an earlier forecast with it): the
+    renames start once every write has succeeded. A
     symlink stays a link: the file it points to is the one replaced.
 
     Args:

@@ -74,7 +74,7 @@ def _absolute_error(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 
 
 def mse_per_frame(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """(T,) mean over sequences of each frame's summed squared error: what training's
+    """(T,) mean over sequences of each frame's summed squared error: what the refiner's
     validation needs, without `score`'s scan of the values and its slow SSIM."""
     return _per_sequence(_squared_error, pred, true).mean(axis=0)
 

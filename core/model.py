@@ -198,8 +198,9 @@ class ConvLSTMCell(layers.Layer):
         (h', c'), or (h', c', {"input", "forget", "output", "candidate"}):
         h' in the compute dtype, c' and the gates in float32.
 
-    The forecaster calls `step` instead, the same with weights from
-    `step_weights`, cast once per sequence rather than once per step.
+    Calling the cell as a Keras layer (`cell(x, state)`) takes one step. The
+    forecaster calls `step` instead, the same with weights from `step_weights`,
+    cast once per sequence rather than once per step.
     """
 
     def __init__(self, filters: int, kernel_size: int, layer_norm: bool = False, **kwargs):
@@ -653,5 +654,9 @@ def with_precision(model: keras.Model, precision: str) -> keras.Model:
 
     Returns:
         A new model with the same weights and `studio_info` (no optimizer).
+
+    Raises:
+        InputError: a keras-io model (the example fixes its precision), or an
+            unknown precision.
     """
     return _rebuild(model, dataclasses.replace(model_config(model), precision=precision))

@@ -260,7 +260,6 @@ class TrainingProgress:
             "validation": None,  # (forecasts done, total) while validating
             "val_baselines": {},  # {baseline name: its MSE on the validation sequences}, a scale for val_mse
             "error": None,
-            "checkpoint": None,
             # The minutes ended the run: with epochs too, before they did (the app caps them at 10 minutes).
             "time_up": False,
         }
@@ -473,7 +472,6 @@ class _RunCallback(keras.callbacks.Callback):
         self.model.studio_info = info
         if self.config.out and self.chief:
             save_checkpoint(self.model, self.config.out, info)
-            self.progress.update(checkpoint=self.config.out)
         self.saved_at = self.seen  # after the write: a Ctrl-C during it left the run "saved" with no file
 
     def interrupted(self):

@@ -1237,7 +1237,7 @@ def test_a_training_that_would_take_the_server_past_its_memory_is_refused(app, t
 @pytest.mark.parametrize("value, cloud, machine, allowed", [
     (None, True, 64000, 2700), (None, False, 16000, 8000), (None, False, 4000, 2700), (None, False, 0, 2700),
     ("8000", True, 0, 8000), (" 16000 ", False, 4000, 16000), ("lots", False, 16000, 8000), ("500", True, 16000, 2700),
-    ("-3000", False, 4000, 2700)])
+    ("-3000", False, 4000, 2700), ("1000", False, 0, 1000)])
 def test_the_server_may_use_half_of_a_computer_of_its_own(monkeypatch, caplog, value, cloud, machine, allowed):
     import ui.limits
     from ui.limits import MEMORY_VARIABLE, Limits

@@ -500,6 +500,11 @@ def test_evaluate_table_and_json(tiny_checkpoint, capsys):
     assert table.splitlines()[-1].count(", ") == 9  # the model's 10 frames, one by one
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "1", "--context", "19"]) == 0
     assert capsys.readouterr().out.startswith("1 sequence, 19 context -> 1 predicted frame\n")
+    # Scored after the context asked for, not the default 10 (the header above said 19 either way).
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--count", "2", "--context", "15", "--json"]) == 0
+    report, frames = json.loads(capsys.readouterr().out.splitlines()[-1]), to_unit_float(moving_mnist("test", 2))
+    assert len(report["model"]["mse_per_frame"]) == 5
+    assert report["repeat last frame"]["mse"] == pytest.approx(mse(np.repeat(frames[:, 14:15], 5, 1), frames[:, 15:]))
     _refused(capsys, ["evaluate", "--checkpoint", tiny_checkpoint, "--count", 2, "--context", 1],
              "--context must be at least 2 frames")  # as forecast says, not a message about "frames"
     # core's message told a command-line user to swap an array's axes.
@@ -962,3 +967,38 @@ def test_every_flag_an_error_names_is_an_option():
 def test_a_checkpoint_path_that_is_not_a_file_says_so(tmp_path, capsys):
     _refused(capsys, ["evaluate", "--checkpoint", "/dev/null", "--count", 2, "--card", tmp_path / "card.json"],
              "error: /dev/null is not a file; give a checkpoint's .keras file", tmp_path / "card.json")
+
+
+def test_the_clis_defaults_and_ranges_are_cores():
+    # The command line writes them out, so that --help loads no TensorFlow: this keeps the copies true.
+    from core.cli import parser
+    from core.data import MAX_CONTEXT
+    from core.forecasting import MAX_HORIZON
+    from core.model import MAX_FILTERS, MAX_KERNEL, MAX_LAYERS
+    from core.refiner import MAX_REFINER_SEQUENCES, MAX_REFINER_VAL_SEQUENCES, RefinerConfig
+    from core.training import (DEFAULT_SAMPLING_SEQUENCES, DEFAULT_VAL_COUNT, FINE_TUNING_LEARNING_RATE,
+                               MAX_BATCH_SIZE, TrainConfig)
+
+    commands = parser()._subparsers._group_actions[0].choices
+
+    def option(command, flag):
+        return next(action for action in commands[command]._actions if flag in action.option_strings)
+
+    for command, config, fields in (
+            ("train", TrainConfig(), {"--epoch-sequences": "epoch_sequences", "--batch-size": "batch_size",
+                                      "--lr-decay-start": "lr_decay_start", "--digits": "num_digits",
+                                      "--workers": "workers"}),
+            ("refine", RefinerConfig(), {"--sequences": "sequences", "--epochs": "epochs", "--batch-size": "batch_size",
+                                         "--lr": "learning_rate", "--val-sequences": "val_count"})):
+        for flag, field in fields.items():
+            assert option(command, flag).default == getattr(config, field), (command, flag)
+    for command, flag, said in (
+            ("train", "--layers", f"1-{MAX_LAYERS} "), ("train", "--filters", f"1-{MAX_FILTERS} "),
+            ("train", "--kernel-size", f"1-{MAX_KERNEL} "), ("train", "--batch-size", f"1-{MAX_BATCH_SIZE} "),
+            ("train", "--val-sequences", f"default {DEFAULT_VAL_COUNT['convlstm']}; {DEFAULT_VAL_COUNT['keras-io']} "),
+            ("train", "--sampling-sequences", f"default {DEFAULT_SAMPLING_SEQUENCES}, "),
+            ("train", "--lr", f"default 1e-3; {FINE_TUNING_LEARNING_RATE:.0e} with --init-from".replace("e-0", "e-")),
+            ("refine", "--filters", f"1-{MAX_FILTERS} "), ("refine", "--sequences", f"1-{MAX_REFINER_SEQUENCES} "),
+            ("refine", "--val-sequences", f"1-{MAX_REFINER_VAL_SEQUENCES} "),
+            ("forecast", "--horizon", f"1-{MAX_HORIZON} "), ("forecast", "--context", f"2-{MAX_CONTEXT} ")):
+        assert said in option(command, flag).help, (command, flag, option(command, flag).help)

@@ -408,6 +408,11 @@ def test_float_frames_outside_0_to_1_are_refused_not_passed_through():
     with pytest.raises(InputError, match="NaN or infinite values in frames"):
         data.to_unit_float(np.full((1, 2, 64, 64), np.nan, np.float32))
     assert np.array_equal(data.to_unit_float(frames / 255), data.to_unit_float(frames))
+    # The bounds themselves: a hair outside on either side is refused, exactly 0 and 1 are not.
+    for outside in (1 + 1e-3, -1e-3):
+        with pytest.raises(InputError, match=rf"floats must lie in \[0, 1\]; found {outside:g} to {outside:g} "):
+            data.to_unit_float(np.full((1, 2, 64, 64), outside, np.float32))
+    assert data.to_unit_float(np.stack([np.zeros((2, 64, 64)), np.ones((2, 64, 64))])).max() == 1.0
     for odd in (frames.astype(np.complex64), None):  # NumPy's UFuncTypeError
         with pytest.raises(InputError, match="frames have dtype (complex64|object); use uint8"):
             data.to_unit_float(odd)
@@ -424,7 +429,9 @@ def test_a_notebook_finds_the_modules_and_names_after_a_bare_import():
     import sys
     from pathlib import Path
 
+    # The modules without a model load no TensorFlow (23 s): `core.files` did, through the lazy attribute.
     script = ("import sys, core; frames = core.data.moving_mnist('test', 1); "
+              "light = core.files, core.cli, core.media, core.metrics, core.errors; "
               "print(frames.shape, 'forecast' in dir(core), 'metrics' in dir(core), 'tensorflow' in sys.modules); "
               "print(core.inspection.__name__, core.Scores.__name__)")  # Scores: what evaluate returns
     result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[1], capture_output=True,

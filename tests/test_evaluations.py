@@ -90,6 +90,8 @@ def test_a_browser_asks_for_one_evaluation_at_a_time():
         with pytest.raises(Busy):
             evaluations.request(CHECKPOINT, 30, load_checkpoint, model_thread, owner="c")
         _until_forecasting(running)
+        # Asking again for the run it has (its page's next rerun) keeps it going.
+        assert evaluations.withdraw("a", [CHECKPOINT], 64) == [] and not running.cancelled
         # "a" clicks Evaluate on 30 sequences: the run only "a" wanted is stopped, and said to be.
         assert evaluations.withdraw("a", [CHECKPOINT], 30) == [(str(CHECKPOINT), running)]
         latest = evaluations.request(CHECKPOINT, 30, load_checkpoint, model_thread, owner="a", again=True)

@@ -165,6 +165,8 @@ def test_a_cell_step_adds_the_bias_before_normalising():
     np.testing.assert_allclose(np.asarray(gates["forget"])[0, 5, 7], f, atol=1e-5)
     np.testing.assert_allclose(np.asarray(c_next), f * c + i * g, atol=1e-5)
     np.testing.assert_allclose(np.asarray(h), o * np.tanh(f * c + i * g), atol=1e-5)
+    # Called as a plain Keras layer, as a notebook would, it steps the same.
+    np.testing.assert_allclose(np.asarray(cell(np.zeros((1, 16, 16, 16), "float32"), (np.zeros_like(c), c))[0]), h)
 
 
 def test_predictions_are_causal(tiny_model, test_sequences):
@@ -448,7 +450,8 @@ def test_a_studio_json_that_does_not_match_the_weights_is_a_clear_error(tmp_path
     for name, value, words in (("train_seconds", "x", "'x', not a count of seconds"),
                                ("sequences_seen", 2.5, "2.5, not a count of sequences"),
                                ("sequences_seen", -1, "-1, not a count of sequences"),
-                               ("train_seconds", True, "True, not a count of seconds")):
+                               ("train_seconds", True, "True, not a count of seconds"),
+                               ("train_seconds", float("inf"), "inf, not a count of seconds")):
         def edited_record(name_in_zip, content, name=name, value=value):
             if name_in_zip != "studio.json":
                 return content
