@@ -316,6 +316,10 @@ def when_it_ends(run) -> str:
     return f"ends in about {left:.0f} s"
 
 
+GAVE_WAY = (f"It stopped early: this browser was away for over {LIMITS.away_seconds / 60:.0f} minutes while "
+            "others waited to train.")
+
+
 def runs(count: int) -> str:
     return f"{count} run{'' if count == 1 else 's'}"
 
@@ -329,11 +333,12 @@ WAITING_REFRESH = 5.0
 
 
 @st.fragment(run_every=WAITING_REFRESH)
-def someone_else_ui(other):
+def someone_else_ui(other, full: bool):
     """Tells a visitor that another session's run is going on, until it ends, and
-    whether Start puts theirs in line."""
+    whether Start puts theirs in line (`full`: the line was full when Start was drawn)."""
     still_here()
-    if not other.running:
+    # Start is drawn with the page: a place freed in a full line was announced beside a greyed-out Start.
+    if not other.running or registry().line_is_full() != full:
         st.rerun()
     waiting = registry().waiting()
     if other.waiting and other.held:  # at the head of the line, not training yet: it "had just started"
@@ -422,7 +427,8 @@ st.title("Train", anchor=False)
 ABOUT = (
     "Train a model right here. Training runs in the background: you can switch pages, reload, open another tab "
     f"or lose the connection, and come back. Your newest {LIMITS.checkpoints_per_session} trained models are kept "
-    "until an hour after your last visit (closing the browser forgets them). "
+    "until an hour after your last visit (closing the browser forgets them). While others wait to train, a run "
+    f"whose browser has been away for {LIMITS.away_seconds / 60:.0f} minutes stops and is saved, to let them. "
     f"The validation score is a real closed-loop forecast (lower is better). Device: **{describe_device()}**."
 )
 # A class watched a minute's grey forecasts, told only afterwards that they would be grey.
@@ -479,7 +485,7 @@ mine_running, mine_waiting = (job.running, job.waiting) if job is not None else 
 if mine_running and mine_waiting:
     waiting_ui(job)
 elif running is not None and running.owner != session_id():
-    someone_else_ui(running)
+    someone_else_ui(running, registry().line_is_full())
 if mine_running and not mine_waiting:
     live_ui(job)
 elif job is not None and not mine_running:
@@ -493,11 +499,15 @@ elif job is not None and not mine_running:
                 seen = read_checkpoint_info(job.out)[1].get("sequences_seen", 0)
                 st.info(f"What it learned up to its last checkpoint ({seen:,} sequences) is saved as **{job.label}**, "
                         "which Forecast and Evaluate offer.", icon=":material/save:")
+        elif state["status"] == "cancelled" and job.waiting and job.gave_way:
+            st.info(f"Your run left the line: when its turn came, this browser had been away for over "
+                    f"{LIMITS.away_seconds / 60:.0f} minutes, so the next run went first. Nothing was trained.",
+                    icon=":material/cancel:")
         elif state["status"] == "cancelled" and job.waiting:
             st.info("You left the line: your run never started, so nothing was trained.", icon=":material/cancel:")
         elif state["status"] == "cancelled":
-            st.info("Training cancelled before its first step ended: nothing was learned, so nothing was saved.",
-                    icon=":material/cancel:")
+            st.info("Training cancelled before its first step ended: nothing was learned, so nothing was saved."
+                    + (f" {GAVE_WAY}" if job.gave_way else ""), icon=":material/cancel:")
         else:
             # An epoch budget cut short by the time limit read as all its epochs done.
             cut = state["time_up"] and job.settings.get("train_budget") == "Epochs"
@@ -508,7 +518,7 @@ elif job is not None and not mine_running:
             st.success((f"Training reached the {LIMITS.train_minutes:g}-minute limit before its epochs ended"
                         if cut else f"Training {state['status']}") + f" after {state['sequences_seen']:,} sequences "
                        f"({state['elapsed']:.0f} s{preparing}). Saved as **{job.label}**, which Forecast and "
-                       "Evaluate offer.")
+                       "Evaluate offer." + (f" {GAVE_WAY}" if job.gave_way else ""))
             black = state["val_baselines"].get("black frames")
             final = state["val_mse"][-1][1] if state["val_mse"] else None
             loss = state["loss"][-1][1] if state["loss"] else None

@@ -1645,6 +1645,24 @@ def test_a_fine_tuning_run_that_made_its_model_worse_says_so(app, tmp_path, tiny
             for w in app.warning] == ([True] if warned else [])
 
 
+@pytest.mark.parametrize("status, waiting, said", [
+    ("cancelled", True, "Your run left the line: when its turn came, this browser had been away for over 5 minutes, "
+                        "so the next run went first. Nothing was trained."),
+    ("stopped", False, "Saved as **Trained here: run 1**, which Forecast and Evaluate offer. It stopped early: this "
+                       "browser was away for over 5 minutes while others waited to train.")])
+def test_a_run_that_gave_way_to_others_says_why(app, tmp_path, tiny_checkpoint, monkeypatch, status, waiting, said):
+    # Back after its browser was away, a visitor found their run stopped, or gone from the line, without a word why.
+    import ui.jobs
+    from core.training import TrainingProgress
+
+    finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
+    job = ui.jobs.registry().jobs[0]
+    job.progress, job.waiting, job.gave_way = TrainingProgress(), waiting, True
+    job.progress.update(status=status, sequences_seen=0 if waiting else 256)
+    app.switch_page("pages/train.py").run()
+    assert not app.exception and any(said in box.value for box in (*app.info, *app.success))
+
+
 def test_a_diverged_run_is_called_diverged(app, tmp_path, tiny_checkpoint, monkeypatch):
     # NaN weights: a NaN loss, and black frames' validation MSE (test_training.py shows a real run's); the
     # page called it "close to" black frames' and promised grey blurs.
@@ -2034,6 +2052,41 @@ def test_a_session_that_ends_stops_its_run_and_leaves_no_files(tmp_path, monkeyp
         time.sleep(0.1)
     assert not job.running and job.progress.snapshot()["status"] == "stopped"
     assert not folder.exists() and registry.jobs == []
+
+
+def test_a_run_whose_browser_is_away_gives_way_to_those_waiting(tmp_path, monkeypatch):
+    # A browser closed mid-run held the one training slot for the rest of its budget (up to 10 minutes),
+    # and a run left in line by a closed browser then trained for no one, while others waited.
+    import ui.jobs
+    from ui.jobs import Registry
+
+    monkeypatch.setattr(ui.jobs, "resident_mb", lambda: 0)
+    registry = Registry()
+    endless = tiny_run(epochs=1000, epoch_sequences=16, model_overrides={**TINY, "filters": 4})
+    first = registry.start("a", tmp_path / "a", endless)
+    deadline = time.time() + 120  # against a hang only
+    while first.progress.snapshot()["sequences_seen"] < 16 and time.time() < deadline:
+        time.sleep(0.1)
+    away = time.time() + ui.jobs.LIMITS.away_seconds + 1
+    registry.saw("a", away - 2)  # here a second before: its run goes on, with no one waiting
+    registry.saw("b", away)
+    assert not first.progress.stop_requested
+    second = registry.start("b", tmp_path / "b", endless)
+    third = registry.start("c", tmp_path / "c", replace(endless, epochs=1))
+    registry.saw("b", away)  # "a" was seen a second short of the limit
+    assert not first.progress.stop_requested
+    registry.saw("a", time.time())
+    registry.saw("b", away + 1.5)  # "b" waits; "a" has been away past the limit
+    assert first.progress.stop_requested and first.gave_way and not second.progress.stop_requested
+    # "b" goes too, before its turn: it will leave the line untrained, and "c", still here, trains.
+    registry.seen["b"] = time.time() - ui.jobs.LIMITS.away_seconds - 60
+    first.thread.join(120)
+    assert first.progress.snapshot()["status"] == "stopped" and first.out.is_file()  # kept for its owner's return
+    second.thread.join(120)
+    assert (second.progress.snapshot()["status"], second.gave_way, second.out.exists()) == ("cancelled", True, False)
+    third.thread.join(120)
+    assert third.progress.snapshot()["status"] == "done" and not third.gave_way
+    assert registry.line == [] and registry.seen == {}
 
 
 def test_a_run_started_while_another_trains_waits_in_line_and_starts_when_it_ends(tmp_path, monkeypatch):

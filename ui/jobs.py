@@ -42,6 +42,7 @@ class Job:
     waiting: bool = False  # in line behind another run, not training yet
     held: bool = False  # at the head of the line, waiting for evaluations to give back their memory
     number: int = 0  # its owner's how-manieth run ("run 2")
+    gave_way: bool = False  # stopped, or taken out of line, while its browser was away and others waited
 
     @property
     def running(self) -> bool:
@@ -65,6 +66,23 @@ class Registry:
         # a run of another kind after one far less; a keras.io run before it changes neither.
         self.started: collections.Counter = collections.Counter()
         self.swept: dict[str, int] = {}  # {owner: their highest run number that `forget` dropped}
+        self.seen: dict[str, float] = {}  # {owner of a run in line: when a page of theirs last ran}
+
+    def saw(self, owner: str, now: float | None = None) -> None:
+        """Notes that `owner` is here (a page of theirs ran), and stops the run training
+        for a browser away for `LIMITS.away_seconds` while someone waits: a browser
+        closed mid-run held the one training slot for up to 10 minutes, for no one."""
+        now = time.time() if now is None else now
+        with self.lock:
+            if owner in self.seen:
+                self.seen[owner] = now
+            head = self.line[0] if len(self.line) > 1 else None
+            if head is not None and not head.waiting and self._away(head.owner, now):
+                head.gave_way = True
+                head.progress.request_stop()  # saved as any stopped run is, for its owner's return
+
+    def _away(self, owner: str, now: float) -> bool:
+        return now - self.seen.get(owner, now) > LIMITS.away_seconds
 
     def running(self) -> Job | None:
         """The run at the head of the line: training, or about to."""
@@ -80,6 +98,11 @@ class Registry:
         """How many runs wait in line behind the one training."""
         with self.lock:
             return max(0, len(self.line) - 1)
+
+    def in_line(self, owner: str) -> bool:
+        """Whether `owner` has a run training or waiting."""
+        with self.lock:
+            return any(job.owner == owner for job in self.line)
 
     def line_is_full(self) -> bool:
         with self.lock:
@@ -127,6 +150,7 @@ class Registry:
                 raise
             self.jobs.append(job)
             self.line.append(job)
+            self.seen[owner] = time.time()
             return job
 
     @staticmethod
@@ -162,6 +186,9 @@ class Registry:
                 # A stop asked while it waits (its Cancel, or its session swept) takes it out of line.
                 while self.line[0] is not job and not job.progress.stop_requested:
                     self.turn.wait(0.5)
+                if job.waiting and self._away(job.owner, time.time()):  # its browser closed, or long asleep
+                    job.gave_way = True
+                    job.progress.request_stop()
             if job.waiting and not job.progress.stop_requested:
                 gc.collect()  # the last run's model and batches, before the memory is read
                 # An evaluation's memory comes back within a minute or so: a run that waited
@@ -198,6 +225,7 @@ class Registry:
             release(id(job), resident_mb())  # while the job lives: its id is not another's yet
             with self.turn:
                 self.line.remove(job)
+                self.seen.pop(job.owner, None)  # one run in line per owner
                 self.turn.notify_all()
 
     def forget(self, folder: Path) -> bool:

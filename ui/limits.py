@@ -132,6 +132,11 @@ class Limits:
     # Runs in line behind the one training (one per visitor): a run is at most
     # train_minutes, or train_epochs of 15-24 s each, so the last waits an hour at worst.
     waiting_runs: int = 4
+    # A browser closed mid-run kept the one training slot, or its place in line, for
+    # up to 10 minutes a run with no one watching. Its pages say it is here every
+    # second or so (every minute on another page, or in a tab the browser throttles):
+    # away this long, its run gives way to those waiting (ui/jobs.py).
+    away_seconds: float = 300.0
     # Community Cloud stops an app past about 2.7 GB, every visitor's work with it,
     # so a run that would pass it at its peak is refused. TensorFlow keeps each
     # new model's traced training step for good (benchmarks/training_memory.py),

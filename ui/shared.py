@@ -228,6 +228,9 @@ def session_folder() -> str:
             entry = folders[session_id()] = [tempfile.mkdtemp(prefix=FOLDER_PREFIX), now]
         _seen(entry, now)
         _sweep(folders, now)
+    from ui.jobs import registry
+
+    registry().saw(session_id(), now)
     return entry[0]
 
 
@@ -235,9 +238,19 @@ def still_here() -> None:
     """Counts as a visit of this session, for fragments that redraw for long
     without a page run: a visitor watching their run wait in line for an hour
     saw it stopped, and their folder swept, by the next visitor's page."""
+    from ui.jobs import registry
+
     with _FOLDERS_LOCK:
         if entry := _SESSION_FOLDERS.get(session_id()):
             _seen(entry, time.time())
+    registry().saw(session_id())
+
+
+@st.fragment(run_every=LIMITS.away_seconds / 5)
+def present_ui() -> None:
+    """Keeps this browser counted as here while its run trains or waits and it is
+    on a page without a timer of its own (see `LIMITS.away_seconds`)."""
+    still_here()
 
 
 def _seen(entry: list, now: float) -> None:
