@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 
 from core.device import fast_precision
-from core.errors import InputError
+from core.errors import InputError, as_bool
 from core.files import write_atomically
 from core.model import (
     KERAS_IO_FIXED,
@@ -52,7 +52,7 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
     """
     if not isinstance(path, (str, os.PathLike)):  # save_checkpoint(path, model) was a TypeError from pathlib
         raise InputError(f"path must be a file's path; received {type(path).__name__} (the model comes first)")
-    path = Path(path)
+    path = Path(path).expanduser()  # "~/run.keras" made a folder named "~"
     if path.suffix != ".keras":  # Path("dir/.keras").suffix is "": it read "end in .keras; received .keras"
         raise InputError(f"checkpoints are files named NAME.keras; received {path.name}")
     config = model_config(model)  # outside the try below: a non-model was blamed on `info`
@@ -102,7 +102,7 @@ def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
     """
     if not isinstance(path, (str, os.PathLike)):  # None or a file's bytes: a TypeError from Path
         raise InputError(f"path must be a file's path; received {type(path).__name__}")
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir():  # "no checkpoint at" a folder that was there sent people looking for it
         raise InputError(f"{path} is a folder; give the checkpoint's .keras file in it")
     if not path.is_file():
@@ -163,12 +163,14 @@ def load_checkpoint(path, compile: bool = True, precision: str | None = None) ->
         InputError: missing, corrupted, unsafe, or not a ConvLSTM Studio model;
             a precision with `compile`.
     """
+    compile = as_bool("compile", compile)  # "no" loaded the optimizer, as True
     if precision and compile:
         # Silently ignored, it once passed a bfloat16 score off as float32.
         raise InputError("a precision needs compile=False (training resumes in its own precision)")
     if precision not in (None, "auto"):
         check_precision(precision)
     config, info = read_checkpoint_info(path)
+    path = Path(path).expanduser()
     try:
         with MODEL_LOCK:
             model = keras.saving.load_model(path, compile=compile, safe_mode=True)

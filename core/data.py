@@ -469,6 +469,7 @@ def load_npy(source, name: str | None = None, mmap: bool = True, first: int | No
         name = name or os.fspath(source)
         try:
             # The size first: a handle opened before a failing getsize was left open.
+            source = os.path.expanduser(source)  # as official_path takes it
             size = os.path.getsize(source)
             handle = open(source, "rb")
         except OSError as error:

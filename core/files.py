@@ -86,8 +86,9 @@ def written_beside(path: Path, temporary: Path):
 def resolved(path) -> Path:
     """The file that a write to `path` changes: a symlink's target, as a shell's
     `>` writes it, so that renaming the finished file into place keeps the link
-    (it used to replace the link with a plain file)."""
-    return Path(os.path.realpath(path))
+    (it used to replace the link with a plain file). A leading `~` is the home
+    folder: a notebook's "~/run.keras" went into a new folder named "~"."""
+    return Path(os.path.realpath(os.path.expanduser(path)))
 
 
 def check_output(path: str, suffix: str, option: str) -> None:

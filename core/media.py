@@ -367,8 +367,11 @@ def _checked_rows(rows) -> dict:
     for label, frames in rows.items():
         frames, name = np.asarray(frames), f"rows[{label!r}]"
         if frames.ndim != 3 or frames.shape[1] != frames.shape[2] or 0 in frames.shape:
-            raise InputError(f"{name} must be one sequence's frames, (T, S, S); received shape {frames.shape}"
-                             + (f": pick one, e.g. {label!r}: frames[0]" if frames.ndim == 4 else ""))
+            # A channel axis was told to "pick one" sequence, which left (S, S, 1) frames.
+            channel = frames.ndim == 4 and frames.shape[-1] == 1
+            hint = (f": drop the channel axis, e.g. {label!r}: frames[..., 0]" if channel
+                    else f": pick one, e.g. {label!r}: frames[0]" if frames.ndim == 4 else "")
+            raise InputError(f"{name} must be one sequence's frames, (T, S, S); received shape {frames.shape}{hint}")
         if frames.dtype.kind == "f":
             check_unit_floats(frames, name)
         elif frames.dtype.kind not in "ui" or frames.min() < 0 or frames.max() > 255:
@@ -377,6 +380,11 @@ def _checked_rows(rows) -> dict:
     if len({frames.shape[1] for frames in checked.values()}) > 1:
         raise InputError(f"rows must hold frames of one size; received {[f.shape[1:] for f in checked.values()]}")
     return checked
+
+
+def _check_dpi(dpi) -> None:
+    # 0 failed inside matplotlib, as "dpi must be positive".
+    check_range("dpi", as_number("dpi", dpi, whole=False), 1)
 
 
 def frame_strip(
@@ -407,15 +415,25 @@ def frame_strip(
 
     Raises:
         InputError: rows that are not a dict of one sequence's frames each, all of
-            one size, uint8 or floats in [0, 1]; a `per_line` below 1; walls not so named.
+            one size, uint8 or floats in [0, 1]; a `per_line` or `dpi` below 1; a
+            negative `context` or start; a start of no row; walls not so named.
     """
     from matplotlib.figure import Figure
 
     rows = _checked_rows(rows)
     per_line = as_number("per_line", per_line, whole=True)
     check_range("per_line", per_line, 1)  # 0 was a ZeroDivisionError
+    _check_dpi(dpi)
+    if context is not None:  # -2 numbered the frames from +3
+        check_range("context", as_number("context", context, whole=True), 0)
+    # A negative start failed inside NumPy's broadcasting; a misspelt row's was ignored.
+    if not isinstance(starts or {}, dict) or set(starts or {}) - set(rows):
+        raise InputError(f"starts must be a dict of {{row label: first column}} for rows {list(rows)}; received "
+                         f"{starts!r}")
+    starts = {label: as_number(f"starts[{label!r}]", start, whole=True) for label, start in (starts or {}).items()}
+    for label, start in starts.items():
+        check_range(f"starts[{label!r}]", start, 0)
     # One mosaic in one image is 6x faster to draw than a grid of subplots.
-    starts = starts or {}
     length = max(starts.get(label, 0) + len(frames) for label, frames in rows.items())
     per_line = min(per_line, length)
     size = np.shape(next(iter(rows.values())))[-1]  # 64 for frames, 28 for digits
@@ -536,6 +554,7 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+    _check_dpi(dpi)
     # Fewer frames than `shown` failed as an IndexError, or drew frames counted from the end.
     shown = as_number("shown", shown, whole=True)
     if not 1 <= shown <= min(len(context), len(following)):

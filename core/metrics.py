@@ -38,12 +38,21 @@ SSIM_WINDOW = 7
 def _check_pair(pred: np.ndarray, true: np.ndarray) -> None:
     # No frames (truth[:, 20:]) failed in NumPy's mean.
     if np.shape(pred) != np.shape(true) or np.ndim(pred) != 4 or 0 in np.shape(pred):
-        raise InputError(f"predictions and truth must both be (N, T, H, W) with N, T, H, W >= 1; "
+        raise InputError(f"predictions and truth must both be (N, T, H, W), or (T, H, W) for one sequence, with "
+                         "N, T, H, W >= 1; "
                          f"received {np.shape(pred)} and {np.shape(true)}")
     kinds = np.asarray(pred).dtype, np.asarray(true).dtype
     if any(kind.kind != "f" for kind in kinds):  # uint8 0-255 scored as 0-1 gives MSEs in the millions
         raise InputError(f"predictions and truth must be floats in [0, 1]; received {kinds[0]} and {kinds[1]} "
                          "(core.to_unit_float scales uint8 frames)")
+
+
+def _one_or_many(pred, true) -> tuple:
+    """A pair of one sequence's (T, H, W) frames as a batch of one: forecast, the
+    media and the data functions all take one sequence, and score refused it."""
+    if np.ndim(pred) == 3 and np.ndim(true) == 3:
+        return np.asarray(pred)[None], np.asarray(true)[None]
+    return pred, true
 
 
 def _check_values(pred: np.ndarray, true: np.ndarray) -> None:
@@ -84,6 +93,7 @@ def mse(pred: np.ndarray, true: np.ndarray) -> float:
 
     Args and Raises: as for `score`.
     """
+    pred, true = _one_or_many(pred, true)
     _check_values(pred, true)  # frames of 0-255 as floats scored 4,765,109.6, and a NaN scored NaN
     return float(mse_per_frame(pred, true).mean())
 
@@ -139,7 +149,7 @@ def score(pred: np.ndarray, true: np.ndarray) -> Scores:
     """All four metrics and their per-frame curves for predictions against truth.
 
     Args:
-        pred: (N, T, 64, 64) floats in [0, 1].
+        pred: (N, T, 64, 64) floats in [0, 1], or one sequence's (T, 64, 64).
         true: the same shape, floats in [0, 1] (`core.to_unit_float` scales uint8 frames).
 
     Returns:
@@ -148,7 +158,7 @@ def score(pred: np.ndarray, true: np.ndarray) -> Scores:
     Raises:
         InputError: shapes that differ, integer frames, or values outside [0, 1].
     """
-    return scores_of(per_sequence(pred, true))
+    return scores_of(per_sequence(*_one_or_many(pred, true)))
 
 
 def per_sequence(pred: np.ndarray, true: np.ndarray) -> dict[str, np.ndarray]:

@@ -682,6 +682,8 @@ class _ProgressBar(keras.callbacks.Callback):
 
     def draw(self, now: bool = False):
         state = self.progress.snapshot()
+        # Named by the status: a run stopped at 20% ended on "training: 100%", as if it had trained its budget.
+        self.bar.set_description_str(state["status"], refresh=False)
         self.bar.set_postfix_str(progress_words(state), refresh=False)
         self.bar.update(int(state["fraction"] * 1000) - self.bar.n)  # redraws if a second has passed
         if now:

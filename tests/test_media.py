@@ -194,9 +194,21 @@ def test_frame_strip_refuses_what_it_would_draw_wrong():
             (frames[0], {}, r"rows must be a dict of \{label: \(T, S, S\) frames\}; received ndarray$"),
             ({}, {}, r"rows must be a dict of \{label: \(T, S, S\) frames\}; received an empty dict$"),
             ({"a": frames[0], "b": frames[0, :, :28, :28]}, {}, "rows must hold frames of one size"),
-            ({"truth": frames[0]}, {"per_line": 0}, "per_line must be at least 1; received 0$")]:
+            ({"truth": frames[0]}, {"per_line": 0}, "per_line must be at least 1; received 0$"),
+            # From a notebook review: the advice for a channel axis left (S, S, 1) frames; a negative
+            # start failed inside NumPy and a misspelt one was ignored; a negative context numbered from +3;
+            # dpi 0 failed inside matplotlib.
+            ({"truth": frames[0][..., None]}, {}, r"received shape \(20, 64, 64, 1\): drop the channel axis, "
+                                                  r"e\.g\. 'truth': frames\[\.\.\., 0\]$"),
+            ({"truth": frames[0]}, {"starts": {"truth": -3}}, r"starts\['truth'\] must not be negative; received -3$"),
+            ({"truth": frames[0]}, {"starts": {"prediction": 3}}, r"starts must be a dict of \{row label: first "
+                                                                  r"column\} for rows \['truth'\]; received"),
+            ({"truth": frames[0]}, {"context": -2}, "context must not be negative; received -2$"),
+            ({"truth": frames[0]}, {"dpi": 0}, "dpi must be at least 1; received 0$")]:
         with pytest.raises(InputError, match=message):
             media.frame_strip(rows, **options)
+    with pytest.raises(InputError, match="dpi must be at least 1; received 0$"):
+        media.concept_diagram(frames[0, :10], frames[0, 10:], dpi=0)
 
 
 def test_frame_strip_png():

@@ -80,6 +80,12 @@ def test_mismatched_shapes_are_refused():
         with pytest.raises(InputError, match=message):
             metrics.score(np.zeros(shape, np.float32), np.zeros(shape, np.float32))
     assert metrics.mse(np.zeros((1, 1, 4, 4), np.float32), np.ones((1, 1, 4, 4), np.float32)) == 16  # no window
+    # One sequence, as forecast and the media functions take it, is a batch of one (it was refused).
+    pred, true = _pair()
+    assert metrics.score(pred[0], true[0]).summary() == metrics.score(pred[:1], true[:1]).summary()
+    assert metrics.mse(pred[0], true[0]) == metrics.mse(pred[:1], true[:1])
+    with pytest.raises(InputError, match=r"\(T, H, W\) for one sequence"):
+        metrics.mse(pred[0], true)
 
 
 def test_uint8_truth_is_refused_not_scored_as_if_in_0_1():

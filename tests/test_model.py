@@ -18,7 +18,7 @@ from core import data, metrics
 from core.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpoint
 from core.errors import InputError
 from core.forecasting import forecast
-from core.model import ConvLSTMForecaster, ModelConfig, build_model, preset, with_output_floor, with_refiner
+from core.model import ConvLSTMForecaster, ModelConfig, build_model, model_config, preset, with_output_floor, with_refiner
 
 
 @pytest.fixture(scope="module")
@@ -497,6 +497,8 @@ def test_arguments_of_the_wrong_type_are_one_line_errors(tiny_model, tmp_path):
     for path in (None, b"PK"):
         with pytest.raises(InputError, match=f"path must be a file's path; received {type(path).__name__}$"):
             load_checkpoint(path)
+    with pytest.raises(InputError, match="^compile must be True or False .*; received 'no'$"):  # "no" was True
+        load_checkpoint("checkpoints/convlstm.keras", compile="no")
     # A list saved a file load_checkpoint refused; NumPy's float32 was json's TypeError.
     for info, message in (([1], "info must be a dict; received list"),
                           ({"mse": np.float32(1)}, "info must hold only JSON's types .*float32")):
@@ -635,3 +637,20 @@ def test_evaluation_reads_its_frames_as_a_whole_not_batch_by_batch(tiny_model):
     frames[4] = frames[4] > 128
     scores = evaluate(tiny_model, frames, batch_size=2)
     assert np.isfinite(scores["model"].mse)
+
+
+def test_a_path_from_the_home_folder_is_read_and_written_there(tmp_path, tiny_model, monkeypatch):
+    # A notebook's save_checkpoint(model, "~/run.keras") wrote into a new folder named "~" in the working
+    # folder, and load_checkpoint("~/run.keras") said there was no checkpoint at a path that had one.
+    from core.data import load_npy
+    from core.files import check_output
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "home").mkdir()
+    assert save_checkpoint(tiny_model, "~/run.keras") == tmp_path / "home" / "run.keras"
+    assert (tmp_path / "home" / "run.keras").is_file() and not (tmp_path / "~").exists()
+    assert model_config(load_checkpoint("~/run.keras", compile=False)) == model_config(tiny_model)
+    check_output("~/later.keras", ".keras", "out")  # a training run's --out, checked before it trains
+    np.save(tmp_path / "home" / "frames.npy", np.zeros((1, 2, 64, 64), np.uint8))
+    assert load_npy("~/frames.npy").shape == (1, 2, 64, 64)
