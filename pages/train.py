@@ -381,8 +381,12 @@ def waiting_ui(job):
         text = "Your run is next: it starts in a moment"
     else:
         text = f"Your run is in line: {runs(len(ahead))} before it"
+        later = [run.minutes for run in ahead[1:]]
+        # A class saw only when the run training ends, with nothing of the runs waiting before theirs.
+        after = (f"; then up to about {sum(later) + len(later):.0f} minutes for the {len(later)} waiting before "
+                 "yours" if later and all(later) else "")  # a minute each to prepare its first step
         if not ahead[0].waiting:
-            text += f" (the one training now {when_it_ends(ahead[0])})"
+            text += f" (the one training now {when_it_ends(ahead[0])}{after})"
     st.info(text + ". It starts on its own; you can switch pages or reload meanwhile.",
             icon=":material/hourglass_top:")
     # A key of its own: the run's turn can come between this and the page's Stop, drawn with train_stop.

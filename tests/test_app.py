@@ -2281,6 +2281,29 @@ def test_a_visitor_who_starts_while_someone_trains_waits_in_line(app, tmp_path, 
         someone.thread.join(120)
 
 
+def test_a_run_in_line_says_how_long_the_runs_waiting_before_it_may_take(app, tmp_path, monkeypatch):
+    # A class saw only when the run training ends, with nothing of the runs waiting before theirs.
+    import ui.jobs
+
+    registry = ui.jobs.Registry()
+    monkeypatch.setattr(ui.jobs, "registry", lambda: registry)
+    endless = tiny_run(epochs=1000, epoch_sequences=16, minutes=3)
+    before = [registry.start("someone", tmp_path / "someone", endless),
+              registry.start("another", tmp_path / "another", replace(endless, minutes=2))]
+    try:
+        app.switch_page("pages/train.py").run()
+        app.button(key="train_start_button").click().run()
+        before.append(registry.latest(app.session_state["session_id"]))
+        # Its 2 minutes, and about one to prepare its first step.
+        assert not app.exception and app.info[0].value.startswith(
+            "Your run is in line: 2 runs before it (the one training now has just started; then up to about 3 "
+            "minutes for the 1 waiting before yours). ")
+    finally:
+        for job in reversed(before):
+            job.progress.request_stop()
+            job.thread.join(120)
+
+
 def test_runs_are_numbered_per_owner_so_another_tab_never_overwrites_one(tmp_path):
     # Two tabs (or a reload) of one browser are two sessions with one owner:
     # each counting its own runs, both saved a "run 1" into the same file.

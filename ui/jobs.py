@@ -43,6 +43,7 @@ class Job:
     held: bool = False  # at the head of the line, waiting for evaluations to give back their memory
     number: int = 0  # its owner's how-manieth run ("run 2")
     gave_way: bool = False  # stopped, or taken out of line, while its browser was away and others waited
+    minutes: float | None = None  # its time budget, which the app always sets
 
     @property
     def running(self) -> bool:
@@ -135,7 +136,7 @@ class Registry:
             config = dataclasses.replace(config, out=str(out), recycle=True)
             progress = TrainingProgress()
             job = Job(owner, label, out, progress, fine_tuning=config.init_from is not None, preset=config.preset,
-                      waiting=bool(self.line), number=number)
+                      waiting=bool(self.line), number=number, minutes=config.minutes)
             # While a run trains, the server's memory includes that run's working set: a run
             # put in line is checked when its turn comes instead.
             if not self.line and not self._claim_memory(job, config):
