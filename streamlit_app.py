@@ -6,9 +6,8 @@ device are in use. Everything a page computes comes from `core/`.
 
 import streamlit as st
 
-from ui.jobs import registry
 from ui.shared import (SHIPPED, SHIPPED_LABEL, device_label, keras_loaded_ui, present_ui, remember_session_ui, run_page,
-                       session_folder, session_id)
+                       session_folder)
 
 # An emoji, which the browser draws itself: a Material icon is fetched from fonts.gstatic.com,
 # and on a classroom network with no internet the tab had none.
@@ -65,8 +64,8 @@ a:focus-visible, button:focus-visible, [role='tab']:focus-visible, [data-testid=
 with st.sidebar:
     model_line, device_line = st.empty(), st.empty()
     remember_session_ui()
-    if registry().in_line(session_id()):  # on any page: a run whose browser is away gives way to those waiting
-        present_ui()
+    # On every page, drawn before or after Start in another tab: a run whose browser is away gives way to those waiting.
+    present_ui()
 
 
 def sidebar_status() -> None:

@@ -161,7 +161,7 @@ def load_checkpoint(path, compile: bool = True, precision: str | None = None) ->
 
     Raises:
         InputError: missing, corrupted, unsafe, or not a ConvLSTM Studio model;
-            a precision with `compile`.
+            a `compile` that is not True or False; a precision with `compile`.
     """
     compile = as_bool("compile", compile)  # "no" loaded the optimizer, as True
     if precision and compile:

@@ -700,7 +700,8 @@ def main(argv=None) -> int:
     Returns:
         The exit status: 0 done; EXIT_BAD_INPUT (2) a bad input or a failed
         file, told in one line on stderr; EXIT_INTERRUPTED after Ctrl-C;
-        EXIT_BROKEN_PIPE when stdout's reader left.
+        EXIT_BROKEN_PIPE when stdout's reader left. An unknown command or
+        option, and --help, end in argparse's SystemExit instead (status 2, 0).
     """
     args = parser().parse_args(argv)
     _INTERRUPTED.clear()

@@ -549,7 +549,7 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
         The diagram as PNG bytes.
 
     Raises:
-        InputError: `shown` is not a whole number from 1 to min(C, H).
+        InputError: `shown` is not a whole number from 1 to min(C, H); a `dpi` below 1.
     """
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch

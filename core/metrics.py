@@ -1,6 +1,6 @@
 """Forecast quality exactly as the field reports it (OpenSTL, PredRNN), and the baselines.
 
-All arrays are (N, T, 64, 64) floats in [0, 1].
+All arrays are (N, T, 64, 64) floats in [0, 1]; a (T, 64, 64) array is one sequence.
 
 - MSE: squared error SUMMED over the 64x64 pixels of a frame, averaged over
   sequences and frames: `((pred - true) ** 2).mean(axis=(0, 1)).sum()`.
@@ -48,11 +48,10 @@ def _check_pair(pred: np.ndarray, true: np.ndarray) -> None:
 
 
 def _one_or_many(pred, true) -> tuple:
-    """A pair of one sequence's (T, H, W) frames as a batch of one: forecast, the
-    media and the data functions all take one sequence, and score refused it."""
-    if np.ndim(pred) == 3 and np.ndim(true) == 3:
-        return np.asarray(pred)[None], np.asarray(true)[None]
-    return pred, true
+    """A (T, H, W) array as one sequence, a batch of one: forecast, the media and the
+    data functions all take one sequence, and the metrics refused it (forecast's
+    (1, T, H, W) beside the true (T, H, W) too)."""
+    return tuple(np.asarray(frames)[None] if np.ndim(frames) == 3 else frames for frames in (pred, true))
 
 
 def _check_values(pred: np.ndarray, true: np.ndarray) -> None:
@@ -85,7 +84,7 @@ def _absolute_error(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 def mse_per_frame(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     """(T,) mean over sequences of each frame's summed squared error: what the refiner's
     validation needs, without `score`'s scan of the values and its slow SSIM."""
-    return _per_sequence(_squared_error, pred, true).mean(axis=0)
+    return _per_sequence(_squared_error, *_one_or_many(pred, true)).mean(axis=0)
 
 
 def mse(pred: np.ndarray, true: np.ndarray) -> float:
@@ -158,7 +157,7 @@ def score(pred: np.ndarray, true: np.ndarray) -> Scores:
     Raises:
         InputError: shapes that differ, integer frames, or values outside [0, 1].
     """
-    return scores_of(per_sequence(*_one_or_many(pred, true)))
+    return scores_of(per_sequence(pred, true))
 
 
 def per_sequence(pred: np.ndarray, true: np.ndarray) -> dict[str, np.ndarray]:
@@ -170,6 +169,7 @@ def per_sequence(pred: np.ndarray, true: np.ndarray) -> dict[str, np.ndarray]:
     Returns:
         {"mse", "mae", "ssim", "psnr"} -> (N, T) float64.
     """
+    pred, true = _one_or_many(pred, true)
     _check_values(pred, true)
     _check_ssim_window(pred)
     return {name: _per_sequence(values, pred, true) for name, values in

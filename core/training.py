@@ -164,6 +164,10 @@ class TrainConfig:
         for name in ("out", "init_from"):  # None or a number as a path failed in train, with a TypeError
             if getattr(self, name) is not None and not isinstance(getattr(self, name), (str, os.PathLike)):
                 raise InputError(f"{name} must be a file's path; received {getattr(self, name)!r}")
+            if getattr(self, name) is not None:
+                # As save_checkpoint writes it: "~/run.keras" was resumed and guarded as ./~/run.keras,
+                # so a resume began again from scratch, and a new run replaced the file in the home folder.
+                setattr(self, name, os.path.expanduser(getattr(self, name)))
         if self.out is not None and Path(self.out).suffix != ".keras":  # found only when the first epoch was saved
             raise InputError(f"out must end in .keras; received {Path(self.out).name}")
         if self.minutes is not None and not 0 < self.minutes <= 24 * 60:
@@ -726,7 +730,10 @@ def _finish(callback: _RunCallback, progress: TrainingProgress, shown: _Progress
         callback.validate(progress.snapshot()["epoch"])
     elif callback.saved_at != callback.seen:  # interrupted while saving
         callback.save()
-    progress.update(status="stopped" if progress.stop_requested else "done", fraction=1.0, eta_seconds=0.0)
+    if progress.stop_requested:  # the share of its budget it trained: its bar read 100%, as if it had all
+        progress.update(status="stopped", eta_seconds=0.0)
+    else:
+        progress.update(status="done", fraction=1.0, eta_seconds=0.0)
     if shown:
         shown.draw(now=True)
 

@@ -93,9 +93,9 @@ st.markdown(
     "Forecast many test sequences from their first 10 frames and score the 10 predicted frames. "
     "**MSE** (mean squared error) and **MAE** (mean absolute error) add up the errors of a frame's 4,096 "
     "pixels, as the field reports them (lower is better; divide by 4,096 for the mean per pixel); **SSIM** "
-    "(structural similarity: 1 is a perfect match) and **PSNR** (peak signal-to-noise ratio: the mean squared "
-    "error per pixel on a log scale, in dB) are higher-is-better. A model is only useful if it beats both "
-    "baselines. " + BASELINES_EXPLAINED
+    "(structural similarity: 1 is a perfect match) and **PSNR** (peak signal-to-noise ratio, in dB: 10 log10 of 1 "
+    "over the mean squared error per pixel, so a smaller error scores higher) are higher-is-better. A model is "
+    "only useful if it beats both baselines. " + BASELINES_EXPLAINED
 )
 SETTINGS = ["evaluate_checkpoint", "evaluate_compare", "evaluate_count"]
 # A reload is a new session: it reopened on the defaults, and a long evaluation

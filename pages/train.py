@@ -387,7 +387,9 @@ def waiting_ui(job):
                  "yours" if later and all(later) else "")  # a minute each to prepare its first step
         if not ahead[0].waiting:
             text += f" (the one training now {when_it_ends(ahead[0])}{after})"
-    st.info(text + ". It starts on its own; you can switch pages or reload meanwhile.",
+    st.info(text + ". It starts on its own; you can switch pages or reload meanwhile, but keep the app open: "
+            f"a run whose browser is away for {LIMITS.away_seconds / 60:.0f} minutes leaves the line for those "
+            "waiting.",
             icon=":material/hourglass_top:")
     # A key of its own: the run's turn can come between this and the page's Stop, drawn with train_stop.
     st.button("Leave the line", icon=":material/close:", key="train_leave",

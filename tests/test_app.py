@@ -1649,7 +1649,9 @@ def test_a_fine_tuning_run_that_made_its_model_worse_says_so(app, tmp_path, tiny
     ("cancelled", True, "Your run left the line: when its turn came, this browser had been away for over 5 minutes, "
                         "so the next run went first. Nothing was trained."),
     ("stopped", False, "Saved as **Trained here: run 1**, which Forecast and Evaluate offer. It stopped early: this "
-                       "browser was away for over 5 minutes while others waited to train.")])
+                       "browser was away for over 5 minutes while others waited to train."),
+    ("cancelled", False, "nothing was learned, so nothing was saved. It stopped early: this browser was away for "
+                         "over 5 minutes while others waited to train.")])
 def test_a_run_that_gave_way_to_others_says_why(app, tmp_path, tiny_checkpoint, monkeypatch, status, waiting, said):
     # Back after its browser was away, a visitor found their run stopped, or gone from the line, without a word why.
     import ui.jobs
@@ -2067,26 +2069,34 @@ def test_a_run_whose_browser_is_away_gives_way_to_those_waiting(tmp_path, monkey
     deadline = time.time() + 120  # against a hang only
     while first.progress.snapshot()["sequences_seen"] < 16 and time.time() < deadline:
         time.sleep(0.1)
-    away = time.time() + ui.jobs.LIMITS.away_seconds + 1
-    registry.saw("a", away - 2)  # here a second before: its run goes on, with no one waiting
-    registry.saw("b", away)
+    now, gone = time.time(), time.time() - ui.jobs.LIMITS.away_seconds - 1
+    registry.seen["a"] = gone
+    registry.saw("someone else", now)  # "a" is away, but no one waits: its run goes on
     assert not first.progress.stop_requested
     second = registry.start("b", tmp_path / "b", endless)
     third = registry.start("c", tmp_path / "c", replace(endless, epochs=1))
-    registry.saw("b", away)  # "a" was seen a second short of the limit
+    registry.seen.update(b=gone, c=gone)
+    registry.saw("someone else", now)  # those waiting are away too: it goes on for no one's cost
     assert not first.progress.stop_requested
-    registry.saw("a", time.time())
-    registry.saw("b", away + 1.5)  # "b" waits; "a" has been away past the limit
+    registry.saw("c", now)  # "c" is here, and waits
     assert first.progress.stop_requested and first.gave_way and not second.progress.stop_requested
-    # "b" goes too, before its turn: it will leave the line untrained, and "c", still here, trains.
-    registry.seen["b"] = time.time() - ui.jobs.LIMITS.away_seconds - 60
     first.thread.join(120)
     assert first.progress.snapshot()["status"] == "stopped" and first.out.is_file()  # kept for its owner's return
+    # "b", still away at its turn, leaves the line untrained for "c", who is here.
     second.thread.join(120)
     assert (second.progress.snapshot()["status"], second.gave_way, second.out.exists()) == ("cancelled", True, False)
     third.thread.join(120)
     assert third.progress.snapshot()["status"] == "done" and not third.gave_way
-    assert registry.line == [] and registry.seen == {}
+    # Alone in line at its turn, the run of a browser that is away trains: it holds no one up.
+    fourth = registry.start("d", tmp_path / "d", endless)
+    alone = registry.start("e", tmp_path / "e", replace(endless, epochs=1))
+    registry.seen["e"] = gone
+    fourth.progress.request_stop()
+    fourth.thread.join(120)
+    alone.thread.join(120)
+    assert alone.progress.snapshot()["status"] == "done" and not alone.gave_way
+    registry.saw("someone else", now)
+    assert registry.line == [] and registry.seen == {}  # only the owners of runs in line are remembered
 
 
 def test_a_run_started_while_another_trains_waits_in_line_and_starts_when_it_ends(tmp_path, monkeypatch):

@@ -84,6 +84,8 @@ def test_mismatched_shapes_are_refused():
     pred, true = _pair()
     assert metrics.score(pred[0], true[0]).summary() == metrics.score(pred[:1], true[:1]).summary()
     assert metrics.mse(pred[0], true[0]) == metrics.mse(pred[:1], true[:1])
+    assert metrics.mse(pred[:1], true[0]) == metrics.mse(pred[:1], true[:1])  # forecast's (1, T, H, W) beside it
+    assert metrics.mse_per_frame(pred[0], true[0]).tolist() == metrics.mse_per_frame(pred[:1], true[:1]).tolist()
     with pytest.raises(InputError, match=r"\(T, H, W\) for one sequence"):
         metrics.mse(pred[0], true)
 

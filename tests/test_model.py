@@ -652,5 +652,14 @@ def test_a_path_from_the_home_folder_is_read_and_written_there(tmp_path, tiny_mo
     assert (tmp_path / "home" / "run.keras").is_file() and not (tmp_path / "~").exists()
     assert model_config(load_checkpoint("~/run.keras", compile=False)) == model_config(tiny_model)
     check_output("~/later.keras", ".keras", "out")  # a training run's --out, checked before it trains
+    # A run's out and init_from too: "~/run.keras" was resumed, and guarded, as ./~/run.keras, so a new
+    # run replaced the file in the home folder.
+    from core.training import TrainConfig, train
+
+    config = TrainConfig(out="~/run.keras", model_overrides=TINY)
+    assert config.out == str(tmp_path / "home" / "run.keras")
+    assert TrainConfig(init_from="~/run.keras").init_from == config.out
+    with pytest.raises(InputError, match="already exists"):
+        train(config)
     np.save(tmp_path / "home" / "frames.npy", np.zeros((1, 2, 64, 64), np.uint8))
     assert load_npy("~/frames.npy").shape == (1, 2, 64, 64)

@@ -77,13 +77,18 @@ class Registry:
         with self.lock:
             if owner in self.seen:
                 self.seen[owner] = now
-            head = self.line[0] if len(self.line) > 1 else None
-            if head is not None and not head.waiting and self._away(head.owner, now):
+            head = self.line[0] if self.line else None
+            if (head is not None and not head.waiting and not head.progress.stop_requested
+                    and self._away(head.owner, now) and self._someone_waits(now)):
                 head.gave_way = True
                 head.progress.request_stop()  # saved as any stopped run is, for its owner's return
 
     def _away(self, owner: str, now: float) -> bool:
         return now - self.seen.get(owner, now) > LIMITS.away_seconds
+
+    def _someone_waits(self, now: float) -> bool:
+        """Whether a run behind the head of the line has its browser here (under the lock)."""
+        return any(not self._away(job.owner, now) for job in self.line[1:])
 
     def running(self) -> Job | None:
         """The run at the head of the line: training, or about to."""
@@ -99,11 +104,6 @@ class Registry:
         """How many runs wait in line behind the one training."""
         with self.lock:
             return max(0, len(self.line) - 1)
-
-    def in_line(self, owner: str) -> bool:
-        """Whether `owner` has a run training or waiting."""
-        with self.lock:
-            return any(job.owner == owner for job in self.line)
 
     def line_is_full(self) -> bool:
         with self.lock:
@@ -187,7 +187,9 @@ class Registry:
                 # A stop asked while it waits (its Cancel, or its session swept) takes it out of line.
                 while self.line[0] is not job and not job.progress.stop_requested:
                     self.turn.wait(0.5)
-                if job.waiting and self._away(job.owner, time.time()):  # its browser closed, or long asleep
+                now = time.time()
+                # Its browser closed, or long asleep; alone in line, it trains for no one's cost.
+                if job.waiting and self._away(job.owner, now) and self._someone_waits(now):
                     job.gave_way = True
                     job.progress.request_stop()
             if job.waiting and not job.progress.stop_requested:

@@ -248,8 +248,8 @@ def still_here() -> None:
 
 @st.fragment(run_every=LIMITS.away_seconds / 5)
 def present_ui() -> None:
-    """Keeps this browser counted as here while its run trains or waits and it is
-    on a page without a timer of its own (see `LIMITS.away_seconds`)."""
+    """Keeps this browser counted as here while a page of the app is open, one
+    without a timer of its own too (see `LIMITS.away_seconds`)."""
     still_here()
 
 
