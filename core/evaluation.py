@@ -64,7 +64,7 @@ def evaluate(
     with _bar(len(seen)) if as_bool("bar", bar) else contextlib.nullcontext() as shown:
         for done, row in scored_batches(model, seen, truth, batch_size):
             rows.append(row)
-            if shown:
+            if shown is not None:  # tqdm's truth is its total's, not whether there is a bar
                 shown.update(done - shown.n)
             if progress:
                 progress(done, len(seen))
