@@ -25,6 +25,7 @@ from ui.shared import (SHIPPED, bounded_slider, chart_ui, focus_ui, forecast_str
 # Few, so that scoring them pauses a short run only briefly; the keras.io
 # model forecasts about 9 s a sequence, so it gets fewer still.
 VALIDATION_SEQUENCES = {"convlstm": 16, "keras-io": 4}
+AWAY = f"{LIMITS.away_seconds / 60:.0f} minutes"  # how long a browser may be gone before its run gives way
 PRESETS = {"Fast ConvLSTM (recommended)": "convlstm", "keras.io example's model (slow, to compare)": "keras-io"}
 # The settings' widgets, kept across pages and with each run for a reload.
 SETTINGS = ["train_preset", "train_start", "train_digits", "train_layer_norm", "train_budget", "train_minutes",
@@ -316,7 +317,7 @@ def when_it_ends(run) -> str:
     return f"ends in about {left:.0f} s"
 
 
-GAVE_WAY = (f"It stopped early: this browser was away for over {LIMITS.away_seconds / 60:.0f} minutes while "
+GAVE_WAY = (f"It stopped early: this browser was away for over {AWAY} while "
             "others waited to train.")
 
 
@@ -388,7 +389,7 @@ def waiting_ui(job):
         if not ahead[0].waiting:
             text += f" (the one training now {when_it_ends(ahead[0])}{after})"
     st.info(text + ". It starts on its own; you can switch pages or reload meanwhile, but keep the app open: "
-            f"a run whose browser is away for {LIMITS.away_seconds / 60:.0f} minutes leaves the line for those "
+            f"a run whose browser is away for {AWAY} leaves the line for those "
             "waiting.",
             icon=":material/hourglass_top:")
     # A key of its own: the run's turn can come between this and the page's Stop, drawn with train_stop.
@@ -434,7 +435,7 @@ ABOUT = (
     "Train a model right here. Training runs in the background: you can switch pages, reload, open another tab "
     f"or lose the connection, and come back. Your newest {LIMITS.checkpoints_per_session} trained models are kept "
     "until an hour after your last visit (closing the browser forgets them). While others wait to train, a run "
-    f"whose browser has been away for {LIMITS.away_seconds / 60:.0f} minutes stops and is saved, to let them. "
+    f"whose browser has been away for {AWAY} stops and is saved, to let them. "
     f"The validation score is a real closed-loop forecast (lower is better). Device: **{describe_device()}**."
 )
 # A class watched a minute's grey forecasts, told only afterwards that they would be grey.
@@ -507,7 +508,7 @@ elif job is not None and not mine_running:
                         "which Forecast and Evaluate offer.", icon=":material/save:")
         elif state["status"] == "cancelled" and job.waiting and job.gave_way:
             st.info(f"Your run left the line: when its turn came, this browser had been away for over "
-                    f"{LIMITS.away_seconds / 60:.0f} minutes, so the next run went first. Nothing was trained.",
+                    f"{AWAY}, so the next run went first. Nothing was trained.",
                     icon=":material/cancel:")
         elif state["status"] == "cancelled" and job.waiting:
             st.info("You left the line: your run never started, so nothing was trained.", icon=":material/cancel:")
