@@ -19,8 +19,8 @@ from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig
 from ui.charts import describe_learning, learning_curves
 from ui.jobs import OWN_RUN, collect_finished, registry
 from ui.limits import LIMITS, MEMORY_VARIABLE, Busy, ShortOfMemory, on_community_cloud, work_going_on
-from ui.shared import (SHIPPED, bounded_slider, chart_ui, focus_ui, forecast_strip_ui, gif_ui, keep_values,
-                       session_folder, session_id, show_error, still_here)
+from ui.shared import (SHIPPED, SHIPPED_LABEL, bounded_slider, chart_ui, focus_ui, forecast_strip_ui, gif_ui,
+                       keep_values, put, session_folder, session_id, show_error, still_here)
 
 # Few, so that scoring them pauses a short run only briefly; the keras.io
 # model forecasts about 9 s a sequence, so it gets fewer still.
@@ -216,6 +216,8 @@ def next_steps_ui(job) -> None:
             st.session_state.checkpoint_wanted = job.label
             # "Evaluate it" opened Evaluate with the model picked, waiting for another click.
             st.session_state.evaluate_on_arrival = page == "evaluate"
+            if page == "evaluate" and job.fine_tuning:  # beside the model it started from, as its warning advises
+                put("evaluate_compare", SHIPPED_LABEL)
             st.switch_page(f"pages/{page}.py")
     with right:
         download_ui(job, "Download it", "train_download")

@@ -1643,6 +1643,14 @@ def test_a_fine_tuning_run_that_made_its_model_worse_says_so(app, tmp_path, tiny
     assert not app.exception
     assert [w.value.startswith(f"Its validation MSE rose from 43.0, the model it started from, to {after}")
             for w in app.warning] == ([True] if warned else [])
+    # "Compare the two on Evaluate": its button opened Evaluate comparing with nothing.
+    app.session_state["evaluate_count"] = 10
+    app.button(key="train_to_evaluate").click().run()
+    assert app.selectbox(key="evaluate_checkpoint").value == "Trained here: run 1"
+    assert app.selectbox(key="evaluate_compare").value == "Shipped model"
+    app.switch_page("pages/evaluate.py")  # AppTest's later runs go back to the page it was told of
+    until_scored(app)  # and scored both, as a click of Evaluate would
+    assert {"Trained here: run 1", "Shipped model"} <= set(app.table[0].value["Model or baseline"])
 
 
 @pytest.mark.parametrize("status, waiting, said", [
