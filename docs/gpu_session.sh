@@ -11,7 +11,7 @@
 # One cosine over both calls instead (session 15's plan for the next session,
 # not yet measured): with SPEED (sequences/s) known, step 1 is skipped; the
 # first call plans the cosine over DECAY_SEQUENCES and prints its start, and
-# the second call continues it, given the same LR, DECAY_START and
+# the second call continues it, given the same LR, DECAY_START, SPEED and
 # DECAY_SEQUENCES.
 #
 # A new model instead: MODEL holds its flags; later calls continue it with
@@ -30,6 +30,9 @@ MODEL=${MODEL:-}; FROM=${FROM:-checkpoints/training/convlstm-state.keras}
 SPEED=${SPEED:-}; DECAY_START=${DECAY_START:-}; DECAY_SEQUENCES=${DECAY_SEQUENCES:-}
 if [ -n "$DECAY_START" ] && [ -z "$DECAY_SEQUENCES" ]; then
     echo "DECAY_START continues a cosine: give its DECAY_SEQUENCES too" >&2; exit 2
+fi
+if [ -n "$DECAY_START" ] && [ -z "$SPEED" ]; then  # step 1 would train at the peak rate mid-cosine
+    echo "DECAY_START continues a cosine: give SPEED, the speed the first call printed" >&2; exit 2
 fi
 LOG=$OUT/gpu.log
 exec > >(tee -a "$LOG") 2>&1
