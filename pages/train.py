@@ -78,8 +78,9 @@ def glossary_ui() -> None:
             "- **Training loss**: how wrong the model's next-frame guesses are on the training batches (binary "
             "cross-entropy: each pixel's brightness read as a probability). It is measured differently from "
             "the MSE, so compare each only with itself.\n\n"
-            "The defaults give a run that learns within a minute: change one thing at a time, and compare the "
-            "runs on Evaluate."
+            # It said the defaults give "a run that learns within a minute", and a class's minute ended on grey.
+            "The defaults give a one-minute run: enough to watch the training loss fall, not to forecast digits "
+            "(see *What to expect*). Change one thing at a time, and compare the runs on Evaluate."
         )
 
 
@@ -120,7 +121,7 @@ def budget_ui(preset: str, from_shipped: bool, locked: bool) -> tuple[float, int
                                  name="minutes", step=0.5, format="%.1f", disabled=locked,
                                  help=f"At most {LIMITS.train_minutes:g} minutes: the server is shared. "
                                  "Compiling the model's training step comes before (7-20 s for a ConvLSTM "
-                                 "from scratch on 2 CPU cores), "
+                                 "from scratch on 2 idle CPU cores, longer while others use the server), "
                                  f"scoring the model and saving it after ({after}).")
         epochs = None  # the time ends the run
     else:
@@ -164,7 +165,7 @@ def curves_explained(job) -> str:
         return ("The keras.io model trains as the keras.io example does: it is given the true frame at every one of "
                 "the 19 steps, and its last layer, a 3x3x3 convolution across frames, also sees the very frame it "
                 "is asked to predict. So its training loss can fall a long way while its validation MSE, a "
-                "closed-loop forecast from its own predictions, stays near black frames'.")
+                "closed-loop forecast from its own predictions, stays near or above black frames'.")
     return ("The training loss averages the model's next-frame guesses at all 19 steps of training sequences. In "
             "the 10 context steps it is given the true frame. After them, " + (
                 "a model started from the shipped one is given its own predictions from the start, as in a "
@@ -172,7 +173,7 @@ def curves_explained(job) -> str:
                 "closed-loop forecast of other sequences." if job.fine_tuning else
                 "it is given the true frame less and less often over the first half of the run (*teacher "
                 "forcing* easing into closed loop: scheduled sampling), then only its own predictions. So the "
-                "loss can fall while the validation MSE, a closed-loop forecast, stays near black frames'."))
+                "loss can fall while the validation MSE, a closed-loop forecast, stays near or above black frames'."))
 
 
 def results_ui(job, state) -> None:
@@ -445,7 +446,7 @@ EXPECT = (
     "What to expect: in a few minutes a model from scratch learns where things move, its loss and validation "
     "MSE fall, but its forecasts stay grey blurs, not digits: the shipped model saw 2.4 million sequences on a "
     # 784-880 in the default run's minute (benchmarks/app_gc.py, docs/benchmarks.md), 1,040 in a review's.
-    "GPU, where a minute on 2 CPU cores sees 800 to 1,000. To show forecasts of digits, use the Forecast page."
+    "GPU, where a minute on 2 idle CPU cores sees 800 to 1,000 (fewer while others use the server). To show forecasts of digits, use the Forecast page."
 )
 job = registry().latest(session_id())
 locked = job is not None and job.running

@@ -1318,8 +1318,8 @@ def finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, score: float, 
 
 
 @pytest.mark.parametrize("fine_tuning, preset, said, not_said", [
-    (True, "convlstm", "So the two curves need not move together", "stays near black frames'"),
-    (False, "convlstm", "stays near black frames'", "need not move together"),
+    (True, "convlstm", "So the two curves need not move together", "stays near or above black frames'"),
+    (False, "convlstm", "stays near or above black frames'", "need not move together"),
     # It told the keras.io model's run that it eased into closed loop: it is fed the true frame throughout.
     (False, "keras-io", "given the true frame at every one of the 19 steps", "scheduled sampling")])
 def test_the_curves_caption_fits_the_run_shown(app, tmp_path, tiny_checkpoint, monkeypatch, fine_tuning, preset, said,
