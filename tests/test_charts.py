@@ -29,6 +29,9 @@ def test_baselines_keep_their_colours_beside_a_second_model():
     one, two = look(one), look(two)
     for name in ("black frames", "repeat last frame"):
         assert one[name] == two[f"baseline: {name}"] and one[name][1] == "dot"
+    # In greyscale the grey and red dotted lines were one: their markers tell them apart, and from the models.
+    markers = [look[2] for look in two.values()]
+    assert len(set(markers)) == len(markers)
     models = [two["Shipped model"], two["Trained here: run 1"]]
     assert models[0] == one["model"] and models[0][1] == "solid"
     assert len({colour for colour, *_ in two.values()}) == 4  # four lines, four colours
@@ -64,6 +67,8 @@ def test_learning_curves_keep_the_loss_apart_from_the_mse_and_show_a_single_vali
     axes = {trace.name: trace.yaxis for trace in figure.data}
     assert axes == {"training loss": "y", "validation MSE": "y2", "baseline: black frames": "y2",
                     "baseline: repeat last frame": "y2"}
+    baselines = [trace for trace in figure.data if trace.name.startswith("baseline: ")]
+    assert "markers" in baselines[0].mode and baselines[0].marker.symbol != baselines[1].marker.symbol
     low, high = figure.layout.yaxis2.range
     values = [state["val_mse"][0][1], *state["val_baselines"].values()]
     assert low == 0 and max(values) < high <= 1.2 * max(values)

@@ -13,6 +13,9 @@ from core import data, media
 # that means "black frames" everywhere else. Every line is at least 3:1 against
 # white, as graphics need: Streamlit's light blue for black frames was 1.8:1.
 BASELINE_COLOURS = {"black frames": "#6b6b6b", "repeat last frame": "#ff2b2b"}
+# In greyscale, on a washed-out projector or for a colour-blind student the two grey
+# and red dotted lines were one: each baseline has a marker no model line uses.
+BASELINE_MARKERS = {"black frames": "x", "repeat last frame": "triangle-down"}
 MODEL_COLOURS = ("#0068c9", "#1a7f72", "#6d3fc0", "#b85c00")
 # Two models' lines, blue and teal of one width, overlapped along their length on a projector and
 # for a colour-blind student: each model after the first is also dashed, with markers of its own.
@@ -29,14 +32,15 @@ CHART_TEXT = "#31333f"
 
 
 def legible(figure: go.Figure) -> go.Figure:
-    """Sets a chart's titles, ticks and legend in dark text, lets a finger on
-    it scroll the page, and returns it."""
+    """Sets a chart's titles, ticks and legend in dark text large enough for a
+    projector, lets a finger on it scroll the page, and returns it."""
     figure.update_xaxes(tickfont_color=CHART_TEXT, title_font_color=CHART_TEXT)
     figure.update_yaxes(tickfont_color=CHART_TEXT, title_font_color=CHART_TEXT)
     figure.update_annotations(font_color=CHART_TEXT)  # subplot titles
     # On a phone a swipe over a chart zoomed it (hiding a baseline) instead of
     # scrolling the page. Hover still works.
-    figure.update_layout(title_font_color=CHART_TEXT, legend_font_color=CHART_TEXT, dragmode=False)
+    # Plotly's 12 px ticks and legend were too small to read from a classroom's back row.
+    figure.update_layout(title_font_color=CHART_TEXT, legend_font_color=CHART_TEXT, dragmode=False, font_size=14)
     return figure
 
 
@@ -54,12 +58,13 @@ def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | No
     figure = go.Figure()
     models = itertools.cycle(zip(MODEL_COLOURS, MODEL_DASHES, MODEL_MARKERS))
     for name, values in curves.items():
-        baseline = BASELINE_COLOURS.get(name.removeprefix("baseline: "))
-        colour, dash, marker = (baseline, "dot", "circle") if baseline else next(models)
+        role = name.removeprefix("baseline: ")
+        baseline = BASELINE_COLOURS.get(role)
+        colour, dash, marker = (baseline, "dot", BASELINE_MARKERS[role]) if baseline else next(models)
         figure.add_trace(go.Scatter(
             x=np.arange(1, len(values) + 1), y=values, mode="lines+markers", name=name,
             line={"width": 2 if baseline else 4, "dash": dash, "color": colour},
-            marker={"symbol": marker, "size": 6 if baseline else 9},
+            marker={"symbol": marker, "size": 8 if baseline else 9},
         ))
     if mark_frame is not None:
         figure.add_vline(x=mark_frame, line_dash="dash", line_color="gray")
@@ -195,8 +200,9 @@ def learning_curves(state: dict) -> go.Figure:
         # loss goes: a fine-tuning run's only point, its start at 0, drew them from 0 to 0 in its first epoch.
         end = max(seen[-1], state["loss"][-1][0] if state["loss"] else 0)
         for name, score in state["val_baselines"].items():
-            figure.add_trace(go.Scatter(x=[0, end], y=[score, score], name=f"baseline: {name}", mode="lines",
-                                        line={"dash": "dot", "color": BASELINE_COLOURS[name]}), row=2, col=1)
+            figure.add_trace(go.Scatter(x=[0, end], y=[score, score], name=f"baseline: {name}", mode="lines+markers",
+                                        line={"dash": "dot", "color": BASELINE_COLOURS[name]},
+                                        marker={"symbol": BASELINE_MARKERS[name], "size": 8}), row=2, col=1)
         top = max((*val, *state["val_baselines"].values()))
     figure.update_xaxes(title_text="sequences seen", row=2, col=1)
     figure.update_yaxes(rangemode="tozero", row=1, col=1)
