@@ -38,7 +38,9 @@ st.set_page_config(page_title=f"{page.title} · ConvLSTM Studio")
 # Links (the navigation, Home's cards) showed keyboard focus as a grey tint, 1.1:1
 # against their background, and buttons, slider thumbs and tabs as a half-transparent
 # halo, 2.1:1, number boxes and menus as a 1 px border turning orange, and a radio's option
-# as a grey tint, 1.1:1: all get a solid ring in the theme's colour (5.0:1 on white). A picture's
+# as a grey tint, 1.1:1, a toggle's as a tint of its label, 1.1:1, an expander's title as a
+# halo, 2:1, and a text box's as a 1 px border: all get a solid ring in the theme's colour
+# (5.0:1 on white). A picture's
 # fullscreen button, reached by Tab, stayed invisible with its toolbar (shown on hover).
 # A picture drawn for a phone, where Streamlit stacks columns, goes in a container keyed
 # "narrow-..." beside the usual one in "wide-...": the screen's width picks one, which
@@ -54,7 +56,8 @@ st.html("""<style>@media (min-width: 641px) { [data-testid='stMainBlockContainer
 }
 a:focus-visible, button:focus-visible, [role='tab']:focus-visible, [data-testid='stSlider'] [data-focus-visible='true'],
 [data-testid='stSelectbox'] div:has(> input:focus-visible), [data-testid='stNumberInputContainer']:has(input:focus-visible),
-[data-testid='stRadio'] label:has(input:focus-visible) {
+[data-testid='stRadio'] label:has(input:focus-visible), [data-testid='stCheckbox'] label:has(input:focus-visible),
+summary:focus-visible, [data-testid='stTextInputRootElement']:has(input:focus-visible) {
   outline: 3px solid #b45309 !important; outline-offset: 2px; }
 [data-testid='stElementToolbar']:focus-within { opacity: 1 !important; }
 [class*='st-key-narrow-'] { display: none; }

@@ -490,6 +490,32 @@ def test_keyboard_focus_on_a_radio_option_is_a_ring(server, page):
     assert ring == ["solid", 3], ring
 
 
+def test_keyboard_focus_on_a_toggle_an_expander_and_a_text_box_is_a_ring(server, page):
+    # A toggle showed focus as a tint of its label (1.1:1), an expander's title as a 2:1 halo, a text box as a
+    # 1 px border (Train's Layer normalisation and "What do these settings mean?", Dataset's file path).
+    drawn = """() => { const e = document.activeElement;
+        const ring = e.type === 'checkbox' ? e.closest('label') : e.tagName === 'INPUT'
+            ? e.closest('[data-testid=stTextInputRootElement]') : e;
+        if (!ring) return null;
+        const s = getComputedStyle(ring);
+        return [e.type === 'checkbox' ? 'toggle' : e.tagName, s.outlineStyle, parseFloat(s.outlineWidth)]; }"""
+    found = {}
+    for name, kinds in (("train", {"toggle", "SUMMARY"}), ("dataset", {"INPUT"})):
+        page.goto(f"{server}/{name}")
+        settle(page)
+        if name == "dataset":
+            page.get_by_text("Official file").click()
+            settle(page)  # focus is on the radio, before the path's box
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            ring = page.evaluate(drawn)
+            if ring and ring[0] in kinds:
+                found[ring[0]] = ring[1:]
+            if kinds <= set(found):
+                break
+    assert found == {"toggle": ["solid", 3], "SUMMARY": ["solid", 3], "INPUT": ["solid", 3]}, found
+
+
 def test_a_phone_gets_pictures_drawn_for_its_width(browser, server, page):
     # Home's diagram, four frames a side, had words 4 px high on a 390 px screen; a 60-frame
     # forecast's strip, twenty frames a line, had frames 15 px wide.
