@@ -6,8 +6,8 @@ device are in use. Everything a page computes comes from `core/`.
 
 import streamlit as st
 
-from ui.shared import (SHIPPED, SHIPPED_LABEL, device_label, keras_loaded_ui, present_ui, remember_session_ui, run_page,
-                       session_folder)
+from ui.shared import (ANIMATE, SHIPPED, SHIPPED_LABEL, device_label, keras_loaded_ui, present_ui, remember_session_ui,
+                       run_page, session_folder)
 
 # An emoji, which the browser draws itself: a Material icon is fetched from fonts.gstatic.com,
 # and on a classroom network with no internet the tab had none.
@@ -67,6 +67,10 @@ summary:focus-visible, [data-testid='stTextInputRootElement']:has(input:focus-vi
 with st.sidebar:
     model_line, device_line = st.empty(), st.empty()
     remember_session_ui()
+    # Every GIF loops for ever: one that cannot be paused is a barrier (WCAG 2.2.2), and a teacher could not
+    # hold a frame to point at it. Drawn on every page, so the choice holds from page to page.
+    st.toggle("Animate pictures", value=True, key=ANIMATE,
+              help="Off: each animation is shown still, at its last frame. The frame strips show every frame.")
     # On every page, drawn before or after Start in another tab: a run whose browser is away gives way to those waiting.
     present_ui()
 

@@ -204,6 +204,22 @@ def encode_gif(frames: np.ndarray, fps: float = 4.0) -> bytes:
     return buffer.getvalue()
 
 
+def last_frame(gif: bytes) -> bytes:
+    """The last frame of a GIF from `encode_gif`, as PNG bytes: a still of it.
+
+    Args:
+        gif: the GIF's bytes.
+
+    Returns:
+        PNG bytes of its last frame, the forecast's furthest.
+    """
+    with Image.open(io.BytesIO(gif)) as image:
+        image.seek(image.n_frames - 1)
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def _one_sequence(frames: np.ndarray, name: str) -> np.ndarray:
     """`frames` checked as one (T, 64, 64) sequence of at least one frame."""
     frames = check_frames(frames, name, least=1)

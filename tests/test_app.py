@@ -269,6 +269,19 @@ def test_home_forecasts_with_one_click(app, monkeypatch):
     assert app.number_input(key="forecast_index").value == shown
 
 
+def test_animations_turned_off_are_stills_on_every_page_until_turned_on(app):
+    # Every GIF looped for ever: a student distracted by motion, or a teacher pointing at a frame, could not pause it.
+    app.switch_page("pages/forecast.py").run()
+    assert [url for _, url in images(app) if url.endswith(".gif")]
+    app.toggle(key="animate").set_value(False).run()
+    assert [caption for caption, url in images(app) if "animations are off" in caption and url.endswith(".png")]
+    assert not [url for _, url in images(app) if url.endswith(".gif")]
+    app.switch_page("pages/dataset.py").run()
+    assert not app.exception and not [url for _, url in images(app) if url.endswith(".gif")]
+    app.toggle(key="animate").set_value(True).run()
+    assert [url for _, url in images(app) if url.endswith(".gif")]
+
+
 def test_pages_open_on_a_sequence_whose_bounces_their_strips_mark_and_name(app, monkeypatch):
     # A teacher looking for how the model takes a bounce had to find one in the GIF; and every
     # page opened on sequence 0, whose digits overlap and whose forecast is among the worst.

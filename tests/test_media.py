@@ -30,6 +30,15 @@ def test_sequence_gif_loops_all_frames_upscaled():
     assert np.abs(block[::4, ::4] - frames[5]).max() <= 16
 
 
+def test_a_gifs_still_is_its_last_frame():
+    # For visitors who turn animations off: the furthest frame, as the GIF shows it.
+    gif = media.sequence_gif(moving_mnist("test", 1)[0], "truth", context=10, scale=2)
+    frames = iio.imread(gif, index=None)
+    still = iio.imread(media.last_frame(gif))
+    assert still.shape == frames[-1].shape and np.array_equal(still, frames[-1])
+    assert not np.array_equal(still, frames[-2])
+
+
 def test_gifs_refuse_what_they_cannot_show_in_one_line():
     # Each was a NumPy traceback (axes don't match, broadcast, IndexError), a
     # ZeroDivisionError, or for 0-255 floats a GIF of pure black and white.

@@ -732,9 +732,19 @@ def as_sentence(text: str) -> str:
     return re.sub(r"^[a-z]+\b(?![./_-])", lambda word: word[0].capitalize(), text)
 
 
+ANIMATE = "animate"  # the sidebar's toggle: off, every GIF is shown still
+
+
 def gif_ui(gif: bytes, caption: str, alt: str) -> None:
-    """Shows a GIF so that it plays (st.image plays GIF bytes at their own width)."""
-    st.image(gif, caption=caption, alt=alt)
+    """Shows a GIF so that it plays (st.image plays GIF bytes at their own width),
+    or its last frame, still, where the visitor turned animations off."""
+    # Moving pictures that cannot be paused distract some students and stop a teacher pointing at a frame.
+    if st.session_state.get(ANIMATE, True):
+        st.image(gif, caption=caption, alt=alt)
+    else:
+        # PNG: "auto" sent an RGB still as a JPEG, which blurred the digits' pixels.
+        st.image(media.last_frame(gif), caption=f"{caption} Shown still, at its last frame: animations are off "
+                 "(sidebar).", alt=f"{alt}, still at its last frame", output_format="PNG")
 
 
 def wall_marks(sequence: data.Sequences | None) -> dict:
