@@ -216,10 +216,13 @@ def preparation_ui(frames: np.ndarray, context: int) -> np.ndarray:
     st.header("How a sequence is prepared", anchor=False)
     raw = np.asarray(frames)
     unit = data.to_unit_float(raw)
+    # A class met `uint8`, `float32` and shapes with no word on what they are.
+    whole = raw.dtype.kind in "ui"
+    kind = f"a whole number (`{raw.dtype}`: 0 is black, 255 white)" if whole else f"a number (`{raw.dtype}`)"
     st.markdown(
         f"""
-1. **Raw frames**: `{raw.dtype}`, shape `{raw.shape}`, values {raw.min()} to {raw.max()}.
-2. **Scaled to [0, 1]**: `float32`, values {unit.min():.3f} to {unit.max():.3f} (uint8 is divided by 255).
+1. **Raw frames**: {length} frames of {raw.shape[1]} x {raw.shape[2]} pixels (an array of shape `{raw.shape}`), each pixel {kind}, here from {raw.min()} to {raw.max()}.
+2. **Scaled to [0, 1]**: {"each pixel divided by 255, " if whole else ""}values {unit.min():.3f} to {unit.max():.3f} as decimals (`float32`): the scale of the model's output, whose last step (a sigmoid) gives a brightness from 0 to 1.
 3. **Split**: {"the first frame is" if context == 1 else f"the first {context} frames are"} the context `{unit[:context].shape}`, the remaining {length - context} the future to predict `{unit[context:].shape}`.
 4. **Padding**: a sequence shorter than the {CONTEXT} context frames the model was trained with gets copies of its first frame in front, as if the digits stood still before moving.
 """
@@ -250,8 +253,10 @@ def statistics_ui(unit: np.ndarray, context: int, moving_mnist: bool) -> None:
     # Short titles: at 820 px the column cut a longer one off mid-sentence.
     intensities = go.Figure(go.Bar(x=np.arange(1, 256), y=histogram[1:]), layout={
         "title": "Pixel intensities", "xaxis_title": "intensity (0-255)", "height": 360,
-        # Powers of ten only: plotly's in-between 2s and 5s read as counts of 2 and 5 pixels.
-        "yaxis": {"title": "pixels (log scale)", "type": "log", "dtick": 1}})
+        # Powers of ten only: plotly's in-between 2s and 5s read as counts of 2 and 5 pixels. From 1 pixel up:
+        # bars of 20 to 90 pixels stood below the axis' first tick, at 100, and could not be read.
+        "yaxis": {"title": "pixels (log scale)", "type": "log", "dtick": 1,
+                  "range": [0, np.log10(max(histogram[1:].max(), 10)) + 0.1]}})
     with left:
         chart_ui(legible(intensities), key="dataset_histogram",
                  alt="Bar chart of how many pixels have each intensity from 1 to 255, on a log scale.")

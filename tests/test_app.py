@@ -2530,3 +2530,20 @@ def test_another_visitor_is_told_no_end_time_until_the_run_has_a_speed(app, tmp_
         assert app.info[0].value.startswith("Someone else is training right now; their run ends in about 30 s.")
     finally:
         gate.set()
+
+
+def test_dataset_says_what_a_frame_is_made_of_in_words_and_counts_pixels_from_one(app):
+    # A class met `uint8`, `float32` and `(20, 64, 64)` with no word on what they are.
+    def steps():
+        return next(block.value for block in app.markdown if "**Raw frames**" in block.value)
+
+    app.switch_page("pages/dataset.py").run()
+    frames = moving_mnist("test", FIRST_SEQUENCE + 1)[FIRST_SEQUENCE]
+    assert (f"20 frames of 64 x 64 pixels (an array of shape `(20, 64, 64)`), each pixel a whole number (`uint8`: 0 "
+            f"is black, 255 white), here from {frames.min()} to {frames.max()}") in steps()
+    assert "each pixel divided by 255, values 0.000 to 1.000 as decimals" in steps()
+    # Bars of 20 to 90 pixels stood below the intensity chart's first tick, at 100: its axis starts at 1 pixel.
+    chart = next(chart for chart in app.get("plotly_chart") if chart.proto.id.endswith("dataset_histogram"))
+    assert json.loads(chart.proto.spec)["layout"]["yaxis"]["range"][0] == 0
+    upload(app, moving_mnist("test", 1).astype(np.float32) / 255)  # already 0-1: nothing is divided
+    assert "each pixel a number (`float32`)" in steps() and "divided" not in steps()
