@@ -628,11 +628,11 @@ def concept_diagram(context: np.ndarray, following: np.ndarray, shown: int = 4, 
     canvas.text(x + box_width / 2, words_at[1],
                 ("hidden state H, memory C, updated each frame" if stacked
                  else "hidden state H, memory C\nupdated each frame"),
-                ha="center", fontsize=9)
+                ha="center", fontsize=10)
     for start, end in (arrow_in, arrow_out):
         canvas.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=15))
     start, end, bend = feedback
     canvas.add_patch(FancyArrowPatch(start, end, connectionstyle=f"arc3,rad={bend}", arrowstyle="-|>",
                                      mutation_scale=15, color=np.array(FORECAST_TEXT) / 255, linewidth=1.5))
-    canvas.text(0.5, 0.06 if not stacked else 0.03, closing, ha="center", fontsize=10, color="#444")
+    canvas.text(0.5, 0.06 if not stacked else 0.03, closing, ha="center", fontsize=12, color="#222")
     return _palette_png(figure)
