@@ -135,10 +135,10 @@ with result:
         frames_words = "the predicted frame" if len(truth) == 1 else f"the {len(truth)} predicted frames"
         # The verdict first, its terms explained: a class met "MSE" and "SSIM" here with no word of what they are.
         # The sum, not the mean, over a frame's pixels: 66 for pixels of at most 1 read as impossible.
-        st.caption(verdict(frames_behind(scores, "mse"), frames_behind(scores, "ssim"), len(truth), charted=False,
-                           explained=True)
-                   + f" Over {frames_words} the model's MSE is {scores['model'].mse:.1f} a frame (its 4,096 pixels' "
-                   f"squared errors summed), black frames' {scores['black frames'].mse:.1f}.")
+        st.markdown(verdict(frames_behind(scores, "mse"), frames_behind(scores, "ssim"), len(truth), charted=False,
+                            explained=True)
+                    + f" Over {frames_words} the model's MSE is {scores['model'].mse:.1f} a frame (its 4,096 pixels' "
+                    f"squared errors summed), black frames' {scores['black frames'].mse:.1f}.")
 # As wide as the forecast's column, under it: in the controls' third of the page it was cut at 1024 px.
 with st.columns([2, 1], gap="large")[0]:
     chart_ui(paths_chart(sequence), key="design_paths", alt=describe_paths(sequence))

@@ -127,7 +127,8 @@ if path is not None:
         with column:
             chart_ui(per_frame_chart(metric, curves, better, mark), key=f"forecast_{metric.lower()}",
                      alt=describe_curves(metric, curves))
-    st.caption(verdict(behind, ssim_behind, len(truth)))
+    # Body text, not a caption: the lesson's conclusion was 14 px of grey, washed out on a projector.
+    st.markdown(verdict(behind, ssim_behind, len(truth)))
     st.caption("MSE (mean squared error), as the field reports it, adds up the squared errors of a frame's "
                "4,096 pixels (values in [0, 1]): divide by 4,096 for the mean per pixel. SSIM (structural "
                "similarity) compares local shapes, 1 is a perfect match. " + SSIM_OF_BLACK + " " + BASELINES_EXPLAINED)

@@ -219,7 +219,7 @@ def test_forecast_says_where_it_trails_black_frames_as_its_chart_shows(app):
     chart = app.get("plotly_chart")[0]
     curves = chart_curves(chart)
     behind = np.flatnonzero(curves["model"] > curves["black frames"]) + 1
-    verdict = next(caption.value for caption in app.caption if caption.value.startswith("On MSE"))
+    verdict = next(block.value for block in app.markdown if block.value.startswith("On MSE"))
     dashed = json.loads(chart.proto.spec)["layout"].get("shapes", [])
     if len(behind) and list(behind) == list(range(behind[0], 61)):
         assert f"from frame +{behind[0]} on" in verdict and len(dashed) == 1
@@ -1520,12 +1520,13 @@ def test_a_finished_run_opens_forecast_and_evaluate_with_its_model_picked(app, t
         from ui.evaluations import evaluations
 
         paths, count = app.session_state["evaluate_request"]
-        assert paths == (str(tmp_path / "runs" / "run-1.keras"),)
+        # A fine-tuned run beside the model it started from, as its warning advises.
+        assert paths == (str(tmp_path / "runs" / "run-1.keras"), str(SHIPPED))
         assert not any(caption.value.startswith("Press Evaluate") for caption in app.caption)
         deadline = time.time() + 120  # scored before the next test, which would share the server's cores with it
-        while evaluations().done(Path(paths[0]), count) is None and time.time() < deadline:
+        while any(evaluations().done(Path(path), count) is None for path in paths) and time.time() < deadline:
             time.sleep(0.5)
-        assert evaluations().done(Path(paths[0]), count).status == "done"
+        assert all(evaluations().done(Path(path), count).status == "done" for path in paths)
     app.switch_page(f"pages/{page}.py")  # where st.switch_page took the browser; AppTest reruns the page it was given
     app.selectbox(key=f"{page}_checkpoint").set_value(SHIPPED_LABEL).run()  # the wish is used once
     app.switch_page("pages/dataset.py").run()
@@ -1540,7 +1541,7 @@ def test_a_model_behind_black_frames_on_both_metrics_is_not_excused_by_ssim(app,
     finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
     app.switch_page("pages/forecast.py").run()
     app.selectbox(key="forecast_checkpoint").set_value("Trained here: run 1").run()
-    verdict = next(caption.value for caption in app.caption if caption.value.startswith("On MSE"))
+    verdict = next(block.value for block in app.markdown if block.value.startswith("On MSE"))
     assert "On SSIM black frames score as high or higher" in verdict and "SSIM rewards" not in verdict, verdict
     # Behind from the start to the end: broken down from +1, where the MSE chart draws the dashed line it names.
     assert verdict.startswith("On MSE the forecast is no better than predicting black frames from frame +1 on (dashed line)")
@@ -1548,7 +1549,7 @@ def test_a_model_behind_black_frames_on_both_metrics_is_not_excused_by_ssim(app,
     assert [(shape["x0"], shape["line"]["dash"]) for shape in shapes] == [(1, "dash")]
     # One frame: nothing lies past it, and the verdict names no line, so the chart draws none (it drew one at +1).
     app.slider(key="forecast_horizon").set_value(1).run()
-    verdict = next(caption.value for caption in app.caption if caption.value.startswith("On MSE"))
+    verdict = next(block.value for block in app.markdown if block.value.startswith("On MSE"))
     assert "dashed" not in verdict and "at the one predicted frame" in verdict, verdict
     assert "shapes" not in json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]
 
@@ -1722,7 +1723,7 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     galleries = [url for caption, url in images(app) if caption.startswith("Test digits of class")]
     assert len(galleries) == len(placed) and all(url.endswith(".png") for url in galleries)  # not JPEG, 3x the bytes
     # Whether the model followed, in words (a screen reader has only the GIF's alt text otherwise).
-    said = next(caption.value for caption in app.caption if caption.value.startswith("On MSE (mean squared error"))
+    said = next(block.value for block in app.markdown if block.value.startswith("On MSE (mean squared error"))
     # The same scores as core's for the preset's sequence, drawn here from its settings.
     from core import data
     from core.evaluation import score_forecast
@@ -1979,7 +1980,7 @@ def test_an_uploaded_sequence_is_forecast_past_its_end(app, monkeypatch):
     assert len([url for _, url in images(app) if url.endswith(".gif")]) == 1
     assert len(app.get("plotly_chart")) == 2  # per-frame errors over the 2 true frames
     assert [len(curve) for curve in chart_curves(app.get("plotly_chart")[0]).values()] == [2, 2, 2]
-    assert "of the 2 frames" in next(caption.value for caption in app.caption if caption.value.startswith("On MSE"))
+    assert "of the 2 frames" in next(block.value for block in app.markdown if block.value.startswith("On MSE"))
     app.switch_page("pages/forecast.py")  # AppTest reruns the page it last switched to, not the one the app did
     app.radio(key="forecast_source").set_value("Bundled test set").run()
     assert not app.exception and app.number_input(key="forecast_index").value == FIRST_SEQUENCE
