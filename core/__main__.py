@@ -6,7 +6,7 @@ import signal
 import sys
 
 # core.cli imports only the standard library, core.errors and core.files: Keras and TensorFlow load below, or not at all.
-from core.cli import EXIT_INTERRUPTED, KERAS_COMMANDS, STOPPED, main
+from core.cli import EXIT_INTERRUPTED, KERAS_COMMANDS, STOPPED, main, parser
 from core.errors import quiet_tensorflow
 
 # A file name that is not UTF-8 arrives as surrogates: printed to a strict stdout
@@ -37,6 +37,8 @@ def _load_tensorflow() -> None:
 
 try:
     if len(sys.argv) > 1 and sys.argv[1] in KERAS_COMMANDS:
+        # --help and usage errors end here: they waited the 6 s of TensorFlow's loading.
+        parser().parse_args()
         _load_tensorflow()
     code = main()
 except KeyboardInterrupt:  # while TensorFlow loaded (seconds), before main() listens for Ctrl-C

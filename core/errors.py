@@ -30,10 +30,14 @@ def import_keras() -> None:
         InputError: naming Keras' reason and the backends core runs on.
     """
     try:
-        importlib.import_module("keras")
+        keras = importlib.import_module("keras")
     except (ImportError, ValueError) as error:
         raise InputError(f"Keras cannot load its backend ({error}); ConvLSTM Studio runs on "
                          "KERAS_BACKEND=tensorflow (the default) or jax") from None
+    # Keras' own numpy backend (or torch, or openvino) loads, then fails deep in fit with a traceback.
+    if keras.backend.backend() not in ("tensorflow", "jax"):
+        raise InputError(f"Keras runs on its {keras.backend.backend()} backend here; ConvLSTM Studio runs on "
+                         "KERAS_BACKEND=tensorflow (the default) or jax")
 
 
 def as_number(name: str, value, whole: bool):

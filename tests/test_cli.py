@@ -933,6 +933,29 @@ def test_a_backend_keras_cannot_load_gets_one_line(backend, reason, tiny_checkpo
     assert result.returncode == 0 and np.load(out).shape == (2, 20, 64, 64), result.stderr[-2000:]
 
 
+def test_a_backend_keras_loads_but_core_cannot_run_on_gets_one_line(tmp_path):
+    # Keras' own numpy backend loads; train then failed deep inside fit with a traceback.
+    out = tmp_path / "np.keras"
+    result = run_cli("train", "--out", out, "--epochs", 1, "--epoch-sequences", 16, env={"KERAS_BACKEND": "numpy"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: Keras runs on its numpy backend here; ConvLSTM Studio runs on KERAS_BACKEND=tensorflow (the "
+        "default) or jax")
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_help_and_usage_errors_come_before_tensorflow_loads(tmp_path):
+    # They waited the 6 s of TensorFlow's loading, and would have failed with it: a tensorflow that cannot
+    # be imported stands in for it here.
+    (tmp_path / "tensorflow").mkdir()
+    (tmp_path / "tensorflow" / "__init__.py").write_text("raise ImportError('not loaded before parsing')\n")
+    hidden = {"PYTHONPATH": str(tmp_path)}
+    result = run_cli("train", "--help", env=hidden)
+    assert result.returncode == 0 and "--epochs" in result.stdout, result.stderr[-2000:]
+    result = run_cli("evaluate", "--checkpoint", "x.keras", "--count", "many", env=hidden)
+    assert result.returncode == 2 and "invalid int value: 'many'" in result.stderr and "not loaded" not in result.stderr
+
+
 def test_a_train_stopped_before_its_first_step_ends_says_nothing_was_saved(tmp_path, monkeypatch, capsys):
     import core.training
 
