@@ -21,6 +21,7 @@ what was learned is scored and saved, and `train` returns.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import sys
@@ -294,6 +295,10 @@ class TrainingProgress:
         return self._stop.is_set()
 
 
+TF_CONFIG_WORDS = ("JSON naming the cluster and this machine's task in it, as "
+                   '{"cluster": {"worker": [...]}, "task": {"type": "worker", "index": 0}} (see README.md)')
+
+
 def make_strategy(name: str | None):
     """None (one device); "mirrored": a TensorFlow strategy over all local GPUs
     (else all logical CPUs); "multiworker": MultiWorkerMirroredStrategy over the
@@ -310,13 +315,21 @@ def make_strategy(name: str | None):
     import tensorflow as tf
 
     if name == "multiworker":
-        if not os.environ.get("TF_CONFIG", "").strip():  # TensorFlow trains alone then, without a word
-            raise InputError("strategy 'multiworker' needs TF_CONFIG, JSON naming the cluster and this machine's "
-                             "task in it (see README.md); it is not set")
+        text = os.environ.get("TF_CONFIG", "").strip()
+        if not text:  # TensorFlow trains alone then, without a word
+            raise InputError(f"strategy 'multiworker' needs TF_CONFIG, {TF_CONFIG_WORDS}; it is not set")
+        try:
+            config = json.loads(text)
+        except ValueError as error:
+            raise InputError(f"TF_CONFIG must be {TF_CONFIG_WORDS}: {error}") from None
+        # {} and [] trained alone without a word, as an unset one did; 5 and {"cluster": 5} were TypeErrors.
+        if not (isinstance(config, dict) and isinstance(config.get("cluster"), dict) and config["cluster"]
+                and isinstance(config.get("task"), dict)):
+            raise InputError(f"TF_CONFIG must be {TF_CONFIG_WORDS}; received {text[:80]}")
         try:
             return tf.distribute.MultiWorkerMirroredStrategy()
-        except ValueError as error:  # TF_CONFIG not JSON (a ValueError too), or naming no such task
-            raise InputError(f"TF_CONFIG must be JSON naming the cluster and this machine's task in it: {error}") from None
+        except (ValueError, TypeError) as error:  # naming no such task, or a cluster's lists of the wrong kind
+            raise InputError(f"TF_CONFIG must be {TF_CONFIG_WORDS}: {error}") from None
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
     return tf.distribute.MirroredStrategy([d.name for d in devices])
 

@@ -807,6 +807,8 @@ def test_bad_input_in_a_real_process_has_no_traceback(tiny_checkpoint, inputs, t
 @pytest.mark.parametrize("tf_config, message", [
     ("", "needs TF_CONFIG"),  # it trained alone, without a word
     ("not json", "Expecting value"),
+    # Trained alone without a word, as an unset one did; or TypeErrors with tracebacks.
+    *[(text, f"received {text}") for text in ("{}", "[]", "5", '{"cluster": 5}', '{"cluster": {"worker": []}}')],
     ('{"cluster": {"worker": ["localhost:12345"]}, "task": {"type": "worker", "index": 3}}', "exceeds"),
 ])
 def test_a_bad_tf_config_gets_one_line(tf_config, message, tmp_path):
