@@ -32,6 +32,8 @@ STOPPED = "\nstopped by Ctrl-C before the end"
 # The commands that load a model, and so Keras with its backend; `data` needs neither.
 KERAS_COMMANDS = ("train", "refine", "forecast", "evaluate", "export")
 # A model card is a few KB: a larger file at --card is something else.
+# `--official` alone: not a string, which a file named "cache" was taken for.
+IN_KERAS_CACHE = object()
 MAX_CARD_BYTES = 1_000_000
 # The official test set's size; more would take gigabytes of memory.
 MAX_SEQUENCES = 10_000
@@ -413,13 +415,13 @@ def cmd_evaluate(args) -> None:
     _check_context(args.context)
     if args.card:
         check_output(args.card, ".json", "--card")
-        official = args.official if args.official != "cache" else None
+        official = args.official if args.official is not IN_KERAS_CACHE else None
         _check_apart({"--card": args.card}, {"--input": args.input, "--official": official, "--checkpoint": args.checkpoint})
         earlier_card = _earlier_card(args.card)
     if args.official and args.input:
         raise InputError("give --input or --official, not both")
     if args.official:
-        frames = load_official(None if args.official == "cache" else args.official)[: args.count]
+        frames = load_official(None if args.official is IN_KERAS_CACHE else args.official)[: args.count]
     else:
         frames = (_sequences_file(args.input, args.count, "here, give it with --official") if args.input
                   else moving_mnist("test", args.count))
@@ -491,7 +493,7 @@ def _write_card(args, model, table: dict, count: int, earlier: dict) -> None:
         "reproduce": shlex.join(  # a path with a space was two words
             ["python", "-m", "core", "evaluate", "--checkpoint", args.checkpoint, "--count", str(count)]
             + (["--input", args.input] if args.input else [])
-            + (["--official"] + ([] if args.official == "cache" else [args.official]) if args.official else [])
+            + (["--official"] + ([] if args.official is IN_KERAS_CACHE else [args.official]) if args.official else [])
             + (["--context", str(args.context)] if args.context != CONTEXT_FRAMES else [])
         ),
     }
@@ -674,7 +676,7 @@ def parser() -> argparse.ArgumentParser:
     ev = commands.add_parser("evaluate", help="metrics against the baselines")
     ev.add_argument("--checkpoint", required=True, type=_path, help="a .keras checkpoint, e.g. checkpoints/convlstm.keras")
     ev.add_argument("--input", default=None, type=_path, help="(N, T, 64, 64) .npy; default: the bundled test set")
-    ev.add_argument("--official", nargs="?", const="cache", default=None, type=_path, metavar="PATH",
+    ev.add_argument("--official", nargs="?", const=IN_KERAS_CACHE, default=None, type=_path, metavar="PATH",
                     help="the official mnist_test_seq.npy (time first), from PATH or Keras' cache")
     ev.add_argument("--count", type=int, default=1000,
                     help="sequences scored, 1-10000: the first of the bundled test set, --input or --official; "

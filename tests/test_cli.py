@@ -355,11 +355,17 @@ def test_forecast_from_all_frames_of_a_short_input(tiny_checkpoint, inputs, tmp_
     assert np.load(out).shape == (3, 4, 64, 64)
 
 
-def test_official_file(tiny_checkpoint, tmp_path, capsys):
+def test_official_file(tiny_checkpoint, tmp_path, capsys, monkeypatch):
     official = tmp_path / "mnist_test_seq.npy"
     np.save(official, moving_mnist("test", 30).swapaxes(0, 1))  # the official layout: time first
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--official", str(official), "--json"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sequences"] == 30
+    # A file named "cache" is that file: it was taken for --official alone, the file in Keras' (empty) cache.
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.chdir(tmp_path)
+    Path("cache").write_bytes(official.read_bytes())
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--official", "cache", "--count", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sequences"] == 5
     out = tmp_path / "out.npy"
     # Each command says what it takes instead: forecast was sent to an --official it has not.
     _refused(capsys, ["forecast", "--checkpoint", tiny_checkpoint, "--input", official, "--output", out],
