@@ -122,8 +122,15 @@ def read_checkpoint_info(path) -> tuple[ModelConfig, dict]:
     info = record.get("info", {})
     if not isinstance(info, dict):  # a hand edit; resuming it ended in a traceback
         raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: its info is not a table")
-    if not isinstance(info.get("refiner", {}), dict):  # refine reads its loss there: a traceback too
-        raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: its refiner record is not a table")
+    # refine reads its loss there, and a resumed round walks the earlier rounds' seeds ("continues"):
+    # a hand-edited "x", 5 or [7] ended in a traceback.
+    rounds = info.get("refiner")
+    while rounds:
+        seed = rounds.get("seed") if isinstance(rounds, dict) else None
+        if not isinstance(rounds, dict) or isinstance(seed, bool) or not isinstance(seed, (int, type(None))):
+            raise InputError(f"{path.name} has a damaged {STUDIO_ENTRY}: its refiner record is not a table of "
+                             "rounds with whole-number seeds")
+        rounds = rounds.get("continues")
     # A resumed run adds to these when it saves: a hand-edited "x" ended it in a traceback, its training lost.
     for name in ("sequences_seen", "train_seconds"):
         value = info.get(name, 0)

@@ -446,11 +446,14 @@ def test_a_studio_json_that_does_not_match_the_weights_is_a_clear_error(tmp_path
     with pytest.raises(InputError, match=r"edited.keras has a damaged studio.json: its info is not a table"):
         load_checkpoint(_edited(path, tmp_path / "edited.keras", no_info))
 
-    def refiner_record(name, content):
-        return json.dumps({**json.loads(content), "info": {"refiner": "x"}}) if name == "studio.json" else content
+    # Its rounds too, which a resumed round walks for their seeds ("continues"): each was a traceback.
+    for record in ("x", {"seed": 4, "continues": 5}, {"seed": [7]}, {"seed": True}, {"continues": {"seed": "1"}}):
+        def refiner_record(name, content):
+            return json.dumps({**json.loads(content), "info": {"refiner": record}}) if name == "studio.json" else content
 
-    with pytest.raises(InputError, match=r"edited.keras has a damaged studio.json: its refiner record is not a table"):
-        read_checkpoint_info(_edited(path, tmp_path / "edited.keras", refiner_record))
+        with pytest.raises(InputError, match=r"edited.keras has a damaged studio.json: its refiner record is not a "
+                                             r"table of rounds with whole-number seeds"):
+            read_checkpoint_info(_edited(path, tmp_path / "edited.keras", refiner_record))
 
     # A resumed run adds to these as it saves: an "x" ended it in a traceback, after its training.
     for name, value, words in (("train_seconds", "x", "'x', not a count of seconds"),
