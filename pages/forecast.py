@@ -8,7 +8,7 @@ import functools
 
 import streamlit as st
 
-from core import media
+from core import data, media
 from core.checkpoints import read_checkpoint_info
 from ui.charts import describe_curves, per_frame_chart
 from ui.limits import LIMITS
@@ -39,7 +39,10 @@ def source_ui() -> dict | None:
 
 def panel_gif(context, truth, prediction, walls: dict, panel: str) -> bytes:
     """One panel of `core.media.comparison_panels` as a GIF, drawn again for its download."""
-    return media.encode_gif(media.comparison_panels(context, truth, prediction, scale=4, walls=walls)[panel])
+    # At twice the page's scale, as Dataset's: a slide blurred the 262 px panel. Not a long forecast's:
+    # 70 frames of three 8x panels are 165 MB of the shared server's memory for a moment.
+    scale = 8 if len(context) + len(prediction) <= data.SEQUENCE_LENGTH else 4
+    return media.encode_gif(media.comparison_panels(context, truth, prediction, scale=scale, walls=walls)[panel])
 
 
 st.title("Forecast", anchor=False)

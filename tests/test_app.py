@@ -411,6 +411,10 @@ def test_forecast_downloads_hold_the_frames_and_draw_their_panel_on_a_click(app,
         assert sum(array.nbytes for array in arrays) < 3e6, label  # the frames: 2.1 MB; one panel: 16 MB
         played = iio.imread(function(), index=None)
         assert played.shape[0] == 70 and played.shape[2] < 300, played.shape  # 10 + 60 frames, one panel wide
+    # A 20-frame one is drawn at 8x for slides, where the page's 262 px panel blurred.
+    app.slider(key="forecast_horizon").set_value(10).run()
+    played = iio.imread(held["Download prediction"](), index=None)
+    assert played.shape[0] == 20 and played.shape[2] >= 8 * 64, played.shape
 
 
 def test_the_pages_compare_a_forecast_with_the_frames_after_its_context():
