@@ -713,6 +713,13 @@ class _ProgressBar(keras.callbacks.Callback):
         self.draw(now=True)
 
 
+def sample_sequence() -> data.Sequences:
+    """The validation sequence whose forecast a run shows as its sample
+    (`TrainingProgress`'s "sample"), with its digits' labels and positions: the
+    first of every run's validation sequences."""
+    return data.sequence("val", 0)
+
+
 def _validation_set(config: TrainConfig, architecture: ModelConfig, progress: TrainingProgress) -> np.ndarray:
     """The run's validation sequences; `progress` gets the baselines' scores on them."""
     validation = data.moving_mnist("val", config.val_count or DEFAULT_VAL_COUNT[architecture.preset])

@@ -15,7 +15,7 @@ from core.errors import InputError
 # This page trains: TensorFlow is needed anyway.
 from core.checkpoints import read_checkpoint_info
 from core.device import describe_device
-from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig
+from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, sample_sequence
 from ui.charts import describe_learning, learning_curves
 from ui.jobs import OWN_RUN, collect_finished, registry
 from ui.limits import LIMITS, MEMORY_VARIABLE, Busy, ShortOfMemory, on_community_cloud, work_going_on
@@ -570,6 +570,7 @@ elif job is not None and not mine_running:
     if state["status"] != "cancelled" and state["loss"]:
         results_ui(job, state)
     if state["sample"] is not None:  # the final forecast still: the GIF never pauses
-        forecast_strip_ui(*state["sample"])
+        # Its bounces marked and named, as on every other page's strip.
+        forecast_strip_ui(*state["sample"], sample_sequence())
 if job is not None:
     earlier_runs_ui(job)

@@ -1053,7 +1053,12 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
     # about 160, near black frames (175); the shipped model about 68.
     score = next(float(caption.split(": ")[-1].rstrip(".")) for caption, _ in images(app) if "Validation MSE" in caption)
     assert score < 100
-    assert "Frames 1-10: context. From +1 on: the model's forecast under the ground truth." in [c for c, _ in images(app)]
+    # Its frames still, with the sample's bounces marked and named as on every other page's strip.
+    from core.training import sample_sequence
+
+    assert ("Frames 1-10: context. From +1 on: the model's forecast under the ground truth."
+            + bounces_words(sample_sequence(), 10)) in [c for c, _ in images(app)]
+    assert "bounces off" in bounces_words(sample_sequence(), 10)
     # Not the warning that a run has not learned yet, which is for runs near black frames' score: only,
     # where the run ended above the shipped model's own score (taken before training), that it did.
     from ui.jobs import registry

@@ -23,7 +23,7 @@ from core.forecasting import forecast
 from core.metrics import mse, repeat_last
 from core.model import build_model, model_config, preset, with_output_floor
 from core.training import (DEFAULT_VAL_COUNT, TrainConfig, TrainingProgress, TrainingSequences, _RunCallback,
-                           has_recycled_model, progress_words, train)
+                           has_recycled_model, progress_words, sample_sequence, train)
 
 
 @pytest.mark.parametrize("digits", [1, 2, 3])
@@ -117,6 +117,8 @@ def test_progress_reports_what_a_ui_draws(tmp_path):
     assert state["val_mse"][-1][1] == pytest.approx(mse(predicted, to_unit_float(truth)))
     sample = state["sample"]
     assert np.array_equal(sample[0], context[0]) and np.array_equal(sample[1], truth[0])
+    # The Train page marks its bounces from this sequence's motion: it must be the one forecast.
+    assert np.array_equal(sample_sequence().frames[0], np.concatenate(sample[:2]))
     assert np.allclose(sample[2], predicted[0], atol=1e-5)
     assert load_checkpoint(out).studio_info["sequences_seen"] == 64
 
