@@ -112,23 +112,24 @@ def test_paths_name_each_digit_by_place_and_class_and_mark_where_it_starts():
     first, second = ("an 8" if label == 8 else f"a {label}" for label in sequence.labels[0])
     assert [trace.name for trace in figure.data] == [
         f"digit 1, {first} (context)", f"digit 1, {first} (future)",
-        f"digit 2, {second} (context)", f"digit 2, {second} (future)"]
-    context = figure.data[0]
+        f"digit 2, {second} (context)", f"digit 2, {second} (future)", "digit 1 starts", "digit 2 starts"]
+    context, start = figure.data[0], figure.data[4]
     centre = sequence.positions[0, 0, 0] + data.DIGIT_SIZE / 2
-    assert (context.x[0], context.y[0]) == (centre[1], centre[0]) and context.marker.symbol[0] == "star"
-    assert set(context.marker.symbol[1:]) == {"circle"} and figure.data[1].marker.symbol == "circle"
+    assert (context.x[0], context.y[0]) == (centre[1], centre[0]) == (start.x[0], start.y[0])
+    # Out of the legend: as the context's first marker the star stood there for both digits' context.
+    assert start.marker.symbol == "star" and start.showlegend is False and context.marker.symbol == "circle"
+    assert [trace.showlegend for trace in figure.data[:4]] == [None] * 4
     # One colour and marker per digit, for both its parts: under deuteranopia two digits'
     # dotted parts, each in the theme's next colour, looked the same.
-    looks = [(trace.line.color, trace.marker.symbol if isinstance(trace.marker.symbol, str) else trace.marker.symbol[1])
-             for trace in figure.data]
+    looks = [(trace.line.color, trace.marker.symbol) for trace in figure.data[:4]]
     assert looks[0] == looks[1] != looks[2] == looks[3] and looks[0][1] != looks[2][1]
     # A designed sequence knows its classes only when told (Design's legend read "a -1").
     digits, _ = data.mnist_digits("test")
     start, angle, speed = np.array([[0.2, 0.2], [0.8, 0.8]]), np.array([0.0, 90.0]), np.ones(2)
     named = paths_chart(data.design(digits[:2], start, angle, speed, 12, labels=np.array([3, 8])))
-    assert [trace.name for trace in named.data][::2] == ["digit 1, a 3 (context)", "digit 2, an 8 (context)"]
+    assert [trace.name for trace in named.data][:4:2] == ["digit 1, a 3 (context)", "digit 2, an 8 (context)"]
     unnamed = paths_chart(data.design(digits[:2], start, angle, speed, 12))
-    assert [trace.name for trace in unnamed.data][::2] == ["digit 1 (context)", "digit 2 (context)"]
+    assert [trace.name for trace in unnamed.data][:4:2] == ["digit 1 (context)", "digit 2 (context)"]
 
 
 def test_paths_in_words_say_where_each_digit_starts_and_ends():
@@ -177,7 +178,7 @@ def test_a_zero_is_named_and_a_digit_of_unknown_class_is_not():
     # A 0 is a class like any other; -1 is a drawn digit whose class was not given.
     sequence = data.sequence("test", 0)
     drawn = data.Sequences(sequence.frames, np.array([[0, -1]]), sequence.positions, sequence.bounces)
-    assert [trace.name for trace in paths_chart(drawn).data[::2]] == ["digit 1, a 0 (context)", "digit 2 (context)"]
+    assert [trace.name for trace in paths_chart(drawn).data[:4:2]] == ["digit 1, a 0 (context)", "digit 2 (context)"]
     assert describe_paths(drawn).startswith("Paths of the digits' centres on the 64x64 canvas over 20 frames: digit 1, "
                                             "a 0 from row")
 

@@ -105,20 +105,22 @@ def paths_chart(sequence: data.Sequences) -> go.Figure:
     figure = go.Figure()
     centre = sequence.positions[0] + data.DIGIT_SIZE / 2  # (T, D, 2): row, column
     context = data.CONTEXT_FRAMES
+    starts = []
     # By place and class: "digit 1" named the class on Dataset and the place on Design.
     for d, label in enumerate(sequence.labels[0]):
         # One colour and one marker per digit: each part in the next colour of the theme
         # left two digits' dotted parts the same under deuteranopia.
         colour, symbol = DIGIT_COLOURS[d % len(DIGIT_COLOURS)], DIGIT_MARKERS[d % len(DIGIT_MARKERS)]
         for part, frames, dash in (("context", slice(0, context), "solid"), ("future", slice(context - 1, None), "dot")):
-            points = len(centre[frames])
-            # A star where the digit starts: without it, a path could be read either way.
-            marker = {"symbol": ["star"] + [symbol] * (points - 1), "size": [16] + [7] * (points - 1)} \
-                if part == "context" else {"symbol": symbol, "size": 7}
             figure.add_trace(go.Scatter(x=centre[frames, d, 1], y=centre[frames, d, 0], mode="lines+markers",
                                         name=f"digit {d + 1}{_class_words(label)} ({part})",
                                         line={"dash": dash, "width": 3, "color": colour},
-                                        marker={**marker, "color": colour}))
+                                        marker={"symbol": symbol, "size": 9, "color": colour}))
+        # A star where the digit starts: without it, a path could be read either way. A trace of its
+        # own, out of the legend: as the context's first marker, it stood for both digits' context there.
+        starts.append(go.Scatter(x=centre[:1, d, 1], y=centre[:1, d, 0], mode="markers", showlegend=False,
+                                 name=f"digit {d + 1} starts", marker={"symbol": "star", "size": 16, "color": colour}))
+    figure.add_traces(starts)  # drawn over the paths
     # "domain": a narrow column shrinks the square canvas rather than widening its
     # row range (to -50..100 at 800 px, with the paths a squiggle in the middle);
     # the legend goes under it, where it takes none of a narrow column's width.
