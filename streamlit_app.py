@@ -6,7 +6,8 @@ device are in use. Everything a page computes comes from `core/`.
 
 import streamlit as st
 
-from ui.shared import (ANIMATE, SHIPPED, SHIPPED_LABEL, device_label, keras_loaded_ui, present_ui, remember_session_ui,
+from ui.pictures import ANIMATE
+from ui.shared import (SHIPPED, SHIPPED_LABEL, device_label, keras_loaded_ui, present_ui, remember_session_ui,
                        run_page, session_folder)
 
 # An emoji, which the browser draws itself: a Material icon is fetched from fonts.gstatic.com,

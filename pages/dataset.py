@@ -15,10 +15,10 @@ from core import data, media
 from core.errors import InputError
 from ui.charts import describe_paths, legible, paths_chart
 from ui.limits import LIMITS
-from ui.shared import (BOUNCES_EXPLAINED, CONTEXT, FIRST_SEQUENCE, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE, as_sentence,
-                       bounces_words, bounded_slider, chart_ui, context_length, gif_ui, index_ui, keep_values, remember_pick,
-                       picture_download_ui, show_error, stack_below, start_download, test_sequence, uploaded_frames,
-                       wall_marks, widths_ui)
+from ui.pictures import BOUNCES_EXPLAINED, bounces_words, gif_ui, picture_download_ui, wall_marks, widths_ui
+from ui.shared import (CONTEXT, FIRST_SEQUENCE, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUENCE, TEST_COUNT, TEST_SET_SOURCE,
+                       as_sentence, bounded_slider, chart_ui, context_length, index_ui, keep_values, remember_pick,
+                       show_error, stack_below, start_download, test_sequence, uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
 

@@ -11,9 +11,9 @@ import streamlit as st
 
 from core import data, media
 from ui.charts import describe_paths, paths_chart
-from ui.shared import (CONTEXT, bounded_slider, chart_ui, checkpoint_ui, comparison_ui, file_slug, forecast_frames,
-                       forecast_strip_ui, horizon_limit, keep_values, picture_download_ui, stack_below,
-                       wall_marks)
+from ui.pictures import comparison_ui, file_slug, forecast_strip_ui, picture_download_ui, wall_marks
+from ui.shared import (CONTEXT, bounded_slider, chart_ui, checkpoint_ui, forecast_frames, horizon_limit, keep_values,
+                       stack_below)
 from ui.verdict import frames_behind, score_one, verdict
 
 MAX_DIGITS = 3

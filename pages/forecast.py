@@ -12,10 +12,10 @@ from core import data, media
 from core.checkpoints import read_checkpoint_info
 from ui.charts import describe_curves, per_frame_chart
 from ui.limits import LIMITS
+from ui.pictures import comparison_ui, file_slug, forecast_strip_ui, picture_download_ui, wall_marks
 from ui.shared import (BASELINES_EXPLAINED, CONTEXT, OUTSIDE_SEQUENCE, SSIM_OF_BLACK, TEST_SET_SOURCE, bounded_slider,
-                       chart_ui, checkpoint_ui, comparison_ui, context_length, file_slug, forecast_frames,
-                       forecast_sequence, forecast_strip_ui, horizon_limit, keep_values, picture_download_ui,
-                       sequence_ui, test_sequence, timing_words, wall_marks)
+                       chart_ui, checkpoint_ui, context_length, forecast_frames, forecast_sequence, horizon_limit,
+                       keep_values, sequence_ui, test_sequence, timing_words)
 from ui.verdict import dashed_from, frames_behind, score_one, verdict
 
 

@@ -8,9 +8,10 @@ import numpy as np
 import streamlit as st
 
 from core import media
-from ui.shared import (BOUNCES_EXPLAINED, CONTEXT, ERROR_EXPLAINED, INPUT_EXPLAINED, SHIPPED, SHIPPED_LABEL, TEST_COUNT,
-                       TEST_SET_SOURCE, forecast_sequence, forecast_strip_ui, keras_loaded_ui, panels_ui, test_sequence, timing_words,
-                       wall_marks, widths_ui)
+from ui.pictures import (BOUNCES_EXPLAINED, ERROR_EXPLAINED, INPUT_EXPLAINED, forecast_strip_ui, panels_ui, wall_marks,
+                         widths_ui)
+from ui.shared import (CONTEXT, SHIPPED, SHIPPED_LABEL, TEST_COUNT, TEST_SET_SOURCE, forecast_sequence,
+                       keras_loaded_ui, test_sequence, timing_words)
 
 
 @st.cache_data(show_spinner=False)

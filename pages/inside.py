@@ -13,8 +13,9 @@ import streamlit as st
 from core import media
 from core.checkpoints import read_checkpoint_info
 from core.errors import InputError
-from ui.shared import (CONTEXT, checkpoint_ui, keep_values, load_model, panels_ui, run_model, sequence_ui, show_error,
-                       stacked, test_sequence)
+from ui.pictures import panels_ui
+from ui.shared import (CONTEXT, checkpoint_ui, keep_values, load_model, run_model, sequence_ui, show_error, stacked,
+                       test_sequence)
 
 NAMES = {
     "input": "input gate i",

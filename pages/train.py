@@ -19,8 +19,9 @@ from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, sample_sequenc
 from ui.charts import describe_learning, learning_curves
 from ui.jobs import OWN_RUN, collect_finished, registry
 from ui.limits import LIMITS, MEMORY_VARIABLE, Busy, ShortOfMemory, on_community_cloud, work_going_on
-from ui.shared import (SHIPPED, SHIPPED_LABEL, bounded_slider, chart_ui, focus_ui, forecast_strip_ui, gif_ui,
-                       keep_values, put, session_folder, session_id, show_error, still_here)
+from ui.pictures import forecast_strip_ui, gif_ui
+from ui.shared import (SHIPPED, SHIPPED_LABEL, bounded_slider, chart_ui, focus_ui, keep_values, put, session_folder,
+                       session_id, show_error, still_here)
 
 # Few, so that scoring them pauses a short run only briefly; the keras.io
 # model forecasts about 9 s a sequence, so it gets fewer still.

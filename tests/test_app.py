@@ -35,8 +35,8 @@ from core.evaluation import evaluate
 from core.model import build_model
 from ui.jobs import OWN_RUN
 from ui.limits import Busy
-from ui.shared import (BOUNCES_EXPLAINED, ERROR_EXPLAINED, FIRST_SEQUENCE, INPUT_EXPLAINED, SHIPPED, SHIPPED_LABEL,
-                       SSIM_OF_BLACK, TEST_COUNT, bounces_words)
+from ui.pictures import BOUNCES_EXPLAINED, ERROR_EXPLAINED, INPUT_EXPLAINED, bounces_words
+from ui.shared import FIRST_SEQUENCE, SHIPPED, SHIPPED_LABEL, SSIM_OF_BLACK, TEST_COUNT
 
 PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/forecast.py", "pages/evaluate.py",
          "pages/design.py", "pages/inside.py"]
