@@ -7,8 +7,8 @@ device are in use. Everything a page computes comes from `core/`.
 import streamlit as st
 
 from ui.pictures import ANIMATE
-from ui.shared import (SHIPPED, SHIPPED_LABEL, device_label, keras_loaded_ui, present_ui, remember_session_ui,
-                       run_page, session_folder)
+from ui.sessions import present_ui, remember_session_ui, session_folder
+from ui.shared import SHIPPED, SHIPPED_LABEL, device_label, keras_loaded_ui, run_page
 
 # An emoji, which the browser draws itself: a Material icon is fetched from fonts.gstatic.com,
 # and on a classroom network with no internet the tab had none.

@@ -13,9 +13,10 @@ from core.checkpoints import read_checkpoint_info
 from ui.charts import describe_curves, per_frame_chart
 from ui.evaluations import evaluations
 from ui.limits import LIMITS, Busy
+from ui.sessions import session_id
 from ui.shared import (BASELINES_EXPLAINED, SHIPPED_LABEL, SSIM_OF_BLACK, TEST_COUNT, bounded_slider, chart_ui,
-                       checkpoint_ui, checkpoints, keep_values, load_model, model_thread, model_words_ui, put, say_gone,
-                       session_id)
+                       checkpoint_ui, checkpoints, keep_values, load_model, model_thread, model_words_ui, put,
+                       say_gone)
 from ui.verdict import head_to_head, standing
 
 TABLE_PLACES = {"mse": 1, "mae": 1, "ssim": 3, "psnr": 2}  # decimal places of each score in the table

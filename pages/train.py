@@ -20,8 +20,8 @@ from ui.charts import describe_learning, learning_curves
 from ui.jobs import OWN_RUN, collect_finished, registry
 from ui.limits import LIMITS, MEMORY_VARIABLE, Busy, ShortOfMemory, on_community_cloud, work_going_on
 from ui.pictures import forecast_strip_ui, gif_ui
-from ui.shared import (SHIPPED, SHIPPED_LABEL, bounded_slider, chart_ui, focus_ui, keep_values, put, session_folder,
-                       session_id, show_error, still_here)
+from ui.sessions import session_folder, session_id, still_here
+from ui.shared import SHIPPED, SHIPPED_LABEL, bounded_slider, chart_ui, focus_ui, keep_values, put, show_error
 
 # Few, so that scoring them pauses a short run only briefly; the keras.io
 # model forecasts about 9 s a sequence, so it gets fewer still.

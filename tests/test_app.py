@@ -764,7 +764,7 @@ def test_a_click_refused_as_busy_leaves_the_run_asked_for_before_in_view(app):
 
 def evaluate_tiny(app, tiny_checkpoint, monkeypatch, compare: str = "(none)") -> None:
     """Scores the tiny model (as if trained here), beside `compare`, on 10 sequences, and waits for the table."""
-    monkeypatch.setattr("ui.shared.session_folder", lambda: str(tiny_checkpoint.parent))
+    monkeypatch.setattr("ui.sessions.session_folder", lambda: str(tiny_checkpoint.parent))
     app.session_state["trained"] = {"Trained here: tiny": str(tiny_checkpoint)}
     app.switch_page("pages/evaluate.py").run()
     app.selectbox(key="evaluate_checkpoint").set_value("Trained here: tiny").run()
@@ -867,7 +867,7 @@ def test_the_keras_io_model_trains_one_sequence_at_a_time(app):
 @pytest.fixture
 def keras_io_here(app, tmp_path, monkeypatch):
     """An untrained keras.io model in the session's list, as if trained here; returns its label."""
-    monkeypatch.setattr("ui.shared.session_folder", lambda: str(tmp_path))
+    monkeypatch.setattr("ui.sessions.session_folder", lambda: str(tmp_path))
     save_checkpoint(build_model("keras-io"), tmp_path / "kio.keras")
     app.session_state["trained"] = {"Trained here: keras.io": str(tmp_path / "kio.keras")}
     return "Trained here: keras.io"
@@ -2062,7 +2062,7 @@ def test_a_crafted_checkpoint_path_never_reaches_outside_the_session(app):
 def test_a_session_that_ends_stops_its_run_and_leaves_no_files(tmp_path, monkeypatch):
     from core.training import TrainConfig
     from ui.jobs import Registry
-    from ui.shared import _release
+    from ui.sessions import _release
 
     folder = tmp_path / "session"
     folder.mkdir()
@@ -2292,7 +2292,7 @@ def test_a_visitor_who_starts_while_someone_trains_waits_in_line(app, tmp_path, 
     # The fragments that redraw the wait count as visits: an hour of them without a page run, and the
     # next visitor's page swept the folder and stopped the run in line.
     visits = []
-    monkeypatch.setattr("ui.shared.still_here", lambda: visits.append(True))
+    monkeypatch.setattr("ui.sessions.still_here", lambda: visits.append(True))
     someone = registry.start("someone", tmp_path / "someone", tiny_run(epochs=1000, epoch_sequences=16))
     try:
         app.switch_page("pages/train.py").run()
@@ -2387,26 +2387,26 @@ def test_a_visitor_who_keeps_coming_back_keeps_their_folder(monkeypatch, visit):
     # Each page opened counts as a visit: swept an hour after the first, an active
     # visitor's runs went, and a run going on was stopped. So does each redraw of the
     # Train page's view of a run in line (still_here), which makes no page run.
-    from ui import shared
+    from ui import sessions
     from ui.jobs import Registry
 
     clock, visitor = [0.0], ["first"]
     monkeypatch.setattr("ui.jobs.registry", lambda: Registry())
-    monkeypatch.setattr(shared, "_SESSION_FOLDERS", {})
-    monkeypatch.setattr(shared, "time", types.SimpleNamespace(time=lambda: clock[0]))
-    monkeypatch.setattr(shared, "session_id", lambda: visitor[0])
-    mine = other = Path(shared.session_folder())
+    monkeypatch.setattr(sessions, "_SESSION_FOLDERS", {})
+    monkeypatch.setattr(sessions, "time", types.SimpleNamespace(time=lambda: clock[0]))
+    monkeypatch.setattr(sessions, "session_id", lambda: visitor[0])
+    mine = other = Path(sessions.session_folder())
     try:
-        clock[0] = shared.FOLDER_KEPT_SECONDS - 600
-        assert getattr(shared, visit)() in (str(mine), None)  # a page's visit: the same folder
-        clock[0], visitor[0] = shared.FOLDER_KEPT_SECONDS + 600, "second"  # 70 minutes after the first visit
-        other = Path(shared.session_folder())
+        clock[0] = sessions.FOLDER_KEPT_SECONDS - 600
+        assert getattr(sessions, visit)() in (str(mine), None)  # a page's visit: the same folder
+        clock[0], visitor[0] = sessions.FOLDER_KEPT_SECONDS + 600, "second"  # 70 minutes after the first visit
+        other = Path(sessions.session_folder())
         assert mine.exists()
-        clock[0] += shared.FOLDER_KEPT_SECONDS  # the first visitor gone for over an hour
-        assert shared.session_folder() == str(other) and not mine.exists()
+        clock[0] += sessions.FOLDER_KEPT_SECONDS  # the first visitor gone for over an hour
+        assert sessions.session_folder() == str(other) and not mine.exists()
         visitor[0] = "never seen"
-        shared.still_here()  # makes no folder: a fragment runs only after its page
-        assert list(shared._SESSION_FOLDERS) == ["second"]
+        sessions.still_here()  # makes no folder: a fragment runs only after its page
+        assert list(sessions._SESSION_FOLDERS) == ["second"]
     finally:
         shutil.rmtree(mine, ignore_errors=True)
         shutil.rmtree(other, ignore_errors=True)
@@ -2414,7 +2414,7 @@ def test_a_visitor_who_keeps_coming_back_keeps_their_folder(monkeypatch, visit):
 
 def test_a_session_folder_outlives_a_disconnect_and_goes_an_hour_after_its_last_visit(tmp_path, monkeypatch):
     from ui.jobs import Registry
-    from ui.shared import FOLDER_KEPT_SECONDS, _sweep
+    from ui.sessions import FOLDER_KEPT_SECONDS, _sweep
 
     monkeypatch.setattr("ui.jobs.registry", lambda: Registry())
     recent, gone = tmp_path / "recent", tmp_path / "gone"
@@ -2428,24 +2428,24 @@ def test_a_session_folder_outlives_a_disconnect_and_goes_an_hour_after_its_last_
 
 def test_folders_an_earlier_server_left_behind_go_once_unseen_for_an_hour(tmp_path, monkeypatch):
     # Only the server that made a folder knew it: a crash or a restart left it, and its checkpoints, for good.
-    from ui import shared
+    from ui import sessions
 
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    monkeypatch.setattr(shared, "_SESSION_FOLDERS", {})
-    monkeypatch.setattr(shared, "session_id", lambda: "visitor")
-    old, recent = (tmp_path / f"{shared.FOLDER_PREFIX}{name}" for name in ("old", "recent"))
+    monkeypatch.setattr(sessions, "_SESSION_FOLDERS", {})
+    monkeypatch.setattr(sessions, "session_id", lambda: "visitor")
+    old, recent = (tmp_path / f"{sessions.FOLDER_PREFIX}{name}" for name in ("old", "recent"))
     for folder in (old, recent):
         folder.mkdir()
         (folder / "run-1.keras").write_bytes(b"weights")
     (tmp_path / "someone-elses").mkdir()
-    an_hour_ago = time.time() - shared.FOLDER_KEPT_SECONDS
+    an_hour_ago = time.time() - sessions.FOLDER_KEPT_SECONDS
     os.utime(old, (an_hour_ago - 60, an_hour_ago - 60))
     os.utime(recent, (an_hour_ago + 60, an_hour_ago + 60))
-    mine = Path(shared.session_folder())
+    mine = Path(sessions.session_folder())
     assert not old.exists() and recent.exists() and (tmp_path / "someone-elses").exists()
     # Each visit marks its folder as seen, for the next server to tell.
     os.utime(mine, (an_hour_ago - 60, an_hour_ago - 60))
-    assert shared.session_folder() == str(mine) and time.time() - mine.stat().st_mtime < 60
+    assert sessions.session_folder() == str(mine) and time.time() - mine.stat().st_mtime < 60
 
 
 def finished_here(app, folder, tiny_checkpoint, monkeypatch, runs: int) -> None:
@@ -2459,7 +2459,7 @@ def finished_here(app, folder, tiny_checkpoint, monkeypatch, runs: int) -> None:
         registry.jobs.append(Job("visitor", f"Trained here: run {number}", folder / f"run-{number}.keras", None,
                                  number=number))
     monkeypatch.setattr("ui.jobs.registry", lambda: registry)
-    monkeypatch.setattr("ui.shared.session_folder", lambda: str(folder))
+    monkeypatch.setattr("ui.sessions.session_folder", lambda: str(folder))
     app.session_state["session_id"] = "visitor"
 
 

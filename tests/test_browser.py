@@ -259,7 +259,7 @@ def test_tabs_opened_together_keep_the_first_id_written(browser, server):
     # Tabs opened at once (a double click on the shared link) all connected without a cookie, and each
     # wrote its own id, the last one winning: a run started in a tab that lost was gone at its next
     # reload, with no tab able to stop it. Here each tab's script runs in turn on one page of the app.
-    from ui.shared import SESSION_COOKIE, remember_script
+    from ui.sessions import SESSION_COOKIE, remember_script
 
     context = browser.new_context()
     tab = context.new_page()

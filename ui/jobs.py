@@ -23,7 +23,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui.limits import LIMITS, Busy, ShortOfMemory, claim, fits, hold, release, resident_mb, work_going_on
-from ui.shared import session_id
+from ui.sessions import session_id
 
 
 @dataclass
