@@ -31,9 +31,9 @@ EXIT_BROKEN_PIPE = 141  # the shell's code for a command whose output's reader l
 STOPPED = "\nstopped by Ctrl-C before the end"
 # The commands that load a model, and so Keras with its backend; `data` needs neither.
 KERAS_COMMANDS = ("train", "refine", "forecast", "evaluate", "export")
-# A model card is a few KB: a larger file at --card is something else.
 # `--official` alone: not a string, which a file named "cache" was taken for.
 IN_KERAS_CACHE = object()
+# A model card is a few KB: a larger file at --card is something else.
 MAX_CARD_BYTES = 1_000_000
 # The official test set's size; more would take gigabytes of memory.
 MAX_SEQUENCES = 10_000

@@ -27,7 +27,8 @@ def import_keras() -> None:
     is unknown or not installed; the traceback would hide what to change.
 
     Raises:
-        InputError: naming Keras' reason and the backends core runs on.
+        InputError: naming Keras' reason and the backends core runs on; or
+            naming a backend Keras loaded that core does not run on (numpy).
     """
     try:
         keras = importlib.import_module("keras")

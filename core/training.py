@@ -306,7 +306,8 @@ def make_strategy(name: str | None):
 
     Raises:
         InputError: another Keras backend than TensorFlow; "multiworker" with
-            TF_CONFIG unset, not JSON, or naming no such task.
+            TF_CONFIG unset, not JSON, not a table naming a cluster and a
+            task, or naming no such task.
     """
     if name is None:
         return None
@@ -714,9 +715,12 @@ class _ProgressBar(keras.callbacks.Callback):
 
 
 def sample_sequence() -> data.Sequences:
-    """The validation sequence whose forecast a run shows as its sample
-    (`TrainingProgress`'s "sample"), with its digits' labels and positions: the
-    first of every run's validation sequences."""
+    """The validation sequence whose forecast a run shows as its sample.
+
+    Returns:
+        `TrainingProgress`'s "sample" sequence (the first of every run's
+        validation sequences) with its digits' labels and positions.
+    """
     return data.sequence("val", 0)
 
 

@@ -143,4 +143,4 @@ with result:
 with st.columns([2, 1], gap="large")[0]:
     chart_ui(paths_chart(sequence), key="design_paths", alt=describe_paths(sequence))
 if path is not None:
-    forecast_strip_ui(context, truth, prediction, sequence)  # a still view: the GIF never pauses
+    forecast_strip_ui(context, truth, prediction, sequence)  # a still view beside the looping GIF

@@ -57,7 +57,7 @@ if SHIPPED.is_file() and "home_index" in st.session_state:
         + (f" {BOUNCES_EXPLAINED}" if walls else ""),
         "Animated comparison of the true and predicted frames of a test sequence.",
     )
-    forecast_strip_ui(context, truth, prediction, sequence)  # a still view: the GIF never pauses
+    forecast_strip_ui(context, truth, prediction, sequence)  # a still view beside the looping GIF
     if st.button("Explore more forecasts on the Forecast page", icon=":material/arrow_forward:", key="home_more"):
         # With the model used here: a link opened this sequence with a run picked there before (a grey blur
         # where Home showed digits). Asked for on the click, or Evaluate, visited first, took the wish.

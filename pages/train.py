@@ -220,6 +220,8 @@ def next_steps_ui(job) -> None:
             st.session_state.evaluate_on_arrival = page == "evaluate"
             if page == "evaluate" and job.fine_tuning:  # beside the model it started from, as its warning advises
                 put("evaluate_compare", SHIPPED_LABEL)
+                # A new session's first Evaluate restores the browser's last click over it (after a reload).
+                st.session_state.evaluate_restored = True
             st.switch_page(f"pages/{page}.py")
     with right:
         download_ui(job, "Download it", "train_download")
@@ -570,7 +572,7 @@ elif job is not None and not mine_running:
     # One step's loss is no curve; a run that failed before its first batches will have none.
     if state["status"] != "cancelled" and state["loss"]:
         results_ui(job, state)
-    if state["sample"] is not None:  # the final forecast still: the GIF never pauses
+    if state["sample"] is not None:  # the final forecast still, beside the looping GIF
         # Its bounces marked and named, as on every other page's strip.
         forecast_strip_ui(*state["sample"], sample_sequence())
 if job is not None:

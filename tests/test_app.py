@@ -1427,6 +1427,22 @@ def test_a_run_that_failed_after_a_checkpoint_says_what_was_kept(app, tmp_path, 
     assert not [c for c in app.caption if "loss curve starts" in c.value]
 
 
+def test_a_backend_keras_loaded_but_core_refuses_is_refused_on_every_page_view(app, monkeypatch):
+    # Refused once, Keras stayed loaded: the next page's run skipped the check and went on with it.
+    import ui.shared
+
+    def refused():
+        raise InputError("Keras runs on its numpy backend here; ConvLSTM Studio runs on KERAS_BACKEND=tensorflow "
+                         "(the default) or jax")
+
+    monkeypatch.setattr(ui.shared, "import_keras", refused)
+    for page in ("forecast", "evaluate"):
+        app.switch_page(f"pages/{page}.py").run()
+        assert not app.exception and app.error[0].value == (
+            "Keras runs on its numpy backend here; ConvLSTM Studio runs on KERAS_BACKEND=tensorflow (the default) or "
+            "jax. Restart the app with one of those.")
+
+
 def test_a_second_tab_pressing_start_is_told_its_browser_has_a_run(app, monkeypatch):
     # Both tabs of one browser showed Start; the second was told the line had filled up.
     import ui.jobs
@@ -1666,7 +1682,11 @@ def test_a_fine_tuning_run_that_made_its_model_worse_says_so(app, tmp_path, tiny
     assert not app.exception
     assert [w.value.startswith(f"Its validation MSE rose from 43.0, the model it started from, to {after}")
             for w in app.warning] == ([True] if warned else [])
-    # "Compare the two on Evaluate": its button opened Evaluate comparing with nothing.
+    # "Compare the two on Evaluate": its button opened Evaluate comparing with nothing, also where this browser's
+    # last click there, before a reload, restored "(none)" over it.
+    from ui.evaluations import evaluations
+
+    evaluations().remember(app.session_state["session_id"], {"evaluate_compare": "(none)"})
     app.session_state["evaluate_count"] = 10
     app.button(key="train_to_evaluate").click().run()
     assert app.selectbox(key="evaluate_checkpoint").value == "Trained here: run 1"

@@ -57,7 +57,7 @@ def gif_ui(gif: bytes, caption: str, alt: str) -> None:
     else:
         # PNG: "auto" sent an RGB still as a JPEG, which blurred the digits' pixels.
         st.image(media.last_frame(gif), caption=f"{caption} Shown still, at its last frame: animations are off "
-                 "(sidebar).", alt=f"{alt}, still at its last frame", output_format="PNG")
+                 "(sidebar).", alt=f"{alt.rstrip('.')}, still at its last frame", output_format="PNG")
 
 
 def wall_marks(sequence: data.Sequences | None) -> dict:
@@ -82,8 +82,9 @@ def bounces_words(sequence: data.Sequences | None, context: int) -> str:
 def forecast_strip_ui(context: np.ndarray, truth: np.ndarray, prediction: np.ndarray,
                       sequence: data.Sequences | None = None) -> None:
     """The frames of a forecast side by side, under the true ones: a still view
-    beside the looping GIF, to compare frame by frame. The bounces of `sequence`,
-    the generated sequence forecast (if it is one), are marked and named."""
+    beside the GIF (which loops unless animations are off), to compare frame by
+    frame. The bounces of `sequence`, the generated sequence forecast (if it is
+    one), are marked and named."""
     # Ten frames a line, the context on a line of its own; past 20 frames, twenty a line: 60 at ten a
     # line were taller than a projected screen. On a phone five a line: at ten the 870 px strip was
     # shown in 358, numbers 4 px high; at five, 495 px, they are 7. Both are sent (the narrow one

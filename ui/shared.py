@@ -148,12 +148,13 @@ def keras_loaded_ui() -> None:
     Not st.spinner: its timer thread needs the GIL, which loading TensorFlow's
     libraries holds, so it would appear only once they are loaded.
     """
-    if "keras" in sys.modules:
-        return
-    backend = {"tensorflow": "TensorFlow", "jax": "JAX"}.get(os.environ.get("KERAS_BACKEND") or "tensorflow", "Keras")
     notice = st.empty()
-    notice.info(f"Loading {backend} (once, after the server starts)...", icon=":material/hourglass_top:")
-    time.sleep(0.2)  # lets the server send the notice before the import holds the GIL
+    if "keras" not in sys.modules:
+        backend = {"tensorflow": "TensorFlow", "jax": "JAX"}.get(os.environ.get("KERAS_BACKEND") or "tensorflow", "Keras")
+        notice.info(f"Loading {backend} (once, after the server starts)...", icon=":material/hourglass_top:")
+        time.sleep(0.2)  # lets the server send the notice before the import holds the GIL
+    # Every time, not once: a backend refused after it loaded (Keras' numpy) stays loaded, and the
+    # next page's run went on with it, to fail deep inside training.
     try:
         import_keras()
     except InputError as error:
