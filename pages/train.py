@@ -449,7 +449,8 @@ EXPECT = (
     "What to expect: in a few minutes a model from scratch learns where things move, its loss and validation "
     "MSE fall, but its forecasts stay grey blurs, not digits: the shipped model saw 2.4 million sequences on a "
     # 784-880 in the default run's minute (benchmarks/app_gc.py, docs/benchmarks.md), 1,040 in a review's.
-    "GPU, where a minute on 2 idle CPU cores sees 800 to 1,000 (fewer while others use the server). To show forecasts of digits, use the Forecast page."
+    "GPU, where a minute on 2 idle CPU cores sees 800 to 1,000 (fewer while others use the server). To show "
+    "forecasts of digits, use the Forecast page."
 )
 job = registry().latest(session_id())
 locked = job is not None and job.running

@@ -17,12 +17,9 @@ from ui.charts import describe_bounces
 
 # The middle panel is titled "model input" during the context: captions named it "prediction" only.
 INPUT_EXPLAINED = "During the context the prediction panel shows the frames the model was given."
-
-
-# Said beside every picture that marks them: under the strip alone, a class watching the GIF took its flash for a glitch.
+# Said beside every picture that marks them: under the strip alone, a class watching the GIF took its flash
+# for a glitch.
 BOUNCES_EXPLAINED = "A cyan bar on a frame marks the wall a digit bounces off in it."
-
-
 # The error panel has no colour bar of its own, and a class read its colours as a heat map of the digits.
 ERROR_EXPLAINED = ("In the error panel, black is right and brighter is further off, through purple and orange up to "
                    "pale yellow: off by the full brightness.")

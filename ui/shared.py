@@ -150,7 +150,8 @@ def keras_loaded_ui() -> None:
     """
     notice = st.empty()
     if "keras" not in sys.modules:
-        backend = {"tensorflow": "TensorFlow", "jax": "JAX"}.get(os.environ.get("KERAS_BACKEND") or "tensorflow", "Keras")
+        backend = {"tensorflow": "TensorFlow", "jax": "JAX"}.get(os.environ.get("KERAS_BACKEND") or "tensorflow",
+                                                                "Keras")
         notice.info(f"Loading {backend} (once, after the server starts)...", icon=":material/hourglass_top:")
         time.sleep(0.2)  # lets the server send the notice before the import holds the GIL
     # Every time, not once: a backend refused after it loaded (Keras' numpy) stays loaded, and the
