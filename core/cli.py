@@ -576,6 +576,12 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(EXIT_BAD_INPUT, f"error: {message} (see {self.prog} --help)\n")
 
+    def parse_args(self, args=None, namespace=None):
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:  # told by the command that got them, whose --help lists what it takes, not by the root's
+            getattr(parsed, "parser", self).error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
 
 def parser() -> argparse.ArgumentParser:
     root = _Parser(prog="python -m core", description="ConvLSTM Studio: Moving MNIST forecasting.")
@@ -592,7 +598,7 @@ def parser() -> argparse.ArgumentParser:
                              "so 1 and 2 give the validation and test sets' motions")
     export.add_argument("--digits", type=int, default=2, choices=[1, 2, 3], help="digits per sequence (default %(default)s)")
     export.add_argument("--out", required=True, type=_path, help="the .npy to write")
-    export.set_defaults(run=cmd_data_export)
+    export.set_defaults(run=cmd_data_export, parser=export)
 
     train = commands.add_parser("train", help="train or resume a model")
     train.add_argument("--out", required=True, type=_path, help="checkpoint path (.keras); an existing file needs --resume")
@@ -634,7 +640,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=None,
                        help="fixes the batches drawn (default: random); the starting weights are random either way")
     train.add_argument("--json", action="store_true", help="end with one JSON line of results")
-    train.set_defaults(run=cmd_train)
+    train.set_defaults(run=cmd_train, parser=train)
 
     refine = commands.add_parser("refine", help="train a refiner for a trained convlstm model, which stays frozen")
     refine.add_argument("--checkpoint", required=True, type=_path, help="the trained model (.keras)")
@@ -661,7 +667,7 @@ def parser() -> argparse.ArgumentParser:
                              "a --seed no earlier round used, best with a lower --lr (e.g. 3e-4); --sequences caps "
                              "what fits in memory, so more are seen in rounds, one file to the next")
     refine.add_argument("--json", action="store_true", help="end with one JSON line of results")
-    refine.set_defaults(run=cmd_refine)
+    refine.set_defaults(run=cmd_refine, parser=refine)
 
     fc = commands.add_parser("forecast", help="forecast sequences from a .npy file")
     fc.add_argument("--checkpoint", required=True, type=_path, help="a .keras checkpoint, e.g. checkpoints/convlstm.keras")
@@ -671,7 +677,7 @@ def parser() -> argparse.ArgumentParser:
     fc.add_argument("--context", type=int, default=10,
                     help="frames of each sequence the model reads first, 2-100 (default %(default)s)")
     fc.add_argument("--gif", default=None, type=_path, help="also write the first sequence as a GIF")
-    fc.set_defaults(run=cmd_forecast)
+    fc.set_defaults(run=cmd_forecast, parser=fc)
 
     ev = commands.add_parser("evaluate", help="metrics against the baselines")
     ev.add_argument("--checkpoint", required=True, type=_path, help="a .keras checkpoint, e.g. checkpoints/convlstm.keras")
@@ -685,14 +691,14 @@ def parser() -> argparse.ArgumentParser:
                     help="frames the model reads, 2-100; the rest of each sequence is scored (default %(default)s)")
     ev.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
     ev.add_argument("--card", default=None, type=_path, help="also write a model card (.json) with these results")
-    ev.set_defaults(run=cmd_evaluate)
+    ev.set_defaults(run=cmd_evaluate, parser=ev)
     ship = commands.add_parser("export", help="copy a checkpoint for inference (no optimizer state)")
     ship.add_argument("--checkpoint", required=True, type=_path, help="a trained .keras checkpoint")
     ship.add_argument("--out", required=True, type=_path, help="the copy to write (.keras), another path")
     ship.add_argument("--output-floor", type=float, default=None,
                       help="forecast pixels below this are drawn black, from 0 to below 1 (default: the checkpoint's; "
                            "0 for a model trained from scratch); benchmarks/output_floor.py measures the trade")
-    ship.set_defaults(run=cmd_export)
+    ship.set_defaults(run=cmd_export, parser=ship)
     return root
 
 

@@ -100,6 +100,17 @@ def test_unknown_commands_and_missing_options_get_one_line(capsys):
         assert err.startswith("error: ") and "\n" not in err and message in err and "--help" in err, err
 
 
+def test_an_unknown_option_points_to_its_commands_help(capsys):
+    # argparse's root parser tells of extra arguments; its --help lists commands, not the options meant.
+    for argv, told in [(["evaluate", "--checkpoint", "c.keras", "--cuont", "5"],
+                        "--cuont 5 (see python -m core evaluate --help)"),
+                       (["data", "export", "--out", "x.npy", "-z"], "-z (see python -m core data export --help)")]:
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2
+        assert capsys.readouterr().err == f"error: unrecognized arguments: {told}\n"
+
+
 def test_the_help_gives_the_ranges_the_configs_check(capsys):
     # The help's ranges are typed out (reading them from core.model would load Keras
     # for --help, seconds); this keeps them the bounds the configs enforce.
