@@ -24,6 +24,7 @@ from pathlib import Path
 
 from core.errors import InputError, import_keras
 from core.files import check_output, partial_path, write_atomically
+from core.progress import text_bar
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
@@ -106,12 +107,8 @@ def _npy_writer(array):
 
 
 def _bar(total: int, unit: str, desc: str, **options):
-    from tqdm import tqdm
-
     # A log file gets a line every 30 s instead of a redraw every 0.1 s.
-    interval = 0.1 if sys.stderr.isatty() else 30
-    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, dynamic_ncols=True, mininterval=interval,
-                **options)
+    return text_bar(total, desc, unit, mininterval=0.1 if sys.stderr.isatty() else 30, **options)
 
 
 def _progress(bar):

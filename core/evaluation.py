@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from typing import Callable, Iterator
 
 import numpy as np
@@ -12,6 +11,7 @@ from core.data import CONTEXT_FRAMES, check_frames, split_context, to_unit_float
 from core.errors import InputError, as_bool, as_number, check_callback
 from core.forecasting import MAX_HORIZON, batch_size_for, forecast
 from core.metrics import BASELINES, Scores, per_sequence, scores_of
+from core.progress import text_bar
 
 
 def evaluate(
@@ -61,7 +61,7 @@ def evaluate(
     check_callback("progress", progress, "done, total")
     rows = []
     # A notebook's cell was silent for the 25 s that 300 sequences take.
-    with _bar(len(seen)) if as_bool("bar", bar) else contextlib.nullcontext() as shown:
+    with text_bar(len(seen), "evaluating") if as_bool("bar", bar) else contextlib.nullcontext() as shown:
         for done, row in scored_batches(model, seen, truth, batch_size):
             rows.append(row)
             if shown is not None:  # tqdm's truth is its total's, not whether there is a bar
@@ -69,12 +69,6 @@ def evaluate(
             if progress:
                 progress(done, len(seen))
     return scores_of_batches(rows)
-
-
-def _bar(total: int):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="evaluating", unit="seq", file=sys.stderr, dynamic_ncols=True, mininterval=1.0)
 
 
 def scored_batches(model, context: np.ndarray, truth: np.ndarray, batch_size: int = 32,

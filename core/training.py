@@ -24,7 +24,6 @@ import contextlib
 import json
 import math
 import os
-import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -41,6 +40,7 @@ from core.files import check_output, partial_path
 from core.forecasting import forecast
 from core.metrics import BASELINES, mse
 from core.model import MODEL_LOCK, ModelConfig, build_model, model_config, preset
+from core.progress import text_bar
 
 # Fine-tuning a trained model with a new optimizer needs small steps: one batch
 # at 1e-3 took run D's model's validation MSE from 68 to 190, at 1e-4 to 70
@@ -691,12 +691,8 @@ class _ProgressBar(keras.callbacks.Callback):
 
     def __init__(self, progress: TrainingProgress):
         super().__init__()
-        from tqdm import tqdm
-
         self.progress = progress
-        # At most a redraw a second: one per batch was 73 redraws in 50 batches, hundreds a second on a GPU.
-        self.bar = tqdm(total=1000, desc="training", bar_format=BAR_FORMAT, file=sys.stderr, dynamic_ncols=True,
-                        mininterval=1.0)
+        self.bar = text_bar(1000, "training", bar_format=BAR_FORMAT)
 
     def draw(self, now: bool = False):
         state = self.progress.snapshot()

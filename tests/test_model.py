@@ -53,6 +53,15 @@ def test_forecast_accepts_one_sequence_and_floats(tiny_model, test_sequences):
     np.testing.assert_allclose(as_uint8, as_float, atol=1e-5)
 
 
+def test_forecast_draws_a_bar_for_a_notebook_and_forecasts_the_same(tiny_model, test_sequences, capsys):
+    quiet = forecast(tiny_model, test_sequences[:5, :10], 3, batch_size=2)
+    assert capsys.readouterr().err == ""
+    np.testing.assert_array_equal(forecast(tiny_model, test_sequences[:5, :10], 3, batch_size=2, bar=True), quiet)
+    assert "forecasting: 100%" in (shown := capsys.readouterr().err) and "5/5" in shown
+    with pytest.raises(InputError, match="^bar must be True or False"):
+        forecast(tiny_model, test_sequences[:1, :10], 3, bar=1)
+
+
 def test_a_diverged_model_forecasts_black_frames_that_can_be_scored(test_sequences):
     # NaN weights (a learning rate too high) forecast NaN, which Forecast and Design then failed to score.
     model = build_model(preset("convlstm", **TINY))
