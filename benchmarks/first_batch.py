@@ -27,7 +27,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def one_run(minutes: float, layer_norm: bool) -> str:
-    from core.training import TrainConfig, TrainingProgress, train
+    from core.progress import TrainingProgress
+    from core.training import TrainConfig, train
 
     progress = TrainingProgress()
     config = TrainConfig(minutes=minutes, epoch_sequences=256, batch_size=16, val_count=16, learning_rate=1e-3,

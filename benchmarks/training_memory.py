@@ -46,7 +46,8 @@ def main() -> None:
     if args.from_shipped and args.keras_io:
         parser.error("--from-shipped and --keras-io are two kinds of run: choose one")
 
-    from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, TrainingProgress, train
+    from core.progress import TrainingProgress
+    from core.training import FINE_TUNING_LEARNING_RATE, TrainConfig, train
 
     # As the Train page asks: a new model with layer norm, the shipped one closed loop at its small
     # rate, or the keras.io model one sequence a batch (the most a shared server allows).

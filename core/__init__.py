@@ -8,6 +8,7 @@ and the Streamlit pages. Modules, one concern each:
     checkpoints  saving and loading a model with its config and record
     device       the processor or GPUs, and the precision that runs fastest there
     training     Model.fit with live progress and resumable checkpoints
+    progress     the state a running training shares with its watchers, and text bars
     refiner      training a trained forecaster's refiner on its own forecasts
     forecasting  closed-loop forecasts
     metrics      MSE, MAE, SSIM, PSNR and the baselines
@@ -46,7 +47,7 @@ _EXPORTS = {
     "save_checkpoint": "core.checkpoints",
     "forecast": "core.forecasting",
     "TrainConfig": "core.training",
-    "TrainingProgress": "core.training",
+    "TrainingProgress": "core.progress",
     "train": "core.training",
     "RefinerConfig": "core.refiner",
     "train_refiner": "core.refiner",
@@ -58,13 +59,14 @@ _EXPORTS = {
 }
 
 _MODULES = ("data", "model", "checkpoints", "device", "training", "refiner", "forecasting", "metrics", "media", "evaluation",
-            "inspection", "files", "errors", "cli")
+            "inspection", "progress", "files", "errors", "cli")
 
 __all__ = sorted(_EXPORTS)
 
 
 # The modules that load no TensorFlow.
-_LIGHT = ("core.errors", "core.files", "core.cli", "core.data", "core.metrics", "core.media")
+_LIGHT = ("core.errors", "core.files", "core.cli", "core.data", "core.metrics", "core.media",
+          "core.progress")
 
 
 def __getattr__(name):

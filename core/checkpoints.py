@@ -11,6 +11,10 @@ import os
 import zipfile
 from pathlib import Path
 
+from core.errors import quiet_tensorflow
+
+# Before Keras loads TensorFlow, whose C++ log a notebook's `from core.model import ...` printed.
+quiet_tensorflow()
 import keras
 
 from core.device import fast_precision

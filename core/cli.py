@@ -24,7 +24,7 @@ from pathlib import Path
 
 from core.errors import InputError, import_keras
 from core.files import check_output, partial_path, write_atomically
-from core.progress import text_bar
+from core.progress import text_bar, training_bar
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
@@ -106,9 +106,17 @@ def _npy_writer(array):
     return write
 
 
-def _bar(total: int, unit: str, desc: str, **options):
+def _redraws() -> float:
     # A log file gets a line every 30 s instead of a redraw every 0.1 s.
-    return text_bar(total, desc, unit, mininterval=0.1 if sys.stderr.isatty() else 30, **options)
+    return 0.1 if sys.stderr.isatty() else 30
+
+
+def _bar(total: int, unit: str, desc: str):
+    return text_bar(total, desc, unit, mininterval=_redraws())
+
+
+def _training_bar():
+    return training_bar(mininterval=_redraws())
 
 
 def _progress(bar):
@@ -165,7 +173,8 @@ def as_flags(message: str) -> str:
 
 
 def cmd_train(args) -> None:
-    from core.training import BAR_FORMAT, DEFAULT_SAMPLING_SEQUENCES, TrainConfig, TrainingProgress, progress_words, train
+    import core.progress  # by attribute, so that a test's stand-in for TrainingProgress is the one run
+    from core.training import DEFAULT_SAMPLING_SEQUENCES, TrainConfig, train
 
     check_output(args.out, ".keras", "--out")
     if args.val_sequences is not None:
@@ -222,7 +231,7 @@ def cmd_train(args) -> None:
         raise InputError(f"{args.out} already exists; add --resume to continue it, or give another --out")
     if args.resume and not Path(args.out).exists():  # a mistyped path would start over without a word
         print(f"note: {args.out} does not exist yet, so --resume starts a new run there", file=sys.stderr)
-    progress = TrainingProgress()
+    progress = core.progress.TrainingProgress()
     outcome = {}
     made = [folder for folder in Path(args.out).absolute().parents if not folder.exists()]  # deepest first
 
@@ -252,15 +261,14 @@ def cmd_train(args) -> None:
         # The bar appears once the model is ready, so a bad checkpoint gets a clean one-line error.
         while worker.is_alive() and progress.snapshot()["status"] == "starting":
             worker.join(0.2)
-        bar = _bar(1000, "‰", "training", bar_format=BAR_FORMAT) if worker.is_alive() else None
+        bar = _training_bar() if worker.is_alive() else None
         shown = None
         while worker.is_alive():
             worker.join(0.5)
             state = progress.snapshot()
-            bar.update(int(state["fraction"] * 1000) - bar.n)
             # The bar stands still while validating: redraw it when the count moves (the keras.io
             # model's 64 forecasts take minutes on a CPU), not every half second into a log.
-            bar.set_postfix_str(progress_words(state), refresh=state["validation"] != shown)
+            core.progress.draw_training(bar, state, now=state["validation"] != shown)
             shown = state["validation"]
     except KeyboardInterrupt:  # the second Ctrl-C: the worker may be saving, and dies with this process
         # Its half-written file stayed hidden beside --out in 1 of 4 tries. Should the worker

@@ -9,6 +9,10 @@ import os
 import platform
 from pathlib import Path
 
+from core.errors import quiet_tensorflow
+
+# Before Keras loads TensorFlow, whose C++ log a notebook's `from core.model import ...` printed.
+quiet_tensorflow()
 import keras
 
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 import contextlib
 from typing import Callable
 
+from core.errors import quiet_tensorflow
+
+# Before Keras loads TensorFlow, whose C++ log a notebook's `from core.model import ...` printed.
+quiet_tensorflow()
 import keras
 import numpy as np
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.errors import quiet_tensorflow
+
+# Before Keras loads TensorFlow, whose C++ log a notebook's `from core.model import ...` printed.
+quiet_tensorflow()
 import keras
 import numpy as np
 

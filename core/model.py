@@ -28,6 +28,10 @@ import dataclasses
 import threading
 from dataclasses import dataclass
 
+from core.errors import quiet_tensorflow
+
+# Before Keras loads TensorFlow, whose C++ log a notebook's `from core.model import ...` printed.
+quiet_tensorflow()
 import keras
 from keras import layers, ops
 

@@ -22,6 +22,10 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
+from core.errors import quiet_tensorflow
+
+# Before Keras loads TensorFlow, whose C++ log a notebook's `from core.model import ...` printed.
+quiet_tensorflow()
 import keras
 import numpy as np
 

@@ -29,6 +29,10 @@ import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from core.errors import quiet_tensorflow
+
+# Before Keras loads TensorFlow, whose C++ log a notebook's `from core.model import ...` printed.
+quiet_tensorflow()
 import keras
 import numpy as np
 
@@ -40,7 +44,7 @@ from core.files import check_output, partial_path
 from core.forecasting import forecast
 from core.metrics import BASELINES, mse
 from core.model import MODEL_LOCK, ModelConfig, build_model, model_config, preset
-from core.progress import text_bar
+from core.progress import TrainingProgress, draw_training, training_bar
 
 # Fine-tuning a trained model with a new optimizer needs small steps: one batch
 # at 1e-3 took run D's model's validation MSE from 68 to 190, at 1e-4 to 70
@@ -231,68 +235,6 @@ class TrainingSequences(keras.utils.PyDataset):
         frames = data.generate("train", self.batch_size, self.rng, self.num_digits).frames
         frames = data.to_unit_float(frames)[..., None]
         return frames[:, :-1], frames[:, 1:]
-
-
-class TrainingProgress:
-    """What a running training shares with its watchers; safe across threads.
-
-    The training thread writes through `update`; any other thread reads a
-    consistent copy with `snapshot` and asks for a stop with `request_stop`.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._state = {
-            # starting, training, validating, stopping, done, stopped, failed; or cancelled:
-            # stopped before its first step ended, with nothing learned and nothing saved
-            "status": "starting",
-            "device": None,
-            "epoch": 0,
-            "batch": 0,
-            "sequences_seen": 0,
-            "elapsed": 0.0,  # seconds since training began, validations included
-            # seconds of that before the first step had run (compiling it), when the time budget's clock starts
-            "ready_after": None,
-            "fraction": 0.0,
-            "eta_seconds": None,
-            "sequences_per_second": None,
-            "loss": [],  # (sequences_seen, training loss)
-            # (sequences_seen, validation MSE per frame, OpenSTL units); a fine-tuning run's starts at 0
-            "val_mse": [],
-            "val_mse_start": None,  # a fine-tuning run's: the model it starts from, scored before training
-            "sample": None,  # (context, truth, prediction) of one validation sequence
-            "validation": None,  # (forecasts done, total) while validating
-            "val_baselines": {},  # {baseline name: its MSE on the validation sequences}, a scale for val_mse
-            "error": None,
-            # The minutes ended the run: with epochs too, before they did (the app caps them at 10 minutes).
-            "time_up": False,
-        }
-
-    def update(self, **changes):
-        """Sets the given keys of the state (see `__init__`); `loss` and
-        `val_mse` are histories, so their values are appended instead."""
-        with self._lock:
-            for key, value in changes.items():
-                if key in ("loss", "val_mse"):
-                    self._state[key] = self._state[key] + [value]
-                else:
-                    self._state[key] = value
-
-    def snapshot(self) -> dict:
-        """A consistent copy of the state (shallow: its lists are replaced, never changed, by `update`)."""
-        with self._lock:
-            return dict(self._state)
-
-    def request_stop(self):
-        """Asks the run to stop: it saves what it learned at the end of the batch it is on
-        (or, before its first, stops with nothing saved)."""
-        self._stop.set()
-
-    @property
-    def stop_requested(self) -> bool:
-        """Whether `request_stop` was called."""
-        return self._stop.is_set()
 
 
 TF_CONFIG_WORDS = ("JSON naming the cluster and this machine's task in it, as "
@@ -663,28 +605,6 @@ def _word(value) -> str:
     return ("on" if value else "off") if isinstance(value, (bool, np.bool_)) else str(value)
 
 
-# The bar counts thousandths of the budget: its rate ("‰/s") read as noise.
-# The time left is the run's own estimate (`progress_words`): tqdm's counted the seconds spent compiling
-# the first step at the rate of training, "00:10<07:00" for a one-minute run.
-BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}"
-
-
-def progress_words(state: dict) -> str:
-    """A `TrainingProgress` snapshot in one line, for a progress bar's tail."""
-    speed = state["sequences_per_second"]
-    # "nan" before the first validation read as a run that had diverged; "seq/s=0.0" before the speed was
-    # measured (its first batches, or a run of one batch), as a stalled one.
-    val = f"{state['val_mse'][-1][1]:.1f}" if state["val_mse"] else "not yet"
-    left = state["eta_seconds"]
-    words = [] if left is None or state["fraction"] >= 1 else [f"left={int(left) // 60}:{int(left) % 60:02d}"]
-    words += [f"seen={state['sequences_seen']}", f"seq/s={'measuring' if speed is None else f'{speed:.1f}'}",
-              f"val_mse={val}"]
-    text = " ".join(words)
-    if state["validation"]:
-        text += " validating {}/{}".format(*state["validation"])
-    return text
-
-
 class _ProgressBar(keras.callbacks.Callback):
     """A text bar of the budget spent, for `train(..., bar=True)`: a notebook's
     cell showed nothing for the minutes a run took."""
@@ -692,22 +612,13 @@ class _ProgressBar(keras.callbacks.Callback):
     def __init__(self, progress: TrainingProgress):
         super().__init__()
         self.progress = progress
-        self.bar = text_bar(1000, "training", bar_format=BAR_FORMAT)
-
-    def draw(self, now: bool = False):
-        state = self.progress.snapshot()
-        # Named by the status: a run stopped at 20% ended on "training: 100%", as if it had trained its budget.
-        self.bar.set_description_str(state["status"], refresh=False)
-        self.bar.set_postfix_str(progress_words(state), refresh=False)
-        self.bar.update(int(state["fraction"] * 1000) - self.bar.n)  # redraws if a second has passed
-        if now:
-            self.bar.refresh()
+        self.bar = training_bar()
 
     def on_train_batch_end(self, batch, logs=None):
-        self.draw()
+        draw_training(self.bar, self.progress.snapshot())
 
     def on_epoch_end(self, epoch, logs=None):  # after the progress callback's validation
-        self.draw(now=True)
+        draw_training(self.bar, self.progress.snapshot(), now=True)
 
 
 def sample_sequence() -> data.Sequences:
@@ -755,7 +666,7 @@ def _finish(callback: _RunCallback, progress: TrainingProgress, shown: _Progress
     else:
         progress.update(status="done", fraction=1.0, eta_seconds=0.0)
     if shown:
-        shown.draw(now=True)
+        draw_training(shown.bar, progress.snapshot(), now=True)
 
 
 def train(config: TrainConfig, progress: TrainingProgress | None = None,

@@ -976,15 +976,15 @@ def test_help_and_usage_errors_come_before_tensorflow_loads(tmp_path):
 
 
 def test_a_train_stopped_before_its_first_step_ends_says_nothing_was_saved(tmp_path, monkeypatch, capsys):
-    import core.training
+    import core.progress
 
-    class CtrlCAtOnce(core.training.TrainingProgress):  # Ctrl-C while the first step compiles
+    class CtrlCAtOnce(core.progress.TrainingProgress):  # Ctrl-C while the first step compiles
         def update(self, **changes):
             super().update(**changes)
             if changes.get("status") == "training":
                 os.kill(os.getpid(), signal.SIGINT)  # to the CLI's handler, in the main thread
 
-    monkeypatch.setattr(core.training, "TrainingProgress", CtrlCAtOnce)
+    monkeypatch.setattr(core.progress, "TrainingProgress", CtrlCAtOnce)
     out = tmp_path / "cancelled.keras"
     argv = ["train", "--epochs", "1", "--epoch-sequences", "8", "--batch-size", "8", "--layers", "1", "--filters", "4",
             "--precision", "float32", "--val-sequences", "4", "--out", str(out)]

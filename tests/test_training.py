@@ -22,8 +22,9 @@ from core.errors import InputError
 from core.forecasting import forecast
 from core.metrics import mse, repeat_last
 from core.model import build_model, model_config, preset, with_output_floor
-from core.training import (DEFAULT_VAL_COUNT, TrainConfig, TrainingProgress, TrainingSequences, _RunCallback,
-                           has_recycled_model, progress_words, sample_sequence, train)
+from core.progress import TrainingProgress, progress_words
+from core.training import (DEFAULT_VAL_COUNT, TrainConfig, TrainingSequences, _RunCallback, has_recycled_model,
+                           sample_sequence, train)
 
 
 @pytest.mark.parametrize("digits", [1, 2, 3])

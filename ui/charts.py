@@ -184,7 +184,7 @@ def learning_curves(state: dict) -> go.Figure:
     loss's line crossed the baselines' as if it could be compared with them.
 
     Args:
-        state: a `core.training.TrainingProgress` snapshot.
+        state: a `core.progress.TrainingProgress` snapshot.
     """
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
                            subplot_titles=("Training loss (binary cross-entropy)",

@@ -33,7 +33,7 @@ class Job:
     owner: str
     label: str
     out: Path
-    progress: object  # core.training.TrainingProgress
+    progress: object  # core.progress.TrainingProgress
     fine_tuning: bool = False  # started from another model's weights
     preset: str = "convlstm"  # core.model's preset: the keras.io model trains without scheduled sampling
     started: float = field(default_factory=time.time)
@@ -114,7 +114,8 @@ class Registry:
         `folder`, at once or, while another run trains, when the runs before it
         end. Raises Busy if the line is full or `owner` has a run in it already,
         ShortOfMemory if it would take the server past its memory."""
-        from core.training import TrainingProgress, train
+        from core.progress import TrainingProgress
+        from core.training import train
 
         with self.lock:
             if any(job.owner == owner for job in self.line):  # two tabs of one browser, Start in both
