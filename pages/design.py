@@ -14,7 +14,7 @@ from ui.charts import describe_paths, paths_chart
 from ui.pictures import comparison_ui, file_slug, forecast_strip_ui, picture_download_ui, wall_marks
 from ui.shared import (CONTEXT, bounded_slider, chart_ui, checkpoint_ui, forecast_frames, horizon_limit, keep_values,
                        stack_below)
-from ui.verdict import frames_behind, score_one, verdict
+from ui.verdict import against_still, frames_behind, score_one, verdict
 
 MAX_DIGITS = 3
 # Situations worth trying, one click away: (digits as (class, example, row, col, angle, speed), length).
@@ -138,7 +138,7 @@ with result:
         st.markdown(verdict(frames_behind(scores, "mse"), frames_behind(scores, "ssim"), len(truth), charted=False,
                             explained=True)
                     + f" Over {frames_words} the model's MSE is {scores['model'].mse:.1f} a frame (its 4,096 pixels' "
-                    f"squared errors summed), black frames' {scores['black frames'].mse:.1f}.")
+                    f"squared errors summed), black frames' {scores['black frames'].mse:.1f}. " + against_still(scores))
 # As wide as the forecast's column, under it: in the controls' third of the page it was cut at 1024 px.
 with st.columns([2, 1], gap="large")[0]:
     chart_ui(paths_chart(sequence), key="design_paths", alt=describe_paths(sequence))

@@ -16,7 +16,7 @@ from ui.pictures import comparison_ui, file_slug, forecast_strip_ui, picture_dow
 from ui.shared import (BASELINES_EXPLAINED, CONTEXT, OUTSIDE_SEQUENCE, SSIM_OF_BLACK, TEST_SET_SOURCE, bounded_slider,
                        chart_ui, checkpoint_ui, context_length, forecast_frames, forecast_sequence, horizon_limit,
                        keep_values, sequence_ui, test_sequence, timing_words)
-from ui.verdict import dashed_from, frames_behind, score_one, verdict
+from ui.verdict import against_still, dashed_from, frames_behind, score_one, verdict
 
 
 def source_ui() -> dict | None:
@@ -131,7 +131,7 @@ if path is not None:
             chart_ui(per_frame_chart(metric, curves, better, mark), key=f"forecast_{metric.lower()}",
                      alt=describe_curves(metric, curves))
     # Body text, not a caption: the lesson's conclusion was 14 px of grey, washed out on a projector.
-    st.markdown(verdict(behind, ssim_behind, len(truth)))
+    st.markdown(verdict(behind, ssim_behind, len(truth)) + " " + against_still(scores))
     st.caption("MSE (mean squared error), as the field reports it, adds up the squared errors of a frame's "
                "4,096 pixels (values in [0, 1]): divide by 4,096 for the mean per pixel. SSIM (structural "
                "similarity) compares local shapes, 1 is a perfect match. " + SSIM_OF_BLACK + " " + BASELINES_EXPLAINED)

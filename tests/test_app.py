@@ -1082,7 +1082,7 @@ def test_a_short_fine_tuning_run_appears_on_forecast(app):
 def started_by_hand(app, tmp_path, monkeypatch, gate: threading.Event):
     """Presses Start on the Train page for a run that waits on `gate` and whose progress the test sets."""
     import ui.jobs
-    from core.training import TrainingProgress
+    from core.progress import TrainingProgress
 
     job = ui.jobs.Job("", "Trained here: run 1", tmp_path / "run-1.keras", TrainingProgress(),
                       thread=threading.Thread(target=gate.wait, daemon=True))
@@ -1331,7 +1331,7 @@ def finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, score: float, 
     """This session's one finished run, as the Train page finds it: its last validation MSE `score`,
     black frames' 151 (the page's verdict, without minutes of training or an unseeded run's luck)."""
     import ui.jobs
-    from core.training import TrainingProgress
+    from core.progress import TrainingProgress
 
     finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
     job = ui.jobs.registry().jobs[0]
@@ -1366,7 +1366,7 @@ def test_the_curves_caption_fits_the_run_shown(app, tmp_path, tiny_checkpoint, m
 def test_an_epoch_budget_cut_by_the_time_limit_says_so(app, tmp_path, tiny_checkpoint, monkeypatch, budget, said):
     # It said "Training done", as if every epoch asked for had been trained.
     import ui.jobs
-    from core.training import TrainingProgress
+    from core.progress import TrainingProgress
 
     finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
     job = ui.jobs.registry().jobs[0]
@@ -1406,7 +1406,7 @@ def test_a_run_that_failed_after_a_checkpoint_says_what_was_kept(app, tmp_path, 
     # It read "Training failed" alone, while every other page offered its checkpoint; and one that failed
     # before its first batch was told that its loss curve would start after them.
     import ui.jobs
-    from core.training import TrainingProgress
+    from core.progress import TrainingProgress
 
     finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=2)
     kept, lost = ui.jobs.registry().jobs
@@ -1474,7 +1474,7 @@ def test_a_reload_shows_the_runs_settings_once_and_then_the_visitors(app, tmp_pa
     # A reload is a new session: it opens on the settings the run used, and a change after
     # that stays (restored at every rerun, the settings could not be changed at all).
     import ui.jobs
-    from core.training import TrainingProgress
+    from core.progress import TrainingProgress
 
     finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
     job = ui.jobs.registry().jobs[0]
@@ -1513,7 +1513,7 @@ def test_an_earlier_runs_model_can_still_be_downloaded(app, tmp_path, tiny_check
     # The page draws its latest run alone: a run cancelled after a good one took the good one's Download away.
     import streamlit
     import ui.jobs
-    from core.training import TrainingProgress
+    from core.progress import TrainingProgress
 
     offered, download_button = {}, streamlit.download_button
     monkeypatch.setattr(streamlit, "download_button", lambda label, data, **kwargs: (
@@ -1673,7 +1673,7 @@ def test_a_fine_tuning_run_that_made_its_model_worse_says_so(app, tmp_path, tiny
                                                               warned):
     # Validation MSE 43.0 -> 48.4 read as a success beside baselines of 151 and 250.
     import ui.jobs
-    from core.training import TrainingProgress
+    from core.progress import TrainingProgress
 
     finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
     job = ui.jobs.registry().jobs[0]
@@ -1709,7 +1709,7 @@ def test_a_fine_tuning_run_that_made_its_model_worse_says_so(app, tmp_path, tiny
 def test_a_run_that_gave_way_to_others_says_why(app, tmp_path, tiny_checkpoint, monkeypatch, status, waiting, said):
     # Back after its browser was away, a visitor found their run stopped, or gone from the line, without a word why.
     import ui.jobs
-    from core.training import TrainingProgress
+    from core.progress import TrainingProgress
 
     finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=1)
     job = ui.jobs.registry().jobs[0]
@@ -1760,6 +1760,7 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     from core import data
     from core.evaluation import score_forecast
     from core.forecasting import forecast
+    from ui.verdict import against_still
 
     pictures, classes = data.mnist_digits("test")
     digits = np.array([pictures[classes == digit][example] for digit, example, *_ in placed])
@@ -1773,7 +1774,8 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     prediction = forecast(load_checkpoint(SHIPPED, compile=False, precision="auto"), frames[:, :10], length - 10)
     scores = score_forecast(frames[:, :10], frames[:, 10:], prediction)
     assert said.endswith(f". Over the {length - 10} predicted frames the model's MSE is {scores['model'].mse:.1f} a frame "
-                         f"(its 4,096 pixels' squared errors summed), black frames' {scores['black frames'].mse:.1f}.")
+                         f"(its 4,096 pixels' squared errors summed), black frames' {scores['black frames'].mse:.1f}. "
+                         + against_still(scores))
     behind = scores["model"].per_frame["mse"] > scores["black frames"].per_frame["mse"]
     assert ("beats predicting black frames at every one of the 10 frames" in said) == (not behind.any())
     paths = json.loads(next(chart for chart in app.get("plotly_chart") if "digit 1" in chart.proto.spec).proto.spec)
@@ -2258,7 +2260,7 @@ def test_a_run_leaves_the_line_cleanly_whatever_happens_at_its_turn(tmp_path, mo
 def test_a_run_waiting_for_evaluations_at_the_head_of_the_line_is_not_called_started(app, tmp_path, monkeypatch):
     # Others read "Someone else is training right now; their run has just started" of a run not training yet.
     import ui.jobs
-    from core.training import TrainingProgress
+    from core.progress import TrainingProgress
 
     registry, gate = ui.jobs.Registry(), threading.Event()
     monkeypatch.setattr(ui.jobs, "registry", lambda: registry)
@@ -2280,7 +2282,7 @@ def test_others_read_a_run_between_epochs_as_under_way_not_just_started(app, tmp
     # Its time left is unknown again while its next epoch's first batch is drawn: "their run has just
     # started" was said of a run half done.
     import ui.jobs
-    from core.training import TrainingProgress
+    from core.progress import TrainingProgress
 
     registry, gate, progress = ui.jobs.Registry(), threading.Event(), TrainingProgress()
     monkeypatch.setattr(ui.jobs, "registry", lambda: registry)
@@ -2489,7 +2491,7 @@ def finished_here(app, folder, tiny_checkpoint, monkeypatch, runs: int) -> None:
 def test_start_says_which_kept_model_a_fourth_run_deletes(app, tmp_path, tiny_checkpoint, monkeypatch):
     # A fourth run took run 1's place without a word on the Train page: a good run 1 went for a poor run 4.
     import ui.jobs
-    from core.training import TrainingProgress
+    from core.progress import TrainingProgress
 
     finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=3)
     for job in ui.jobs.registry().jobs:
@@ -2545,7 +2547,7 @@ def test_another_visitor_is_told_no_end_time_until_the_run_has_a_speed(app, tmp_
     # Counted from the run's start, the notice said "ends in about 10 s" with 30 s of training still
     # to come, and an epoch budget's 10-minute cap "600 s" after the first batch.
     import ui.jobs
-    from core.training import TrainingProgress
+    from core.progress import TrainingProgress
 
     registry, gate = ui.jobs.Registry(), threading.Event()
     monkeypatch.setattr(ui.jobs, "registry", lambda: registry)

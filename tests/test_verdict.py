@@ -4,7 +4,7 @@ forecast trails black frames at; the pages' tests see only a few of its sentence
 import numpy as np
 
 from core.metrics import Scores
-from ui.verdict import breakdown, frames_behind, head_to_head, standing, verdict, where
+from ui.verdict import against_still, breakdown, frames_behind, head_to_head, standing, verdict, where
 
 NONE = np.array([], int)
 
@@ -105,3 +105,21 @@ def test_two_models_are_compared_with_each_other_on_both_metrics():
     close = ("W", {"model": _scores(50.14, 0.8779), **baselines})
     assert head_to_head(("S", {"model": _scores(50.12, 0.8781), **baselines}), close) == (
         "S and W score the same on these sequences, to the places shown.")
+
+
+def test_a_forecast_a_still_picture_beats_is_told_so_on_a_real_sequence():
+    # The verdict weighed black frames alone, and called a forecast of digits that barely moved a win.
+    from core import data
+    from core.evaluation import score_forecast
+
+    frames = data.moving_mnist("test", 1)
+    context, truth = frames[:, :10], frames[:, 10:]
+    still = score_forecast(context, truth, np.repeat(context[:, -1:], 10, axis=1) / 255.0)
+    assert against_still(still).startswith(
+        "But repeating the last context frame, a still picture, does as well or better on MSE and SSIM (MSE ")
+    perfect = score_forecast(context, truth, truth / 255.0)
+    assert perfect["model"].mse < 1e-9 < perfect["repeat last frame"].mse
+    assert against_still(perfect) == (
+        "Over all its frames it also beats repeating the last context frame, a still picture (MSE 0.0 against its "
+        f"{perfect['repeat last frame'].mse:.1f}, SSIM 1.000 against its {perfect['repeat last frame'].ssim:.3f}).")
+    assert "on MSE (" in against_still({**perfect, "model": _scores(perfect["repeat last frame"].mse + 1, 1.0)})

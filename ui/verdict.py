@@ -1,6 +1,7 @@
-"""A forecast against the baselines, in words: where it is behind black frames, and
-whether it has broken down for good (the Forecast and Design pages' verdicts), and
-a model's scores over many sequences against both (Evaluate's)."""
+"""A forecast against the baselines, in words: where it is behind black frames, whether
+it has broken down for good, and whether a still picture (the last context frame,
+repeated) does as well (the Forecast and Design pages' verdicts); and a model's
+scores over many sequences against both baselines (Evaluate's)."""
 
 import numpy as np
 import streamlit as st
@@ -68,6 +69,27 @@ def verdict(behind: np.ndarray, ssim_behind: np.ndarray, scored: int, charted: b
                    "that more than MSE does.")
 
 
+def against_still(scores: dict) -> str:
+    """Whether a forecast's averages (`score_one`'s) beat repeating the last context frame, in words:
+    the verdict weighs it against black frames alone, and called a forecast of digits that barely
+    moved a win where the still picture scored better on both metrics."""
+    model, still = scores["model"], scores["repeat last frame"]
+    numbers = f"MSE {model.mse:.1f} against its {still.mse:.1f}, SSIM {model.ssim:.3f} against its {still.ssim:.3f}"
+    worse = [metric.upper() for metric in ("mse", "ssim") if _no_better(model, still, metric)]
+    if not worse:
+        return f"Over all its frames it also beats repeating the last context frame, a still picture ({numbers})."
+    return (f"But repeating the last context frame, a still picture, does as well or better on {' and '.join(worse)} "
+            f"({numbers}): on this sequence the forecast adds nothing over standing still.")
+
+
+def _no_better(model, baseline, metric: str) -> bool:
+    # A tie is no win: a diverged run's black frames tied black frames on SSIM, and were not listed. To the
+    # places shown: the last frame repeated as a forecast beat itself by 1e-5, "301.1 against its 301.1".
+    places = {"mse": 1, "ssim": 3}[metric]
+    mine, theirs = (round(getattr(scores, metric), places) for scores in (model, baseline))
+    return mine >= theirs if metric == "mse" else mine <= theirs
+
+
 def where(behind: np.ndarray, horizon: int, otherwise: str) -> str:
     """The frames in `behind`, in words, and what the others are (`otherwise`, "better")
     when they are not simply the frames before."""
@@ -91,9 +113,7 @@ def standing(name: str, scores: dict) -> str:
     behind = [f"{baseline} on {metric.upper()} (its {getattr(model, metric):.{places}f} against their "
               f"{getattr(scores[baseline], metric):.{places}f})"
               for baseline in ("black frames", "repeat last frame") for metric, places in (("mse", 1), ("ssim", 3))
-              # A tie is no win: a diverged run's black frames tied black frames on SSIM, and were not listed.
-              if (getattr(model, metric) >= getattr(scores[baseline], metric) if metric == "mse"
-                  else getattr(model, metric) <= getattr(scores[baseline], metric))]
+              if _no_better(model, scores[baseline], metric)]
     if not behind:
         return f"{name} beats both baselines on MSE and on SSIM."
     listed = behind[0] if len(behind) == 1 else ", ".join(behind[:-1]) + " or " + behind[-1]
