@@ -24,7 +24,7 @@ from pathlib import Path
 
 from core.errors import InputError, import_keras
 from core.files import check_output, partial_path, write_atomically
-from core.progress import text_bar, training_bar
+from core.progress import stage_bars, text_bar, training_bar
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
@@ -340,24 +340,16 @@ def cmd_refine(args) -> None:
         print(f"note: {args.checkpoint}'s refiner ({had} filters) is replaced by a new one, and 'before' is the "
               "forecaster without a refiner; --resume trains the refiner it has further", file=sys.stderr)
     model = load_checkpoint(args.checkpoint, compile=False, precision="auto")
-    bars = {}
+    shown, close = stage_bars(mininterval=_redraws())
 
     def log(stage: str, done: int, total: int, val: float | None) -> None:
         _raise_if_interrupted()
-        if stage == "epoch":
-            print(f"epoch {done}/{total}: validation MSE {val:.2f}", file=sys.stderr)
-            return
-        if stage not in bars:
-            bars[stage] = _bar(total, "batch" if stage.startswith("training") else "seq", stage)
-        bars[stage].update(done - bars[stage].n)
-        if done == total:
-            bars[stage].close()
+        shown(stage, done, total, val)
 
     try:
         refined = train_refiner(model, config, log)  # Ctrl-C: main() says so, and --out is not written
-    finally:
-        for bar in bars.values():  # an epoch's open bar would otherwise print after main()'s message
-            bar.close()
+    finally:  # an epoch's open bar would otherwise print after main()'s message
+        close()
     save_checkpoint(with_precision(refined, trained_in), args.out)
     record = refined.studio_info["refiner"]
     result = {"out": args.out, "val_mse_before": record["val_mse_before"], "val_mse": record["val_mse_per_epoch"][-1],

@@ -1,7 +1,8 @@
 """How a training run is followed while it runs: `TrainingProgress`, the state
 it shares with the page, the command line or a notebook that watches it, and
-the text bars on stderr (the command line's, and the ones `train`, `evaluate`
-and `forecast` draw for a notebook or a script with `bar=True`).
+the text bars on stderr (the command line's, and the ones `train`,
+`train_refiner`, `evaluate` and `forecast` draw for a notebook or a script
+with `bar=True`).
 
 No Keras here: the pages and `python -m core --help` import it for nothing.
 """
@@ -115,6 +116,36 @@ def progress_words(state: dict) -> str:
     if state["validation"]:
         text += " validating {}/{}".format(*state["validation"])
     return text
+
+
+def stage_bars(**options):
+    """A log for `core.refiner.train_refiner` that draws a text bar per stage
+    (drawing, forecasting, each epoch's training) and a line per epoch's score.
+
+    Args:
+        **options: tqdm's, for every bar.
+
+    Returns:
+        (log, close): log(stage, done, total, val_mse) as `train_refiner` calls
+        it, and close() to end a bar left open (by an error or Ctrl-C).
+    """
+    bars = {}
+
+    def log(stage: str, done: int, total: int, val_mse: float | None) -> None:
+        if stage == "epoch":
+            print(f"epoch {done}/{total}: validation MSE {val_mse:.2f}", file=sys.stderr)
+            return
+        if stage not in bars:
+            bars[stage] = text_bar(total, stage, "batch" if stage.startswith("training") else "seq", **options)
+        bars[stage].update(done - bars[stage].n)
+        if done == total:
+            bars[stage].close()
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return log, close
 
 
 def training_bar(**options):

@@ -35,6 +35,7 @@ from core.device import describe_device
 from core.forecasting import forecast
 from core.metrics import mse_per_frame
 from core.model import MAX_FILTERS, REFINER_AHEAD_SCALE, model_config, with_output_floor, with_refiner
+from core.progress import stage_bars
 from core.training import MAX_BATCH_SIZE, UNSCALED
 
 # The refiner's batches are built as they are drawn, from raw forecasts and
@@ -225,7 +226,7 @@ def _only_refiner_trainable(model: keras.Model):
 
 
 def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
-                  log: Callable[[str, int, int, float | None], None] | None = None) -> keras.Model:
+                  log: Callable[[str, int, int, float | None], None] | None = None, bar: bool = False) -> keras.Model:
     """Trains a refiner for a trained convlstm forecaster, which stays frozen.
 
     The forecaster forecasts `config.sequences` training sequences once; the
@@ -243,6 +244,9 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
             each stage but "epoch" is first called with 0 done as it begins;
             the first "epoch" call, (0, epochs), scores the model as it came
             (unrefined unless resumed).
+        bar: draws a text bar per stage on stderr and a line per epoch, for
+            a notebook or a script (the default round takes tens of minutes
+            on 2 cores, which passed in silence).
 
     Returns:
         A new model: the forecaster's weights and output floor with the
@@ -257,7 +261,22 @@ def train_refiner(model: keras.Model, config: RefinerConfig = RefinerConfig(),
     if not isinstance(config, RefinerConfig):  # a dict failed as "'dict' object has no attribute 'resume'"
         raise InputError(f"config must be a core.RefinerConfig; received {type(config).__name__}")
     check_callback("log", log, "stage, done, total, val_mse")
-    log = log or (lambda *_: None)
+    if not as_bool("bar", bar):
+        return _train_refiner(model, config, log or (lambda *_: None))
+    shown, close = stage_bars()
+
+    def both(*called) -> None:
+        shown(*called)
+        if log:
+            log(*called)
+
+    try:
+        return _train_refiner(model, config, both)
+    finally:  # a bar left open by an error would print after its message
+        close()
+
+
+def _train_refiner(model: keras.Model, config: RefinerConfig, log: Callable) -> keras.Model:
     started = time.perf_counter()
     if model_config(model).precision == "mixed_float16":  # trained as it is, its float16 gradients went unscaled
         raise InputError(UNSCALED)

@@ -19,7 +19,8 @@ from core.refiner import RefinerConfig, _refiner_loss, _RefinerFrames, frame_ssi
 from core.training import train
 
 
-def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_keeps_it(tmp_path, monkeypatch):
+def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_keeps_it(tmp_path, monkeypatch,
+                                                                                          capsys):
     made = []  # (raw forecast, last context frame, truth) of each set of frames the refiner learns or is scored on
 
     class Recorded(refiner._RefinerFrames):
@@ -76,8 +77,16 @@ def test_a_refiner_learns_from_the_frozen_forecasters_forecasts_and_fine_tuning_
     # A notebook's resumed round goes on with the refiner's width and loss, as the CLI's does: it
     # was refused as "a refiner of 64 filters", and given 8, went on with squared error alone.
     refined.studio_info["refiner"]["ssim_weight"] = 20.0
-    again = train_refiner(refined, RefinerConfig(sequences=8, epochs=1, val_count=8, seed=3, resume=True))
+    capsys.readouterr()
+    # With bars, for a notebook whose cell was silent for the tens of minutes a default round takes.
+    again = train_refiner(refined, RefinerConfig(sequences=8, epochs=1, val_count=8, seed=3, resume=True), bar=True)
     assert (again.studio_info["refiner"]["filters"], again.studio_info["refiner"]["ssim_weight"]) == (8, 20.0)
+    shown = capsys.readouterr().err
+    for stage in ("drawing train sequences: 100%", "forecasting val sequences: 100%", "training, epoch 1/1: 100%",
+                  f"epoch 1/1: validation MSE {again.studio_info['refiner']['val_mse_per_epoch'][0]:.2f}"):
+        assert stage in shown, shown
+    with pytest.raises(InputError, match="^bar must be True or False"):
+        train_refiner(refined, RefinerConfig(resume=True), bar="yes")
     with pytest.raises(InputError, match="resume needs a refiner of 16 filters; the model has one of 8"):
         train_refiner(refined, RefinerConfig(filters=16, resume=True))
     with pytest.raises(InputError, match="resume needs a refiner; the model has none"):
