@@ -52,11 +52,15 @@ def test_gifs_refuse_what_they_cannot_show_in_one_line():
     with pytest.raises(InputError, match="frames is empty"):
         media.sequence_gif(frames[0, :0])
     # 0 divided by zero, 0.001 overflowed Pillow, NumPy's 4 was refused, a title of None failed in Pillow.
-    for fps, message in ((0, "fps must be from 0.01 to 100; received 0"), (0.001, "received 0.001"),
+    # 60 was stored as 0.01 s a frame, which browsers play at 0.1 s: slower than 30.
+    for fps, message in ((0, "fps must be from 0.01 to 50 "), (0.001, "received 0.001"), (60, "received 60$"),
                          ("4", "fps must be a number; received '4'")):
         with pytest.raises(InputError, match=message):
             media.sequence_gif(frames[0], fps=fps)
     assert Image.open(io.BytesIO(media.sequence_gif(frames[0], fps=np.float32(4)))).info["duration"] == 250
+    assert Image.open(io.BytesIO(media.sequence_gif(frames[0], fps=50))).info["duration"] == 20
+    with pytest.raises(InputError, match="^frames is empty: a GIF needs at least one frame$"):
+        media.encode_gif(np.zeros((0, 64, 64), np.uint8))
     with pytest.raises(InputError, match="title must be text; received None"):
         media.sequence_gif(frames[0], title=None)
     with pytest.raises(InputError, match="scale must be a whole number; received True"):  # was taken as 1
