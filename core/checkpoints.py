@@ -52,7 +52,8 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
 
     Raises:
         InputError: the path does not end in `.keras` or cannot be written,
-            or `info` is not a dict of JSON's types.
+            `info` is not a dict of JSON's types, or the path holds a training
+            state (saved with its optimizer) that a model without one would replace.
     """
     if not isinstance(path, (str, os.PathLike)):  # save_checkpoint(path, model) was a TypeError from pathlib
         raise InputError(f"path must be a file's path; received {type(path).__name__} (the model comes first)")
@@ -60,6 +61,10 @@ def save_checkpoint(model: keras.Model, path, info: dict | None = None) -> Path:
     if path.suffix != ".keras":  # Path("dir/.keras").suffix is "": it read "end in .keras; received .keras"
         raise InputError(f"checkpoints are files named NAME.keras; received {path.name}")
     config = model_config(model)  # outside the try below: a non-model was blamed on `info`
+    # Hours of a resumable run went without a word under a notebook's save of a loaded model (the CLI refuses it).
+    if getattr(model, "optimizer", None) is None and holds_optimizer(path):
+        raise InputError(f"{path} holds a training state with its optimizer, to resume from; saving a model without "
+                         "one would replace it: pick another path, or delete the file first")
     # Checked before the weights are written: a list saved a file that load_checkpoint
     # refused, a notebook's np.float32 was a TypeError from json.
     if not isinstance(info, (dict, type(None))):

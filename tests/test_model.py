@@ -347,6 +347,26 @@ def test_save_load_round_trip(tmp_path, tiny_model, test_sequences):
         save_checkpoint(None, tmp_path / "n.keras")
 
 
+def test_a_training_state_is_not_replaced_by_a_model_without_its_optimizer(tmp_path, tiny_model):
+    # A notebook's save of a loaded model over a resumable run's state lost its optimizer without a word.
+    import shutil
+
+    from core.checkpoints import holds_optimizer
+
+    state = tmp_path / "state.keras"
+    shutil.copy(ROOT / "checkpoints" / "training" / "convlstm-state.keras", state)
+    before = state.read_bytes()
+    with pytest.raises(InputError, match=f"^{re.escape(str(state))} holds a training state with its optimizer"):
+        save_checkpoint(tiny_model, state)
+    assert state.read_bytes() == before and holds_optimizer(state)
+    # A training run saves over its own state, with its optimizer.
+    training = build_model(ModelConfig(**TINY))  # not the module's model, which other tests use uncompiled
+    training.compile(optimizer="adam", loss="mse")
+    training.fit(np.zeros((1, 3, 64, 64, 1), np.float32), np.zeros((1, 3, 64, 64, 1), np.float32), verbose=0)
+    save_checkpoint(training, state)
+    assert holds_optimizer(state) and state.read_bytes() != before
+
+
 def test_the_keras_io_model_forecasts_each_next_frame_from_all_before_it(test_sequences):
     # Its Conv3D sees one step ahead, so each new frame is the last output of the
     # whole sequence so far; a slice one frame early returned the last context frame first.
