@@ -8,7 +8,9 @@ All arrays are (N, T, 64, 64) floats in [0, 1]; a (T, 64, 64) array is one seque
 - MAE: the same with absolute error.
 - SSIM: per frame (scikit-image, data_range 1), averaged. OpenSTL clips
   predictions to [0, 1] first; `core.forecast` returns them clipped, and
-  `score` refuses values outside it.
+  `score` refuses values outside it. OpenSTL's code, under the scikit-image
+  it pins, took floats' range as 2, which scores higher: the shipped model's
+  0.8778 is 0.8900 there (benchmarks/ssim_range.py, docs/model-card.md).
 - PSNR: per frame `20 * log10(1 / sqrt(per-pixel MSE))`, averaged; a perfect
   frame counts as 100 dB instead of infinity.
 
