@@ -14,6 +14,7 @@ and the Streamlit pages. Modules, one concern each:
     metrics      MSE, MAE, SSIM, PSNR and the baselines
     media        GIFs and frame strips
     evaluation   a model against the baselines on many sequences
+    model_card   the JSON card beside a checkpoint: what it is, saw and scores
     inspection   what each cell's gates and states hold while it forecasts
     files        writing outputs whole or not at all
     errors       the one-line errors every bad input gets
@@ -59,14 +60,14 @@ _EXPORTS = {
 }
 
 _MODULES = ("data", "model", "checkpoints", "device", "training", "refiner", "forecasting", "metrics", "media", "evaluation",
-            "inspection", "progress", "files", "errors", "cli")
+            "model_card", "inspection", "progress", "files", "errors", "cli")
 
 __all__ = sorted(_EXPORTS)
 
 
 # The modules that load no TensorFlow.
 _LIGHT = ("core.errors", "core.files", "core.cli", "core.data", "core.metrics", "core.media",
-          "core.progress")
+          "core.progress", "core.model_card")
 
 
 def __getattr__(name):

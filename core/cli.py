@@ -34,8 +34,6 @@ STOPPED = "\nstopped by Ctrl-C before the end"
 KERAS_COMMANDS = ("train", "refine", "forecast", "evaluate", "export")
 # `--official` alone: not a string, which a file named "cache" was taken for.
 IN_KERAS_CACHE = object()
-# A model card is a few KB: a larger file at --card is something else.
-MAX_CARD_BYTES = 1_000_000
 # The official test set's size; more would take gigabytes of memory.
 MAX_SEQUENCES = 10_000
 # Predicted frames that forecast or evaluate holds in memory: 3.3 GB of float32
@@ -403,8 +401,9 @@ def cmd_forecast(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
+    from core import model_card
     from core.checkpoints import load_checkpoint
-    from core.data import load_official, moving_mnist
+    from core.data import CONTEXT_FRAMES, load_official, moving_mnist
     from core.evaluation import evaluate
     from core.forecasting import MAX_HORIZON
 
@@ -414,7 +413,7 @@ def cmd_evaluate(args) -> None:
         check_output(args.card, ".json", "--card")
         official = args.official if args.official is not IN_KERAS_CACHE else None
         _check_apart({"--card": args.card}, {"--input": args.input, "--official": official, "--checkpoint": args.checkpoint})
-        earlier_card = _earlier_card(args.card)
+        earlier = model_card.earlier_card(args.card)
     if args.official and args.input:
         raise InputError("give --input or --official, not both")
     if args.official:
@@ -439,7 +438,15 @@ def cmd_evaluate(args) -> None:
     table = {name: {**scores.summary(), "mse_per_frame": [float(v) for v in scores.per_frame["mse"]]}
              for name, scores in results.items()}
     if args.card:
-        _write_card(args, model, table, len(frames), earlier_card)
+        data_words = args.input or ("official mnist_test_seq.npy" if args.official
+                                    else "bundled Moving MNIST test set (test digits only)")
+        reproduce = shlex.join(  # a path with a space was two words
+            ["python", "-m", "core", "evaluate", "--checkpoint", args.checkpoint, "--count", str(len(frames))]
+            + (["--input", args.input] if args.input else [])
+            + (["--official"] + ([] if args.official is IN_KERAS_CACHE else [args.official]) if args.official else [])
+            + (["--context", str(args.context)] if args.context != CONTEXT_FRAMES else []))
+        model_card.write_card(args.card, args.checkpoint, model, table, {"data": data_words, "sequences": len(frames),
+                              "context_frames": args.context}, reproduce, earlier)
     if args.json:
         print(json.dumps({"sequences": len(frames), "context": args.context, "seconds": round(seconds, 2), **table}))
         return
@@ -449,93 +456,6 @@ def cmd_evaluate(args) -> None:
     for name, scores in results.items():
         print(f"{name:20} {scores.mse:8.1f} {scores.mae:8.1f} {scores.ssim:7.3f} {scores.psnr:7.2f}")
     print("the model's MSE per predicted frame: " + ", ".join(f"{v:.1f}" for v in results["model"].per_frame["mse"]))
-
-
-def _write_card(args, model, table: dict, count: int, earlier: dict) -> None:
-    """The model card: what the checkpoint is, what it saw, how it scores.
-
-    Fields the evaluation cannot know (how the model was trained, notes) are
-    kept from `earlier`, the card already at that path (`_earlier_card`), if it
-    is this checkpoint's.
-    """
-    import platform
-
-    import numpy as np
-
-    from core.checkpoints import read_checkpoint_info
-    from core.data import CONTEXT_FRAMES
-    from core.device import cpu_name
-
-    card = {
-        "checkpoint": args.checkpoint,
-        # The file's config: the model ran in this CPU's precision, named in evaluated_on.
-        "config": dataclasses.asdict(read_checkpoint_info(args.checkpoint)[0]),
-        "parameters": model.count_params(),
-        "size_mb": round(Path(args.checkpoint).stat().st_size / 1e6, 2),
-        "training": model.studio_info,
-        # The validation sequences share the test set's digits: a reader choosing by them should know.
-        "training_data": "sequences drawn fresh for every batch from the bundled MNIST digits' training split "
-                         "(400 per class); no test digit is ever seen. The validation sequences, scored during "
-                         "training, are drawn from the same 1,000 held-out digits as the test set, with another "
-                         "seed: other sequences, the same digits",
-        "evaluation": {
-            "data": args.input or ("official mnist_test_seq.npy" if args.official else "bundled Moving MNIST test set (test digits only)"),
-            "sequences": count,
-            "context_frames": args.context,
-            "metrics": "OpenSTL definitions: MSE/MAE summed over the 64x64 pixels per frame, SSIM, PSNR",
-            **{name: {k: np.round(v, 4).tolist() for k, v in scores.items()} for name, scores in table.items()},
-        },
-        "evaluated_on": f"{cpu_name()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
-                        f"running in {model.studio_config.precision}",
-        "reproduce": shlex.join(  # a path with a space was two words
-            ["python", "-m", "core", "evaluate", "--checkpoint", args.checkpoint, "--count", str(count)]
-            + (["--input", args.input] if args.input else [])
-            + (["--official"] + ([] if args.official is IN_KERAS_CACHE else [args.official]) if args.official else [])
-            + (["--context", str(args.context)] if args.context != CONTEXT_FRAMES else [])
-        ),
-    }
-    # Only a card of the same checkpoint lends its hand-kept fields (training commands, notes).
-    kept = {k: v for k, v in earlier.items() if k not in card}
-    if earlier and _same_checkpoint(earlier["checkpoint"], args.checkpoint, args.card):
-        card = {**kept, **card}
-    elif kept:
-        print(f"note: {args.card} was the card of {earlier['checkpoint']}; its {', '.join(sorted(kept))} "
-              "are left out of the new card", file=sys.stderr)
-    write_atomically({args.card: lambda tmp: Path(tmp).write_text(json.dumps(card, indent=1) + "\n")})
-
-
-def _earlier_card(card: str) -> dict:
-    """The model card at the --card path `card` ({} where there is none), which `_write_card` replaces; an
-    InputError for any other file there: a JSON file of another kind was replaced without a word."""
-    path = Path(card)
-    if not path.exists() or path.is_file() and path.stat().st_size == 0:  # nothing to lose
-        return {}
-    refused = f"{card} is there already and is not a model card, which --card would replace; give another --card"
-    # Not read whole: a FIFO waited for ever, and a large file would be held in memory.
-    if not path.is_file() or path.stat().st_size > MAX_CARD_BYTES:
-        raise InputError(refused)
-    try:
-        earlier = json.loads(path.read_text())
-    except OSError as error:  # unreadable, yet its folder lets it be replaced
-        raise InputError(f"cannot read {card}, which --card would replace: {error.strerror or error}") from None
-    except ValueError:  # not JSON, or not UTF-8
-        raise InputError(refused) from None
-    if not (isinstance(earlier, dict) and isinstance(earlier.get("checkpoint"), str)):
-        raise InputError(refused)
-    return earlier
-
-
-def _same_checkpoint(named: str, checkpoint: str, card: str) -> bool:
-    """Whether a card's checkpoint, as typed where the card was written, is `checkpoint`: the same
-    file however spelled ("./checkpoints/convlstm.keras" dropped the shipped card's recipe), found
-    from here or from the card's folder or the two above it (the shipped card's path is from the
-    project's root, and a run from another folder dropped its recipe too)."""
-    folder = Path(card).resolve().parent
-    for base in (Path.cwd(), folder, *folder.parents[:2]):
-        with contextlib.suppress(OSError, ValueError):  # not there, or a hand edit's NUL byte
-            if os.path.samefile(base / named, checkpoint):
-                return True
-    return False
 
 
 def cmd_export(args) -> None:
