@@ -21,7 +21,6 @@ what was learned is scored and saved, and `train` returns.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import threading
@@ -38,7 +37,7 @@ import numpy as np
 
 from core import data
 from core.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpoint
-from core.device import describe_device, fast_precision
+from core.device import describe_device, fast_precision, is_chief, make_strategy
 from core.errors import InputError, as_bool, as_number, check_range
 from core.files import check_output, partial_path
 from core.forecasting import forecast
@@ -235,53 +234,6 @@ class TrainingSequences(keras.utils.PyDataset):
         frames = data.generate("train", self.batch_size, self.rng, self.num_digits).frames
         frames = data.to_unit_float(frames)[..., None]
         return frames[:, :-1], frames[:, 1:]
-
-
-TF_CONFIG_WORDS = ("JSON naming the cluster and this machine's task in it, as "
-                   '{"cluster": {"worker": [...]}, "task": {"type": "worker", "index": 0}} (see README.md)')
-
-
-def make_strategy(name: str | None):
-    """None (one device); "mirrored": a TensorFlow strategy over all local GPUs
-    (else all logical CPUs); "multiworker": MultiWorkerMirroredStrategy over the
-    machines named in TF_CONFIG.
-
-    Raises:
-        InputError: another Keras backend than TensorFlow; "multiworker" with
-            TF_CONFIG unset, not JSON, not a table naming a cluster and a
-            task, or naming no such task.
-    """
-    if name is None:
-        return None
-    if keras.backend.backend() != "tensorflow":
-        raise InputError(f"strategy {name!r} needs the TensorFlow backend; this run uses {keras.backend.backend()}")
-    import tensorflow as tf
-
-    if name == "multiworker":
-        text = os.environ.get("TF_CONFIG", "").strip()
-        if not text:  # TensorFlow trains alone then, without a word
-            raise InputError(f"strategy 'multiworker' needs TF_CONFIG, {TF_CONFIG_WORDS}; it is not set")
-        try:
-            config = json.loads(text)
-        except ValueError as error:
-            raise InputError(f"TF_CONFIG must be {TF_CONFIG_WORDS}: {error}") from None
-        # {} and [] trained alone without a word, as an unset one did; 5 and {"cluster": 5} were TypeErrors.
-        if not (isinstance(config, dict) and isinstance(config.get("cluster"), dict) and config["cluster"]
-                and isinstance(config.get("task"), dict)):
-            raise InputError(f"TF_CONFIG must be {TF_CONFIG_WORDS}; received {text[:80]}")
-        try:
-            return tf.distribute.MultiWorkerMirroredStrategy()
-        except (ValueError, TypeError) as error:  # naming no such task, or a cluster's lists of the wrong kind
-            raise InputError(f"TF_CONFIG must be {TF_CONFIG_WORDS}: {error}") from None
-    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-    return tf.distribute.MirroredStrategy([d.name for d in devices])
-
-
-def _is_chief(strategy) -> bool:
-    # With several machines only worker 0 writes checkpoints, so workers
-    # sharing a filesystem never write the same file at once.
-    resolver = getattr(strategy, "cluster_resolver", None)
-    return resolver is None or resolver.task_type in (None, "chief") or (resolver.task_type == "worker" and resolver.task_id == 0)
 
 
 class _RunCallback(keras.callbacks.Callback):
@@ -736,7 +688,7 @@ def train(config: TrainConfig, progress: TrainingProgress | None = None,
             # The teacher-forcing coin's seed is no weight, so every resumed run drew the first run's
             # coins again. A child of the batches' stream: new for each resume, and fixed by `seed`.
             model.seed.state.assign([int(sequences.rng.spawn(1)[0].integers(2**31)), 0])  # 31 bits: JAX keeps it as uint32
-        callback = _RunCallback(config, progress, validation, info, _is_chief(strategy), seen)
+        callback = _RunCallback(config, progress, validation, info, is_chief(strategy), seen)
         shown = _ProgressBar(progress) if bar else None
         fitted = False
         try:

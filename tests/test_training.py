@@ -699,7 +699,8 @@ def test_distributed_strategies_on_two_logical_cpus(strategy):
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from core.training import TrainConfig, make_strategy, train
+        from core.device import make_strategy
+        from core.training import TrainConfig, train
         if {strategy!r} == "mirrored":
             assert make_strategy("mirrored").num_replicas_in_sync == 2
         model, progress = train(TrainConfig(minutes=None, epochs=1, epoch_sequences=16, batch_size=8,
