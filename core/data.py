@@ -290,14 +290,30 @@ def sequence(split: str, index: int, seed: int | None = None, num_digits: int = 
     `sequence("test", i).frames[0]` equals `moving_mnist("test", n)[i]` for any
     n > i, and a page can draw one sequence without generating the others.
 
+    Args:
+        split: "train", "val" or "test".
+        index: which sequence of the set, from 0.
+        seed: as `moving_mnist`'s; None gives the split's standard set.
+        num_digits: digits per sequence.
+        length: frames per sequence.
+
+    Returns:
+        A `Sequences` of one: frames uint8 (1, length, 64, 64), labels
+        (1, num_digits), positions (1, length, num_digits, 2) of each digit's
+        top-left corner (row, column).
+
     Raises:
-        InputError: an unknown split, or an index or seed that is not a whole
-            number from 0.
+        InputError: an unknown split; an index or seed that is not a whole
+            number from 0; a length or number of digits that is not a positive
+            whole number, or too many frames.
     """
     _check_split(split)
     if seed is not None and as_number("seed", seed, whole=True) < 0:  # NumPy's own error named no argument
         raise InputError(f"seed must not be negative; received {seed}")
     check_range("index", as_number("index", index, whole=True), 0)  # -1 and 1.5 failed in NumPy's seeding
+    # 0 of either drew an empty sequence, which moving_mnist refused.
+    check_range("length", as_number("length", length, whole=True), 1, MAX_DRAWN_FRAMES)
+    check_range("num_digits", as_number("num_digits", num_digits, whole=True), 1)
     rng = np.random.default_rng([SPLIT_SEEDS[split] if seed is None else seed, index])
     return generate(split, 1, rng, num_digits, length)
 
@@ -589,6 +605,9 @@ def load_official(path: str | os.PathLike | None = None, download: bool = False)
             Keras' dataset cache.
         download: fetch it (819 MB) when it is missing.
 
+    Returns:
+        A read-only (10000, 20, 64, 64) uint8 view of the file.
+
     Raises:
         InputError: the file is missing (and not downloaded), unreadable, or not
             shaped (20, N, 64, 64).
@@ -610,6 +629,12 @@ def to_unit_float(frames: np.ndarray) -> np.ndarray:
 
     Integers are read as 0-255 and divided by 255; floats must already lie
     in [0, 1] and pass through.
+
+    Args:
+        frames: an array of any shape, e.g. (N, T, 64, 64) sequences.
+
+    Returns:
+        float32 of the same shape, in [0, 1].
 
     Raises:
         InputError: floats outside [0, 1] (0-255 floats, say), NaN or infinite;

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.data import check_unit_floats
-from core.errors import InputError
+from core.errors import InputError, as_number, check_range
 
 PSNR_CAP_DB = 100.0
 
@@ -186,6 +186,7 @@ def scores_of(rows: dict[str, np.ndarray]) -> Scores:
 
 def black_frames(context: np.ndarray, horizon: int) -> np.ndarray:
     """Baseline: predict nothing. (N, horizon, H, W) zeros for (N, C, H, W) `context`."""
+    _check_horizon(horizon)
     n, _, h, w = _context_shape(context)
     return np.zeros((n, horizon, h, w), np.float32)
 
@@ -193,9 +194,15 @@ def black_frames(context: np.ndarray, horizon: int) -> np.ndarray:
 def repeat_last(context: np.ndarray, horizon: int) -> np.ndarray:
     """Baseline: the last context frame, held still. (N, horizon, H, W), a read-only
     view, for (N, C, H, W) `context`, in its own scale (0-1 for `score`)."""
+    _check_horizon(horizon)
     _context_shape(context)
     last = np.asarray(np.asarray(context)[:, -1:], np.float32)  # the last frame only: 1,000 whole contexts are 164 MB
     return np.broadcast_to(last, (last.shape[0], horizon, *last.shape[2:]))
+
+
+def _check_horizon(horizon) -> None:
+    # -1 and 2.5 failed inside NumPy.
+    check_range("horizon", as_number("horizon", horizon, whole=True), 1)
 
 
 def _context_shape(context) -> tuple:

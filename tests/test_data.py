@@ -387,7 +387,10 @@ def test_one_sequence_is_split_in_time_and_slips_are_named():
                           (lambda: data.moving_mnist("test", 2, seed=-1), "seed must not be negative; received -1"),
                           (lambda: data.moving_mnist("test", 2, seed=1.5), "seed must be a whole number; received 1.5"),
                           (lambda: data.moving_mnist("test", 10**7), "count x length must be at most 2,000,000 frames "
-                                                                     r"\(8 GiB\); received 10,000,000 x 20")]:
+                                                                     r"\(8 GiB\); received 10,000,000 x 20"),
+                          # One sequence of no digits or no frames was drawn, which moving_mnist refused.
+                          (lambda: data.sequence("test", 0, num_digits=0), "num_digits must be at least 1; received 0"),
+                          (lambda: data.sequence("test", 0, length=0), "length must be from 1 to 2,000,000; received 0")]:
         with pytest.raises(InputError, match=f"^{message}$"):
             call()
     assert data.split_context(sequence, np.array(4))[0].shape[1] == 4  # a 0-d integer array, as NumPy indexes

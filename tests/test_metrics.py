@@ -68,6 +68,10 @@ def test_baselines():
         with pytest.raises(InputError, match=r"^context must be \(N, C, H, W\) with N, C >= 1 \(one sequence: "
                                              r"context\[None\]\); received shape \(3, 64, 64\)$"):
             baseline(context[0], 4)
+        # These failed inside NumPy.
+        for horizon, message in ((-1, "must be at least 1; received -1"), (2.5, "must be a whole number; received 2.5")):
+            with pytest.raises(InputError, match=f"^horizon {message}$"):
+                baseline(context, horizon)
 
 
 def test_mismatched_shapes_are_refused():
