@@ -102,6 +102,22 @@ if path is not None:
                   "the grey haze it predicts where it is unsure (Inside the ConvLSTM shows the raw output)."
                   if floor else ""))
     combined = comparison_ui(panels, name, bounces=bool(walls))
+    # The verdict and its charts next to the picture: under the downloads and the strip they were
+    # 1,300 px down, below the fold of a projector.
+    scores = score_one(context, truth, prediction[: len(truth)])
+    behind, ssim_behind = frames_behind(scores, "mse"), frames_behind(scores, "ssim")
+    useless_from = dashed_from(behind, len(truth))  # marked only where the verdict says so
+    # Body text, not a caption: the lesson's conclusion was 14 px of grey, washed out on a projector.
+    st.markdown(verdict(behind, ssim_behind, len(truth)) + " " + against_still(scores))
+    left, right = st.columns(2)
+    for column, metric, better, mark in ((left, "MSE", "lower", useless_from), (right, "SSIM", "higher", None)):
+        curves = {name: score.per_frame[metric.lower()] for name, score in scores.items()}
+        with column:
+            chart_ui(per_frame_chart(metric, curves, better, mark), key=f"forecast_{metric.lower()}",
+                     alt=describe_curves(metric, curves))
+    st.caption("MSE (mean squared error), as the field reports it, adds up the squared errors of a frame's "
+               "4,096 pixels (values in [0, 1]): divide by 4,096 for the mean per pixel. SSIM (structural "
+               "similarity) compares local shapes, 1 is a perfect match. " + SSIM_OF_BLACK + " " + BASELINES_EXPLAINED)
     # "Download" in each label: a screen reader names the button by its label alone ("Prediction").
     # Functions, called on a click: given bytes, the browser fetched the shown GIF a second time at
     # every pick (155 KB, 3 s on a slow phone link), and each panel's was encoded for nothing. They
@@ -121,17 +137,3 @@ if path is not None:
 
     forecast_strip_ui(context, truth, prediction, sequence)
 
-    scores = score_one(context, truth, prediction[: len(truth)])
-    behind, ssim_behind = frames_behind(scores, "mse"), frames_behind(scores, "ssim")
-    useless_from = dashed_from(behind, len(truth))  # marked only where the verdict says so
-    left, right = st.columns(2)
-    for column, metric, better, mark in ((left, "MSE", "lower", useless_from), (right, "SSIM", "higher", None)):
-        curves = {name: score.per_frame[metric.lower()] for name, score in scores.items()}
-        with column:
-            chart_ui(per_frame_chart(metric, curves, better, mark), key=f"forecast_{metric.lower()}",
-                     alt=describe_curves(metric, curves))
-    # Body text, not a caption: the lesson's conclusion was 14 px of grey, washed out on a projector.
-    st.markdown(verdict(behind, ssim_behind, len(truth)) + " " + against_still(scores))
-    st.caption("MSE (mean squared error), as the field reports it, adds up the squared errors of a frame's "
-               "4,096 pixels (values in [0, 1]): divide by 4,096 for the mean per pixel. SSIM (structural "
-               "similarity) compares local shapes, 1 is a perfect match. " + SSIM_OF_BLACK + " " + BASELINES_EXPLAINED)

@@ -228,6 +228,11 @@ def test_forecast_says_where_it_trails_black_frames_as_its_chart_shows(app):
         assert "no longer useful" not in verdict
     else:
         assert "at every one of the 60 frames" in verdict and not dashed
+    # The verdict and its charts come right under the GIF: under the downloads and the 60-frame strip they
+    # were 1,300 px down, below a projector's fold.
+    order = [element.type if element.type != "markdown" else element.value[:6] for element in app.main
+             if element.type in ("markdown", "plotly_chart", "download_button", "imgs")]
+    assert order.index("On MSE") < order.index("plotly_chart") < order.index("download_button"), order
 
 
 def test_forecast_time_includes_the_wait_for_a_new_model_once(app, monkeypatch):
