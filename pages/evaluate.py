@@ -90,14 +90,18 @@ def results_ui(runs: dict, count: int) -> None:
 
 
 st.title("Evaluate", anchor=False)
-st.markdown(
-    "Forecast many test sequences from their first 10 frames and score the 10 predicted frames. "
-    "**MSE** (mean squared error) and **MAE** (mean absolute error) add up the errors of a frame's 4,096 "
-    "pixels, as the field reports them (lower is better; divide by 4,096 for the mean per pixel); **SSIM** "
-    "(structural similarity: 1 is a perfect match) and **PSNR** (peak signal-to-noise ratio, in dB: 10 log10 of 1 "
-    "over the mean squared error per pixel, so a smaller error scores higher) are higher-is-better. A model is "
-    "only useful if it beats both baselines. " + BASELINES_EXPLAINED
-)
+st.markdown("Forecast many test sequences from their first 10 frames, score the 10 predicted frames against the "
+            "truth, and set the scores beside two baselines that no model should lose to: **a model is only useful "
+            "if it beats both**.")
+# Folded: seven lines of definitions pushed the results under the fold of a 1280 x 800 projector.
+with st.expander("What do MSE, MAE, SSIM and PSNR mean, and what are the baselines?", icon=":material/help:"):
+    st.markdown(
+        "**MSE** (mean squared error) and **MAE** (mean absolute error) add up the errors of a frame's 4,096 "
+        "pixels, as the field reports them (lower is better; divide by 4,096 for the mean per pixel); **SSIM** "
+        "(structural similarity: 1 is a perfect match) and **PSNR** (peak signal-to-noise ratio, in dB: 10 log10 of "
+        "1 over the mean squared error per pixel, so a smaller error scores higher) are higher-is-better. "
+        + BASELINES_EXPLAINED
+    )
 SETTINGS = ["evaluate_checkpoint", "evaluate_compare", "evaluate_count"]
 # A reload is a new session: it reopened on the defaults, and a long evaluation
 # still going on the settings clicked was nowhere to be seen. The browser's id finds them.
