@@ -76,6 +76,10 @@ def glossary_ui() -> None:
             "- **Validation**: a few fixed sequences made from digits the model never trains on, which it "
             "forecasts from their first 10 frames after each epoch: a test of what it has learnt, not of what it "
             "has memorised.\n"
+            # The chart and the verdicts below name it; nothing on this page said what it was.
+            "- **Validation MSE** (mean squared error): for each forecast frame, the squared differences between "
+            "its pixels and the true ones (each from 0 to 1), added up over the frame's 4,096 pixels; lower is "
+            "closer to the truth. The chart shows what predicting black frames scores on it, the score to beat.\n"
             "- **Training loss**: how wrong the model's next-frame guesses are on the training batches (binary "
             "cross-entropy: each pixel's brightness read as a probability). It is measured differently from "
             "the MSE, so compare each only with itself.\n\n"
@@ -218,7 +222,9 @@ def next_steps_ui(job) -> None:
             st.session_state.checkpoint_wanted = job.label
             # "Evaluate it" opened Evaluate with the model picked, waiting for another click.
             st.session_state.evaluate_on_arrival = page == "evaluate"
-            if page == "evaluate" and job.fine_tuning:  # beside the model it started from, as its warning advises
+            # Beside the shipped model: a fine-tuned run's start, as its warning advises; and a one-minute run
+            # from scratch, whose MSE of 280 alone read to a class as a failure, not as what training buys.
+            if page == "evaluate":
                 put("evaluate_compare", SHIPPED_LABEL)
                 # A new session's first Evaluate restores the browser's last click over it (after a reload).
                 st.session_state.evaluate_restored = True

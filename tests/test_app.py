@@ -1542,7 +1542,7 @@ def test_an_earlier_runs_model_can_still_be_downloaded(app, tmp_path, tiny_check
 def test_a_finished_run_opens_forecast_and_evaluate_with_its_model_picked(app, tmp_path, tiny_checkpoint, monkeypatch,
                                                                          page):
     # "Pick it on Forecast" left a class looking for the page, then for the model in its list.
-    finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, 50.0, fine_tuning=True)
+    finished_scoring(app, tmp_path, tiny_checkpoint, monkeypatch, 50.0, fine_tuning=False)
     app.switch_page(f"pages/{page}.py").run()
     assert app.selectbox(key=f"{page}_checkpoint").value == SHIPPED_LABEL  # the model picked there before
     app.switch_page("pages/train.py").run()
@@ -1553,7 +1553,7 @@ def test_a_finished_run_opens_forecast_and_evaluate_with_its_model_picked(app, t
         from ui.evaluations import evaluations
 
         paths, count = app.session_state["evaluate_request"]
-        # A fine-tuned run beside the model it started from, as its warning advises.
+        # Beside the shipped model, a run from scratch too: its scores alone read as a failure to a class.
         assert paths == (str(tmp_path / "runs" / "run-1.keras"), str(SHIPPED))
         assert not any(caption.value.startswith("Press Evaluate") for caption in app.caption)
         deadline = time.time() + 120  # scored before the next test, which would share the server's cores with it
