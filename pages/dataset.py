@@ -21,6 +21,7 @@ from ui.shared import (CONTEXT, FIRST_SEQUENCE, OFFICIAL_DOWNLOAD, OUTSIDE_SEQUE
                        show_error, stack_below, start_download, test_sequence, uploaded_frames)
 
 BUNDLED, OFFICIAL, UPLOAD = "Bundled Moving MNIST (offline)", "Official file (mnist_test_seq.npy)", "Your own .npy file"
+INTENSITY_BAND = 15  # intensities per bar of the histogram: 17 bars, 1-15 to 241-255
 
 
 @st.cache_resource(show_spinner="Opening the official file...")
@@ -251,15 +252,24 @@ def statistics_ui(unit: np.ndarray, context: int, moving_mnist: bool) -> None:
     values = (unit * 255).round().astype(int).ravel()
     histogram = np.bincount(values, minlength=256)
     # Short titles: at 820 px the column cut a longer one off mid-sentence.
-    intensities = go.Figure(go.Bar(x=np.arange(1, 256), y=histogram[1:]), layout={
+    # Bands of 15 intensities, 1-15 to 241-255: a bar per intensity was a comb of spikes (a digit keeps its
+    # pixels' values in all 20 frames, so each count was a multiple of 20) that a class could read nothing from.
+    bands = histogram[1:].reshape(-1, INTENSITY_BAND).sum(axis=1)
+    lowest = np.arange(1, 256, INTENSITY_BAND)
+    intensities = go.Figure(go.Bar(x=lowest + (INTENSITY_BAND - 1) / 2, y=bands, width=INTENSITY_BAND * 0.9,
+                                   customdata=np.stack([lowest, lowest + INTENSITY_BAND - 1], axis=1),
+                                   hovertemplate="intensities %{customdata[0]}-%{customdata[1]}: %{y} pixels"
+                                   "<extra></extra>"), layout={
         "title": "Pixel intensities", "xaxis_title": "intensity (0-255)", "height": 360,
+        "xaxis": {"range": [0, 256]},
         # Powers of ten only: plotly's in-between 2s and 5s read as counts of 2 and 5 pixels. From 1 pixel up:
         # bars of 20 to 90 pixels stood below the axis' first tick, at 100, and could not be read.
         "yaxis": {"title": "pixels (log scale)", "type": "log", "dtick": 1,
-                  "range": [0, np.log10(max(histogram[1:].max(), 10)) + 0.1]}})
+                  "range": [0, np.log10(max(bands.max(), 10)) + 0.1]}})
     with left:
         chart_ui(legible(intensities), key="dataset_histogram",
-                 alt="Bar chart of how many pixels have each intensity from 1 to 255, on a log scale.")
+                 alt=f"Bar chart of how many pixels fall in each band of {INTENSITY_BAND} intensities from 1 to 255, "
+                     "on a log scale.")
     left.caption(f"Without the {histogram[0]:,} black pixels (0), which would dwarf the rest.")
     # Frames named as in the strip and the GIF: 1-10 the context, then +1, +2, ...
     means = unit.mean(axis=(1, 2))

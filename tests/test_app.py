@@ -2584,6 +2584,11 @@ def test_dataset_says_what_a_frame_is_made_of_in_words_and_counts_pixels_from_on
     assert "each pixel divided by 255, values 0.000 to 1.000 as decimals" in steps()
     # Bars of 20 to 90 pixels stood below the intensity chart's first tick, at 100: its axis starts at 1 pixel.
     chart = next(chart for chart in app.get("plotly_chart") if chart.proto.id.endswith("dataset_histogram"))
-    assert json.loads(chart.proto.spec)["layout"]["yaxis"]["range"][0] == 0
+    spec = json.loads(chart.proto.spec)
+    assert spec["layout"]["yaxis"]["range"][0] == 0
+    # In bands of 15 intensities: a bar per intensity was a comb of spikes a class could read nothing from.
+    counted = np.bincount(frames.ravel(), minlength=256)[1:].reshape(17, 15).sum(axis=1)
+    (bars,) = chart_curves(chart).values()
+    assert bars.tolist() == counted.tolist() and bars.sum() == (frames > 0).sum()
     upload(app, moving_mnist("test", 1).astype(np.float32) / 255)  # already 0-1: nothing is divided
     assert "each pixel a number (`float32`)" in steps() and "divided" not in steps()

@@ -118,6 +118,7 @@ def test_paths_name_each_digit_by_place_and_class_and_mark_where_it_starts():
     assert (context.x[0], context.y[0]) == (centre[1], centre[0]) == (start.x[0], start.y[0])
     # Out of the legend: as the context's first marker the star stood there for both digits' context.
     assert start.marker.symbol == "star" and start.showlegend is False and context.marker.symbol == "circle"
+    assert figure.layout.title.text.endswith("(★ start)")  # said where the legend does not
     assert [trace.showlegend for trace in figure.data[:4]] == [None] * 4
     # One colour and marker per digit, for both its parts: under deuteranopia two digits'
     # dotted parts, each in the theme's next colour, looked the same.

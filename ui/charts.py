@@ -125,7 +125,8 @@ def paths_chart(sequence: data.Sequences) -> go.Figure:
     # row range (to -50..100 at 800 px, with the paths a squiggle in the middle);
     # the legend goes under it, where it takes none of a narrow column's width.
     figure.update_layout(
-        title="Paths of the digits' centres", height=460, margin={"t": 50, "b": 10},
+        # The star said in the title: out of the legend, a class was left to guess what it marked.
+        title="Paths of the digits' centres (★ start)", height=460, margin={"t": 50, "b": 10},
         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
         xaxis={"range": [0, 64], "title": "column (px)", "constrain": "domain"},
         yaxis={"range": [64, 0], "title": "row (px)", "scaleanchor": "x", "constrain": "domain"},
