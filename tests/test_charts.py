@@ -54,6 +54,9 @@ def test_frames_ahead_are_whole_numbers():
     assert one.tickvals == (1,) and one.range == (0.5, 1.5)  # a "0 frames ahead" tick read as a frame
     sixty = per_frame_chart("MSE", {"model": np.arange(60.0)}, "lower").layout.xaxis
     assert sixty.tickvals == (1, 10, 20, 30, 40, 50, 60) and sixty.range == (0.5, 60.5)
+    # Streamlit's theme leaves no right margin: "60" was dropped and the last markers, 3 px from the edge, cut.
+    chart = per_frame_chart("MSE", {"model": np.arange(60.0), "black frames": np.ones(60)}, "lower")
+    assert chart.layout.margin.r >= 20 and all(trace.cliponaxis is False for trace in chart.data)
     assert per_frame_chart("MSE", {"model": np.arange(15.0)}, "lower").layout.xaxis.tickvals == (1, 10, 15)  # the last
 
 

@@ -65,6 +65,7 @@ def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | No
             x=np.arange(1, len(values) + 1), y=values, mode="lines+markers", name=name,
             line={"width": 2 if baseline else 4, "dash": dash, "color": colour},
             marker={"symbol": marker, "size": 8 if baseline else 9},
+            cliponaxis=False,  # a 60-frame forecast's last markers sit 3 px from the edge, and were cut in half
         ))
     if mark_frame is not None:
         figure.add_vline(x=mark_frame, line_dash="dash", line_color="gray")
@@ -78,7 +79,9 @@ def per_frame_chart(metric: str, curves: dict, better: str, mark_frame: int | No
         ticks.append(frames)
     figure.update_layout(title=f"{metric} per predicted frame", xaxis_title="frames ahead", xaxis_tickvals=ticks,
                          xaxis_range=[0.5, frames + 0.5], yaxis_title=f"{metric} ({better} is better)", height=420,
-                         margin={"t": 50, "b": 10},
+                         # Room on the right for the last tick's label: Streamlit's theme leaves none, and
+                         # Plotly dropped "60" from a 60-frame forecast's axis.
+                         margin={"t": 50, "b": 10, "r": 24},
                          legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0})
     return legible(figure)
 
