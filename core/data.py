@@ -151,7 +151,15 @@ def walls_hit(sequences: Sequences, index: int = 0) -> list[tuple[int, int, str]
     Returns:
         (frame, digit, wall) for each bounce, in frame order: frame and digit
         count from 0, wall is "top", "bottom", "left" or "right".
+
+    Raises:
+        InputError: no `Sequences` (an array knows no bounces), or an index
+            out of their range (5 of one was an IndexError, -1 the last).
     """
+    if not isinstance(sequences, Sequences):
+        raise InputError(f"sequences must be a core.data.Sequences, from sequence() or generate(); received "
+                         f"{type(sequences).__name__}")
+    check_range("index", as_number("index", index, whole=True), 0, len(sequences.frames) - 1)
     hits = []
     for t, d, axis in zip(*np.nonzero(sequences.bounces[index])):
         far = int(sequences.positions[index, t, d, axis] > 0)  # clamped to 0 or to 36

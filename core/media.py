@@ -552,7 +552,14 @@ def numbered_grid(images: np.ndarray, columns: int = 5, scale: int = 2) -> np.nd
 
     Returns:
         (H, W) uint8, white between the pictures.
+
+    Raises:
+        InputError: pictures not shaped (N, S, S), or a columns or scale below 1.
     """
+    if np.ndim(images) != 3:  # a 4-D batch failed inside Pillow
+        raise InputError(f"images must be (N, S, S) pictures; received shape {np.shape(images)}")
+    for name, value in (("columns", columns), ("scale", scale)):  # 0 columns was a ZeroDivisionError
+        check_range(name, as_number(name, value, whole=True), 1)
     images = upscale(to_uint8(images), scale)
     size, label, gap = images.shape[-1], 18, 4
     rows = -(-len(images) // columns)

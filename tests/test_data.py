@@ -98,6 +98,13 @@ def test_a_slow_bounce_is_found_in_the_frame_it_turns_not_where_whole_pixels_sta
 
 def test_walls_hit_are_where_the_generator_turned_each_digit():
     sequences = data.generate("test", 200, np.random.default_rng(5), length=30)
+    # Past the last was an IndexError, -1 the last sequence's; an array has no bounces to read.
+    for call, message in ((lambda: data.walls_hit(sequences, 200), "index must be from 0 to 199; received 200"),
+                          (lambda: data.walls_hit(sequences, -1), "index must be from 0 to 199; received -1"),
+                          (lambda: data.walls_hit(sequences.frames), "sequences must be a core.data.Sequences, from "
+                                                                     "sequence.. or generate..; received ndarray")):
+        with pytest.raises(InputError, match=f"^{message}$"):
+            call()
     found = 0
     for i in range(200):
         hits = data.walls_hit(sequences, i)

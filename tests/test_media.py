@@ -335,6 +335,12 @@ def test_numbered_grid_puts_each_picture_under_its_number():
     assert (picture(3) == 255).all() and (picture(2) == 0).all() and (picture(6) == 0).all()
     assert all((number(i) < 128).any() for i in range(7))  # a dark number over every picture
     assert (picture(7) == 255).all() and (number(7) == 255).all()  # past the last picture: blank
+    # 0 columns was a ZeroDivisionError, a batch of pictures a TypeError from Pillow.
+    for call, message in ((lambda: media.numbered_grid(digits, columns=0), r"columns must be at least 1; received 0"),
+                          (lambda: media.numbered_grid(digits[None]), r"images must be \(N, S, S\) pictures; received "
+                                                                      r"shape \(1, 7, 28, 28\)")):
+        with pytest.raises(InputError, match=f"^{message}$"):
+            call()
 
 
 def test_a_line_of_a_frame_strip_holds_only_the_rows_with_frames_on_it():
