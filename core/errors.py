@@ -6,8 +6,10 @@ Pages show it with `st.error`, the CLI prints it on one line and exits with
 status 2; anything else that escapes is a bug.
 """
 
+import contextlib
 import importlib
 import inspect
+import json
 import numbers
 import operator
 import os
@@ -120,6 +122,19 @@ def check_callback(name: str, value, arguments: str) -> None:
         raise InputError(f"{name} is called as {name}({arguments}); received a function of {signature}") from None
 
 
+def _configured_backend() -> str:
+    """The backend Keras will load, read as Keras reads it without loading it: `KERAS_BACKEND`
+    (empty is unset), else keras.json in `KERAS_HOME` or ~/.keras, else TensorFlow."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    # A JAX machine set up by keras.json, with no TensorFlow, failed to import every module that loads Keras.
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        with open(os.path.join(home, "keras.json")) as file:
+            return str(json.load(file).get("backend") or "tensorflow")
+    return "tensorflow"
+
+
 def quiet_tensorflow() -> None:
     """Imports TensorFlow and finds its devices with C++ start-up chatter hidden.
 
@@ -129,8 +144,7 @@ def quiet_tensorflow() -> None:
     is shown if the import itself fails. Nothing happens once TensorFlow is
     loaded, or with another Keras backend (JAX on a GPU machine without TensorFlow).
     """
-    # Keras reads an empty KERAS_BACKEND as unset.
-    if "tensorflow" in sys.modules or (os.environ.get("KERAS_BACKEND") or "tensorflow") != "tensorflow":
+    if "tensorflow" in sys.modules or _configured_backend() != "tensorflow":
         return
     # Errors still show after the import (a GPU out of memory); "3" hid them for the whole session.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -106,6 +106,21 @@ def test_a_notebook_sees_no_tensorflow_log_while_it_builds_and_forecasts():
         assert (result.stdout, result.stderr) == ("done\n", ""), first
 
 
+def test_a_jax_machine_set_up_by_keras_json_imports_each_module_without_tensorflow(tmp_path):
+    # Hiding TensorFlow's log imported TensorFlow before Keras: on a machine whose keras.json names JAX and
+    # which has no TensorFlow (a stand-in that cannot be imported, here), `import core.model` failed.
+    (tmp_path / "tensorflow").mkdir()
+    (tmp_path / "tensorflow" / "__init__.py").write_text("raise ImportError('no TensorFlow here')\n")
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "jax"}))
+    environment = {name: value for name, value in os.environ.items() if name != "KERAS_BACKEND"}
+    environment.update(KERAS_HOME=str(tmp_path), PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}")
+    script = ("import core.model, core.checkpoints, core.forecasting\nimport keras, sys\n"
+              "print(keras.backend.backend(), 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300, env=environment)
+    assert result.stdout.strip().splitlines()[-1:] == ["jax False"], result.stderr[-2000:]
+
+
 def test_closed_loop_ignores_the_future(tiny_model, test_sequences):
     # Outside training the model never reads frames after the context: changing
     # them changes nothing, and the call agrees with the rollout used to forecast.
