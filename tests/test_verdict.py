@@ -86,6 +86,9 @@ def test_a_model_is_called_useful_only_when_it_beats_both_baselines_on_both_metr
         "0.017 against their 0.650), so it is not yet useful.")
     assert standing("C", {"model": _scores(180.0, 0.800), **baselines}) == (
         "C does not beat black frames on MSE (its 180.0 against their 172.8), so it is not yet useful.")
+    # A lead too small to show is no win: "172.8 against their 172.8" was called beating them.
+    assert standing("E", {"model": _scores(172.76, 0.800), **baselines}) == (
+        "E does not beat black frames on MSE (its 172.8 against their 172.8), so it is not yet useful.")
 
 
 def test_two_models_are_compared_with_each_other_on_both_metrics():
@@ -116,10 +119,15 @@ def test_a_forecast_a_still_picture_beats_is_told_so_on_a_real_sequence():
     context, truth = frames[:, :10], frames[:, 10:]
     still = score_forecast(context, truth, np.repeat(context[:, -1:], 10, axis=1) / 255.0)
     assert against_still(still).startswith(
-        "But repeating the last context frame, a still picture, does as well or better on MSE and SSIM (MSE ")
+        "Repeating the last context frame, a still picture, does as well or better on MSE and SSIM (MSE ")
+    assert against_still(still).endswith("): on this sequence the forecast adds nothing over standing still.")
     perfect = score_forecast(context, truth, truth / 255.0)
     assert perfect["model"].mse < 1e-9 < perfect["repeat last frame"].mse
     assert against_still(perfect) == (
-        "Over all its frames it also beats repeating the last context frame, a still picture (MSE 0.0 against its "
+        "Over all its frames the forecast beats repeating the last context frame, a still picture (MSE 0.0 against its "
         f"{perfect['repeat last frame'].mse:.1f}, SSIM 1.000 against its {perfect['repeat last frame'].ssim:.3f}).")
-    assert "on MSE (" in against_still({**perfect, "model": _scores(perfect["repeat last frame"].mse + 1, 1.0)})
+    # Behind on one metric only: "adds nothing over standing still" was said of a forecast 117 ahead on MSE.
+    behind_on_mse = against_still({**perfect, "model": _scores(perfect["repeat last frame"].mse + 1, 1.0)})
+    assert "better on MSE (" in behind_on_mse and behind_on_mse.endswith("; the forecast is ahead of it on SSIM only.")
+    behind_on_ssim = against_still({**perfect, "model": _scores(1.0, 0.1)})
+    assert "better on SSIM (" in behind_on_ssim and behind_on_ssim.endswith("ahead of it on MSE only.")

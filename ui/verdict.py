@@ -75,11 +75,16 @@ def against_still(scores: dict) -> str:
     moved a win where the still picture scored better on both metrics."""
     model, still = scores["model"], scores["repeat last frame"]
     numbers = f"MSE {model.mse:.1f} against its {still.mse:.1f}, SSIM {model.ssim:.3f} against its {still.ssim:.3f}"
-    worse = [metric.upper() for metric in ("mse", "ssim") if _no_better(model, still, metric)]
+    worse = [metric for metric in ("mse", "ssim") if _no_better(model, still, metric)]
+    # Its own sentence, whatever the verdict before it said: "also" and "But" read against it there.
     if not worse:
-        return f"Over all its frames it also beats repeating the last context frame, a still picture ({numbers})."
-    return (f"But repeating the last context frame, a still picture, does as well or better on {' and '.join(worse)} "
-            f"({numbers}): on this sequence the forecast adds nothing over standing still.")
+        return f"Over all its frames the forecast beats repeating the last context frame, a still picture ({numbers})."
+    if len(worse) == 2:
+        return (f"Repeating the last context frame, a still picture, does as well or better on MSE and SSIM "
+                f"({numbers}): on this sequence the forecast adds nothing over standing still.")
+    ahead = "SSIM" if worse == ["mse"] else "MSE"
+    return (f"Repeating the last context frame, a still picture, does as well or better on {worse[0].upper()} "
+            f"({numbers}); the forecast is ahead of it on {ahead} only.")
 
 
 def _no_better(model, baseline, metric: str) -> bool:
