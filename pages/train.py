@@ -79,7 +79,8 @@ def glossary_ui() -> None:
             # The chart and the verdicts below name it; nothing on this page said what it was.
             "- **Validation MSE** (mean squared error): for each forecast frame, the squared differences between "
             "its pixels and the true ones (each from 0 to 1), added up over the frame's 4,096 pixels; lower is "
-            "closer to the truth. The chart shows what predicting black frames scores on it, the score to beat.\n"
+            "closer to the truth. The chart shows what the two baselines score on it, predicting black frames "
+            "and holding the last context frame still: the scores to beat.\n"
             "- **Training loss**: how wrong the model's next-frame guesses are on the training batches (binary "
             "cross-entropy: each pixel's brightness read as a probability). It is measured differently from "
             "the MSE, so compare each only with itself.\n\n"
@@ -223,8 +224,12 @@ def next_steps_ui(job) -> None:
             # "Evaluate it" opened Evaluate with the model picked, waiting for another click.
             st.session_state.evaluate_on_arrival = page == "evaluate"
             # Beside the shipped model: a fine-tuned run's start, as its warning advises; and a one-minute run
-            # from scratch, whose MSE of 280 alone read to a class as a failure, not as what training buys.
-            if page == "evaluate":
+            # from scratch, whose MSE of 280 alone read to a class as a failure, not as what training buys,
+            # unless the visitor compares with another model already (a run before this one, say).
+            # Off Evaluate, its widget's value is only in what keep_values kept.
+            picked = st.session_state.get("evaluate_compare",
+                                          st.session_state.get("kept_values", {}).get("evaluate_compare"))
+            if page == "evaluate" and SHIPPED.is_file() and (job.fine_tuning or picked in (None, "(none)", job.label)):
                 put("evaluate_compare", SHIPPED_LABEL)
                 # A new session's first Evaluate restores the browser's last click over it (after a reload).
                 st.session_state.evaluate_restored = True

@@ -228,6 +228,8 @@ def test_forecast_says_where_it_trails_black_frames_as_its_chart_shows(app):
         assert "no longer useful" not in verdict
     else:
         assert "at every one of the 60 frames" in verdict and not dashed
+    # Weighed against a still picture too: black frames alone called a forecast a still picture beat a win.
+    assert "repeating the last context frame, a still picture" in verdict
     # The verdict and its charts come right under the GIF: under the downloads and the 60-frame strip they
     # were 1,300 px down, below a projector's fold.
     order = [element.type if element.type != "markdown" else element.value[:6] for element in app.main
@@ -1702,6 +1704,31 @@ def test_a_fine_tuning_run_that_made_its_model_worse_says_so(app, tmp_path, tiny
     app.switch_page("pages/evaluate.py")  # AppTest's later runs go back to the page it was told of
     until_scored(app)  # and scored both, as a click of Evaluate would
     assert {"Trained here: run 1", "Shipped model"} <= set(app.table[0].value["Model or baseline"])
+
+
+def test_evaluate_it_keeps_a_comparison_the_visitor_picked(app, tmp_path, tiny_checkpoint, monkeypatch):
+    # It puts a run from scratch beside the shipped model, but not over a comparison with an earlier run.
+    import ui.jobs
+    from core.progress import TrainingProgress
+    from ui.evaluations import evaluations
+
+    finished_here(app, tmp_path / "runs", tiny_checkpoint, monkeypatch, runs=2)
+    for job in ui.jobs.registry().jobs:
+        job.progress, job.fine_tuning = TrainingProgress(), False
+        job.progress.update(status="done", sequences_seen=256, val_mse=(256, 200.0),
+                            val_baselines={"black frames": 151.0, "repeat last frame": 250.0})
+    app.switch_page("pages/evaluate.py").run()
+    app.selectbox(key="evaluate_compare").set_value("Trained here: run 1").run()
+    app.switch_page("pages/train.py").run()
+    app.session_state["evaluate_count"] = 10
+    app.button(key="train_to_evaluate").click().run()
+    assert not app.exception
+    assert app.selectbox(key="evaluate_checkpoint").value == "Trained here: run 2"
+    assert app.selectbox(key="evaluate_compare").value == "Trained here: run 1"
+    paths, count = app.session_state["evaluate_request"]
+    deadline = time.time() + 120  # scored before the next test, which would share the server's cores with it
+    while any(evaluations().done(Path(path), count) is None for path in paths) and time.time() < deadline:
+        time.sleep(0.5)
 
 
 @pytest.mark.parametrize("status, waiting, said", [
