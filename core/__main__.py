@@ -5,8 +5,8 @@ import os
 import signal
 import sys
 
-# core.cli imports only the standard library, core.errors and core.files: Keras and TensorFlow load below,
-# or not at all.
+# core.cli imports only the standard library, core.errors, core.files and core.progress: Keras and
+# TensorFlow load below, or not at all.
 from core.cli import EXIT_INTERRUPTED, KERAS_COMMANDS, STOPPED, main, parser
 from core.errors import quiet_tensorflow
 

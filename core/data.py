@@ -614,7 +614,7 @@ def load_official(path: str | os.PathLike | None = None, download: bool = False)
         download: fetch it (819 MB) when it is missing.
 
     Returns:
-        A read-only (10000, 20, 64, 64) uint8 view of the file.
+        A read-only (N, 20, 64, 64) uint8 view of the file (N = 10,000 in the official one).
 
     Raises:
         InputError: the file is missing (and not downloaded), unreadable, or not

@@ -52,7 +52,7 @@ class TrainingProgress:
                        "sample": None, "validation": None, "val_baselines": {}, "error": None, "time_up": False}
 
     def update(self, **changes):
-        """Sets the given keys of the state (see `__init__`); `loss` and
+        """Sets the given keys of the state (see the class docstring); `loss` and
         `val_mse` are histories, so their values are appended instead."""
         with self._lock:
             for key, value in changes.items():
