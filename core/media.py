@@ -220,17 +220,24 @@ def encode_gif(frames: np.ndarray, fps: float = 4.0) -> bytes:
     return buffer.getvalue()
 
 
-def last_frame(gif: bytes) -> bytes:
-    """The last frame of a GIF from `encode_gif`, as PNG bytes: a still of it.
+def gif_still(gif: bytes, frame: int = -1) -> bytes:
+    """One frame of a GIF from `encode_gif`, as PNG bytes: a still of it.
 
     Args:
         gif: the GIF's bytes.
+        frame: which, from 0; negative counts from the end (the default, the
+            last: a forecast's furthest).
 
     Returns:
-        PNG bytes of its last frame, the forecast's furthest.
+        PNG bytes of that frame.
+
+    Raises:
+        InputError: a frame the GIF does not have.
     """
     with Image.open(io.BytesIO(gif)) as image:
-        image.seek(image.n_frames - 1)
+        count = image.n_frames
+        check_range("frame", as_number("frame", frame, whole=True), -count, count - 1)
+        image.seek(frame % count)
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, format="PNG")
     return buffer.getvalue()

@@ -139,9 +139,10 @@ if trace is not None:
     # number of the layer picked before (Streamlit redraws it only for another option, pull request 13788).
     words = {"digits": "the channel tracking the digits", "mean": "mean over all channels"}
     picked = c.selectbox("Channel", channels, key="inside_channel", format_func=lambda k: words.get(k, f"channel {k}"),
-                         help=f"Channel {shows_digits} is the one of this cell whose hidden state H follows the input "
-                         "digits most closely; every picture below shows that same channel. Any other channel, or the "
-                         "mean over all of them, shows the same steps.")
+                         help=f"Channel {shows_digits} is the one of this cell whose hidden state H follows the frames "
+                         "fed in most closely (the true ones, then the model's own), either way round: where it runs "
+                         "against them, the digits show as low values on high. Every picture below shows that same "
+                         "channel; pick another, or the mean over all of them, to see the same steps through it.")
     channel = shows_digits if picked == "digits" else picked  # one channel for every picture below
     channel_words = "mean over channels" if channel == "mean" else f"channel {channel}"
 
@@ -161,7 +162,10 @@ if trace is not None:
               "true next frame comes in), after it each one is read back in: those are the forecast."
               + (" They are the forecaster's own frames, before the refiner that sharpens them on the Home, "
                  "Forecast and Design pages." if config.refiner_filters else ""),
-              f"Animated heatmap of the {NAMES[quantity]} beside the input and predicted frames", fps=3)
+              f"Animated heatmap of the {NAMES[quantity]} beside the input and predicted frames", fps=3,
+              # Still, at the step the slider below picks: at its last frame it showed one moment beside
+              # the slider and equations' another.
+              still=st.session_state.inside_step)
     # As PNG: Streamlit sends an opaque PNG on as JPEG, which blurred the heatmaps' square cells.
     st.image(media.encode_png(media.colour_bar(scheme)), caption=f"Colour scale of the {NAMES[quantity]}",
              alt=f"Colour scale from {scheme[1]:.2g} to {scheme[2]:.2g}", output_format="PNG")
@@ -197,7 +201,12 @@ if trace is not None:
                "number into 0 to 1, like a dimmer, and $\\tanh$ into -1 to 1. $X_t$ is what this cell reads: "
                "for cell 1 the frame fed in (as patches), for a higher cell the $H_t$ of the cell below; $H_{t-1}$ "
                "is this cell's own hidden state from the step before. These are Shi et al.'s (2015) equations "
-               "without their *peephole* terms (the memory feeding the gates directly), as in OpenSTL's ConvLSTM.")
+               "without their *peephole* terms (the memory feeding the gates directly), as in OpenSTL's ConvLSTM, "
+               "plus this model's +1 in the forget gate, so that a new cell starts out keeping its memory"
+               + (", and its layer normalisation ($\\mathrm{LN}$, below)." if config.layer_norm else "."))
+    if step == 0:  # the forget gate's digit-shaped map read as the model forgetting digits it had not yet seen
+        st.caption("At the first frame the memory $C_{t-1}$ and $H_{t-1}$ are still all zeros: the gates read the "
+                   "frame alone, and the forget gate has nothing yet to keep or forget.")
     if config.layer_norm:
         st.caption(r"$\mathrm{LN}$ is layer normalisation: each gate's sum (and the candidate's) is brought to mean 0 "
                    "and variance 1 over the whole 16x16 map and all its channels, for this sequence and step, then "

@@ -285,6 +285,14 @@ def test_animations_turned_off_are_stills_on_every_page_until_turned_on(app):
     assert not [url for _, url in images(app) if url.endswith(".gif")]
     app.switch_page("pages/dataset.py").run()
     assert not app.exception and not [url for _, url in images(app) if url.endswith(".gif")]
+    # Inside's still follows its step slider: at its last frame it showed one moment, the equations another.
+    def inside_still():
+        return [url for caption, url in images(app) if "Shown still, at the frame picked below" in caption]
+
+    app.switch_page("pages/inside.py").run()
+    first = inside_still()
+    app.select_slider(key="inside_step").set_value(3).run()
+    assert len(first) == 1 and len(inside_still()) == 1 and inside_still() != first
     app.toggle(key="animate").set_value(True).run()
     assert [url for _, url in images(app) if url.endswith(".gif")]
 
@@ -1863,6 +1871,17 @@ def test_design_says_what_the_model_never_trained_on(app):
     app.slider(key="design_length").set_value(25).run()
     assert unfamiliar()[0].endswith("(it trained on 1 only); 15 predicted frames (it trained on 10). Where it misses, "
                                     "that may be why, rather than the motion itself.")
+
+
+def test_inside_says_the_first_frame_has_no_memory_to_forget(app):
+    # At context 1/10 the forget gate's digit-shaped map read as the model forgetting digits it had not yet seen.
+    def zeros_said():
+        return any("still all zeros" in caption.value for caption in app.caption)
+
+    app.switch_page("pages/inside.py").run()
+    assert not zeros_said()
+    app.select_slider(key="inside_step").set_value(0).run()
+    assert not app.exception and zeros_said()
 
 
 def test_inside_the_convlstm_shows_gates_and_states(app):

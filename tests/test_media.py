@@ -30,13 +30,17 @@ def test_sequence_gif_loops_all_frames_upscaled():
     assert np.abs(block[::4, ::4] - frames[5]).max() <= 16
 
 
-def test_a_gifs_still_is_its_last_frame():
+def test_a_gifs_still_is_its_last_frame_or_the_one_asked_for():
     # For visitors who turn animations off: the furthest frame, as the GIF shows it.
     gif = media.sequence_gif(moving_mnist("test", 1)[0], "truth", context=10, scale=2)
     frames = iio.imread(gif, index=None)
-    still = iio.imread(media.last_frame(gif))
+    still = iio.imread(media.gif_still(gif))
     assert still.shape == frames[-1].shape and np.array_equal(still, frames[-1])
     assert not np.array_equal(still, frames[-2])
+    # Or the step a slider picks (Inside): the last frame beside a slider at context 10 showed two moments.
+    assert np.array_equal(iio.imread(media.gif_still(gif, 9)), frames[9])
+    with pytest.raises(InputError, match="^frame must be from -20 to 19; received 20$"):
+        media.gif_still(gif, 20)
 
 
 def test_gifs_refuse_what_they_cannot_show_in_one_line():

@@ -45,16 +45,19 @@ def picture_download_ui(label: str, data, file_name: str, key: str) -> None:
 ANIMATE = "animate"  # the sidebar's toggle: off, every GIF is shown still
 
 
-def gif_ui(gif: bytes, caption: str, alt: str) -> None:
+def gif_ui(gif: bytes, caption: str, alt: str, still: int | None = None) -> None:
     """Shows a GIF so that it plays (st.image plays GIF bytes at their own width),
-    or its last frame, still, where the visitor turned animations off."""
+    or, still, where the visitor turned animations off, its frame `still` (from 0:
+    the one a slider below picks) or, for None, its last."""
     # Moving pictures that cannot be paused distract some students and stop a teacher pointing at a frame.
     if st.session_state.get(ANIMATE, True):
         st.image(gif, caption=caption, alt=alt)
     else:
+        where = "at its last frame" if still is None else "at the frame picked below"
         # PNG: "auto" sent an RGB still as a JPEG, which blurred the digits' pixels.
-        st.image(media.last_frame(gif), caption=f"{caption} Shown still, at its last frame: animations are off "
-                 "(sidebar).", alt=f"{alt.rstrip('.')}, still at its last frame", output_format="PNG")
+        st.image(media.gif_still(gif, -1 if still is None else still),
+                 caption=f"{caption} Shown still, {where}: animations are off (sidebar).",
+                 alt=f"{alt.rstrip('.')}, still {where}", output_format="PNG")
 
 
 def wall_marks(sequence: data.Sequences | None) -> dict:
@@ -124,15 +127,16 @@ def on_a_phone() -> bool:
     return "Mobi" in (st.context.headers.get("User-Agent") or "")
 
 
-def panels_ui(panels: dict, caption: str, alt: str, fps: float = 4.0) -> bytes:
-    """Shows in-step panels (`core.media.panel`) as one GIF, and returns its bytes.
+def panels_ui(panels: dict, caption: str, alt: str, fps: float = 4.0, still: int | None = None) -> bytes:
+    """Shows in-step panels (`core.media.panel`) as one GIF, and returns its bytes;
+    `still` as for `gif_ui`.
 
     One GIF, not one per panel: separate images start playing as each arrives,
     and the truth showed +2 beside a prediction at +1. Side by side, or two to a
     row on a phone, where side by side shrank their labels to 6 px.
     """
     gif = media.encode_gif(media.in_rows(panels, 2) if on_a_phone() else media.side_by_side(panels), fps)
-    gif_ui(gif, caption, alt)
+    gif_ui(gif, caption, alt, still)
     return gif
 
 
