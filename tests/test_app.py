@@ -1772,7 +1772,7 @@ def test_a_diverged_run_is_called_diverged(app, tmp_path, tiny_checkpoint, monke
 
 
 @pytest.mark.parametrize("preset", ["Bounce off a wall", "Two digits crossing", "A corner bounce as the context ends",
-                                    "Three digits (more than in training)"])
+                                    "Three digits (more than in training)", "Slower than in training"])
 def test_design_presets_forecast_the_designed_sequence(app, preset):
     app.switch_page("pages/design.py").run()
     app.button(key=f"design_preset_{preset}").click().run()
@@ -1795,7 +1795,7 @@ def test_design_presets_forecast_the_designed_sequence(app, preset):
     galleries = [url for caption, url in images(app) if caption.startswith("Test digits of class")]
     assert len(galleries) == len(placed) and all(url.endswith(".png") for url in galleries)  # not JPEG, 3x the bytes
     # Whether the model followed, in words (a screen reader has only the GIF's alt text otherwise).
-    said = next(block.value for block in app.markdown if block.value.startswith("On MSE (mean squared error"))
+    said = next(block.value for block in app.markdown if block.value.startswith("On MSE (the field's mean squared"))
     # The same scores as core's for the preset's sequence, drawn here from its settings.
     from core import data
     from core.evaluation import score_forecast

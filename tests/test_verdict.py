@@ -15,8 +15,8 @@ def test_a_forecast_ahead_everywhere_says_so_on_both_metrics():
     assert verdict(NONE, NONE, 1).endswith("on SSIM it beats them at the one predicted frame.")
     # Design has no chart or glossary beside it: its verdict says what the two scores are.
     assert verdict(NONE, NONE, 10, explained=True) == (
-        "On MSE (mean squared error: lower is closer to the truth) the forecast beats predicting black frames at "
-        "every one of the 10 frames; on SSIM (structural similarity: 1 is a perfect match) it beats them at every "
+        "On MSE (the field's mean squared error, summed over a frame's pixels: lower is closer to the truth) the "
+        "forecast beats predicting black frames at every one of the 10 frames; on SSIM (structural similarity: 1 is a perfect match) it beats them at every "
         "one of the 10 frames.")
 
 

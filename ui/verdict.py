@@ -50,7 +50,8 @@ def verdict(behind: np.ndarray, ssim_behind: np.ndarray, scored: int, charted: b
     given the frames where it is behind them on MSE and on SSIM; `charted` when a
     per-frame chart beside it marks the breakdown with a dashed line; `explained`
     says what MSE and SSIM are, where nothing else on the page does."""
-    mse, ssim = ("MSE (mean squared error: lower is closer to the truth)",
+    # "Mean", then "summed" in the same sentence read as a contradiction: the field sums a frame's pixels.
+    mse, ssim = ("MSE (the field's mean squared error, summed over a frame's pixels: lower is closer to the truth)",
                  "SSIM (structural similarity: 1 is a perfect match)") if explained else ("MSE", "SSIM")
     useless_from = dashed_from(behind, scored)
     if not len(behind):
