@@ -128,6 +128,12 @@ def _rows(context: np.ndarray, truth: np.ndarray, predicted: np.ndarray) -> dict
 
 
 def scores_of_batches(batches: list[dict[str, dict]]) -> dict[str, Scores]:
-    """The scores of the sequences in `scored_batches`' rows, in their order: as `evaluate` returns them."""
+    """The scores of the sequences in `scored_batches`' rows, in their order: as `evaluate` returns them.
+
+    Raises:
+        InputError: no batches (an IndexError before).
+    """
+    if not batches:
+        raise InputError("batches is empty: scores need at least one batch of scored_batches' rows")
     return {name: scores_of({metric: np.concatenate([batch[name][metric] for batch in batches])
                              for metric in rows}) for name, rows in batches[0].items()}

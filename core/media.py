@@ -232,9 +232,14 @@ def gif_still(gif: bytes, frame: int = -1) -> bytes:
         PNG bytes of that frame.
 
     Raises:
-        InputError: a frame the GIF does not have.
+        InputError: bytes that are no image (Pillow's UnidentifiedImageError), or a
+            frame the GIF does not have.
     """
-    with Image.open(io.BytesIO(gif)) as image:
+    try:
+        opened = Image.open(io.BytesIO(gif))
+    except (OSError, TypeError) as error:  # not an image, or not bytes
+        raise InputError(f"gif must be a GIF's bytes, as encode_gif gives them ({error})") from None
+    with opened as image:
         count = image.n_frames
         check_range("frame", as_number("frame", frame, whole=True), -count, count - 1)
         image.seek(frame % count)

@@ -41,6 +41,8 @@ def test_a_gifs_still_is_its_last_frame_or_the_one_asked_for():
     assert np.array_equal(iio.imread(media.gif_still(gif, 9)), frames[9])
     with pytest.raises(InputError, match="^frame must be from -20 to 19; received 20$"):
         media.gif_still(gif, 20)
+    with pytest.raises(InputError, match="^gif must be a GIF's bytes, as encode_gif gives them"):
+        media.gif_still(b"junk")
 
 
 def test_gifs_refuse_what_they_cannot_show_in_one_line():

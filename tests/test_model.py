@@ -287,6 +287,10 @@ def test_evaluation_scores_each_batch_as_the_whole_forecast_would_and_never_hold
     assert "evaluating: 100%" in shown and "30/30" in shown
     with pytest.raises(InputError, match="^bar must be True or False"):
         evaluate(tiny_model, frames, bar="yes")
+    from core.evaluation import scores_of_batches
+
+    with pytest.raises(InputError, match="^batches is empty"):  # an IndexError
+        scores_of_batches([])
     for name in whole:
         assert batched[name].summary() == pytest.approx(whole[name].summary(), rel=1e-9)
         for metric, curve in whole[name].per_frame.items():
